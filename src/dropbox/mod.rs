@@ -1,0 +1,1 @@
+//! Everything that speaks Dropbox. Knows nothing about the Smartimage library.

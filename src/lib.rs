@@ -1,0 +1,9 @@
+//! Smartimage terminal console — the library crate.
+//!
+//! Layers, top to bottom (arrows point down only): `tui` and the binary use `import`,
+//! `library` and `dropbox`; `import` uses `library` and `dropbox`; `library` and `dropbox`
+//! never use each other.
+
+pub mod config;
+pub mod library;
+pub mod dropbox;
