@@ -3,3 +3,5 @@
 pub mod arg_header;
 pub mod content_hash;
 pub mod wire;
+pub mod backend;
+pub mod verified_body;
