@@ -1026,25 +1026,33 @@ async fn wait_for_changes_times_out_when_idle_and_wakes_on_a_new_file() {
 
 #[tokio::test]
 async fn wait_for_changes_wakes_once_a_file_being_written_is_complete() {
-    let stable_for = Duration::from_millis(200);
+    let stable_for = Duration::from_millis(400);
     let fx = fixture_with(stable_for);
     let (_, cursor) = list_all(&fx.folder, "", true).await;
     let root = fx.root.clone();
     let writer = std::thread::spawn(move || {
         let mut file = fs::File::create(root.join("clip.mov")).unwrap();
+        let mut last_write = Instant::now();
         for _ in 0..25 {
-            file.write_all(&[1u8; 1000]).unwrap();
             std::thread::sleep(Duration::from_millis(20));
+            file.write_all(&[1u8; 1000]).unwrap();
+            last_write = Instant::now();
         }
-        Instant::now()
+        last_write
     });
     let waited = fx.folder.wait_for_changes(&cursor, DEADLINE).await.unwrap();
     let woke = Instant::now();
-    let finished = writer.join().unwrap();
+    let last_write = writer.join().unwrap();
     assert!(waited.changes);
     assert!(
-        woke >= finished,
+        woke > last_write,
         "woke while the file was still being written"
+    );
+    // Allow for the file system's coarse timestamps, but not for an early wake-up.
+    assert!(
+        woke - last_write >= stable_for / 2,
+        "woke {:?} after the last write",
+        woke - last_write
     );
     let page = fx.folder.list_folder_continue(&cursor).await.unwrap();
     assert_eq!(
@@ -1052,6 +1060,21 @@ async fn wait_for_changes_wakes_once_a_file_being_written_is_complete() {
         25_000,
         "the one wake-up sees the whole file"
     );
+}
+
+#[tokio::test]
+async fn removing_the_listed_folder_wakes_the_waiter_and_continue_says_not_found() {
+    let fx = fixture();
+    put(&fx.root, "Acme/a.jpg", b"a");
+    list_until(&fx.folder, "", has_file("/acme/a.jpg")).await;
+    let (_, cursor) = list_all(&fx.folder, "/acme", true).await;
+    fs::remove_dir_all(fx.root.join("Acme")).unwrap();
+    let waited = fx.folder.wait_for_changes(&cursor, DEADLINE).await.unwrap();
+    assert!(waited.changes);
+    assert!(matches!(
+        fx.folder.list_folder_continue(&cursor).await,
+        Err(BackendError::NotFound { .. })
+    ));
 }
 
 #[tokio::test]

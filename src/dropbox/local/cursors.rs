@@ -158,3 +158,104 @@ fn display_path(entry: &Metadata) -> Option<String> {
         Metadata::Unknown(unknown) => unknown.path_display.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dropbox::wire::FolderMetadata;
+
+    fn folder(path: &str) -> Metadata {
+        Metadata::Folder(FolderMetadata {
+            name: path.rsplit('/').next().unwrap().to_owned(),
+            id: format!("id:{path}"),
+            path_lower: Some(path.to_lowercase()),
+            path_display: Some(path.to_owned()),
+        })
+    }
+
+    fn snapshot(entries: &[Metadata]) -> Snapshot {
+        Snapshot {
+            listing: Arc::new(Listing {
+                components: Vec::new(),
+                recursive: true,
+            }),
+            entries: Arc::new(by_path(entries)),
+        }
+    }
+
+    fn by_path(entries: &[Metadata]) -> BTreeMap<String, Metadata> {
+        entries
+            .iter()
+            .map(|entry| (entry.path_lower().unwrap().to_owned(), entry.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn deletions_come_first_and_unchanged_entries_are_not_repeated() {
+        let old = by_path(&[folder("/a"), folder("/b"), folder("/c")]);
+        let scan = Scan {
+            entries: by_path(&[folder("/a"), folder("/B2"), folder("/c")]),
+            ..Scan::default()
+        };
+        let (changes, now) = diff(&old, &scan);
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        assert!(
+            matches!(&changes[0], Metadata::Deleted(gone) if gone.path_lower.as_deref() == Some("/b"))
+        );
+        assert_eq!(changes[1], folder("/B2"));
+        assert_eq!(now, scan.entries);
+    }
+
+    #[test]
+    fn an_entry_being_rewritten_keeps_its_old_state_silently() {
+        let old = by_path(&[folder("/a")]);
+        let scan = Scan {
+            unstable: by_path(&[folder("/a")]),
+            ..Scan::default()
+        };
+        let (changes, now) = diff(&old, &scan);
+        assert!(changes.is_empty(), "{changes:?}");
+        assert_eq!(now, old);
+    }
+
+    #[test]
+    fn pages_hand_out_every_entry_once_then_catch_up() {
+        let mut store = CursorStore::new("test".into());
+        let entries: Vec<Metadata> = (0..PAGE_ENTRIES + 3)
+            .map(|i| folder(&format!("/f{i:05}")))
+            .collect();
+        let first = store.paginate(entries.clone(), snapshot(&entries));
+        assert!(first.has_more);
+        assert_eq!(first.entries.len(), PAGE_ENTRIES);
+        let Some(CursorState::Pages {
+            pending,
+            offset,
+            then,
+        }) = store.get(&first.cursor)
+        else {
+            panic!("a page cursor expected");
+        };
+        let second = store.page(pending, offset, then);
+        assert!(!second.has_more);
+        assert_eq!(second.entries, entries[PAGE_ENTRIES..]);
+        assert!(matches!(
+            store.get(&second.cursor),
+            Some(CursorState::Caught(_))
+        ));
+    }
+
+    #[test]
+    fn the_oldest_cursors_are_forgotten_and_foreign_ones_never_known() {
+        let mut store = CursorStore::new("mine".into());
+        let first = store.paginate(Vec::new(), snapshot(&[])).cursor;
+        for _ in 0..MAX_CURSORS {
+            store.paginate(Vec::new(), snapshot(&[]));
+        }
+        assert!(store.get(&first).is_none(), "evicted");
+        let newest = store.paginate(Vec::new(), snapshot(&[])).cursor;
+        assert!(store.get(&newest).is_some());
+        assert!(store.get(&newest.replace("mine", "theirs")).is_none());
+        assert!(store.get("local1:mine:notanumber").is_none());
+        assert!(store.get(&format!("{newest}:extra")).is_none());
+    }
+}
