@@ -17,6 +17,7 @@ mod watch;
 mod write;
 
 use std::io;
+use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
@@ -277,14 +278,13 @@ impl Inner {
             }
             Err(error) => return Err(io_error(path, error)),
         };
-        use std::os::fd::AsRawFd;
         let stat = fs_at::stat_fd(file.as_raw_fd()).map_err(|error| io_error(path, error))?;
-        if !fs_at::is_regular(&stat) {
-            return Err(not_found(path));
-        }
-        if let Some(rev) = path.strip_prefix("rev:")
-            && rev_of(&stat) != rev.to_ascii_lowercase()
-        {
+        // The lookup checked the id or rev on the name; the open descriptor must be that same
+        // inode (not one swapped in since), and for `rev:` still at that revision.
+        let swapped = stat.st_dev != located.stat.st_dev || stat.st_ino != located.stat.st_ino;
+        let rev_moved_on =
+            matches!(parse_target(path), Ok(Target::Rev(rev)) if rev_of(&stat) != rev);
+        if !fs_at::is_regular(&stat) || swapped || rev_moved_on {
             return Err(not_found(path));
         }
         Ok((
