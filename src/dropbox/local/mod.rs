@@ -6,6 +6,17 @@
 //! symlinks are never followed and nothing outside the root is read, listed or deleted; a file is
 //! reported only once it has been left alone for `stable_for`; a download fails if the file
 //! changes while it is read; a delete happens only at exactly the imported rev.
+//!
+//! Choices worth knowing:
+//! - Cursors name snapshots held in memory (bounded, see `cursors.rs`): a restart or an evicted
+//!   cursor is a `CursorReset` and the engine lists again; its unique `(link, id, rev)` key keeps
+//!   that from importing anything twice.
+//! - The rev leaves out the ctime, so a rename or chmod keeps it (as the id is kept); the
+//!   stability window does use the ctime, which no program can set back.
+//! - A hard-linked file (nlink > 1) is treated like any other: its bytes are what the admin put
+//!   in the folder, and deleting it only unlinks the name inside the root, so any other name,
+//!   inside or outside, keeps the data. (The kernel's `protected_hardlinks`, on by default,
+//!   already stops a user linking in a file they could not read and write themselves.)
 
 mod cursors;
 mod download;
