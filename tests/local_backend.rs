@@ -518,6 +518,40 @@ async fn lookups_ignore_case_but_keep_the_disk_spelling() {
     );
 }
 
+/// Linux can hold `Photo.jpg` and `photo.jpg` side by side; Dropbox cannot. One of them stands
+/// for the shared `path_lower`, consistently in listing, download and delete; the other is
+/// reported once the first is gone.
+#[tokio::test]
+async fn names_differing_only_in_case_are_served_one_after_the_other() {
+    let fx = fixture();
+    put(&fx.root, "Photo.jpg", b"upper");
+    put(&fx.root, "photo.jpg", b"lower");
+    let (entries, cursor) = list_until(&fx.folder, "", has_file("/photo.jpg")).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let first = &files(&entries)["/photo.jpg"];
+    assert_eq!(first.name, "photo.jpg");
+    let download = fx.folder.download("/photo.jpg").await.unwrap();
+    assert_eq!(
+        download.metadata.rev, first.rev,
+        "the listed file is the one served"
+    );
+    assert!(
+        delete_one(&fx.folder, "/photo.jpg", &first.rev)
+            .await
+            .is_ok()
+    );
+    assert_eq!(fs::read(fx.root.join("Photo.jpg")).unwrap(), b"upper");
+
+    let (seen, _) = changes_until(&fx.folder, &cursor, has_file("/photo.jpg")).await;
+    let second = &files(&seen)["/photo.jpg"];
+    assert_eq!(second.name, "Photo.jpg");
+    assert_ne!(second.id, first.id);
+    assert_eq!(
+        read_download(&fx.folder, "/photo.jpg").await.unwrap(),
+        b"upper"
+    );
+}
+
 #[tokio::test]
 async fn ensure_folder_creates_missing_folders_and_refuses_a_file_in_the_way() {
     let fx = fixture();

@@ -76,6 +76,15 @@ fn is_vanished(error: &io::Error) -> bool {
     )
 }
 
+/// Which of several names differing only in case stands for their common `path_lower`: an
+/// all-lower-case name first (a lookup by `path_lower` finds it exactly), then byte order. The
+/// listing and the lookup both use it, so the entry listed is the file served and deleted, and
+/// once that one is gone the other appears as a change.
+fn case_collision_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let not_lower = |name: &str| name.to_lowercase() != name;
+    (not_lower(a), a).cmp(&(not_lower(b), b))
+}
+
 /// The child of `dir` whose name equals `wanted` ignoring case (the exact spelling first).
 /// Symlinks, ignored names and non-UTF-8 names never match.
 pub fn find_child(
@@ -99,7 +108,7 @@ pub fn find_child(
         .filter_map(|name| name.into_string().ok())
         .filter(|name| name.to_lowercase() == wanted_lower)
         .collect();
-    candidates.sort();
+    candidates.sort_by(|a, b| case_collision_order(a, b));
     for name in candidates {
         match fs_at::stat_at(dir, OsStr::new(&name)) {
             Ok(stat) if !is_symlink(&stat) => return Ok(Some((name.clone().into(), name, stat))),
@@ -220,7 +229,7 @@ fn walk(
             Err(name) => tracing::warn!(?name, folder, "skipping a name that is not UTF-8"),
         }
     }
-    names.sort();
+    names.sort_by(|a, b| case_collision_order(a, b));
     for name in names {
         let stat = match fs_at::stat_at(dir, OsStr::new(&name)) {
             Ok(stat) => stat,
@@ -235,7 +244,8 @@ fn walk(
         let path = format!("{folder}/{name}");
         let key = path.to_lowercase();
         if scan.entries.contains_key(&key) || scan.unstable.contains_key(&key) {
-            // Dropbox cannot hold two names differing only in case; the first one wins.
+            // Dropbox cannot hold two names differing only in case: the one a lookup by
+            // `path_lower` finds wins (see `case_collision_order`); the other waits its turn.
             tracing::warn!(
                 path,
                 "skipping a name that differs from another only in case"
