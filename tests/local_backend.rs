@@ -980,6 +980,37 @@ async fn upload_autorenames_and_skips_identical_content() {
     );
 }
 
+#[tokio::test]
+async fn an_upload_sweeps_only_stale_upload_temporaries_of_its_folder() {
+    let fx = fixture();
+    let stale = ".~smartimage-upload-1-abc-0.tmp";
+    let fresh = ".~smartimage-upload-2-def-0.tmp";
+    let interrupted_delete = ".~smartimage-deleting-3-123-0.tmp";
+    let someone_elses = ".~lock.report.odt#";
+    for name in [stale, fresh, interrupted_delete, someone_elses] {
+        put(&fx.root, &format!("Acme/{name}"), b"left over");
+    }
+    let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(2 * 60 * 60);
+    for name in [stale, interrupted_delete, someone_elses] {
+        let file = fs::File::options()
+            .write(true)
+            .open(fx.root.join("Acme").join(name))
+            .unwrap();
+        file.set_modified(two_hours_ago).unwrap();
+    }
+    fx.folder
+        .upload("/Acme/report.txt", b"r".to_vec(), WriteMode::Add, true)
+        .await
+        .unwrap();
+    assert!(
+        !fx.root.join("Acme").join(stale).exists(),
+        "a crash's leftover is removed"
+    );
+    for name in [fresh, interrupted_delete, someone_elses] {
+        assert!(fx.root.join("Acme").join(name).exists(), "{name} must stay");
+    }
+}
+
 /// Decision: a hard-linked file is listed, downloaded and deleted like any other. Deleting
 /// unlinks only the name inside the root; the other name (inside or outside) and its data stay.
 #[tokio::test]

@@ -18,6 +18,10 @@ use crate::dropbox::wire::{FileMetadata, FolderMetadata, Metadata, WriteMode};
 
 /// How many ` (n)` suffixes autorename tries before giving up.
 const MAX_AUTORENAME: u32 = 10_000;
+/// An upload's temporary file older than this was left by a crash (an upload takes seconds).
+const STALE_UPLOAD_AGE: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+const UPLOAD_PURPOSE: &str = "upload";
+const TEMPORARY_PREFIX: &str = ".~smartimage-";
 
 /// A name nobody else will pick, hidden from the scanner (`.~` prefix, `.tmp` suffix).
 fn temporary_name(purpose: &str) -> OsString {
@@ -28,10 +32,46 @@ fn temporary_name(purpose: &str) -> OsString {
         .unwrap_or_default()
         .as_nanos();
     format!(
-        ".~smartimage-{purpose}-{}-{nanos:x}-{count}.tmp",
+        "{TEMPORARY_PREFIX}{purpose}-{}-{nanos:x}-{count}.tmp",
         std::process::id()
     )
     .into()
+}
+
+/// Removes upload temporaries a crash left in `dir` (only ours, only old ones, only files).
+/// Leftovers of an interrupted delete are not touched: their original name is unknown, and
+/// they hold a file someone may still want; they are logged instead.
+fn sweep_stale_uploads(dir: &OwnedFd, folder: &str) {
+    let Ok(names) = fs_at::read_dir_at(dir) else {
+        return;
+    };
+    let upload_prefix = format!("{TEMPORARY_PREFIX}{UPLOAD_PURPOSE}-");
+    let now = std::time::SystemTime::now();
+    for name in names {
+        let Some(text) = name.to_str() else { continue };
+        if !text.starts_with(TEMPORARY_PREFIX) {
+            continue;
+        }
+        if !text.starts_with(&upload_prefix) {
+            tracing::warn!(
+                folder,
+                name = text,
+                "leftover of an interrupted delete; check it by hand"
+            );
+            continue;
+        }
+        let Ok(stat) = fs_at::stat_at(dir, &name) else {
+            continue;
+        };
+        let modified = std::time::UNIX_EPOCH
+            + std::time::Duration::from_secs(u64::try_from(stat.st_mtime).unwrap_or(0));
+        let stale = now
+            .duration_since(modified)
+            .is_ok_and(|age| age > STALE_UPLOAD_AGE);
+        if fs_at::is_regular(&stat) && stale && fs_at::unlink_at(dir, &name).is_ok() {
+            tracing::info!(folder, name = text, "removed an upload left by a crash");
+        }
+    }
 }
 
 fn same_inode(a: &libc::stat, b: &libc::stat) -> bool {
@@ -128,7 +168,7 @@ fn write_file(
     replace: bool,
 ) -> BackendResult<FileMetadata> {
     let path = format!("{folder}/{name}");
-    let temporary = temporary_name("upload");
+    let temporary = temporary_name(UPLOAD_PURPOSE);
     let written = (|| -> io::Result<libc::stat> {
         let mut file = fs_at::create_new_file_at(dir, &temporary)?;
         file.write_all(bytes)?;
@@ -171,6 +211,7 @@ pub fn upload(
     }
     let (dir, display, _) = ensure_folder_chain(root, parents)?;
     let folder = join_path(&display);
+    sweep_stale_uploads(&dir, &folder);
     let path = format!("{folder}/{name}");
     let existing = find_child(&dir, name).map_err(|error| io_error(&path, error))?;
     let Some((on_disk, on_disk_text, stat)) = existing else {
