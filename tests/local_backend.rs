@@ -590,6 +590,11 @@ async fn download_serves_the_file_with_its_metadata() {
         content,
         "id: paths resolve too"
     );
+    put(&fx.root, "Acme/empty.txt", b"");
+    assert_eq!(
+        read_download(&fx.folder, "/acme/empty.txt").await.unwrap(),
+        b""
+    );
     assert!(matches!(
         read_download(&fx.folder, "/acme").await,
         Err(BackendError::Refused { .. })

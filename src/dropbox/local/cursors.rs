@@ -145,9 +145,17 @@ pub fn diff(
     (changes, now)
 }
 
-/// True when `scan` holds anything the holder of `old` has not been told.
+/// True when `scan` holds anything the holder of `old` has not been told: `diff` without
+/// building anything, as a waiter rescans often.
 pub fn has_changes(old: &BTreeMap<String, Metadata>, scan: &Scan) -> bool {
-    !diff(old, scan).0.is_empty()
+    let removed = old
+        .keys()
+        .any(|path| !scan.entries.contains_key(path) && !scan.unstable.contains_key(path));
+    removed
+        || scan
+            .entries
+            .iter()
+            .any(|(path, entry)| old.get(path) != Some(entry))
 }
 
 fn display_path(entry: &Metadata) -> Option<String> {
@@ -204,6 +212,39 @@ mod tests {
         );
         assert_eq!(changes[1], folder("/B2"));
         assert_eq!(now, scan.entries);
+    }
+
+    #[test]
+    fn has_changes_agrees_with_diff() {
+        let old = by_path(&[folder("/a"), folder("/b")]);
+        let cases = [
+            Scan {
+                entries: old.clone(),
+                ..Scan::default()
+            },
+            Scan {
+                entries: by_path(&[folder("/a")]),
+                ..Scan::default()
+            },
+            Scan {
+                entries: by_path(&[folder("/a")]),
+                unstable: by_path(&[folder("/b")]),
+                ..Scan::default()
+            },
+            Scan {
+                entries: by_path(&[folder("/a"), folder("/b"), folder("/c")]),
+                ..Scan::default()
+            },
+            Scan {
+                entries: by_path(&[folder("/a"), folder("/B")]),
+                ..Scan::default()
+            },
+        ];
+        let expected = [false, true, false, true, true];
+        for (scan, expected) in cases.iter().zip(expected) {
+            assert_eq!(has_changes(&old, scan), expected);
+            assert_eq!(!diff(&old, scan).0.is_empty(), expected);
+        }
     }
 
     #[test]
