@@ -338,7 +338,7 @@ fn path_display(entry: &Metadata) -> Option<&str> {
     }
 }
 
-/// Seconds from now until `at` (zero if past).
+/// The monotonic instant of the wall-clock time `at` (now, if `at` has passed).
 fn instant_of(at: SystemTime) -> Instant {
     Instant::now() + at.duration_since(SystemTime::now()).unwrap_or_default()
 }
@@ -376,12 +376,8 @@ impl DropboxBackend for LocalFolder {
             backoff: None,
         };
         let deadline = tokio::time::Instant::now() + timeout;
-        let snapshot = match self
-            .inner
-            .cursors()
-            .get(cursor)
-            .ok_or(BackendError::CursorReset)?
-        {
+        let state = self.inner.cursors().get(cursor);
+        let snapshot = match state.ok_or(BackendError::CursorReset)? {
             CursorState::Pages { .. } => return Ok(CHANGED),
             CursorState::Caught(snapshot) => snapshot,
         };
