@@ -1198,6 +1198,18 @@ async fn hostile_names_round_trip_through_list_download_and_delete() {
 }
 
 #[tokio::test]
+async fn a_name_that_is_not_utf8_is_left_out_without_failing_the_listing() {
+    use std::os::unix::ffi::OsStrExt;
+    let fx = fixture();
+    let bad = std::ffi::OsStr::from_bytes(b"latin1 caf\xe9.jpg");
+    fs::write(fx.root.join(bad), b"bad").unwrap();
+    put(&fx.root, "good.jpg", b"good");
+    let (entries, _) = list_until(&fx.folder, "", has_file("/good.jpg")).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(fx.root.join(bad).exists());
+}
+
+#[tokio::test]
 async fn the_account_id_is_stable_per_root() {
     let fx = fixture();
     let account = fx.folder.current_account().await.unwrap();

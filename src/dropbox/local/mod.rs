@@ -27,6 +27,7 @@ mod scan;
 mod watch;
 mod write;
 
+use std::collections::HashSet;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::path::Path;
@@ -57,6 +58,8 @@ pub const DEFAULT_RESCAN_EVERY: Duration = Duration::from_secs(60);
 /// not one per inotify event (clamped to `stable_for / 2`).
 const MAX_SCAN_GAP_AFTER_EVENT: Duration = Duration::from_millis(250);
 const MIN_SCAN_GAP_AFTER_EVENT: Duration = Duration::from_millis(5);
+/// Distinct "left out" notes remembered so each is logged once, not on every rescan.
+const MAX_REMEMBERED_NOTES: usize = 10_000;
 /// Hex characters of the root's hash in the account id.
 const ACCOUNT_HASH_HEX: usize = 16;
 
@@ -90,6 +93,8 @@ struct Inner {
     account_id: String,
     cursors: Mutex<CursorStore>,
     watcher: ChangeWatcher,
+    /// What scans left out and have already logged.
+    noted: Mutex<HashSet<String>>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -123,6 +128,7 @@ impl LocalFolder {
             account_id,
             cursors: Mutex::new(CursorStore::new(instance)),
             watcher,
+            noted: Mutex::new(HashSet::new()),
         };
         Ok(LocalFolder {
             inner: Arc::new(inner),
@@ -164,7 +170,28 @@ impl Inner {
             now: SystemTime::now(),
         };
         let path = identity::join_path(&listing.components);
-        scan(&self.root, &listing.components, &rules).map_err(|error| io_error(&path, error))
+        let scan = scan(&self.root, &listing.components, &rules)
+            .map_err(|error| io_error(&path, error))?;
+        if let Some(scan) = &scan {
+            self.log_new_notes(&scan.skipped);
+        }
+        Ok(scan)
+    }
+
+    /// Logs what a scan left out, once per distinct note (scans repeat every few seconds).
+    fn log_new_notes(&self, notes: &[String]) {
+        if notes.is_empty() {
+            return;
+        }
+        let mut noted = self.noted.lock().unwrap_or_else(PoisonError::into_inner);
+        for note in notes {
+            if noted.len() >= MAX_REMEMBERED_NOTES {
+                noted.clear();
+            }
+            if noted.insert(note.clone()) {
+                tracing::warn!(root = %self.root.path.display(), "not reported: {note}");
+            }
+        }
     }
 
     /// The display path of the first file or folder (stable or not) that `wanted` picks.

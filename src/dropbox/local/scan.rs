@@ -175,6 +175,8 @@ pub struct Scan {
     pub unstable: BTreeMap<String, Metadata>,
     /// When the first unstable file becomes stable, if nothing else touches it.
     pub next_stable_at: Option<SystemTime>,
+    /// Things left out that an admin should hear about (names Dropbox cannot hold, …).
+    pub skipped: Vec<String>,
 }
 
 /// What a walk needs to know besides the tree.
@@ -226,7 +228,9 @@ fn walk(
         match name.into_string() {
             Ok(name) if !is_ignored_name(&name) => names.push(name),
             Ok(_) => {}
-            Err(name) => tracing::warn!(?name, folder, "skipping a name that is not UTF-8"),
+            Err(name) => scan.skipped.push(format!(
+                "{folder}/{name:?}: the name is not UTF-8, which Dropbox needs"
+            )),
         }
     }
     names.sort_by(|a, b| case_collision_order(a, b));
@@ -246,10 +250,9 @@ fn walk(
         if scan.entries.contains_key(&key) || scan.unstable.contains_key(&key) {
             // Dropbox cannot hold two names differing only in case: the one a lookup by
             // `path_lower` finds wins (see `case_collision_order`); the other waits its turn.
-            tracing::warn!(
-                path,
-                "skipping a name that differs from another only in case"
-            );
+            scan.skipped.push(format!(
+                "{path:?}: another name differs only in case; this one comes after it is gone"
+            ));
             continue;
         }
         if fs_at::is_dir(&stat) {
@@ -259,14 +262,16 @@ fn walk(
                 continue;
             }
             if depth + 1 >= MAX_DEPTH {
-                tracing::warn!(path, "not walking deeper than {MAX_DEPTH} folders");
+                scan.skipped
+                    .push(format!("{path:?}: deeper than {MAX_DEPTH} folders"));
                 continue;
             }
             match fs_at::open_dir_at(dir, OsStr::new(&name)) {
                 Ok(child) => walk(&child, &path, depth + 1, rules, scan)?,
                 Err(error) if is_vanished(&error) => {}
                 Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
-                    tracing::warn!(path, "cannot read folder: {error}");
+                    scan.skipped
+                        .push(format!("{path:?}: cannot read the folder: {error}"));
                 }
                 Err(error) => return Err(io::Error::new(error.kind(), format!("{path}: {error}"))),
             }
