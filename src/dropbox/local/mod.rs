@@ -23,6 +23,7 @@ mod download;
 mod errors;
 mod fs_at;
 mod identity;
+mod lookup;
 mod scan;
 mod watch;
 mod write;
@@ -39,8 +40,8 @@ use sha2::{Digest, Sha256};
 use self::cursors::{CursorState, CursorStore, Listing, Snapshot, diff, has_changes};
 use self::download::{ChangeGuardedFile, Fingerprint};
 use self::errors::{io_error, not_found, refused};
-use self::identity::{MalformedPath, Target, file_metadata, id_of, parse_target, rev_of};
-use self::scan::{Located, Root, Scan, ScanRules, locate, scan};
+use self::identity::{MalformedPath, Target, file_metadata, parse_target, rev_of};
+use self::scan::Root;
 use self::watch::ChangeWatcher;
 use crate::dropbox::backend::{
     AccountInfo, BackendError, BackendResult, ChangeWait, Download, DropboxBackend,
@@ -58,8 +59,6 @@ pub const DEFAULT_RESCAN_EVERY: Duration = Duration::from_secs(60);
 /// not one per inotify event (clamped to `stable_for / 2`).
 const MAX_SCAN_GAP_AFTER_EVENT: Duration = Duration::from_millis(250);
 const MIN_SCAN_GAP_AFTER_EVENT: Duration = Duration::from_millis(5);
-/// Distinct "left out" notes remembered so each is logged once, not on every rescan.
-const MAX_REMEMBERED_NOTES: usize = 10_000;
 /// Hex characters of the root's hash in the account id.
 const ACCOUNT_HASH_HEX: usize = 16;
 
@@ -161,86 +160,6 @@ impl LocalFolder {
 impl Inner {
     fn cursors(&self) -> std::sync::MutexGuard<'_, CursorStore> {
         self.cursors.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn scan(&self, listing: &Listing) -> BackendResult<Option<Scan>> {
-        let rules = ScanRules {
-            recursive: listing.recursive,
-            stable_for: self.settings.stable_for,
-            now: SystemTime::now(),
-        };
-        let path = identity::join_path(&listing.components);
-        let scan = scan(&self.root, &listing.components, &rules)
-            .map_err(|error| io_error(&path, error))?;
-        if let Some(scan) = &scan {
-            self.log_new_notes(&scan.skipped);
-        }
-        Ok(scan)
-    }
-
-    /// Logs what a scan left out, once per distinct note (scans repeat every few seconds).
-    fn log_new_notes(&self, notes: &[String]) {
-        if notes.is_empty() {
-            return;
-        }
-        let mut noted = self.noted.lock().unwrap_or_else(PoisonError::into_inner);
-        for note in notes {
-            if noted.len() >= MAX_REMEMBERED_NOTES {
-                noted.clear();
-            }
-            if noted.insert(note.clone()) {
-                tracing::warn!(root = %self.root.path.display(), "not reported: {note}");
-            }
-        }
-    }
-
-    /// The display path of the first file or folder (stable or not) that `wanted` picks.
-    fn find(&self, wanted: impl Fn(&Metadata) -> bool) -> BackendResult<Option<Vec<String>>> {
-        let everything = Listing {
-            components: Vec::new(),
-            recursive: true,
-        };
-        let Some(scan) = self.scan(&everything)? else {
-            return Ok(None);
-        };
-        let found = scan
-            .entries
-            .values()
-            .chain(scan.unstable.values())
-            .find(|entry| wanted(entry));
-        Ok(found
-            .and_then(path_display)
-            .map(|path| path.split('/').skip(1).map(str::to_owned).collect()))
-    }
-
-    /// Components of the path `target` names now; `None` if nothing matches.
-    fn components_of(&self, target: Target) -> BackendResult<Option<Vec<String>>> {
-        match target {
-            Target::Path(components) => Ok(Some(components)),
-            Target::Id(id) => self.find(|entry| entry_id(entry) == Some(id.as_str())),
-            Target::Rev(rev) => {
-                self.find(|entry| matches!(entry, Metadata::File(file) if file.rev == rev))
-            }
-        }
-    }
-
-    /// The entry `path` names (a path, `id:` or `rev:`), checked to still be at that id/rev.
-    fn locate(&self, path: &str) -> BackendResult<Option<Located>> {
-        let target = parse_target(path).map_err(|error| malformed(path, error))?;
-        let Some(components) = self.components_of(target.clone())? else {
-            return Ok(None);
-        };
-        let Some(located) =
-            locate(&self.root, &components).map_err(|error| io_error(path, error))?
-        else {
-            return Ok(None);
-        };
-        let still_matches = match &target {
-            Target::Path(_) => true,
-            Target::Id(id) => id_of(&located.stat) == *id,
-            Target::Rev(rev) => fs_at::is_regular(&located.stat) && rev_of(&located.stat) == *rev,
-        };
-        Ok(still_matches.then_some(located))
     }
 
     fn list(&self, path: &str, recursive: bool) -> BackendResult<ListFolderResult> {
@@ -346,22 +265,6 @@ impl Inner {
                 "path/malformed_path/ {path:?} is not a path below the root"
             ))),
         }
-    }
-}
-
-fn entry_id(entry: &Metadata) -> Option<&str> {
-    match entry {
-        Metadata::File(file) => Some(&file.id),
-        Metadata::Folder(folder) => Some(&folder.id),
-        _ => None,
-    }
-}
-
-fn path_display(entry: &Metadata) -> Option<&str> {
-    match entry {
-        Metadata::File(file) => file.path_display.as_deref(),
-        Metadata::Folder(folder) => folder.path_display.as_deref(),
-        _ => None,
     }
 }
 
