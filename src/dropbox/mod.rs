@@ -2,6 +2,7 @@
 
 pub mod arg_header;
 pub mod content_hash;
+pub mod local;
 pub mod wire;
 pub mod backend;
 pub mod verified_body;

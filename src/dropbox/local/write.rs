@@ -1,0 +1,307 @@
+//! Changing the synced folder: creating folders, uploading the report file, and deleting exactly
+//! the revision that was imported. Every write goes to a hidden temporary name first (ignored by
+//! the scanner and by Dropbox) and is renamed into place, so no half file is ever visible.
+
+use std::ffi::{OsStr, OsString};
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::errors::{conflict, io_error, not_found, refused};
+use super::fs_at;
+use super::identity::{
+    MAX_NAME_BYTES, file_metadata, folder_metadata, is_ignored_name, join_path, rev_of,
+};
+use super::scan::{Located, Root, find_child};
+use crate::dropbox::backend::BackendResult;
+use crate::dropbox::wire::{FileMetadata, FolderMetadata, Metadata, WriteMode};
+
+/// How many ` (n)` suffixes autorename tries before giving up.
+const MAX_AUTORENAME: u32 = 10_000;
+/// An upload's temporary file older than this was left by a crash (an upload takes seconds).
+const STALE_UPLOAD_AGE: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+const UPLOAD_PURPOSE: &str = "upload";
+const TEMPORARY_PREFIX: &str = ".~smartimage-";
+
+/// A name nobody else will pick, hidden from the scanner (`.~` prefix, `.tmp` suffix).
+fn temporary_name(purpose: &str) -> OsString {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    format!(
+        "{TEMPORARY_PREFIX}{purpose}-{}-{nanos:x}-{count}.tmp",
+        std::process::id()
+    )
+    .into()
+}
+
+/// Removes upload temporaries a crash left in `dir` (only ours, only old ones, only files).
+/// Leftovers of an interrupted delete are not touched: their original name is unknown, and
+/// they hold a file someone may still want; they are logged instead.
+fn sweep_stale_uploads(dir: &OwnedFd, folder: &str) {
+    let Ok(names) = fs_at::read_dir_at(dir) else {
+        return;
+    };
+    let upload_prefix = format!("{TEMPORARY_PREFIX}{UPLOAD_PURPOSE}-");
+    let now = std::time::SystemTime::now();
+    for name in names {
+        let Some(text) = name.to_str() else { continue };
+        if !text.starts_with(TEMPORARY_PREFIX) {
+            continue;
+        }
+        if !text.starts_with(&upload_prefix) {
+            tracing::warn!(
+                folder,
+                name = text,
+                "leftover of an interrupted delete; check it by hand"
+            );
+            continue;
+        }
+        let Ok(stat) = fs_at::stat_at(dir, &name) else {
+            continue;
+        };
+        let modified = std::time::UNIX_EPOCH
+            + std::time::Duration::from_secs(u64::try_from(stat.st_mtime).unwrap_or(0));
+        let stale = now
+            .duration_since(modified)
+            .is_ok_and(|age| age > STALE_UPLOAD_AGE);
+        if fs_at::is_regular(&stat) && stale && fs_at::unlink_at(dir, &name).is_ok() {
+            tracing::info!(folder, name = text, "removed an upload left by a crash");
+        }
+    }
+}
+
+fn same_inode(a: &libc::stat, b: &libc::stat) -> bool {
+    a.st_dev == b.st_dev && a.st_ino == b.st_ino
+}
+
+/// Opens (creating what is missing) the folder at `components`, matching existing folders
+/// case-insensitively. A file in the way is a conflict.
+pub fn ensure_folder_chain(
+    root: &Root,
+    components: &[String],
+) -> BackendResult<(OwnedFd, Vec<String>, libc::stat)> {
+    let mut dir =
+        fs_at::open_dir_at(&root.fd, OsStr::new(".")).map_err(|error| io_error("", error))?;
+    let mut display: Vec<String> = Vec::with_capacity(components.len());
+    let mut stat = fs_at::stat_fd(dir.as_raw_fd()).map_err(|error| io_error("", error))?;
+    for component in components {
+        let here = format!("{}/{component}", join_path(&display));
+        if is_ignored_name(component) {
+            return Err(refused(&format!(
+                "path/disallowed_name/ {here:?} is a name Dropbox does not store"
+            )));
+        }
+        let found = find_child(&dir, component).map_err(|error| io_error(&here, error))?;
+        let name = match found {
+            Some((_, name, found_stat)) if fs_at::is_dir(&found_stat) => name,
+            Some(_) => {
+                return Err(conflict(&format!(
+                    "path/conflict/file/ {here:?} is a file, not a folder"
+                )));
+            }
+            None => match fs_at::mkdir_at(&dir, OsStr::new(component)) {
+                Ok(()) => component.clone(),
+                // Someone made it meanwhile: fine, if it is a folder (open_dir_at checks).
+                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => component.clone(),
+                Err(error) => return Err(io_error(&here, error)),
+            },
+        };
+        dir =
+            fs_at::open_dir_at(&dir, OsStr::new(&name)).map_err(|error| io_error(&here, error))?;
+        stat = fs_at::stat_fd(dir.as_raw_fd()).map_err(|error| io_error(&here, error))?;
+        display.push(name);
+    }
+    Ok((dir, display, stat))
+}
+
+pub fn ensure_folder(root: &Root, components: &[String]) -> BackendResult<FolderMetadata> {
+    let (_, display, stat) = ensure_folder_chain(root, components)?;
+    let name = display.last().cloned().unwrap_or_default();
+    Ok(folder_metadata(&join_path(&display), &name, &stat))
+}
+
+/// `name (1).txt`, `name (2).txt`, …: the suffix goes before the extension.
+fn numbered_name(name: &str, number: u32) -> String {
+    match name.rfind('.') {
+        Some(dot) if dot > 0 => format!("{} ({number}){}", &name[..dot], &name[dot..]),
+        _ => format!("{name} ({number})"),
+    }
+}
+
+fn free_name(dir: &OwnedFd, name: &str, folder: &str) -> BackendResult<String> {
+    for number in 1..=MAX_AUTORENAME {
+        let candidate = numbered_name(name, number);
+        if candidate.len() > MAX_NAME_BYTES {
+            break;
+        }
+        let taken = find_child(dir, &candidate)
+            .map_err(|error| io_error(&format!("{folder}/{candidate}"), error))?;
+        if taken.is_none() {
+            return Ok(candidate);
+        }
+    }
+    Err(conflict(&format!(
+        "path/conflict/file/ no free name for {folder}/{name}"
+    )))
+}
+
+fn has_content(dir: &OwnedFd, name: &OsStr, stat: &libc::stat, bytes: &[u8]) -> io::Result<bool> {
+    if stat.st_size as u64 != bytes.len() as u64 {
+        return Ok(false);
+    }
+    let mut existing = Vec::with_capacity(bytes.len());
+    fs_at::open_file_at(dir, name)?.read_to_end(&mut existing)?;
+    Ok(existing == bytes)
+}
+
+/// Writes `bytes` under a temporary name, flushes, then renames it to `name` (replacing only
+/// when asked). Returns the new file's metadata.
+fn write_file(
+    dir: &OwnedFd,
+    folder: &str,
+    name: &str,
+    bytes: &[u8],
+    replace: bool,
+) -> BackendResult<FileMetadata> {
+    let path = format!("{folder}/{name}");
+    let temporary = temporary_name(UPLOAD_PURPOSE);
+    let written = (|| -> io::Result<libc::stat> {
+        let mut file = fs_at::create_new_file_at(dir, &temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        let stat = fs_at::stat_fd(file.as_raw_fd())?;
+        fs_at::rename_at(dir, &temporary, OsStr::new(name), replace)?;
+        fs_at::sync_dir(dir)?;
+        Ok(stat)
+    })();
+    match written {
+        Ok(stat) => Ok(file_metadata(&path, name, &stat)),
+        Err(error) => {
+            let _ = fs_at::unlink_at(dir, &temporary);
+            if error.kind() == io::ErrorKind::AlreadyExists {
+                return Err(conflict(&format!(
+                    "path/conflict/file/ {path:?} appeared while writing"
+                )));
+            }
+            Err(io_error(&path, error))
+        }
+    }
+}
+
+/// Dropbox's `files/upload` write modes (reference §3.8): absent target ⇒ written; folder ⇒
+/// conflict; identical content ⇒ nothing written; otherwise by `mode` and `autorename`.
+pub fn upload(
+    root: &Root,
+    components: &[String],
+    bytes: &[u8],
+    mode: &WriteMode,
+    autorename: bool,
+) -> BackendResult<FileMetadata> {
+    let Some((name, parents)) = components.split_last() else {
+        return Err(refused("path/malformed_path/ cannot upload to the root"));
+    };
+    if is_ignored_name(name) {
+        return Err(refused(&format!(
+            "path/disallowed_name/ {name:?} is a name Dropbox does not store"
+        )));
+    }
+    let (dir, display, _) = ensure_folder_chain(root, parents)?;
+    let folder = join_path(&display);
+    sweep_stale_uploads(&dir, &folder);
+    let path = format!("{folder}/{name}");
+    let existing = find_child(&dir, name).map_err(|error| io_error(&path, error))?;
+    let Some((on_disk, on_disk_text, stat)) = existing else {
+        return write_file(&dir, &folder, name, bytes, false);
+    };
+    if !fs_at::is_regular(&stat) {
+        return Err(conflict(&format!(
+            "path/conflict/folder/ {path:?} is a folder"
+        )));
+    }
+    if has_content(&dir, &on_disk, &stat, bytes).map_err(|error| io_error(&path, error))? {
+        return Ok(file_metadata(
+            &format!("{folder}/{on_disk_text}"),
+            &on_disk_text,
+            &stat,
+        ));
+    }
+    let may_replace = match mode {
+        WriteMode::Add => false,
+        WriteMode::Overwrite => true,
+        WriteMode::Update(rev) => rev_of(&stat) == *rev,
+    };
+    if may_replace {
+        // Keep the existing spelling, as Dropbox keeps the existing path's case.
+        write_file(&dir, &folder, &on_disk_text, bytes, true)
+    } else if autorename {
+        let free = free_name(&dir, name, &folder)?;
+        write_file(&dir, &folder, &free, bytes, false)
+    } else {
+        Err(conflict(&format!("path/conflict/file/ {path:?} exists")))
+    }
+}
+
+/// Deletes the file at `located` only if it is still at `parent_rev`. The file is first renamed
+/// to a hidden name in the same folder, and its inode and rev checked again there, so a file
+/// swapped in at the last moment is put back instead of deleted.
+pub fn delete_exact(
+    root: &Root,
+    located: Located,
+    parent_rev: Option<&str>,
+) -> BackendResult<Metadata> {
+    let path = located.display_path.clone();
+    if fs_at::is_dir(&located.stat) {
+        return Err(refused(&format!(
+            "path_lookup/not_file/ {path:?} is a folder; folders are never deleted"
+        )));
+    }
+    if !fs_at::is_regular(&located.stat) || !root.contains(&located.parent) {
+        return Err(not_found(&path));
+    }
+    let Some(parent_rev) = parent_rev else {
+        return Err(refused(&format!(
+            "path_write/ {path:?}: the local backend deletes only with parent_rev"
+        )));
+    };
+    if rev_of(&located.stat) != parent_rev {
+        return Err(conflict(&format!(
+            "path_write/conflict/file/ {path:?} is no longer at rev {parent_rev}"
+        )));
+    }
+    let quarantine = temporary_name("deleting");
+    match fs_at::rename_at(&located.parent, &located.name, &quarantine, false) {
+        Ok(()) => {}
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Err(not_found(&path)),
+        Err(error) => return Err(io_error(&path, error)),
+    }
+    let moved =
+        fs_at::stat_at(&located.parent, &quarantine).map_err(|error| io_error(&path, error))?;
+    if same_inode(&moved, &located.stat) && rev_of(&moved) == parent_rev {
+        fs_at::unlink_at(&located.parent, &quarantine).map_err(|error| io_error(&path, error))?;
+        return Ok(Metadata::File(file_metadata(
+            &path,
+            &located.name_text,
+            &moved,
+        )));
+    }
+    // Not the file we checked: put it back where it was (or next to it, never over another).
+    if fs_at::rename_at(&located.parent, &quarantine, &located.name, false).is_err() {
+        let aside = numbered_name(&located.name_text, 1);
+        if let Err(error) =
+            fs_at::rename_at(&located.parent, &quarantine, OsStr::new(&aside), false)
+        {
+            tracing::error!(
+                path,
+                ?quarantine,
+                "could not restore a file changed during delete: {error}"
+            );
+        }
+    }
+    Err(conflict(&format!(
+        "path_write/conflict/file/ {path:?} changed while being deleted"
+    )))
+}
