@@ -5,3 +5,7 @@ pub mod content_hash;
 pub mod wire;
 pub mod backend;
 pub mod verified_body;
+pub mod pacer;
+pub mod auth;
+pub mod token_file;
+pub mod api;
