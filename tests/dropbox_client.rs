@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 use std::io;
+use std::os::unix::fs::PermissionsExt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ use smartimage::dropbox::auth::{OAuthClient, Secret, TokenSource, Tokens};
 use smartimage::dropbox::backend::{BackendError, DropboxBackend};
 use smartimage::dropbox::content_hash::content_hash;
 use smartimage::dropbox::pacer::Pacer;
+use smartimage::dropbox::token_file::load_tokens;
 use smartimage::dropbox::wire::{DeleteArg, Metadata, WriteMode};
 use tokio::io::AsyncReadExt;
 use wiremock::matchers::{bearer_token, method, path};
@@ -661,6 +663,45 @@ async fn delete_batch_splits_more_than_1000_entries() {
     assert_eq!(sizes, vec![1000, 1000, 500]);
 }
 
+#[tokio::test]
+async fn a_batch_that_fails_part_way_keeps_the_answers_it_has() {
+    let server = MockServer::start().await;
+    Mock::given(path("/2/files/delete_batch"))
+        .respond_with(CompleteEveryEntry)
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/2/files/delete_batch"))
+        .respond_with(ResponseTemplate::new(400).set_body_string("bad batch"))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let entries = |n| -> Vec<DeleteArg> {
+        (0..n)
+            .map(|i| DeleteArg {
+                path: format!("/a/{i}.jpg"),
+                parent_rev: None,
+            })
+            .collect()
+    };
+    let api = client(&server);
+    let results = api.delete_batch(entries(1500)).await.unwrap();
+    assert_eq!(results.len(), 1500);
+    assert!(results[..1000].iter().all(Result::is_ok));
+    assert!(
+        results[1000..]
+            .iter()
+            .all(|result| matches!(result, Err(BackendError::Refused { status: 400, .. })))
+    );
+    // When nothing was deleted, the whole call fails.
+    let first_fails = api.delete_batch(entries(10)).await;
+    assert!(
+        matches!(first_fails, Err(BackendError::Refused { status: 400, .. })),
+        "{first_fails:?}"
+    );
+}
+
 // ----------------------------------------------------------------------------------------------
 // Rate limits, server trouble, and errors that must not be retried
 
@@ -1049,13 +1090,20 @@ async fn a_token_close_to_expiry_is_refreshed_before_the_call() {
         .await;
     let mut tokens = refreshable("sl.ALMOST-EXPIRED");
     tokens.expires_at = time::OffsetDateTime::now_utc() + Duration::from_secs(100);
-    let api = client_with(
-        &server,
-        TokenSource::new(oauth(&server), tokens),
-        Arc::new(Pacer::default()),
+    let dir = tempfile::tempdir().unwrap();
+    let token_path = dir.path().join("dropbox-token.json");
+    let source = TokenSource::new(oauth(&server), tokens).persist_to(&token_path);
+    let api = client_with(&server, source, Arc::new(Pacer::default()));
+    api.get_metadata("/b").await.unwrap();
+    api.get_metadata("/b").await.unwrap();
+    let saved = load_tokens(&token_path).unwrap();
+    assert_eq!(saved.access_token.expose(), "sl.FRESH");
+    assert_eq!(
+        saved.refresh_token.unwrap().expose(),
+        "REFRESH-TOKEN-SECRET"
     );
-    api.get_metadata("/b").await.unwrap();
-    api.get_metadata("/b").await.unwrap();
+    let mode = std::fs::metadata(&token_path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
 }
 
 #[tokio::test]
@@ -1236,7 +1284,11 @@ async fn tokens_never_appear_in_errors_or_logs() {
         .mount(&server)
         .await;
     Mock::given(path("/2/files/list_folder"))
-        .respond_with(ResponseTemplate::new(500).set_body_string("boom"))
+        .respond_with(
+            ResponseTemplate::new(500)
+                .insert_header("X-Dropbox-Request-Id", "req-7f3a")
+                .set_body_string("boom"),
+        )
         .mount(&server)
         .await;
     Mock::given(path("/2/files/download"))
@@ -1263,6 +1315,10 @@ async fn tokens_never_appear_in_errors_or_logs() {
     }
     let _ = write!(shown, "{api:?} {:?}", api.tokens().snapshot().await);
     let logs = logs.lock().unwrap().clone();
+    assert!(
+        logs.contains("req-7f3a"),
+        "the request id is logged: {logs}"
+    );
     assert!(
         logs.contains("Dropbox answered with an error"),
         "the test must see the log lines: {logs}"

@@ -410,8 +410,16 @@ impl TokenSource {
     pub async fn access_token(&self) -> Result<Secret, TokenError> {
         let mut tokens = self.tokens.lock().await;
         let renewable = tokens.refresh_token.is_some() && self.oauth.is_some();
-        if renewable && tokens.expires_within(PROACTIVE_REFRESH_WINDOW, OffsetDateTime::now_utc()) {
-            self.refresh_locked(&mut tokens).await?;
+        let now = OffsetDateTime::now_utc();
+        if renewable && tokens.expires_within(PROACTIVE_REFRESH_WINDOW, now) {
+            match self.refresh_locked(&mut tokens).await {
+                Ok(()) => {}
+                // The token still works for a while: use it, try again on the next call.
+                Err(TokenError::Transient { detail }) if tokens.expires_at > now => {
+                    tracing::warn!(%detail, "early Dropbox token refresh failed; using the current token");
+                }
+                Err(error) => return Err(error),
+            }
         }
         Ok(tokens.access_token.clone())
     }

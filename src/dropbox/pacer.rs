@@ -4,7 +4,8 @@
 //!
 //! Share it with `Arc` between every client and link of the same Dropbox account.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -103,10 +104,42 @@ impl Pacer {
     }
 }
 
+/// Hands out the one [`Pacer`] of each Dropbox account (keyed by `account_id`), so every link
+/// and client on that account shares it.
+#[derive(Debug)]
+pub struct PacerRegistry {
+    min_gap: Duration,
+    pacers: Mutex<HashMap<String, Arc<Pacer>>>,
+}
+
+impl Default for PacerRegistry {
+    fn default() -> Self {
+        Self::new(DEFAULT_MIN_GAP)
+    }
+}
+
+impl PacerRegistry {
+    pub fn new(min_gap: Duration) -> Self {
+        PacerRegistry {
+            min_gap,
+            pacers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn for_account(&self, account_id: &str) -> Arc<Pacer> {
+        let mut pacers = self
+            .pacers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        pacers
+            .entry(account_id.to_owned())
+            .or_insert_with(|| Arc::new(Pacer::new(self.min_gap)))
+            .clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
 
     const GAP: Duration = Duration::from_millis(30);
@@ -194,5 +227,13 @@ mod tests {
         pacer.hold_for(Duration::from_secs(1));
         let remaining = pacer.rate_limit_remaining().unwrap();
         assert!(remaining > Duration::from_secs(50), "{remaining:?}");
+    }
+
+    #[test]
+    fn one_pacer_per_account() {
+        let registry = PacerRegistry::default();
+        let a = registry.for_account("dbid:a");
+        assert!(Arc::ptr_eq(&a, &registry.for_account("dbid:a")));
+        assert!(!Arc::ptr_eq(&a, &registry.for_account("dbid:b")));
     }
 }
