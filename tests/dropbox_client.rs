@@ -591,8 +591,27 @@ async fn delete_batch_polls_an_async_job_until_complete() {
             parent_rev: Some(format!("01234567{i}")),
         })
         .collect();
-    let results = client(&server).delete_batch(entries).await.unwrap();
+    let retry = RetryPolicy {
+        rate_limit_fallback: Duration::from_secs(30),
+        rate_limit_fallback_cap: Duration::from_secs(60),
+        ..fast_retry()
+    };
+    let config = ClientConfig {
+        retry,
+        ..config(&server)
+    };
+    let api = ApiClient::new(
+        config,
+        Arc::new(TokenSource::fixed(TOKEN)),
+        Arc::new(Pacer::default()),
+    )
+    .unwrap();
+    let results = api.delete_batch(entries).await.unwrap();
     assert_eq!(results.len(), 5);
+    assert!(
+        api.pacer().rate_limit_remaining() > Some(Duration::from_secs(20)),
+        "an entry's too_many_write_operations holds the account"
+    );
     assert!(matches!(&results[0], Ok(Metadata::File(file)) if file.name == "1.jpg"));
     assert!(matches!(&results[1], Err(BackendError::NotFound { path }) if path == "/a/2.jpg"));
     assert!(
@@ -735,22 +754,27 @@ async fn a_429_with_retry_after_holds_every_call_on_the_account() {
     let start = Instant::now();
     let listing =
         tokio::spawn(async move { first.list_folder("", true).await.map(|_| start.elapsed()) });
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(
-        pacer.rate_limited_until().is_some(),
-        "the UI can see the hold"
-    );
+    // Wait (without assuming how fast the machine is) until the 429 has set the hold.
+    let held_until = loop {
+        if let Some(until) = pacer.rate_limited_until() {
+            break until;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "no hold was set");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let hold = held_until.duration_since(tokio::time::Instant::from_std(start));
+    assert!(hold >= Duration::from_millis(950), "held for {hold:?}");
     let other = second.get_metadata("/b").await.unwrap();
-    let other_done = start.elapsed();
     assert!(other.is_some());
+    assert!(
+        tokio::time::Instant::now() >= held_until,
+        "the other link went ahead {:?} before the hold ended",
+        held_until - tokio::time::Instant::now()
+    );
     let listed_after = listing.await.unwrap().unwrap();
     assert!(
         listed_after >= Duration::from_millis(950),
         "retried after {listed_after:?}"
-    );
-    assert!(
-        other_done >= Duration::from_millis(950),
-        "the other link went ahead after {other_done:?}"
     );
     assert_eq!(requests_to(&server, "/2/files/list_folder").await.len(), 2);
 }
@@ -1006,7 +1030,8 @@ async fn an_expired_token_is_refreshed_once_and_the_call_retried() {
     let server = MockServer::start().await;
     Mock::given(path("/2/files/get_metadata"))
         .and(bearer_token("sl.OLD"))
-        .respond_with(expired_401())
+        // Both calls are sent with the old token before either 401 comes back.
+        .respond_with(expired_401().set_delay(Duration::from_millis(300)))
         .expect(2)
         .mount(&server)
         .await;

@@ -201,7 +201,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hold_set_while_waiting_is_honoured() {
-        let pacer = Arc::new(Pacer::new(Duration::from_millis(100)));
+        let pacer = Arc::new(Pacer::new(Duration::from_millis(300)));
         pacer.wait_turn().await;
         let waiter = {
             let pacer = pacer.clone();
@@ -212,10 +212,10 @@ mod tests {
             })
         };
         tokio::time::sleep(Duration::from_millis(20)).await;
-        pacer.hold_for(Duration::from_millis(300));
+        pacer.hold_for(Duration::from_millis(600));
         let waited = waiter.await.unwrap();
         assert!(
-            waited >= Duration::from_millis(290),
+            waited >= Duration::from_millis(590),
             "waited only {waited:?}"
         );
     }

@@ -153,6 +153,13 @@ impl ApiClient {
             .zip(results)
             .map(|(arg, result)| self.batch_entry(arg, result))
             .collect();
+        // Namespace contention is the account's, not the entry's: every call backs off (§5.4).
+        if let Some(wait) = mapped.iter().find_map(|result| match result {
+            Err(BackendError::RateLimited { retry_after }) => Some(*retry_after),
+            _ => None,
+        }) {
+            self.pacer.hold_for(wait);
+        }
         // A short answer leaves the rest undecided; they are retried later.
         for arg in &requested[answered.min(requested.len())..] {
             mapped.push(Err(BackendError::Transient {
