@@ -1264,6 +1264,65 @@ async fn exchanging_a_used_code_asks_to_authorize_again() {
     );
 }
 
+#[tokio::test]
+async fn revoking_sends_a_void_call_with_the_token() {
+    let server = MockServer::start().await;
+    Mock::given(path("/2/auth/token/revoke"))
+        .and(bearer_token(TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("null", "application/json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    client(&server).revoke_token().await.unwrap();
+    let request = &requests_to(&server, "/2/auth/token/revoke").await[0];
+    assert_eq!(request.body, b"null");
+}
+
+#[tokio::test]
+async fn writes_on_one_account_go_one_at_a_time_while_reads_go_ahead() {
+    let server = MockServer::start().await;
+    let slow = Duration::from_millis(300);
+    Mock::given(path("/2/files/upload"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(file_json("/r.txt", b"r"))
+                .set_delay(slow),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(path("/2/files/get_metadata"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(tagged_file("/b")))
+        .mount(&server)
+        .await;
+    let pacer = Arc::new(Pacer::new(Duration::from_millis(1)));
+    let first = client_with(&server, TokenSource::fixed(TOKEN), pacer.clone());
+    let second = client_with(&server, TokenSource::fixed(TOKEN), pacer);
+    let start = Instant::now();
+    let (a, b, read) = tokio::join!(
+        first.upload("/r.txt", b"r".to_vec(), WriteMode::Add, true),
+        second.upload("/s.txt", b"r".to_vec(), WriteMode::Add, true),
+        async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let found = second.get_metadata("/b").await;
+            (found, start.elapsed())
+        }
+    );
+    a.unwrap();
+    b.unwrap();
+    assert!(
+        start.elapsed() >= slow * 2,
+        "the uploads overlapped: {:?}",
+        start.elapsed()
+    );
+    let (found, read_done) = read;
+    assert!(found.unwrap().is_some());
+    assert!(
+        read_done < slow * 2,
+        "a read waited for the writes: {read_done:?}"
+    );
+}
+
 // ----------------------------------------------------------------------------------------------
 // Secrets stay secret
 

@@ -17,6 +17,8 @@ pub const DEFAULT_MIN_GAP: Duration = Duration::from_millis(10);
 pub struct Pacer {
     min_gap: Duration,
     state: Mutex<PacerState>,
+    /// One state-changing call (or delete batch) in flight per account (§10).
+    write_gate: tokio::sync::Mutex<()>,
 }
 
 #[derive(Debug)]
@@ -41,6 +43,7 @@ impl Pacer {
                 next_slot: Instant::now(),
                 held_until: None,
             }),
+            write_gate: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -70,6 +73,13 @@ impl Pacer {
                 _ => return,
             }
         }
+    }
+
+    /// Wait until no other write runs on this account, and keep the turn while the guard lives.
+    /// Writes contend for Dropbox's namespace lock (`too_many_write_operations`) however they
+    /// are spaced, so they go one at a time; reads do not need this (§10).
+    pub async fn write_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.write_gate.lock().await
     }
 
     /// Hold every call on this account until `until` (a later hold wins over an earlier one).
@@ -235,5 +245,16 @@ mod tests {
         let a = registry.for_account("dbid:a");
         assert!(Arc::ptr_eq(&a, &registry.for_account("dbid:a")));
         assert!(!Arc::ptr_eq(&a, &registry.for_account("dbid:b")));
+    }
+
+    #[tokio::test]
+    async fn writes_take_turns() {
+        let pacer = Pacer::default();
+        let first = pacer.write_turn().await;
+        let waiting = tokio::time::timeout(Duration::from_millis(50), pacer.write_turn()).await;
+        assert!(waiting.is_err(), "a second write waits for the first");
+        drop(first);
+        let second = tokio::time::timeout(Duration::from_secs(5), pacer.write_turn()).await;
+        assert!(second.is_ok());
     }
 }

@@ -78,6 +78,8 @@ impl ApiClient {
         &self,
         entries: &[DeleteArg],
     ) -> BackendResult<Vec<BackendResult<Metadata>>> {
+        // One batch in flight per account, from launch to its last poll (§10).
+        let _write = self.pacer.write_turn().await;
         let arg = DeleteBatchArg {
             entries: entries.to_vec(),
         };
@@ -201,6 +203,17 @@ impl ApiClient {
     }
 }
 
+impl ApiClient {
+    /// Unlink: disable the access token, its refresh token and its siblings (`auth/token/revoke`).
+    pub async fn revoke_token(&self) -> BackendResult<()> {
+        let _: serde_json::Value = self
+            .rpc(CallSpec::rpc("auth/token/revoke", None::<&()>)?)
+            .await
+            .map_err(|error| endpoint_or(error, |endpoint| endpoint.refused()))?;
+        Ok(())
+    }
+}
+
 /// A copy of `error` for each of several entries it applies to.
 fn replicate(error: &BackendError) -> BackendError {
     match error {
@@ -247,9 +260,11 @@ impl DropboxBackend for ApiClient {
             path: path.to_owned(),
             autorename: false,
         };
-        let created: Result<CreateFolderResult, CallError> = self
-            .rpc(CallSpec::rpc("files/create_folder_v2", Some(&arg))?)
-            .await;
+        let created: Result<CreateFolderResult, CallError> = {
+            let _write = self.pacer.write_turn().await;
+            self.rpc(CallSpec::rpc("files/create_folder_v2", Some(&arg))?)
+                .await
+        };
         let endpoint = match created {
             Ok(created) => return Ok(created.metadata),
             Err(CallError::Backend(error)) => return Err(error),
@@ -421,6 +436,7 @@ impl DropboxBackend for ApiClient {
             strict_conflict: false,
             content_hash: Some(content_hash(&bytes)),
         };
+        let _write = self.pacer.write_turn().await;
         self.rpc(CallSpec::upload("files/upload", &arg, bytes)?)
             .await
             .map_err(|error| {

@@ -304,7 +304,12 @@ async fn classify(route: &'static str, response: Response) -> Verdict {
         .as_ref()
         .map(|json| json.error_summary.clone())
         .unwrap_or_else(|| clip(body.trim()));
-    tracing::warn!(route, status = status.as_u16(), request_id, %summary, "Dropbox answered with an error");
+    if status == StatusCode::CONFLICT {
+        // Route errors (`not_found`, conflicts) are often expected answers, not trouble.
+        tracing::info!(route, status = status.as_u16(), request_id, %summary, "Dropbox answered with an error");
+    } else {
+        tracing::warn!(route, status = status.as_u16(), request_id, %summary, "Dropbox answered with an error");
+    }
 
     match status {
         StatusCode::UNAUTHORIZED => {
