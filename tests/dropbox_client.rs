@@ -1132,6 +1132,87 @@ async fn a_token_close_to_expiry_is_refreshed_before_the_call() {
 }
 
 #[tokio::test]
+async fn a_failing_early_refresh_keeps_using_the_still_valid_token() {
+    let server = MockServer::start().await;
+    Mock::given(path("/oauth2/token"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    Mock::given(path("/2/files/get_metadata"))
+        .and(bearer_token("sl.STILL-VALID"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(tagged_file("/b")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut tokens = refreshable("sl.STILL-VALID");
+    tokens.expires_at = time::OffsetDateTime::now_utc() + Duration::from_secs(100);
+    let api = client_with(
+        &server,
+        TokenSource::new(oauth(&server), tokens),
+        Arc::new(Pacer::default()),
+    );
+    assert!(api.get_metadata("/b").await.unwrap().is_some());
+    let refreshes = requests_to(&server, "/oauth2/token").await.len();
+    assert_eq!(
+        refreshes,
+        fast_retry().transient_attempts as usize,
+        "the token endpoint is retried before giving up"
+    );
+}
+
+#[tokio::test]
+async fn a_token_endpoint_hiccup_is_retried() {
+    let server = MockServer::start().await;
+    Mock::given(path("/oauth2/token"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": "sl.A", "token_type": "bearer", "expires_in": 14400}),
+        ))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let refreshed = oauth(&server)
+        .refresh(&Secret::new("REFRESH-TOKEN-SECRET"))
+        .await
+        .unwrap();
+    assert_eq!(refreshed.access_token, "sl.A");
+    assert_eq!(requests_to(&server, "/oauth2/token").await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_token_source_from_a_file_saves_refreshes_back() {
+    let server = MockServer::start().await;
+    Mock::given(path("/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": "sl.NEW", "token_type": "bearer", "expires_in": 14400}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let token_path = dir.path().join("link.json");
+    smartimage::dropbox::token_file::save_tokens(&token_path, &refreshable("sl.OLD")).unwrap();
+    let source = TokenSource::from_file(oauth(&server), &token_path).unwrap();
+    let fresh = source
+        .refresh_rejected(&Secret::new("sl.OLD"))
+        .await
+        .unwrap();
+    assert_eq!(fresh.expose(), "sl.NEW");
+    assert_eq!(
+        load_tokens(&token_path).unwrap().access_token.expose(),
+        "sl.NEW"
+    );
+    std::fs::set_permissions(&token_path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = TokenSource::from_file(oauth(&server), &token_path).unwrap_err();
+    assert!(refused.to_string().contains("chmod 600"), "{refused}");
+}
+
+#[tokio::test]
 async fn a_refused_refresh_means_reauthorize() {
     let server = MockServer::start().await;
     Mock::given(path("/2/files/get_metadata"))

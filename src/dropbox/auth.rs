@@ -395,6 +395,16 @@ impl TokenSource {
         }
     }
 
+    /// The tokens saved in `path` (refused unless mode 0600), saved back there on every refresh.
+    pub fn from_file(
+        oauth: OAuthClient,
+        path: impl Into<PathBuf>,
+    ) -> Result<Self, token_file::TokenFileError> {
+        let path = path.into();
+        let tokens = token_file::load_tokens(&path)?;
+        Ok(TokenSource::new(oauth, tokens).persist_to(path))
+    }
+
     /// Save every refreshed token set to this file (see `token_file`).
     pub fn persist_to(mut self, path: impl Into<PathBuf>) -> Self {
         self.token_file = Some(path.into());
