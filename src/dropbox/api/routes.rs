@@ -7,7 +7,10 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use tokio_util::io::StreamReader;
 
-use super::transport::{API_RESULT_HEADER, CallError, CallSpec, EndpointError, Host};
+use super::transport::{
+    API_RESULT_HEADER, CallError, CallSpec, ENDPOINT_ERROR_STATUS, EndpointError, Host,
+    NOT_SENT_STATUS,
+};
 use super::{ApiClient, longpoll_request_timeout};
 use crate::dropbox::arg_header::decode_api_result;
 use crate::dropbox::backend::{
@@ -55,7 +58,7 @@ fn write_error(write: &WriteError, summary: String, rate_limit_wait: Duration) -
             retry_after: rate_limit_wait,
         },
         _ => BackendError::Refused {
-            status: 409,
+            status: ENDPOINT_ERROR_STATUS,
             summary,
         },
     }
@@ -196,7 +199,7 @@ impl ApiClient {
                 retry_after: rate_limit_wait,
             },
             _ => BackendError::Refused {
-                status: 409,
+                status: ENDPOINT_ERROR_STATUS,
                 summary,
             },
         })
@@ -421,7 +424,7 @@ impl DropboxBackend for ApiClient {
     ) -> BackendResult<FileMetadata> {
         if bytes.len() as u64 > UPLOAD_MAX_BYTES {
             return Err(BackendError::Refused {
-                status: 0,
+                status: NOT_SENT_STATUS,
                 summary: format!(
                     "payload_too_large: {} bytes exceed the {UPLOAD_MAX_BYTES}-byte upload limit",
                     bytes.len()

@@ -26,6 +26,10 @@ const OCTET_STREAM: &str = "application/octet-stream";
 const VOID_BODY: &[u8] = b"null";
 /// Tags that mean "slow down" wherever they appear in an error (§5.1).
 const RATE_LIMIT_TAGS: [&str; 2] = ["too_many_requests", "too_many_write_operations"];
+/// The `status` of a `Refused` for a request that was never sent (it could not be encoded).
+pub(super) const NOT_SENT_STATUS: u16 = 0;
+/// The status of every route (endpoint) error.
+pub(super) const ENDPOINT_ERROR_STATUS: u16 = StatusCode::CONFLICT.as_u16();
 /// Error bodies are logged and kept only this long.
 const MAX_ERROR_TEXT: usize = 500;
 
@@ -52,7 +56,7 @@ impl EndpointError {
     /// Anything the route does not single out: refused, summary verbatim (§5.4).
     pub fn refused(&self) -> BackendError {
         BackendError::Refused {
-            status: StatusCode::CONFLICT.as_u16(),
+            status: ENDPOINT_ERROR_STATUS,
             summary: self.summary.clone(),
         }
     }
@@ -135,7 +139,7 @@ fn encode_arg(route: &str, arg: &impl Serialize) -> Result<String, BackendError>
 
 fn unencodable(route: &str, error: serde_json::Error) -> BackendError {
     BackendError::Refused {
-        status: 0,
+        status: NOT_SENT_STATUS,
         summary: format!("cannot encode the {route} argument: {error}"),
     }
 }
