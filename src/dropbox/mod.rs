@@ -6,3 +6,7 @@ pub mod local;
 pub mod wire;
 pub mod backend;
 pub mod verified_body;
+pub mod pacer;
+pub mod auth;
+pub mod token_file;
+pub mod api;
