@@ -3,3 +3,6 @@
 pub mod arg_header;
 pub mod content_hash;
 pub mod wire;
+
+#[cfg(feature = "emulator")]
+pub mod emulator;

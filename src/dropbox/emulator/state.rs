@@ -1,0 +1,616 @@
+//! The emulated Dropbox namespaces. Each account's app folder is a real directory,
+//! `<root>/<account_id>/`, holding the files under their display names; this module keeps the
+//! index Dropbox would have (lower-cased keys, ids, revs, content hashes), a change journal for
+//! cursors, and old revisions in `<root>/.emulator/revisions/`. Files that tests drop into the
+//! directories directly are picked up by [`Store::rescan`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use super::config::EmulatorConfig;
+use super::ids::IdSource;
+use super::listing::CursorRecord;
+use super::paths::{self, ApiPath, Target};
+use super::writes::BatchJob;
+use crate::dropbox::content_hash::ContentHasher;
+use crate::dropbox::wire::{
+    DeletedMetadata, FileMetadata, FolderMetadata, LookupError, Metadata, WriteConflictError,
+    WriteError,
+};
+
+/// Where the emulator keeps what is not part of any account folder.
+const STATE_DIR: &str = ".emulator";
+const REVISIONS_DIR: &str = "revisions";
+const TEMP_DIR: &str = "tmp";
+const HASH_READ_CHUNK: usize = 64 * 1024;
+
+/// Why a call could not be answered with its route's typed error.
+#[derive(Debug)]
+pub enum Refusal<E> {
+    /// A typed route error: HTTP 409.
+    Route(E),
+    /// Malformed request: HTTP 400 with this plain-text explanation.
+    BadRequest(String),
+    /// The emulator's own disk failed: HTTP 500.
+    Io(io::Error),
+}
+
+impl<E> From<io::Error> for Refusal<E> {
+    fn from(error: io::Error) -> Self {
+        Refusal::Io(error)
+    }
+}
+
+pub type Outcome<T, E> = Result<T, Refusal<E>>;
+
+#[derive(Clone, Debug)]
+pub struct FileState {
+    pub rev: String,
+    pub size: u64,
+    pub content_hash: String,
+    pub modified: OffsetDateTime,
+    /// Disk mtime when last indexed; a different one makes the scanner re-hash.
+    pub mtime: SystemTime,
+}
+
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub display: String,
+    pub id: String,
+    /// Inode of the live file or directory: a path that vanished and an inode that reappears
+    /// under another name is a rename, so the id survives it.
+    pub inode: u64,
+    /// `None` for folders.
+    pub file: Option<FileState>,
+}
+
+impl Entry {
+    pub fn is_folder(&self) -> bool {
+        self.file.is_none()
+    }
+
+    pub fn name(&self) -> &str {
+        self.display.rsplit('/').next().unwrap_or_default()
+    }
+
+    pub fn metadata(&self, lower: &str) -> Metadata {
+        match &self.file {
+            Some(file) => Metadata::File(self.file_metadata(lower, file)),
+            None => Metadata::Folder(self.folder_metadata(lower)),
+        }
+    }
+
+    pub fn file_metadata(&self, lower: &str, file: &FileState) -> FileMetadata {
+        FileMetadata {
+            name: self.name().to_owned(),
+            id: self.id.clone(),
+            path_lower: Some(lower.to_owned()),
+            path_display: Some(self.display.clone()),
+            rev: file.rev.clone(),
+            size: file.size,
+            client_modified: file.modified,
+            server_modified: file.modified,
+            content_hash: Some(file.content_hash.clone()),
+            is_downloadable: true,
+        }
+    }
+
+    pub fn folder_metadata(&self, lower: &str) -> FolderMetadata {
+        FolderMetadata {
+            name: self.name().to_owned(),
+            id: self.id.clone(),
+            path_lower: Some(lower.to_owned()),
+            path_display: Some(self.display.clone()),
+        }
+    }
+}
+
+/// One past revision of a file. `stored == None` means it is the live file's current rev.
+#[derive(Clone, Debug)]
+pub struct Revision {
+    pub metadata: FileMetadata,
+    pub stored: Option<PathBuf>,
+}
+
+/// One journal line: this path changed (appeared, was modified or vanished).
+#[derive(Clone, Debug)]
+pub struct Change {
+    pub lower: String,
+    pub display: String,
+}
+
+#[derive(Debug)]
+pub struct Namespace {
+    pub dir: PathBuf,
+    pub revisions_dir: PathBuf,
+    pub entries: BTreeMap<String, Entry>,
+    pub by_id: HashMap<String, String>,
+    pub revisions: HashMap<String, Revision>,
+    pub journal: Vec<Change>,
+    /// Carries `journal.len()`; longpolls wait on it.
+    pub journal_len: watch::Sender<usize>,
+}
+
+impl Namespace {
+    pub fn disk_path(&self, display: &str) -> PathBuf {
+        self.dir.join(display.trim_start_matches('/'))
+    }
+
+    pub fn record(&mut self, lower: &str, display: &str) {
+        self.journal.push(Change {
+            lower: lower.to_owned(),
+            display: display.to_owned(),
+        });
+        self.journal_len.send_replace(self.journal.len());
+    }
+
+    pub fn insert(&mut self, lower: String, entry: Entry) {
+        if let Some(file) = &entry.file {
+            self.revisions.insert(
+                file.rev.clone(),
+                Revision {
+                    metadata: entry.file_metadata(&lower, file),
+                    stored: None,
+                },
+            );
+        }
+        self.record(&lower, &entry.display);
+        self.by_id.insert(entry.id.clone(), lower.clone());
+        self.entries.insert(lower, entry);
+    }
+
+    /// Journals the current revision of the file at `lower` and makes it downloadable by rev.
+    pub fn note_new_revision(&mut self, lower: &str) {
+        let entry = &self.entries[lower];
+        let Some(file) = &entry.file else {
+            return;
+        };
+        let rev = file.rev.clone();
+        let metadata = entry.file_metadata(lower, file);
+        let display = entry.display.clone();
+        self.revisions.insert(
+            rev,
+            Revision {
+                metadata,
+                stored: None,
+            },
+        );
+        self.record(lower, &display);
+    }
+
+    /// Drops an entry from the index (not from disk) and journals it. The current revision is
+    /// forgotten unless the caller already moved it into the revisions directory.
+    pub fn remove(&mut self, lower: &str) -> Option<Entry> {
+        let entry = self.entries.remove(lower)?;
+        self.by_id.remove(&entry.id);
+        if let Some(file) = &entry.file
+            && self
+                .revisions
+                .get(&file.rev)
+                .is_some_and(|revision| revision.stored.is_none())
+        {
+            self.revisions.remove(&file.rev);
+        }
+        self.record(lower, &entry.display);
+        Some(entry)
+    }
+
+    /// Lower-cased keys of `lower` and everything below it, deepest first.
+    pub fn subtree(&self, lower: &str) -> Vec<String> {
+        let prefix = format!("{lower}/");
+        let mut keys: Vec<String> = self
+            .entries
+            .keys()
+            .filter(|key| *key == lower || key.starts_with(&prefix))
+            .cloned()
+            .collect();
+        keys.sort_by_key(|key| std::cmp::Reverse(key.len()));
+        keys
+    }
+
+    /// Resolves a lookup target to the key of an existing entry.
+    pub fn lookup(&self, target: &Target) -> Result<String, LookupError> {
+        match target {
+            Target::Root => Err(LookupError::NotFound),
+            Target::Path(path) => {
+                let lower = path.lower();
+                self.entries
+                    .contains_key(&lower)
+                    .then_some(lower)
+                    .ok_or(LookupError::NotFound)
+            }
+            Target::Id(id) => self.by_id.get(id).cloned().ok_or(LookupError::NotFound),
+            Target::Rev(_) => Err(LookupError::NotFile),
+        }
+    }
+
+    /// The path a write to `path` lands on: existing ancestors keep their display casing, and
+    /// an ancestor that is a file is a `file_ancestor` conflict.
+    pub fn write_path(&self, path: &ApiPath) -> Result<ApiPath, WriteError> {
+        let mut components: Vec<String> = Vec::with_capacity(path.components().len());
+        for (depth, component) in path.components().iter().enumerate() {
+            let mut candidate = components.clone();
+            candidate.push(component.clone());
+            let lower = paths::lower_of(&paths::join(&candidate));
+            let is_last = depth + 1 == path.components().len();
+            match self.entries.get(&lower) {
+                Some(entry) if !is_last && !entry.is_folder() => {
+                    return Err(WriteError::Conflict {
+                        conflict: WriteConflictError::FileAncestor,
+                    });
+                }
+                Some(entry) => components.push(entry.name().to_owned()),
+                None => components.push(component.clone()),
+            }
+        }
+        Ok(ApiPath::from_components(components))
+    }
+
+    pub fn target_of_write(&self, raw: &str) -> Result<ApiPath, WriteError> {
+        match paths::parse_target(raw) {
+            Ok(Target::Path(path)) => self.write_path(&path),
+            Ok(Target::Id(id)) => match self.by_id.get(&id) {
+                Some(lower) => {
+                    let display = &self.entries[lower].display;
+                    Ok(ApiPath::from_components(
+                        display.split('/').skip(1).map(str::to_owned).collect(),
+                    ))
+                }
+                None => Err(WriteError::MalformedPath {
+                    malformed_path: Some(format!("unknown id {id}")),
+                }),
+            },
+            Ok(Target::Root | Target::Rev(_)) => Err(WriteError::MalformedPath {
+                malformed_path: Some("not a writable path".to_owned()),
+            }),
+            Err(reason) => Err(WriteError::MalformedPath {
+                malformed_path: Some(reason),
+            }),
+        }
+    }
+
+    /// Creates the missing ancestors of `path` as folders (Dropbox does the same on upload).
+    pub fn ensure_parents(&mut self, path: &ApiPath, ids: &mut IdSource) -> io::Result<()> {
+        let Some(parent) = path.parent() else {
+            return Ok(());
+        };
+        for depth in 1..=parent.components().len() {
+            let ancestor = ApiPath::from_components(parent.components()[..depth].to_vec());
+            let lower = ancestor.lower();
+            if self.entries.contains_key(&lower) {
+                continue;
+            }
+            let display = ancestor.display();
+            let disk = self.disk_path(&display);
+            fs::create_dir_all(&disk)?;
+            let inode = fs::metadata(&disk)?.ino();
+            let entry = Entry {
+                display,
+                id: ids.file_id(),
+                inode,
+                file: None,
+            };
+            self.insert(lower, entry);
+        }
+        Ok(())
+    }
+
+    /// Makes the index match the directory: new, changed and vanished files and folders.
+    pub fn rescan(&mut self, ids: &mut IdSource) -> io::Result<()> {
+        let mut found: BTreeMap<String, Found> = BTreeMap::new();
+        scan_dir(&self.dir, "", &mut found)?;
+
+        let mut vanished: HashMap<u64, Entry> = HashMap::new();
+        let gone: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|(lower, entry)| {
+                found
+                    .get(*lower)
+                    .is_none_or(|disk| disk.is_dir != entry.is_folder())
+            })
+            .map(|(lower, _)| lower.clone())
+            .collect();
+        for lower in gone {
+            if let Some(entry) = self.remove(&lower) {
+                vanished.insert(entry.inode, entry);
+            }
+        }
+
+        for (lower, disk) in found {
+            let disk_path = self.dir.join(&disk.relative);
+            let Some(entry) = self.entries.get_mut(&lower) else {
+                let id = match vanished.remove(&disk.inode) {
+                    Some(old) if old.is_folder() == disk.is_dir => old.id,
+                    _ => ids.file_id(),
+                };
+                let file = if disk.is_dir {
+                    None
+                } else {
+                    Some(FileState {
+                        rev: ids.rev(),
+                        size: disk.size,
+                        content_hash: hash_file(&disk_path)?,
+                        modified: timestamp_of(disk.mtime),
+                        mtime: disk.mtime,
+                    })
+                };
+                let entry = Entry {
+                    display: disk.display,
+                    id,
+                    inode: disk.inode,
+                    file,
+                };
+                self.insert(lower, entry);
+                continue;
+            };
+            // A case-only rename on disk: Dropbox does not report those (§7.2).
+            entry.display = disk.display;
+            let same_inode = std::mem::replace(&mut entry.inode, disk.inode) == disk.inode;
+            let Some(file) = entry.file.as_mut() else {
+                continue;
+            };
+            if same_inode && file.size == disk.size && file.mtime == disk.mtime {
+                continue;
+            }
+            let content_hash = hash_file(&disk_path)?;
+            file.size = disk.size;
+            file.mtime = disk.mtime;
+            if content_hash == file.content_hash {
+                continue;
+            }
+            // Changed behind the emulator's back: the old bytes are gone for good.
+            let old_rev = std::mem::replace(&mut file.rev, ids.rev());
+            file.content_hash = content_hash;
+            file.modified = timestamp_of(disk.mtime);
+            self.revisions.remove(&old_rev);
+            self.note_new_revision(&lower);
+        }
+        Ok(())
+    }
+}
+
+/// A file or directory seen on disk.
+#[derive(Debug)]
+struct Found {
+    display: String,
+    relative: PathBuf,
+    is_dir: bool,
+    inode: u64,
+    size: u64,
+    mtime: SystemTime,
+}
+
+/// Walks `dir` in name order. Names that are not UTF-8, symlinks, desktop junk and names that
+/// collide case-insensitively with one seen before are skipped (Dropbox cannot hold them).
+fn scan_dir(
+    dir: &Path,
+    display_prefix: &str,
+    found: &mut BTreeMap<String, Found>,
+) -> io::Result<()> {
+    let mut names: Vec<(String, fs::Metadata)> = Vec::new();
+    for item in fs::read_dir(dir)? {
+        let item = item?;
+        let Ok(name) = item.file_name().into_string() else {
+            continue;
+        };
+        let metadata = item.metadata()?;
+        if metadata.file_type().is_symlink() || paths::is_ignored_name(&name) {
+            continue;
+        }
+        names.push((name, metadata));
+    }
+    names.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, metadata) in names {
+        let display = format!("{display_prefix}/{name}");
+        let lower = paths::lower_of(&display);
+        if found.contains_key(&lower) {
+            continue;
+        }
+        let is_dir = metadata.is_dir();
+        found.insert(
+            lower,
+            Found {
+                display: display.clone(),
+                relative: PathBuf::from(display.trim_start_matches('/')),
+                is_dir,
+                inode: metadata.ino(),
+                size: metadata.len(),
+                mtime: metadata.modified()?,
+            },
+        );
+        if is_dir {
+            scan_dir(&dir.join(&name), &display, found)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn hash_file(path: &Path) -> io::Result<String> {
+    let mut file = File::open(path)?;
+    let mut hasher = ContentHasher::new();
+    let mut buffer = vec![0u8; HASH_READ_CHUNK];
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            return Ok(hasher.finalize());
+        }
+        hasher.update(&buffer[..read]);
+    }
+}
+
+/// Dropbox timestamps have whole seconds.
+pub fn timestamp_of(instant: SystemTime) -> OffsetDateTime {
+    OffsetDateTime::from(instant)
+        .replace_nanosecond(0)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Everything the emulator knows, behind one lock.
+#[derive(Debug)]
+pub struct Store {
+    pub namespaces: HashMap<String, Namespace>,
+    pub ids: IdSource,
+    pub temp_dir: PathBuf,
+    pub cursors: HashMap<String, CursorRecord>,
+    pub jobs: HashMap<String, BatchJob>,
+    pub batch_in_progress_polls: u32,
+}
+
+impl Store {
+    /// Creates the account folders that do not exist yet and indexes what is in them.
+    pub fn open(config: &EmulatorConfig) -> io::Result<Self> {
+        let state_dir = config.root.join(STATE_DIR);
+        let temp_dir = state_dir.join(TEMP_DIR);
+        fs::create_dir_all(&temp_dir)?;
+        let mut store = Self {
+            namespaces: HashMap::new(),
+            ids: IdSource::new(),
+            temp_dir,
+            cursors: HashMap::new(),
+            jobs: HashMap::new(),
+            batch_in_progress_polls: config.delete_batch_in_progress_polls,
+        };
+        for account in &config.accounts {
+            let dir = config.root.join(&account.account_id);
+            let revisions_dir = state_dir.join(REVISIONS_DIR).join(&account.account_id);
+            fs::create_dir_all(&dir)?;
+            fs::create_dir_all(&revisions_dir)?;
+            let mut namespace = Namespace {
+                dir,
+                revisions_dir,
+                entries: BTreeMap::new(),
+                by_id: HashMap::new(),
+                revisions: HashMap::new(),
+                journal: Vec::new(),
+                journal_len: watch::Sender::new(0),
+            };
+            namespace.rescan(&mut store.ids)?;
+            store
+                .namespaces
+                .insert(account.account_id.clone(), namespace);
+        }
+        Ok(store)
+    }
+
+    /// Split borrow: one namespace plus the id source.
+    pub fn namespace(&mut self, account_id: &str) -> (&mut Namespace, &mut IdSource) {
+        let namespace = self
+            .namespaces
+            .get_mut(account_id)
+            .expect("tokens only name configured accounts");
+        (namespace, &mut self.ids)
+    }
+
+    pub fn rescan(&mut self, account_id: &str) -> io::Result<()> {
+        let (namespace, ids) = self.namespace(account_id);
+        namespace.rescan(ids)
+    }
+
+    pub fn rescan_all(&mut self) -> io::Result<()> {
+        for namespace in self.namespaces.values_mut() {
+            namespace.rescan(&mut self.ids)?;
+        }
+        Ok(())
+    }
+
+    /// Where `account_id`'s app folder lives on disk.
+    pub fn account_dir(&self, account_id: &str) -> Option<PathBuf> {
+        self.namespaces.get(account_id).map(|ns| ns.dir.clone())
+    }
+
+    /// Metadata for a lookup target, including past revisions (`rev:`) and, on request, the
+    /// tombstone of a deleted path.
+    pub fn metadata(
+        &mut self,
+        account_id: &str,
+        raw: &str,
+        include_deleted: bool,
+    ) -> Result<Metadata, LookupError> {
+        let (namespace, _) = self.namespace(account_id);
+        let target = paths::parse_target(raw).map_err(|reason| LookupError::MalformedPath {
+            malformed_path: Some(reason),
+        })?;
+        if let Target::Rev(rev) = &target {
+            return namespace
+                .revisions
+                .get(rev)
+                .map(|revision| Metadata::File(revision.metadata.clone()))
+                .ok_or(LookupError::NotFound);
+        }
+        match namespace.lookup(&target) {
+            Ok(lower) => Ok(namespace.entries[&lower].metadata(&lower)),
+            Err(LookupError::NotFound) if include_deleted => {
+                let Target::Path(path) = &target else {
+                    return Err(LookupError::NotFound);
+                };
+                let lower = path.lower();
+                namespace
+                    .journal
+                    .iter()
+                    .rev()
+                    .find(|change| change.lower == lower)
+                    .map(|change| {
+                        Metadata::Deleted(DeletedMetadata {
+                            name: change
+                                .display
+                                .rsplit('/')
+                                .next()
+                                .unwrap_or_default()
+                                .to_owned(),
+                            path_lower: Some(lower.clone()),
+                            path_display: Some(change.display.clone()),
+                        })
+                    })
+                    .ok_or(LookupError::NotFound)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Opens the bytes of a file (or of one of its past revisions) for download. The open
+    /// handle keeps serving this revision even if the file is replaced meanwhile.
+    pub fn open_file(
+        &mut self,
+        account_id: &str,
+        raw: &str,
+    ) -> Result<(FileMetadata, File), Refusal<LookupError>> {
+        let (namespace, _) = self.namespace(account_id);
+        let target = paths::parse_target(raw).map_err(|reason| {
+            Refusal::Route(LookupError::MalformedPath {
+                malformed_path: Some(reason),
+            })
+        })?;
+        if let Target::Rev(rev) = &target {
+            let revision = namespace
+                .revisions
+                .get(rev)
+                .ok_or(Refusal::Route(LookupError::NotFound))?;
+            let disk = match &revision.stored {
+                Some(stored) => stored.clone(),
+                None => namespace.disk_path(
+                    revision
+                        .metadata
+                        .path_display
+                        .as_deref()
+                        .unwrap_or_default(),
+                ),
+            };
+            return Ok((revision.metadata.clone(), File::open(disk)?));
+        }
+        let lower = namespace.lookup(&target).map_err(Refusal::Route)?;
+        let entry = &namespace.entries[&lower];
+        let Some(file) = &entry.file else {
+            return Err(Refusal::Route(LookupError::NotFile));
+        };
+        let metadata = entry.file_metadata(&lower, file);
+        Ok((metadata, File::open(namespace.disk_path(&entry.display))?))
+    }
+}

@@ -1,0 +1,1058 @@
+#![cfg(feature = "emulator")]
+//! The Dropbox emulator, driven over HTTP with reqwest exactly as our client will drive it.
+
+use std::path::PathBuf;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use smartimage::dropbox::arg_header::{decode_api_result, encode_api_arg};
+use smartimage::dropbox::content_hash::content_hash;
+use smartimage::dropbox::emulator::{AccountConfig, Emulator, EmulatorConfig, EmulatorHandle};
+use smartimage::dropbox::wire::{FileMetadata, ListFolderResult, Metadata};
+
+const ACME: &str = "dbid:AAAacme";
+const BETA: &str = "dbid:AAAbeta";
+const ACME_TOKEN: &str = "acme-token";
+const BETA_TOKEN: &str = "beta-token";
+const ACME_REFRESH: &str = "acme-refresh";
+
+struct Fixture {
+    base: String,
+    handle: EmulatorHandle,
+    http: reqwest::Client,
+    _root: tempfile::TempDir,
+}
+
+fn base_config(root: PathBuf) -> EmulatorConfig {
+    let mut config = EmulatorConfig::new(root)
+        .with_account(
+            AccountConfig::new(ACME, "admin@acme.test", "Ada Acme")
+                .with_access_token(ACME_TOKEN)
+                .with_refresh_token(ACME_REFRESH),
+        )
+        .with_account(
+            AccountConfig::new(BETA, "bob@beta.test", "Bob Beta").with_access_token(BETA_TOKEN),
+        );
+    // 30 s of longpoll become 30 ms.
+    config.longpoll_time_scale = 0.001;
+    config
+}
+
+async fn fixture() -> Fixture {
+    fixture_with(|_| {}).await
+}
+
+async fn fixture_with(adjust: impl FnOnce(&mut EmulatorConfig)) -> Fixture {
+    let root = tempfile::tempdir().unwrap();
+    let mut config = base_config(root.path().to_path_buf());
+    adjust(&mut config);
+    let (base, handle) = Emulator::start(config).await.unwrap();
+    Fixture {
+        base,
+        handle,
+        http: reqwest::Client::new(),
+        _root: root,
+    }
+}
+
+impl Fixture {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn rpc_raw(&self, token: &str, route: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.url(&format!("/2/{route}")))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn rpc_as(&self, token: &str, route: &str, body: Value) -> (StatusCode, Value) {
+        let response = self.rpc_raw(token, route, &body).await;
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
+    async fn rpc(&self, route: &str, body: Value) -> (StatusCode, Value) {
+        self.rpc_as(ACME_TOKEN, route, body).await
+    }
+
+    async fn ok(&self, route: &str, body: Value) -> Value {
+        let (status, value) = self.rpc(route, body).await;
+        assert_eq!(status, StatusCode::OK, "{route}: {value}");
+        value
+    }
+
+    async fn upload_arg(&self, arg: Value, bytes: &[u8]) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(self.url("/2/files/upload"))
+            .bearer_auth(ACME_TOKEN)
+            .header("Content-Type", "application/octet-stream")
+            .header("Dropbox-API-Arg", encode_api_arg(&arg).unwrap())
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn upload(&self, path: &str, bytes: &[u8]) -> FileMetadata {
+        let (status, value) = self.upload_arg(json!({"path": path}), bytes).await;
+        assert_eq!(status, StatusCode::OK, "upload {path}: {value}");
+        serde_json::from_value(value).unwrap()
+    }
+
+    async fn download_with(&self, path: &str, range: Option<&str>) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(self.url("/2/files/download"))
+            .bearer_auth(ACME_TOKEN)
+            .header(
+                "Dropbox-API-Arg",
+                encode_api_arg(&json!({"path": path})).unwrap(),
+            );
+        if let Some(range) = range {
+            request = request.header("Range", range);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Body and parsed `Dropbox-API-Result` of a successful download.
+    async fn download(&self, path: &str) -> (Vec<u8>, FileMetadata) {
+        let response = self.download_with(path, None).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let result = result_header(&response);
+        (response.bytes().await.unwrap().to_vec(), result)
+    }
+
+    async fn list(&self, path: &str, recursive: bool) -> ListFolderResult {
+        let value = self
+            .ok(
+                "files/list_folder",
+                json!({"path": path, "recursive": recursive}),
+            )
+            .await;
+        serde_json::from_value(value).unwrap()
+    }
+
+    async fn continue_from(&self, cursor: &str) -> ListFolderResult {
+        let value = self
+            .ok("files/list_folder/continue", json!({"cursor": cursor}))
+            .await;
+        serde_json::from_value(value).unwrap()
+    }
+
+    async fn admin(&self, path: &str, body: Value) -> StatusCode {
+        self.http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
+    fn acme_dir(&self) -> PathBuf {
+        self.handle.account_dir(ACME).unwrap()
+    }
+}
+
+fn result_header(response: &reqwest::Response) -> FileMetadata {
+    let header = response
+        .headers()
+        .get("Dropbox-API-Result")
+        .expect("Dropbox-API-Result header");
+    decode_api_result(header.to_str().expect("ASCII-safe header")).unwrap()
+}
+
+fn paths_of(entries: &[Metadata]) -> Vec<(&'static str, String)> {
+    entries
+        .iter()
+        .map(|entry| {
+            let kind = match entry {
+                Metadata::File(_) => "file",
+                Metadata::Folder(_) => "folder",
+                Metadata::Deleted(_) => "deleted",
+                Metadata::Unknown(_) => "unknown",
+            };
+            (kind, entry.path_lower().unwrap_or_default().to_owned())
+        })
+        .collect()
+}
+
+fn file_entry<'a>(entries: &'a [Metadata], lower: &str) -> &'a FileMetadata {
+    entries
+        .iter()
+        .find_map(|entry| match entry {
+            Metadata::File(file) if file.path_lower.as_deref() == Some(lower) => Some(file),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no file {lower} in {entries:?}"))
+}
+
+fn is_rev(rev: &str) -> bool {
+    rev.len() >= 9
+        && rev
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+// ----- account and authentication -------------------------------------------------------------
+
+#[tokio::test]
+async fn current_account_comes_from_the_config_with_null_or_empty_body() {
+    let emu = fixture().await;
+    let account = emu.ok("users/get_current_account", Value::Null).await;
+    assert_eq!(account["account_id"], ACME);
+    assert_eq!(account["email"], "admin@acme.test");
+    assert_eq!(account["name"]["display_name"], "Ada Acme");
+    assert_eq!(account["name"]["abbreviated_name"], "AA");
+    let empty = emu
+        .http
+        .post(emu.url("/2/users/get_current_account"))
+        .bearer_auth(BETA_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), StatusCode::OK);
+    assert_eq!(empty.json::<Value>().await.unwrap()["account_id"], BETA);
+}
+
+#[tokio::test]
+async fn a_form_body_on_a_void_route_is_a_plain_text_400() {
+    let emu = fixture().await;
+    let response = emu
+        .http
+        .post(emu.url("/2/users/get_current_account"))
+        .bearer_auth(ACME_TOKEN)
+        .form(&[("a", "b")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.text().await.unwrap().contains("Content-Type"));
+}
+
+#[tokio::test]
+async fn unknown_token_is_401_invalid_access_token_and_missing_auth_is_400() {
+    let emu = fixture().await;
+    let (status, body) = emu
+        .rpc_as("nope", "users/get_current_account", Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"][".tag"], "invalid_access_token");
+    assert!(
+        body["error_summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid_access_token/")
+    );
+    let response = emu
+        .http
+        .post(emu.url("/2/files/list_folder"))
+        .json(&json!({"path": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn accounts_do_not_see_each_others_files() {
+    let emu = fixture().await;
+    emu.upload("/Acme/secret.txt", b"acme only").await;
+    let (status, value) = emu
+        .rpc_as(
+            BETA_TOKEN,
+            "files/list_folder",
+            json!({"path": "", "recursive": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(value["entries"], json!([]));
+    let (status, value) = emu
+        .rpc_as(
+            BETA_TOKEN,
+            "files/get_metadata",
+            json!({"path": "/Acme/secret.txt"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(value["error"]["path"][".tag"], "not_found");
+}
+
+// ----- upload, metadata, listing ---------------------------------------------------------------
+
+#[tokio::test]
+async fn upload_gives_real_hash_hex_rev_and_case_preserving_paths() {
+    let emu = fixture().await;
+    let bytes = b"hello dropbox";
+    let file = emu.upload("/Acme/Photo.JPG", bytes).await;
+    assert_eq!(file.name, "Photo.JPG");
+    assert_eq!(file.path_lower.as_deref(), Some("/acme/photo.jpg"));
+    assert_eq!(file.path_display.as_deref(), Some("/Acme/Photo.JPG"));
+    assert_eq!(file.size, bytes.len() as u64);
+    assert_eq!(
+        file.content_hash.as_deref(),
+        Some(content_hash(bytes).as_str())
+    );
+    assert!(is_rev(&file.rev), "{}", file.rev);
+    assert!(file.id.starts_with("id:"));
+    let on_disk = std::fs::read(emu.acme_dir().join("Acme/Photo.JPG")).unwrap();
+    assert_eq!(on_disk, bytes);
+
+    // Any casing finds it; a new file in the folder keeps the folder's stored casing.
+    let found = emu
+        .ok("files/get_metadata", json!({"path": "/ACME/photo.jpg"}))
+        .await;
+    assert_eq!(found[".tag"], "file");
+    assert_eq!(found["path_display"], "/Acme/Photo.JPG");
+    let other = emu.upload("/ACME/other.txt", b"x").await;
+    assert_eq!(other.path_display.as_deref(), Some("/Acme/other.txt"));
+}
+
+#[tokio::test]
+async fn get_metadata_by_id_and_of_deleted_paths() {
+    let emu = fixture().await;
+    let file = emu.upload("/a.txt", b"a").await;
+    let by_id = emu.ok("files/get_metadata", json!({"path": file.id})).await;
+    assert_eq!(by_id["path_lower"], "/a.txt");
+    emu.ok("files/delete_v2", json!({"path": "/a.txt"})).await;
+    let (status, gone) = emu
+        .rpc("files/get_metadata", json!({"path": "/a.txt"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        gone["error"],
+        json!({".tag": "path", "path": {".tag": "not_found"}})
+    );
+    assert!(
+        gone["error_summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("path/not_found/")
+    );
+    let tombstone = emu
+        .ok(
+            "files/get_metadata",
+            json!({"path": "/a.txt", "include_deleted": true}),
+        )
+        .await;
+    assert_eq!(tombstone[".tag"], "deleted");
+    let (status, _) = emu.rpc("files/get_metadata", json!({"path": ""})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn recursive_listing_puts_parents_first_and_pages_by_limit() {
+    let emu = fixture().await;
+    for name in ["b.txt", "a.txt", "sub/c.txt", "sub/deeper/d.txt"] {
+        emu.upload(&format!("/Acme/{name}"), name.as_bytes()).await;
+    }
+    let all = emu.list("", true).await;
+    assert!(!all.has_more);
+    let paths = paths_of(&all.entries);
+    assert_eq!(paths.len(), 7, "{paths:?}");
+    for (index, (_, path)) in paths.iter().enumerate() {
+        let parent = &path[..path.rfind('/').unwrap()];
+        if !parent.is_empty() {
+            let parent_at = paths.iter().position(|(_, p)| p == parent).unwrap();
+            assert!(parent_at < index, "{parent} after {path}");
+        }
+    }
+    let flat = emu.list("/acme", false).await;
+    assert_eq!(
+        paths_of(&flat.entries),
+        vec![
+            ("file", "/acme/a.txt".to_owned()),
+            ("file", "/acme/b.txt".to_owned()),
+            ("folder", "/acme/sub".to_owned()),
+        ]
+    );
+
+    let first = emu
+        .ok(
+            "files/list_folder",
+            json!({"path": "", "recursive": true, "limit": 3}),
+        )
+        .await;
+    let mut page: ListFolderResult = serde_json::from_value(first).unwrap();
+    let mut collected = page.entries.clone();
+    let mut pages = 1;
+    while page.has_more {
+        assert_eq!(page.entries.len(), 3);
+        page = emu.continue_from(&page.cursor).await;
+        collected.extend(page.entries.clone());
+        pages += 1;
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(paths_of(&collected), paths);
+}
+
+#[tokio::test]
+async fn continue_reports_additions_changes_and_deletions_once() {
+    let emu = fixture().await;
+    emu.upload("/Acme/keep.txt", b"keep").await;
+    let changed = emu.upload("/Acme/change.txt", b"v1").await;
+    emu.upload("/Acme/remove.txt", b"bye").await;
+    let start = emu.list("", true).await;
+
+    emu.upload("/Acme/new.txt", b"new").await;
+    let (status, _) = emu
+        .upload_arg(
+            json!({"path": "/Acme/change.txt", "mode": "overwrite"}),
+            b"v2",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    emu.ok("files/delete_v2", json!({"path": "/Acme/remove.txt"}))
+        .await;
+
+    let delta = emu.continue_from(&start.cursor).await;
+    assert!(!delta.has_more);
+    let mut paths = paths_of(&delta.entries);
+    paths.sort();
+    assert_eq!(
+        paths,
+        vec![
+            ("deleted", "/acme/remove.txt".to_owned()),
+            ("file", "/acme/change.txt".to_owned()),
+            ("file", "/acme/new.txt".to_owned()),
+        ]
+    );
+    let modified = file_entry(&delta.entries, "/acme/change.txt");
+    assert_eq!(modified.id, changed.id, "id survives a new revision");
+    assert_ne!(modified.rev, changed.rev);
+    assert_eq!(
+        modified.content_hash.as_deref(),
+        Some(content_hash(b"v2").as_str())
+    );
+
+    let quiet = emu.continue_from(&delta.cursor).await;
+    assert!(quiet.entries.is_empty() && !quiet.has_more);
+    // Cursors are values: the old one still yields the same deltas.
+    let replay = emu.continue_from(&start.cursor).await;
+    assert_eq!(replay.entries.len(), 3);
+}
+
+#[tokio::test]
+async fn deleting_a_folder_reports_its_contents_as_deleted() {
+    let emu = fixture().await;
+    emu.upload("/Acme/sub/a.txt", b"a").await;
+    let start = emu.list("", true).await;
+    let deleted = emu
+        .ok("files/delete_v2", json!({"path": "/acme/SUB"}))
+        .await;
+    assert_eq!(deleted["metadata"][".tag"], "folder");
+    assert!(!emu.acme_dir().join("Acme/sub").exists());
+    let delta = emu.continue_from(&start.cursor).await;
+    let paths = paths_of(&delta.entries);
+    assert!(
+        paths.contains(&("deleted", "/acme/sub".to_owned())),
+        "{paths:?}"
+    );
+    assert!(
+        paths.contains(&("deleted", "/acme/sub/a.txt".to_owned())),
+        "{paths:?}"
+    );
+}
+
+#[tokio::test]
+async fn list_folder_typed_errors_and_malformed_requests() {
+    let emu = fixture().await;
+    emu.upload("/file.txt", b"f").await;
+    let (status, body) = emu
+        .rpc("files/list_folder", json!({"path": "/missing"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        body["error"],
+        json!({".tag": "path", "path": {".tag": "not_found"}})
+    );
+    let (status, body) = emu
+        .rpc("files/list_folder", json!({"path": "/file.txt"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"]["path"][".tag"], "not_folder");
+    let (status, body) = emu.rpc("files/list_folder", json!({"path": "/"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.as_str().unwrap().contains("empty string"));
+    let (status, _) = emu
+        .rpc("files/list_folder", json!({"path": "", "limit": 0}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let bad_json = emu
+        .http
+        .post(emu.url("/2/files/list_folder"))
+        .bearer_auth(ACME_TOKEN)
+        .header("Content-Type", "application/json")
+        .body("{\"path\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_json.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        bad_json
+            .text()
+            .await
+            .unwrap()
+            .contains("could not decode input as JSON")
+    );
+    let wrong_type = emu
+        .http
+        .post(emu.url("/2/files/list_folder"))
+        .bearer_auth(ACME_TOKEN)
+        .header("Content-Type", "text/plain")
+        .body("{\"path\": \"\"}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_type.status(), StatusCode::BAD_REQUEST);
+    assert!(wrong_type.text().await.unwrap().contains("Content-Type"));
+}
+
+#[tokio::test]
+async fn unknown_cursor_is_reset() {
+    let emu = fixture().await;
+    let (status, body) = emu
+        .rpc("files/list_folder/continue", json!({"cursor": "AAEbogus"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"], json!({".tag": "reset"}));
+    assert!(
+        body["error_summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("reset/")
+    );
+}
+
+#[tokio::test]
+async fn continue_on_a_deleted_folder_is_a_path_error() {
+    let emu = fixture().await;
+    emu.ok("files/create_folder_v2", json!({"path": "/Acme"}))
+        .await;
+    let listing = emu.list("/acme", true).await;
+    emu.ok("files/delete_v2", json!({"path": "/Acme"})).await;
+    let (status, body) = emu
+        .rpc(
+            "files/list_folder/continue",
+            json!({"cursor": listing.cursor}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"]["path"][".tag"], "not_found");
+}
+
+// ----- files put on disk directly ----------------------------------------------------------
+
+#[tokio::test]
+async fn files_dropped_on_disk_appear_and_changes_are_noticed() {
+    let emu = fixture().await;
+    let dir = emu.acme_dir().join("Acme");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("Dropped.jpg"), b"jpeg bytes").unwrap();
+    std::fs::write(dir.join(".DS_Store"), b"junk").unwrap();
+    let listing = emu.list("", true).await;
+    assert_eq!(
+        paths_of(&listing.entries),
+        vec![
+            ("folder", "/acme".to_owned()),
+            ("file", "/acme/dropped.jpg".to_owned())
+        ]
+    );
+    let dropped = file_entry(&listing.entries, "/acme/dropped.jpg").clone();
+    assert_eq!(
+        dropped.content_hash.as_deref(),
+        Some(content_hash(b"jpeg bytes").as_str())
+    );
+
+    std::fs::write(dir.join("Dropped.jpg"), b"other, longer jpeg bytes").unwrap();
+    std::fs::rename(dir.join("Dropped.jpg"), dir.join("Renamed.jpg")).unwrap();
+    std::fs::write(dir.join("second.png"), b"png").unwrap();
+    emu.handle.rescan().unwrap();
+    let delta = emu.continue_from(&listing.cursor).await;
+    let mut paths = paths_of(&delta.entries);
+    paths.sort();
+    assert_eq!(
+        paths,
+        vec![
+            ("deleted", "/acme/dropped.jpg".to_owned()),
+            ("file", "/acme/renamed.jpg".to_owned()),
+            ("file", "/acme/second.png".to_owned()),
+        ]
+    );
+    let renamed = file_entry(&delta.entries, "/acme/renamed.jpg");
+    assert_eq!(renamed.id, dropped.id, "id survives a rename on disk");
+    assert_ne!(renamed.rev, dropped.rev);
+}
+
+#[tokio::test]
+async fn admin_rescan_endpoint_picks_up_new_files() {
+    let emu = fixture().await;
+    let listing = emu.list("", true).await;
+    std::fs::write(emu.acme_dir().join("late.txt"), b"late").unwrap();
+    assert_eq!(
+        emu.admin("/__emulator/rescan", json!({})).await,
+        StatusCode::OK
+    );
+    let delta = emu.continue_from(&listing.cursor).await;
+    assert_eq!(
+        paths_of(&delta.entries),
+        vec![("file", "/late.txt".to_owned())]
+    );
+}
+
+// ----- download ------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn download_streams_bytes_with_a_matching_result_header() {
+    let emu = fixture().await;
+    // Bigger than one 4 MiB hash block and many stream chunks.
+    let bytes: Vec<u8> = (0..5 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let uploaded = emu.upload("/Acme/café.bin", &bytes).await;
+    let response = emu.download_with("/acme/CAFÉ.bin", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let raw_header = response.headers()["Dropbox-API-Result"].as_bytes().to_vec();
+    assert!(
+        raw_header.is_ascii(),
+        "Dropbox-API-Result must be ASCII-safe"
+    );
+    assert!(
+        String::from_utf8(raw_header)
+            .unwrap()
+            .contains("caf\\u00e9.bin")
+    );
+    assert_eq!(response.content_length(), Some(bytes.len() as u64));
+    let result = result_header(&response);
+    let body = response.bytes().await.unwrap();
+    assert_eq!(body.len(), bytes.len());
+    assert_eq!(Some(content_hash(&body)), result.content_hash);
+    assert_eq!(result.rev, uploaded.rev);
+    assert_eq!(result.name, "café.bin");
+}
+
+#[tokio::test]
+async fn download_errors_are_typed() {
+    let emu = fixture().await;
+    emu.ok("files/create_folder_v2", json!({"path": "/dir"}))
+        .await;
+    let missing = emu.download_with("/nope.txt", None).await;
+    assert_eq!(missing.status(), StatusCode::CONFLICT);
+    let body: Value = missing.json().await.unwrap();
+    assert_eq!(
+        body["error"],
+        json!({".tag": "path", "path": {".tag": "not_found"}})
+    );
+    let folder = emu.download_with("/dir", None).await;
+    assert_eq!(folder.status(), StatusCode::CONFLICT);
+    let body: Value = folder.json().await.unwrap();
+    assert_eq!(body["error"]["path"][".tag"], "not_file");
+}
+
+#[tokio::test]
+async fn older_revisions_download_by_rev() {
+    let emu = fixture().await;
+    let first = emu.upload("/r.txt", b"first").await;
+    let (status, second) = emu
+        .upload_arg(json!({"path": "/r.txt", "mode": "overwrite"}), b"second")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(second["rev"], first.rev);
+    let (old, meta) = emu.download(&format!("rev:{}", first.rev)).await;
+    assert_eq!(old, b"first");
+    assert_eq!(meta.rev, first.rev);
+    let (current, _) = emu.download("/r.txt").await;
+    assert_eq!(current, b"second");
+    let by_rev = emu
+        .ok(
+            "files/get_metadata",
+            json!({"path": format!("rev:{}", first.rev)}),
+        )
+        .await;
+    assert_eq!(by_rev["content_hash"], content_hash(b"first"));
+    // A deleted file's last revision stays downloadable by rev.
+    emu.ok("files/delete_v2", json!({"path": "/r.txt"})).await;
+    let (last, _) = emu
+        .download(&format!("rev:{}", second["rev"].as_str().unwrap()))
+        .await;
+    assert_eq!(last, b"second");
+}
+
+#[tokio::test]
+async fn range_requests_answer_206_with_the_slice() {
+    let emu = fixture().await;
+    emu.upload("/digits.txt", b"0123456789").await;
+    for (range, expected, content_range) in [
+        ("bytes=2-5", &b"2345"[..], "bytes 2-5/10"),
+        ("bytes=7-", &b"789"[..], "bytes 7-9/10"),
+        ("bytes=-3", &b"789"[..], "bytes 7-9/10"),
+    ] {
+        let response = emu.download_with("/digits.txt", Some(range)).await;
+        assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT, "{range}");
+        assert_eq!(response.headers()["Content-Range"], content_range);
+        assert_eq!(result_header(&response).size, 10);
+        assert_eq!(response.bytes().await.unwrap(), expected, "{range}");
+    }
+    let beyond = emu.download_with("/digits.txt", Some("bytes=10-")).await;
+    assert_eq!(beyond.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(beyond.headers()["Content-Range"], "bytes */10");
+}
+
+// ----- upload modes --------------------------------------------------------------------------
+
+#[tokio::test]
+async fn add_conflicts_autorename_picks_the_next_free_name_and_same_bytes_are_a_no_op() {
+    let emu = fixture().await;
+    let original = emu.upload("/Acme/report.txt", b"one").await;
+
+    let (status, body) = emu
+        .upload_arg(json!({"path": "/Acme/report.txt"}), b"two")
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"][".tag"], "path");
+    assert_eq!(
+        body["error"]["reason"],
+        json!({".tag": "conflict", "conflict": {".tag": "file"}})
+    );
+    assert!(
+        body["error_summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("path/conflict/file/")
+    );
+
+    for expected in ["report (1).txt", "report (2).txt"] {
+        let (status, renamed) = emu
+            .upload_arg(
+                json!({"path": "/acme/REPORT.txt", "mode": "add", "autorename": true}),
+                expected.as_bytes(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(renamed["name"], expected);
+        assert_eq!(renamed["path_display"], format!("/Acme/{expected}"));
+    }
+
+    let (status, same) = emu
+        .upload_arg(
+            json!({"path": "/Acme/report.txt", "autorename": true}),
+            b"one",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        same["rev"], original.rev,
+        "identical content writes nothing"
+    );
+    assert_eq!(same["name"], "report.txt");
+    let listing = emu.list("/acme", false).await;
+    assert_eq!(listing.entries.len(), 3);
+}
+
+#[tokio::test]
+async fn overwrite_and_update_modes() {
+    let emu = fixture().await;
+    let first = emu.upload("/u.txt", b"1").await;
+    let (status, second) = emu
+        .upload_arg(json!({"path": "/u.txt", "mode": "overwrite"}), b"2")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(second["id"], first.id);
+    let (status, stale) = emu
+        .upload_arg(
+            json!({"path": "/u.txt", "mode": {".tag": "update", "update": first.rev}}),
+            b"3",
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(stale["error"]["reason"]["conflict"][".tag"], "file");
+    let (status, third) = emu
+        .upload_arg(
+            json!({"path": "/u.txt", "mode": {".tag": "update", "update": second["rev"]}}),
+            b"3",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{third}");
+    let (bytes, _) = emu.download("/u.txt").await;
+    assert_eq!(bytes, b"3");
+}
+
+#[tokio::test]
+async fn upload_checks_content_hash_content_type_and_file_ancestors() {
+    let emu = fixture().await;
+    let (status, body) = emu
+        .upload_arg(
+            json!({"path": "/h.txt", "content_hash": content_hash(b"other")}),
+            b"mine",
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"][".tag"], "content_hash_mismatch");
+    let (status, _) = emu
+        .upload_arg(
+            json!({"path": "/h.txt", "content_hash": content_hash(b"mine")}),
+            b"mine",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, body) = emu
+        .upload_arg(json!({"path": "/h.txt/inner.txt"}), b"x")
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"]["reason"]["conflict"][".tag"], "file_ancestor");
+
+    let json_upload = emu
+        .http
+        .post(emu.url("/2/files/upload"))
+        .bearer_auth(ACME_TOKEN)
+        .header("Content-Type", "application/json")
+        .header("Dropbox-API-Arg", r#"{"path":"/j.txt"}"#)
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_upload.status(), StatusCode::BAD_REQUEST);
+}
+
+// ----- folders and deletes -------------------------------------------------------------------
+
+#[tokio::test]
+async fn create_folder_then_conflict_in_any_case() {
+    let emu = fixture().await;
+    let created = emu
+        .ok(
+            "files/create_folder_v2",
+            json!({"path": "/Acme Marketing", "autorename": false}),
+        )
+        .await;
+    assert_eq!(created["metadata"]["name"], "Acme Marketing");
+    assert!(
+        created["metadata"].get(".tag").is_none(),
+        "FolderMetadata carries no tag"
+    );
+    assert!(emu.acme_dir().join("Acme Marketing").is_dir());
+    let (status, body) = emu
+        .rpc("files/create_folder_v2", json!({"path": "/ACME marketing"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        body["error"],
+        json!({".tag": "path", "path": {".tag": "conflict", "conflict": {".tag": "folder"}}})
+    );
+    assert!(
+        body["error_summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("path/conflict/folder/")
+    );
+    let renamed = emu
+        .ok(
+            "files/create_folder_v2",
+            json!({"path": "/Acme Marketing", "autorename": true}),
+        )
+        .await;
+    assert_eq!(renamed["metadata"]["name"], "Acme Marketing (1)");
+}
+
+#[tokio::test]
+async fn delete_with_a_stale_parent_rev_is_refused_and_the_file_stays() {
+    let emu = fixture().await;
+    let old = emu.upload("/d.txt", b"old").await;
+    let (_, new) = emu
+        .upload_arg(json!({"path": "/d.txt", "mode": "overwrite"}), b"new")
+        .await;
+    let (status, body) = emu
+        .rpc(
+            "files/delete_v2",
+            json!({"path": "/d.txt", "parent_rev": old.rev}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        body["error"],
+        json!({".tag": "path_write", "path_write": {".tag": "conflict", "conflict": {".tag": "file"}}})
+    );
+    assert!(emu.acme_dir().join("d.txt").exists());
+    let (bytes, _) = emu.download("/d.txt").await;
+    assert_eq!(bytes, b"new");
+
+    let deleted = emu
+        .ok(
+            "files/delete_v2",
+            json!({"path": "/D.TXT", "parent_rev": new["rev"]}),
+        )
+        .await;
+    assert_eq!(deleted["metadata"][".tag"], "file");
+    assert_eq!(deleted["metadata"]["rev"], new["rev"]);
+    assert!(!emu.acme_dir().join("d.txt").exists());
+    let (status, body) = emu.rpc("files/delete_v2", json!({"path": "/d.txt"})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        body["error"],
+        json!({".tag": "path_lookup", "path_lookup": {".tag": "not_found"}})
+    );
+}
+
+#[tokio::test]
+async fn delete_batch_runs_async_and_check_reports_each_entry() {
+    let emu = fixture().await;
+    let a = emu.upload("/b/a.txt", b"a").await;
+    emu.upload("/b/c.txt", b"c").await;
+    let launch = emu
+        .ok(
+            "files/delete_batch",
+            json!({"entries": [
+                {"path": "/b/a.txt", "parent_rev": a.rev},
+                {"path": "/b/missing.txt"},
+                {"path": "/b/c.txt", "parent_rev": a.rev},
+            ]}),
+        )
+        .await;
+    assert_eq!(launch[".tag"], "async_job_id");
+    let job = launch["async_job_id"].as_str().unwrap().to_owned();
+    let first = emu
+        .ok("files/delete_batch/check", json!({"async_job_id": job}))
+        .await;
+    assert_eq!(first, json!({".tag": "in_progress"}));
+    let done = emu
+        .ok("files/delete_batch/check", json!({"async_job_id": job}))
+        .await;
+    assert_eq!(done[".tag"], "complete");
+    let entries = done["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries[0][".tag"], "success");
+    assert_eq!(entries[0]["metadata"]["path_lower"], "/b/a.txt");
+    assert_eq!(
+        entries[1],
+        json!({".tag": "failure", "failure": {".tag": "path_lookup", "path_lookup": {".tag": "not_found"}}})
+    );
+    assert_eq!(entries[2]["failure"][".tag"], "path_write");
+    assert!(!emu.acme_dir().join("b/a.txt").exists());
+    assert!(emu.acme_dir().join("b/c.txt").exists());
+
+    let (status, body) = emu
+        .rpc(
+            "files/delete_batch/check",
+            json!({"async_job_id": "dbjid:nope"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"][".tag"], "invalid_async_job_id");
+    let (status, _) = emu
+        .rpc_as(
+            BETA_TOKEN,
+            "files/delete_batch/check",
+            json!({"async_job_id": job}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "jobs belong to their account");
+}
+
+// ----- hostile names -------------------------------------------------------------------------
+
+#[tokio::test]
+async fn hostile_names_round_trip_through_header_escapes() {
+    let emu = fixture().await;
+    let nfc = "caf\u{e9}.txt";
+    let nfd = "cafe\u{301}.txt";
+    let long_name = format!("{}.txt", "\u{e9}".repeat(125)); // 250 + 4 bytes
+    assert!(long_name.len() <= 255);
+    let names = [
+        "smile \u{1F600}.txt".to_owned(),
+        "ctrl\u{1}\u{7}\u{1f}.txt".to_owned(),
+        "del\u{7f}.txt".to_owned(),
+        nfc.to_owned(),
+        nfd.to_owned(),
+        "  spaced  ".to_owned(),
+        "quote\"back\\slash.txt".to_owned(),
+        "日本語.txt".to_owned(),
+        long_name,
+        "x".repeat(255),
+    ];
+    for (index, name) in names.iter().enumerate() {
+        let path = format!("/Hostile/{name}");
+        let arg = encode_api_arg(&json!({"path": path})).unwrap();
+        assert!(arg.is_ascii());
+        if name.contains('\u{1F600}') {
+            assert!(arg.contains("\\ud83d\\ude00"), "{arg}");
+        }
+        let content = format!("content {index}");
+        let uploaded = emu.upload(&path, content.as_bytes()).await;
+        assert_eq!(&uploaded.name, name);
+        assert_eq!(uploaded.path_display.as_deref(), Some(path.as_str()));
+        let (bytes, result) = emu.download(&path).await;
+        assert_eq!(bytes, content.as_bytes(), "{name:?}");
+        assert_eq!(&result.name, name);
+    }
+    // NFC and NFD are different names: two files.
+    let listing = emu.list("/hostile", false).await;
+    assert_eq!(listing.entries.len(), names.len());
+    let listed: Vec<&str> = listing.entries.iter().filter_map(Metadata::name).collect();
+    assert!(listed.contains(&nfc) && listed.contains(&nfd));
+
+    let (status, body) = emu
+        .upload_arg(json!({"path": format!("/{}", "x".repeat(256))}), b"x")
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"]["reason"][".tag"], "malformed_path");
+}
+
+#[tokio::test]
+async fn raw_utf8_in_the_arg_header_is_refused_unless_allowed() {
+    let strict = fixture().await;
+    let raw = reqwest::header::HeaderValue::from_bytes("{\"path\":\"/é.txt\"}".as_bytes()).unwrap();
+    let response = strict
+        .http
+        .post(strict.url("/2/files/upload"))
+        .bearer_auth(ACME_TOKEN)
+        .header("Content-Type", "application/octet-stream")
+        .header("Dropbox-API-Arg", raw.clone())
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.text().await.unwrap().contains("non-ASCII"));
+
+    let lenient = fixture_with(|config| config.allow_raw_utf8_arg = true).await;
+    let response = lenient
+        .http
+        .post(lenient.url("/2/files/upload"))
+        .bearer_auth(ACME_TOKEN)
+        .header("Content-Type", "application/octet-stream")
+        .header("Dropbox-API-Arg", raw)
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<Value>().await.unwrap()["name"], "é.txt");
+}
+
+#[tokio::test]
+async fn a_lone_surrogate_escape_is_a_bad_request() {
+    let emu = fixture().await;
+    let response = emu
+        .http
+        .post(emu.url("/2/files/download"))
+        .bearer_auth(ACME_TOKEN)
+        .header("Dropbox-API-Arg", r#"{"path":"/\ud83d.txt"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
