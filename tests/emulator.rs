@@ -2,12 +2,16 @@
 //! The Dropbox emulator, driven over HTTP with reqwest exactly as our client will drive it.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use smartimage::dropbox::arg_header::{decode_api_result, encode_api_arg};
 use smartimage::dropbox::content_hash::content_hash;
-use smartimage::dropbox::emulator::{AccountConfig, Emulator, EmulatorConfig, EmulatorHandle};
+use smartimage::dropbox::emulator::{
+    AccountConfig, AuthCodeConfig, Emulator, EmulatorConfig, EmulatorHandle, FaultConfig,
+    pkce_challenge,
+};
 use smartimage::dropbox::wire::{FileMetadata, ListFolderResult, Metadata};
 
 const ACME: &str = "dbid:AAAacme";
@@ -151,6 +155,34 @@ impl Fixture {
             .ok("files/list_folder/continue", json!({"cursor": cursor}))
             .await;
         serde_json::from_value(value).unwrap()
+    }
+
+    async fn post_form(&self, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(self.url("/oauth2/token"))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+
+    async fn longpoll(&self, body: Value) -> (StatusCode, Value) {
+        // The notify host takes no Authorization header.
+        let response = self
+            .http
+            .post(self.url("/2/files/list_folder/longpoll"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     async fn admin(&self, path: &str, body: Value) -> StatusCode {
@@ -1055,4 +1087,538 @@ async fn a_lone_surrogate_escape_is_a_bad_request() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+// ----- OAuth token endpoint ------------------------------------------------------------------
+
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+#[tokio::test]
+async fn pkce_code_exchange_gives_tokens_that_work_and_a_code_works_once() {
+    let emu = fixture().await;
+    emu.handle.register_code(AuthCodeConfig {
+        code: "code-1".into(),
+        account_id: ACME.into(),
+        code_challenge: Some(pkce_challenge(VERIFIER)),
+    });
+    let (status, body) = emu
+        .post_form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "code-1"),
+            ("client_id", "app"),
+            (
+                "code_verifier",
+                "a-different-verifier-that-is-long-enough-0123456789",
+            ),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
+
+    let (status, granted) = emu
+        .post_form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "code-1"),
+            ("client_id", "app"),
+            ("code_verifier", VERIFIER),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{granted}");
+    assert_eq!(granted["token_type"], "bearer");
+    assert_eq!(granted["account_id"], ACME);
+    assert_eq!(granted["expires_in"], 4 * 60 * 60);
+    assert!(granted["refresh_token"].is_string());
+    let access = granted["access_token"].as_str().unwrap();
+    let (status, account) = emu
+        .rpc_as(access, "users/get_current_account", Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(account["account_id"], ACME);
+
+    let (status, reused) = emu
+        .post_form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "code-1"),
+            ("code_verifier", VERIFIER),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(reused["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn codes_registered_over_http_and_bad_grants() {
+    let emu = fixture().await;
+    assert_eq!(
+        emu.admin(
+            "/__emulator/codes",
+            json!({"code": "plain", "account_id": BETA})
+        )
+        .await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        emu.admin(
+            "/__emulator/codes",
+            json!({"code": "x", "account_id": "dbid:nobody"})
+        )
+        .await,
+        StatusCode::BAD_REQUEST
+    );
+    let (status, granted) = emu
+        .post_form(&[("grant_type", "authorization_code"), ("code", "plain")])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(granted["account_id"], BETA);
+    let (status, body) = emu
+        .post_form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "never-issued"),
+        ])
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let (status, body) = emu
+        .post_form(&[("grant_type", "refresh_token"), ("refresh_token", "forged")])
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let (status, body) = emu.post_form(&[("grant_type", "password")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "unsupported_grant_type");
+}
+
+#[tokio::test]
+async fn expired_access_token_is_401_until_refreshed() {
+    let emu = fixture_with(|config| config.token_ttl_secs = 1).await;
+    let (status, granted) = emu
+        .post_form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", ACME_REFRESH),
+            ("client_id", "app"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(granted["expires_in"], 1);
+    assert!(
+        granted.get("refresh_token").is_none(),
+        "refresh keeps the old refresh token"
+    );
+    let access = granted["access_token"].as_str().unwrap().to_owned();
+    let (status, _) = emu
+        .rpc_as(&access, "users/get_current_account", Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, body) = emu
+        .rpc_as(&access, "users/get_current_account", Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"][".tag"], "expired_access_token");
+    assert!(
+        body["error_summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("expired_access_token/")
+    );
+
+    let (_, refreshed) = emu
+        .post_form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", ACME_REFRESH),
+        ])
+        .await;
+    let fresh = refreshed["access_token"].as_str().unwrap();
+    assert_ne!(fresh, access);
+    let (status, _) = emu
+        .rpc_as(fresh, "users/get_current_account", Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn early_expiry_fault_expires_live_tokens_of_one_account() {
+    let emu = fixture().await;
+    assert_eq!(
+        emu.admin("/__emulator/expire_tokens", json!({"account_id": ACME}))
+            .await,
+        StatusCode::OK
+    );
+    let (status, body) = emu.rpc("users/get_current_account", Value::Null).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"][".tag"], "expired_access_token");
+    let (status, _) = emu
+        .rpc_as(BETA_TOKEN, "users/get_current_account", Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK, "the other account is untouched");
+}
+
+#[tokio::test]
+async fn token_endpoint_wants_a_form_and_checks_a_configured_client_id() {
+    let emu = fixture_with(|config| config.client_id = Some("app-key".into())).await;
+    let response = emu
+        .http
+        .post(emu.url("/oauth2/token"))
+        .json(&json!({"grant_type": "refresh_token"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
+    let (status, body) = emu
+        .post_form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", ACME_REFRESH),
+            ("client_id", "other"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_client");
+    let (status, _) = emu
+        .post_form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", ACME_REFRESH),
+            ("client_id", "app-key"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+// ----- longpoll ------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn longpoll_times_out_without_changes_in_scaled_time() {
+    let emu = fixture().await;
+    let listing = emu.list("", true).await;
+    let started = Instant::now();
+    let (status, body) = emu
+        .longpoll(json!({"cursor": listing.cursor, "timeout": 30}))
+        .await;
+    let waited = started.elapsed();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"changes": false}));
+    assert!(waited >= Duration::from_millis(30), "{waited:?}");
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+}
+
+#[tokio::test]
+async fn longpoll_returns_as_soon_as_the_folder_changes() {
+    // Real-time scale: without a change this would block for 30 s.
+    let emu = fixture_with(|config| {
+        config.longpoll_time_scale = 1.0;
+        config.longpoll_backoff_secs = Some(5);
+    })
+    .await;
+    emu.ok("files/create_folder_v2", json!({"path": "/watched"}))
+        .await;
+    emu.ok("files/create_folder_v2", json!({"path": "/other"}))
+        .await;
+    let listing = emu.list("/watched", true).await;
+    let poll = emu.longpoll(json!({"cursor": listing.cursor.clone(), "timeout": 30}));
+    let change = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // A change outside the cursor's folder does not wake it …
+        emu.upload("/other/x.txt", b"x").await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // … a change inside does.
+        emu.upload("/watched/y.txt", b"y").await;
+    };
+    let started = Instant::now();
+    let ((status, body), ()) = tokio::time::timeout(Duration::from_secs(10), async {
+        tokio::join!(poll, change)
+    })
+    .await
+    .expect("longpoll should return on the change");
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"changes": true, "backoff": 5}));
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    let delta = emu.continue_from(&listing.cursor).await;
+    assert_eq!(
+        paths_of(&delta.entries),
+        vec![("file", "/watched/y.txt".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn longpoll_notices_files_dropped_on_disk() {
+    let emu = fixture_with(|config| config.longpoll_time_scale = 1.0).await;
+    let listing = emu.list("", true).await;
+    let dir = emu.acme_dir();
+    let poll = emu.longpoll(json!({"cursor": listing.cursor, "timeout": 30}));
+    let drop_file = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        std::fs::write(dir.join("dropped.txt"), b"d").unwrap();
+    };
+    let ((status, body), ()) = tokio::time::timeout(Duration::from_secs(10), async {
+        tokio::join!(poll, drop_file)
+    })
+    .await
+    .expect("longpoll should notice the file");
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["changes"], true);
+}
+
+#[tokio::test]
+async fn longpoll_validates_timeout_and_cursor() {
+    let emu = fixture().await;
+    let listing = emu.list("", true).await;
+    for timeout in [29, 481] {
+        let (status, _) = emu
+            .longpoll(json!({"cursor": listing.cursor, "timeout": timeout}))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "timeout {timeout}");
+    }
+    let (status, body) = emu
+        .longpoll(json!({"cursor": "AAEunknown", "timeout": 30}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"][".tag"], "reset");
+    // Pending changes answer at once, even with the default timeout.
+    emu.upload("/now.txt", b"n").await;
+    let (status, body) = emu.longpoll(json!({"cursor": listing.cursor})).await;
+    assert_eq!(
+        (status, body["changes"].as_bool()),
+        (StatusCode::OK, Some(true))
+    );
+}
+
+// ----- faults --------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn every_nth_call_is_rate_limited_with_retry_after() {
+    let emu = fixture_with(|config| {
+        config.faults.rate_limit_every = Some(3);
+        config.faults.rate_limit_retry_after_secs = 7;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let response = emu
+            .rpc_raw(ACME_TOKEN, "users/get_current_account", &Value::Null)
+            .await;
+        let status = response.status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(response.headers()["Retry-After"], "7");
+            assert!(response.headers().contains_key("X-Dropbox-Request-Id"));
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["error"]["reason"][".tag"], "too_many_requests");
+            assert_eq!(body["error"]["retry_after"], 7);
+            assert!(
+                body["error_summary"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("too_many_requests/")
+            );
+        }
+        statuses.push(status.as_u16());
+    }
+    assert_eq!(statuses, vec![200, 200, 429, 200, 200, 429]);
+}
+
+#[tokio::test]
+async fn plain_text_429_write_contention_and_5xx_via_the_admin_endpoint() {
+    let emu = fixture().await;
+    assert_eq!(
+        emu.admin(
+            "/__emulator/faults",
+            json!({"rate_limit_every": 1, "rate_limit_plain_text": true})
+        )
+        .await,
+        StatusCode::OK
+    );
+    let response = emu
+        .rpc_raw(ACME_TOKEN, "files/list_folder", &json!({"path": ""}))
+        .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()["Retry-After"], "1");
+    assert!(
+        response.headers()["Content-Type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+
+    emu.handle.set_faults(FaultConfig {
+        rate_limit_every: Some(1),
+        rate_limit_write_operations: true,
+        ..FaultConfig::default()
+    });
+    let (status, body) = emu.rpc("files/delete_v2", json!({"path": "/x"})).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body["error"]["reason"][".tag"], "too_many_write_operations");
+
+    emu.admin(
+        "/__emulator/faults",
+        json!({"server_error_every": 2, "server_error_status": 503}),
+    )
+    .await;
+    let (first, _) = emu.rpc("files/list_folder", json!({"path": ""})).await;
+    let (second, _) = emu.rpc("files/list_folder", json!({"path": ""})).await;
+    assert_eq!(
+        (first, second),
+        (StatusCode::OK, StatusCode::SERVICE_UNAVAILABLE)
+    );
+
+    emu.admin("/__emulator/faults", json!({})).await;
+    let (status, _) = emu.rpc("files/list_folder", json!({"path": ""})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = emu.rpc("files/list_folder", json!({"path": ""})).await;
+    assert_eq!(status, StatusCode::OK, "an empty plan clears the faults");
+    assert_eq!(
+        emu.admin("/__emulator/faults", json!({"no_such_fault": 1}))
+            .await,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn latency_slows_every_call() {
+    let emu = fixture_with(|config| config.faults.latency_ms = 150).await;
+    let started = Instant::now();
+    emu.ok("users/get_current_account", Value::Null).await;
+    assert!(started.elapsed() >= Duration::from_millis(150));
+}
+
+#[tokio::test]
+async fn dropped_connection_breaks_the_body_mid_download() {
+    let emu = fixture().await;
+    let bytes = vec![7u8; 1024 * 1024];
+    emu.upload("/big.bin", &bytes).await;
+    emu.handle.set_faults(FaultConfig {
+        drop_download_every: Some(2),
+        ..FaultConfig::default()
+    });
+    let (intact, _) = emu.download("/big.bin").await;
+    assert_eq!(intact, bytes);
+    let response = emu.download_with("/big.bin", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.content_length(), Some(bytes.len() as u64));
+    assert!(
+        response.bytes().await.is_err(),
+        "the body must fail part-way"
+    );
+}
+
+#[tokio::test]
+async fn truncated_download_ends_cleanly_but_short() {
+    let emu = fixture().await;
+    let bytes = vec![1u8; 300_000];
+    emu.upload("/t.bin", &bytes).await;
+    emu.handle.set_faults(FaultConfig {
+        truncate_download_every: Some(1),
+        ..FaultConfig::default()
+    });
+    let (body, result) = emu.download("/t.bin").await;
+    assert_eq!(result.size, bytes.len() as u64);
+    assert_eq!(body.len(), bytes.len() / 2, "only a size check can notice");
+}
+
+#[tokio::test]
+async fn wrong_content_hash_is_announced_on_schedule() {
+    let emu = fixture().await;
+    let uploaded = emu.upload("/w.txt", b"the real bytes").await;
+    emu.handle.set_faults(FaultConfig {
+        wrong_content_hash_every: Some(2),
+        ..FaultConfig::default()
+    });
+    let (_, honest) = emu.download("/w.txt").await;
+    assert_eq!(honest.content_hash, uploaded.content_hash);
+    let (body, lying) = emu.download("/w.txt").await;
+    assert_eq!(body, b"the real bytes");
+    let announced = lying.content_hash.unwrap();
+    assert_eq!(announced.len(), 64);
+    assert_ne!(Some(announced), uploaded.content_hash);
+}
+
+// ----- the binary ----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn binary_prints_its_address_and_serves_configured_accounts() {
+    use std::io::BufRead;
+    let root = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dropbox-emulator"))
+        .arg("--root")
+        .arg(root.path())
+        .args(["--account", "dbid:AAAcli:cli@example.test:Cli User"])
+        .args(["--token", "dbid:AAAcli=cli-token"])
+        .args(["--rate-limit-every", "2"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let first_line = std::io::BufReader::new(stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    let base = first_line
+        .strip_prefix("listening on ")
+        .expect("first line names the address")
+        .to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let response = http
+            .post(format!("{base}/2/users/get_current_account"))
+            .bearer_auth("cli-token")
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status());
+        if response.status() == StatusCode::OK {
+            let account: Value = response.json().await.unwrap();
+            assert_eq!(account["email"], "cli@example.test");
+            assert_eq!(account["name"]["display_name"], "Cli User");
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        statuses,
+        vec![StatusCode::OK, StatusCode::TOO_MANY_REQUESTS]
+    );
+    assert!(root.path().join("dbid:AAAcli").is_dir());
+}
+
+#[tokio::test]
+async fn config_file_in_toml_sets_accounts_and_faults() {
+    let root = tempfile::tempdir().unwrap();
+    let config_path = root.path().join("emulator.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            r#"root = {:?}
+token_ttl_secs = 60
+[[accounts]]
+account_id = "dbid:AAAtoml"
+email = "toml@example.test"
+display_name = "Toml Person"
+access_tokens = ["toml-token"]
+[faults]
+server_error_every = 1
+"#,
+            root.path().join("data")
+        ),
+    )
+    .unwrap();
+    let config = EmulatorConfig::load(&config_path).unwrap();
+    assert_eq!(config.accounts[0].account_id, "dbid:AAAtoml");
+    assert_eq!(config.faults.server_error_every, Some(1));
+    let (base, _handle) = Emulator::start(config).await.unwrap();
+    let response = reqwest::Client::new()
+        .post(format!("{base}/2/users/get_current_account"))
+        .bearer_auth("toml-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
 }
