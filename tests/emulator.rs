@@ -556,6 +556,25 @@ async fn list_folder_typed_errors_and_malformed_requests() {
 }
 
 #[tokio::test]
+async fn latest_cursor_sees_only_later_changes() {
+    let emu = fixture().await;
+    emu.upload("/Acme/old.txt", b"old").await;
+    let latest = emu
+        .ok(
+            "files/list_folder/get_latest_cursor",
+            json!({"path": "/acme", "recursive": true}),
+        )
+        .await;
+    assert!(latest.get("entries").is_none());
+    emu.upload("/Acme/new.txt", b"new").await;
+    let delta = emu.continue_from(latest["cursor"].as_str().unwrap()).await;
+    assert_eq!(
+        paths_of(&delta.entries),
+        vec![("file", "/acme/new.txt".to_owned())]
+    );
+}
+
+#[tokio::test]
 async fn unknown_cursor_is_reset() {
     let emu = fixture().await;
     let (status, body) = emu
@@ -632,19 +651,37 @@ async fn files_dropped_on_disk_appear_and_changes_are_noticed() {
 }
 
 #[tokio::test]
+async fn downloads_see_dropped_files_at_once_unless_rescans_are_limited_to_listings() {
+    let eager = fixture().await;
+    std::fs::write(eager.acme_dir().join("fresh.txt"), b"fresh").unwrap();
+    let (bytes, _) = eager.download("/fresh.txt").await;
+    assert_eq!(bytes, b"fresh");
+
+    let lazy = fixture_with(|config| config.rescan_on_every_call = false).await;
+    std::fs::write(lazy.acme_dir().join("fresh.txt"), b"fresh").unwrap();
+    let response = lazy.download_with("/fresh.txt", None).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    lazy.list("", true).await;
+    let (bytes, _) = lazy.download("/fresh.txt").await;
+    assert_eq!(bytes, b"fresh");
+}
+
+#[tokio::test]
 async fn admin_rescan_endpoint_picks_up_new_files() {
-    let emu = fixture().await;
-    let listing = emu.list("", true).await;
+    let emu = fixture_with(|config| config.rescan_on_every_call = false).await;
     std::fs::write(emu.acme_dir().join("late.txt"), b"late").unwrap();
+    let (status, _) = emu
+        .rpc("files/get_metadata", json!({"path": "/late.txt"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "not looked at yet");
     assert_eq!(
         emu.admin("/__emulator/rescan", json!({})).await,
         StatusCode::OK
     );
-    let delta = emu.continue_from(&listing.cursor).await;
-    assert_eq!(
-        paths_of(&delta.entries),
-        vec![("file", "/late.txt".to_owned())]
-    );
+    let found = emu
+        .ok("files/get_metadata", json!({"path": "/late.txt"}))
+        .await;
+    assert_eq!(found["content_hash"], content_hash(b"late"));
 }
 
 // ----- download ------------------------------------------------------------------------------

@@ -47,8 +47,17 @@ pub struct EmulatorConfig {
     /// form is documented, so the default is strict to catch clients that forget to escape).
     #[serde(default)]
     pub allow_raw_utf8_arg: bool,
+    /// Look at the disk before every call (files dropped in directly are seen at once). List
+    /// calls, longpolls and `POST /__emulator/rescan` always look; turn this off for
+    /// benchmarks with many files, where a walk per call would dominate.
+    #[serde(default = "default_true")]
+    pub rescan_on_every_call: bool,
     #[serde(default)]
     pub faults: FaultConfig,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_token_ttl_secs() -> u64 {
@@ -76,6 +85,7 @@ impl EmulatorConfig {
             longpoll_backoff_secs: None,
             delete_batch_in_progress_polls: DEFAULT_BATCH_IN_PROGRESS_POLLS,
             allow_raw_utf8_arg: false,
+            rescan_on_every_call: true,
             faults: FaultConfig::default(),
         }
     }

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use super::faults::DownloadFault;
 use super::http::{API_RESULT_HEADER, header_arg, internal_error, refused};
 use super::routes::{authorize, download_lookup_error};
-use super::{Shared, lock};
+use super::{Freshness, Shared, lock};
 use crate::dropbox::arg_header::encode_api_arg;
 use crate::dropbox::wire::{DownloadArg, FileMetadata};
 
@@ -142,8 +142,10 @@ pub async fn download(
     let account = authorize(&shared, ROUTE, &headers)?;
     let arg: DownloadArg = header_arg(ROUTE, &headers, shared.config.allow_raw_utf8_arg)?;
     let (mut metadata, file) = shared
-        .with_store(move |store| store.open_file(&account, &arg.path))
-        .await
+        .with_account(account, Freshness::IfConfigured, move |store, account| {
+            store.open_file(account, &arg.path)
+        })
+        .await?
         .map_err(|refusal| refused(ROUTE, refusal, download_lookup_error))?;
     let fault = lock(&shared.faults).next_download();
     let size = metadata.size;

@@ -59,6 +59,36 @@ impl Store {
         account_id: &str,
         arg: &ListFolderArg,
     ) -> Outcome<ListFolderResult, ListFolderError> {
+        let record = self.new_cursor(account_id, arg)?;
+        let namespace = &self.namespaces[account_id];
+        let snapshot: Vec<Metadata> = namespace
+            .entries
+            .iter()
+            .filter(|(lower, _)| record.scope.contains(lower))
+            .map(|(lower, entry)| entry.metadata(lower))
+            .collect();
+        Ok(self.page(CursorRecord {
+            pending: Arc::new(snapshot),
+            ..record
+        }))
+    }
+
+    /// `list_folder/get_latest_cursor`: a cursor at "now" that only sees later changes.
+    pub fn latest_cursor(
+        &mut self,
+        account_id: &str,
+        arg: &ListFolderArg,
+    ) -> Outcome<String, ListFolderError> {
+        let record = self.new_cursor(account_id, arg)?;
+        Ok(self.page(record).cursor)
+    }
+
+    /// A cursor record for `arg`'s folder at the current journal position, nothing pending.
+    fn new_cursor(
+        &mut self,
+        account_id: &str,
+        arg: &ListFolderArg,
+    ) -> Outcome<CursorRecord, ListFolderError> {
         if arg.path == "/" {
             return Err(Refusal::BadRequest(
                 "path: Specify the root folder as an empty string rather than as \"/\".".into(),
@@ -90,25 +120,17 @@ impl Store {
                 lower
             }
         };
-        let scope = Scope {
-            lower,
-            recursive: arg.recursive,
-        };
-        let snapshot: Vec<Metadata> = namespace
-            .entries
-            .iter()
-            .filter(|(lower, _)| scope.contains(lower))
-            .map(|(lower, entry)| entry.metadata(lower))
-            .collect();
-        let record = CursorRecord {
+        Ok(CursorRecord {
             account: account_id.to_owned(),
-            scope,
+            scope: Scope {
+                lower,
+                recursive: arg.recursive,
+            },
             limit: limit as usize,
             seq: namespace.journal.len(),
-            pending: Arc::new(snapshot),
+            pending: Arc::new(Vec::new()),
             offset: 0,
-        };
-        Ok(self.page(record))
+        })
     }
 
     pub fn list_folder_continue(

@@ -72,6 +72,35 @@ impl Shared {
     }
 }
 
+/// When a route first looks at the disk for files placed there directly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Freshness {
+    /// Listing routes: always.
+    Always,
+    /// Other routes: when `rescan_on_every_call` is on.
+    IfConfigured,
+}
+
+impl Shared {
+    /// Runs `work` on the store for one account, after a rescan if `freshness` asks for one.
+    async fn with_account<T: Send + 'static>(
+        &self,
+        account: String,
+        freshness: Freshness,
+        work: impl FnOnce(&mut Store, &str) -> T + Send + 'static,
+    ) -> Result<T, axum::response::Response> {
+        let rescan = freshness == Freshness::Always || self.config.rescan_on_every_call;
+        self.with_store(move |store| {
+            if rescan {
+                store.rescan(&account)?;
+            }
+            Ok(work(store, &account))
+        })
+        .await
+        .map_err(|error: io::Error| http::internal_error(&error.to_string()))
+    }
+}
+
 pub struct Emulator;
 
 impl Emulator {

@@ -10,13 +10,13 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
-use super::Shared;
 use super::download::download;
 use super::http::{
     auth_error, bad_request, bearer_token, header_arg, internal_error, json_ok, refused,
     require_octet_stream, route_error, rpc_arg, void_arg,
 };
 use super::lock;
+use super::{Freshness, Shared};
 use crate::dropbox::wire::{
     AccountType, CreateFolderArg, CreateFolderResult, DELETE_BATCH_MAX_ENTRIES, DeleteArg,
     DeleteBatchArg, DeleteBatchLaunch, DeleteResult, DownloadError, FullAccount, GetMetadataArg,
@@ -33,6 +33,10 @@ pub fn api_routes() -> Router<Arc<Shared>> {
         .route("/2/users/get_current_account", post(get_current_account))
         .route("/2/files/list_folder", post(list_folder))
         .route("/2/files/list_folder/continue", post(list_folder_continue))
+        .route(
+            "/2/files/list_folder/get_latest_cursor",
+            post(list_folder_get_latest_cursor),
+        )
         .route("/2/files/list_folder/longpoll", post(longpoll))
         .route("/2/files/get_metadata", post(get_metadata))
         .route("/2/files/download", post(download))
@@ -124,13 +128,34 @@ async fn list_folder(
     let account = authorize(&shared, ROUTE, &headers)?;
     let arg: ListFolderArg = rpc_arg(ROUTE, &headers, &body)?;
     shared
-        .with_store(move |store| {
-            store.rescan(&account)?;
-            Ok(store.list_folder(&account, &arg))
+        .with_account(account, Freshness::Always, move |store, account| {
+            store.list_folder(account, &arg)
         })
-        .await
-        .map_err(|error: std::io::Error| internal_error(&error.to_string()))?
+        .await?
         .map(|result| json_ok(&result))
+        .map_err(|refusal| refused(ROUTE, refusal, |error| error))
+}
+
+/// `ListFolderGetLatestCursorResult`; our client has no use for it, so it is not in `wire`.
+#[derive(serde::Serialize)]
+struct LatestCursor {
+    cursor: String,
+}
+
+async fn list_folder_get_latest_cursor(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Response> {
+    const ROUTE: &str = "files/list_folder/get_latest_cursor";
+    let account = authorize(&shared, ROUTE, &headers)?;
+    let arg: ListFolderArg = rpc_arg(ROUTE, &headers, &body)?;
+    shared
+        .with_account(account, Freshness::Always, move |store, account| {
+            store.latest_cursor(account, &arg)
+        })
+        .await?
+        .map(|cursor| json_ok(&LatestCursor { cursor }))
         .map_err(|refusal| refused(ROUTE, refusal, |error| error))
 }
 
@@ -143,12 +168,10 @@ async fn list_folder_continue(
     let account = authorize(&shared, ROUTE, &headers)?;
     let arg: ListFolderContinueArg = rpc_arg(ROUTE, &headers, &body)?;
     shared
-        .with_store(move |store| {
-            store.rescan(&account)?;
-            Ok(store.list_folder_continue(&account, &arg.cursor))
+        .with_account(account, Freshness::Always, move |store, account| {
+            store.list_folder_continue(account, &arg.cursor)
         })
-        .await
-        .map_err(|error: std::io::Error| internal_error(&error.to_string()))?
+        .await?
         .map(|result| json_ok(&result))
         .map_err(|refusal| refused(ROUTE, refusal, |error| error))
 }
@@ -238,12 +261,10 @@ async fn get_metadata(
         return Err(bad_request(ROUTE, "path: The root folder is unsupported."));
     }
     shared
-        .with_store(move |store| {
-            store.rescan(&account)?;
-            Ok(store.metadata(&account, &arg.path, arg.include_deleted))
+        .with_account(account, Freshness::IfConfigured, move |store, account| {
+            store.metadata(account, &arg.path, arg.include_deleted)
         })
-        .await
-        .map_err(|error: std::io::Error| internal_error(&error.to_string()))?
+        .await?
         .map(|metadata| json_ok(&metadata))
         .map_err(|path| route_error(GetMetadataError::Path { path }))
 }
@@ -258,8 +279,10 @@ async fn upload(
     require_octet_stream(ROUTE, &headers)?;
     let arg: UploadArg = header_arg(ROUTE, &headers, shared.config.allow_raw_utf8_arg)?;
     shared
-        .with_store(move |store| store.upload(&account, &arg, &body))
-        .await
+        .with_account(account, Freshness::IfConfigured, move |store, account| {
+            store.upload(account, &arg, &body)
+        })
+        .await?
         .map(|metadata| json_ok(&metadata))
         .map_err(|refusal| refused(ROUTE, refusal, |error| error))
 }
@@ -273,8 +296,10 @@ async fn create_folder(
     let account = authorize(&shared, ROUTE, &headers)?;
     let arg: CreateFolderArg = rpc_arg(ROUTE, &headers, &body)?;
     shared
-        .with_store(move |store| store.create_folder(&account, &arg))
-        .await
+        .with_account(account, Freshness::IfConfigured, move |store, account| {
+            store.create_folder(account, &arg)
+        })
+        .await?
         .map(|metadata| json_ok(&CreateFolderResult { metadata }))
         .map_err(|refusal| refused(ROUTE, refusal, |error| error))
 }
@@ -288,8 +313,10 @@ async fn delete(
     let account = authorize(&shared, ROUTE, &headers)?;
     let arg: DeleteArg = rpc_arg(ROUTE, &headers, &body)?;
     shared
-        .with_store(move |store| store.delete(&account, &arg))
-        .await
+        .with_account(account, Freshness::IfConfigured, move |store, account| {
+            store.delete(account, &arg)
+        })
+        .await?
         .map(|metadata| json_ok(&DeleteResult { metadata }))
         .map_err(|refusal| refused(ROUTE, refusal, |error| error))
 }
@@ -309,8 +336,10 @@ async fn delete_batch(
         ));
     }
     let async_job_id = shared
-        .with_store(move |store| store.delete_batch(&account, &arg.entries))
-        .await;
+        .with_account(account, Freshness::IfConfigured, move |store, account| {
+            store.delete_batch(account, &arg.entries)
+        })
+        .await?;
     Ok(json_ok(&DeleteBatchLaunch::AsyncJobId { async_job_id }))
 }
 
@@ -323,8 +352,10 @@ async fn delete_batch_check(
     let account = authorize(&shared, ROUTE, &headers)?;
     let arg: PollArg = rpc_arg(ROUTE, &headers, &body)?;
     shared
-        .with_store(move |store| store.delete_batch_check(&account, &arg.async_job_id))
-        .await
+        .with_account(account, Freshness::IfConfigured, move |store, account| {
+            store.delete_batch_check(account, &arg.async_job_id)
+        })
+        .await?
         .map(|status| json_ok(&status))
         .map_err(route_error)
 }
