@@ -1517,6 +1517,61 @@ async fn plain_text_429_write_contention_and_5xx_via_the_admin_endpoint() {
 }
 
 #[tokio::test]
+async fn write_contention_is_a_per_route_409() {
+    let emu = fixture().await;
+    emu.upload("/w/a.txt", b"a").await;
+    emu.handle.set_faults(FaultConfig {
+        write_contention_every: Some(1),
+        ..FaultConfig::default()
+    });
+    let (status, body) = emu.upload_arg(json!({"path": "/w/b.txt"}), b"b").await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"]["reason"][".tag"], "too_many_write_operations");
+    let (status, body) = emu
+        .rpc("files/create_folder_v2", json!({"path": "/w2"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"]["path"][".tag"], "too_many_write_operations");
+    let (status, body) = emu
+        .rpc("files/delete_v2", json!({"path": "/w/a.txt"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"][".tag"], "too_many_write_operations");
+    let launch = emu
+        .ok(
+            "files/delete_batch",
+            json!({"entries": [{"path": "/w/a.txt"}]}),
+        )
+        .await;
+    let job = launch["async_job_id"].clone();
+    emu.ok("files/delete_batch/check", json!({"async_job_id": job}))
+        .await;
+    let done = emu
+        .ok("files/delete_batch/check", json!({"async_job_id": job}))
+        .await;
+    assert_eq!(
+        done["entries"][0]["failure"][".tag"],
+        "too_many_write_operations"
+    );
+    // Reads are not writes, and nothing was written or deleted.
+    let (bytes, _) = emu.download("/w/a.txt").await;
+    assert_eq!(bytes, b"a");
+    assert_eq!(emu.list("", true).await.entries.len(), 2);
+}
+
+#[tokio::test]
+async fn delete_batch_refuses_more_than_1000_entries() {
+    let emu = fixture().await;
+    let entries: Vec<Value> = (0..1001)
+        .map(|i| json!({"path": format!("/f{i}")}))
+        .collect();
+    let (status, _) = emu
+        .rpc("files/delete_batch", json!({"entries": entries}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
 async fn latency_slows_every_call() {
     let emu = fixture_with(|config| config.faults.latency_ms = 150).await;
     let started = Instant::now();

@@ -48,6 +48,13 @@ struct Args {
     /// Accept raw UTF-8 in Dropbox-API-Arg.
     #[arg(long)]
     allow_raw_utf8_arg: bool,
+    /// Look at the disk only on list calls, longpolls and POST /__emulator/rescan (for
+    /// benchmarks with many files).
+    #[arg(long)]
+    rescan_on_list_only: bool,
+    /// Every Nth write call fails with 409 too_many_write_operations.
+    #[arg(long)]
+    write_contention_every: Option<u64>,
     /// Milliseconds added to every API call.
     #[arg(long)]
     latency_ms: Option<u64>,
@@ -151,6 +158,7 @@ fn build_config(args: Args) -> anyhow::Result<EmulatorConfig> {
     }
     config.longpoll_jitter |= args.longpoll_jitter;
     config.allow_raw_utf8_arg |= args.allow_raw_utf8_arg;
+    config.rescan_on_every_call &= !args.rescan_on_list_only;
     let faults: &mut FaultConfig = &mut config.faults;
     if let Some(latency) = args.latency_ms {
         faults.latency_ms = latency;
@@ -161,6 +169,9 @@ fn build_config(args: Args) -> anyhow::Result<EmulatorConfig> {
     }
     faults.rate_limit_plain_text |= args.rate_limit_plain_text;
     faults.server_error_every = args.server_error_every.or(faults.server_error_every);
+    faults.write_contention_every = args
+        .write_contention_every
+        .or(faults.write_contention_every);
     faults.drop_download_every = args.drop_download_every.or(faults.drop_download_every);
     faults.truncate_download_every = args
         .truncate_download_every

@@ -30,6 +30,11 @@ pub struct FaultConfig {
     pub server_error_every: Option<u64>,
     #[serde(default = "default_server_error_status")]
     pub server_error_status: u16,
+    /// Every Nth write call (upload, create_folder_v2, delete_v2, delete_batch) fails with
+    /// the route's 409 `too_many_write_operations` (namespace lock contention, §10); for a
+    /// batch, every entry fails that way and nothing is deleted.
+    #[serde(default)]
+    pub write_contention_every: Option<u64>,
     /// Every Nth download sends half its body, then breaks the connection.
     #[serde(default)]
     pub drop_download_every: Option<u64>,
@@ -87,6 +92,7 @@ pub struct DownloadFault {
 pub struct FaultState {
     config: FaultConfig,
     api_calls: u64,
+    writes: u64,
     downloads: u64,
 }
 
@@ -99,6 +105,7 @@ impl FaultState {
         Self {
             config,
             api_calls: 0,
+            writes: 0,
             downloads: 0,
         }
     }
@@ -122,6 +129,12 @@ impl FaultState {
         } else {
             CallFault::None
         }
+    }
+
+    /// Counts one write call and says whether it meets lock contention.
+    pub fn next_write_contended(&mut self) -> bool {
+        self.writes += 1;
+        is_nth(self.writes, self.config.write_contention_every)
     }
 
     pub fn next_download(&mut self) -> DownloadFault {

@@ -18,11 +18,12 @@ use super::http::{
 use super::lock;
 use super::{Freshness, Shared};
 use crate::dropbox::wire::{
-    AccountType, CreateFolderArg, CreateFolderResult, DELETE_BATCH_MAX_ENTRIES, DeleteArg,
-    DeleteBatchArg, DeleteBatchLaunch, DeleteResult, DownloadError, FullAccount, GetMetadataArg,
-    GetMetadataError, LONGPOLL_JITTER_MAX_SECS, LONGPOLL_TIMEOUT_MAX_SECS,
-    LONGPOLL_TIMEOUT_MIN_SECS, ListFolderArg, ListFolderContinueArg, ListFolderLongpollArg,
-    ListFolderLongpollResult, Name, PollArg, RootInfo, UploadArg,
+    AccountType, CreateFolderArg, CreateFolderError, CreateFolderResult, DELETE_BATCH_MAX_ENTRIES,
+    DeleteArg, DeleteBatchArg, DeleteBatchLaunch, DeleteError, DeleteResult, DownloadError,
+    FullAccount, GetMetadataArg, GetMetadataError, LONGPOLL_JITTER_MAX_SECS,
+    LONGPOLL_TIMEOUT_MAX_SECS, LONGPOLL_TIMEOUT_MIN_SECS, ListFolderArg, ListFolderContinueArg,
+    ListFolderLongpollArg, ListFolderLongpollResult, Name, PollArg, RootInfo, UploadArg,
+    UploadError, WriteError,
 };
 
 /// How often a waiting longpoll looks at the disk for files dropped in directly.
@@ -278,6 +279,12 @@ async fn upload(
     let account = authorize(&shared, ROUTE, &headers)?;
     require_octet_stream(ROUTE, &headers)?;
     let arg: UploadArg = header_arg(ROUTE, &headers, shared.config.allow_raw_utf8_arg)?;
+    if write_contended(&shared) {
+        return Err(route_error(UploadError::Path {
+            reason: WriteError::TooManyWriteOperations,
+            upload_session_id: String::new(),
+        }));
+    }
     shared
         .with_account(account, Freshness::IfConfigured, move |store, account| {
             store.upload(account, &arg, &body)
@@ -295,6 +302,11 @@ async fn create_folder(
     const ROUTE: &str = "files/create_folder_v2";
     let account = authorize(&shared, ROUTE, &headers)?;
     let arg: CreateFolderArg = rpc_arg(ROUTE, &headers, &body)?;
+    if write_contended(&shared) {
+        return Err(route_error(CreateFolderError::Path {
+            path: WriteError::TooManyWriteOperations,
+        }));
+    }
     shared
         .with_account(account, Freshness::IfConfigured, move |store, account| {
             store.create_folder(account, &arg)
@@ -312,6 +324,9 @@ async fn delete(
     const ROUTE: &str = "files/delete_v2";
     let account = authorize(&shared, ROUTE, &headers)?;
     let arg: DeleteArg = rpc_arg(ROUTE, &headers, &body)?;
+    if write_contended(&shared) {
+        return Err(route_error(DeleteError::TooManyWriteOperations));
+    }
     shared
         .with_account(account, Freshness::IfConfigured, move |store, account| {
             store.delete(account, &arg)
@@ -335,9 +350,10 @@ async fn delete_batch(
             &format!("entries: more than {DELETE_BATCH_MAX_ENTRIES} items"),
         ));
     }
+    let contended = write_contended(&shared);
     let async_job_id = shared
         .with_account(account, Freshness::IfConfigured, move |store, account| {
-            store.delete_batch(account, &arg.entries)
+            store.delete_batch(account, &arg.entries, contended)
         })
         .await?;
     Ok(json_ok(&DeleteBatchLaunch::AsyncJobId { async_job_id }))
@@ -358,6 +374,10 @@ async fn delete_batch_check(
         .await?
         .map(|status| json_ok(&status))
         .map_err(route_error)
+}
+
+fn write_contended(shared: &Shared) -> bool {
+    lock(&shared.faults).next_write_contended()
 }
 
 /// `files/download`'s lookup errors wrap as `path`.

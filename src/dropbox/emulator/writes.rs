@@ -216,11 +216,17 @@ impl Store {
         Ok(metadata)
     }
 
-    /// Runs the whole batch now and files the per-entry results under a new job id.
-    pub fn delete_batch(&mut self, account_id: &str, entries: &[DeleteArg]) -> String {
+    /// Runs the whole batch now and files the per-entry results under a new job id. A
+    /// `contended` batch deletes nothing: every entry fails with `too_many_write_operations`.
+    pub fn delete_batch(
+        &mut self,
+        account_id: &str,
+        entries: &[DeleteArg],
+        contended: bool,
+    ) -> String {
         let results = entries
             .iter()
-            .map(|arg| match self.delete(account_id, arg) {
+            .map(|arg| match self.delete_unless(contended, account_id, arg) {
                 Ok(metadata) => DeleteBatchResultEntry::Success { metadata },
                 Err(Refusal::Route(failure)) => DeleteBatchResultEntry::Failure { failure },
                 Err(Refusal::BadRequest(reason)) => DeleteBatchResultEntry::Failure {
@@ -245,6 +251,18 @@ impl Store {
             },
         );
         job_id
+    }
+
+    fn delete_unless(
+        &mut self,
+        contended: bool,
+        account_id: &str,
+        arg: &DeleteArg,
+    ) -> Outcome<Metadata, DeleteError> {
+        if contended {
+            return Err(Refusal::Route(DeleteError::TooManyWriteOperations));
+        }
+        self.delete(account_id, arg)
     }
 
     pub fn delete_batch_check(
