@@ -16,10 +16,10 @@ use tokio::sync::mpsc;
 
 use super::faults::DownloadFault;
 use super::http::{API_RESULT_HEADER, header_arg, internal_error, refused};
-use super::routes::{authorize, download_lookup_error};
+use super::routes::authorize;
 use super::{Freshness, Shared, lock};
 use crate::dropbox::arg_header::encode_api_arg;
-use crate::dropbox::wire::{DownloadArg, FileMetadata};
+use crate::dropbox::wire::{DownloadArg, DownloadError, FileMetadata};
 
 const ROUTE: &str = "files/download";
 const CHUNK_BYTES: usize = 64 * 1024;
@@ -146,7 +146,7 @@ pub async fn download(
             store.open_file(account, &arg.path)
         })
         .await?
-        .map_err(|refusal| refused(ROUTE, refusal, download_lookup_error))?;
+        .map_err(|refusal| refused(ROUTE, refusal, |path| DownloadError::Path { path }))?;
     let fault = lock(&shared.faults).next_download();
     let size = metadata.size;
     let range = match headers

@@ -20,6 +20,7 @@ mod ids;
 mod listing;
 mod paths;
 mod routes;
+mod scan;
 mod state;
 mod writes;
 

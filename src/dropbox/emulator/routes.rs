@@ -19,11 +19,10 @@ use super::lock;
 use super::{Freshness, Shared};
 use crate::dropbox::wire::{
     AccountType, CreateFolderArg, CreateFolderError, CreateFolderResult, DELETE_BATCH_MAX_ENTRIES,
-    DeleteArg, DeleteBatchArg, DeleteBatchLaunch, DeleteError, DeleteResult, DownloadError,
-    FullAccount, GetMetadataArg, GetMetadataError, LONGPOLL_JITTER_MAX_SECS,
-    LONGPOLL_TIMEOUT_MAX_SECS, LONGPOLL_TIMEOUT_MIN_SECS, ListFolderArg, ListFolderContinueArg,
-    ListFolderLongpollArg, ListFolderLongpollResult, Name, PollArg, RootInfo, UploadArg,
-    UploadError, WriteError,
+    DeleteArg, DeleteBatchArg, DeleteBatchLaunch, DeleteError, DeleteResult, FullAccount,
+    GetMetadataArg, GetMetadataError, LONGPOLL_JITTER_MAX_SECS, LONGPOLL_TIMEOUT_MAX_SECS,
+    LONGPOLL_TIMEOUT_MIN_SECS, ListFolderArg, ListFolderContinueArg, ListFolderLongpollArg,
+    ListFolderLongpollResult, Name, PollArg, RootInfo, UploadArg, UploadError, WriteError,
 };
 
 /// How often a waiting longpoll looks at the disk for files dropped in directly.
@@ -378,9 +377,4 @@ async fn delete_batch_check(
 
 fn write_contended(shared: &Shared) -> bool {
     lock(&shared.faults).next_write_contended()
-}
-
-/// `files/download`'s lookup errors wrap as `path`.
-pub fn download_lookup_error(path: crate::dropbox::wire::LookupError) -> DownloadError {
-    DownloadError::Path { path }
 }

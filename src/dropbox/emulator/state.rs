@@ -6,9 +6,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 use time::OffsetDateTime;
@@ -19,7 +19,6 @@ use super::ids::IdSource;
 use super::listing::CursorRecord;
 use super::paths::{self, ApiPath, Target};
 use super::writes::BatchJob;
-use crate::dropbox::content_hash::ContentHasher;
 use crate::dropbox::wire::{
     DeletedMetadata, FileMetadata, FolderMetadata, LookupError, Metadata, WriteConflictError,
     WriteError,
@@ -29,7 +28,6 @@ use crate::dropbox::wire::{
 const STATE_DIR: &str = ".emulator";
 const REVISIONS_DIR: &str = "revisions";
 const TEMP_DIR: &str = "tmp";
-const HASH_READ_CHUNK: usize = 64 * 1024;
 
 /// Why a call could not be answered with its route's typed error.
 #[derive(Debug)]
@@ -152,36 +150,25 @@ impl Namespace {
     }
 
     pub fn insert(&mut self, lower: String, entry: Entry) {
+        self.by_id.insert(entry.id.clone(), lower.clone());
+        self.entries.insert(lower.clone(), entry);
+        self.note_change(&lower);
+    }
+
+    /// Journals the entry at `lower` as changed; a file's current revision becomes
+    /// downloadable by `rev:`.
+    pub fn note_change(&mut self, lower: &str) {
+        let entry = &self.entries[lower];
         if let Some(file) = &entry.file {
             self.revisions.insert(
                 file.rev.clone(),
                 Revision {
-                    metadata: entry.file_metadata(&lower, file),
+                    metadata: entry.file_metadata(lower, file),
                     stored: None,
                 },
             );
         }
-        self.record(&lower, &entry.display);
-        self.by_id.insert(entry.id.clone(), lower.clone());
-        self.entries.insert(lower, entry);
-    }
-
-    /// Journals the current revision of the file at `lower` and makes it downloadable by rev.
-    pub fn note_new_revision(&mut self, lower: &str) {
-        let entry = &self.entries[lower];
-        let Some(file) = &entry.file else {
-            return;
-        };
-        let rev = file.rev.clone();
-        let metadata = entry.file_metadata(lower, file);
         let display = entry.display.clone();
-        self.revisions.insert(
-            rev,
-            Revision {
-                metadata,
-                stored: None,
-            },
-        );
         self.record(lower, &display);
     }
 
@@ -227,7 +214,9 @@ impl Namespace {
                     .ok_or(LookupError::NotFound)
             }
             Target::Id(id) => self.by_id.get(id).cloned().ok_or(LookupError::NotFound),
-            Target::Rev(_) => Err(LookupError::NotFile),
+            Target::Rev(_) => Err(LookupError::MalformedPath {
+                malformed_path: Some("a revision is not a path here".to_owned()),
+            }),
         }
     }
 
@@ -300,149 +289,6 @@ impl Namespace {
             self.insert(lower, entry);
         }
         Ok(())
-    }
-
-    /// Makes the index match the directory: new, changed and vanished files and folders.
-    pub fn rescan(&mut self, ids: &mut IdSource) -> io::Result<()> {
-        let mut found: BTreeMap<String, Found> = BTreeMap::new();
-        scan_dir(&self.dir, "", &mut found)?;
-
-        let mut vanished: HashMap<u64, Entry> = HashMap::new();
-        let gone: Vec<String> = self
-            .entries
-            .iter()
-            .filter(|(lower, entry)| {
-                found
-                    .get(*lower)
-                    .is_none_or(|disk| disk.is_dir != entry.is_folder())
-            })
-            .map(|(lower, _)| lower.clone())
-            .collect();
-        for lower in gone {
-            if let Some(entry) = self.remove(&lower) {
-                vanished.insert(entry.inode, entry);
-            }
-        }
-
-        for (lower, disk) in found {
-            let disk_path = self.dir.join(&disk.relative);
-            let Some(entry) = self.entries.get_mut(&lower) else {
-                let id = match vanished.remove(&disk.inode) {
-                    Some(old) if old.is_folder() == disk.is_dir => old.id,
-                    _ => ids.file_id(),
-                };
-                let file = if disk.is_dir {
-                    None
-                } else {
-                    Some(FileState {
-                        rev: ids.rev(),
-                        size: disk.size,
-                        content_hash: hash_file(&disk_path)?,
-                        modified: timestamp_of(disk.mtime),
-                        mtime: disk.mtime,
-                    })
-                };
-                let entry = Entry {
-                    display: disk.display,
-                    id,
-                    inode: disk.inode,
-                    file,
-                };
-                self.insert(lower, entry);
-                continue;
-            };
-            // A case-only rename on disk: Dropbox does not report those (§7.2).
-            entry.display = disk.display;
-            let same_inode = std::mem::replace(&mut entry.inode, disk.inode) == disk.inode;
-            let Some(file) = entry.file.as_mut() else {
-                continue;
-            };
-            if same_inode && file.size == disk.size && file.mtime == disk.mtime {
-                continue;
-            }
-            let content_hash = hash_file(&disk_path)?;
-            file.size = disk.size;
-            file.mtime = disk.mtime;
-            if content_hash == file.content_hash {
-                continue;
-            }
-            // Changed behind the emulator's back: the old bytes are gone for good.
-            let old_rev = std::mem::replace(&mut file.rev, ids.rev());
-            file.content_hash = content_hash;
-            file.modified = timestamp_of(disk.mtime);
-            self.revisions.remove(&old_rev);
-            self.note_new_revision(&lower);
-        }
-        Ok(())
-    }
-}
-
-/// A file or directory seen on disk.
-#[derive(Debug)]
-struct Found {
-    display: String,
-    relative: PathBuf,
-    is_dir: bool,
-    inode: u64,
-    size: u64,
-    mtime: SystemTime,
-}
-
-/// Walks `dir` in name order. Names that are not UTF-8, symlinks, desktop junk and names that
-/// collide case-insensitively with one seen before are skipped (Dropbox cannot hold them).
-fn scan_dir(
-    dir: &Path,
-    display_prefix: &str,
-    found: &mut BTreeMap<String, Found>,
-) -> io::Result<()> {
-    let mut names: Vec<(String, fs::Metadata)> = Vec::new();
-    for item in fs::read_dir(dir)? {
-        let item = item?;
-        let Ok(name) = item.file_name().into_string() else {
-            continue;
-        };
-        let metadata = item.metadata()?;
-        if metadata.file_type().is_symlink() || paths::is_ignored_name(&name) {
-            continue;
-        }
-        names.push((name, metadata));
-    }
-    names.sort_by(|a, b| a.0.cmp(&b.0));
-    for (name, metadata) in names {
-        let display = format!("{display_prefix}/{name}");
-        let lower = paths::lower_of(&display);
-        if found.contains_key(&lower) {
-            continue;
-        }
-        let is_dir = metadata.is_dir();
-        found.insert(
-            lower,
-            Found {
-                display: display.clone(),
-                relative: PathBuf::from(display.trim_start_matches('/')),
-                is_dir,
-                inode: metadata.ino(),
-                size: metadata.len(),
-                mtime: metadata.modified()?,
-            },
-        );
-        if is_dir {
-            scan_dir(&dir.join(&name), &display, found)?;
-        }
-    }
-    Ok(())
-}
-
-pub fn hash_file(path: &Path) -> io::Result<String> {
-    let mut file = File::open(path)?;
-    let mut hasher = ContentHasher::new();
-    let mut buffer = vec![0u8; HASH_READ_CHUNK];
-    loop {
-        let read = file.read(&mut buffer)?;
-        if read == 0 {
-            return Ok(hasher.finalize());
-        }
-        hasher.update(&buffer[..read]);
     }
 }
 

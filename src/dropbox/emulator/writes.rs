@@ -126,7 +126,7 @@ impl Store {
         };
         if existing.is_some() {
             namespace.entries.insert(lower.clone(), entry);
-            namespace.note_new_revision(&lower);
+            namespace.note_change(&lower);
         } else {
             namespace.insert(lower, entry);
         }
