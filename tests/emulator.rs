@@ -1630,6 +1630,44 @@ async fn wrong_content_hash_is_announced_on_schedule() {
     assert_ne!(Some(announced), uploaded.content_hash);
 }
 
+#[tokio::test]
+async fn a_file_saved_again_mid_download_keeps_the_old_revision_for_that_download() {
+    let emu = fixture().await;
+    let original = emu.upload("/m.txt", b"version one").await;
+    let listing = emu.list("", true).await;
+    emu.handle.set_faults(FaultConfig {
+        change_during_download_every: Some(1),
+        ..FaultConfig::default()
+    });
+    let (body, served) = emu.download("/m.txt").await;
+    assert_eq!(body, b"version one");
+    assert_eq!(served.rev, original.rev);
+    assert_eq!(served.content_hash, Some(content_hash(&body)));
+    emu.handle.set_faults(FaultConfig::default());
+
+    let now = emu
+        .ok("files/get_metadata", json!({"path": "/m.txt"}))
+        .await;
+    assert_ne!(now["rev"], original.rev.as_str());
+    assert_eq!(now["id"], original.id.as_str());
+    let (status, _) = emu
+        .rpc(
+            "files/delete_v2",
+            json!({"path": "/m.txt", "parent_rev": served.rev}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "the served revision is no longer current"
+    );
+    let delta = emu.continue_from(&listing.cursor).await;
+    assert_eq!(
+        file_entry(&delta.entries, "/m.txt").rev,
+        now["rev"].as_str().unwrap()
+    );
+}
+
 // ----- the binary ----------------------------------------------------------------------------
 
 #[tokio::test]

@@ -78,6 +78,9 @@ struct Args {
     /// Every Nth download announces a wrong content_hash.
     #[arg(long)]
     wrong_content_hash_every: Option<u64>,
+    /// During every Nth download the file is saved again (new rev).
+    #[arg(long)]
+    change_during_download_every: Option<u64>,
 }
 
 fn account_id(raw: &str) -> String {
@@ -176,6 +179,9 @@ fn build_config(args: Args) -> anyhow::Result<EmulatorConfig> {
     faults.truncate_download_every = args
         .truncate_download_every
         .or(faults.truncate_download_every);
+    faults.change_during_download_every = args
+        .change_during_download_every
+        .or(faults.change_during_download_every);
     faults.wrong_content_hash_every = args
         .wrong_content_hash_every
         .or(faults.wrong_content_hash_every);

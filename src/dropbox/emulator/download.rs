@@ -142,9 +142,11 @@ pub async fn download(
     let account = authorize(&shared, ROUTE, &headers)?;
     let arg: DownloadArg = header_arg(ROUTE, &headers, shared.config.allow_raw_utf8_arg)?;
     let (mut metadata, file) = shared
-        .with_account(account, Freshness::IfConfigured, move |store, account| {
-            store.open_file(account, &arg.path)
-        })
+        .with_account(
+            account.clone(),
+            Freshness::IfConfigured,
+            move |store, account| store.open_file(account, &arg.path),
+        )
         .await?
         .map_err(|refusal| refused(ROUTE, refusal, |path| DownloadError::Path { path }))?;
     let fault = lock(&shared.faults).next_download();
@@ -156,6 +158,16 @@ pub async fn download(
         Some(value) => parse_range(value, size).map_err(|()| unsatisfiable(size))?,
         None => None,
     };
+    if fault.change_during_download
+        && let Some(lower) = metadata.path_lower.clone()
+    {
+        // The open handle keeps the old bytes; the new revision only shows up afterwards.
+        let _ = shared
+            .with_account(account, Freshness::IfConfigured, move |store, account| {
+                store.save_new_version(account, &lower)
+            })
+            .await;
+    }
     if fault.wrong_content_hash {
         metadata.content_hash = metadata.content_hash.as_deref().map(spoil_hash);
     }

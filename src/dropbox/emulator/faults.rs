@@ -45,6 +45,11 @@ pub struct FaultConfig {
     /// Every Nth download announces a wrong `content_hash` in `Dropbox-API-Result`.
     #[serde(default)]
     pub wrong_content_hash_every: Option<u64>,
+    /// During every Nth download the file gets a new revision (as if its owner saved it
+    /// again): the download still serves the revision it started with, but a later
+    /// `delete_v2` with that `parent_rev` is refused and the cursor reports the new rev.
+    #[serde(default)]
+    pub change_during_download_every: Option<u64>,
 }
 
 fn default_retry_after() -> u64 {
@@ -85,6 +90,7 @@ pub struct DownloadFault {
     pub drop_connection: bool,
     pub truncate: bool,
     pub wrong_content_hash: bool,
+    pub change_during_download: bool,
 }
 
 /// The active plan plus call counters; the counters restart when the plan changes.
@@ -143,6 +149,10 @@ impl FaultState {
             drop_connection: is_nth(self.downloads, self.config.drop_download_every),
             truncate: is_nth(self.downloads, self.config.truncate_download_every),
             wrong_content_hash: is_nth(self.downloads, self.config.wrong_content_hash_every),
+            change_during_download: is_nth(
+                self.downloads,
+                self.config.change_during_download_every,
+            ),
         }
     }
 }

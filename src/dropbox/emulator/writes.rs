@@ -19,6 +19,8 @@ use crate::dropbox::wire::{
 
 const JOB_ID_PREFIX: &str = "dbjid:";
 const UPLOAD_TEMP_PREFIX: &str = "upload-";
+/// Appended by the change-during-download fault, so the new revision has other bytes.
+const NEW_VERSION_MARKER: &[u8] = b"\n[saved again while downloading]\n";
 
 /// `async.PollError`: the wire module has no type for it because our client only needs to
 /// treat any 409 from `delete_batch/check` as "start over".
@@ -131,6 +133,30 @@ impl Store {
             namespace.insert(lower, entry);
         }
         Ok(metadata)
+    }
+
+    /// Fault support: the file at `lower` is saved again with a few more bytes, as its owner
+    /// might do while we download it.
+    pub fn save_new_version(
+        &mut self,
+        account_id: &str,
+        lower: &str,
+    ) -> Outcome<FileMetadata, UploadError> {
+        let (namespace, _) = self.namespace(account_id);
+        let Some(entry) = namespace.entries.get(lower) else {
+            return Err(Refusal::Route(UploadError::Other));
+        };
+        let mut bytes = fs::read(namespace.disk_path(&entry.display))?;
+        bytes.extend_from_slice(NEW_VERSION_MARKER);
+        let arg = UploadArg {
+            path: entry.display.clone(),
+            mode: WriteMode::Overwrite,
+            autorename: false,
+            mute: false,
+            strict_conflict: false,
+            content_hash: None,
+        };
+        self.upload(account_id, &arg, &bytes)
     }
 
     pub fn create_folder(
