@@ -24,7 +24,8 @@ struct Fixture {
     base: String,
     handle: EmulatorHandle,
     http: reqwest::Client,
-    _root: tempfile::TempDir,
+    /// `None` when the test owns the root (to restart over it).
+    _root: Option<tempfile::TempDir>,
 }
 
 fn base_config(root: PathBuf) -> EmulatorConfig {
@@ -55,7 +56,20 @@ async fn fixture_with(adjust: impl FnOnce(&mut EmulatorConfig)) -> Fixture {
         base,
         handle,
         http: reqwest::Client::new(),
-        _root: root,
+        _root: Some(root),
+    }
+}
+
+/// An emulator over a root the test keeps.
+async fn fixture_on(root: &std::path::Path) -> Fixture {
+    let (base, handle) = Emulator::start(base_config(root.to_path_buf()))
+        .await
+        .unwrap();
+    Fixture {
+        base,
+        handle,
+        http: reqwest::Client::new(),
+        _root: None,
     }
 }
 
@@ -682,6 +696,26 @@ async fn admin_rescan_endpoint_picks_up_new_files() {
         .ok("files/get_metadata", json!({"path": "/late.txt"}))
         .await;
     assert_eq!(found["content_hash"], content_hash(b"late"));
+}
+
+#[tokio::test]
+async fn ids_and_revisions_survive_a_restart_over_the_same_root() {
+    let root = tempfile::tempdir().unwrap();
+    let first = fixture_on(root.path()).await;
+    let old = first.upload("/keep.txt", b"old").await;
+    let (_, new) = first
+        .upload_arg(json!({"path": "/keep.txt", "mode": "overwrite"}), b"new")
+        .await;
+    first.handle.shutdown().await.unwrap();
+
+    let second = fixture_on(root.path()).await;
+    let now = second
+        .ok("files/get_metadata", json!({"path": "/keep.txt"}))
+        .await;
+    assert_eq!(now["id"], old.id.as_str());
+    assert_eq!(now["rev"], new["rev"]);
+    let (bytes, _) = second.download(&format!("rev:{}", old.rev)).await;
+    assert_eq!(bytes, b"old");
 }
 
 // ----- download ------------------------------------------------------------------------------

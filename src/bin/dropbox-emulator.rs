@@ -201,6 +201,9 @@ async fn main() -> anyhow::Result<()> {
     tokio::signal::ctrl_c()
         .await
         .context("cannot wait for Ctrl-C")?;
-    handle.shutdown().await;
+    handle
+        .shutdown()
+        .await
+        .context("cannot save the emulator index")?;
     Ok(())
 }

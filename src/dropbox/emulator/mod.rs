@@ -193,12 +193,14 @@ impl EmulatorHandle {
         lock(&self.shared.store).rescan_all()
     }
 
-    /// Stops accepting connections and waits for open ones to finish.
-    pub async fn shutdown(mut self) {
+    /// Stops accepting connections, waits for open ones to finish and saves the index (ids
+    /// and revisions) so a restart over the same root keeps them.
+    pub async fn shutdown(mut self) -> io::Result<()> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
+        self.shared.with_store(|store| store.save_index()).await
     }
 
     /// Runs until the server task ends (for the binary).

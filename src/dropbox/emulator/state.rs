@@ -11,6 +11,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
@@ -28,6 +29,15 @@ use crate::dropbox::wire::{
 const STATE_DIR: &str = ".emulator";
 const REVISIONS_DIR: &str = "revisions";
 const TEMP_DIR: &str = "tmp";
+const INDEX_DIR: &str = "index";
+
+/// What survives a restart: ids and revisions (cursors and jobs do not; clients see `reset`
+/// and `invalid_async_job_id`, as after a Dropbox-side expiry).
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct SavedIndex {
+    entries: BTreeMap<String, Entry>,
+    revisions: HashMap<String, Revision>,
+}
 
 /// Why a call could not be answered with its route's typed error.
 #[derive(Debug)]
@@ -48,7 +58,7 @@ impl<E> From<io::Error> for Refusal<E> {
 
 pub type Outcome<T, E> = Result<T, Refusal<E>>;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FileState {
     pub rev: String,
     pub size: u64,
@@ -58,7 +68,7 @@ pub struct FileState {
     pub mtime: SystemTime,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Entry {
     pub display: String,
     pub id: String,
@@ -111,7 +121,7 @@ impl Entry {
 }
 
 /// One past revision of a file. `stored == None` means it is the live file's current rev.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Revision {
     pub metadata: FileMetadata,
     pub stored: Option<PathBuf>,
@@ -128,6 +138,7 @@ pub struct Change {
 pub struct Namespace {
     pub dir: PathBuf,
     pub revisions_dir: PathBuf,
+    index_file: PathBuf,
     pub entries: BTreeMap<String, Entry>,
     pub by_id: HashMap<String, String>,
     pub revisions: HashMap<String, Revision>,
@@ -292,6 +303,21 @@ impl Namespace {
     }
 }
 
+/// A saved index, minus revisions whose bytes are gone; unreadable or missing means "start
+/// from the disk alone" (every file then gets a new id).
+fn load_index(path: &std::path::Path) -> SavedIndex {
+    let Some(mut saved) = fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<SavedIndex>(&bytes).ok())
+    else {
+        return SavedIndex::default();
+    };
+    saved
+        .revisions
+        .retain(|_, revision| revision.stored.as_ref().is_none_or(|kept| kept.exists()));
+    saved
+}
+
 /// Dropbox timestamps have whole seconds.
 pub fn timestamp_of(instant: SystemTime) -> OffsetDateTime {
     OffsetDateTime::from(instant)
@@ -329,12 +355,22 @@ impl Store {
             let revisions_dir = state_dir.join(REVISIONS_DIR).join(&account.account_id);
             fs::create_dir_all(&dir)?;
             fs::create_dir_all(&revisions_dir)?;
+            let index_file = state_dir
+                .join(INDEX_DIR)
+                .join(format!("{}.json", account.account_id));
+            let saved = load_index(&index_file);
+            let by_id = saved
+                .entries
+                .iter()
+                .map(|(lower, entry)| (entry.id.clone(), lower.clone()))
+                .collect();
             let mut namespace = Namespace {
                 dir,
                 revisions_dir,
-                entries: BTreeMap::new(),
-                by_id: HashMap::new(),
-                revisions: HashMap::new(),
+                index_file,
+                entries: saved.entries,
+                by_id,
+                revisions: saved.revisions,
                 journal: Vec::new(),
                 journal_len: watch::Sender::new(0),
             };
@@ -344,6 +380,22 @@ impl Store {
                 .insert(account.account_id.clone(), namespace);
         }
         Ok(store)
+    }
+
+    /// Writes every account's ids and revisions next to the folders, for the next start.
+    pub fn save_index(&self) -> io::Result<()> {
+        for namespace in self.namespaces.values() {
+            let saved = SavedIndex {
+                entries: namespace.entries.clone(),
+                revisions: namespace.revisions.clone(),
+            };
+            if let Some(dir) = namespace.index_file.parent() {
+                fs::create_dir_all(dir)?;
+            }
+            let json = serde_json::to_vec(&saved).map_err(io::Error::other)?;
+            fs::write(&namespace.index_file, json)?;
+        }
+        Ok(())
     }
 
     /// Split borrow: one namespace plus the id source.
