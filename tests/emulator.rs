@@ -621,6 +621,42 @@ async fn continue_on_a_deleted_folder_is_a_path_error() {
     assert_eq!(body["error"]["path"][".tag"], "not_found");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_uploads_and_listings_stay_consistent() {
+    let emu = fixture().await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..24 {
+        let (http, base) = (emu.http.clone(), emu.base.clone());
+        tasks.spawn(async move {
+            let route = if i % 4 == 0 { "list_folder" } else { "upload" };
+            let request = http
+                .post(format!("{base}/2/files/{route}"))
+                .bearer_auth(ACME_TOKEN);
+            let request = if route == "upload" {
+                request
+                    .header("Content-Type", "application/octet-stream")
+                    .header(
+                        "Dropbox-API-Arg",
+                        encode_api_arg(&json!({"path": format!("/Par/{i:02}.txt")})).unwrap(),
+                    )
+                    .body(format!("{i}"))
+            } else {
+                request.json(&json!({"path": "", "recursive": true}))
+            };
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            let body: Value = response.json().await.unwrap();
+            body["id"].as_str().map(str::to_owned)
+        });
+    }
+    let mut ids: Vec<String> = tasks.join_all().await.into_iter().flatten().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 18, "every uploaded file got its own id");
+    let listing = emu.list("/par", false).await;
+    assert_eq!(listing.entries.len(), 18);
+}
+
 // ----- files put on disk directly ----------------------------------------------------------
 
 #[tokio::test]

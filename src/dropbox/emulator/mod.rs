@@ -2,9 +2,20 @@
 //! listener serving the api, content and notify hosts plus `/oauth2/token` by path, with
 //! several accounts whose app folders are real directories, and deterministic fault injection.
 //!
-//! Known gaps (see each module): no moves/copies/upload sessions/`get_latest_cursor`; no
-//! `arg=` URL parameter or GET downloads; ids survive renames only when the scanner can match
-//! inodes; NFC and NFD spellings are distinct names; cursors and jobs live in memory only.
+//! Routes: `users/get_current_account`, `files/list_folder` (+`/continue`,
+//! `/get_latest_cursor`, `/longpoll`), `files/get_metadata`, `files/download`, `files/upload`,
+//! `files/create_folder_v2`, `files/delete_v2`, `files/delete_batch` (+`/check`) and
+//! `/oauth2/token`; test controls under `/__emulator/` (faults, codes, rescan, expire_tokens).
+//!
+//! Choices where Dropbox is undocumented (reference §3.7, §3.10): a `parent_rev` mismatch is
+//! `path_write/conflict/file`; an unsatisfiable Range is 416 with `Content-Range: bytes */N`.
+//!
+//! Known gaps: no TLS (plain HTTP only, so SDKs that force HTTPS cannot use it); no moves,
+//! copies or upload sessions; no `arg=`/`authorization=` URL parameters or GET downloads;
+//! no scopes; ids survive on-disk renames only when the scanner can match inodes; NFC and
+//! NFD spellings are distinct names; cursors and batch jobs live in memory only (ids and
+//! revisions are saved on shutdown); a file changed on disk behind the emulator's back loses
+//! its previous revision's bytes.
 
 // Handlers and their helpers short-circuit with a ready `Response` as the error, the usual axum
 // shape; boxing it would only add noise to a test double's request path.
@@ -43,6 +54,15 @@ use auth::Tokens;
 use faults::FaultState;
 use state::Store;
 
+/// When a route first looks at the disk for files placed there directly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Freshness {
+    /// Listing routes: always.
+    Always,
+    /// Other routes: when `rescan_on_every_call` is on.
+    IfConfigured,
+}
+
 /// State shared by all handlers. Store work runs on the blocking pool (it touches the disk).
 #[derive(Debug)]
 struct Shared {
@@ -71,18 +91,7 @@ impl Shared {
             Err(join_error) => std::panic::resume_unwind(join_error.into_panic()),
         }
     }
-}
 
-/// When a route first looks at the disk for files placed there directly.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Freshness {
-    /// Listing routes: always.
-    Always,
-    /// Other routes: when `rescan_on_every_call` is on.
-    IfConfigured,
-}
-
-impl Shared {
     /// Runs `work` on the store for one account, after a rescan if `freshness` asks for one.
     async fn with_account<T: Send + 'static>(
         &self,
