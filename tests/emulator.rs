@@ -1790,6 +1790,20 @@ async fn binary_prints_its_address_and_serves_configured_accounts() {
 }
 
 #[tokio::test]
+async fn a_code_for_an_unknown_account_is_a_config_error() {
+    let root = tempfile::tempdir().unwrap();
+    let mut config = base_config(root.path().to_path_buf());
+    config.codes.push(AuthCodeConfig {
+        code: "c".into(),
+        account_id: "dbid:ghost".into(),
+        code_challenge: None,
+    });
+    let error = Emulator::start(config).await.err().expect("refused");
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("dbid:ghost"));
+}
+
+#[tokio::test]
 async fn config_file_in_toml_sets_accounts_and_faults() {
     let root = tempfile::tempdir().unwrap();
     let config_path = root.path().join("emulator.toml");

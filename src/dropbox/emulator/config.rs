@@ -106,6 +106,15 @@ impl EmulatorConfig {
         })
     }
 
+    /// Codes and accounts must agree before anything is served.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let known = |id: &str| self.accounts.iter().any(|account| account.account_id == id);
+        match self.codes.iter().find(|code| !known(&code.account_id)) {
+            Some(code) => Err(ConfigError::UnknownAccount(code.account_id.clone())),
+            None => Ok(()),
+        }
+    }
+
     pub fn token_ttl(&self) -> Duration {
         Duration::from_secs(self.token_ttl_secs)
     }
@@ -124,6 +133,8 @@ pub enum ConfigError {
     Json(#[from] serde_json::Error),
     #[error("emulator config is not valid TOML: {0}")]
     Toml(#[from] toml::de::Error),
+    #[error("an authorization code names {0:?}, which is not a configured account")]
+    UnknownAccount(String),
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

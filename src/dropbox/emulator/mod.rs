@@ -125,6 +125,9 @@ impl Emulator {
         config: EmulatorConfig,
         listener: TcpListener,
     ) -> io::Result<(String, EmulatorHandle)> {
+        config
+            .validate()
+            .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
         let address = listener.local_addr()?;
         let store = {
             let config = config.clone();
