@@ -1,12 +1,15 @@
 //! Everything that speaks Dropbox. Knows nothing about the Smartimage library.
 
-pub mod arg_header;
-pub mod content_hash;
-pub mod local;
-pub mod wire;
-pub mod backend;
-pub mod verified_body;
-pub mod pacer;
-pub mod auth;
-pub mod token_file;
 pub mod api;
+pub mod arg_header;
+pub mod auth;
+pub mod backend;
+#[cfg(feature = "emulator")]
+pub mod emulator;
+pub mod content_hash;
+pub mod folder_name;
+pub mod local;
+pub mod pacer;
+pub mod token_file;
+pub mod verified_body;
+pub mod wire;
