@@ -1,2 +1,994 @@
 //! Content-addressed blob store: `blobs/ab/cd/<sha256>`, written through a temp file, fsync'd,
-//! renamed into place, directory fsync'd.
+//! renamed into place, directory fsync'd. A crash at any instant leaves either no blob or a
+//! complete, correct one; leftovers in `tmp/` are swept by [`BlobStore::remove_temp_files`].
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tempfile::TempPath;
+
+/// Capacity of the writer's buffer. Downloads arrive in small network chunks; batching them into
+/// large writes keeps syscall overhead out of the way so a put runs at disk speed.
+const WRITE_BUFFER_BYTES: usize = 1024 * 1024;
+/// Read size when streaming a source file in or rehashing a stored blob. Large enough to amortise
+/// syscalls, small enough that memory stays flat whatever the file size.
+const STREAM_CHUNK_BYTES: usize = 1024 * 1024;
+/// Every this many bytes on file, ask the kernel to start writing them to disk, so the disk works
+/// while we hash and the fsync in `commit` waits only for the tail (and a 1 GB video does not
+/// pile up as dirty page cache).
+const WRITEBACK_CHUNK_BYTES: u64 = 4 * 1024 * 1024;
+/// Length of a sha256 digest written as lowercase hex.
+const SHA256_HEX_LEN: usize = 64;
+/// Hex digits per fan-out level: `ab/cd/<hash>` keeps every directory at most 256 entries wide
+/// until the leaves, which then hold 1/65536 of the blobs each.
+const FAN_OUT_DIGITS: usize = 2;
+/// Directory under the root that holds in-flight writes; on the same filesystem as the blobs so
+/// the final rename is atomic.
+const TEMP_DIR_NAME: &str = "tmp";
+/// Prefix of temp file names, so a sweep removes only what this module created.
+const TEMP_FILE_PREFIX: &str = ".blob-";
+
+/// A blob that is durably stored: its content hash (64 lowercase hex digits) and size in bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Blob {
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// Outcome of rehashing a stored blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlobCheck {
+    Ok { size: u64 },
+    Missing,
+    Corrupt { actual_sha256: String },
+}
+
+/// What [`BlobStore::collect_unreferenced`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcStats {
+    pub kept: usize,
+    pub removed: usize,
+    pub bytes_removed: u64,
+    /// Entries in the blob tree that are not blobs of this store (wrong name or wrong place).
+    /// They are never deleted: someone put them there, an admin has to decide.
+    pub foreign: Vec<PathBuf>,
+}
+
+/// A directory of blobs. Cheap to clone; all state lives on disk.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    root: PathBuf,
+    temp_dir: PathBuf,
+}
+
+impl BlobStore {
+    /// Opens (creating if needed) a store rooted at `root`.
+    pub fn open(root: &Path) -> io::Result<BlobStore> {
+        let temp_dir = root.join(TEMP_DIR_NAME);
+        fs::create_dir_all(&temp_dir).context("creating blob store", &temp_dir)?;
+        // Commits sync the tree from the root down; the root's own entry in its parent is made
+        // durable here, once, in case this call just created it.
+        let parent = match root.parent() {
+            Some(parent) if parent.as_os_str().is_empty() => Path::new("."),
+            Some(parent) => parent,
+            None => root,
+        };
+        sync_dirs([root, parent])?;
+        Ok(BlobStore {
+            root: root.to_path_buf(),
+            temp_dir,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Starts a new blob. Nothing is visible in the store until [`BlobWriter::commit`].
+    pub fn writer(&self) -> io::Result<BlobWriter> {
+        let (file, temp) = tempfile::Builder::new()
+            .prefix(TEMP_FILE_PREFIX)
+            .tempfile_in(&self.temp_dir)
+            .context("creating blob temp file in", &self.temp_dir)?
+            .into_parts();
+        Ok(BlobWriter {
+            out: BufWriter::with_capacity(WRITE_BUFFER_BYTES, file),
+            temp,
+            hasher: Sha256::new(),
+            size: 0,
+            writeback_started: 0,
+            root: self.root.clone(),
+        })
+    }
+
+    pub fn put_bytes(&self, bytes: &[u8]) -> io::Result<Blob> {
+        let mut writer = self.writer()?;
+        writer.write_all(bytes)?;
+        writer.commit()
+    }
+
+    /// Streams `src` into the store; memory use does not depend on the file's size.
+    pub fn put_file(&self, src: &Path) -> io::Result<Blob> {
+        let mut source = File::open(src).context("opening the file to store", src)?;
+        let mut writer = self.writer()?;
+        let mut chunk = vec![0; STREAM_CHUNK_BYTES];
+        loop {
+            let n = match source.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e).context("reading", src),
+            };
+            writer.write_all(&chunk[..n])?;
+        }
+        writer.commit()
+    }
+
+    /// Where the blob with this hash lives (whether or not it exists), or `None` if `sha256` is
+    /// not 64 lowercase hex digits — a path is never built from anything else.
+    pub fn path_of(&self, sha256: &str) -> Option<PathBuf> {
+        is_sha256_hex(sha256).then(|| blob_path(&self.root, sha256))
+    }
+
+    /// Where `blob` lives, or `None` if its hash is malformed (the fields are public).
+    pub fn path(&self, blob: &Blob) -> Option<PathBuf> {
+        self.path_of(&blob.sha256)
+    }
+
+    /// True if a regular file is stored under this hash (a symlink does not count: the store
+    /// only trusts files it wrote).
+    pub fn contains(&self, sha256: &str) -> bool {
+        self.path_of(sha256)
+            .is_some_and(|path| matches!(existing_file_len(&path), Ok(Some(_))))
+    }
+
+    /// Opens a stored blob for reading. (Named apart from [`BlobStore::open`], which opens the
+    /// store.)
+    pub fn open_blob(&self, sha256: &str) -> io::Result<File> {
+        let path = self.checked_path(sha256)?;
+        File::open(&path).context("opening blob", &path)
+    }
+
+    /// Rehashes the stored content (streaming) and compares it with its name.
+    pub fn verify(&self, sha256: &str) -> io::Result<BlobCheck> {
+        let path = self.checked_path(sha256)?;
+        let mut file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BlobCheck::Missing),
+            Err(e) => return Err(e).context("opening blob", &path),
+        };
+        let (actual, size) = hash_stream(&mut file).context("reading blob", &path)?;
+        Ok(if actual == sha256 {
+            BlobCheck::Ok { size }
+        } else {
+            BlobCheck::Corrupt {
+                actual_sha256: actual,
+            }
+        })
+    }
+
+    /// Crash recovery: deletes the temp files of writes that never committed. Call it at start-up
+    /// before any writer exists — it cannot tell a live writer's file from a dead one's.
+    pub fn remove_temp_files(&self) -> io::Result<usize> {
+        let mut removed = 0;
+        for entry in list_dir(&self.temp_dir)? {
+            let ours = entry
+                .file_name()
+                .to_str()
+                .is_some_and(|name| name.starts_with(TEMP_FILE_PREFIX));
+            let is_file = entry
+                .file_type()
+                .context("inspecting", entry.path())?
+                .is_file();
+            if !ours || !is_file {
+                continue;
+            }
+            match fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(e).context("removing temp file", entry.path());
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Deletes every blob for which `is_referenced(sha256)` is false. Run it only while no import
+    /// is in flight: a blob committed but not yet recorded in the database looks unreferenced.
+    pub fn collect_unreferenced(
+        &self,
+        mut is_referenced: impl FnMut(&str) -> bool,
+    ) -> io::Result<GcStats> {
+        let mut stats = GcStats::default();
+        self.walk(|entry| {
+            match entry {
+                StoredEntry::Foreign(path) => stats.foreign.push(path),
+                StoredEntry::Blob { sha256, .. } if is_referenced(&sha256) => stats.kept += 1,
+                StoredEntry::Blob { path, size, .. } => match fs::remove_file(&path) {
+                    Ok(()) => {
+                        stats.removed += 1;
+                        stats.bytes_removed += size;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(e).context("removing blob", &path);
+                    }
+                },
+            }
+            Ok(())
+        })?;
+        Ok(stats)
+    }
+
+    /// Fails with `InvalidInput` rather than building a path from a malformed hash.
+    fn checked_path(&self, sha256: &str) -> io::Result<PathBuf> {
+        self.path_of(sha256).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("not a sha256 (64 lowercase hex digits): {sha256:?}"),
+            )
+        })
+    }
+
+    /// Visits every entry of the fan-out tree (not `tmp/`), classifying it as a blob or foreign.
+    fn walk(&self, mut visit: impl FnMut(StoredEntry) -> io::Result<()>) -> io::Result<()> {
+        for top in list_dir(&self.root)? {
+            if top.file_name() == TEMP_DIR_NAME {
+                continue;
+            }
+            let Some(ab) = fan_out_dir_name(&top)? else {
+                visit(StoredEntry::Foreign(top.path()))?;
+                continue;
+            };
+            for mid in list_dir(&top.path())? {
+                let Some(cd) = fan_out_dir_name(&mid)? else {
+                    visit(StoredEntry::Foreign(mid.path()))?;
+                    continue;
+                };
+                for leaf in list_dir(&mid.path())? {
+                    let path = leaf.path();
+                    let file_type = leaf.file_type().context("inspecting", &path)?;
+                    let name = leaf.file_name();
+                    let sha256 = name.to_str().filter(|name| {
+                        is_sha256_hex(name)
+                            && name[..FAN_OUT_DIGITS] == ab
+                            && name[FAN_OUT_DIGITS..2 * FAN_OUT_DIGITS] == cd
+                    });
+                    match sha256 {
+                        Some(sha256) if file_type.is_file() => {
+                            let size = leaf.metadata().context("inspecting", &path)?.len();
+                            visit(StoredEntry::Blob {
+                                sha256: sha256.to_owned(),
+                                path,
+                                size,
+                            })?;
+                        }
+                        _ => visit(StoredEntry::Foreign(path))?,
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+enum StoredEntry {
+    Blob {
+        sha256: String,
+        path: PathBuf,
+        size: u64,
+    },
+    Foreign(PathBuf),
+}
+
+/// An in-flight blob: bytes are hashed and counted as they are written to a temp file in
+/// `tmp/`. Dropping it without [`commit`](BlobWriter::commit) removes the temp file.
+#[derive(Debug)]
+pub struct BlobWriter {
+    out: BufWriter<File>,
+    // Declared after `out` so that on drop the file is closed before the temp path deletes it
+    // (required on platforms that cannot delete open files).
+    temp: TempPath,
+    hasher: Sha256,
+    size: u64,
+    /// Bytes from the start of the file for which writeback has been started.
+    writeback_started: u64,
+    root: PathBuf,
+}
+
+impl BlobWriter {
+    /// Bytes accepted so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.size
+    }
+
+    /// Makes the blob durable at its final path and returns it. If the store already holds the
+    /// same content, the temp file is dropped and the existing blob returned.
+    pub fn commit(self) -> io::Result<Blob> {
+        let BlobWriter {
+            out,
+            temp,
+            hasher,
+            size,
+            root,
+            ..
+        } = self;
+        // On any error below, `temp` drops and removes the temp file.
+        let file = out
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)
+            .context("writing blob temp file", &temp)?;
+        let blob = Blob {
+            sha256: to_hex(&hasher.finalize()),
+            size,
+        };
+        let target = blob_path(&root, &blob.sha256);
+        let leaf_dir = target.parent().unwrap_or(&root);
+        let mid_dir = leaf_dir.parent().unwrap_or(&root);
+
+        if existing_file_len(&target)? == Some(size) {
+            // Dedup. A concurrent writer may have renamed this blob in without having made its
+            // directory entries durable yet; we are about to report it as stored, so sync them.
+            sync_dirs([leaf_dir, mid_dir, &root])?;
+            return Ok(blob);
+        }
+        // A file of the wrong size under this name is damaged; the rename below replaces it.
+
+        // The content must be on disk before the rename can make it visible; otherwise a crash
+        // could leave a complete-looking name over missing data.
+        file.sync_all().context("syncing blob temp file", &temp)?;
+        drop(file);
+
+        create_dir_if_missing(mid_dir)?;
+        create_dir_if_missing(leaf_dir)?;
+
+        temp.persist(&target)
+            .map_err(|e| e.error)
+            .context("moving blob into place at", &target)?;
+
+        // Make the new name durable, and the fan-out directories' own entries. Synced every time,
+        // not only when this call created them: a directory another writer created a moment ago
+        // may not be durable yet. An unchanged directory syncs in ~40 µs on our 2-core test VM.
+        sync_dirs([leaf_dir, mid_dir, &root])?;
+        Ok(blob)
+    }
+}
+
+impl Write for BlobWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self
+            .out
+            .write(buf)
+            .context("writing blob temp file", &self.temp)?;
+        // Hash only what was accepted: a short write must not put bytes in the hash twice.
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        let on_file = self.size - self.out.buffer().len() as u64;
+        if on_file - self.writeback_started >= WRITEBACK_CHUNK_BYTES {
+            start_writeback(
+                self.out.get_ref(),
+                self.writeback_started,
+                on_file - self.writeback_started,
+            );
+            self.writeback_started = on_file;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out
+            .flush()
+            .context("writing blob temp file", &self.temp)
+    }
+}
+
+fn blob_path(root: &Path, sha256: &str) -> PathBuf {
+    root.join(&sha256[..FAN_OUT_DIGITS])
+        .join(&sha256[FAN_OUT_DIGITS..2 * FAN_OUT_DIGITS])
+        .join(sha256)
+}
+
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == SHA256_HEX_LEN && s.bytes().all(is_lower_hex)
+}
+
+fn is_lower_hex(b: u8) -> bool {
+    b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
+}
+
+/// The name of a fan-out directory entry if it is one (`ab`: a directory named by two
+/// lowercase hex digits).
+fn fan_out_dir_name(entry: &fs::DirEntry) -> io::Result<Option<String>> {
+    let is_dir = entry
+        .file_type()
+        .context("inspecting", entry.path())?
+        .is_dir();
+    Ok(entry
+        .file_name()
+        .to_str()
+        .filter(|name| is_dir && name.len() == FAN_OUT_DIGITS && name.bytes().all(is_lower_hex))
+        .map(str::to_owned))
+}
+
+fn list_dir(dir: &Path) -> io::Result<Vec<fs::DirEntry>> {
+    fs::read_dir(dir)
+        .and_then(|entries| entries.collect())
+        .context("listing", dir)
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        hex.push(char::from(DIGITS[usize::from(b >> 4)]));
+        hex.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    hex
+}
+
+fn hash_stream(reader: &mut impl Read) -> io::Result<(String, u64)> {
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut chunk = vec![0; STREAM_CHUNK_BYTES];
+    loop {
+        match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&chunk[..n]);
+                size += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((to_hex(&hasher.finalize()), size))
+}
+
+/// Size of the regular file at `path`, or `None` if there is none (a symlink does not count).
+fn existing_file_len(path: &Path) -> io::Result<Option<u64>> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() => Ok(Some(meta.len())),
+        Ok(_) => Ok(None),
+        // A non-directory in the way of a fan-out level means no blob either; creating the
+        // directory then fails with the clearer message.
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e).context("inspecting", path),
+    }
+}
+
+/// Creates `dir` under an existing parent. Not `create_dir_all`: if the store root has vanished,
+/// fail loudly rather than quietly start a new store there.
+fn create_dir_if_missing(dir: &Path) -> io::Result<()> {
+    match fs::create_dir(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).context("creating blob directory", dir),
+    }
+}
+
+/// Asks the kernel to start writing `len` bytes at `offset` to disk now. Only a hint: errors are
+/// ignored because the fsync in `commit` reports any real failure.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return;
+    };
+    // SAFETY: a plain syscall on a descriptor that `file` keeps open for the duration of the
+    // call; no memory is shared with the kernel.
+    unsafe {
+        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
+
+fn sync_dirs<'a>(dirs: impl IntoIterator<Item = &'a Path>) -> io::Result<()> {
+    dirs.into_iter().try_for_each(sync_dir)
+}
+
+/// A rename or a new entry is durable only once its directory is fsync'd.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .context("syncing directory", dir)
+}
+
+/// Elsewhere (Windows) a directory cannot be fsync'd through `File`; NTFS journals renames.
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+/// Adds what we were doing, and on which path, to an I/O error; keeps its kind (callers match
+/// on it). Gives messages like "writing blob temp file /x/tmp/.blob-1: No space left on device".
+trait IoContext<T> {
+    fn context(self, doing: &str, path: impl AsRef<Path>) -> io::Result<T>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn context(self, doing: &str, path: impl AsRef<Path>) -> io::Result<T> {
+        self.map_err(|e| {
+            let path = path.as_ref().display();
+            io::Error::new(e.kind(), format!("{doing} {path}: {e}"))
+        })
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// FIPS 180-2 test vectors.
+    const ABC_SHA256: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    fn new_store() -> (tempfile::TempDir, BlobStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(&dir.path().join("blobs")).unwrap();
+        (dir, store)
+    }
+
+    fn sha256_hex(bytes: &[u8]) -> String {
+        to_hex(&Sha256::digest(bytes))
+    }
+
+    fn temp_files(store: &BlobStore) -> Vec<PathBuf> {
+        fs::read_dir(store.root().join(TEMP_DIR_NAME))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect()
+    }
+
+    /// Every file in the store outside `tmp/`.
+    fn stored_files(store: &BlobStore) -> Vec<PathBuf> {
+        fn collect(dir: &Path, skip: &Path, found: &mut Vec<PathBuf>) {
+            for entry in fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path == skip {
+                } else if path.is_dir() {
+                    collect(&path, skip, found);
+                } else {
+                    found.push(path);
+                }
+            }
+        }
+        let mut found = Vec::new();
+        collect(store.root(), &store.root().join(TEMP_DIR_NAME), &mut found);
+        found
+    }
+
+    #[cfg(unix)]
+    fn inode(path: &Path) -> u64 {
+        std::os::unix::fs::MetadataExt::ino(&fs::metadata(path).unwrap())
+    }
+
+    #[cfg(not(unix))]
+    fn inode(_path: &Path) -> u64 {
+        0
+    }
+
+    fn read_blob(store: &BlobStore, sha256: &str) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        store
+            .open_blob(sha256)
+            .unwrap()
+            .read_to_end(&mut bytes)
+            .unwrap();
+        bytes
+    }
+
+    /// Deterministic bytes that do not repeat within a buffer, so chunk mix-ups change the hash.
+    fn patterned(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 31 + i / 251) as u8).collect()
+    }
+
+    #[test]
+    fn open_creates_the_root_and_its_temp_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("data").join("blobs");
+        let store = BlobStore::open(&root).unwrap();
+        assert!(root.join(TEMP_DIR_NAME).is_dir());
+        assert_eq!(store.root(), root);
+    }
+
+    #[test]
+    fn put_bytes_round_trips_through_open_and_verify() {
+        let (_dir, store) = new_store();
+        let content = b"a picture is worth a thousand bytes";
+        let blob = store.put_bytes(content).unwrap();
+        assert_eq!(blob.size, content.len() as u64);
+        assert_eq!(read_blob(&store, &blob.sha256), content);
+        assert_eq!(
+            store.verify(&blob.sha256).unwrap(),
+            BlobCheck::Ok {
+                size: content.len() as u64
+            }
+        );
+        assert!(store.contains(&blob.sha256));
+    }
+
+    #[test]
+    fn stores_content_under_its_sha256_in_two_fan_out_levels() {
+        let (_dir, store) = new_store();
+        let blob = store.put_bytes(b"abc").unwrap();
+        assert_eq!(blob.sha256, ABC_SHA256);
+        let expected_path = store.root().join("ba").join("78").join(ABC_SHA256);
+        assert_eq!(store.path_of(ABC_SHA256), Some(expected_path.clone()));
+        assert_eq!(store.path(&blob), Some(expected_path.clone()));
+        assert_eq!(fs::read(expected_path).unwrap(), b"abc");
+    }
+
+    #[test]
+    fn an_empty_blob_is_stored_under_the_sha256_of_nothing() {
+        let (_dir, store) = new_store();
+        let blob = store.put_bytes(b"").unwrap();
+        assert_eq!(
+            blob,
+            Blob {
+                sha256: EMPTY_SHA256.to_owned(),
+                size: 0
+            }
+        );
+        assert_eq!(
+            store.verify(EMPTY_SHA256).unwrap(),
+            BlobCheck::Ok { size: 0 }
+        );
+        assert_eq!(stored_files(&store).len(), 1);
+    }
+
+    #[test]
+    fn same_bytes_are_stored_once_and_leave_no_temp_file() {
+        let (_dir, store) = new_store();
+        let first = store.put_bytes(b"same bytes").unwrap();
+        let first_inode = inode(&store.path(&first).unwrap());
+        let second = store.put_bytes(b"same bytes").unwrap();
+        assert_eq!(first, second);
+        assert_eq!(
+            inode(&store.path(&second).unwrap()),
+            first_inode,
+            "the stored blob was rewritten instead of reused"
+        );
+        assert_eq!(stored_files(&store).len(), 1);
+        assert_eq!(temp_files(&store), Vec::<PathBuf>::new());
+
+        let other = store.put_bytes(b"other bytes").unwrap();
+        assert_ne!(other.sha256, first.sha256);
+        assert_eq!(stored_files(&store).len(), 2);
+    }
+
+    #[test]
+    fn a_dropped_writer_leaves_no_temp_file() {
+        let (_dir, store) = new_store();
+        let mut writer = store.writer().unwrap();
+        writer.write_all(b"never committed").unwrap();
+        writer.flush().unwrap();
+        assert_eq!(temp_files(&store).len(), 1);
+        drop(writer);
+        assert_eq!(temp_files(&store), Vec::<PathBuf>::new());
+        assert_eq!(stored_files(&store), Vec::<PathBuf>::new());
+    }
+
+    #[test]
+    fn a_blob_is_not_visible_at_its_final_path_before_commit() {
+        let (_dir, store) = new_store();
+        let chunk = patterned(64 * 1024);
+        let chunks = 64; // 4 MiB: several times the write buffer, so bytes reach the temp file
+        let mut hasher = Sha256::new();
+        let mut writer = store.writer().unwrap();
+        for _ in 0..chunks {
+            writer.write_all(&chunk).unwrap();
+            hasher.update(&chunk);
+        }
+        let expected = to_hex(&hasher.finalize());
+
+        let final_path = store.path_of(&expected).unwrap();
+        assert!(!final_path.exists());
+        assert!(!store.contains(&expected));
+        assert_eq!(stored_files(&store), Vec::<PathBuf>::new());
+        let temp_len: u64 = temp_files(&store)
+            .iter()
+            .map(|p| fs::metadata(p).unwrap().len())
+            .sum();
+        assert!(temp_len > 0, "the bytes written so far live in tmp/");
+
+        let blob = writer.commit().unwrap();
+        assert_eq!(blob.sha256, expected);
+        assert_eq!(
+            fs::metadata(&final_path).unwrap().len(),
+            (chunks * chunk.len()) as u64
+        );
+        assert_eq!(temp_files(&store), Vec::<PathBuf>::new());
+    }
+
+    #[test]
+    fn bytes_written_counts_every_accepted_byte() {
+        let (_dir, store) = new_store();
+        let mut writer = store.writer().unwrap();
+        assert_eq!(writer.bytes_written(), 0);
+        writer.write_all(&[7; 1000]).unwrap();
+        writer
+            .write_all(&patterned(3 * WRITE_BUFFER_BYTES))
+            .unwrap();
+        assert_eq!(writer.bytes_written(), 1000 + 3 * WRITE_BUFFER_BYTES as u64);
+        let blob = writer.commit().unwrap();
+        assert_eq!(blob.size, 1000 + 3 * WRITE_BUFFER_BYTES as u64);
+    }
+
+    #[test]
+    fn remove_temp_files_removes_leftovers_of_interrupted_writes() {
+        let (_dir, store) = new_store();
+        let kept = store.put_bytes(b"committed before the crash").unwrap();
+        for _ in 0..2 {
+            let mut writer = store.writer().unwrap();
+            writer.write_all(b"half an import").unwrap();
+            writer.flush().unwrap();
+            // A crash: no destructor runs.
+            std::mem::forget(writer);
+        }
+        let admins_file = store.root().join(TEMP_DIR_NAME).join("notes.txt");
+        fs::write(&admins_file, b"not ours").unwrap();
+
+        assert_eq!(store.remove_temp_files().unwrap(), 2);
+        assert_eq!(temp_files(&store), vec![admins_file]);
+        assert_eq!(
+            store.verify(&kept.sha256).unwrap(),
+            BlobCheck::Ok { size: kept.size }
+        );
+        assert_eq!(store.remove_temp_files().unwrap(), 0);
+    }
+
+    #[test]
+    fn verify_detects_a_flipped_byte() {
+        let (_dir, store) = new_store();
+        let mut content = patterned(1000);
+        let blob = store.put_bytes(&content).unwrap();
+        content[500] ^= 0x01;
+        fs::write(store.path(&blob).unwrap(), &content).unwrap();
+
+        let check = store.verify(&blob.sha256).unwrap();
+        assert_eq!(
+            check,
+            BlobCheck::Corrupt {
+                actual_sha256: sha256_hex(&content)
+            }
+        );
+        assert_ne!(sha256_hex(&content), blob.sha256);
+    }
+
+    #[test]
+    fn verify_reports_a_missing_blob() {
+        let (_dir, store) = new_store();
+        assert_eq!(store.verify(ABC_SHA256).unwrap(), BlobCheck::Missing);
+        let blob = store.put_bytes(b"abc").unwrap();
+        fs::remove_file(store.path(&blob).unwrap()).unwrap();
+        assert_eq!(store.verify(ABC_SHA256).unwrap(), BlobCheck::Missing);
+        assert!(!store.contains(ABC_SHA256));
+    }
+
+    #[test]
+    fn open_blob_reports_a_missing_blob_as_not_found() {
+        let (_dir, store) = new_store();
+        let err = store.open_blob(ABC_SHA256).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert!(err.to_string().contains(ABC_SHA256), "{err}");
+    }
+
+    #[test]
+    fn path_of_accepts_only_64_lowercase_hex_digits() {
+        let (_dir, store) = new_store();
+        assert!(store.path_of(ABC_SHA256).is_some());
+        let rejected = [
+            String::new(),
+            "abc".to_owned(),
+            ABC_SHA256[..63].to_owned(),
+            format!("{ABC_SHA256}0"),
+            ABC_SHA256.to_uppercase(),
+            ABC_SHA256.replacen('b', "g", 1),
+            format!("../{}", &ABC_SHA256[3..]),
+            format!("ba/78/{}", &ABC_SHA256[6..]),
+            format!("/{}", &ABC_SHA256[1..]),
+            format!("{}\0", &ABC_SHA256[1..]),
+            "é".repeat(32), // 64 bytes, not 64 hex digits
+        ];
+        for input in &rejected {
+            assert_eq!(store.path_of(input), None, "accepted {input:?}");
+            assert!(!store.contains(input));
+            assert_eq!(
+                store.open_blob(input).unwrap_err().kind(),
+                io::ErrorKind::InvalidInput
+            );
+            assert_eq!(
+                store.verify(input).unwrap_err().kind(),
+                io::ErrorKind::InvalidInput
+            );
+        }
+    }
+
+    #[test]
+    fn collect_unreferenced_removes_only_unreferenced_blobs_and_keeps_foreign_files() {
+        let (_dir, store) = new_store();
+        let referenced = store.put_bytes(b"in a collection").unwrap();
+        let orphan_a = store.put_bytes(b"orphan a").unwrap();
+        let orphan_b = store.put_bytes(&patterned(4096)).unwrap();
+        let leaf_dir = store
+            .path(&referenced)
+            .unwrap()
+            .parent()
+            .unwrap()
+            .to_owned();
+        let foreign = vec![
+            store.root().join("README"),
+            leaf_dir.join("notes.txt"),
+            // A valid hash in the wrong fan-out directory is not where `path_of` looks.
+            leaf_dir.join(&orphan_a.sha256),
+        ];
+        for path in &foreign {
+            fs::write(path, b"an admin's file").unwrap();
+        }
+        let mut in_flight = store.writer().unwrap();
+        in_flight.write_all(b"in tmp, not GC's business").unwrap();
+        in_flight.flush().unwrap();
+
+        let stats = store
+            .collect_unreferenced(|sha256| sha256 == referenced.sha256)
+            .unwrap();
+
+        assert_eq!(stats.kept, 1);
+        assert_eq!(stats.removed, 2);
+        assert_eq!(stats.bytes_removed, orphan_a.size + orphan_b.size);
+        let mut reported = stats.foreign.clone();
+        reported.sort();
+        let mut expected = foreign.clone();
+        expected.sort();
+        assert_eq!(reported, expected);
+        for path in &foreign {
+            assert!(path.exists(), "deleted foreign file {}", path.display());
+        }
+        assert!(store.contains(&referenced.sha256));
+        assert!(!store.contains(&orphan_a.sha256));
+        assert!(!store.contains(&orphan_b.sha256));
+        assert_eq!(temp_files(&store).len(), 1);
+    }
+
+    #[test]
+    fn commit_replaces_a_stored_blob_of_the_wrong_size() {
+        let (_dir, store) = new_store();
+        let content = patterned(10_000);
+        let blob = store.put_bytes(&content).unwrap();
+        let path = store.path(&blob).unwrap();
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(5_000)
+            .unwrap();
+        assert!(matches!(
+            store.verify(&blob.sha256).unwrap(),
+            BlobCheck::Corrupt { .. }
+        ));
+
+        assert_eq!(store.put_bytes(&content).unwrap(), blob);
+        assert_eq!(
+            store.verify(&blob.sha256).unwrap(),
+            BlobCheck::Ok { size: 10_000 }
+        );
+    }
+
+    #[test]
+    fn a_failed_commit_leaves_no_temp_file_and_says_what_failed() {
+        let (_dir, store) = new_store();
+        // A regular file where the fan-out directory `ba/` of sha256("abc") must go.
+        fs::write(store.root().join("ba"), b"in the way").unwrap();
+
+        let err = store.put_bytes(b"abc").unwrap_err();
+
+        let message = err.to_string();
+        assert!(message.contains("creating blob directory"), "{message}");
+        assert!(message.contains("ba"), "{message}");
+        assert_eq!(temp_files(&store), Vec::<PathBuf>::new());
+        assert!(!store.contains(ABC_SHA256));
+    }
+
+    #[test]
+    fn put_file_streams_a_file_larger_than_its_buffers() {
+        let (dir, store) = new_store();
+        // Past several read chunks, write buffers and early-writeback ranges, with a ragged tail.
+        let len = 2 * WRITEBACK_CHUNK_BYTES as usize + 3 * STREAM_CHUNK_BYTES + 7;
+        let content = patterned(len);
+        let source = dir.path().join("source.bin");
+        fs::write(&source, &content).unwrap();
+
+        let blob = store.put_file(&source).unwrap();
+
+        assert_eq!(blob.sha256, sha256_hex(&content));
+        assert_eq!(blob.size, content.len() as u64);
+        assert_eq!(read_blob(&store, &blob.sha256), content);
+        assert_eq!(temp_files(&store), Vec::<PathBuf>::new());
+    }
+
+    #[test]
+    fn put_file_of_a_missing_source_names_it() {
+        let (dir, store) = new_store();
+        let source = dir.path().join("gone.jpg");
+        let err = store.put_file(&source).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert!(err.to_string().contains("gone.jpg"), "{err}");
+    }
+
+    /// Peak resident memory of this process, from the kernel.
+    #[cfg(target_os = "linux")]
+    fn peak_rss_bytes() -> u64 {
+        let status = fs::read_to_string("/proc/self/status").unwrap();
+        let kib: u64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap();
+        kib * 1024
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn put_file_keeps_memory_flat_on_a_large_file() {
+        const SOURCE_BYTES: u64 = 128 * 1024 * 1024;
+        const ALLOWED_GROWTH: u64 = 48 * 1024 * 1024;
+        let (dir, store) = new_store();
+        let source = dir.path().join("huge.mov");
+        // Sparse: costs no disk to create, but reads back as real bytes.
+        File::create(&source)
+            .unwrap()
+            .set_len(SOURCE_BYTES)
+            .unwrap();
+
+        let before = peak_rss_bytes();
+        let blob = store.put_file(&source).unwrap();
+        let growth = peak_rss_bytes().saturating_sub(before);
+
+        assert_eq!(blob.size, SOURCE_BYTES);
+        assert!(
+            growth < ALLOWED_GROWTH,
+            "peak RSS grew by {growth} bytes while storing {SOURCE_BYTES}"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn any_chunking_of_writes_gives_the_one_shot_sha256(
+            content in proptest::collection::vec(any::<u8>(), 0..300_000),
+            chunk_sizes in proptest::collection::vec(1usize..100_000, 1..16),
+        ) {
+            let (_dir, store) = new_store();
+            let mut writer = store.writer().unwrap();
+            let mut rest = content.as_slice();
+            for &size in chunk_sizes.iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let (chunk, tail) = rest.split_at(size.min(rest.len()));
+                writer.write_all(chunk).unwrap();
+                rest = tail;
+            }
+            prop_assert_eq!(writer.bytes_written(), content.len() as u64);
+            let blob = writer.commit().unwrap();
+            prop_assert_eq!(&blob.sha256, &sha256_hex(&content));
+            prop_assert_eq!(blob.size, content.len() as u64);
+            prop_assert_eq!(read_blob(&store, &blob.sha256), content);
+        }
+    }
+}
