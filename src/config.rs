@@ -1,1 +1,180 @@
-//! todo
+//! Where things live and the optional config file. Every key is optional; the defaults are
+//! documented in README.md ("Configuration").
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::library::policy::{PlanCatalog, PlanOverride};
+
+pub const DATA_DIR_ENV: &str = "SMARTIMAGE_DATA_DIR";
+pub const CONFIG_FILE_NAME: &str = "config.toml";
+/// Parallel downloads per engine when the config does not say.
+pub const DEFAULT_DOWNLOAD_WORKERS: usize = 4;
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Per-plan overrides of the built-in catalogue, keyed by plan name.
+    #[serde(default)]
+    pub plans: BTreeMap<String, PlanOverride>,
+    #[serde(default)]
+    pub import: ImportSettings,
+    #[serde(default)]
+    pub dropbox: DropboxSettings,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImportSettings {
+    pub download_workers: usize,
+}
+
+impl Default for ImportSettings {
+    fn default() -> Self {
+        ImportSettings {
+            download_workers: DEFAULT_DOWNLOAD_WORKERS,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DropboxSettings {
+    /// The Dropbox app key used for linking (also `--app-key`, `SMARTIMAGE_DROPBOX_APP_KEY`).
+    pub app_key: Option<String>,
+    /// Speak to this base URL for every Dropbox host instead of Dropbox itself: for the
+    /// emulator in tests and benchmarks (`http://127.0.0.1:PORT`).
+    pub endpoint: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the config file {path} is not valid: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error(
+        "no data directory given and no home directory to derive one from; pass --data-dir DIR or set {DATA_DIR_ENV}"
+    )]
+    NoDataDir,
+}
+
+fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("com", "Smartimage", "smartimage")
+}
+
+/// `--data-dir`, else `SMARTIMAGE_DATA_DIR`, else the platform data dir.
+pub fn resolve_data_dir(flag: Option<&Path>) -> Result<PathBuf, ConfigError> {
+    if let Some(dir) = flag {
+        return Ok(dir.to_path_buf());
+    }
+    if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    project_dirs()
+        .map(|d| d.data_dir().to_path_buf())
+        .ok_or(ConfigError::NoDataDir)
+}
+
+/// The default config file location (it need not exist).
+pub fn default_config_path() -> Option<PathBuf> {
+    project_dirs().map(|d| d.config_dir().join(CONFIG_FILE_NAME))
+}
+
+impl Config {
+    /// Load `--config FILE` (which must exist), else the default file if present, else defaults.
+    pub fn load(flag: Option<&Path>) -> Result<Config, ConfigError> {
+        let (path, required) = match flag {
+            Some(p) => (Some(p.to_path_buf()), true),
+            None => (default_config_path(), false),
+        };
+        let Some(path) = path else {
+            return Ok(Config::default());
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::parse(&text, &path),
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(Config::default())
+            }
+            Err(source) => Err(ConfigError::Read { path, source }),
+        }
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: e.message().to_owned(),
+        })?;
+        config.plan_catalog(path)?;
+        if config.import.download_workers == 0 {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: "import.download_workers must be at least 1".into(),
+            });
+        }
+        Ok(config)
+    }
+
+    fn plan_catalog(&self, path: &Path) -> Result<PlanCatalog, ConfigError> {
+        PlanCatalog::with_overrides(&self.plans).map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The plan catalogue: built-in defaults with this config's overrides.
+    pub fn plans(&self) -> PlanCatalog {
+        // Validated in `parse`; a default config has no overrides to fail on.
+        PlanCatalog::with_overrides(&self.plans).unwrap_or_else(|_| PlanCatalog::defaults())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_config_means_all_defaults() {
+        let c = Config::parse("", Path::new("c.toml")).unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.import.download_workers, DEFAULT_DOWNLOAD_WORKERS);
+    }
+
+    #[test]
+    fn plan_overrides_are_partial() {
+        let c = Config::parse(
+            "[plans.basic]\nstorage_limit_bytes = 1000\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        let plans = c.plans();
+        assert_eq!(plans.get("basic").unwrap().storage_limit_bytes, 1000);
+        assert_eq!(plans.get("basic").unwrap().video_bytes_per_month, 0);
+    }
+
+    #[test]
+    fn unknown_keys_and_zero_workers_are_rejected_with_the_file_name() {
+        let err = Config::parse("colour = 3\n", Path::new("/etc/x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/etc/x.toml"), "{err}");
+        assert!(Config::parse("[import]\ndownload_workers = 0\n", Path::new("c.toml")).is_err());
+    }
+
+    #[test]
+    fn an_explicit_config_file_must_exist() {
+        let err = Config::load(Some(Path::new("/nonexistent/smartimage.toml"))).unwrap_err();
+        assert!(matches!(err, ConfigError::Read { .. }));
+    }
+
+    #[test]
+    fn the_data_dir_flag_wins() {
+        let dir = resolve_data_dir(Some(Path::new("/tmp/lib"))).unwrap();
+        assert_eq!(dir, PathBuf::from("/tmp/lib"));
+    }
+}

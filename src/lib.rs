@@ -5,5 +5,7 @@
 //! never use each other.
 
 pub mod config;
-pub mod library;
 pub mod dropbox;
+pub mod import;
+pub mod library;
+pub mod terminal_text;

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use tokio::io::AsyncRead;
 
-use crate::dropbox::wire::{DeleteArg, FileMetadata, FolderMetadata, ListFolderResult, Metadata, WriteMode};
+use crate::dropbox::wire::{
+    DeleteArg, FileMetadata, FolderMetadata, ListFolderResult, Metadata, WriteMode,
+};
 
 /// Who the backend is connected as.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,7 +68,10 @@ pub enum BackendError {
 impl BackendError {
     /// Worth trying again later without anyone's help.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, BackendError::RateLimited { .. } | BackendError::Transient { .. })
+        matches!(
+            self,
+            BackendError::RateLimited { .. } | BackendError::Transient { .. }
+        )
     }
 }
 
@@ -78,7 +83,10 @@ pub trait DropboxBackend: Send + Sync {
     fn current_account(&self) -> impl Future<Output = BackendResult<AccountInfo>> + Send;
 
     /// Create the folder if it is missing; an existing folder (any case) is fine.
-    fn ensure_folder(&self, path: &str) -> impl Future<Output = BackendResult<FolderMetadata>> + Send;
+    fn ensure_folder(
+        &self,
+        path: &str,
+    ) -> impl Future<Output = BackendResult<FolderMetadata>> + Send;
 
     /// The first page of a (recursive) listing.
     fn list_folder(
@@ -88,7 +96,10 @@ pub trait DropboxBackend: Send + Sync {
     ) -> impl Future<Output = BackendResult<ListFolderResult>> + Send;
 
     /// The next page, or the changes since the cursor. `CursorReset` means list again.
-    fn list_folder_continue(&self, cursor: &str) -> impl Future<Output = BackendResult<ListFolderResult>> + Send;
+    fn list_folder_continue(
+        &self,
+        cursor: &str,
+    ) -> impl Future<Output = BackendResult<ListFolderResult>> + Send;
 
     /// Block until something under the cursor changes, or `timeout` passes.
     fn wait_for_changes(
@@ -116,5 +127,8 @@ pub trait DropboxBackend: Send + Sync {
     ) -> impl Future<Output = BackendResult<FileMetadata>> + Send;
 
     /// `None` when nothing is at `path`.
-    fn get_metadata(&self, path: &str) -> impl Future<Output = BackendResult<Option<Metadata>>> + Send;
+    fn get_metadata(
+        &self,
+        path: &str,
+    ) -> impl Future<Output = BackendResult<Option<Metadata>>> + Send;
 }

@@ -44,13 +44,19 @@ mod tests {
     #[test]
     fn ordinary_names_are_kept() {
         assert_eq!(folder_name_for("Acme Marketing"), "Acme Marketing");
-        assert_eq!(folder_name_for("Café Ünïcode 日本 😀"), "Café Ünïcode 日本 😀");
+        assert_eq!(
+            folder_name_for("Café Ünïcode 日本 😀"),
+            "Café Ünïcode 日本 😀"
+        );
         assert_eq!(folder_path_for("Acme"), "/Acme");
     }
 
     #[test]
     fn forbidden_characters_become_underscores() {
-        assert_eq!(folder_name_for("A/B\\C:D*E?F\"G<H>I|J"), "A_B_C_D_E_F_G_H_I_J");
+        assert_eq!(
+            folder_name_for("A/B\\C:D*E?F\"G<H>I|J"),
+            "A_B_C_D_E_F_G_H_I_J"
+        );
         assert_eq!(folder_name_for("tab\there"), "tab_here");
     }
 

@@ -4,9 +4,9 @@ pub mod api;
 pub mod arg_header;
 pub mod auth;
 pub mod backend;
+pub mod content_hash;
 #[cfg(feature = "emulator")]
 pub mod emulator;
-pub mod content_hash;
 pub mod folder_name;
 pub mod local;
 pub mod pacer;

@@ -21,7 +21,13 @@ pub struct VerifiedBody<R> {
 impl<R> VerifiedBody<R> {
     /// `expected_hash = None` checks the size only (Dropbox marks the hash optional).
     pub fn new(inner: R, expected_size: u64, expected_hash: Option<String>) -> Self {
-        VerifiedBody { inner, expected_size, expected_hash, received: 0, hasher: Some(ContentHasher::new()) }
+        VerifiedBody {
+            inner,
+            expected_size,
+            expected_hash,
+            received: 0,
+            hasher: Some(ContentHasher::new()),
+        }
     }
 }
 
@@ -30,7 +36,11 @@ fn invalid(message: String) -> io::Error {
 }
 
 impl<R: AsyncRead + Unpin> AsyncRead for VerifiedBody<R> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = &mut *self;
         let before = buf.filled().len();
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
@@ -65,9 +75,11 @@ impl<R: AsyncRead + Unpin> AsyncRead for VerifiedBody<R> {
         }
         let actual = hasher.finalize();
         match &this.expected_hash {
-            Some(expected) if !expected.eq_ignore_ascii_case(&actual) => Poll::Ready(Err(invalid(format!(
-                "content hash mismatch: Dropbox said {expected}, the bytes hash to {actual}"
-            )))),
+            Some(expected) if !expected.eq_ignore_ascii_case(&actual) => {
+                Poll::Ready(Err(invalid(format!(
+                    "content hash mismatch: Dropbox said {expected}, the bytes hash to {actual}"
+                ))))
+            }
             _ => Poll::Ready(Ok(())),
         }
     }
@@ -90,14 +102,18 @@ mod tests {
     #[tokio::test]
     async fn passes_a_whole_and_correct_body() {
         let data = b"hello dropbox".to_vec();
-        let out = read_all(&data, data.len() as u64, Some(content_hash(&data))).await.unwrap();
+        let out = read_all(&data, data.len() as u64, Some(content_hash(&data)))
+            .await
+            .unwrap();
         assert_eq!(out, data);
     }
 
     #[tokio::test]
     async fn fails_a_short_body_at_its_end() {
         let data = b"hello".to_vec();
-        let err = read_all(&data, 10, Some(content_hash(b"hello world"))).await.unwrap_err();
+        let err = read_all(&data, 10, Some(content_hash(b"hello world")))
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert!(err.to_string().contains("5 of 10"), "{err}");
     }
@@ -111,7 +127,9 @@ mod tests {
     #[tokio::test]
     async fn fails_a_body_whose_hash_differs() {
         let data = b"hello".to_vec();
-        let err = read_all(&data, 5, Some(content_hash(b"jello"))).await.unwrap_err();
+        let err = read_all(&data, 5, Some(content_hash(b"jello")))
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("content hash mismatch"), "{err}");
     }
 }

@@ -5,7 +5,15 @@ pub mod actions;
 pub mod blobs;
 pub mod error;
 pub mod formats;
+pub mod import_log;
+pub mod ingest;
+pub mod linking;
+pub mod model;
 pub mod names;
+pub mod organise;
 pub mod permissions;
 pub mod policy;
 pub mod store;
+
+pub use actions::Library;
+pub use error::LibraryError;

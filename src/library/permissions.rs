@@ -1,1 +1,198 @@
-//! todo
+//! Who may do what. Pure rules over an `Actor` (an admin with their memberships), shared by
+//! every front end so the CLI and the console can never disagree.
+//!
+//! - Operators run the installation: create accounts and admins, change plans, read every audit row.
+//! - Owners of an account add admins to it, grant or revoke Dropbox-upload delegation, link
+//!   Dropbox, and read the account's audit rows.
+//! - Admins an owner delegated may link Dropbox for that account.
+//! - Every admin of an account (and operators) may see and organise its files.
+
+use crate::library::error::{LibraryError, Result};
+use crate::library::model::{Account, AccountId, Admin, Membership, Role};
+
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub admin: Admin,
+    pub memberships: Vec<Membership>,
+}
+
+/// A right to check. Account-scoped rights carry the account for the message.
+#[derive(Clone, Copy, Debug)]
+pub enum Right<'a> {
+    ManageAccounts,
+    ManageAdmins,
+    AddAdminTo(&'a Account),
+    Delegate(&'a Account),
+    LinkDropbox(&'a Account),
+    ViewAccount(&'a Account),
+    Organise(&'a Account),
+    ViewAudit(&'a Account),
+}
+
+impl Actor {
+    pub fn role_in(&self, account: AccountId) -> Option<Role> {
+        self.memberships
+            .iter()
+            .find(|m| m.account == account)
+            .map(|m| m.role)
+    }
+
+    pub fn is_delegated(&self, account: AccountId) -> bool {
+        self.memberships
+            .iter()
+            .any(|m| m.account == account && m.delegated)
+    }
+
+    pub fn is_operator(&self) -> bool {
+        self.admin.is_operator
+    }
+
+    /// Accounts this actor may see: `None` = all (operators).
+    pub fn visible_accounts(&self) -> Option<Vec<AccountId>> {
+        if self.is_operator() {
+            None
+        } else {
+            Some(self.memberships.iter().map(|m| m.account).collect())
+        }
+    }
+
+    pub fn may(&self, right: Right<'_>) -> bool {
+        let operator = self.is_operator();
+        match right {
+            Right::ManageAccounts | Right::ManageAdmins => operator,
+            Right::AddAdminTo(a) | Right::ViewAudit(a) => {
+                operator || self.role_in(a.id) == Some(Role::Owner)
+            }
+            Right::Delegate(a) => self.role_in(a.id) == Some(Role::Owner),
+            Right::LinkDropbox(a) => {
+                self.role_in(a.id) == Some(Role::Owner) || self.is_delegated(a.id)
+            }
+            Right::ViewAccount(a) | Right::Organise(a) => operator || self.role_in(a.id).is_some(),
+        }
+    }
+
+    /// `Ok` if allowed, else a denial that names the missing right.
+    pub fn check(&self, right: Right<'_>) -> Result<()> {
+        if self.may(right) {
+            return Ok(());
+        }
+        let who = &self.admin.email;
+        let why = match right {
+            Right::ManageAccounts => {
+                format!("{who} is not an operator; only operators create accounts or change plans")
+            }
+            Right::ManageAdmins => format!(
+                "{who} is not an operator; only operators create operators or admins without an account"
+            ),
+            Right::AddAdminTo(a) => format!(
+                "{who} is not an owner of {:?}; only its owners (or an operator) add admins to it",
+                a.name
+            ),
+            Right::Delegate(a) => format!(
+                "{who} is not an owner of {:?}; only its owners grant or revoke Dropbox-upload delegation",
+                a.name
+            ),
+            Right::LinkDropbox(a) => format!(
+                "{who} may not link Dropbox to {:?}; only its owners, and admins an owner delegated \
+                 (smartimage delegate {who} --account {:?}), may",
+                a.name, a.name
+            ),
+            Right::ViewAccount(a) | Right::Organise(a) => {
+                format!("{who} is not an admin of {:?}", a.name)
+            }
+            Right::ViewAudit(a) => format!(
+                "{who} is not an owner of {:?}; only its owners (or an operator) read its audit trail",
+                a.name
+            ),
+        };
+        Err(LibraryError::PermissionDenied(why))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(id: AccountId) -> Account {
+        Account {
+            id,
+            name: format!("Account {id}"),
+            plan: "team".into(),
+            created_at: 0,
+        }
+    }
+
+    fn actor(operator: bool, roles: &[(AccountId, Role, bool)]) -> Actor {
+        Actor {
+            admin: Admin {
+                id: 7,
+                email: "ann@example.com".into(),
+                name: "Ann".into(),
+                os_user: None,
+                is_operator: operator,
+            },
+            memberships: roles
+                .iter()
+                .map(|&(account, role, delegated)| Membership {
+                    account,
+                    account_name: format!("Account {account}"),
+                    admin: 7,
+                    admin_email: "ann@example.com".into(),
+                    role,
+                    delegated,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn only_operators_manage_accounts_and_admins() {
+        assert!(actor(true, &[]).may(Right::ManageAccounts));
+        assert!(actor(true, &[]).may(Right::ManageAdmins));
+        let owner = actor(false, &[(1, Role::Owner, false)]);
+        assert!(!owner.may(Right::ManageAccounts));
+        assert!(!owner.may(Right::ManageAdmins));
+    }
+
+    #[test]
+    fn owners_link_and_delegate_their_own_account_only() {
+        let owner = actor(false, &[(1, Role::Owner, false)]);
+        assert!(owner.may(Right::LinkDropbox(&account(1))));
+        assert!(owner.may(Right::Delegate(&account(1))));
+        assert!(!owner.may(Right::LinkDropbox(&account(2))));
+        assert!(!owner.may(Right::Delegate(&account(2))));
+    }
+
+    #[test]
+    fn plain_admins_may_not_link_until_delegated() {
+        let plain = actor(false, &[(1, Role::Admin, false)]);
+        assert!(!plain.may(Right::LinkDropbox(&account(1))));
+        assert!(plain.may(Right::Organise(&account(1))));
+        let delegated = actor(false, &[(1, Role::Admin, true)]);
+        assert!(delegated.may(Right::LinkDropbox(&account(1))));
+        assert!(
+            !delegated.may(Right::Delegate(&account(1))),
+            "a delegate cannot delegate further"
+        );
+    }
+
+    #[test]
+    fn operators_do_not_link_or_delegate_without_ownership() {
+        let op = actor(true, &[]);
+        assert!(!op.may(Right::LinkDropbox(&account(1))));
+        assert!(!op.may(Right::Delegate(&account(1))));
+        assert!(op.may(Right::ViewAccount(&account(1))));
+    }
+
+    #[test]
+    fn denial_names_the_missing_right() {
+        let plain = actor(false, &[(1, Role::Admin, false)]);
+        let err = plain.check(Right::LinkDropbox(&account(1))).unwrap_err();
+        assert!(matches!(err, LibraryError::PermissionDenied(_)));
+        let text = err.to_string();
+        assert!(
+            text.contains("may not link Dropbox") && text.contains("delegate"),
+            "{text}"
+        );
+    }
+}

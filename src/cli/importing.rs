@@ -1,0 +1,255 @@
+//! Verbs that run or inspect the import engine: import (--once | --watch), errors list, retry.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use smartimage::config::Config;
+use smartimage::import::engine::{EngineSettings, ImportEngine};
+use smartimage::import::events::{EngineCommand, EngineEvent, PassSummary};
+use smartimage::library::Library;
+use smartimage::library::store::links;
+use smartimage::terminal_text::escape_for_terminal;
+
+use super::linking::{backend_settings, runtime};
+use super::output::{bytes, json, table, timestamp};
+use super::{Context, Failure, Outcome};
+
+/// Prints one plain line per event (for logs, pipes and the `--once` summary).
+#[derive(Default)]
+struct EventPrinter {
+    paths: HashMap<i64, String>,
+}
+
+impl EventPrinter {
+    fn print(&mut self, event: &EngineEvent) {
+        let line = match event {
+            EngineEvent::Discovered(item) => {
+                self.paths.insert(item.item, item.path.clone());
+                format!("found     {}  ({})", item.path, bytes(item.size))
+            }
+            EngineEvent::Imported { item, file } => format!(
+                "imported  {}  ({}) as file {file}",
+                item.path,
+                bytes(item.size)
+            ),
+            EngineEvent::Failed { item, detail, .. } => {
+                format!("failed    {}: {detail}", item.path)
+            }
+            EngineEvent::Deleted { item } => format!("removed   {} from Dropbox", self.path(*item)),
+            EngineEvent::KeptChanged { item } => {
+                format!(
+                    "kept      {} in Dropbox: it changed while being imported; the new version comes next",
+                    self.path(*item)
+                )
+            }
+            EngineEvent::ReportWritten { path, failures, .. } => {
+                format!("report    {path} ({failures} failed file(s))")
+            }
+            EngineEvent::RateLimited { wait, .. } => {
+                format!(
+                    "waiting   Dropbox asked us to slow down; resuming in {} s",
+                    wait.as_secs().max(1)
+                )
+            }
+            EngineEvent::LinkState {
+                account,
+                state,
+                detail,
+                ..
+            } => {
+                format!(
+                    "link      {account}: {} {}",
+                    state.as_str(),
+                    detail.as_deref().unwrap_or("")
+                )
+            }
+            EngineEvent::LinkError {
+                account, detail, ..
+            } => format!("problem   {account}: {detail}"),
+            EngineEvent::PassStarted { .. }
+            | EngineEvent::PassFinished { .. }
+            | EngineEvent::Progress { .. }
+            | EngineEvent::Verifying { .. } => return,
+        };
+        println!("{}", escape_for_terminal(&line));
+    }
+
+    fn path(&self, item: i64) -> String {
+        self.paths
+            .get(&item)
+            .cloned()
+            .unwrap_or_else(|| format!("item {item}"))
+    }
+}
+
+fn summary_line(s: &PassSummary) -> String {
+    format!(
+        "Imported {} file(s) ({}); {} failed and stayed in Dropbox; {} removed from Dropbox; {} kept because they changed; {} report(s) written.",
+        s.imported,
+        bytes(s.imported_bytes),
+        s.failed,
+        s.deleted,
+        s.kept_changed,
+        s.reports
+    )
+}
+
+fn engine_settings(config: &Config) -> EngineSettings {
+    EngineSettings {
+        workers: config.import.download_workers,
+        backends: backend_settings(config, None),
+        ..EngineSettings::default()
+    }
+}
+
+pub fn import(cx: Context, config: &Config, watch: bool, account: Option<&str>) -> Outcome {
+    let actor = cx.actor()?;
+    let only = match account {
+        Some(name) => {
+            let account = cx.library.account(name)?;
+            actor.check(smartimage::library::permissions::Right::Organise(&account))?;
+            let link = links::live_link_of(cx.library.store().connection(), account.id)
+                .map_err(|e| Failure::runtime(e.to_string()))?
+                .ok_or_else(|| {
+                    Failure::usage(format!(
+                        "{name:?} is not linked to Dropbox; link it first (smartimage link)"
+                    ))
+                })?;
+            Some(link.id)
+        }
+        None => None,
+    };
+    let rt = runtime()?;
+    let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
+    let Context { library, .. } = cx;
+    let (engine, recovery) = ImportEngine::start(library, engine_settings(config), events_tx)
+        .map_err(|e| Failure::runtime(e.to_string()))?;
+    if recovery != Default::default() {
+        println!(
+            "recovered from an interrupted run: {} temp file(s) removed, {} download(s) requeued, {} orphan blob(s) collected",
+            recovery.temp_files_removed, recovery.interrupted_requeued, recovery.blobs_collected
+        );
+    }
+    let printer = std::thread::spawn(move || {
+        let mut printer = EventPrinter::default();
+        while let Some(event) = events_rx.blocking_recv() {
+            printer.print(&event);
+        }
+    });
+    let result = rt.block_on(async move {
+        if watch {
+            let engine = std::sync::Arc::new(engine);
+            let (commands_tx, commands_rx) = tokio::sync::mpsc::unbounded_channel();
+            let stopper = commands_tx.clone();
+            tokio::spawn(async move {
+                wait_for_stop_signal().await;
+                println!("stopping: finishing files in flight…");
+                let _ = stopper.send(EngineCommand::Shutdown);
+            });
+            println!("watching linked Dropbox folders; Ctrl-C stops");
+            engine.watch(commands_rx).await;
+            drop(commands_tx);
+            Ok(None)
+        } else {
+            engine
+                .run_once(only)
+                .await
+                .map(Some)
+                .map_err(|e| Failure::runtime(e.to_string()))
+        }
+    });
+    drop(rt);
+    let _ = printer.join();
+    match result? {
+        None => Ok(()),
+        Some((summary, problems)) => {
+            println!("{}", summary_line(&summary));
+            if problems.is_empty() {
+                Ok(())
+            } else {
+                let list: Vec<String> = problems.iter().map(|(a, d)| format!("{a}: {d}")).collect();
+                Err(Failure::runtime(format!(
+                    "some links could not be imported: {}",
+                    list.join("; ")
+                )))
+            }
+        }
+    }
+}
+
+async fn wait_for_stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+    }
+}
+
+#[derive(Serialize)]
+struct FailureJson<'a> {
+    id: i64,
+    account: &'a str,
+    path: &'a str,
+    size: u64,
+    kind: &'a str,
+    format: Option<&'a str>,
+    detail: &'a str,
+    attempts: u32,
+    reported: bool,
+    failed_at: String,
+}
+
+pub fn errors(
+    library: &Library,
+    cx_actor: &smartimage::library::permissions::Actor,
+    account: Option<&str>,
+    as_json: bool,
+) -> Outcome {
+    let failures = library.import_failures(cx_actor, account)?;
+    let shaped: Vec<FailureJson<'_>> = failures
+        .iter()
+        .map(|f| FailureJson {
+            id: f.id,
+            account: &f.account,
+            path: &f.path,
+            size: f.size,
+            kind: &f.kind,
+            format: f.format.as_deref(),
+            detail: &f.detail,
+            attempts: f.attempts,
+            reported: f.reported,
+            failed_at: timestamp(f.updated_at),
+        })
+        .collect();
+    if as_json {
+        return json(&shaped);
+    }
+    let rows: Vec<Vec<String>> = shaped
+        .iter()
+        .map(|f| {
+            vec![
+                f.id.to_string(),
+                f.failed_at.clone(),
+                f.account.to_owned(),
+                f.path.to_owned(),
+                f.kind.to_owned(),
+                f.detail.to_owned(),
+            ]
+        })
+        .collect();
+    table(
+        &["ID", "WHEN (UTC)", "ACCOUNT", "FILE", "ERROR", "DETAIL"],
+        &rows,
+    );
+    Ok(())
+}
+
+pub fn retry(cx: &mut Context, account: Option<&str>, items: &[i64]) -> Outcome {
+    let actor = cx.actor()?;
+    let n = cx.library.retry_failures(&actor, account, items)?;
+    println!(
+        "{n} failed import(s) queued again; they are tried on the next `smartimage import` pass"
+    );
+    Ok(())
+}

@@ -1,0 +1,309 @@
+//! Command-line parsing and dispatch. Each verb group lives in its own file; all of them go
+//! through `smartimage::library::Library`, which checks permissions and writes the audit trail.
+
+mod demo;
+mod importing;
+mod linking;
+mod organise;
+mod output;
+mod people;
+
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+use smartimage::config::{self, Config};
+use smartimage::library::error::{EXIT_BAD_USAGE, EXIT_RUNTIME_FAILURE};
+use smartimage::library::permissions::Actor;
+use smartimage::library::store::links::LinkState;
+use smartimage::library::{Library, LibraryError};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "smartimage",
+    version,
+    about = "Terminal console for Smartimage admins: Dropbox uploads, All Files, collections"
+)]
+pub struct Cli {
+    /// Library data directory [default: $SMARTIMAGE_DATA_DIR, else the platform data dir]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Config file [default: the platform config dir's smartimage/config.toml, if present]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Act as this admin [default: $SMARTIMAGE_ADMIN, else the admin bound to your OS user]
+    #[arg(
+        long = "as",
+        global = true,
+        value_name = "EMAIL",
+        env = "SMARTIMAGE_ADMIN"
+    )]
+    pub as_admin: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create the first operator of an empty library
+    Init {
+        /// Email of the operator to create
+        #[arg(long, value_name = "EMAIL")]
+        operator: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// OS user bound to the operator [default: the current OS user]
+        #[arg(long, value_name = "USER")]
+        os_user: Option<String>,
+    },
+    /// Smartimage accounts and their plans
+    #[command(subcommand)]
+    Account(people::AccountCommand),
+    /// Admins, operators and their roles in accounts
+    #[command(subcommand)]
+    Admin(people::AdminCommand),
+    /// Grant (or revoke) an admin the right to link Dropbox for an account (owners only)
+    Delegate {
+        email: String,
+        #[arg(long, value_name = "NAME")]
+        account: String,
+        #[arg(long)]
+        revoke: bool,
+    },
+    /// Link an account to Dropbox: a synced folder on this machine, or the Dropbox API
+    #[command(group = clap::ArgGroup::new("backend").required(true).args(["local_folder", "api"]))]
+    Link {
+        #[arg(long, value_name = "NAME")]
+        account: String,
+        /// A folder the Dropbox desktop client keeps in sync (e.g. ~/Dropbox/Apps/Smartimage)
+        #[arg(long, value_name = "DIR")]
+        local_folder: Option<PathBuf>,
+        /// Link through the Dropbox API (shows a page to open, then asks for the code)
+        #[arg(long)]
+        api: bool,
+        /// The Dropbox app key [default: $SMARTIMAGE_DROPBOX_APP_KEY, else the config file]
+        #[arg(long, value_name = "KEY")]
+        app_key: Option<String>,
+    },
+    /// Unlink an account from Dropbox (its imported files stay)
+    Unlink {
+        #[arg(long, value_name = "NAME")]
+        account: String,
+    },
+    /// Stop importing for an account until it is resumed
+    Pause {
+        #[arg(long, value_name = "NAME")]
+        account: String,
+    },
+    /// Resume importing for a paused account
+    Resume {
+        #[arg(long, value_name = "NAME")]
+        account: String,
+    },
+    /// Import what was dropped into the linked Dropbox folders
+    #[command(group = clap::ArgGroup::new("mode").required(true).args(["once", "watch"]))]
+    Import {
+        /// One pass over every active link, then a summary
+        #[arg(long)]
+        once: bool,
+        /// Keep importing as files arrive, until Ctrl-C or SIGTERM
+        #[arg(long)]
+        watch: bool,
+        /// Only this account (with --once)
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+    },
+    /// Files that failed to import and stayed in Dropbox
+    #[command(subcommand)]
+    Errors(ErrorsCommand),
+    /// Try failed imports again (all of the account's, or the given ids)
+    Retry {
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        #[arg(value_name = "ITEM_ID")]
+        items: Vec<i64>,
+    },
+    /// Files in All Files
+    #[command(subcommand)]
+    Files(organise::FilesCommand),
+    /// Collections, and adding files to them
+    #[command(subcommand)]
+    Collection(organise::CollectionCommand),
+    /// The audit trail: who did what, when
+    Audit {
+        #[arg(long)]
+        json: bool,
+        /// Most recent rows to show
+        #[arg(long, default_value_t = smartimage::library::actions::DEFAULT_AUDIT_LIMIT)]
+        limit: u32,
+    },
+    /// The plans and their limits
+    Plans {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The supported and unsupported file formats
+    Formats {
+        /// Print the Markdown table used in README.md
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Make a demo library (in its own data dir) and show it
+    Demo {
+        /// Do not open the console; print what was made
+        #[arg(long)]
+        headless: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ErrorsCommand {
+    /// Failed imports, newest first
+    List {
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A failed verb: the sentence to print and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub code: u8,
+}
+
+impl From<LibraryError> for Failure {
+    fn from(e: LibraryError) -> Self {
+        Failure {
+            message: e.to_string(),
+            code: e.exit_code() as u8,
+        }
+    }
+}
+
+impl From<config::ConfigError> for Failure {
+    fn from(e: config::ConfigError) -> Self {
+        Failure {
+            message: e.to_string(),
+            code: EXIT_BAD_USAGE as u8,
+        }
+    }
+}
+
+impl Failure {
+    pub fn runtime(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            code: EXIT_RUNTIME_FAILURE as u8,
+        }
+    }
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            code: EXIT_BAD_USAGE as u8,
+        }
+    }
+}
+
+pub type Outcome = Result<(), Failure>;
+
+/// What every verb gets: the opened library and who is acting.
+pub struct Context {
+    pub library: Library,
+    pub as_admin: Option<String>,
+}
+
+impl Context {
+    pub fn actor(&self) -> Result<Actor, Failure> {
+        let os_user = current_os_user();
+        Ok(self
+            .library
+            .actor(self.as_admin.as_deref(), os_user.as_deref())?)
+    }
+}
+
+pub fn run(cli: Cli) -> Outcome {
+    let config = Config::load(cli.config.as_deref())?;
+    let Some(command) = cli.command else {
+        return Err(Failure::runtime(
+            "the interactive console is not part of this build yet; run `smartimage --help` for the headless verbs, \
+             or `smartimage demo` for a demo library",
+        ));
+    };
+    if let Command::Demo { headless } = command {
+        return demo::run(cli.data_dir.as_deref(), &config, headless);
+    }
+    if let Command::Formats { markdown } = command {
+        return output::print_formats(markdown);
+    }
+    if let Command::Plans { json } = command {
+        return output::print_plans(&config.plans(), json);
+    }
+    let data_dir = config::resolve_data_dir(cli.data_dir.as_deref())?;
+    let library = open_library(&data_dir, &config)?;
+    let mut cx = Context {
+        library,
+        as_admin: cli.as_admin,
+    };
+    match command {
+        Command::Init {
+            operator,
+            name,
+            os_user,
+        } => people::init(&mut cx, &operator, name.as_deref(), os_user),
+        Command::Account(c) => people::account(&mut cx, c),
+        Command::Admin(c) => people::admin(&mut cx, c),
+        Command::Delegate {
+            email,
+            account,
+            revoke,
+        } => people::delegate(&mut cx, &email, &account, revoke),
+        Command::Link {
+            account,
+            local_folder,
+            api: _,
+            app_key,
+        } => linking::link(&mut cx, &config, &account, local_folder, app_key),
+        Command::Unlink { account } => linking::set_state(&mut cx, &account, LinkState::Unlinked),
+        Command::Pause { account } => linking::set_state(&mut cx, &account, LinkState::Paused),
+        Command::Resume { account } => linking::set_state(&mut cx, &account, LinkState::Active),
+        Command::Import {
+            once: _,
+            watch,
+            account,
+        } => importing::import(cx, &config, watch, account.as_deref()),
+        Command::Errors(ErrorsCommand::List { account, json }) => {
+            let actor = cx.actor()?;
+            importing::errors(&cx.library, &actor, account.as_deref(), json)
+        }
+        Command::Retry { account, items } => importing::retry(&mut cx, account.as_deref(), &items),
+        Command::Files(c) => organise::files(&mut cx, c),
+        Command::Collection(c) => organise::collection(&mut cx, c),
+        Command::Audit { json, limit } => people::audit(&mut cx, json, limit),
+        Command::Demo { .. } | Command::Formats { .. } | Command::Plans { .. } => {
+            unreachable!("handled above")
+        }
+    }
+}
+
+pub fn open_library(data_dir: &Path, config: &Config) -> Result<Library, Failure> {
+    Library::open(data_dir, config.plans()).map_err(Failure::from)
+}
+
+/// The login name of the effective user, for binding admins to OS accounts.
+pub fn current_os_user() -> Option<String> {
+    // SAFETY: geteuid never fails; getpwuid returns a pointer into static storage or null,
+    // and we copy the name out before any other call could overwrite it.
+    unsafe {
+        let pw = libc::getpwuid(libc::geteuid());
+        if pw.is_null() || (*pw).pw_name.is_null() {
+            return std::env::var("USER").ok();
+        }
+        Some(
+            std::ffi::CStr::from_ptr((*pw).pw_name)
+                .to_string_lossy()
+                .into_owned(),
+        )
+    }
+}

@@ -1,0 +1,229 @@
+//! Verbs about files and collections: `files list`, `collection list|add`.
+
+use clap::{Subcommand, ValueEnum};
+use serde::Serialize;
+use smartimage::library::model::{FileRecord, Source};
+use smartimage::library::organise::{FileFilter, FileSelection};
+
+use super::output::{bytes, json, table, timestamp};
+use super::{Context, Failure, Outcome};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SourceArg {
+    Dropbox,
+    Upload,
+}
+
+impl From<SourceArg> for Source {
+    fn from(s: SourceArg) -> Source {
+        match s {
+            SourceArg::Dropbox => Source::Dropbox,
+            SourceArg::Upload => Source::Upload,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FilesCommand {
+    /// Files in All Files, newest first
+    List {
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Only files from this source ("dropbox" = Dropbox uploads)
+        #[arg(long, value_enum)]
+        source: Option<SourceArg>,
+        #[arg(long, value_name = "NAME")]
+        collection: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CollectionCommand {
+    /// Collections you may see, with their file counts
+    List {
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add files (by id, or every file from a source) to a collection, in one transaction
+    Add {
+        #[arg(long, value_name = "NAME")]
+        account: String,
+        #[arg(long, value_name = "NAME")]
+        collection: String,
+        /// Create the collection (it must not exist yet)
+        #[arg(long)]
+        create: bool,
+        /// Every file of the account from this source, e.g. `--source dropbox`
+        #[arg(long, value_enum, conflicts_with = "file_ids")]
+        source: Option<SourceArg>,
+        /// File ids (see `smartimage files list`)
+        #[arg(value_name = "FILE_ID")]
+        file_ids: Vec<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The stable JSON shape of a file (README "JSON output").
+#[derive(Serialize)]
+pub struct FileJson<'a> {
+    pub id: i64,
+    pub account: &'a str,
+    pub name: &'a str,
+    pub size: u64,
+    pub kind: &'a str,
+    pub format: &'a str,
+    pub mime: &'a str,
+    pub sha256: &'a str,
+    pub source: &'a str,
+    pub uploaded_by: Option<&'a str>,
+    pub collections: &'a [String],
+    pub dropbox_path: Option<&'a str>,
+    pub imported_at: String,
+}
+
+impl<'a> From<&'a FileRecord> for FileJson<'a> {
+    fn from(f: &'a FileRecord) -> Self {
+        FileJson {
+            id: f.id,
+            account: &f.account_name,
+            name: &f.name,
+            size: f.size,
+            kind: &f.kind,
+            format: &f.format,
+            mime: &f.mime,
+            sha256: &f.sha256,
+            source: f.source.as_str(),
+            uploaded_by: f.uploaded_by.as_deref(),
+            collections: &f.collections,
+            dropbox_path: f.dropbox_path.as_deref(),
+            imported_at: timestamp(f.imported_at),
+        }
+    }
+}
+
+pub fn files(cx: &mut Context, command: FilesCommand) -> Outcome {
+    let actor = cx.actor()?;
+    let FilesCommand::List {
+        account,
+        source,
+        collection,
+        json: as_json,
+    } = command;
+    let filter = FileFilter {
+        account,
+        source: source.map(Source::from),
+        collection,
+        ..FileFilter::default()
+    };
+    let files = cx.library.list_files(&actor, &filter)?;
+    if as_json {
+        return json(&files.iter().map(FileJson::from).collect::<Vec<_>>());
+    }
+    let rows: Vec<Vec<String>> = files
+        .iter()
+        .map(|f| {
+            vec![
+                f.id.to_string(),
+                f.account_name.clone(),
+                f.name.clone(),
+                f.kind.clone(),
+                bytes(f.size),
+                f.source.label().to_owned(),
+                f.collections.join(", "),
+                timestamp(f.imported_at),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "ID",
+            "ACCOUNT",
+            "NAME",
+            "KIND",
+            "SIZE",
+            "SOURCE",
+            "COLLECTIONS",
+            "IMPORTED (UTC)",
+        ],
+        &rows,
+    );
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct CollectionJson<'a> {
+    id: i64,
+    account: &'a str,
+    name: &'a str,
+    files: u64,
+    created_at: String,
+}
+
+pub fn collection(cx: &mut Context, command: CollectionCommand) -> Outcome {
+    let actor = cx.actor()?;
+    match command {
+        CollectionCommand::List {
+            account,
+            json: as_json,
+        } => {
+            let list = cx.library.list_collections(&actor, account.as_deref())?;
+            let shaped: Vec<CollectionJson<'_>> = list
+                .iter()
+                .map(|(account, c)| CollectionJson {
+                    id: c.id,
+                    account,
+                    name: &c.name,
+                    files: c.file_count,
+                    created_at: timestamp(c.created_at),
+                })
+                .collect();
+            if as_json {
+                return json(&shaped);
+            }
+            let rows: Vec<Vec<String>> = shaped
+                .iter()
+                .map(|c| vec![c.account.to_owned(), c.name.to_owned(), c.files.to_string()])
+                .collect();
+            table(&["ACCOUNT", "COLLECTION", "FILES"], &rows);
+        }
+        CollectionCommand::Add {
+            account,
+            collection,
+            create,
+            source,
+            file_ids,
+            json: as_json,
+        } => {
+            let selection = match (source, file_ids.is_empty()) {
+                (Some(source), _) => FileSelection::Source(source.into()),
+                (None, false) => FileSelection::Ids(file_ids),
+                (None, true) => {
+                    return Err(Failure::usage(
+                        "name the files to add: FILE_ID... or --source dropbox",
+                    ));
+                }
+            };
+            let outcome =
+                cx.library
+                    .add_to_collection(&actor, &account, &collection, create, &selection)?;
+            if as_json {
+                return json(&outcome);
+            }
+            let created = if outcome.created {
+                " (new collection)"
+            } else {
+                ""
+            };
+            println!(
+                "Added {} file(s) to {:?}{created} in {:?}; {} already there",
+                outcome.added, outcome.collection, outcome.account, outcome.already_in_collection
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,380 @@
+//! `ImportEngine`: owns the engine lock, recovers from a crash on start, and runs passes over
+//! every active link — once (`import --once`) or continuously, woken by Dropbox changes and by
+//! commands (`import --watch`, the console).
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::mpsc::{self, UnboundedSender};
+use tokio::sync::{Notify, watch};
+
+use crate::dropbox::backend::{BackendError, DropboxBackend};
+use crate::import::backends::{AnyBackend, BackendSettings};
+use crate::import::events::{EngineCommand, EngineEvent, PassSummary};
+use crate::import::lock::{EngineLock, LockError};
+use crate::import::pass::{PassContext, PassError, run_pass};
+use crate::library::Library;
+use crate::library::blobs::BlobStore;
+use crate::library::error::LibraryError;
+use crate::library::store::import_items as journal;
+use crate::library::store::links::{self, LinkId, LinkRecord, LinkState};
+use crate::library::store::{files, quota};
+
+/// How long one wait for Dropbox changes lasts before the link is scanned anyway.
+pub const DEFAULT_IDLE_WAIT: Duration = Duration::from_secs(120);
+/// After a link-level failure (network down, Dropbox trouble), wait this long first…
+const LINK_RETRY_MIN: Duration = Duration::from_secs(2);
+/// …doubling up to this.
+const LINK_RETRY_MAX: Duration = Duration::from_secs(300);
+/// Unreferenced blobs younger than this are kept by garbage collection: another process
+/// (a direct upload) may be about to commit its row.
+const GC_GRACE: Duration = Duration::from_secs(3600);
+
+#[derive(Clone, Debug)]
+pub struct EngineSettings {
+    pub workers: usize,
+    pub idle_wait: Duration,
+    pub backends: BackendSettings,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            workers: crate::config::DEFAULT_DOWNLOAD_WORKERS,
+            idle_wait: DEFAULT_IDLE_WAIT,
+            backends: BackendSettings::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Library(#[from] LibraryError),
+    #[error("crash recovery failed: {0}")]
+    Recovery(String),
+}
+
+/// What start-up recovery found and mended.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RecoveryReport {
+    pub temp_files_removed: usize,
+    pub reservations_released: usize,
+    pub interrupted_requeued: usize,
+    pub blobs_collected: usize,
+}
+
+pub struct ImportEngine {
+    cx: PassContext,
+    data_dir: PathBuf,
+    settings: EngineSettings,
+    shutdown: Arc<AtomicBool>,
+    wake: Arc<Notify>,
+    _lock: EngineLock,
+}
+
+impl ImportEngine {
+    /// Take the engine lock for `library`'s data dir and recover from any earlier crash.
+    pub fn start(
+        mut library: Library,
+        settings: EngineSettings,
+        events: UnboundedSender<EngineEvent>,
+    ) -> Result<(ImportEngine, RecoveryReport), EngineError> {
+        let data_dir = library.data_dir().to_path_buf();
+        let lock = EngineLock::acquire(&data_dir)?;
+        let blobs = library.blobs().clone();
+        let report = recover(&mut library, &blobs)?;
+        let shutdown = Arc::new(AtomicBool::new(false));
+        let cx = PassContext {
+            library: Arc::new(Mutex::new(library)),
+            blobs,
+            events,
+            workers: settings.workers,
+            shutdown: shutdown.clone(),
+        };
+        Ok((
+            ImportEngine {
+                cx,
+                data_dir,
+                settings,
+                shutdown,
+                wake: Arc::new(Notify::new()),
+                _lock: lock,
+            },
+            report,
+        ))
+    }
+
+    /// The library the engine works on (for read-only views in the same process).
+    pub fn library(&self) -> Arc<Mutex<Library>> {
+        self.cx.library.clone()
+    }
+
+    fn active_links(&self, only: Option<LinkId>) -> Result<Vec<LinkRecord>, EngineError> {
+        let lib = self
+            .cx
+            .library
+            .lock()
+            .map_err(|_| EngineError::Recovery("library lock poisoned".into()))?;
+        Ok(links::live_links(lib.store().connection())
+            .map_err(LibraryError::from)?
+            .into_iter()
+            .filter(|l| l.state == LinkState::Active && only.is_none_or(|id| id == l.id))
+            .collect())
+    }
+
+    /// One pass over every active link (or just `only`). Link problems are reported as events
+    /// and in the returned list; they do not stop the other links.
+    pub async fn run_once(
+        &self,
+        only: Option<LinkId>,
+    ) -> Result<(PassSummary, Vec<(String, String)>), EngineError> {
+        let mut total = PassSummary::default();
+        let mut problems = Vec::new();
+        for link in self.active_links(only)? {
+            match self.pass_with_backend(&link).await {
+                Ok(summary) => total.add(&summary),
+                Err(detail) => problems.push((link.account_name.clone(), detail)),
+            }
+        }
+        Ok((total, problems))
+    }
+
+    async fn pass_with_backend(&self, link: &LinkRecord) -> Result<PassSummary, String> {
+        let backend = match AnyBackend::open(link, &self.settings.backends, &self.data_dir) {
+            Ok(b) => b,
+            Err(e) => return Err(self.link_failed(link, PassError::Dropbox(e)).await),
+        };
+        match run_pass(&self.cx, link, &backend).await {
+            Ok(summary) => Ok(summary),
+            Err(e) => Err(self.link_failed(link, e).await),
+        }
+    }
+
+    /// Record what a link-level failure means for the link, and say it.
+    async fn link_failed(&self, link: &LinkRecord, error: PassError) -> String {
+        let detail = error.to_string();
+        let new_state = match &error {
+            PassError::Dropbox(BackendError::NeedsReauth { .. }) => Some(LinkState::NeedsReauth),
+            PassError::Dropbox(BackendError::Io(_)) => Some(LinkState::Error),
+            PassError::Dropbox(BackendError::RateLimited { retry_after }) => {
+                let _ = self.cx.events.send(EngineEvent::RateLimited {
+                    link: link.id,
+                    wait: *retry_after,
+                });
+                None
+            }
+            _ => None,
+        };
+        if let Some(state) = new_state {
+            if let Ok(lib) = self.cx.library.lock() {
+                let _ = links::set_state(lib.store().connection(), link.id, state, Some(&detail));
+            }
+            let _ = self.cx.events.send(EngineEvent::LinkState {
+                link: link.id,
+                account: link.account_name.clone(),
+                state,
+                detail: Some(detail.clone()),
+            });
+        } else {
+            let _ = self.cx.events.send(EngineEvent::LinkError {
+                link: link.id,
+                account: link.account_name.clone(),
+                detail: detail.clone(),
+            });
+        }
+        tracing::warn!(link = link.id, account = %link.account_name, error = %detail, "link pass failed");
+        detail
+    }
+
+    /// Apply one command. Returns false when the engine should stop.
+    pub fn handle(&self, command: EngineCommand) -> bool {
+        let set_state = |link: LinkId, state: LinkState| {
+            if let Ok(lib) = self.cx.library.lock() {
+                let _ = links::set_state(lib.store().connection(), link, state, None);
+            }
+        };
+        match command {
+            EngineCommand::Pause(link) => set_state(link, LinkState::Paused),
+            EngineCommand::Resume(link) => {
+                set_state(link, LinkState::Active);
+                self.wake.notify_waiters();
+            }
+            EngineCommand::ScanNow => self.wake.notify_waiters(),
+            EngineCommand::Retry { link, items } => {
+                if let Ok(lib) = self.cx.library.lock() {
+                    let at = time::OffsetDateTime::now_utc().unix_timestamp();
+                    let _ = journal::retry(lib.store().connection(), &[link], items.as_deref(), at);
+                }
+                self.wake.notify_waiters();
+            }
+            EngineCommand::Shutdown => {
+                self.shutdown.store(true, Ordering::SeqCst);
+                self.wake.notify_waiters();
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Run until `Shutdown`: each active link gets a pass, then waits for Dropbox changes (or a
+    /// command, or `idle_wait`) before the next. Work in flight finishes; nothing new starts.
+    pub async fn watch(self: Arc<Self>, mut commands: mpsc::UnboundedReceiver<EngineCommand>) {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut running: HashSet<LinkId> = HashSet::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut refresh = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            // Start a watcher for every active link that has none (new links, resumed links).
+            if let Ok(active) = self.active_links(None) {
+                for link in active {
+                    if running.insert(link.id) {
+                        let engine = self.clone();
+                        let stop = stop_rx.clone();
+                        tasks.spawn(async move {
+                            engine.watch_link(link.id, stop).await;
+                            link.id
+                        });
+                    }
+                }
+            }
+            tokio::select! {
+                command = commands.recv() => {
+                    let keep_going = command.map(|c| self.handle(c)).unwrap_or(false);
+                    if !keep_going {
+                        break;
+                    }
+                }
+                Some(Ok(done)) = tasks.join_next() => { running.remove(&done); }
+                _ = refresh.tick() => {}
+            }
+        }
+        self.shutdown.store(true, Ordering::SeqCst);
+        let _ = stop_tx.send(true);
+        self.wake.notify_waiters();
+        while tasks.join_next().await.is_some() {}
+    }
+
+    async fn watch_link(&self, link_id: LinkId, mut stop: watch::Receiver<bool>) {
+        let mut retry_after = LINK_RETRY_MIN;
+        while !self.shutdown.load(Ordering::SeqCst) {
+            let Ok(mut links) = self.active_links(Some(link_id)) else {
+                return;
+            };
+            let Some(link) = links.pop() else { return }; // paused or unlinked: this task ends
+            let backend = match AnyBackend::open(&link, &self.settings.backends, &self.data_dir) {
+                Ok(b) => b,
+                Err(e) => {
+                    self.link_failed(&link, PassError::Dropbox(e)).await;
+                    return;
+                }
+            };
+            let pause = match run_pass(&self.cx, &link, &backend).await {
+                Ok(_) => {
+                    retry_after = LINK_RETRY_MIN;
+                    None
+                }
+                Err(PassError::Dropbox(BackendError::RateLimited { retry_after: wait })) => {
+                    Some(wait)
+                }
+                Err(e) => {
+                    let fatal = matches!(
+                        e,
+                        PassError::Dropbox(BackendError::NeedsReauth { .. } | BackendError::Io(_))
+                    );
+                    self.link_failed(&link, e).await;
+                    if fatal {
+                        return;
+                    }
+                    retry_after = (retry_after * 2).min(LINK_RETRY_MAX);
+                    Some(retry_after / 2)
+                }
+            };
+            if self.shutdown.load(Ordering::SeqCst) {
+                return;
+            }
+            let cursor = self
+                .cx
+                .library
+                .lock()
+                .ok()
+                .and_then(|lib| {
+                    links::link_by_id(lib.store().connection(), link_id)
+                        .ok()
+                        .flatten()
+                })
+                .and_then(|l| l.cursor);
+            let wait_for_changes = async {
+                match (pause, cursor) {
+                    (Some(pause), _) => tokio::time::sleep(pause).await,
+                    (None, Some(cursor)) => match backend
+                        .wait_for_changes(&cursor, self.settings.idle_wait)
+                        .await
+                    {
+                        Ok(w) => {
+                            if let Some(backoff) = w.backoff {
+                                tokio::time::sleep(backoff).await;
+                            }
+                        }
+                        Err(_) => tokio::time::sleep(LINK_RETRY_MIN).await,
+                    },
+                    (None, None) => tokio::time::sleep(self.settings.idle_wait).await,
+                }
+            };
+            tokio::select! {
+                _ = wait_for_changes => {}
+                _ = self.wake.notified() => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}
+
+/// Start-up recovery: no temp file, no stale reservation, no half-claimed item, no orphan blob
+/// survives a crash. Files committed but not yet deleted from Dropbox stay `committed`; the
+/// next pass deletes them.
+pub fn recover(library: &mut Library, blobs: &BlobStore) -> Result<RecoveryReport, EngineError> {
+    let temp_files_removed = blobs
+        .remove_temp_files()
+        .map_err(|e| EngineError::Recovery(e.to_string()))?;
+    let at = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (reservations_released, interrupted_requeued) = library
+        .store_mut()
+        .transaction(|tx| -> rusqlite::Result<(usize, usize)> {
+            Ok((
+                quota::release_purpose(tx, "import")?,
+                journal::requeue_interrupted(tx, at)?,
+            ))
+        })
+        .map_err(LibraryError::from)?;
+    let referenced =
+        files::referenced_sha256(library.store().connection()).map_err(LibraryError::from)?;
+    let stats = blobs
+        .collect_unreferenced(|sha| referenced.contains(sha) || recently_written(blobs, sha))
+        .map_err(|e| EngineError::Recovery(e.to_string()))?;
+    Ok(RecoveryReport {
+        temp_files_removed,
+        reservations_released,
+        interrupted_requeued,
+        blobs_collected: stats.removed,
+    })
+}
+
+fn recently_written(blobs: &BlobStore, sha: &str) -> bool {
+    let modified = blobs
+        .path_of(sha)
+        .and_then(|p| std::fs::metadata(p).ok())
+        .and_then(|m| m.modified().ok());
+    match modified {
+        Some(t) => SystemTime::now()
+            .duration_since(t)
+            .map(|age| age < GC_GRACE)
+            .unwrap_or(true),
+        None => false,
+    }
+}

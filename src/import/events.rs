@@ -1,0 +1,121 @@
+//! What the engine tells its front ends, and what they may ask of it. Front ends render events;
+//! they never touch Dropbox or the store for long work themselves.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::library::policy::ErrorKind;
+use crate::library::store::import_items::ItemId;
+use crate::library::store::links::{LinkId, LinkState};
+
+/// Identifies a file in flight, for display.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ItemRef {
+    pub item: ItemId,
+    pub link: LinkId,
+    pub account: String,
+    pub path: String,
+    pub size: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PassSummary {
+    pub discovered: u64,
+    pub imported: u64,
+    pub imported_bytes: u64,
+    pub failed: u64,
+    pub deleted: u64,
+    pub kept_changed: u64,
+    pub reports: u64,
+}
+
+impl PassSummary {
+    pub fn add(&mut self, other: &PassSummary) {
+        self.discovered += other.discovered;
+        self.imported += other.imported;
+        self.imported_bytes += other.imported_bytes;
+        self.failed += other.failed;
+        self.deleted += other.deleted;
+        self.kept_changed += other.kept_changed;
+        self.reports += other.reports;
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EngineEvent {
+    PassStarted {
+        link: LinkId,
+        account: String,
+    },
+    Discovered(ItemRef),
+    /// Bytes received so far; coalesced, at most a few per second per file.
+    Progress {
+        item: ItemId,
+        bytes: u64,
+        total: u64,
+    },
+    Verifying {
+        item: ItemId,
+    },
+    Imported {
+        item: ItemRef,
+        file: i64,
+    },
+    Failed {
+        item: ItemRef,
+        kind: ErrorKind,
+        detail: String,
+    },
+    /// Deleted from Dropbox after import.
+    Deleted {
+        item: ItemId,
+    },
+    /// Changed in Dropbox after it was imported (or while it was read): left there.
+    KeptChanged {
+        item: ItemId,
+    },
+    ReportWritten {
+        link: LinkId,
+        account: String,
+        path: String,
+        failures: u64,
+    },
+    RateLimited {
+        link: LinkId,
+        wait: Duration,
+    },
+    LinkState {
+        link: LinkId,
+        account: String,
+        state: LinkState,
+        detail: Option<String>,
+    },
+    /// A problem with a whole link (listing failed, Dropbox unreachable); the link is retried later.
+    LinkError {
+        link: LinkId,
+        account: String,
+        detail: String,
+    },
+    PassFinished {
+        link: LinkId,
+        account: String,
+        summary: PassSummary,
+    },
+}
+
+/// Requests to a running engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EngineCommand {
+    Pause(LinkId),
+    Resume(LinkId),
+    ScanNow,
+    /// Put failed items back in the queue (`None` = all of the link's failed items).
+    Retry {
+        link: LinkId,
+        items: Option<Vec<ItemId>>,
+    },
+    /// Finish commits in flight, start nothing new, then stop.
+    Shutdown,
+}

@@ -1,0 +1,12 @@
+//! The import engine: scan -> admit -> download -> verify -> commit -> delete -> report.
+//! Uses `library` and `dropbox`; never the console.
+
+pub mod backends;
+pub mod engine;
+pub mod events;
+pub mod linking;
+pub mod lock;
+pub mod pass;
+pub mod report;
+pub mod skip;
+pub mod transfer;

@@ -1,0 +1,746 @@
+//! One pass over one link: list what changed, journal it, import each new file (admit, download,
+//! verify, commit), delete what was committed from Dropbox, and report new failures.
+//! Every step that changes state is journaled before the next one starts, so a crash at any
+//! point leaves each file in Dropbox, in the library, or both — never neither, never twice.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use time::OffsetDateTime;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::dropbox::backend::{BackendError, DropboxBackend};
+use crate::dropbox::wire::{DeleteArg, FileMetadata, Metadata, WriteMode};
+use crate::import::events::{EngineEvent, ItemRef, PassSummary};
+use crate::import::report::{ErrorReport, FailedFile};
+use crate::import::skip::is_system_file;
+use crate::import::transfer::{TransferError, download_to_blob};
+use crate::library::Library;
+use crate::library::blobs::BlobStore;
+use crate::library::error::LibraryError;
+use crate::library::formats::{self, Detection};
+use crate::library::model::{Account, DropboxOrigin, NewFile, Source};
+use crate::library::policy::{AdmitError, ErrorKind, Plan};
+use crate::library::store::import_items::{self as journal, ImportItem, ItemState, Sighting};
+use crate::library::store::links::{self, LinkRecord};
+use crate::library::store::quota::{self, ReserveError};
+use crate::library::store::{files, people};
+
+/// Entries per `delete_batch` call (Dropbox allows 1000).
+pub const DELETE_BATCH_SIZE: usize = 1000;
+/// Attempts at one download before the file is reported as failed.
+pub const MAX_DOWNLOAD_ATTEMPTS: u32 = 3;
+/// First pause between download attempts; doubles each time.
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
+
+/// Everything a pass needs that outlives it.
+#[derive(Clone)]
+pub struct PassContext {
+    pub library: Arc<Mutex<Library>>,
+    pub blobs: BlobStore,
+    pub events: UnboundedSender<EngineEvent>,
+    pub workers: usize,
+    /// Set on shutdown: items not yet started stay queued for the next run.
+    pub shutdown: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Why a link's pass stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    #[error(transparent)]
+    Dropbox(#[from] BackendError),
+    #[error(transparent)]
+    Library(#[from] LibraryError),
+    #[error("the library is unavailable: {0}")]
+    Internal(String),
+}
+
+impl PassContext {
+    /// Run a short library operation off the async workers.
+    async fn db<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Library) -> Result<R, LibraryError> + Send + 'static,
+    ) -> Result<R, PassError> {
+        let library = self.library.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = library
+                .lock()
+                .map_err(|_| PassError::Internal("a library task panicked".into()))?;
+            f(&mut guard).map_err(PassError::from)
+        })
+        .await
+        .map_err(|e| PassError::Internal(e.to_string()))?
+    }
+
+    fn emit(&self, event: EngineEvent) {
+        let _ = self.events.send(event);
+    }
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+fn last_component(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Run one pass of `link` against `backend`.
+pub async fn run_pass<B: DropboxBackend>(
+    cx: &PassContext,
+    link: &LinkRecord,
+    backend: &B,
+) -> Result<PassSummary, PassError> {
+    let link_id = link.id;
+    let (account, plan) = cx
+        .db(move |lib| {
+            let c = lib.store().connection();
+            let link = links::link_by_id(c, link_id)?
+                .ok_or_else(|| LibraryError::NotFound(format!("link #{link_id}")))?;
+            let account = people::account_by_id(c, link.account)?
+                .ok_or_else(|| LibraryError::NotFound(format!("account #{}", link.account)))?;
+            let plan = lib.plan(&account.plan)?.clone();
+            Ok((account, plan))
+        })
+        .await?;
+    cx.emit(EngineEvent::PassStarted {
+        link: link.id,
+        account: account.name.clone(),
+    });
+    let mut summary = PassSummary {
+        discovered: scan(cx, link, backend).await?,
+        ..PassSummary::default()
+    };
+
+    let pending = cx
+        .db(move |lib| {
+            Ok(journal::items_in_state(
+                lib.store().connection(),
+                link_id,
+                ItemState::Discovered,
+            )?)
+        })
+        .await?;
+    let outcomes: Vec<Result<ItemOutcome, PassError>> = futures::stream::iter(pending)
+        .map(|item| import_item(cx, link, &account, &plan, backend, item))
+        .buffer_unordered(cx.workers.max(1))
+        .collect()
+        .await;
+    for outcome in outcomes {
+        match outcome? {
+            ItemOutcome::Imported(bytes) => {
+                summary.imported += 1;
+                summary.imported_bytes += bytes;
+            }
+            ItemOutcome::Failed => summary.failed += 1,
+            ItemOutcome::KeptChanged => summary.kept_changed += 1,
+            ItemOutcome::Gone | ItemOutcome::Deferred => {}
+        }
+    }
+    let (deleted, kept) = delete_committed(cx, link, backend).await?;
+    summary.deleted += deleted;
+    summary.kept_changed += kept;
+    if write_report(cx, link, &account, &plan, backend).await? {
+        summary.reports += 1;
+    }
+    cx.emit(EngineEvent::PassFinished {
+        link: link.id,
+        account: account.name.clone(),
+        summary: summary.clone(),
+    });
+    Ok(summary)
+}
+
+/// List what changed (from the stored cursor, or everything), journal it with the new cursor in
+/// one transaction. Returns how many items were queued.
+async fn scan<B: DropboxBackend>(
+    cx: &PassContext,
+    link: &LinkRecord,
+    backend: &B,
+) -> Result<u64, PassError> {
+    let cursor = {
+        let id = link.id;
+        cx.db(
+            move |lib| Ok(links::link_by_id(lib.store().connection(), id)?.and_then(|l| l.cursor)),
+        )
+        .await?
+    };
+    let mut page = match cursor {
+        Some(cursor) => match backend.list_folder_continue(&cursor).await {
+            Err(BackendError::CursorReset) => list_from_start(link, backend).await?,
+            other => other?,
+        },
+        None => list_from_start(link, backend).await?,
+    };
+    let mut entries = std::mem::take(&mut page.entries);
+    while page.has_more {
+        page = backend.list_folder_continue(&page.cursor).await?;
+        entries.append(&mut page.entries);
+    }
+    let cursor = page.cursor;
+    let link_id = link.id;
+    let folder_lower = link.folder_path.to_lowercase();
+    let (queued, refs) = cx
+        .db(move |lib| {
+            let at = now().unix_timestamp();
+            let account_name = links::link_by_id(lib.store().connection(), link_id)?
+                .map(|l| l.account_name)
+                .unwrap_or_default();
+            lib.store_mut()
+                .transaction(|tx| -> Result<(u64, Vec<ItemRef>), LibraryError> {
+                    let mut refs = Vec::new();
+                    for entry in &entries {
+                        match entry {
+                            Metadata::File(file) => {
+                                let Some(path) = inside_folder(file, &folder_lower) else {
+                                    continue;
+                                };
+                                if is_system_file(&file.name)
+                                    || links::is_our_report(tx, link_id, &file.id)?
+                                {
+                                    continue;
+                                }
+                                let sighting = Sighting {
+                                    link: link_id,
+                                    dropbox_id: &file.id,
+                                    rev: &file.rev,
+                                    path: &path,
+                                    size: file.size,
+                                    content_hash: file.content_hash.as_deref(),
+                                };
+                                if let Some(item) = journal::record_sighting(tx, &sighting, at)? {
+                                    refs.push(ItemRef {
+                                        item,
+                                        link: link_id,
+                                        account: account_name.clone(),
+                                        path,
+                                        size: file.size,
+                                    });
+                                }
+                            }
+                            Metadata::Deleted(deleted) => {
+                                if let Some(path) = deleted.path_lower.as_deref() {
+                                    journal::mark_gone_at_path(tx, link_id, path, at)?;
+                                }
+                            }
+                            Metadata::Folder(_) | Metadata::Unknown(_) => {}
+                        }
+                    }
+                    // The cursor moves only together with the journal: a crash re-lists, never skips.
+                    links::set_cursor(tx, link_id, Some(&cursor))?;
+                    Ok((refs.len() as u64, refs))
+                })
+        })
+        .await?;
+    for r in refs {
+        cx.emit(EngineEvent::Discovered(r));
+    }
+    Ok(queued)
+}
+
+/// The display path of a file inside the link's folder (`None` for anything outside it).
+fn inside_folder(file: &FileMetadata, folder_lower: &str) -> Option<String> {
+    let lower = file.path_lower.as_deref()?;
+    let prefix = format!("{folder_lower}/");
+    if !lower.starts_with(&prefix) {
+        return None;
+    }
+    Some(
+        file.path_display
+            .clone()
+            .unwrap_or_else(|| lower.to_owned()),
+    )
+}
+
+async fn list_from_start<B: DropboxBackend>(
+    link: &LinkRecord,
+    backend: &B,
+) -> Result<crate::dropbox::wire::ListFolderResult, BackendError> {
+    match backend.list_folder(&link.folder_path, true).await {
+        // The admin removed the account folder: make it again, then list it (empty).
+        Err(BackendError::NotFound { .. }) => {
+            backend.ensure_folder(&link.folder_path).await?;
+            backend.list_folder(&link.folder_path, true).await
+        }
+        other => other,
+    }
+}
+
+enum ItemOutcome {
+    Imported(u64),
+    /// Not started because the engine is shutting down; still queued.
+    Deferred,
+    Failed,
+    KeptChanged,
+    Gone,
+}
+
+/// What stopped a file, with the sentence for the admin.
+struct Refusal {
+    kind: ErrorKind,
+    detail: String,
+    format: Option<String>,
+}
+
+impl From<AdmitError> for Refusal {
+    fn from(e: AdmitError) -> Self {
+        Refusal {
+            kind: e.kind(),
+            detail: e.to_string(),
+            format: None,
+        }
+    }
+}
+
+async fn import_item<B: DropboxBackend>(
+    cx: &PassContext,
+    link: &LinkRecord,
+    account: &Account,
+    plan: &Plan,
+    backend: &B,
+    item: ImportItem,
+) -> Result<ItemOutcome, PassError> {
+    if cx.shutdown.load(std::sync::atomic::Ordering::SeqCst) {
+        return Ok(ItemOutcome::Deferred);
+    }
+    let item_ref = ItemRef {
+        item: item.id,
+        link: link.id,
+        account: account.name.clone(),
+        path: item.path.clone(),
+        size: item.size,
+    };
+    let name = last_component(&item.path).to_owned();
+    // Admit from metadata before any byte moves; quota is reserved atomically.
+    let by_name = formats::detect_by_name(&name);
+    let reservation = {
+        let (account_id, plan, name, size, detection, item_id) = (
+            account.id,
+            plan.clone(),
+            name.clone(),
+            item.size,
+            by_name.clone(),
+            item.id,
+        );
+        cx.db(move |lib| {
+            let at = now();
+            let reserved = lib
+                .store_mut()
+                .reserve(account_id, &plan, &name, size, &detection, at, "import");
+            match reserved {
+                Ok(r) => {
+                    lib.store_mut().transaction(|tx| {
+                        journal::start_attempt(tx, item_id, at.unix_timestamp())
+                    })?;
+                    Ok(Ok(r))
+                }
+                Err(ReserveError::Refused(e)) => Ok(Err(e)),
+                Err(ReserveError::Sqlite(e)) => Err(e.into()),
+            }
+        })
+        .await?
+    };
+    let reservation = match reservation {
+        Ok(r) => r,
+        Err(refusal) => {
+            let mut refusal = Refusal::from(refusal);
+            refusal.format = Some(by_name.format.clone());
+            return fail(cx, item_ref, None, refusal).await;
+        }
+    };
+
+    // Download into the blob store, retrying what is worth retrying.
+    let mut attempt = 0;
+    let (blob, served) = loop {
+        attempt += 1;
+        let result = match backend.download(&item.path).await {
+            Ok(download) if download.metadata.rev != item.rev => Err(Changed),
+            Ok(download) => {
+                download_to_blob(download, cx.blobs.clone(), item.id, cx.events.clone())
+                    .await
+                    .map_err(Other)
+            }
+            Err(BackendError::NotFound { .. }) => Err(Missing),
+            Err(e) => Err(Other(TransferError::from(e))),
+        };
+        match result {
+            Ok(done) => break done,
+            Err(Changed) => return keep_changed(cx, item.id, reservation.id).await,
+            Err(Missing) => return gone(cx, item.id, reservation.id).await,
+            Err(Other(TransferError::Retryable(_))) if attempt < MAX_DOWNLOAD_ATTEMPTS => {
+                tokio::time::sleep(RETRY_PAUSE * 2u32.pow(attempt - 1)).await;
+            }
+            Err(Other(TransferError::Retryable(detail) | TransferError::Fatal(detail))) => {
+                let refusal = Refusal {
+                    kind: ErrorKind::Unknown,
+                    detail: format!(
+                        "The file could not be downloaded from Dropbox after {attempt} attempt(s): {detail}"
+                    ),
+                    format: Some(by_name.format.clone()),
+                };
+                return fail(cx, item_ref, Some(reservation.id), refusal).await;
+            }
+        }
+    };
+    cx.emit(EngineEvent::Verifying { item: item.id });
+
+    // The content decides the format; a disguised file is refused, a video re-checked.
+    let Some(blob_path) = cx.blobs.path_of(&blob.sha256) else {
+        return Err(PassError::Internal(format!(
+            "blob {} has no path",
+            blob.sha256
+        )));
+    };
+    let content = {
+        let (path, name) = (blob_path.clone(), name.clone());
+        tokio::task::spawn_blocking(move || formats::detect_file(&path, &name))
+            .await
+            .map_err(|e| PassError::Internal(e.to_string()))?
+            .map_err(|e| {
+                PassError::Library(LibraryError::io(
+                    "cannot read the downloaded file",
+                    blob_path,
+                    e,
+                ))
+            })?
+    };
+    if content.kind().is_none() {
+        let refusal = unsupported_by_content(&name, &by_name, &content);
+        return fail(cx, item_ref, Some(reservation.id), refusal).await;
+    }
+    let mut reservation_id = reservation.id;
+    if content.kind() != by_name.kind() {
+        let (account_id, plan, name2, size, detection) = (
+            account.id,
+            plan.clone(),
+            name.clone(),
+            blob.size,
+            content.clone(),
+        );
+        let readmitted = cx
+            .db(move |lib| {
+                let at = now();
+                lib.release(reservation_id)?;
+                match lib
+                    .store_mut()
+                    .reserve(account_id, &plan, &name2, size, &detection, at, "import")
+                {
+                    Ok(r) => Ok(Ok(r.id)),
+                    Err(ReserveError::Refused(e)) => Ok(Err(e)),
+                    Err(ReserveError::Sqlite(e)) => Err(e.into()),
+                }
+            })
+            .await?;
+        match readmitted {
+            Ok(id) => reservation_id = id,
+            Err(e) => {
+                let mut refusal = Refusal::from(e);
+                refusal.format = Some(content.format.clone());
+                return fail(cx, item_ref, None, refusal).await;
+            }
+        }
+    }
+
+    // Commit: the file row, the reservation released, the journal item committed — one transaction.
+    let new = NewFile {
+        account: account.id,
+        name: name.clone(),
+        size: blob.size,
+        kind: content.kind().map_or("unknown", |k| k.as_str()).to_owned(),
+        format: content.format.clone(),
+        mime: content.mime.clone(),
+        sha256: blob.sha256.clone(),
+        source: Source::Dropbox,
+        uploaded_by: link.authorized_by,
+        imported_at: now().unix_timestamp(),
+        dropbox: Some(DropboxOrigin {
+            link: link.id,
+            path: item.path.clone(),
+            id: item.dropbox_id.clone(),
+            rev: served.rev.clone(),
+            content_hash: served.content_hash.clone().unwrap_or_default(),
+        }),
+    };
+    let (item_id, format) = (item.id, content.format.clone());
+    let file = cx
+        .db(move |lib| {
+            lib.commit_file_with(None, &new, &content, reservation_id, |tx, file| {
+                journal::mark_committed(tx, item_id, file, &format, now().unix_timestamp())?;
+                Ok(())
+            })
+        })
+        .await?;
+    cx.emit(EngineEvent::Imported {
+        item: item_ref,
+        file,
+    });
+    Ok(ItemOutcome::Imported(blob.size))
+}
+
+/// Why a download attempt did not produce a blob.
+enum AttemptFailure {
+    Changed,
+    Missing,
+    Other(TransferError),
+}
+use AttemptFailure::{Changed, Missing, Other};
+
+fn unsupported_by_content(name: &str, by_name: &Detection, content: &Detection) -> Refusal {
+    let category = match &content.verdict {
+        formats::Verdict::Unsupported { category } => category.clone(),
+        formats::Verdict::Supported(_) => String::new(),
+    };
+    let disguise = match by_name.kind() {
+        Some(kind) => format!(
+            " although its name makes it look like a {} file",
+            kind.as_str()
+        ),
+        None => String::new(),
+    };
+    Refusal {
+        kind: ErrorKind::UnsupportedFormat,
+        detail: format!(
+            "{name:?} is a {} ({category}){disguise}; Smartimage does not accept this format. {}",
+            content.format,
+            ErrorKind::UnsupportedFormat.advice()
+        ),
+        format: Some(content.format.clone()),
+    }
+}
+
+async fn fail(
+    cx: &PassContext,
+    item: ItemRef,
+    reservation: Option<i64>,
+    refusal: Refusal,
+) -> Result<ItemOutcome, PassError> {
+    let (id, kind, detail, format) = (
+        item.item,
+        refusal.kind,
+        refusal.detail.clone(),
+        refusal.format.clone(),
+    );
+    cx.db(move |lib| {
+        if let Some(r) = reservation {
+            lib.release(r)?;
+        }
+        lib.store_mut().transaction(|tx| {
+            journal::mark_failed(
+                tx,
+                id,
+                kind.as_str(),
+                &detail,
+                format.as_deref(),
+                now().unix_timestamp(),
+            )
+        })?;
+        Ok(())
+    })
+    .await?;
+    cx.emit(EngineEvent::Failed {
+        item,
+        kind: refusal.kind,
+        detail: refusal.detail,
+    });
+    Ok(ItemOutcome::Failed)
+}
+
+async fn keep_changed(
+    cx: &PassContext,
+    item: i64,
+    reservation: i64,
+) -> Result<ItemOutcome, PassError> {
+    cx.db(move |lib| {
+        lib.release(reservation)?;
+        lib.store_mut().transaction(|tx| {
+            journal::set_state(tx, item, ItemState::Superseded, now().unix_timestamp())
+        })?;
+        Ok(())
+    })
+    .await?;
+    cx.emit(EngineEvent::KeptChanged { item });
+    Ok(ItemOutcome::KeptChanged)
+}
+
+async fn gone(cx: &PassContext, item: i64, reservation: i64) -> Result<ItemOutcome, PassError> {
+    cx.db(move |lib| {
+        lib.release(reservation)?;
+        lib.store_mut().transaction(|tx| {
+            journal::set_state(tx, item, ItemState::Gone, now().unix_timestamp())
+        })?;
+        Ok(())
+    })
+    .await?;
+    Ok(ItemOutcome::Gone)
+}
+
+/// Delete from Dropbox exactly the revisions that are committed, in batches. A file that changed
+/// since stays; a failed call leaves items committed for the next pass.
+async fn delete_committed<B: DropboxBackend>(
+    cx: &PassContext,
+    link: &LinkRecord,
+    backend: &B,
+) -> Result<(u64, u64), PassError> {
+    let link_id = link.id;
+    let committed = cx
+        .db(move |lib| {
+            Ok(journal::items_in_state(
+                lib.store().connection(),
+                link_id,
+                ItemState::Committed,
+            )?)
+        })
+        .await?;
+    let (mut deleted, mut kept) = (0, 0);
+    for chunk in committed.chunks(DELETE_BATCH_SIZE) {
+        let entries = chunk
+            .iter()
+            .map(|i| DeleteArg {
+                path: i.path.clone(),
+                parent_rev: Some(i.rev.clone()),
+            })
+            .collect();
+        let results = match backend.delete_batch(entries).await {
+            Ok(results) => results,
+            Err(e) => {
+                tracing::warn!(link = link.id, error = %e, "delete batch failed; will retry next pass");
+                cx.emit(EngineEvent::LinkError {
+                    link: link.id,
+                    account: link.account_name.clone(),
+                    detail: e.to_string(),
+                });
+                break;
+            }
+        };
+        let mut updates = Vec::new();
+        for (item, result) in chunk.iter().zip(results) {
+            match result {
+                Ok(_) | Err(BackendError::NotFound { .. }) => {
+                    updates.push((item.id, ItemState::Deleted));
+                    deleted += 1;
+                    cx.emit(EngineEvent::Deleted { item: item.id });
+                }
+                Err(BackendError::Conflict { .. }) => {
+                    updates.push((item.id, ItemState::Superseded));
+                    kept += 1;
+                    cx.emit(EngineEvent::KeptChanged { item: item.id });
+                }
+                Err(e) => {
+                    tracing::info!(item = item.id, error = %e, "not deleted yet; retried next pass")
+                }
+            }
+        }
+        cx.db(move |lib| {
+            let at = now().unix_timestamp();
+            lib.store_mut()
+                .transaction(|tx| -> Result<(), LibraryError> {
+                    for (id, state) in &updates {
+                        journal::set_state(tx, *id, *state, at)?;
+                    }
+                    Ok(())
+                })
+        })
+        .await?;
+    }
+    Ok((deleted, kept))
+}
+
+/// Upload one TXT report of the failures not yet reported, and remember it so it is never imported.
+async fn write_report<B: DropboxBackend>(
+    cx: &PassContext,
+    link: &LinkRecord,
+    account: &Account,
+    plan: &Plan,
+    backend: &B,
+) -> Result<bool, PassError> {
+    let link_id = link.id;
+    let unreported: Vec<ImportItem> = cx
+        .db(move |lib| {
+            Ok(
+                journal::items_in_state(lib.store().connection(), link_id, ItemState::Failed)?
+                    .into_iter()
+                    .filter(|i| i.report.is_none())
+                    .collect(),
+            )
+        })
+        .await?;
+    if unreported.is_empty() {
+        return Ok(false);
+    }
+    let report = ErrorReport {
+        account: account.name.clone(),
+        plan: plan.name.clone(),
+        generated_at: now(),
+        failures: unreported
+            .iter()
+            .map(|i| FailedFile {
+                path: i.path.clone(),
+                size: i.size,
+                format: i.format.clone(),
+                kind: i
+                    .error_kind
+                    .as_deref()
+                    .and_then(ErrorKind::parse)
+                    .unwrap_or(ErrorKind::Unknown),
+                detail: i.error_detail.clone().unwrap_or_default(),
+            })
+            .collect(),
+    };
+    let path = format!("{}/{}", link.folder_path, report.file_name());
+    let written = match backend
+        .upload(&path, report.render().into_bytes(), WriteMode::Add, true)
+        .await
+    {
+        Ok(meta) => meta,
+        Err(e) => {
+            tracing::warn!(link = link.id, error = %e, "could not write the error report; will retry next pass");
+            cx.emit(EngineEvent::LinkError {
+                link: link.id,
+                account: account.name.clone(),
+                detail: format!("error report not written: {e}"),
+            });
+            return Ok(false);
+        }
+    };
+    let written_path = written.path_display.clone().unwrap_or(path);
+    let ids: Vec<i64> = unreported.iter().map(|i| i.id).collect();
+    let (meta_id, meta_rev, stored_path) = (
+        written.id.clone(),
+        written.rev.clone(),
+        written_path.clone(),
+    );
+    cx.db(move |lib| {
+        let at = now().unix_timestamp();
+        lib.store_mut()
+            .transaction(|tx| -> Result<(), LibraryError> {
+                let report =
+                    links::insert_report(tx, link_id, &stored_path, &meta_id, &meta_rev, at)?;
+                journal::set_report(tx, &ids, report)?;
+                Ok(())
+            })
+    })
+    .await?;
+    cx.emit(EngineEvent::ReportWritten {
+        link: link.id,
+        account: account.name.clone(),
+        path: written_path,
+        failures: unreported.len() as u64,
+    });
+    Ok(true)
+}
+
+/// Used by the recovery step and tests: is this Dropbox revision in the library?
+pub fn revision_in_library(
+    lib: &Library,
+    link: i64,
+    id: &str,
+    rev: &str,
+) -> Result<bool, LibraryError> {
+    Ok(files::file_by_dropbox_revision(lib.store().connection(), link, id, rev)?.is_some())
+}
+
+/// Quota arithmetic the pass relies on, for callers that show it.
+pub fn month_key(at: OffsetDateTime) -> String {
+    quota::video_month_key(at)
+}

@@ -1,0 +1,105 @@
+//! Moving one file's bytes from Dropbox into the blob store: streamed (memory stays flat on
+//! huge files), verified by the backend's `VerifiedBody`, hashed with sha256 by the blob
+//! writer, fsync'd and renamed into place only when whole and correct.
+
+use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::io::SyncIoBridge;
+
+use crate::dropbox::backend::{BackendError, Download};
+use crate::dropbox::wire::FileMetadata;
+use crate::import::events::EngineEvent;
+use crate::library::blobs::{Blob, BlobStore};
+use crate::library::store::import_items::ItemId;
+
+/// Copy buffer: large enough for throughput, small enough to keep memory flat.
+const COPY_BUFFER: usize = 256 * 1024;
+/// Progress events per file at most this often (the console samples them).
+const PROGRESS_EVERY: Duration = Duration::from_millis(200);
+
+#[derive(Debug)]
+pub enum TransferError {
+    /// Worth another attempt: a reset, a short or corrupt body, a file changing while read.
+    Retryable(String),
+    /// Not worth retrying (disk full, blob store unusable).
+    Fatal(String),
+}
+
+impl From<BackendError> for TransferError {
+    fn from(e: BackendError) -> Self {
+        if e.is_retryable() {
+            TransferError::Retryable(e.to_string())
+        } else {
+            TransferError::Fatal(e.to_string())
+        }
+    }
+}
+
+/// Stream `download` into a new blob. Runs the blocking copy off the async workers.
+pub async fn download_to_blob(
+    download: Download,
+    blobs: BlobStore,
+    item: ItemId,
+    events: UnboundedSender<EngineEvent>,
+) -> Result<(Blob, FileMetadata), TransferError> {
+    let metadata = download.metadata;
+    let total = metadata.size;
+    let body = download.body;
+    let outcome = tokio::task::spawn_blocking(move || -> io::Result<Blob> {
+        let mut reader = SyncIoBridge::new(body);
+        let mut writer = blobs.writer()?;
+        let mut buffer = vec![0u8; COPY_BUFFER];
+        let mut copied: u64 = 0;
+        let mut last_progress = Instant::now();
+        loop {
+            let n = match reader.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            writer.write_all(&buffer[..n])?;
+            copied += n as u64;
+            if last_progress.elapsed() >= PROGRESS_EVERY {
+                last_progress = Instant::now();
+                let _ = events.send(EngineEvent::Progress {
+                    item,
+                    bytes: copied,
+                    total,
+                });
+            }
+        }
+        writer.commit()
+    })
+    .await
+    .map_err(|e| TransferError::Fatal(format!("download task failed: {e}")))?;
+    match outcome {
+        Ok(blob) => Ok((blob, metadata)),
+        // The verifier reports a short, long, corrupt or changing body as InvalidData.
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
+            ) =>
+        {
+            Err(TransferError::Retryable(e.to_string()))
+        }
+        Err(e) if is_network(&e) => Err(TransferError::Retryable(e.to_string())),
+        Err(e) => Err(TransferError::Fatal(format!(
+            "cannot store the download: {e}"
+        ))),
+    }
+}
+
+fn is_network(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::TimedOut
+            | io::ErrorKind::Other
+    )
+}

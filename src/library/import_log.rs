@@ -1,0 +1,128 @@
+//! The error log of Dropbox imports, scoped to what an admin may see, and retrying from it.
+
+use serde::Serialize;
+
+use crate::library::actions::{Library, event, now};
+use crate::library::error::{LibraryError, Result};
+use crate::library::permissions::{Actor, Right};
+use crate::library::store::audit;
+use crate::library::store::import_items::{self as journal, ImportItem};
+use crate::library::store::links;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FailureEntry {
+    pub id: i64,
+    pub account: String,
+    pub path: String,
+    pub size: u64,
+    pub kind: String,
+    pub detail: String,
+    pub format: Option<String>,
+    pub attempts: u32,
+    pub reported: bool,
+    pub updated_at: i64,
+}
+
+impl FailureEntry {
+    fn from_item(account: String, item: ImportItem) -> Self {
+        FailureEntry {
+            id: item.id,
+            account,
+            path: item.path,
+            size: item.size,
+            kind: item.error_kind.unwrap_or_else(|| "unknown".into()),
+            detail: item.error_detail.unwrap_or_default(),
+            format: item.format,
+            attempts: item.attempts,
+            reported: item.report.is_some(),
+            updated_at: item.updated_at,
+        }
+    }
+}
+
+impl Library {
+    /// Failed imports the actor may see (of one account, or all theirs), newest first.
+    pub fn import_failures(
+        &self,
+        actor: &Actor,
+        account: Option<&str>,
+    ) -> Result<Vec<FailureEntry>> {
+        let accounts = match account {
+            Some(name) => {
+                let a = self.account(name)?;
+                actor.check(Right::ViewAccount(&a))?;
+                Some(vec![a.id])
+            }
+            None => actor.visible_accounts(),
+        };
+        Ok(
+            journal::failures(self.store.connection(), accounts.as_deref())?
+                .into_iter()
+                .map(|(account, item)| FailureEntry::from_item(account, item))
+                .collect(),
+        )
+    }
+
+    /// Put failed imports back in the queue: the given items, or every failed item of the
+    /// account(s). Returns how many were requeued.
+    pub fn retry_failures(
+        &mut self,
+        actor: &Actor,
+        account: Option<&str>,
+        items: &[i64],
+    ) -> Result<usize> {
+        let visible = self.import_failures(actor, account)?;
+        let chosen: Vec<&FailureEntry> = if items.is_empty() {
+            visible.iter().collect()
+        } else {
+            let unknown: Vec<String> = items
+                .iter()
+                .filter(|id| !visible.iter().any(|f| f.id == **id))
+                .map(|id| id.to_string())
+                .collect();
+            if !unknown.is_empty() {
+                return Err(LibraryError::NotFound(format!(
+                    "no failed import with id {} that you may retry (see `smartimage errors list`)",
+                    unknown.join(", ")
+                )));
+            }
+            visible.iter().filter(|f| items.contains(&f.id)).collect()
+        };
+        let mut accounts: Vec<&str> = chosen.iter().map(|f| f.account.as_str()).collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        let at = now().unix_timestamp();
+        let mut total = 0;
+        for name in accounts {
+            let account = self.account(name)?;
+            actor.check(Right::Organise(&account))?;
+            let ids: Vec<i64> = chosen
+                .iter()
+                .filter(|f| f.account == name)
+                .map(|f| f.id)
+                .collect();
+            let link_ids: Vec<i64> = links::live_links(self.store.connection())?
+                .into_iter()
+                .filter(|l| l.account == account.id)
+                .map(|l| l.id)
+                .collect();
+            total += self.store.transaction(|tx| -> Result<usize> {
+                let n = journal::retry(tx, &link_ids, Some(&ids), at)?;
+                let detail = format!("{n} item(s)");
+                audit::record(
+                    tx,
+                    &event(
+                        actor,
+                        at,
+                        "import.retry",
+                        Some(account.id),
+                        &account.name,
+                        Some(&detail),
+                    ),
+                )?;
+                Ok(n)
+            })?;
+        }
+        Ok(total)
+    }
+}

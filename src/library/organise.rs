@@ -1,0 +1,193 @@
+//! Listing files and organising them into collections, scoped to the accounts an admin may see.
+
+use serde::Serialize;
+
+use crate::library::actions::{Library, event, now};
+use crate::library::error::{LibraryError, Result};
+use crate::library::model::{Account, Collection, FileId, FileRecord, Source};
+use crate::library::names::validate_name;
+use crate::library::permissions::{Actor, Right};
+use crate::library::store::audit;
+use crate::library::store::collections as coll;
+use crate::library::store::files::{self, FileQuery};
+use crate::library::store::is_unique_violation;
+
+/// Filters for `files list`, by name as people type them.
+#[derive(Clone, Debug, Default)]
+pub struct FileFilter {
+    pub account: Option<String>,
+    pub source: Option<Source>,
+    pub collection: Option<String>,
+    pub kind: Option<String>,
+    pub name_contains: Option<String>,
+}
+
+/// Which files a batch add takes.
+#[derive(Clone, Debug)]
+pub enum FileSelection {
+    Ids(Vec<FileId>),
+    /// Every file of the account from this source (held as a filter, not as ids).
+    Source(Source),
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BatchAddOutcome {
+    pub account: String,
+    pub collection: String,
+    pub created: bool,
+    pub matched: u64,
+    pub added: u64,
+    pub already_in_collection: u64,
+}
+
+impl Library {
+    fn visible_account(&self, actor: &Actor, name: &str) -> Result<Account> {
+        let account = self.account(name)?;
+        actor.check(Right::ViewAccount(&account))?;
+        Ok(account)
+    }
+
+    /// Turn a filter into a store query limited to what the actor may see.
+    pub fn file_query(&self, actor: &Actor, filter: &FileFilter) -> Result<FileQuery> {
+        let mut query = FileQuery {
+            accounts: actor.visible_accounts(),
+            source: filter.source,
+            kind: filter.kind.clone(),
+            name_contains: filter.name_contains.clone(),
+            ..FileQuery::default()
+        };
+        if let Some(name) = &filter.account {
+            query.accounts = Some(vec![self.visible_account(actor, name)?.id]);
+        }
+        if let Some(name) = &filter.collection {
+            let c = self.store.connection();
+            let mut found: Vec<Collection> = coll::list_collections(c, query.accounts.as_deref())?
+                .into_iter()
+                .filter(|col| col.name.to_lowercase() == name.trim().to_lowercase())
+                .collect();
+            query.collection = match found.len() {
+                0 => {
+                    return Err(LibraryError::NotFound(format!(
+                        "there is no collection named {name:?}"
+                    )));
+                }
+                1 => Some(found.remove(0).id),
+                _ => {
+                    return Err(LibraryError::InvalidInput(format!(
+                        "several accounts have a collection named {name:?}; add --account NAME"
+                    )));
+                }
+            };
+        }
+        Ok(query)
+    }
+
+    /// Newest first.
+    pub fn list_files(&self, actor: &Actor, filter: &FileFilter) -> Result<Vec<FileRecord>> {
+        let mut query = self.file_query(actor, filter)?;
+        query.descending = true;
+        Ok(files::list_files(self.store.connection(), &query)?)
+    }
+
+    pub fn list_collections(
+        &self,
+        actor: &Actor,
+        account: Option<&str>,
+    ) -> Result<Vec<(String, Collection)>> {
+        let accounts = match account {
+            Some(name) => Some(vec![self.visible_account(actor, name)?.id]),
+            None => actor.visible_accounts(),
+        };
+        let c = self.store.connection();
+        let names: std::collections::HashMap<i64, String> =
+            crate::library::store::people::list_accounts(c)?
+                .into_iter()
+                .map(|a| (a.id, a.name))
+                .collect();
+        Ok(coll::list_collections(c, accounts.as_deref())?
+            .into_iter()
+            .map(|col| (names.get(&col.account).cloned().unwrap_or_default(), col))
+            .collect())
+    }
+
+    /// Add files to a collection (creating it when `create`), in one transaction. Files already
+    /// in it are not added twice; ids of other accounts or unknown ids change nothing.
+    pub fn add_to_collection(
+        &mut self,
+        actor: &Actor,
+        account: &str,
+        collection: &str,
+        create: bool,
+        selection: &FileSelection,
+    ) -> Result<BatchAddOutcome> {
+        let account = self.account(account)?;
+        actor.check(Right::Organise(&account))?;
+        let collection = validate_name("collection name", collection)?;
+        let at = now().unix_timestamp();
+        let by = actor.admin.id;
+        self.store.transaction(|tx| -> Result<BatchAddOutcome> {
+            let existing = coll::collection_by_name(tx, account.id, &collection)?;
+            let (collection_id, collection_name, created) = match (existing, create) {
+                (Some(col), false) => (col.id, col.name, false),
+                (Some(col), true) => {
+                    return Err(LibraryError::AlreadyExists(format!(
+                        "{:?} already has a collection named {:?} (names are compared ignoring case); drop --create to add to it",
+                        account.name, col.name
+                    )));
+                }
+                (None, true) => {
+                    let id = coll::create_collection(tx, account.id, &collection, by, at).map_err(|e| {
+                        if is_unique_violation(&e) {
+                            LibraryError::AlreadyExists(format!("a collection named {collection:?} already exists"))
+                        } else {
+                            e.into()
+                        }
+                    })?;
+                    audit::record(tx, &event(actor, at, "collection.create", Some(account.id), &collection, None))?;
+                    (id, collection.clone(), true)
+                }
+                (None, false) => {
+                    return Err(LibraryError::NotFound(format!(
+                        "{:?} has no collection named {collection:?}; pass --create to make it",
+                        account.name
+                    )));
+                }
+            };
+            let (matched, added) = match selection {
+                FileSelection::Ids(ids) => {
+                    let mut unique = ids.clone();
+                    unique.sort_unstable();
+                    unique.dedup();
+                    let foreign: Vec<String> = unique
+                        .iter()
+                        .filter(|&&id| !matches!(files::file_by_id(tx, id), Ok(Some(f)) if f.account == account.id))
+                        .map(|id| id.to_string())
+                        .collect();
+                    if !foreign.is_empty() {
+                        return Err(LibraryError::NotFound(format!(
+                            "no file with id {} in {:?}; nothing was added",
+                            foreign.join(", "),
+                            account.name
+                        )));
+                    }
+                    (unique.len() as u64, coll::add_files(tx, collection_id, &unique, by, at)?)
+                }
+                FileSelection::Source(source) => {
+                    let query = FileQuery { accounts: Some(vec![account.id]), source: Some(*source), ..FileQuery::default() };
+                    let matched = files::count_files(tx, &query)?;
+                    (matched, coll::add_matching(tx, collection_id, &query, by, at)?)
+                }
+            };
+            let detail = format!("{added} added, {} already there", matched - added);
+            audit::record(tx, &event(actor, at, "collection.add", Some(account.id), &collection_name, Some(&detail)))?;
+            Ok(BatchAddOutcome {
+                account: account.name.clone(),
+                collection: collection_name,
+                created,
+                matched,
+                added,
+                already_in_collection: matched - added,
+            })
+        })
+    }
+}

@@ -1,0 +1,217 @@
+//! File rows: insert (with the Dropbox origin) and filtered, sorted listings.
+
+use rusqlite::types::ToSql;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::library::model::{AccountId, CollectionId, FileId, FileRecord, NewFile, Source};
+
+/// Separates collection names inside one SQL `group_concat` (a character no name may hold).
+const NAME_SEPARATOR: char = '\u{1f}';
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SortKey {
+    #[default]
+    Imported,
+    Name,
+    Size,
+    Kind,
+}
+
+impl SortKey {
+    fn column(self) -> &'static str {
+        match self {
+            SortKey::Imported => "f.imported_at",
+            SortKey::Name => "f.name COLLATE NOCASE",
+            SortKey::Size => "f.size",
+            SortKey::Kind => "f.kind",
+        }
+    }
+}
+
+/// Which files to list. Every `None` means "no restriction".
+#[derive(Clone, Debug, Default)]
+pub struct FileQuery {
+    pub accounts: Option<Vec<AccountId>>,
+    pub source: Option<Source>,
+    pub collection: Option<CollectionId>,
+    pub kind: Option<String>,
+    pub name_contains: Option<String>,
+    pub sort: SortKey,
+    pub descending: bool,
+    pub limit: Option<u32>,
+    pub offset: u64,
+}
+
+impl FileQuery {
+    /// The WHERE clause and its parameters, shared by listing, counting and batch adds.
+    pub(crate) fn where_clause(&self) -> (String, Vec<Box<dyn ToSql>>) {
+        let mut clauses: Vec<String> = Vec::new();
+        let mut values: Vec<Box<dyn ToSql>> = Vec::new();
+        if let Some(ids) = &self.accounts {
+            let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            clauses.push(format!("f.account IN ({list})"));
+        }
+        if let Some(source) = self.source {
+            values.push(Box::new(source.as_str()));
+            clauses.push(format!("f.source = ?{}", values.len()));
+        }
+        if let Some(collection) = self.collection {
+            values.push(Box::new(collection));
+            clauses.push(format!(
+                "EXISTS (SELECT 1 FROM collection_files cf WHERE cf.file = f.id AND cf.collection = ?{})",
+                values.len()
+            ));
+        }
+        if let Some(kind) = &self.kind {
+            values.push(Box::new(kind.clone()));
+            clauses.push(format!("f.kind = ?{}", values.len()));
+        }
+        if let Some(text) = &self.name_contains {
+            values.push(Box::new(format!("%{}%", escape_like(text))));
+            clauses.push(format!("f.name LIKE ?{} ESCAPE '\\'", values.len()));
+        }
+        let sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        (sql, values)
+    }
+}
+
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+pub fn insert_file(
+    c: &Connection,
+    f: &NewFile,
+    video_month: Option<&str>,
+) -> rusqlite::Result<FileId> {
+    let origin = f.dropbox.as_ref();
+    // Cached: bulk imports insert thousands of rows per transaction.
+    c.prepare_cached(
+        "INSERT INTO files(account, name, size, kind, format, mime, sha256, source, uploaded_by,
+                           imported_at, video_month, dropbox_link, dropbox_path, dropbox_id,
+                           dropbox_rev, content_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    )?
+    .execute(params![
+        f.account,
+        f.name,
+        f.size as i64,
+        f.kind,
+        f.format,
+        f.mime,
+        f.sha256,
+        f.source.as_str(),
+        f.uploaded_by,
+        f.imported_at,
+        video_month,
+        origin.map(|o| o.link),
+        origin.map(|o| o.path.as_str()),
+        origin.map(|o| o.id.as_str()),
+        origin.map(|o| o.rev.as_str()),
+        origin.map(|o| o.content_hash.as_str()),
+    ])?;
+    Ok(c.last_insert_rowid())
+}
+
+const FILE_SELECT: &str =
+    "SELECT f.id, f.account, a.name, f.name, f.size, f.kind, f.format, f.mime,
+        f.sha256, f.source, ad.email, f.imported_at, f.dropbox_path,
+        (SELECT group_concat(c.name, char(31)) FROM collection_files cf
+           JOIN collections c ON c.id = cf.collection WHERE cf.file = f.id)
+    FROM files f
+    JOIN accounts a ON a.id = f.account
+    LEFT JOIN admins ad ON ad.id = f.uploaded_by";
+
+fn file_from_row(r: &Row<'_>) -> rusqlite::Result<FileRecord> {
+    let source: String = r.get(9)?;
+    let collections: Option<String> = r.get(13)?;
+    let mut collections: Vec<String> = collections
+        .map(|s| s.split(NAME_SEPARATOR).map(str::to_owned).collect())
+        .unwrap_or_default();
+    collections.sort_by_key(|name| name.to_lowercase());
+    Ok(FileRecord {
+        id: r.get(0)?,
+        account: r.get(1)?,
+        account_name: r.get(2)?,
+        name: r.get(3)?,
+        size: r.get::<_, i64>(4)? as u64,
+        kind: r.get(5)?,
+        format: r.get(6)?,
+        mime: r.get(7)?,
+        sha256: r.get(8)?,
+        source: Source::parse(&source).unwrap_or(Source::Upload),
+        uploaded_by: r.get(10)?,
+        imported_at: r.get(11)?,
+        dropbox_path: r.get(12)?,
+        collections,
+    })
+}
+
+pub fn file_by_id(c: &Connection, id: FileId) -> rusqlite::Result<Option<FileRecord>> {
+    c.query_row(
+        &format!("{FILE_SELECT} WHERE f.id = ?1"),
+        [id],
+        file_from_row,
+    )
+    .optional()
+}
+
+pub fn list_files(c: &Connection, q: &FileQuery) -> rusqlite::Result<Vec<FileRecord>> {
+    let (filter, mut values) = q.where_clause();
+    let direction = if q.descending { "DESC" } else { "ASC" };
+    let limit = q.limit.map(i64::from).unwrap_or(-1);
+    values.push(Box::new(limit));
+    let limit_index = values.len();
+    values.push(Box::new(q.offset as i64));
+    let offset_index = values.len();
+    let sql = format!(
+        "{FILE_SELECT} {filter} ORDER BY {} {direction}, f.id {direction} LIMIT ?{limit_index} OFFSET ?{offset_index}",
+        q.sort.column()
+    );
+    let mut stmt = c.prepare(&sql)?;
+    let params: Vec<&dyn ToSql> = values.iter().map(|v| v.as_ref()).collect();
+    stmt.query_map(params.as_slice(), file_from_row)?.collect()
+}
+
+pub fn count_files(c: &Connection, q: &FileQuery) -> rusqlite::Result<u64> {
+    let (filter, values) = q.where_clause();
+    let params: Vec<&dyn ToSql> = values.iter().map(|v| v.as_ref()).collect();
+    let n: i64 = c.query_row(
+        &format!("SELECT count(*) FROM files f {filter}"),
+        params.as_slice(),
+        |r| r.get(0),
+    )?;
+    Ok(n as u64)
+}
+
+/// Every blob hash some row references (for garbage collection).
+pub fn referenced_sha256(c: &Connection) -> rusqlite::Result<std::collections::HashSet<String>> {
+    let mut stmt = c.prepare("SELECT DISTINCT sha256 FROM files")?;
+    stmt.query_map([], |r| r.get(0))?.collect()
+}
+
+/// The row of an imported Dropbox revision, if it is in the library.
+pub fn file_by_dropbox_revision(
+    c: &Connection,
+    link: i64,
+    dropbox_id: &str,
+    rev: &str,
+) -> rusqlite::Result<Option<FileId>> {
+    c.query_row(
+        "SELECT id FROM files WHERE dropbox_link = ?1 AND dropbox_id = ?2 AND dropbox_rev = ?3",
+        params![link, dropbox_id, rev],
+        |r| r.get(0),
+    )
+    .optional()
+}

@@ -1,0 +1,344 @@
+//! The import journal: one row per Dropbox file revision the engine has seen, with its state.
+//! Crash recovery reads it; a file is deleted from Dropbox only from state `committed`, which
+//! is written in the same transaction as its file row.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::links::LinkId;
+use crate::library::model::{AccountId, FileId};
+
+pub type ItemId = i64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemState {
+    /// Listed in Dropbox, waiting for a worker.
+    Discovered,
+    /// A worker holds it (requeued on restart).
+    Downloading,
+    /// Its file row is durable; the Dropbox copy still has to be deleted.
+    Committed,
+    /// Done: in the library and gone from Dropbox.
+    Deleted,
+    /// Rejected or failed; it stays in Dropbox until it changes or an admin retries it.
+    Failed,
+    /// It changed in Dropbox after we imported it; the new revision is a new item.
+    Superseded,
+    /// Removed from Dropbox before we got to it.
+    Gone,
+}
+
+impl ItemState {
+    pub const ALL: [ItemState; 7] = [
+        ItemState::Discovered,
+        ItemState::Downloading,
+        ItemState::Committed,
+        ItemState::Deleted,
+        ItemState::Failed,
+        ItemState::Superseded,
+        ItemState::Gone,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemState::Discovered => "discovered",
+            ItemState::Downloading => "downloading",
+            ItemState::Committed => "committed",
+            ItemState::Deleted => "deleted",
+            ItemState::Failed => "failed",
+            ItemState::Superseded => "superseded",
+            ItemState::Gone => "gone",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ItemState> {
+        ItemState::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ImportItem {
+    pub id: ItemId,
+    pub link: LinkId,
+    pub dropbox_id: String,
+    pub rev: String,
+    pub path: String,
+    pub size: u64,
+    pub content_hash: Option<String>,
+    pub state: ItemState,
+    pub error_kind: Option<String>,
+    pub error_detail: Option<String>,
+    pub format: Option<String>,
+    pub attempts: u32,
+    pub file: Option<FileId>,
+    pub report: Option<i64>,
+    pub updated_at: i64,
+}
+
+const ITEM_COLUMNS: &str = "id, link, dropbox_id, rev, path, size, content_hash, state, error_kind,
+    error_detail, format, attempts, file, report, updated_at";
+
+fn item_from_row(r: &Row<'_>) -> rusqlite::Result<ImportItem> {
+    let state: String = r.get(7)?;
+    Ok(ImportItem {
+        id: r.get(0)?,
+        link: r.get(1)?,
+        dropbox_id: r.get(2)?,
+        rev: r.get(3)?,
+        path: r.get(4)?,
+        size: r.get::<_, i64>(5)? as u64,
+        content_hash: r.get(6)?,
+        state: ItemState::parse(&state).unwrap_or(ItemState::Failed),
+        error_kind: r.get(8)?,
+        error_detail: r.get(9)?,
+        format: r.get(10)?,
+        attempts: r.get(11)?,
+        file: r.get(12)?,
+        report: r.get(13)?,
+        updated_at: r.get(14)?,
+    })
+}
+
+/// A file revision seen in a listing.
+pub struct Sighting<'a> {
+    pub link: LinkId,
+    pub dropbox_id: &'a str,
+    pub rev: &'a str,
+    pub path: &'a str,
+    pub size: u64,
+    pub content_hash: Option<&'a str>,
+}
+
+/// Journal a sighting. Returns the item to work on, or `None` when this exact revision was
+/// already imported, or already failed at this same path (a failed file is tried again only
+/// when it changes, moves, or an admin retries it — never in a hot loop).
+pub fn record_sighting(
+    c: &Connection,
+    s: &Sighting<'_>,
+    now: i64,
+) -> rusqlite::Result<Option<ItemId>> {
+    let existing = c
+        .query_row(
+            &format!("SELECT {ITEM_COLUMNS} FROM import_items WHERE link = ?1 AND dropbox_id = ?2 AND rev = ?3"),
+            params![s.link, s.dropbox_id, s.rev],
+            item_from_row,
+        )
+        .optional()?;
+    match existing {
+        None => {
+            c.execute(
+                "INSERT INTO import_items(link, dropbox_id, rev, path, size, content_hash, state, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'discovered', ?7, ?7)",
+                params![s.link, s.dropbox_id, s.rev, s.path, s.size as i64, s.content_hash, now],
+            )?;
+            // Older revisions of the same file that never made it are superseded by this one.
+            c.execute(
+                "UPDATE import_items SET state = 'superseded', updated_at = ?4
+                 WHERE link = ?1 AND dropbox_id = ?2 AND rev <> ?3 AND state IN ('discovered', 'failed')",
+                params![s.link, s.dropbox_id, s.rev, now],
+            )?;
+            Ok(Some(c.last_insert_rowid()))
+        }
+        Some(item) => match item.state {
+            ItemState::Discovered | ItemState::Downloading => Ok(Some(item.id)),
+            ItemState::Failed | ItemState::Gone
+                if item.path != s.path || item.state == ItemState::Gone =>
+            {
+                c.execute(
+                    "UPDATE import_items SET state = 'discovered', path = ?2, error_kind = NULL, error_detail = NULL,
+                            attempts = 0, report = NULL, updated_at = ?3 WHERE id = ?1",
+                    params![item.id, s.path, now],
+                )?;
+                Ok(Some(item.id))
+            }
+            _ => Ok(None),
+        },
+    }
+}
+
+pub fn item(c: &Connection, id: ItemId) -> rusqlite::Result<Option<ImportItem>> {
+    c.query_row(
+        &format!("SELECT {ITEM_COLUMNS} FROM import_items WHERE id = ?1"),
+        [id],
+        item_from_row,
+    )
+    .optional()
+}
+
+pub fn items_in_state(
+    c: &Connection,
+    link: LinkId,
+    state: ItemState,
+) -> rusqlite::Result<Vec<ImportItem>> {
+    let mut stmt = c.prepare(&format!(
+        "SELECT {ITEM_COLUMNS} FROM import_items WHERE link = ?1 AND state = ?2 ORDER BY id"
+    ))?;
+    stmt.query_map(params![link, state.as_str()], item_from_row)?
+        .collect()
+}
+
+pub fn set_state(c: &Connection, id: ItemId, state: ItemState, now: i64) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE import_items SET state = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, state.as_str(), now],
+    )?;
+    Ok(())
+}
+
+/// Claim an item for download, counting the attempt.
+pub fn start_attempt(c: &Connection, id: ItemId, now: i64) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE import_items SET state = 'downloading', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
+        params![id, now],
+    )?;
+    Ok(())
+}
+
+pub fn mark_failed(
+    c: &Connection,
+    id: ItemId,
+    kind: &str,
+    detail: &str,
+    format: Option<&str>,
+    now: i64,
+) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE import_items SET state = 'failed', error_kind = ?2, error_detail = ?3,
+                format = coalesce(?4, format), updated_at = ?5 WHERE id = ?1",
+        params![id, kind, detail, format, now],
+    )?;
+    Ok(())
+}
+
+/// The download served a newer revision than listed: the item now stands for that revision.
+pub fn update_rev(
+    c: &Connection,
+    id: ItemId,
+    rev: &str,
+    size: u64,
+    content_hash: Option<&str>,
+) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE import_items SET rev = ?2, size = ?3, content_hash = ?4 WHERE id = ?1",
+        params![id, rev, size as i64, content_hash],
+    )?;
+    Ok(())
+}
+
+/// In the same transaction as the file row: the item is committed and points at its file.
+pub fn mark_committed(
+    c: &Connection,
+    id: ItemId,
+    file: FileId,
+    format: &str,
+    now: i64,
+) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE import_items SET state = 'committed', file = ?2, format = ?3, error_kind = NULL,
+                error_detail = NULL, updated_at = ?4 WHERE id = ?1",
+        params![id, file, format, now],
+    )?;
+    Ok(())
+}
+
+pub fn set_report(c: &Connection, ids: &[ItemId], report: i64) -> rusqlite::Result<()> {
+    let mut stmt = c.prepare_cached("UPDATE import_items SET report = ?2 WHERE id = ?1")?;
+    for id in ids {
+        stmt.execute(params![id, report])?;
+    }
+    Ok(())
+}
+
+/// Mark the items whose path was deleted in Dropbox before we imported them.
+pub fn mark_gone_at_path(
+    c: &Connection,
+    link: LinkId,
+    path_lower: &str,
+    now: i64,
+) -> rusqlite::Result<usize> {
+    c.execute(
+        "UPDATE import_items SET state = 'gone', updated_at = ?3
+         WHERE link = ?1 AND lower(path) = ?2 AND state IN ('discovered', 'failed')",
+        params![link, path_lower, now],
+    )
+}
+
+/// Admin retry: failed items go back to the queue. `None` = every failed item of the links.
+pub fn retry(
+    c: &Connection,
+    links: &[LinkId],
+    ids: Option<&[ItemId]>,
+    now: i64,
+) -> rusqlite::Result<usize> {
+    let link_list = links
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let id_filter = match ids {
+        Some(ids) => format!(
+            "AND id IN ({})",
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        ),
+        None => String::new(),
+    };
+    c.execute(
+        &format!(
+            "UPDATE import_items SET state = 'discovered', attempts = 0, report = NULL, updated_at = ?1
+             WHERE state = 'failed' AND link IN ({link_list}) {id_filter}"
+        ),
+        [now],
+    )
+}
+
+/// Crash recovery: work that was in flight goes back to the queue.
+pub fn requeue_interrupted(c: &Connection, now: i64) -> rusqlite::Result<usize> {
+    c.execute(
+        "UPDATE import_items SET state = 'discovered', updated_at = ?1 WHERE state = 'downloading'",
+        [now],
+    )
+}
+
+/// Failed items of these accounts, newest first, with the account name.
+pub fn failures(
+    c: &Connection,
+    accounts: Option<&[AccountId]>,
+) -> rusqlite::Result<Vec<(String, ImportItem)>> {
+    let filter = match accounts {
+        Some(ids) => format!(
+            "AND l.account IN ({})",
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        ),
+        None => String::new(),
+    };
+    let columns = ITEM_COLUMNS
+        .split(',')
+        .map(|c| format!("i.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut stmt = c.prepare(&format!(
+        "SELECT a.name, {columns} FROM import_items i JOIN links l ON l.id = i.link JOIN accounts a ON a.id = l.account
+         WHERE i.state = 'failed' {filter} ORDER BY i.updated_at DESC, i.id DESC"
+    ))?;
+    stmt.query_map([], |r| {
+        let account: String = r.get(0)?;
+        let item = ImportItem {
+            id: r.get(1)?,
+            link: r.get(2)?,
+            dropbox_id: r.get(3)?,
+            rev: r.get(4)?,
+            path: r.get(5)?,
+            size: r.get::<_, i64>(6)? as u64,
+            content_hash: r.get(7)?,
+            state: ItemState::Failed,
+            error_kind: r.get(9)?,
+            error_detail: r.get(10)?,
+            format: r.get(11)?,
+            attempts: r.get(12)?,
+            file: r.get(13)?,
+            report: r.get(14)?,
+            updated_at: r.get(15)?,
+        };
+        Ok((account, item))
+    })?
+    .collect()
+}

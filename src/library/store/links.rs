@@ -1,0 +1,230 @@
+//! Dropbox connections (who we reach Dropbox as) and links (an account's folder on one
+//! connection, with its change cursor and state). Plain data: the library does not speak Dropbox.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::library::model::{AccountId, AdminId};
+
+pub type ConnectionId = i64;
+pub type LinkId = i64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkState {
+    Active,
+    Paused,
+    NeedsReauth,
+    Error,
+    Unlinked,
+}
+
+impl LinkState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Active => "active",
+            LinkState::Paused => "paused",
+            LinkState::NeedsReauth => "needs_reauth",
+            LinkState::Error => "error",
+            LinkState::Unlinked => "unlinked",
+        }
+    }
+    pub fn parse(s: &str) -> Option<LinkState> {
+        [
+            LinkState::Active,
+            LinkState::Paused,
+            LinkState::NeedsReauth,
+            LinkState::Error,
+            LinkState::Unlinked,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == s)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendKind {
+    Api,
+    Local,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Api => "api",
+            BackendKind::Local => "local",
+        }
+    }
+}
+
+/// A link with its connection, as the engine and the console need it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct LinkRecord {
+    pub id: LinkId,
+    pub account: AccountId,
+    pub account_name: String,
+    pub connection: ConnectionId,
+    pub backend: BackendKind,
+    pub dropbox_account_id: String,
+    pub dropbox_email: Option<String>,
+    /// Token file reference (API backend) — a name, never the secret.
+    pub token_ref: Option<String>,
+    /// The synced folder on disk (local backend).
+    pub root_path: Option<String>,
+    pub folder_path: String,
+    pub authorized_by: Option<AdminId>,
+    #[serde(skip)]
+    pub cursor: Option<String>,
+    pub state: LinkState,
+    pub state_detail: Option<String>,
+}
+
+pub struct NewConnection<'a> {
+    pub dropbox_account_id: &'a str,
+    pub email: Option<&'a str>,
+    pub backend: BackendKind,
+    pub token_ref: Option<&'a str>,
+    pub root_path: Option<&'a str>,
+    pub authorized_by: AdminId,
+}
+
+/// Find or create the connection for this Dropbox account (one per account and backend).
+pub fn upsert_connection(
+    c: &Connection,
+    n: &NewConnection<'_>,
+    now: i64,
+) -> rusqlite::Result<ConnectionId> {
+    c.execute(
+        "INSERT INTO dropbox_connections(dropbox_account_id, email, backend, token_ref, root_path, authorized_by, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT(backend, dropbox_account_id) DO UPDATE SET
+            email = coalesce(excluded.email, email),
+            token_ref = coalesce(excluded.token_ref, token_ref),
+            root_path = coalesce(excluded.root_path, root_path)",
+        params![n.dropbox_account_id, n.email, n.backend.as_str(), n.token_ref, n.root_path, n.authorized_by, now],
+    )?;
+    c.query_row(
+        "SELECT id FROM dropbox_connections WHERE backend = ?1 AND dropbox_account_id = ?2",
+        params![n.backend.as_str(), n.dropbox_account_id],
+        |r| r.get(0),
+    )
+}
+
+pub fn insert_link(
+    c: &Connection,
+    account: AccountId,
+    connection: ConnectionId,
+    folder_path: &str,
+    by: AdminId,
+    now: i64,
+) -> rusqlite::Result<LinkId> {
+    c.execute(
+        "INSERT INTO links(account, connection, folder_path, authorized_by, state, created_at)
+         VALUES (?1, ?2, ?3, ?4, 'active', ?5)",
+        params![account, connection, folder_path, by, now],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+const LINK_SELECT: &str = "SELECT l.id, l.account, a.name, l.connection, dc.backend, dc.dropbox_account_id,
+        dc.email, dc.token_ref, dc.root_path, l.folder_path, l.authorized_by, l.cursor, l.state, l.state_detail
+    FROM links l
+    JOIN accounts a ON a.id = l.account
+    JOIN dropbox_connections dc ON dc.id = l.connection";
+
+fn link_from_row(r: &Row<'_>) -> rusqlite::Result<LinkRecord> {
+    let backend: String = r.get(4)?;
+    let state: String = r.get(12)?;
+    Ok(LinkRecord {
+        id: r.get(0)?,
+        account: r.get(1)?,
+        account_name: r.get(2)?,
+        connection: r.get(3)?,
+        backend: if backend == "api" {
+            BackendKind::Api
+        } else {
+            BackendKind::Local
+        },
+        dropbox_account_id: r.get(5)?,
+        dropbox_email: r.get(6)?,
+        token_ref: r.get(7)?,
+        root_path: r.get(8)?,
+        folder_path: r.get(9)?,
+        authorized_by: r.get(10)?,
+        cursor: r.get(11)?,
+        state: LinkState::parse(&state).unwrap_or(LinkState::Error),
+        state_detail: r.get(13)?,
+    })
+}
+
+pub fn link_by_id(c: &Connection, id: LinkId) -> rusqlite::Result<Option<LinkRecord>> {
+    c.query_row(
+        &format!("{LINK_SELECT} WHERE l.id = ?1"),
+        [id],
+        link_from_row,
+    )
+    .optional()
+}
+
+/// The account's link that is not unlinked, if any.
+pub fn live_link_of(c: &Connection, account: AccountId) -> rusqlite::Result<Option<LinkRecord>> {
+    c.query_row(
+        &format!("{LINK_SELECT} WHERE l.account = ?1 AND l.state <> 'unlinked'"),
+        [account],
+        link_from_row,
+    )
+    .optional()
+}
+
+/// Every link that is not unlinked, by account name.
+pub fn live_links(c: &Connection) -> rusqlite::Result<Vec<LinkRecord>> {
+    let mut stmt = c.prepare(&format!(
+        "{LINK_SELECT} WHERE l.state <> 'unlinked' ORDER BY a.name COLLATE NOCASE"
+    ))?;
+    stmt.query_map([], link_from_row)?.collect()
+}
+
+pub fn set_cursor(c: &Connection, link: LinkId, cursor: Option<&str>) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE links SET cursor = ?2 WHERE id = ?1",
+        params![link, cursor],
+    )?;
+    Ok(())
+}
+
+pub fn set_state(
+    c: &Connection,
+    link: LinkId,
+    state: LinkState,
+    detail: Option<&str>,
+) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE links SET state = ?2, state_detail = ?3 WHERE id = ?1",
+        params![link, state.as_str(), detail],
+    )?;
+    Ok(())
+}
+
+/// Remember a report we wrote, so the scanner never imports it.
+pub fn insert_report(
+    c: &Connection,
+    link: LinkId,
+    dropbox_path: &str,
+    dropbox_id: &str,
+    rev: &str,
+    now: i64,
+) -> rusqlite::Result<i64> {
+    c.execute(
+        "INSERT INTO reports(link, dropbox_path, dropbox_id, rev, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![link, dropbox_path, dropbox_id, rev, now],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+pub fn is_our_report(c: &Connection, link: LinkId, dropbox_id: &str) -> rusqlite::Result<bool> {
+    c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM reports WHERE link = ?1 AND dropbox_id = ?2)",
+        params![link, dropbox_id],
+        |r| r.get(0),
+    )
+}

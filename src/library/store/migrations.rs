@@ -1,0 +1,205 @@
+//! Versioned schema migrations, compiled into the binary. `PRAGMA user_version` holds the
+//! version; `PRAGMA application_id` marks the file as a Smartimage library so we never
+//! adopt some other SQLite database.
+
+/// "SMIG" — identifies our database files.
+pub const APPLICATION_ID: i32 = 0x534D_4947;
+
+/// Each entry migrates from version `index` to `index + 1`, in one transaction.
+pub const MIGRATIONS: &[&str] = &[V1];
+
+pub fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Times are unix seconds (UTC). Sizes are bytes. Names compare case-insensitively.
+const V1: &str = r#"
+CREATE TABLE accounts (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT    NOT NULL UNIQUE COLLATE NOCASE,
+    plan        TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE admins (
+    id          INTEGER PRIMARY KEY,
+    email       TEXT    NOT NULL UNIQUE COLLATE NOCASE,
+    name        TEXT    NOT NULL,
+    os_user     TEXT,
+    is_operator INTEGER NOT NULL DEFAULT 0,
+    created_at  INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX admins_by_os_user ON admins(os_user) WHERE os_user IS NOT NULL;
+
+CREATE TABLE memberships (
+    admin   INTEGER NOT NULL REFERENCES admins(id) ON DELETE CASCADE,
+    account INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    role    TEXT    NOT NULL CHECK (role IN ('owner', 'admin')),
+    PRIMARY KEY (admin, account)
+) WITHOUT ROWID;
+CREATE INDEX memberships_by_account ON memberships(account);
+
+CREATE TABLE delegations (
+    account    INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    admin      INTEGER NOT NULL REFERENCES admins(id) ON DELETE CASCADE,
+    granted_by INTEGER NOT NULL REFERENCES admins(id),
+    granted_at INTEGER NOT NULL,
+    PRIMARY KEY (account, admin)
+) WITHOUT ROWID;
+
+CREATE TABLE dropbox_connections (
+    id                 INTEGER PRIMARY KEY,
+    dropbox_account_id TEXT    NOT NULL,
+    email              TEXT,
+    backend            TEXT    NOT NULL CHECK (backend IN ('api', 'local')),
+    token_ref          TEXT,
+    root_path          TEXT,
+    authorized_by      INTEGER REFERENCES admins(id),
+    created_at         INTEGER NOT NULL,
+    UNIQUE (backend, dropbox_account_id)
+);
+
+CREATE TABLE links (
+    id            INTEGER PRIMARY KEY,
+    account       INTEGER NOT NULL REFERENCES accounts(id),
+    connection    INTEGER NOT NULL REFERENCES dropbox_connections(id),
+    folder_path   TEXT    NOT NULL,
+    authorized_by INTEGER REFERENCES admins(id),
+    cursor        TEXT,
+    state         TEXT    NOT NULL DEFAULT 'active'
+                  CHECK (state IN ('active', 'paused', 'needs_reauth', 'error', 'unlinked')),
+    state_detail  TEXT,
+    created_at    INTEGER NOT NULL
+);
+-- One live link per account; an unlinked row stays for the history of its files.
+CREATE UNIQUE INDEX links_live_by_account ON links(account) WHERE state <> 'unlinked';
+
+CREATE TABLE files (
+    id           INTEGER PRIMARY KEY,
+    account      INTEGER NOT NULL REFERENCES accounts(id),
+    name         TEXT    NOT NULL,
+    size         INTEGER NOT NULL CHECK (size >= 0),
+    kind         TEXT    NOT NULL,
+    format       TEXT    NOT NULL,
+    mime         TEXT    NOT NULL,
+    sha256       TEXT    NOT NULL,
+    source       TEXT    NOT NULL CHECK (source IN ('dropbox', 'upload')),
+    uploaded_by  INTEGER REFERENCES admins(id),
+    imported_at  INTEGER NOT NULL,
+    video_month  TEXT,
+    dropbox_link INTEGER REFERENCES links(id),
+    dropbox_path TEXT,
+    dropbox_id   TEXT,
+    dropbox_rev  TEXT,
+    content_hash TEXT,
+    -- A replayed import of the same Dropbox revision can never create a second row.
+    UNIQUE (dropbox_link, dropbox_id, dropbox_rev)
+);
+CREATE INDEX files_by_name     ON files(account, name COLLATE NOCASE, id);
+CREATE INDEX files_by_imported ON files(account, imported_at, id);
+CREATE INDEX files_by_size     ON files(account, size, id);
+CREATE INDEX files_by_kind     ON files(account, kind, id);
+CREATE INDEX files_by_source   ON files(account, source, id);
+CREATE INDEX files_by_sha256   ON files(sha256);
+
+-- Running totals kept by triggers, so admission never sums a million rows.
+CREATE TABLE storage_usage (
+    account INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    bytes   INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE video_usage (
+    account INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    month   TEXT    NOT NULL,
+    bytes   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (account, month)
+) WITHOUT ROWID;
+
+CREATE TRIGGER files_storage_insert AFTER INSERT ON files BEGIN
+    UPDATE storage_usage SET bytes = bytes + NEW.size WHERE account = NEW.account;
+END;
+CREATE TRIGGER files_video_insert AFTER INSERT ON files WHEN NEW.video_month IS NOT NULL BEGIN
+    INSERT INTO video_usage(account, month, bytes) VALUES (NEW.account, NEW.video_month, NEW.size)
+        ON CONFLICT(account, month) DO UPDATE SET bytes = bytes + NEW.size;
+END;
+CREATE TRIGGER files_storage_delete AFTER DELETE ON files BEGIN
+    UPDATE storage_usage SET bytes = bytes - OLD.size WHERE account = OLD.account;
+END;
+CREATE TRIGGER files_video_delete AFTER DELETE ON files WHEN OLD.video_month IS NOT NULL BEGIN
+    UPDATE video_usage SET bytes = bytes - OLD.size
+        WHERE account = OLD.account AND month = OLD.video_month;
+END;
+
+-- Quota held by admissions in flight, so concurrent imports cannot overshoot a limit.
+CREATE TABLE reservations (
+    id            INTEGER PRIMARY KEY,
+    account       INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    storage_bytes INTEGER NOT NULL,
+    video_bytes   INTEGER NOT NULL,
+    video_month   TEXT    NOT NULL,
+    purpose       TEXT    NOT NULL,
+    created_at    INTEGER NOT NULL
+);
+CREATE INDEX reservations_by_account ON reservations(account);
+
+CREATE TABLE collections (
+    id         INTEGER PRIMARY KEY,
+    account    INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name       TEXT    NOT NULL COLLATE NOCASE,
+    created_by INTEGER REFERENCES admins(id),
+    created_at INTEGER NOT NULL,
+    UNIQUE (account, name)
+);
+
+CREATE TABLE collection_files (
+    collection INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+    file       INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    added_by   INTEGER REFERENCES admins(id),
+    added_at   INTEGER NOT NULL,
+    PRIMARY KEY (collection, file)
+) WITHOUT ROWID;
+CREATE INDEX collection_files_by_file ON collection_files(file, collection);
+
+-- The durable queue/journal of the import engine; crash recovery reads it.
+CREATE TABLE import_items (
+    id           INTEGER PRIMARY KEY,
+    link         INTEGER NOT NULL REFERENCES links(id),
+    dropbox_id   TEXT    NOT NULL,
+    rev          TEXT    NOT NULL,
+    path         TEXT    NOT NULL,
+    size         INTEGER NOT NULL,
+    content_hash TEXT,
+    state        TEXT    NOT NULL,
+    error_kind   TEXT,
+    error_detail TEXT,
+    format       TEXT,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    file         INTEGER REFERENCES files(id),
+    reservation  INTEGER,
+    report       INTEGER,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    UNIQUE (link, dropbox_id, rev)
+);
+CREATE INDEX import_items_by_state ON import_items(state, link);
+
+CREATE TABLE reports (
+    id           INTEGER PRIMARY KEY,
+    link         INTEGER NOT NULL REFERENCES links(id),
+    dropbox_path TEXT    NOT NULL,
+    dropbox_id   TEXT,
+    rev          TEXT,
+    created_at   INTEGER NOT NULL
+);
+
+CREATE TABLE audit (
+    id          INTEGER PRIMARY KEY,
+    at          INTEGER NOT NULL,
+    actor       INTEGER REFERENCES admins(id),
+    actor_email TEXT    NOT NULL,
+    action      TEXT    NOT NULL,
+    account     INTEGER REFERENCES accounts(id) ON DELETE SET NULL,
+    target      TEXT    NOT NULL,
+    detail      TEXT
+);
+CREATE INDEX audit_by_account ON audit(account, at);
+"#;

@@ -1,0 +1,244 @@
+//! The metadata store: an embedded SQLite database in WAL mode with versioned migrations.
+//! Writes go through one connection (see `writer.rs` for the dedicated writer thread);
+//! readers open their own read-only connections and never wait on a long write.
+
+pub mod audit;
+pub mod collections;
+pub mod files;
+pub mod import_items;
+pub mod links;
+pub mod migrations;
+pub mod people;
+pub mod quota;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+
+pub use files::{FileQuery, SortKey};
+pub use quota::{Reservation, ReservationId};
+
+/// Page cache per connection (negative = KiB): index-heavy inserts stay in memory.
+const CACHE_KIB: i64 = 65_536;
+/// How long a writer waits for another process's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the library at {path} was written by a newer smartimage (schema version {found}; this \
+         build knows up to {supported}); upgrade smartimage — the file was left untouched"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error(
+        "{path} is not a Smartimage library (it is some other SQLite database); point --data-dir \
+         elsewhere — the file was left untouched"
+    )]
+    NotALibrary { path: PathBuf },
+    #[error(
+        "the library database {path} is damaged or not a database ({detail}); it was left \
+         untouched — restore it from a backup or move it aside"
+    )]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// One connection to the library database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Open (creating if absent) the library database and bring its schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.identify()?;
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// A read-only connection for readers (the console, listings); never blocks the writer.
+    pub fn open_readonly(path: &Path) -> Result<Store> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)?;
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.identify()?;
+        store.conn.busy_timeout(BUSY_TIMEOUT)?;
+        let version = store.schema_version()?;
+        if version > migrations::latest_version() {
+            return Err(store.newer_schema(version));
+        }
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Refuse files that are corrupt or belong to someone else, before writing anything.
+    fn identify(&self) -> Result<()> {
+        let probe = self
+            .conn
+            .query_row("PRAGMA application_id", [], |r| r.get::<_, i32>(0));
+        let app_id = match probe {
+            Ok(id) => id,
+            Err(e) => return Err(self.corrupt(e)),
+        };
+        let tables: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .map_err(|e| self.corrupt(e))?;
+        if app_id == migrations::APPLICATION_ID || (app_id == 0 && tables == 0) {
+            Ok(())
+        } else {
+            Err(StoreError::NotALibrary {
+                path: self.path.clone(),
+            })
+        }
+    }
+
+    fn corrupt(&self, e: rusqlite::Error) -> StoreError {
+        StoreError::Corrupt {
+            path: self.path.clone(),
+            detail: e.to_string(),
+        }
+    }
+
+    fn newer_schema(&self, found: i64) -> StoreError {
+        StoreError::NewerSchema {
+            path: self.path.clone(),
+            found,
+            supported: migrations::latest_version(),
+        }
+    }
+
+    fn configure(&self) -> Result<()> {
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        // WAL: readers never wait for the writer. synchronous=FULL: a committed row survives a
+        // power cut — files are deleted from Dropbox only after their row is durable.
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(mode, "SQLite refused WAL mode");
+        }
+        self.conn.execute_batch(
+            "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+        )?;
+        self.conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Read inside the write lock: another process may have migrated meanwhile.
+        let mut version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let latest = migrations::latest_version();
+        if version > latest {
+            return Err(StoreError::NewerSchema {
+                path,
+                found: version,
+                supported: latest,
+            });
+        }
+        while version < latest {
+            tx.execute_batch(migrations::MIGRATIONS[version as usize])?;
+            version += 1;
+            tx.pragma_update(None, "user_version", version)?;
+        }
+        tx.pragma_update(None, "application_id", migrations::APPLICATION_ID)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Run `f` in one IMMEDIATE transaction: all of it lands, or none of it.
+    pub fn transaction<T, E>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<rusqlite::Error>,
+    {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// True when no admin exists yet (the library needs `smartimage init`).
+    pub fn is_empty(&self) -> Result<bool> {
+        let any: Option<i64> = self
+            .conn
+            .query_row("SELECT id FROM admins LIMIT 1", [], |r| r.get(0))
+            .optional()?;
+        Ok(any.is_none())
+    }
+}
+
+/// Is this error a UNIQUE constraint violation (a duplicate)?
+pub fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}
+
+#[cfg(test)]
+mod tests;
+
+impl Store {
+    /// Admit a file and reserve its quota atomically (see `quota::reserve`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn reserve(
+        &mut self,
+        account: crate::library::model::AccountId,
+        plan: &crate::library::policy::Plan,
+        name: &str,
+        size: u64,
+        detection: &crate::library::formats::Detection,
+        now: time::OffsetDateTime,
+        purpose: &str,
+    ) -> std::result::Result<Reservation, quota::ReserveError> {
+        self.transaction(|tx| {
+            quota::reserve(tx, account, plan, name, size, detection, now, purpose)
+        })
+    }
+}
