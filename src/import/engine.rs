@@ -31,12 +31,14 @@ const LINK_RETRY_MIN: Duration = Duration::from_secs(2);
 const LINK_RETRY_MAX: Duration = Duration::from_secs(300);
 /// Unreferenced blobs younger than this are kept by garbage collection: another process
 /// (a direct upload) may be about to commit its row.
-const GC_GRACE: Duration = Duration::from_secs(3600);
+pub const DEFAULT_GC_GRACE: Duration = Duration::from_secs(3600);
 
 #[derive(Clone, Debug)]
 pub struct EngineSettings {
     pub workers: usize,
     pub idle_wait: Duration,
+    /// See [`DEFAULT_GC_GRACE`].
+    pub gc_grace: Duration,
     pub backends: BackendSettings,
 }
 
@@ -45,6 +47,7 @@ impl Default for EngineSettings {
         EngineSettings {
             workers: crate::config::DEFAULT_DOWNLOAD_WORKERS,
             idle_wait: DEFAULT_IDLE_WAIT,
+            gc_grace: DEFAULT_GC_GRACE,
             backends: BackendSettings::default(),
         }
     }
@@ -88,7 +91,7 @@ impl ImportEngine {
         let data_dir = library.data_dir().to_path_buf();
         let lock = EngineLock::acquire(&data_dir)?;
         let blobs = library.blobs().clone();
-        let report = recover(&mut library, &blobs)?;
+        let report = recover(&mut library, &blobs, settings.gc_grace)?;
         let shutdown = Arc::new(AtomicBool::new(false));
         let cx = PassContext {
             library: Arc::new(Mutex::new(library)),
@@ -338,7 +341,11 @@ impl ImportEngine {
 /// Start-up recovery: no temp file, no stale reservation, no half-claimed item, no orphan blob
 /// survives a crash. Files committed but not yet deleted from Dropbox stay `committed`; the
 /// next pass deletes them.
-pub fn recover(library: &mut Library, blobs: &BlobStore) -> Result<RecoveryReport, EngineError> {
+pub fn recover(
+    library: &mut Library,
+    blobs: &BlobStore,
+    gc_grace: Duration,
+) -> Result<RecoveryReport, EngineError> {
     let temp_files_removed = blobs
         .remove_temp_files()
         .map_err(|e| EngineError::Recovery(e.to_string()))?;
@@ -355,7 +362,9 @@ pub fn recover(library: &mut Library, blobs: &BlobStore) -> Result<RecoveryRepor
     let referenced =
         files::referenced_sha256(library.store().connection()).map_err(LibraryError::from)?;
     let stats = blobs
-        .collect_unreferenced(|sha| referenced.contains(sha) || recently_written(blobs, sha))
+        .collect_unreferenced(|sha| {
+            referenced.contains(sha) || recently_written(blobs, sha, gc_grace)
+        })
         .map_err(|e| EngineError::Recovery(e.to_string()))?;
     Ok(RecoveryReport {
         temp_files_removed,
@@ -365,7 +374,7 @@ pub fn recover(library: &mut Library, blobs: &BlobStore) -> Result<RecoveryRepor
     })
 }
 
-fn recently_written(blobs: &BlobStore, sha: &str) -> bool {
+fn recently_written(blobs: &BlobStore, sha: &str, grace: Duration) -> bool {
     let modified = blobs
         .path_of(sha)
         .and_then(|p| std::fs::metadata(p).ok())
@@ -373,7 +382,7 @@ fn recently_written(blobs: &BlobStore, sha: &str) -> bool {
     match modified {
         Some(t) => SystemTime::now()
             .duration_since(t)
-            .map(|age| age < GC_GRACE)
+            .map(|age| age < grace)
             .unwrap_or(true),
         None => false,
     }

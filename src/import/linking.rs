@@ -111,6 +111,11 @@ pub async fn finish_api_link(
     .map_err(|e| LinkError::Setup(e.to_string()))?;
     let who = client.current_account().await?;
     let token_ref = format!("{TOKEN_DIR}/{}.json", safe_file_stem(&who.account_id));
+    let token_dir = library.data_dir().join(TOKEN_DIR);
+    // Only the owner may even list the token files.
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+        .create(&token_dir)
+        .map_err(|e| LinkError::Setup(format!("cannot create {}: {e}", token_dir.display())))?;
     let token_path = library.data_dir().join(&token_ref);
     token_file::save_tokens(&token_path, &source.snapshot().await)
         .map_err(|e| LinkError::Setup(e.to_string()))?;

@@ -488,23 +488,36 @@ use AttemptFailure::{Changed, Missing, Other};
 
 fn unsupported_by_content(name: &str, by_name: &Detection, content: &Detection) -> Refusal {
     let category = match &content.verdict {
-        formats::Verdict::Unsupported { category } => category.clone(),
-        formats::Verdict::Supported(_) => String::new(),
+        formats::Verdict::Unsupported { category } => category.as_str(),
+        formats::Verdict::Supported(_) => "",
     };
-    let disguise = match by_name.kind() {
+    let noun = |kind: formats::FileKind| match kind {
+        formats::FileKind::Image => "image",
+        formats::FileKind::Video => "video",
+        formats::FileKind::Audio => "audio file",
+        formats::FileKind::Document => "document",
+        formats::FileKind::Design => "design file",
+    };
+    let detail = match by_name.kind() {
+        Some(kind) if category == formats::CATEGORY_MISMATCH => {
+            format!(
+                "{name:?} contains plain text, not the {} its name suggests; Smartimage does not accept it.",
+                noun(kind)
+            )
+        }
         Some(kind) => format!(
-            " although its name makes it look like a {} file",
-            kind.as_str()
+            "{name:?} contains a {} ({category}), not the {} its name suggests; Smartimage does not accept it.",
+            content.format,
+            noun(kind)
         ),
-        None => String::new(),
+        None => format!(
+            "{name:?} is a {} ({category}); Smartimage does not accept this format.",
+            content.format
+        ),
     };
     Refusal {
         kind: ErrorKind::UnsupportedFormat,
-        detail: format!(
-            "{name:?} is a {} ({category}){disguise}; Smartimage does not accept this format. {}",
-            content.format,
-            ErrorKind::UnsupportedFormat.advice()
-        ),
+        detail,
         format: Some(content.format.clone()),
     }
 }

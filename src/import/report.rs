@@ -66,6 +66,8 @@ impl ErrorReport {
         let when = self
             .generated_at
             .to_offset(time::UtcOffset::UTC)
+            .replace_nanosecond(0)
+            .unwrap_or(self.generated_at)
             .format(&Rfc3339)
             .unwrap_or_else(|_| self.generated_at.unix_timestamp().to_string());
         let mut groups: BTreeMap<ErrorKind, Vec<&FailedFile>> = BTreeMap::new();

@@ -90,6 +90,8 @@ pub const CATEGORY_DISK_IMAGE: &str = "disk image";
 /// A format we recognise but do not accept (an icon, a database, a 3D model, …).
 pub const CATEGORY_UNLISTED_FORMAT: &str = "other format";
 pub const CATEGORY_UNKNOWN_BINARY: &str = "unknown binary";
+/// Text content behind the name of a binary format (`notes` renamed `photo.jpg`).
+pub const CATEGORY_MISMATCH: &str = "content does not match its extension";
 pub const CATEGORY_EMPTY: &str = "empty file";
 /// Only [`detect_by_name`] says this: the extension is not in the table (or there is none).
 pub const CATEGORY_UNKNOWN_TYPE: &str = "unknown file type";
@@ -539,7 +541,7 @@ fn classify(content: FileFormat, head: &[u8], extension: Option<&str>) -> Detect
                 None => named_by_content(content, &UNLISTED_FORMAT),
             }
         }
-        Outcome::Text => text_row(head, extension).detection(),
+        Outcome::Text => text_detection(head, extension),
         Outcome::Unlisted(catch_all) => named_by_content(content, catch_all),
     }
 }
@@ -973,6 +975,27 @@ const PHP_OPEN_TAG: &[u8] = b"<?php";
 const PHP_ECHO_TAG: &[u8] = b"<?=";
 const DOCTYPE_OPEN: &[u8] = b"<!doctype";
 
+/// Plain text wearing the name of a binary format (an image, a video, a PDF…) is refused: it
+/// is not what its name promises, and admitting it by name would let anything through.
+fn text_detection(head: &[u8], extension: Option<&str>) -> Detection {
+    let row = text_row(head, extension);
+    let claimed = extension.and_then(row_for_extension);
+    match claimed {
+        Some(named)
+            if std::ptr::eq(row, &PLAIN_TEXT) && !named.families.contains(&Family::PlainText) =>
+        {
+            Detection {
+                format: format!("Plain text with a .{} name", extension.unwrap_or_default()),
+                mime: row.mime.to_owned(),
+                verdict: Verdict::Unsupported {
+                    category: CATEGORY_MISMATCH.to_owned(),
+                },
+            }
+        }
+        _ => row.detection(),
+    }
+}
+
 /// Text decides by its start (PHP, a web page, an SVG root) and otherwise by the extension:
 /// unsafe readings first, so a page named `.txt` or a script named `.js` is still refused.
 fn text_row(head: &[u8], extension: Option<&str>) -> &'static FormatRow {
@@ -1058,9 +1081,23 @@ fn looks_like_text(head: &[u8]) -> bool {
     if let Some(units) = head.strip_prefix(UTF16_BE_BOM) {
         return utf16_is_text(units, u16::from_be_bytes);
     }
-    !strip_utf8_bom(head)
+    let body = strip_utf8_bom(head);
+    if body
         .iter()
         .any(|&b| matches!(b, 0x00..=0x08 | 0x0E..=0x19 | 0x1C..=0x1F | 0x7F))
+    {
+        return false;
+    }
+    match std::str::from_utf8(body) {
+        Ok(_) => true,
+        // Cut off inside the last character: still UTF-8 text.
+        Err(e) if e.error_len().is_none() => true,
+        // A legacy 8-bit code page. Windows-1252 leaves these five bytes undefined, so text in
+        // any Western code page never holds them; binary data (an `MZ` stub, x86 NOPs) does.
+        Err(_) => !body
+            .iter()
+            .any(|&b| matches!(b, 0x81 | 0x8D | 0x8F | 0x90 | 0x9D)),
+    }
 }
 
 fn utf16_is_text(bytes: &[u8], decode_unit: fn([u8; 2]) -> u16) -> bool {
@@ -1973,10 +2010,27 @@ mod tests {
         );
         assert_row(&detect_bytes(csv, "files.txt"), "Plain text", "txt");
         assert_row(&detect_bytes(csv, "files"), "Plain text", "no extension");
-        assert_row(
-            &detect_bytes(csv, "photo.jpg"),
-            "Plain text",
-            "text named .jpg",
+        let disguised = detect_bytes(b"just some notes\n", "holiday.jpg");
+        assert_eq!(
+            disguised.verdict,
+            Verdict::Unsupported {
+                category: CATEGORY_MISMATCH.to_owned()
+            },
+            "text named .jpg is not an image"
+        );
+        let mut nop_stub = b"MZ".to_vec();
+        nop_stub.extend([0x90u8; 200]);
+        assert_eq!(
+            detect_bytes(&nop_stub, "setup.jpg").kind(),
+            None,
+            "an MZ stub of NOP bytes is not 8-bit text"
+        );
+        assert_eq!(
+            detect_bytes(csv, "photo.jpg").verdict,
+            Verdict::Unsupported {
+                category: CATEGORY_MISMATCH.to_owned()
+            },
+            "text named .jpg is refused, not taken for a document"
         );
         let latin1 = b"Caf\xE9 cr\xE8me, \xA9 2024\r\n";
         assert_row(
@@ -2033,10 +2087,15 @@ mod tests {
             );
         }
         let not_svg = b"<?xml version=\"1.0\"?><catalog><svg/></catalog>";
-        assert_row(
-            &detect_bytes(not_svg, "icon.svg"),
-            "Plain text",
-            "svg not at the root",
+        let not_svg = detect_bytes(not_svg, "icon.svg");
+        assert_eq!(
+            not_svg.format, "Plain text with a .svg name",
+            "svg not at the root"
+        );
+        assert_eq!(
+            not_svg.kind(),
+            None,
+            "XML that is not an SVG is not accepted as one"
         );
     }
 

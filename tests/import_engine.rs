@@ -1,0 +1,677 @@
+//! The import engine end to end, against both backends: a Dropbox-synced folder on disk and
+//! the Dropbox API emulator over HTTP. Real store, real blobs, real files.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use smartimage::dropbox::local::LocalSettings;
+use smartimage::import::engine::{EngineSettings, ImportEngine};
+use smartimage::import::events::{EngineEvent, PassSummary};
+use smartimage::import::linking;
+use smartimage::library::Library;
+use smartimage::library::actions::AdminGrant;
+use smartimage::library::blobs::BlobCheck;
+use smartimage::library::model::{FileRecord, Source};
+use smartimage::library::organise::FileFilter;
+use smartimage::library::policy::{ErrorKind, PlanCatalog, PlanOverride};
+
+const OPERATOR: &str = "op@example.com";
+const OWNER: &str = "owner@example.com";
+
+fn fast_local() -> LocalSettings {
+    LocalSettings {
+        stable_for: Duration::from_millis(20),
+        rescan_every: Duration::from_secs(1),
+    }
+}
+
+/// Plans with a "tiny" one whose limits a test can reach with small files.
+fn plans() -> PlanCatalog {
+    let mut overrides = BTreeMap::new();
+    overrides.insert(
+        "tiny".to_string(),
+        PlanOverride {
+            storage_limit_bytes: Some(10_000),
+            video_bytes_per_month: Some(3_000),
+            max_video_bytes: Some(2_000),
+        },
+    );
+    PlanCatalog::with_overrides(&overrides).unwrap()
+}
+
+pub fn png(seed: u32, len: usize) -> Vec<u8> {
+    let mut b =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+    b.extend(seed.to_be_bytes());
+    b.resize(len.max(b.len()), (seed % 251) as u8);
+    b
+}
+
+pub fn mp4(seed: u32, len: usize) -> Vec<u8> {
+    let mut b = b"\0\0\0\x18ftypisom\0\0\0\0isommp41".to_vec();
+    b.extend(seed.to_be_bytes());
+    b.resize(len.max(b.len()), 0);
+    b
+}
+
+fn exe() -> Vec<u8> {
+    let mut b = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xFF\xFF\x00\x00".to_vec();
+    b.resize(300, 0);
+    b
+}
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+    dropbox: PathBuf,
+}
+
+impl Harness {
+    /// A library with accounts on the team, basic and tiny plans, each linked to one synced folder.
+    async fn local() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let dropbox = dir.path().join("Dropbox");
+        std::fs::create_dir_all(&dropbox).unwrap();
+        let h = Harness {
+            _dir: dir,
+            data,
+            dropbox,
+        };
+        let mut lib = h.library();
+        lib.init(OPERATOR, None, None).unwrap();
+        let op = lib.actor(Some(OPERATOR), None).unwrap();
+        for (name, plan) in [("Acme", "team"), ("Bakery", "basic"), ("Tiny", "tiny")] {
+            lib.add_account(&op, name, plan).unwrap();
+        }
+        let grant = AdminGrant {
+            email: OWNER.into(),
+            owner_of: vec!["Acme".into(), "Bakery".into(), "Tiny".into()],
+            ..AdminGrant::default()
+        };
+        lib.add_admin(&op, &grant).unwrap();
+        let owner = lib.actor(Some(OWNER), None).unwrap();
+        for name in ["Acme", "Bakery", "Tiny"] {
+            linking::link_local_folder(&mut lib, &owner, name, &h.dropbox, fast_local())
+                .await
+                .unwrap();
+        }
+        h
+    }
+
+    fn library(&self) -> Library {
+        Library::open(&self.data, plans()).unwrap()
+    }
+
+    fn drop_file(&self, account: &str, rel: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.dropbox.join(account).join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    fn settings(&self, workers: usize) -> EngineSettings {
+        let mut settings = EngineSettings {
+            workers,
+            gc_grace: Duration::ZERO,
+            ..EngineSettings::default()
+        };
+        settings.backends.local = fast_local();
+        settings
+    }
+
+    async fn pass(&self, workers: usize) -> (PassSummary, Vec<EngineEvent>) {
+        // Let the synced folder see the files as stable (no half-written file is imported).
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (engine, _) = ImportEngine::start(self.library(), self.settings(workers), tx).unwrap();
+        let (summary, problems) = engine.run_once(None).await.unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        drop(engine);
+        let mut events = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            events.push(e);
+        }
+        (summary, events)
+    }
+
+    fn files(&self, account: &str) -> Vec<FileRecord> {
+        let lib = self.library();
+        let op = lib.actor(Some(OPERATOR), None).unwrap();
+        lib.list_files(
+            &op,
+            &FileFilter {
+                account: Some(account.into()),
+                ..FileFilter::default()
+            },
+        )
+        .unwrap()
+    }
+
+    fn files_on_disk(&self, account: &str) -> Vec<String> {
+        let root = self.dropbox.join(account);
+        let mut out = Vec::new();
+        walk(&root, &root, &mut out);
+        out.sort();
+        out
+    }
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        if path.is_dir() {
+            walk(root, &path, out);
+        } else {
+            out.push(
+                path.strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
+    }
+}
+
+fn failures_by_kind(events: &[EngineEvent]) -> BTreeMap<String, ErrorKind> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            EngineEvent::Failed { item, kind, .. } => Some((item.path.clone(), *kind)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn imports_a_nested_batch_and_removes_it_from_dropbox() {
+    let h = Harness::local().await;
+    let mut expected = BTreeMap::new();
+    for (i, rel) in [
+        "a.png",
+        "sub/b.png",
+        "sub/deeper/c.png",
+        "sub/deeper/even deeper/d.png",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let bytes = png(i as u32, 500 + i);
+        h.drop_file("Acme", rel, &bytes);
+        expected.insert(format!("/Acme/{rel}"), bytes);
+    }
+    h.drop_file("Acme", ".DS_Store", b"finder junk");
+    let (summary, _) = h.pass(4).await;
+    assert_eq!(
+        (summary.imported, summary.deleted, summary.failed),
+        (4, 4, 0),
+        "{summary:?}"
+    );
+    assert_eq!(
+        h.files_on_disk("Acme"),
+        vec![".DS_Store".to_string()],
+        "imported files leave Dropbox, system files stay"
+    );
+    let lib = h.library();
+    let files = h.files("Acme");
+    assert_eq!(files.len(), 4);
+    for f in &files {
+        assert_eq!(f.source, Source::Dropbox);
+        assert_eq!(
+            f.uploaded_by.as_deref(),
+            Some(OWNER),
+            "uploaded by the admin who linked"
+        );
+        let original = &expected[f.dropbox_path.as_deref().unwrap()];
+        assert_eq!(f.size, original.len() as u64);
+        assert!(matches!(
+            lib.blobs().verify(&f.sha256).unwrap(),
+            BlobCheck::Ok { .. }
+        ));
+        let stored = std::fs::read(lib.blobs().path_of(&f.sha256).unwrap()).unwrap();
+        assert_eq!(&stored, original, "byte-identical");
+    }
+    let (again, _) = h.pass(4).await;
+    assert_eq!(
+        again,
+        PassSummary::default(),
+        "a second pass finds nothing new"
+    );
+    assert_eq!(h.files("Acme").len(), 4, "and duplicates nothing");
+}
+
+#[tokio::test]
+async fn every_error_kind_leaves_the_file_in_dropbox_and_in_a_report() {
+    let h = Harness::local().await;
+    let over_storage = png(1, 12_000);
+    h.drop_file("Tiny", "huge.png", &over_storage);
+    h.drop_file("Tiny", "long.mp4", &mp4(2, 2_500));
+    h.drop_file("Bakery", "clip.mp4", &mp4(3, 600));
+    h.drop_file("Acme", "holiday.jpg", &exe());
+    h.drop_file("Acme", "archive.zip", b"PK\x03\x04 not much of an archive");
+    let (summary, events) = h.pass(2).await;
+    let kinds = failures_by_kind(&events);
+    assert_eq!(kinds["/Tiny/huge.png"], ErrorKind::StorageLimit);
+    assert_eq!(kinds["/Tiny/long.mp4"], ErrorKind::VideoTooLarge);
+    assert_eq!(kinds["/Bakery/clip.mp4"], ErrorKind::VideoOnBasicPlan);
+    assert_eq!(kinds["/Acme/holiday.jpg"], ErrorKind::UnsupportedFormat);
+    assert_eq!(kinds["/Acme/archive.zip"], ErrorKind::UnsupportedFormat);
+    assert_eq!(summary.failed, 5);
+    assert_eq!(summary.imported, 0);
+    // Failed files stay exactly as they were.
+    assert_eq!(
+        std::fs::read(h.dropbox.join("Tiny/huge.png")).unwrap(),
+        over_storage
+    );
+    assert_eq!(
+        std::fs::read(h.dropbox.join("Acme/holiday.jpg")).unwrap(),
+        exe()
+    );
+    // One report per account folder, grouping its failures with what to do.
+    for (account, expect) in [
+        (
+            "Tiny",
+            vec![ErrorKind::StorageLimit, ErrorKind::VideoTooLarge],
+        ),
+        ("Bakery", vec![ErrorKind::VideoOnBasicPlan]),
+        ("Acme", vec![ErrorKind::UnsupportedFormat]),
+    ] {
+        let on_disk = h.files_on_disk(account);
+        let reports: Vec<&String> = on_disk
+            .iter()
+            .filter(|n| n.starts_with("Smartimage upload errors "))
+            .collect();
+        assert_eq!(reports.len(), 1, "{account}: {on_disk:?}");
+        let text = std::fs::read_to_string(h.dropbox.join(account).join(reports[0])).unwrap();
+        for kind in expect {
+            assert!(
+                text.contains(kind.title()),
+                "{account} report lacks {kind:?}:\n{text}"
+            );
+            assert!(
+                text.contains(kind.advice()),
+                "{account} report lacks advice for {kind:?}"
+            );
+        }
+    }
+    // The reports are not imported, and failed files are not retried while unchanged.
+    let (again, _) = h.pass(2).await;
+    assert_eq!(again, PassSummary::default(), "{again:?}");
+    assert!(h.files("Acme").is_empty());
+}
+
+#[tokio::test]
+async fn the_monthly_video_allotment_is_enforced_across_files() {
+    let h = Harness::local().await;
+    for i in 0..3 {
+        h.drop_file("Tiny", &format!("v{i}.mp4"), &mp4(10 + i, 1_500));
+    }
+    let (summary, events) = h.pass(1).await;
+    assert_eq!(
+        summary.imported, 2,
+        "3,000 bytes of video a month fit two 1,500-byte videos"
+    );
+    let kinds: Vec<ErrorKind> = failures_by_kind(&events).into_values().collect();
+    assert_eq!(kinds, vec![ErrorKind::VideoAllotment]);
+}
+
+#[tokio::test]
+async fn concurrent_downloads_never_overshoot_the_storage_limit() {
+    let h = Harness::local().await;
+    for i in 0..20 {
+        h.drop_file("Tiny", &format!("img{i:02}.png"), &png(100 + i, 1_000));
+    }
+    let (summary, events) = h.pass(8).await;
+    assert_eq!(summary.imported, 10, "exactly what fits in 10,000 bytes");
+    assert_eq!(summary.failed, 10);
+    assert!(
+        failures_by_kind(&events)
+            .values()
+            .all(|k| *k == ErrorKind::StorageLimit)
+    );
+    let used: u64 = h.files("Tiny").iter().map(|f| f.size).sum();
+    assert!(used <= 10_000, "{used}");
+}
+
+#[tokio::test]
+async fn a_failed_file_is_tried_again_when_it_changes_or_an_admin_retries_it() {
+    let h = Harness::local().await;
+    h.drop_file("Acme", "photo.jpg", &exe());
+    let (first, _) = h.pass(1).await;
+    assert_eq!(first.failed, 1);
+    // An admin retry attempts it again (and it fails again, with a new report).
+    {
+        let mut lib = h.library();
+        let owner = lib.actor(Some(OWNER), None).unwrap();
+        assert_eq!(lib.retry_failures(&owner, Some("Acme"), &[]).unwrap(), 1);
+    }
+    let (retried, _) = h.pass(1).await;
+    assert_eq!((retried.failed, retried.reports), (1, 1));
+    // Replaced by a real image: a new revision, imported.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    h.drop_file("Acme", "photo.jpg", &png(7, 900));
+    let (fixed, _) = h.pass(1).await;
+    assert_eq!(fixed.imported, 1, "{fixed:?}");
+    assert!(!h.files_on_disk("Acme").contains(&"photo.jpg".to_string()));
+}
+
+#[tokio::test]
+async fn a_file_still_being_written_waits_until_it_is_stable() {
+    let h = Harness::local().await;
+    h.drop_file("Acme", "done.png", &png(1, 400));
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut settings = h.settings(2);
+    settings.backends.local = LocalSettings {
+        stable_for: Duration::from_secs(30),
+        rescan_every: Duration::from_secs(60),
+    };
+    h.drop_file("Acme", "writing.png", &png(2, 400));
+    let (engine, _) = ImportEngine::start(h.library(), settings, tx).unwrap();
+    let (summary, _) = engine.run_once(None).await.unwrap();
+    drop(engine);
+    assert_eq!(
+        summary.imported, 0,
+        "with a 30 s stability window nothing is fresh enough"
+    );
+    assert!(h.files_on_disk("Acme").contains(&"writing.png".to_string()));
+}
+
+#[tokio::test]
+async fn only_one_engine_runs_per_library() {
+    let h = Harness::local().await;
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let (first, _) = ImportEngine::start(h.library(), h.settings(1), tx.clone()).unwrap();
+    let second = ImportEngine::start(h.library(), h.settings(1), tx);
+    let err = second.err().expect("second engine refused").to_string();
+    assert!(
+        err.contains("another smartimage import engine is running"),
+        "{err}"
+    );
+    drop(first);
+}
+
+#[tokio::test]
+async fn recovery_cleans_up_what_a_crash_leaves_behind() {
+    let h = Harness::local().await;
+    let lib = h.library();
+    // A half-written temp blob, and a complete blob no row references.
+    let mut writer = lib.blobs().writer().unwrap();
+    std::io::Write::write_all(&mut writer, b"half a download").unwrap();
+    std::mem::forget(writer);
+    let orphan = lib
+        .blobs()
+        .put_bytes(b"committed blob, row never written")
+        .unwrap();
+    drop(lib);
+    h.drop_file("Acme", "a.png", &png(1, 300));
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let (engine, report) = ImportEngine::start(h.library(), h.settings(1), tx).unwrap();
+    assert_eq!(report.temp_files_removed, 1, "{report:?}");
+    assert_eq!(report.blobs_collected, 1, "{report:?}");
+    assert!(!h.library().blobs().contains(&orphan.sha256));
+    let (summary, _) = engine.run_once(None).await.unwrap();
+    assert_eq!(summary.imported, 1);
+}
+
+mod emulator {
+    //! The same engine over HTTP against the Dropbox API emulator, with faults injected.
+
+    use smartimage::dropbox::api::Endpoints;
+    use smartimage::dropbox::emulator::{
+        AccountConfig, AuthCodeConfig, Emulator, EmulatorConfig, EmulatorHandle, FaultConfig,
+    };
+    use smartimage::import::backends::BackendSettings;
+    use smartimage::import::linking::{finish_api_link, start_api_link};
+
+    use super::*;
+
+    const DBX: &str = "dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc";
+    const APP_KEY: &str = "test-app-key";
+
+    struct Api {
+        h: Harness,
+        handle: EmulatorHandle,
+        base: String,
+        _root: tempfile::TempDir,
+    }
+
+    impl Api {
+        async fn start(token_ttl_secs: u64) -> Api {
+            let root = tempfile::tempdir().unwrap();
+            let mut config = EmulatorConfig::new(root.path()).with_account(AccountConfig::new(
+                DBX,
+                "owner@example.com",
+                "Owner Example",
+            ));
+            config.token_ttl_secs = token_ttl_secs;
+            config.longpoll_time_scale = 0.001;
+            config.delete_batch_in_progress_polls = 1;
+            let (base, handle) = Emulator::start(config).await.unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let data = dir.path().join("data");
+            let h = Harness {
+                dropbox: dir.path().join("unused"),
+                _dir: dir,
+                data,
+            };
+            let mut lib = h.library();
+            lib.init(OPERATOR, None, None).unwrap();
+            let op = lib.actor(Some(OPERATOR), None).unwrap();
+            lib.add_account(&op, "Acme Marketing", "team").unwrap();
+            lib.add_account(&op, "Tiny", "tiny").unwrap();
+            let grant = AdminGrant {
+                email: OWNER.into(),
+                owner_of: vec!["Acme Marketing".into(), "Tiny".into()],
+                ..AdminGrant::default()
+            };
+            lib.add_admin(&op, &grant).unwrap();
+            let owner = lib.actor(Some(OWNER), None).unwrap();
+            let api = Api {
+                h,
+                handle,
+                base,
+                _root: root,
+            };
+            for (i, account) in ["Acme Marketing", "Tiny"].iter().enumerate() {
+                let start =
+                    start_api_link(APP_KEY, &format!("{}/oauth2/authorize", api.base)).unwrap();
+                let code = format!("code-{i}");
+                api.handle.register_code(AuthCodeConfig {
+                    code: code.clone(),
+                    account_id: DBX.into(),
+                    code_challenge: Some(start.pkce.challenge().to_owned()),
+                });
+                finish_api_link(
+                    &mut lib,
+                    &owner,
+                    account,
+                    &code,
+                    &start,
+                    APP_KEY,
+                    &api.backend_settings(),
+                )
+                .await
+                .unwrap();
+            }
+            api
+        }
+
+        fn backend_settings(&self) -> BackendSettings {
+            BackendSettings {
+                endpoints: Endpoints::single(&self.base),
+                app_key: Some(APP_KEY.into()),
+                ..BackendSettings::default()
+            }
+        }
+
+        fn folder(&self, account: &str) -> PathBuf {
+            self.handle.account_dir(DBX).unwrap().join(account)
+        }
+
+        fn drop_file(&self, account: &str, rel: &str, bytes: &[u8]) {
+            let path = self.folder(account).join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, bytes).unwrap();
+        }
+
+        async fn pass(&self) -> (PassSummary, Vec<EngineEvent>, Vec<(String, String)>) {
+            self.handle.rescan().unwrap();
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let settings = EngineSettings {
+                workers: 4,
+                gc_grace: Duration::ZERO,
+                backends: self.backend_settings(),
+                ..EngineSettings::default()
+            };
+            let (engine, _) = ImportEngine::start(self.h.library(), settings, tx).unwrap();
+            let (summary, problems) = engine.run_once(None).await.unwrap();
+            drop(engine);
+            let mut events = Vec::new();
+            while let Ok(e) = rx.try_recv() {
+                events.push(e);
+            }
+            (summary, events, problems)
+        }
+    }
+
+    fn remaining(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        walk(dir, dir, &mut out);
+        out.sort();
+        out
+    }
+
+    #[tokio::test]
+    async fn linking_creates_a_folder_per_account_in_the_app_folder() {
+        let api = Api::start(3600).await;
+        assert!(api.folder("Acme Marketing").is_dir());
+        assert!(api.folder("Tiny").is_dir());
+        let token_files: Vec<_> = std::fs::read_dir(api.h.data.join("tokens"))
+            .unwrap()
+            .collect();
+        assert_eq!(
+            token_files.len(),
+            1,
+            "one token file for the one Dropbox account"
+        );
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &token_files[0]
+                .as_ref()
+                .unwrap()
+                .metadata()
+                .unwrap()
+                .permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[tokio::test]
+    async fn imports_a_nested_batch_over_http_and_deletes_exact_revisions() {
+        let api = Api::start(3600).await;
+        for (i, rel) in ["a.png", "sub/b.png", "sub/deeper/c 😀.png", "Café/d.png"]
+            .iter()
+            .enumerate()
+        {
+            api.drop_file("Acme Marketing", rel, &png(i as u32, 700));
+        }
+        api.drop_file("Acme Marketing", "clip.mp4", &mp4(1, 900));
+        let (summary, _, problems) = api.pass().await;
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!((summary.imported, summary.deleted), (5, 5), "{summary:?}");
+        assert!(remaining(&api.folder("Acme Marketing")).is_empty());
+        let files = api.h.files("Acme Marketing");
+        assert!(
+            files
+                .iter()
+                .any(|f| f.dropbox_path.as_deref() == Some("/Acme Marketing/sub/deeper/c 😀.png"))
+        );
+        assert!(files.iter().any(|f| f.kind == "video"));
+    }
+
+    #[tokio::test]
+    async fn survives_rate_limits_server_errors_truncated_bodies_and_token_expiry() {
+        let api = Api::start(1).await; // access tokens live one second
+        for i in 0..8 {
+            api.drop_file("Acme Marketing", &format!("f{i}.png"), &png(50 + i, 4_000));
+        }
+        api.handle.set_faults(FaultConfig {
+            rate_limit_every: Some(5),
+            rate_limit_retry_after_secs: 1,
+            server_error_every: Some(7),
+            truncate_download_every: Some(3),
+            ..FaultConfig::default()
+        });
+        tokio::time::sleep(Duration::from_millis(1100)).await; // the linking token has expired
+        let (summary, events, problems) = api.pass().await;
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(summary.imported, 8, "{summary:?} {events:?}");
+        assert!(remaining(&api.folder("Acme Marketing")).is_empty());
+        let files = api.h.files("Acme Marketing");
+        assert_eq!(files.len(), 8, "nothing duplicated by retries");
+        let lib = api.h.library();
+        for f in files {
+            assert!(
+                matches!(lib.blobs().verify(&f.sha256).unwrap(), BlobCheck::Ok { .. }),
+                "nothing half-downloaded was kept"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_download_that_never_completes_is_an_unknown_error_and_stays() {
+        let api = Api::start(3600).await;
+        api.drop_file("Acme Marketing", "flaky.png", &png(9, 3_000));
+        api.handle.set_faults(FaultConfig {
+            drop_download_every: Some(1),
+            ..FaultConfig::default()
+        });
+        let (summary, events, _) = api.pass().await;
+        assert_eq!(summary.failed, 1, "{events:?}");
+        assert_eq!(
+            failures_by_kind(&events)["/Acme Marketing/flaky.png"],
+            ErrorKind::Unknown
+        );
+        let left = remaining(&api.folder("Acme Marketing"));
+        assert!(left.contains(&"flaky.png".to_string()), "{left:?}");
+        assert!(
+            left.iter()
+                .any(|n| n.starts_with("Smartimage upload errors ")),
+            "{left:?}"
+        );
+        // The report is remembered and never imported, even with faults gone.
+        api.handle.set_faults(FaultConfig::default());
+        let (again, _, _) = api.pass().await;
+        assert_eq!(again, PassSummary::default(), "{again:?}");
+    }
+
+    #[tokio::test]
+    async fn a_file_saved_again_during_its_download_stays_in_dropbox_in_its_new_version() {
+        let api = Api::start(3600).await;
+        api.drop_file("Acme Marketing", "draft.png", &png(11, 2_000));
+        api.handle.set_faults(FaultConfig {
+            change_during_download_every: Some(1),
+            ..FaultConfig::default()
+        });
+        let (summary, _, _) = api.pass().await;
+        assert_eq!(summary.kept_changed, 1, "{summary:?}");
+        assert!(
+            remaining(&api.folder("Acme Marketing")).contains(&"draft.png".to_string()),
+            "never deleted"
+        );
+        // Next time round the new revision is imported and deleted.
+        api.handle.set_faults(FaultConfig::default());
+        let (next, _, _) = api.pass().await;
+        assert_eq!((next.imported, next.deleted), (1, 1), "{next:?}");
+        assert!(remaining(&api.folder("Acme Marketing")).is_empty());
+        let files = api.h.files("Acme Marketing");
+        assert_eq!(
+            files.len(),
+            2,
+            "both revisions are in the library, each once"
+        );
+    }
+}
