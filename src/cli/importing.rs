@@ -82,7 +82,7 @@ impl EventPrinter {
     }
 }
 
-fn summary_line(s: &PassSummary) -> String {
+pub fn summary_line(s: &PassSummary) -> String {
     format!(
         "Imported {} file(s) ({}); {} failed and stayed in Dropbox; {} removed from Dropbox; {} kept because they changed; {} report(s) written.",
         s.imported,
@@ -94,12 +94,39 @@ fn summary_line(s: &PassSummary) -> String {
     )
 }
 
-fn engine_settings(config: &Config) -> EngineSettings {
+pub fn engine_settings(config: &Config) -> EngineSettings {
     EngineSettings {
         workers: config.import.download_workers,
         backends: backend_settings(config, None),
         ..EngineSettings::default()
     }
+}
+
+/// One engine pass over every active link, printing one line per event; returns the summary
+/// and the links that failed.
+pub fn run_once_printing(
+    library: Library,
+    settings: EngineSettings,
+    only: Option<i64>,
+) -> Result<(PassSummary, Vec<(String, String)>), Failure> {
+    let rt = runtime()?;
+    let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (engine, recovery) = ImportEngine::start(library, settings, events_tx)
+        .map_err(|e| Failure::runtime(e.to_string()))?;
+    print_recovery(&recovery);
+    let printer = std::thread::spawn(move || {
+        let mut printer = EventPrinter::default();
+        while let Some(event) = events_rx.blocking_recv() {
+            printer.print(&event);
+        }
+    });
+    let result = rt
+        .block_on(engine.run_once(only))
+        .map_err(|e| Failure::runtime(e.to_string()));
+    drop(engine);
+    drop(rt);
+    let _ = printer.join();
+    result
 }
 
 pub fn import(cx: Context, config: &Config, watch: bool, account: Option<&str>) -> Outcome {
@@ -119,61 +146,54 @@ pub fn import(cx: Context, config: &Config, watch: bool, account: Option<&str>) 
         }
         None => None,
     };
+    let Context { library, .. } = cx;
+    if !watch {
+        let (summary, problems) = run_once_printing(library, engine_settings(config), only)?;
+        println!("{}", summary_line(&summary));
+        if problems.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = problems.iter().map(|(a, d)| format!("{a}: {d}")).collect();
+        return Err(Failure::runtime(format!(
+            "some links could not be imported: {}",
+            list.join("; ")
+        )));
+    }
     let rt = runtime()?;
     let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
-    let Context { library, .. } = cx;
     let (engine, recovery) = ImportEngine::start(library, engine_settings(config), events_tx)
         .map_err(|e| Failure::runtime(e.to_string()))?;
-    if recovery != Default::default() {
-        println!(
-            "recovered from an interrupted run: {} temp file(s) removed, {} download(s) requeued, {} orphan blob(s) collected",
-            recovery.temp_files_removed, recovery.interrupted_requeued, recovery.blobs_collected
-        );
-    }
+    print_recovery(&recovery);
     let printer = std::thread::spawn(move || {
         let mut printer = EventPrinter::default();
         while let Some(event) = events_rx.blocking_recv() {
             printer.print(&event);
         }
     });
-    let result = rt.block_on(async move {
-        if watch {
-            let engine = std::sync::Arc::new(engine);
-            let (commands_tx, commands_rx) = tokio::sync::mpsc::unbounded_channel();
-            let stopper = commands_tx.clone();
-            tokio::spawn(async move {
-                wait_for_stop_signal().await;
-                println!("stopping: finishing files in flight…");
-                let _ = stopper.send(EngineCommand::Shutdown);
-            });
-            println!("watching linked Dropbox folders; Ctrl-C stops");
-            engine.watch(commands_rx).await;
-            drop(commands_tx);
-            Ok(None)
-        } else {
-            engine
-                .run_once(only)
-                .await
-                .map(Some)
-                .map_err(|e| Failure::runtime(e.to_string()))
-        }
+    rt.block_on(async move {
+        let engine = std::sync::Arc::new(engine);
+        let (commands_tx, commands_rx) = tokio::sync::mpsc::unbounded_channel();
+        let stopper = commands_tx.clone();
+        tokio::spawn(async move {
+            wait_for_stop_signal().await;
+            println!("stopping: finishing files in flight…");
+            let _ = stopper.send(EngineCommand::Shutdown);
+        });
+        println!("watching linked Dropbox folders; Ctrl-C stops");
+        engine.watch(commands_rx).await;
+        drop(commands_tx);
     });
     drop(rt);
     let _ = printer.join();
-    match result? {
-        None => Ok(()),
-        Some((summary, problems)) => {
-            println!("{}", summary_line(&summary));
-            if problems.is_empty() {
-                Ok(())
-            } else {
-                let list: Vec<String> = problems.iter().map(|(a, d)| format!("{a}: {d}")).collect();
-                Err(Failure::runtime(format!(
-                    "some links could not be imported: {}",
-                    list.join("; ")
-                )))
-            }
-        }
+    Ok(())
+}
+
+fn print_recovery(recovery: &smartimage::import::engine::RecoveryReport) {
+    if *recovery != Default::default() {
+        println!(
+            "recovered from an interrupted run: {} temp file(s) removed, {} download(s) requeued, {} orphan blob(s) collected",
+            recovery.temp_files_removed, recovery.interrupted_requeued, recovery.blobs_collected
+        );
     }
 }
 
