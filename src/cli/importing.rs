@@ -95,9 +95,13 @@ pub fn summary_line(s: &PassSummary) -> String {
 }
 
 pub fn engine_settings(config: &Config) -> EngineSettings {
+    let mut backends = backend_settings(config, None);
+    backends.local.stable_for =
+        std::time::Duration::from_secs_f64(config.import.synced_folder_stable_secs);
     EngineSettings {
         workers: config.import.download_workers,
-        backends: backend_settings(config, None),
+        gc_grace: std::time::Duration::from_secs(config.import.orphan_blob_grace_secs),
+        backends,
         ..EngineSettings::default()
     }
 }
