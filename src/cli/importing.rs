@@ -199,11 +199,12 @@ impl EventPrinter {
 
 pub fn summary_line(s: &PassSummary) -> String {
     format!(
-        "Imported {} file(s) ({}); {} failed and stayed in Dropbox; {} removed from Dropbox; {} kept because they changed; {} report(s) written.",
+        "Imported {} file(s) ({}); {} failed and stayed in Dropbox; {} removed from Dropbox ({} delete call(s)); {} kept because they changed; {} report(s) written.",
         s.imported,
         bytes(s.imported_bytes),
         s.failed,
         s.deleted,
+        s.delete_batches,
         s.kept_changed,
         s.reports
     )
