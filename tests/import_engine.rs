@@ -417,6 +417,72 @@ async fn recovery_cleans_up_what_a_crash_leaves_behind() {
     assert_eq!(summary.imported, 1);
 }
 
+#[tokio::test]
+async fn watch_mode_imports_files_as_they_arrive_and_shuts_down_gracefully() {
+    let h = Harness::local().await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut settings = h.settings(2);
+    settings.idle_wait = Duration::from_secs(30);
+    let (engine, _) = ImportEngine::start(h.library(), settings, tx).unwrap();
+    let engine = std::sync::Arc::new(engine);
+    let (commands, inbox) = tokio::sync::mpsc::unbounded_channel();
+    let watcher = tokio::spawn(engine.clone().watch(inbox));
+    // Dropped after the engine is already waiting: the change wakes it (no 30 s idle wait).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    h.drop_file("Acme", "late/arrival.png", &png(77, 2_000));
+    let imported = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(event) = rx.recv().await {
+            if let EngineEvent::Imported { item, .. } = event {
+                return item.path;
+            }
+        }
+        String::new()
+    })
+    .await
+    .expect("imported while watching");
+    assert_eq!(imported, "/Acme/late/arrival.png");
+    commands
+        .send(smartimage::import::events::EngineCommand::Shutdown)
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(20), watcher)
+        .await
+        .expect("stops on Shutdown")
+        .unwrap();
+    assert_eq!(h.files("Acme").len(), 1);
+}
+
+#[tokio::test]
+async fn two_accounts_that_would_share_a_dropbox_folder_are_refused() {
+    let h = Harness::local().await;
+    let mut lib = h.library();
+    let op = lib.actor(Some(OPERATOR), None).unwrap();
+    lib.add_account(&op, "Studio A/B", "team").unwrap();
+    lib.add_account(&op, "Studio A_B", "team").unwrap();
+    let grant = AdminGrant {
+        email: OWNER.into(),
+        owner_of: vec!["Studio A/B".into(), "Studio A_B".into()],
+        ..AdminGrant::default()
+    };
+    lib.add_admin(&op, &grant).unwrap();
+    let owner = lib.actor(Some(OWNER), None).unwrap();
+    let first =
+        linking::link_local_folder(&mut lib, &owner, "Studio A/B", &h.dropbox, fast_local())
+            .await
+            .unwrap();
+    assert_eq!(
+        first.folder_path, "/Studio A_B",
+        "the slash Dropbox cannot hold became _"
+    );
+    let err = linking::link_local_folder(&mut lib, &owner, "Studio A_B", &h.dropbox, fast_local())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("already used by the account \"Studio A/B\""),
+        "{err}"
+    );
+}
+
 mod emulator {
     //! The same engine over HTTP against the Dropbox API emulator, with faults injected.
 

@@ -178,6 +178,7 @@ impl EventPrinter {
                 account, detail, ..
             } => format!("problem   {account}: {detail}"),
             EngineEvent::PassStarted { .. }
+            | EngineEvent::Admitted { .. }
             | EngineEvent::PassFinished { .. }
             | EngineEvent::Progress { .. }
             | EngineEvent::Verifying { .. } => return,

@@ -99,6 +99,7 @@ impl ImportEngine {
             events,
             workers: settings.workers,
             shutdown: shutdown.clone(),
+            download_slots: Arc::new(tokio::sync::Semaphore::new(settings.workers.max(1))),
         };
         Ok((
             ImportEngine {

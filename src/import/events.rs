@@ -53,6 +53,10 @@ pub enum EngineEvent {
         account: String,
     },
     Discovered(ItemRef),
+    /// Passed the plan rules on its metadata; its quota is reserved.
+    Admitted {
+        item: ItemId,
+    },
     /// Bytes received so far; coalesced, at most a few per second per file.
     Progress {
         item: ItemId,

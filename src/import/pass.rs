@@ -43,6 +43,8 @@ pub struct PassContext {
     pub workers: usize,
     /// Set on shutdown: items not yet started stay queued for the next run.
     pub shutdown: Arc<std::sync::atomic::AtomicBool>,
+    /// Download slots shared by every link: `workers` files move at once in all.
+    pub download_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Why a link's pass stopped early.
@@ -351,7 +353,14 @@ async fn import_item<B: DropboxBackend>(
         }
     };
 
-    // Download into the blob store, retrying what is worth retrying.
+    cx.emit(EngineEvent::Admitted { item: item.id });
+    // Download into the blob store, retrying what is worth retrying, in one of the slots
+    // shared by all links.
+    let _slot = cx
+        .download_slots
+        .acquire()
+        .await
+        .map_err(|_| PassError::Internal("download slots closed".into()))?;
     let mut attempt = 0;
     let (blob, served) = loop {
         attempt += 1;
