@@ -1,20 +1,13 @@
 //! Files the scanner passes over silently: system and sync-client files that are not the
 //! admin's content (reference §1.4; rclone's ignore list).
 
-/// Names Dropbox and desktop systems create on their own (compared case-insensitively).
-const SYSTEM_FILES: &[&str] = &[
-    "desktop.ini",
-    "thumbs.db",
-    ".ds_store",
-    "icon\r",
-    ".dropbox",
-    ".dropbox.attr",
-];
+use crate::dropbox::system_files::is_never_stored;
 
-/// True for names that are never imported and never reported.
+/// True for names that are never imported and never reported: what Dropbox never stores, the
+/// Dropbox client's own files, Office lock files and macOS resource forks.
 pub fn is_system_file(name: &str) -> bool {
     let lower = name.to_lowercase();
-    SYSTEM_FILES.contains(&lower.as_str())
+    is_never_stored(&lower)
         || lower.starts_with(".dropbox")
         || lower.starts_with("~$")
         || lower.starts_with("._")

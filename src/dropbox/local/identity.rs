@@ -6,16 +6,8 @@ use time::OffsetDateTime;
 
 use crate::dropbox::wire::{FileMetadata, FolderMetadata};
 
-/// Names Dropbox never stores (reference §1.4), compared lower-cased.
-const IGNORED_NAMES: &[&str] = &[
-    "desktop.ini",
-    "thumbs.db",
-    ".ds_store",
-    "icon\r",
-    ".dropbox",
-    ".dropbox.attr",
-    ".dropbox.cache",
-];
+/// The Dropbox client's cache folder inside a synced folder, compared lower-cased.
+const DROPBOX_CACHE: &str = ".dropbox.cache";
 /// Prefixes of office lock files and of our own temporary files.
 const IGNORED_PREFIXES: &[&str] = &[".~", "~$"];
 /// Partial downloads of the Dropbox client and of other tools.
@@ -28,7 +20,8 @@ pub const MAX_NAME_BYTES: usize = 255;
 /// True for names the scanner must never report (system files, partial writes, lock files).
 pub fn is_ignored_name(name: &str) -> bool {
     let lower = name.to_lowercase();
-    IGNORED_NAMES.contains(&lower.as_str())
+    crate::dropbox::system_files::is_never_stored(&lower)
+        || lower == DROPBOX_CACHE
         || IGNORED_PREFIXES
             .iter()
             .any(|prefix| lower.starts_with(prefix))
