@@ -2032,3 +2032,49 @@ fn binary_wants_both_tls_flags() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--tls-key"), "{stderr}");
 }
+
+// ----- found by the Python SDK fidelity test (tests/sdk_fidelity) ----------------------------
+
+#[tokio::test]
+async fn upload_keeps_the_client_modified_it_was_given() {
+    let emu = fixture().await;
+    let (status, value) = emu
+        .upload_arg(
+            json!({"path": "/Acme/dated.txt", "client_modified": "2026-01-02T03:04:05Z"}),
+            b"dated",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    assert_eq!(value["client_modified"], "2026-01-02T03:04:05Z");
+    assert_ne!(value["server_modified"], "2026-01-02T03:04:05Z");
+    let listed = emu.list("/acme", false).await;
+    let file = file_entry(&listed.entries, "/acme/dated.txt");
+    assert_eq!(
+        file.client_modified,
+        time::macros::datetime!(2026-01-02 03:04:05 UTC)
+    );
+    let (_, downloaded) = emu.download("/acme/dated.txt").await;
+    assert_eq!(downloaded.client_modified, file.client_modified);
+
+    // Without it, client_modified is the upload time, like server_modified.
+    let plain = emu.upload("/Acme/plain.txt", b"plain").await;
+    assert_eq!(plain.client_modified, plain.server_modified);
+
+    let (status, value) = emu
+        .upload_arg(
+            json!({"path": "/Acme/bad.txt", "client_modified": "yesterday"}),
+            b"bad",
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{value}");
+    assert!(
+        value.as_str().unwrap().contains("client_modified"),
+        "{value}"
+    );
+}
+
+#[test]
+fn sdk_valid_account_ids_are_forty_characters() {
+    assert!(AccountConfig::new(&format!("dbid:{}", "A".repeat(35)), "e", "n").has_sdk_valid_id());
+    assert!(!AccountConfig::new(ACME, "e", "n").has_sdk_valid_id());
+}

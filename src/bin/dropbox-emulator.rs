@@ -206,6 +206,13 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let listen = args.listen;
     let config = build_config(args)?;
+    for account in config.accounts.iter().filter(|a| !a.has_sdk_valid_id()) {
+        eprintln!(
+            "warning: account id {:?} is not {} characters long; official SDKs will refuse it",
+            account.account_id,
+            smartimage::dropbox::emulator::config::ACCOUNT_ID_LEN
+        );
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

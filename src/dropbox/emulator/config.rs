@@ -166,7 +166,17 @@ pub struct AccountConfig {
     pub refresh_tokens: Vec<String>,
 }
 
+/// Dropbox account ids (`users_common.AccountId`) are exactly this long, `dbid:` included;
+/// the official SDKs refuse other lengths when they parse an account.
+pub const ACCOUNT_ID_LEN: usize = 40;
+
 impl AccountConfig {
+    /// Whether SDKs that validate ids (Python's `dropbox`) will accept this one. The emulator
+    /// serves any id; short ones keep our own tests readable.
+    pub fn has_sdk_valid_id(&self) -> bool {
+        self.account_id.chars().count() == ACCOUNT_ID_LEN
+    }
+
     pub fn new(account_id: &str, email: &str, display_name: &str) -> Self {
         Self {
             account_id: account_id.to_owned(),

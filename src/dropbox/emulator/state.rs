@@ -64,6 +64,10 @@ pub struct FileState {
     pub size: u64,
     pub content_hash: String,
     pub modified: OffsetDateTime,
+    /// What the uploader said in `client_modified`; `None` (files dropped on disk, uploads
+    /// without it) reports `modified`, as Dropbox does.
+    #[serde(default)]
+    pub client_modified: Option<OffsetDateTime>,
     /// Disk mtime when last indexed; a different one makes the scanner re-hash.
     pub mtime: SystemTime,
 }
@@ -103,7 +107,7 @@ impl Entry {
             path_display: Some(self.display.clone()),
             rev: file.rev.clone(),
             size: file.size,
-            client_modified: file.modified,
+            client_modified: file.client_modified.unwrap_or(file.modified),
             server_modified: file.modified,
             content_hash: Some(file.content_hash.clone()),
             is_downloadable: true,
