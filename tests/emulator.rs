@@ -2078,3 +2078,47 @@ fn sdk_valid_account_ids_are_forty_characters() {
     assert!(AccountConfig::new(&format!("dbid:{}", "A".repeat(35)), "e", "n").has_sdk_valid_id());
     assert!(!AccountConfig::new(ACME, "e", "n").has_sdk_valid_id());
 }
+
+#[tokio::test]
+async fn list_folder_include_deleted_adds_tombstones_in_scope_only() {
+    let emu = fixture().await;
+    emu.upload("/Acme/kept.txt", b"k").await;
+    emu.upload("/Acme/Gone.txt", b"g").await;
+    emu.upload("/Acme/Old/inner.txt", b"i").await;
+    emu.upload("/Elsewhere/gone-too.txt", b"e").await;
+    for path in ["/acme/gone.txt", "/acme/old", "/elsewhere/gone-too.txt"] {
+        emu.ok("files/delete_v2", json!({ "path": path })).await;
+    }
+    // Deleted and made again: alive, no tombstone.
+    emu.upload("/Acme/Old/inner.txt", b"again").await;
+
+    let listed = emu
+        .ok(
+            "files/list_folder",
+            json!({"path": "/acme", "recursive": true, "include_deleted": true}),
+        )
+        .await;
+    let result: ListFolderResult = serde_json::from_value(listed).unwrap();
+    assert_eq!(
+        paths_of(&result.entries),
+        vec![
+            ("folder", "/acme".to_owned()),
+            ("deleted", "/acme/gone.txt".to_owned()),
+            ("file", "/acme/kept.txt".to_owned()),
+            ("folder", "/acme/old".to_owned()),
+            ("file", "/acme/old/inner.txt".to_owned()),
+        ]
+    );
+    let Metadata::Deleted(gone) = &result.entries[1] else {
+        panic!("{:?}", result.entries[1]);
+    };
+    assert_eq!(gone.path_display.as_deref(), Some("/Acme/Gone.txt"));
+    assert_eq!(gone.name, "Gone.txt");
+
+    let without = emu.list("/acme", true).await;
+    assert!(
+        paths_of(&without.entries)
+            .iter()
+            .all(|(kind, _)| *kind != "deleted")
+    );
+}

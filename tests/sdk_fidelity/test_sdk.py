@@ -350,6 +350,72 @@ class SdkFidelity(unittest.TestCase):
         )
         self.assertTrue(wrong.is_content_hash_mismatch())
 
+    def test_empty_file(self):
+        path = "/Empty/nothing.txt"
+        uploaded = self.upload(path, b"")
+        self.assertEqual(uploaded.size, 0)
+        self.assertEqual(uploaded.content_hash, dropbox_content_hash(b""))
+        metadata, response = self.dbx.files_download(path)
+        self.assertEqual(response.content, b"")
+        self.assertEqual(metadata.content_hash, uploaded.content_hash)
+
+        from dropbox.file_transfer import Bytes, Downloader
+
+        target = Bytes()
+        Downloader(self.dbx).download(path, target)
+        self.assertEqual(target.bytes(), b"")
+
+    def test_range_outside_the_file_is_416(self):
+        # Documented emulator choice (mod.rs): 416 + "range/not_satisfiable/". The SDK's
+        # transfer helper only falls back to a plain download on an ApiError whose error repr
+        # says "range/not_satisfiable", which no DownloadError member can produce, so its
+        # parallel mode fails on empty files whatever the server says (see README.md here).
+        self.upload("/Ranges/empty.txt", b"")
+        with self.assertRaises(dropbox.exceptions.HttpError) as caught:
+            self.dbx.files_download("/Ranges/empty.txt", extra_headers={"Range": "bytes=0-0"})
+        self.assertEqual(caught.exception.status_code, 416)
+        self.assertIn("range/not_satisfiable", caught.exception.body)
+
+    def test_hostile_names_round_trip(self):
+        names = [
+            'quote " and backslash \\ .txt',
+            "tab\tand del\x7f.txt",
+            "\u65e5\u672c\u8a9e \u00fc\u00df \U0001f4f7\U0001f3d4.jpg",
+            "percent %41 plus + amp & hash #.txt",
+        ]
+        for name in names:
+            path = "/Hostile/" + name
+            data = name.encode("utf-8")
+            uploaded = self.upload(path, data)
+            self.assertEqual(uploaded.name, name)
+            metadata, response = self.dbx.files_download(path)
+            self.assertEqual(metadata.path_display, path)
+            self.assertEqual(response.content, data)
+        entries, _ = self.entries_from(self.dbx.files_list_folder("/Hostile"))
+        self.assertEqual(sorted(entry.name for entry in entries), sorted(names))
+
+    def test_list_folder_with_deleted_entries(self):
+        self.upload("/WithDeleted/kept.txt", b"k")
+        self.upload("/WithDeleted/gone.txt", b"g")
+        self.dbx.files_delete_v2("/WithDeleted/gone.txt")
+        result = self.dbx.files_list_folder("/WithDeleted", include_deleted=True)
+        kinds = {entry.name: type(entry).__name__ for entry in result.entries}
+        self.assertEqual(kinds, {"kept.txt": "FileMetadata", "gone.txt": "DeletedMetadata"})
+        result = self.dbx.files_list_folder("/WithDeleted")
+        self.assertEqual([entry.name for entry in result.entries], ["kept.txt"])
+        error = self.api_error(self.dbx.files_list_folder, "/WithDeleted/kept.txt")
+        self.assertTrue(error.get_path().is_not_folder())
+
+    def test_download_to_file(self):
+        data = pattern(100000, "to-file")
+        uploaded = self.upload("/ToFile/data.bin", data)
+        with tempfile.TemporaryDirectory() as scratch:
+            local = os.path.join(scratch, "data.bin")
+            metadata = self.dbx.files_download_to_file(local, "/tofile/DATA.bin")
+            with open(local, "rb") as written:
+                self.assertEqual(written.read(), data)
+        self.assertEqual(metadata.rev, uploaded.rev)
+
     def test_download_of_a_missing_file_is_a_typed_error(self):
         error = self.api_error(self.dbx.files_download, "/no/such/file.jpg")
         self.assertIsInstance(error, dropbox.files.DownloadError)
@@ -577,6 +643,46 @@ class SdkFidelity(unittest.TestCase):
         with self.assertRaises(dropbox.exceptions.AuthError) as caught:
             revoked.users_get_current_account()
         self.assertTrue(caught.exception.error.is_invalid_access_token())
+
+    def test_pkce_code_flow_without_redirect(self):
+        flow = dropbox.DropboxOAuth2FlowNoRedirect(
+            APP_KEY, use_pkce=True, token_access_type="offline", ca_certs=emulator.ca_path
+        )
+        authorize_url = flow.start()
+        self.assertIn("code_challenge_method=S256", authorize_url)
+        self.assertIn("token_access_type=offline", authorize_url)
+        challenge = (
+            __import__("base64")
+            .urlsafe_b64encode(hashlib.sha256(flow.code_verifier.encode()).digest())
+            .rstrip(b"=")
+            .decode()
+        )
+        self.assertIn("code_challenge=" + challenge, authorize_url)
+        # What the person would paste from the browser page.
+        emulator.admin(
+            "codes",
+            {"code": "pasted-code", "account_id": REFRESH_ACCOUNT, "code_challenge": challenge},
+        )
+        result = flow.finish("pasted-code")
+        self.assertEqual(result.account_id, REFRESH_ACCOUNT)
+        self.assertTrue(result.access_token)
+        self.assertTrue(result.refresh_token)
+        self.assertTrue(result.user_id)
+        self.assertGreater(result.expires_at, datetime.datetime.utcnow())
+
+        dbx = client(
+            oauth2_access_token=result.access_token,
+            oauth2_refresh_token=result.refresh_token,
+            oauth2_access_token_expiration=result.expires_at,
+            app_key=APP_KEY,
+        )
+        self.assertEqual(dbx.users_get_current_account().account_id, REFRESH_ACCOUNT)
+
+        # A code works once.
+        with self.assertRaises(requests.HTTPError) as caught:
+            flow.finish("pasted-code")
+        self.assertEqual(caught.exception.response.status_code, 400)
+        self.assertEqual(caught.exception.response.json()["error"], "invalid_grant")
 
     # ----- faults ------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 //! A Dropbox API v2 emulator for tests and benchmarks (DESIGN §2, reference §9): one HTTP (or,
-//! with `EmulatorConfig::tls`, HTTPS) listener serving the api, content and notify hosts plus `/oauth2/token` by path, with
-//! several accounts whose app folders are real directories, and deterministic fault injection.
+//! with `EmulatorConfig::tls`, HTTPS) listener serving the api, content and notify hosts plus
+//! `/oauth2/token` by path, with several accounts whose app folders are real directories, and
+//! deterministic fault injection.
 //!
 //! Routes: `users/get_current_account`, `files/list_folder` (+`/continue`,
 //! `/get_latest_cursor`, `/longpoll`), `files/get_metadata`, `files/download`, `files/upload`,
@@ -11,14 +12,14 @@
 //! `path_write/conflict/file`; an unsatisfiable Range is 416 with `Content-Range: bytes */N`.
 //!
 //! Checked against the official Python SDK (`dropbox==12.2.4`) over HTTPS by
-//! `tests/sdk_fidelity/`.
+//! `tests/sdk_fidelity/` (every response must also decode with the SDK's strict decoder). The
+//! SDK needs 40-character account ids (`dbid:` + 35); the emulator serves shorter ones too.
 //!
-//! Known gaps: no moves,
-//! copies or upload sessions; no `arg=`/`authorization=` URL parameters or GET downloads;
-//! no scopes; ids survive on-disk renames only when the scanner can match inodes; NFC and
-//! NFD spellings are distinct names; cursors and batch jobs live in memory only (ids and
-//! revisions are saved on shutdown); a file changed on disk behind the emulator's back loses
-//! its previous revision's bytes.
+//! Known gaps: no moves, copies or upload sessions; no `arg=`/`authorization=` URL parameters
+//! or GET downloads; no scopes; ids survive on-disk renames only when the scanner can match
+//! inodes; NFC and NFD spellings are distinct names; cursors and batch jobs live in memory only
+//! (ids and revisions are saved on shutdown); a file changed on disk behind the emulator's back
+//! loses its previous revision's bytes.
 
 // Handlers and their helpers short-circuit with a ready `Response` as the error, the usual axum
 // shape; boxing it would only add noise to a test double's request path.

@@ -138,6 +138,22 @@ pub struct Change {
     pub display: String,
 }
 
+impl Change {
+    /// The `deleted` entry for this path, once nothing lives there any more.
+    pub fn tombstone(&self) -> Metadata {
+        Metadata::Deleted(DeletedMetadata {
+            name: self
+                .display
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            path_lower: Some(self.lower.clone()),
+            path_display: Some(self.display.clone()),
+        })
+    }
+}
+
 #[derive(Debug)]
 pub struct Namespace {
     pub dir: PathBuf,
@@ -459,18 +475,7 @@ impl Store {
                     .iter()
                     .rev()
                     .find(|change| change.lower == lower)
-                    .map(|change| {
-                        Metadata::Deleted(DeletedMetadata {
-                            name: change
-                                .display
-                                .rsplit('/')
-                                .next()
-                                .unwrap_or_default()
-                                .to_owned(),
-                            path_lower: Some(lower.clone()),
-                            path_display: Some(change.display.clone()),
-                        })
-                    })
+                    .map(Change::tombstone)
                     .ok_or(LookupError::NotFound)
             }
             Err(error) => Err(error),
