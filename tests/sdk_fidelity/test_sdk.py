@@ -496,11 +496,15 @@ class SdkFidelity(unittest.TestCase):
         self.assertFalse(waited.changes)
         self.assertLess(time.monotonic() - started, 10)
 
-        # A change while a longpoll waits wakes it up.
-        writer = threading.Timer(0.3, lambda: client().files_upload(b"c", "/Listing/c.txt"))
+        # A change while a longpoll waits wakes it up. 480 s scale to 0.48 s, which a busy
+        # machine may spend on the upload itself: poll again (same cursor) until it shows.
+        writer = threading.Timer(0.1, lambda: client().files_upload(b"c", "/Listing/c.txt"))
         writer.start()
         try:
-            woke = self.dbx.files_list_folder_longpoll(cursor, timeout=480)
+            for _ in range(100):
+                woke = self.dbx.files_list_folder_longpoll(cursor, timeout=480)
+                if woke.changes:
+                    break
         finally:
             writer.join()
         self.assertTrue(woke.changes)
@@ -530,6 +534,14 @@ class SdkFidelity(unittest.TestCase):
         error = self.api_error(self.dbx.files_list_folder_longpoll, "not-a-cursor")
         self.assertIsInstance(error, dropbox.files.ListFolderLongpollError)
         self.assertTrue(error.is_reset())
+
+        # The listed folder itself went away: continue says path/not_found.
+        self.dbx.files_create_folder_v2("/Vanishing")
+        cursor = self.dbx.files_list_folder("/Vanishing").cursor
+        self.dbx.files_delete_v2("/Vanishing")
+        error = self.api_error(self.dbx.files_list_folder_continue, cursor)
+        self.assertTrue(error.is_path())
+        self.assertTrue(error.get_path().is_not_found())
 
     def test_root_listing_is_the_empty_path(self):
         self.upload("/root-file.txt", b"r")
