@@ -124,6 +124,8 @@ class Emulator:
             ],
             # 30 s of longpoll become 30 ms.
             "longpoll_time_scale": 0.001,
+            # Every longpoll result carries this `backoff` (the SDK leaves waiting to callers).
+            "longpoll_backoff_secs": 2,
             "tls": {"cert": cert_path, "key": key_path},
         }
         config_path = os.path.join(base, "emulator.json")
@@ -494,6 +496,7 @@ class SdkFidelity(unittest.TestCase):
         waited = self.dbx.files_list_folder_longpoll(cursor, timeout=30)
         self.assertIsInstance(waited, dropbox.files.ListFolderLongpollResult)
         self.assertFalse(waited.changes)
+        self.assertEqual(waited.backoff, 2)
         self.assertLess(time.monotonic() - started, 10)
 
         # A change while a longpoll waits wakes it up. 480 s scale to 0.48 s, which a busy
