@@ -10,7 +10,7 @@ use smartimage::dropbox::arg_header::{decode_api_result, encode_api_arg};
 use smartimage::dropbox::content_hash::content_hash;
 use smartimage::dropbox::emulator::{
     AccountConfig, AuthCodeConfig, Emulator, EmulatorConfig, EmulatorHandle, FaultConfig,
-    pkce_challenge,
+    TlsConfig, pkce_challenge,
 };
 use smartimage::dropbox::wire::{FileMetadata, ListFolderResult, Metadata};
 
@@ -1835,4 +1835,290 @@ server_error_every = 1
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+// ----- HTTPS ---------------------------------------------------------------------------------
+
+/// A test CA and a server certificate it signed for `127.0.0.1` and `localhost`, as PEM files.
+struct TestPki {
+    dir: tempfile::TempDir,
+    ca_pem: String,
+}
+
+impl TestPki {
+    fn new() -> Self {
+        use rcgen::{
+            BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
+            KeyUsagePurpose,
+        };
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "smartimage emulator test CA");
+        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .unwrap()
+            .signed_by(&leaf_key, &ca)
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("cert.pem"), leaf.pem()).unwrap();
+        std::fs::write(dir.path().join("key.pem"), leaf_key.serialize_pem()).unwrap();
+        Self {
+            dir,
+            ca_pem: ca.pem(),
+        }
+    }
+
+    fn tls_config(&self) -> TlsConfig {
+        TlsConfig {
+            cert: self.dir.path().join("cert.pem"),
+            key: self.dir.path().join("key.pem"),
+        }
+    }
+
+    fn client(&self) -> reqwest::Client {
+        let ca = reqwest::Certificate::from_pem(self.ca_pem.as_bytes()).unwrap();
+        reqwest::Client::builder()
+            .tls_certs_only([ca])
+            .build()
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn https_serves_the_api_to_clients_trusting_the_ca_only() {
+    let pki = TestPki::new();
+    let root = tempfile::tempdir().unwrap();
+    let mut config = base_config(root.path().to_path_buf());
+    config.tls = Some(pki.tls_config());
+    let (base, _handle) = Emulator::start(config).await.unwrap();
+    assert!(base.starts_with("https://127.0.0.1:"), "{base}");
+    let http = pki.client();
+
+    let account: Value = http
+        .post(format!("{base}/2/users/get_current_account"))
+        .bearer_auth(ACME_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(account["account_id"], ACME);
+
+    let bytes = b"over TLS".repeat(10_000);
+    let uploaded: FileMetadata = http
+        .post(format!("{base}/2/files/upload"))
+        .bearer_auth(ACME_TOKEN)
+        .header("Content-Type", "application/octet-stream")
+        .header(
+            "Dropbox-API-Arg",
+            encode_api_arg(&json!({"path": "/Tls/caf\u{e9}.bin"})).unwrap(),
+        )
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        uploaded.content_hash.as_deref(),
+        Some(content_hash(&bytes).as_str())
+    );
+    let response = http
+        .post(format!("{base}/2/files/download"))
+        .bearer_auth(ACME_TOKEN)
+        .header(
+            "Dropbox-API-Arg",
+            encode_api_arg(&json!({"path": "/tls/CAF\u{c9}.bin"})).unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(result_header(&response).rev, uploaded.rev);
+    assert_eq!(response.bytes().await.unwrap(), bytes);
+
+    // The usual trust store does not know the test CA, and plain HTTP gets no answer.
+    let untrusting = reqwest::Client::new()
+        .post(format!("{base}/2/users/get_current_account"))
+        .bearer_auth(ACME_TOKEN)
+        .send()
+        .await;
+    assert!(untrusting.is_err(), "{untrusting:?}");
+    let plain = reqwest::Client::new()
+        .post(base.replace("https://", "http://") + "/2/users/get_current_account")
+        .bearer_auth(ACME_TOKEN)
+        .timeout(Duration::from_secs(15))
+        .send()
+        .await;
+    assert!(plain.is_err(), "{plain:?}");
+}
+
+#[tokio::test]
+async fn https_refuses_to_start_without_a_usable_certificate() {
+    let pki = TestPki::new();
+    let root = tempfile::tempdir().unwrap();
+    let mut missing = base_config(root.path().to_path_buf());
+    missing.tls = Some(TlsConfig {
+        cert: pki.dir.path().join("nope.pem"),
+        key: pki.tls_config().key,
+    });
+    let error = Emulator::start(missing).await.err().expect("refused");
+    assert_eq!(error.kind(), std::io::ErrorKind::NotFound);
+    assert!(error.to_string().contains("nope.pem"), "{error}");
+
+    let mut swapped = base_config(root.path().to_path_buf());
+    swapped.tls = Some(TlsConfig {
+        cert: pki.tls_config().key,
+        key: pki.tls_config().cert,
+    });
+    let error = Emulator::start(swapped).await.err().expect("refused");
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput, "{error}");
+}
+
+#[tokio::test]
+async fn binary_serves_https_with_tls_flags() {
+    use std::io::BufRead;
+    let pki = TestPki::new();
+    let tls = pki.tls_config();
+    let root = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dropbox-emulator"))
+        .arg("--root")
+        .arg(root.path())
+        .args(["--account", "dbid:AAAtls:tls@example.test:Tls User"])
+        .args(["--token", "dbid:AAAtls=tls-token"])
+        .arg("--tls-cert")
+        .arg(&tls.cert)
+        .arg("--tls-key")
+        .arg(&tls.key)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let first_line = std::io::BufReader::new(stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    let base = first_line
+        .strip_prefix("listening on ")
+        .expect("first line names the address")
+        .to_owned();
+    let response = pki
+        .client()
+        .post(format!("{base}/2/users/get_current_account"))
+        .bearer_auth("tls-token")
+        .send()
+        .await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(base.starts_with("https://127.0.0.1:"), "{base}");
+    let account: Value = response.unwrap().json().await.unwrap();
+    assert_eq!(account["email"], "tls@example.test");
+}
+
+#[test]
+fn binary_wants_both_tls_flags() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_dropbox-emulator"))
+        .args(["--root", "/nonexistent", "--tls-cert", "cert.pem"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--tls-key"), "{stderr}");
+}
+
+// ----- found by the Python SDK fidelity test (tests/sdk_fidelity) ----------------------------
+
+#[tokio::test]
+async fn upload_keeps_the_client_modified_it_was_given() {
+    let emu = fixture().await;
+    let (status, value) = emu
+        .upload_arg(
+            json!({"path": "/Acme/dated.txt", "client_modified": "2026-01-02T03:04:05Z"}),
+            b"dated",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    assert_eq!(value["client_modified"], "2026-01-02T03:04:05Z");
+    assert_ne!(value["server_modified"], "2026-01-02T03:04:05Z");
+    let listed = emu.list("/acme", false).await;
+    let file = file_entry(&listed.entries, "/acme/dated.txt");
+    assert_eq!(
+        file.client_modified,
+        time::macros::datetime!(2026-01-02 03:04:05 UTC)
+    );
+    let (_, downloaded) = emu.download("/acme/dated.txt").await;
+    assert_eq!(downloaded.client_modified, file.client_modified);
+
+    // Without it, client_modified is the upload time, like server_modified.
+    let plain = emu.upload("/Acme/plain.txt", b"plain").await;
+    assert_eq!(plain.client_modified, plain.server_modified);
+
+    let (status, value) = emu
+        .upload_arg(
+            json!({"path": "/Acme/bad.txt", "client_modified": "yesterday"}),
+            b"bad",
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{value}");
+    assert!(
+        value.as_str().unwrap().contains("client_modified"),
+        "{value}"
+    );
+}
+
+#[test]
+fn sdk_valid_account_ids_are_forty_characters() {
+    assert!(AccountConfig::new(&format!("dbid:{}", "A".repeat(35)), "e", "n").has_sdk_valid_id());
+    assert!(!AccountConfig::new(ACME, "e", "n").has_sdk_valid_id());
+}
+
+#[tokio::test]
+async fn list_folder_include_deleted_adds_tombstones_in_scope_only() {
+    let emu = fixture().await;
+    emu.upload("/Acme/kept.txt", b"k").await;
+    emu.upload("/Acme/Gone.txt", b"g").await;
+    emu.upload("/Acme/Old/inner.txt", b"i").await;
+    emu.upload("/Elsewhere/gone-too.txt", b"e").await;
+    for path in ["/acme/gone.txt", "/acme/old", "/elsewhere/gone-too.txt"] {
+        emu.ok("files/delete_v2", json!({ "path": path })).await;
+    }
+    // Deleted and made again: alive, no tombstone.
+    emu.upload("/Acme/Old/inner.txt", b"again").await;
+
+    let listed = emu
+        .ok(
+            "files/list_folder",
+            json!({"path": "/acme", "recursive": true, "include_deleted": true}),
+        )
+        .await;
+    let result: ListFolderResult = serde_json::from_value(listed).unwrap();
+    assert_eq!(
+        paths_of(&result.entries),
+        vec![
+            ("folder", "/acme".to_owned()),
+            ("deleted", "/acme/gone.txt".to_owned()),
+            ("file", "/acme/kept.txt".to_owned()),
+            ("folder", "/acme/old".to_owned()),
+            ("file", "/acme/old/inner.txt".to_owned()),
+        ]
+    );
+    let Metadata::Deleted(gone) = &result.entries[1] else {
+        panic!("{:?}", result.entries[1]);
+    };
+    assert_eq!(gone.path_display.as_deref(), Some("/Acme/Gone.txt"));
+    assert_eq!(gone.name, "Gone.txt");
+
+    let without = emu.list("/acme", true).await;
+    assert!(
+        paths_of(&without.entries)
+            .iter()
+            .all(|(kind, _)| *kind != "deleted")
+    );
 }

@@ -1,5 +1,6 @@
 //! `dropbox-emulator`: serves the Dropbox API v2 emulator (`smartimage::dropbox::emulator`) on
-//! plain HTTP. The first stdout line is `listening on http://HOST:PORT`.
+//! plain HTTP, or HTTPS with `--tls-cert`/`--tls-key`. The first stdout line is
+//! `listening on http://HOST:PORT` (or `https://…`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::Parser;
 use smartimage::dropbox::emulator::{
-    AccountConfig, AuthCodeConfig, Emulator, EmulatorConfig, FaultConfig,
+    AccountConfig, AuthCodeConfig, Emulator, EmulatorConfig, FaultConfig, TlsConfig,
 };
 
 const ACCOUNT_ID_PREFIX: &str = "dbid:";
@@ -21,6 +22,12 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
+    /// PEM certificate chain (leaf first): serve HTTPS instead of HTTP.
+    #[arg(long, requires = "tls_key", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for `--tls-cert`.
+    #[arg(long, requires = "tls_cert", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
     /// TOML or JSON config (`.json`); flags below add to it.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -153,6 +160,12 @@ fn build_config(args: Args) -> anyhow::Result<EmulatorConfig> {
             code_challenge: None,
         });
     }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        config.tls = Some(TlsConfig {
+            cert: cert.clone(),
+            key: key.clone(),
+        });
+    }
     if let Some(ttl) = args.token_ttl {
         config.token_ttl_secs = ttl;
     }
@@ -193,6 +206,13 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let listen = args.listen;
     let config = build_config(args)?;
+    for account in config.accounts.iter().filter(|a| !a.has_sdk_valid_id()) {
+        eprintln!(
+            "warning: account id {:?} is not {} characters long; official SDKs will refuse it",
+            account.account_id,
+            smartimage::dropbox::emulator::config::ACCOUNT_ID_LEN
+        );
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

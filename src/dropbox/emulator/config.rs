@@ -54,6 +54,19 @@ pub struct EmulatorConfig {
     pub rescan_on_every_call: bool,
     #[serde(default)]
     pub faults: FaultConfig,
+    /// Serve HTTPS with this certificate instead of plain HTTP (SDKs that force `https://`,
+    /// reference §8.1).
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+}
+
+/// PEM files for HTTPS: `cert` holds the chain, leaf first; `key` a PKCS#8, PKCS#1 or SEC1
+/// private key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 fn default_true() -> bool {
@@ -87,6 +100,7 @@ impl EmulatorConfig {
             allow_raw_utf8_arg: false,
             rescan_on_every_call: true,
             faults: FaultConfig::default(),
+            tls: None,
         }
     }
 
@@ -152,7 +166,17 @@ pub struct AccountConfig {
     pub refresh_tokens: Vec<String>,
 }
 
+/// Dropbox account ids (`users_common.AccountId`) are exactly this long, `dbid:` included;
+/// the official SDKs refuse other lengths when they parse an account.
+pub const ACCOUNT_ID_LEN: usize = 40;
+
 impl AccountConfig {
+    /// Whether SDKs that validate ids (Python's `dropbox`) will accept this one. The emulator
+    /// serves any id; short ones keep our own tests readable.
+    pub fn has_sdk_valid_id(&self) -> bool {
+        self.account_id.chars().count() == ACCOUNT_ID_LEN
+    }
+
     pub fn new(account_id: &str, email: &str, display_name: &str) -> Self {
         Self {
             account_id: account_id.to_owned(),

@@ -3,7 +3,7 @@
 //! being paged, the rest of that page set. Cursors are immutable: every answer mints a new one,
 //! so a client may replay an older cursor and get the same deltas again.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use super::paths::{self, Target};
@@ -61,12 +61,23 @@ impl Store {
     ) -> Outcome<ListFolderResult, ListFolderError> {
         let record = self.new_cursor(account_id, arg)?;
         let namespace = &self.namespaces[account_id];
-        let snapshot: Vec<Metadata> = namespace
+        let mut snapshot: BTreeMap<&str, Metadata> = namespace
             .entries
             .iter()
             .filter(|(lower, _)| record.scope.contains(lower))
-            .map(|(lower, entry)| entry.metadata(lower))
+            .map(|(lower, entry)| (lower.as_str(), entry.metadata(lower)))
             .collect();
+        if arg.include_deleted {
+            // Paths that once held something and hold nothing now (the newest spelling wins).
+            for change in &namespace.journal {
+                if !namespace.entries.contains_key(&change.lower)
+                    && record.scope.contains(&change.lower)
+                {
+                    snapshot.insert(&change.lower, change.tombstone());
+                }
+            }
+        }
+        let snapshot: Vec<Metadata> = snapshot.into_values().collect();
         Ok(self.page(CursorRecord {
             pending: Arc::new(snapshot),
             ..record

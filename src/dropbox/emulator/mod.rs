@@ -1,6 +1,7 @@
-//! A Dropbox API v2 emulator for tests and benchmarks (DESIGN §2, reference §9): one plain-HTTP
-//! listener serving the api, content and notify hosts plus `/oauth2/token` by path, with
-//! several accounts whose app folders are real directories, and deterministic fault injection.
+//! A Dropbox API v2 emulator for tests and benchmarks (DESIGN §2, reference §9): one HTTP (or,
+//! with `EmulatorConfig::tls`, HTTPS) listener serving the api, content and notify hosts plus
+//! `/oauth2/token` by path, with several accounts whose app folders are real directories, and
+//! deterministic fault injection.
 //!
 //! Routes: `users/get_current_account`, `files/list_folder` (+`/continue`,
 //! `/get_latest_cursor`, `/longpoll`), `files/get_metadata`, `files/download`, `files/upload`,
@@ -10,12 +11,15 @@
 //! Choices where Dropbox is undocumented (reference §3.7, §3.10): a `parent_rev` mismatch is
 //! `path_write/conflict/file`; an unsatisfiable Range is 416 with `Content-Range: bytes */N`.
 //!
-//! Known gaps: no TLS (plain HTTP only, so SDKs that force HTTPS cannot use it); no moves,
-//! copies or upload sessions; no `arg=`/`authorization=` URL parameters or GET downloads;
-//! no scopes; ids survive on-disk renames only when the scanner can match inodes; NFC and
-//! NFD spellings are distinct names; cursors and batch jobs live in memory only (ids and
-//! revisions are saved on shutdown); a file changed on disk behind the emulator's back loses
-//! its previous revision's bytes.
+//! Checked against the official Python SDK (`dropbox==12.2.4`) over HTTPS by
+//! `tests/sdk_fidelity/` (every response must also decode with the SDK's strict decoder). The
+//! SDK needs 40-character account ids (`dbid:` + 35); the emulator serves shorter ones too.
+//!
+//! Known gaps: no moves, copies or upload sessions; no `arg=`/`authorization=` URL parameters
+//! or GET downloads; no scopes; ids survive on-disk renames only when the scanner can match
+//! inodes; NFC and NFD spellings are distinct names; cursors and batch jobs live in memory only
+//! (ids and revisions are saved on shutdown); a file changed on disk behind the emulator's back
+//! loses its previous revision's bytes.
 
 // Handlers and their helpers short-circuit with a ready `Response` as the error, the usual axum
 // shape; boxing it would only add noise to a test double's request path.
@@ -33,6 +37,7 @@ mod paths;
 mod routes;
 mod scan;
 mod state;
+mod tls;
 mod writes;
 
 use std::io;
@@ -47,7 +52,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use auth::pkce_challenge;
-pub use config::{AccountConfig, AuthCodeConfig, ConfigError, EmulatorConfig};
+pub use config::{AccountConfig, AuthCodeConfig, ConfigError, EmulatorConfig, TlsConfig};
 pub use faults::FaultConfig;
 
 use auth::Tokens;
@@ -114,7 +119,8 @@ impl Shared {
 pub struct Emulator;
 
 impl Emulator {
-    /// Serves `config` on 127.0.0.1 with a free port; returns `http://127.0.0.1:PORT`.
+    /// Serves `config` on 127.0.0.1 with a free port; returns `http://127.0.0.1:PORT`, or
+    /// `https://…` when `config.tls` is set.
     pub async fn start(config: EmulatorConfig) -> io::Result<(String, EmulatorHandle)> {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         Self::serve(config, listener).await
@@ -129,6 +135,8 @@ impl Emulator {
             .validate()
             .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
         let address = listener.local_addr()?;
+        // Certificate problems surface here, before anything is served.
+        let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
         let store = {
             let config = config.clone();
             tokio::task::spawn_blocking(move || Store::open(&config))
@@ -143,19 +151,31 @@ impl Emulator {
         });
         let app = router(Arc::clone(&shared));
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
+        let stopped = async {
+            let _ = stopped.await;
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let task = match tls {
+            Some(tls) => {
+                let listener = tls::TlsListener::new(listener, tls)?;
+                tokio::spawn(async move {
+                    let _ = axum::serve(listener, app)
+                        .with_graceful_shutdown(stopped)
+                        .await;
                 })
-                .await;
-        });
+            }
+            None => tokio::spawn(async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(stopped)
+                    .await;
+            }),
+        };
         let handle = EmulatorHandle {
             shared,
             task,
             stop: Some(stop),
         };
-        Ok((format!("http://{address}"), handle))
+        Ok((format!("{scheme}://{address}"), handle))
     }
 }
 

@@ -23,6 +23,7 @@ use crate::dropbox::wire::{
     GetMetadataArg, GetMetadataError, LONGPOLL_JITTER_MAX_SECS, LONGPOLL_TIMEOUT_MAX_SECS,
     LONGPOLL_TIMEOUT_MIN_SECS, ListFolderArg, ListFolderContinueArg, ListFolderLongpollArg,
     ListFolderLongpollResult, Name, PollArg, RootInfo, UploadArg, UploadError, WriteError,
+    timestamp,
 };
 
 /// How often a waiting longpoll looks at the disk for files dropped in directly.
@@ -269,6 +270,14 @@ async fn get_metadata(
         .map_err(|path| route_error(GetMetadataError::Path { path }))
 }
 
+/// `UploadArg.client_modified`, which `wire::UploadArg` leaves out (our client never sends it)
+/// but SDKs do; Dropbox reports it back in the file's metadata.
+#[derive(serde::Deserialize)]
+struct UploadArgExtra {
+    #[serde(default)]
+    client_modified: Option<String>,
+}
+
 async fn upload(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -278,6 +287,18 @@ async fn upload(
     let account = authorize(&shared, ROUTE, &headers)?;
     require_octet_stream(ROUTE, &headers)?;
     let arg: UploadArg = header_arg(ROUTE, &headers, shared.config.allow_raw_utf8_arg)?;
+    let extra: UploadArgExtra = header_arg(ROUTE, &headers, shared.config.allow_raw_utf8_arg)?;
+    let client_modified = extra
+        .client_modified
+        .as_deref()
+        .map(timestamp::parse)
+        .transpose()
+        .map_err(|error| {
+            bad_request(
+                ROUTE,
+                &format!("HTTP header \"Dropbox-API-Arg\": client_modified: {error}"),
+            )
+        })?;
     if write_contended(&shared) {
         return Err(route_error(UploadError::Path {
             reason: WriteError::TooManyWriteOperations,
@@ -286,7 +307,7 @@ async fn upload(
     }
     shared
         .with_account(account, Freshness::IfConfigured, move |store, account| {
-            store.upload(account, &arg, &body)
+            store.upload(account, &arg, client_modified, &body)
         })
         .await?
         .map(|metadata| json_ok(&metadata))

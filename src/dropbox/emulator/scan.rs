@@ -55,6 +55,7 @@ impl Namespace {
                         size: disk.size,
                         content_hash: hash_file(&disk_path)?,
                         modified: timestamp_of(disk.mtime),
+                        client_modified: None,
                         mtime: disk.mtime,
                     })
                 };
@@ -86,6 +87,7 @@ impl Namespace {
             let old_rev = std::mem::replace(&mut file.rev, ids.rev());
             file.content_hash = content_hash;
             file.modified = timestamp_of(disk.mtime);
+            file.client_modified = None;
             self.revisions.remove(&old_rev);
             self.note_change(&lower);
         }

@@ -64,6 +64,10 @@ pub struct FileState {
     pub size: u64,
     pub content_hash: String,
     pub modified: OffsetDateTime,
+    /// What the uploader said in `client_modified`; `None` (files dropped on disk, uploads
+    /// without it) reports `modified`, as Dropbox does.
+    #[serde(default)]
+    pub client_modified: Option<OffsetDateTime>,
     /// Disk mtime when last indexed; a different one makes the scanner re-hash.
     pub mtime: SystemTime,
 }
@@ -103,7 +107,7 @@ impl Entry {
             path_display: Some(self.display.clone()),
             rev: file.rev.clone(),
             size: file.size,
-            client_modified: file.modified,
+            client_modified: file.client_modified.unwrap_or(file.modified),
             server_modified: file.modified,
             content_hash: Some(file.content_hash.clone()),
             is_downloadable: true,
@@ -132,6 +136,22 @@ pub struct Revision {
 pub struct Change {
     pub lower: String,
     pub display: String,
+}
+
+impl Change {
+    /// The `deleted` entry for this path, once nothing lives there any more.
+    pub fn tombstone(&self) -> Metadata {
+        Metadata::Deleted(DeletedMetadata {
+            name: self
+                .display
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            path_lower: Some(self.lower.clone()),
+            path_display: Some(self.display.clone()),
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -455,18 +475,7 @@ impl Store {
                     .iter()
                     .rev()
                     .find(|change| change.lower == lower)
-                    .map(|change| {
-                        Metadata::Deleted(DeletedMetadata {
-                            name: change
-                                .display
-                                .rsplit('/')
-                                .next()
-                                .unwrap_or_default()
-                                .to_owned(),
-                            path_lower: Some(lower.clone()),
-                            path_display: Some(change.display.clone()),
-                        })
-                    })
+                    .map(Change::tombstone)
                     .ok_or(LookupError::NotFound)
             }
             Err(error) => Err(error),

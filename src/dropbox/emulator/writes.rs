@@ -7,6 +7,7 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 use super::paths::{self, ApiPath, Target};
 use super::state::{Entry, FileState, Namespace, Outcome, Refusal, Store, timestamp_of};
@@ -52,10 +53,13 @@ fn conflict(conflict: WriteConflictError) -> WriteError {
 }
 
 impl Store {
+    /// `client_modified` comes from the same `UploadArg` header; `wire::UploadArg` leaves it
+    /// out because our client never sends it.
     pub fn upload(
         &mut self,
         account_id: &str,
         arg: &UploadArg,
+        client_modified: Option<OffsetDateTime>,
         content: &[u8],
     ) -> Outcome<FileMetadata, UploadError> {
         if content.len() as u64 > UPLOAD_MAX_BYTES {
@@ -119,6 +123,7 @@ impl Store {
                 size: content.len() as u64,
                 content_hash: hash,
                 modified: timestamp_of(mtime),
+                client_modified,
                 mtime,
             }),
         };
@@ -156,7 +161,7 @@ impl Store {
             strict_conflict: false,
             content_hash: None,
         };
-        self.upload(account_id, &arg, &bytes)
+        self.upload(account_id, &arg, None, &bytes)
     }
 
     pub fn create_folder(
