@@ -86,7 +86,7 @@ theirs() {
 ours sink >/dev/null
 theirs >/dev/null
 
-: >"$WORK/ours_sink"; : >"$WORK/ours_file"; : >"$WORK/curl"; : >"$WORK/rss"
+: >"$WORK/ours_sink"; : >"$WORK/ours_file"; : >"$WORK/curl"; : >"$WORK/rss"; : >"$WORK/raw"
 for run in $(seq "$RUNS"); do
     read -r rate rss < <(ours sink)
     [[ "$rate" != failed ]] || exit 1
@@ -99,16 +99,27 @@ for run in $(seq "$RUNS"); do
     [[ "$rate" != failed ]] || exit 1
     echo "ours (file) run $run: $rate MiB/s, peak RSS $((rss / 1024)) MiB"
     echo "$rate" >>"$WORK/ours_file"; echo "$rss" >>"$WORK/rss"
+    # Diagnostic: the same transport (reqwest) without our client's verification.
+    read -r rate rss < <(ours raw-reqwest)
+    [[ "$rate" != failed ]] || exit 1
+    echo "diagnostic, plain reqwest without verification, run $run: $rate MiB/s"
+    echo "$rate" >>"$WORK/raw"
 done
+# Diagnostic: what computing the Dropbox content hash alone costs on this machine.
+HASH=$("$BIN" --mode hash-only --size-mib "$SIZE_MIB" --runs 3 --dir "$WORK" |
+    sed -n 's/^RESULT mode=.* mib_per_s=\([0-9.]*\)$/\1/p' | median)
 
 OURS=$(median <"$WORK/ours_sink")
 OURS_FILE=$(median <"$WORK/ours_file")
 CURL=$(median <"$WORK/curl")
+RAW=$(median <"$WORK/raw")
 PEAK_KIB=$(sort -g "$WORK/rss" | tail -1)
 echo
-echo "file: $SIZE_MIB MiB, $RUNS runs each, medians"
+echo "file: $SIZE_MIB MiB, $RUNS runs each, medians; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "ours, into tokio::io::sink(): $OURS MiB/s"
 echo "ours, into a file:            $OURS_FILE MiB/s"
 echo "curl, into /dev/null:         $CURL MiB/s"
 awk -v a="$OURS" -v b="$CURL" 'BEGIN { r = a / b; printf "ratio ours/curl:              %.2fx (target >= 0.9x) %s\n", r, (r >= 0.9 ? "OK" : "BELOW TARGET") }'
+echo "diagnostic: plain reqwest, no verification: $RAW MiB/s ($(awk -v a="$RAW" -v b="$CURL" 'BEGIN { printf "%.2f", a / b }')x curl)"
+echo "diagnostic: content hash alone, in memory:  $HASH MiB/s"
 awk -v k="$PEAK_KIB" 'BEGIN { m = k / 1024; printf "our peak RSS (max of runs):   %.1f MiB (target <= 64 MiB) %s\n", m, (m <= 64 ? "OK" : "ABOVE TARGET") }'
