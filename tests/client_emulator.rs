@@ -1351,3 +1351,79 @@ async fn desktop_junk_names_are_refused_as_disallowed() {
     let names: Vec<&str> = entries.iter().filter_map(Metadata::name).collect();
     assert_eq!(names, ["In", "keep.jpg"]);
 }
+
+#[tokio::test]
+async fn delete_batch_of_more_than_1000_entries_goes_in_chunks_in_order() {
+    let env = env().await;
+    let dir = env.handle.account_dir(ACME).unwrap();
+    std::fs::create_dir_all(dir.join("many")).unwrap();
+    const FILES: usize = 1003;
+    for i in 0..FILES {
+        std::fs::write(dir.join(format!("many/{i:04}.jpg")), format!("{i}")).unwrap();
+    }
+    let (entries, _, _) = list_all(&env.api, "/many").await;
+    let mut files: Vec<FileMetadata> = entries
+        .into_iter()
+        .filter_map(|entry| match entry {
+            Metadata::File(file) => Some(file),
+            _ => None,
+        })
+        .collect();
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(files.len(), FILES);
+    // The last entry names a stale revision: it alone must survive, and answer in its place.
+    let mut args: Vec<DeleteArg> = files
+        .iter()
+        .map(|file| DeleteArg {
+            path: file.path_lower.clone().unwrap(),
+            parent_rev: Some(file.rev.clone()),
+        })
+        .collect();
+    args[FILES - 1].parent_rev = Some(files[0].rev.clone());
+    let results = env.api.delete_batch(args).await.unwrap();
+    assert_eq!(results.len(), FILES);
+    for (file, result) in files.iter().zip(&results).take(FILES - 1) {
+        assert!(
+            matches!(result, Ok(Metadata::File(deleted)) if deleted.name == file.name),
+            "{result:?}"
+        );
+    }
+    assert!(matches!(
+        &results[FILES - 1],
+        Err(BackendError::Conflict { .. })
+    ));
+    let (left, _, _) = list_all(&env.api, "/many").await;
+    let names: Vec<&str> = left.iter().filter_map(Metadata::name).collect();
+    assert_eq!(names, ["many", "1002.jpg"]);
+}
+
+#[tokio::test]
+async fn parallel_downloads_all_wait_out_a_rate_limit_and_arrive_whole() {
+    let env = env().await;
+    let mut contents = Vec::new();
+    for i in 0..4u64 {
+        let content = noise(512 * 1024, i + 40);
+        upload(&env.api, &format!("/p/{i}.raw"), &content).await;
+        contents.push(content);
+    }
+    let api = Arc::new(env.api);
+    env.handle.set_faults(FaultConfig {
+        rate_limit_every: Some(3),
+        rate_limit_retry_after_secs: 1,
+        ..FaultConfig::default()
+    });
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..4)
+        .map(|i| {
+            let api = Arc::clone(&api);
+            tokio::spawn(async move { download_all(&api, &format!("/p/{i}.raw")).await.1 })
+        })
+        .collect();
+    for (i, task) in tasks.into_iter().enumerate() {
+        assert!(task.await.unwrap() == contents[i], "download {i}");
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "a 429 with Retry-After: 1 was waited out"
+    );
+}
