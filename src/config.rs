@@ -25,16 +25,29 @@ pub struct Config {
     pub dropbox: DropboxSettings,
 }
 
+/// Seconds a file in a synced folder must be left alone before it is imported.
+pub const DEFAULT_SYNCED_FOLDER_STABLE_SECS: f64 = 2.0;
+/// Seconds an unreferenced blob is kept before garbage collection may remove it.
+pub const DEFAULT_ORPHAN_BLOB_GRACE_SECS: u64 = 3600;
+
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ImportSettings {
     pub download_workers: usize,
+    /// A file still being written into a synced folder is not imported until it has been
+    /// unchanged this long.
+    pub synced_folder_stable_secs: f64,
+    /// Crash recovery removes blobs no file row references once they are this old (a direct
+    /// upload in another process may be about to commit its row).
+    pub orphan_blob_grace_secs: u64,
 }
 
 impl Default for ImportSettings {
     fn default() -> Self {
         ImportSettings {
             download_workers: DEFAULT_DOWNLOAD_WORKERS,
+            synced_folder_stable_secs: DEFAULT_SYNCED_FOLDER_STABLE_SECS,
+            orphan_blob_grace_secs: DEFAULT_ORPHAN_BLOB_GRACE_SECS,
         }
     }
 }
@@ -111,6 +124,12 @@ impl Config {
             message: e.message().to_owned(),
         })?;
         config.plan_catalog(path)?;
+        if !(0.0..=3600.0).contains(&config.import.synced_folder_stable_secs) {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: "import.synced_folder_stable_secs must be between 0 and 3600".into(),
+            });
+        }
         if config.import.download_workers == 0 {
             return Err(ConfigError::Invalid {
                 path: path.to_path_buf(),

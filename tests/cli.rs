@@ -844,6 +844,12 @@ fn demo_makes_three_accounts_with_owners_and_a_delegate_and_can_be_remade() {
         "Trial Studio",
         "basic",
         "(delegated)",
+        "Imported 12 file(s)",
+        "4 failed and stayed in Dropbox",
+        "video_on_basic_plan",
+        "video_too_large",
+        "contains a Windows executable",
+        "ZIP archive",
     ] {
         assert!(out.contains(text), "missing {text:?} in\n{out}");
     }
@@ -861,6 +867,40 @@ fn demo_makes_three_accounts_with_owners_and_a_delegate_and_can_be_remade() {
         3,
         "a second run starts fresh"
     );
+    let files = lib.json(
+        Some("operator@demo.smartimage.test"),
+        &["files", "list", "--source", "dropbox", "--json"],
+    );
+    assert_eq!(
+        files.as_array().unwrap().len(),
+        12,
+        "and imports the same again, once"
+    );
+    let errors = lib.json(
+        Some("operator@demo.smartimage.test"),
+        &["errors", "list", "--json"],
+    );
+    let kinds: std::collections::BTreeSet<String> = errors
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: std::collections::BTreeSet<String> = [
+        "unsupported_format",
+        "video_on_basic_plan",
+        "video_too_large",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(kinds, expected);
+    assert!(
+        errors
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["reported"] == true)
+    );
 }
 
 #[test]
@@ -873,5 +913,134 @@ fn demo_refuses_a_directory_that_is_not_a_demo() {
     assert_eq!(
         std::fs::read_to_string(dir.path().join("precious.txt")).unwrap(),
         "keep me"
+    );
+}
+
+#[test]
+fn only_owners_and_delegated_admins_link_dropbox() {
+    let lib = Lib::with_people();
+    let dropbox = lib.path.parent().unwrap().join("Dropbox");
+    std::fs::create_dir_all(&dropbox).unwrap();
+    let folder = dropbox.to_str().unwrap();
+    let link = [
+        "link",
+        "--account",
+        "Acme Marketing",
+        "--local-folder",
+        folder,
+    ];
+    lib.fails(Some(ACME_ADMIN), &link, 3, "may not link Dropbox");
+    lib.fails(Some(OPERATOR), &link, 3, "may not link Dropbox");
+    lib.fails(Some(BAKERY_OWNER), &link, 3, "may not link Dropbox");
+    lib.ok(
+        Some(ACME_OWNER),
+        &["delegate", ACME_ADMIN, "--account", "Acme Marketing"],
+    );
+    let out = lib.ok(Some(ACME_ADMIN), &link);
+    assert!(
+        out.contains("its folder there is \"/Acme Marketing\""),
+        "{out}"
+    );
+    assert!(
+        dropbox.join("Acme Marketing").is_dir(),
+        "the account folder is made"
+    );
+    lib.fails(Some(ACME_OWNER), &link, 2, "already linked");
+    lib.fails(
+        Some(ACME_OWNER),
+        &["link", "--account", "Acme Marketing"],
+        2,
+        "--local-folder",
+    );
+    assert!(audit_actions(&lib).contains(&"link".to_string()));
+}
+
+#[test]
+fn import_errors_retry_pause_and_unlink_from_the_command_line() {
+    let lib = Lib::with_people();
+    let dropbox = lib.path.parent().unwrap().join("Dropbox");
+    std::fs::create_dir_all(&dropbox).unwrap();
+    lib.ok(
+        Some(BAKERY_OWNER),
+        &[
+            "link",
+            "--account",
+            "Basic Bakery",
+            "--local-folder",
+            dropbox.to_str().unwrap(),
+        ],
+    );
+    lib.fails(
+        Some(OPERATOR),
+        &["import", "--once", "--account", "Acme Marketing"],
+        2,
+        "not linked",
+    );
+    let mp4 = b"\0\0\0\x18ftypisom\0\0\0\0isommp41 a short clip".to_vec();
+    std::fs::write(dropbox.join("Basic Bakery/clip.mp4"), mp4).unwrap();
+    std::fs::write(dropbox.join("Basic Bakery/logo.png"), png_bytes()).unwrap();
+    // The synced folder reports a file once it has been still for 2 s.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let out = lib.ok(Some(BAKERY_OWNER), &["import", "--once"]);
+    assert!(
+        out.contains("Imported 1 file(s)") && out.contains("1 failed"),
+        "{out}"
+    );
+    let errors = lib.json(Some(BAKERY_OWNER), &["errors", "list", "--json"]);
+    let e = &errors[0];
+    for key in [
+        "id",
+        "account",
+        "path",
+        "size",
+        "kind",
+        "format",
+        "detail",
+        "attempts",
+        "reported",
+        "failed_at",
+    ] {
+        assert!(e.get(key).is_some(), "missing {key} in {e}");
+    }
+    assert_eq!(e["kind"], "video_on_basic_plan");
+    assert_eq!(e["path"], "/Basic Bakery/clip.mp4");
+    assert_eq!(e["reported"], true);
+    let acme_view = lib.json(Some(ACME_OWNER), &["errors", "list", "--json"]);
+    assert_eq!(
+        acme_view,
+        serde_json::json!([]),
+        "errors are scoped to the actor's accounts"
+    );
+    let id = e["id"].to_string();
+    lib.fails(
+        Some(ACME_OWNER),
+        &["retry", &id],
+        2,
+        "no failed import with id",
+    );
+    let out = lib.ok(Some(BAKERY_OWNER), &["retry", &id]);
+    assert!(out.contains("1 failed import(s) queued again"), "{out}");
+    lib.ok(Some(BAKERY_OWNER), &["pause", "--account", "Basic Bakery"]);
+    let paused = lib.ok(Some(BAKERY_OWNER), &["import", "--once"]);
+    assert!(
+        paused.contains("Imported 0 file(s)"),
+        "a paused link is left alone: {paused}"
+    );
+    lib.ok(Some(BAKERY_OWNER), &["resume", "--account", "Basic Bakery"]);
+    let again = lib.ok(Some(BAKERY_OWNER), &["import", "--once"]);
+    assert!(
+        again.contains("1 failed"),
+        "the retried file is tried again: {again}"
+    );
+    lib.ok(Some(BAKERY_OWNER), &["unlink", "--account", "Basic Bakery"]);
+    let files = lib.json(Some(BAKERY_OWNER), &["files", "list", "--json"]);
+    assert_eq!(
+        files.as_array().unwrap().len(),
+        1,
+        "unlinking keeps imported files"
+    );
+    assert!(
+        dropbox.join("Basic Bakery/clip.mp4").exists(),
+        "and touches nothing in Dropbox"
     );
 }

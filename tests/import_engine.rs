@@ -582,6 +582,10 @@ mod emulator {
         let (summary, _, problems) = api.pass().await;
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!((summary.imported, summary.deleted), (5, 5), "{summary:?}");
+        assert_eq!(
+            summary.delete_batches, 1,
+            "one delete call for the whole batch"
+        );
         assert!(remaining(&api.folder("Acme Marketing")).is_empty());
         let files = api.h.files("Acme Marketing");
         assert!(

@@ -2,6 +2,9 @@
 
 use std::collections::HashMap;
 
+use std::io::IsTerminal;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
 use smartimage::config::Config;
 use smartimage::import::engine::{EngineSettings, ImportEngine};
@@ -14,14 +17,122 @@ use super::linking::{backend_settings, runtime};
 use super::output::{bytes, json, table, timestamp};
 use super::{Context, Failure, Outcome};
 
-/// Prints one plain line per event (for logs, pipes and the `--once` summary).
+/// Prints one plain line per event (for logs, pipes and the `--once` summary); on a terminal
+/// also a progress bar per file being downloaded and a total with an ETA.
 #[derive(Default)]
 struct EventPrinter {
     paths: HashMap<i64, String>,
+    bars: Option<ProgressBars>,
+}
+
+/// The terminal's live view: one bar per active download, and the total.
+struct ProgressBars {
+    multi: MultiProgress,
+    total: ProgressBar,
+    /// Bar and bytes so far of each file being downloaded.
+    active: HashMap<i64, (ProgressBar, u64)>,
+    names: HashMap<i64, String>,
+    /// Bytes of files that are done (imported or failed).
+    done_bytes: u64,
+}
+
+/// Files smaller than this finish too fast for a bar of their own.
+const BAR_MIN_BYTES: u64 = 1024 * 1024;
+
+impl ProgressBars {
+    fn new() -> ProgressBars {
+        let multi = MultiProgress::new();
+        let total = multi.add(ProgressBar::new(0));
+        total.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>6} [{bar:24}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        total.set_prefix("total");
+        ProgressBars {
+            multi,
+            total,
+            active: HashMap::new(),
+            names: HashMap::new(),
+            done_bytes: 0,
+        }
+    }
+
+    fn update(&mut self, event: &EngineEvent) {
+        match event {
+            EngineEvent::Discovered(item) => {
+                self.total.inc_length(item.size);
+                let name = item.path.rsplit('/').next().unwrap_or(&item.path);
+                self.names
+                    .insert(item.item, escape_for_terminal(name).into_owned());
+            }
+            EngineEvent::Progress { item, bytes, total } if *total >= BAR_MIN_BYTES => {
+                let name = self
+                    .names
+                    .get(item)
+                    .cloned()
+                    .unwrap_or_else(|| format!("#{item}"));
+                let multi = &self.multi;
+                let (bar, so_far) = self.active.entry(*item).or_insert_with(|| {
+                    let bar = multi.add(ProgressBar::new(*total));
+                    bar.set_style(
+                        ProgressStyle::with_template(
+                            "{prefix:>6} [{bar:24}] {bytes}/{total_bytes} {wide_msg}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                    );
+                    bar.set_message(name);
+                    (bar, 0)
+                });
+                bar.set_position(*bytes);
+                *so_far = *bytes;
+            }
+            EngineEvent::Imported { item, .. } | EngineEvent::Failed { item, .. } => {
+                self.done_bytes += item.size;
+                if let Some((bar, _)) = self.active.remove(&item.item) {
+                    bar.finish_and_clear();
+                }
+            }
+            _ => return,
+        }
+        let in_flight: u64 = self.active.values().map(|(_, bytes)| bytes).sum();
+        self.total.set_position(self.done_bytes + in_flight);
+    }
+
+    fn println(&self, line: &str) {
+        self.multi.suspend(|| println!("{line}"));
+    }
+
+    fn finish(&self) {
+        for (bar, _) in self.active.values() {
+            bar.finish_and_clear();
+        }
+        self.total.finish_and_clear();
+    }
 }
 
 impl EventPrinter {
+    fn for_stdout() -> EventPrinter {
+        let bars = std::io::stdout().is_terminal().then(ProgressBars::new);
+        EventPrinter {
+            paths: HashMap::new(),
+            bars,
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bars) = &self.bars {
+            bars.finish();
+        }
+    }
+
     fn print(&mut self, event: &EngineEvent) {
+        if let Some(bars) = self.bars.as_mut() {
+            bars.update(event);
+        }
         let line = match event {
             EngineEvent::Discovered(item) => {
                 self.paths.insert(item.item, item.path.clone());
@@ -71,7 +182,11 @@ impl EventPrinter {
             | EngineEvent::Progress { .. }
             | EngineEvent::Verifying { .. } => return,
         };
-        println!("{}", escape_for_terminal(&line));
+        let line = escape_for_terminal(&line);
+        match &self.bars {
+            Some(bars) => bars.println(&line),
+            None => println!("{line}"),
+        }
     }
 
     fn path(&self, item: i64) -> String {
@@ -82,24 +197,57 @@ impl EventPrinter {
     }
 }
 
-fn summary_line(s: &PassSummary) -> String {
+pub fn summary_line(s: &PassSummary) -> String {
     format!(
-        "Imported {} file(s) ({}); {} failed and stayed in Dropbox; {} removed from Dropbox; {} kept because they changed; {} report(s) written.",
+        "Imported {} file(s) ({}); {} failed and stayed in Dropbox; {} removed from Dropbox ({} delete call(s)); {} kept because they changed; {} report(s) written.",
         s.imported,
         bytes(s.imported_bytes),
         s.failed,
         s.deleted,
+        s.delete_batches,
         s.kept_changed,
         s.reports
     )
 }
 
-fn engine_settings(config: &Config) -> EngineSettings {
+pub fn engine_settings(config: &Config) -> EngineSettings {
+    let mut backends = backend_settings(config, None);
+    backends.local.stable_for =
+        std::time::Duration::from_secs_f64(config.import.synced_folder_stable_secs);
     EngineSettings {
         workers: config.import.download_workers,
-        backends: backend_settings(config, None),
+        gc_grace: std::time::Duration::from_secs(config.import.orphan_blob_grace_secs),
+        backends,
         ..EngineSettings::default()
     }
+}
+
+/// One engine pass over every active link, printing one line per event; returns the summary
+/// and the links that failed.
+pub fn run_once_printing(
+    library: Library,
+    settings: EngineSettings,
+    only: Option<i64>,
+) -> Result<(PassSummary, Vec<(String, String)>), Failure> {
+    let rt = runtime()?;
+    let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (engine, recovery) = ImportEngine::start(library, settings, events_tx)
+        .map_err(|e| Failure::runtime(e.to_string()))?;
+    print_recovery(&recovery);
+    let printer = std::thread::spawn(move || {
+        let mut printer = EventPrinter::for_stdout();
+        while let Some(event) = events_rx.blocking_recv() {
+            printer.print(&event);
+        }
+        printer.finish();
+    });
+    let result = rt
+        .block_on(engine.run_once(only))
+        .map_err(|e| Failure::runtime(e.to_string()));
+    drop(engine);
+    drop(rt);
+    let _ = printer.join();
+    result
 }
 
 pub fn import(cx: Context, config: &Config, watch: bool, account: Option<&str>) -> Outcome {
@@ -119,61 +267,55 @@ pub fn import(cx: Context, config: &Config, watch: bool, account: Option<&str>) 
         }
         None => None,
     };
+    let Context { library, .. } = cx;
+    if !watch {
+        let (summary, problems) = run_once_printing(library, engine_settings(config), only)?;
+        println!("{}", summary_line(&summary));
+        if problems.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = problems.iter().map(|(a, d)| format!("{a}: {d}")).collect();
+        return Err(Failure::runtime(format!(
+            "some links could not be imported: {}",
+            list.join("; ")
+        )));
+    }
     let rt = runtime()?;
     let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
-    let Context { library, .. } = cx;
     let (engine, recovery) = ImportEngine::start(library, engine_settings(config), events_tx)
         .map_err(|e| Failure::runtime(e.to_string()))?;
-    if recovery != Default::default() {
+    print_recovery(&recovery);
+    let printer = std::thread::spawn(move || {
+        let mut printer = EventPrinter::for_stdout();
+        while let Some(event) = events_rx.blocking_recv() {
+            printer.print(&event);
+        }
+        printer.finish();
+    });
+    rt.block_on(async move {
+        let engine = std::sync::Arc::new(engine);
+        let (commands_tx, commands_rx) = tokio::sync::mpsc::unbounded_channel();
+        let stopper = commands_tx.clone();
+        tokio::spawn(async move {
+            wait_for_stop_signal().await;
+            println!("stopping: finishing files in flight…");
+            let _ = stopper.send(EngineCommand::Shutdown);
+        });
+        println!("watching linked Dropbox folders; Ctrl-C stops");
+        engine.watch(commands_rx).await;
+        drop(commands_tx);
+    });
+    drop(rt);
+    let _ = printer.join();
+    Ok(())
+}
+
+fn print_recovery(recovery: &smartimage::import::engine::RecoveryReport) {
+    if *recovery != Default::default() {
         println!(
             "recovered from an interrupted run: {} temp file(s) removed, {} download(s) requeued, {} orphan blob(s) collected",
             recovery.temp_files_removed, recovery.interrupted_requeued, recovery.blobs_collected
         );
-    }
-    let printer = std::thread::spawn(move || {
-        let mut printer = EventPrinter::default();
-        while let Some(event) = events_rx.blocking_recv() {
-            printer.print(&event);
-        }
-    });
-    let result = rt.block_on(async move {
-        if watch {
-            let engine = std::sync::Arc::new(engine);
-            let (commands_tx, commands_rx) = tokio::sync::mpsc::unbounded_channel();
-            let stopper = commands_tx.clone();
-            tokio::spawn(async move {
-                wait_for_stop_signal().await;
-                println!("stopping: finishing files in flight…");
-                let _ = stopper.send(EngineCommand::Shutdown);
-            });
-            println!("watching linked Dropbox folders; Ctrl-C stops");
-            engine.watch(commands_rx).await;
-            drop(commands_tx);
-            Ok(None)
-        } else {
-            engine
-                .run_once(only)
-                .await
-                .map(Some)
-                .map_err(|e| Failure::runtime(e.to_string()))
-        }
-    });
-    drop(rt);
-    let _ = printer.join();
-    match result? {
-        None => Ok(()),
-        Some((summary, problems)) => {
-            println!("{}", summary_line(&summary));
-            if problems.is_empty() {
-                Ok(())
-            } else {
-                let list: Vec<String> = problems.iter().map(|(a, d)| format!("{a}: {d}")).collect();
-                Err(Failure::runtime(format!(
-                    "some links could not be imported: {}",
-                    list.join("; ")
-                )))
-            }
-        }
     }
 }
 

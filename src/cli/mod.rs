@@ -2,6 +2,7 @@
 //! through `smartimage::library::Library`, which checks permissions and writes the audit trail.
 
 mod demo;
+mod demo_assets;
 mod importing;
 mod linking;
 mod organise;

@@ -115,6 +115,12 @@ pub fn account(cx: &mut Context, command: AccountCommand) -> Outcome {
                         video,
                         s.owners.join(", "),
                         s.delegates.join(", "),
+                        match &s.dropbox {
+                            Some(d) => {
+                                format!("{} {} ({})", d.state.as_str(), d.folder, d.dropbox_account)
+                            }
+                            None => "not linked".to_owned(),
+                        },
                     ]
                 })
                 .collect();
@@ -126,6 +132,7 @@ pub fn account(cx: &mut Context, command: AccountCommand) -> Outcome {
                     "VIDEO THIS MONTH",
                     "OWNERS",
                     "DELEGATES",
+                    "DROPBOX",
                 ],
                 &rows,
             );

@@ -26,6 +26,8 @@ pub struct PassSummary {
     pub imported_bytes: u64,
     pub failed: u64,
     pub deleted: u64,
+    /// `delete_batch` calls made (each takes up to 1,000 files).
+    pub delete_batches: u64,
     pub kept_changed: u64,
     pub reports: u64,
 }
@@ -37,6 +39,7 @@ impl PassSummary {
         self.imported_bytes += other.imported_bytes;
         self.failed += other.failed;
         self.deleted += other.deleted;
+        self.delete_batches += other.delete_batches;
         self.kept_changed += other.kept_changed;
         self.reports += other.reports;
     }

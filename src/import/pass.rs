@@ -138,9 +138,10 @@ pub async fn run_pass<B: DropboxBackend>(
             ItemOutcome::Gone | ItemOutcome::Deferred => {}
         }
     }
-    let (deleted, kept) = delete_committed(cx, link, backend).await?;
+    let (deleted, kept, batches) = delete_committed(cx, link, backend).await?;
     summary.deleted += deleted;
     summary.kept_changed += kept;
+    summary.delete_batches += batches;
     if write_report(cx, link, &account, &plan, backend).await? {
         summary.reports += 1;
     }
@@ -594,7 +595,7 @@ async fn delete_committed<B: DropboxBackend>(
     cx: &PassContext,
     link: &LinkRecord,
     backend: &B,
-) -> Result<(u64, u64), PassError> {
+) -> Result<(u64, u64, u64), PassError> {
     let link_id = link.id;
     let committed = cx
         .db(move |lib| {
@@ -605,8 +606,9 @@ async fn delete_committed<B: DropboxBackend>(
             )?)
         })
         .await?;
-    let (mut deleted, mut kept) = (0, 0);
+    let (mut deleted, mut kept, mut batches) = (0, 0, 0);
     for chunk in committed.chunks(DELETE_BATCH_SIZE) {
+        batches += 1;
         let entries = chunk
             .iter()
             .map(|i| DeleteArg {
@@ -656,7 +658,7 @@ async fn delete_committed<B: DropboxBackend>(
         })
         .await?;
     }
-    Ok((deleted, kept))
+    Ok((deleted, kept, batches))
 }
 
 /// Upload one TXT report of the failures not yet reported, and remember it so it is never imported.

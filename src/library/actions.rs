@@ -40,6 +40,18 @@ pub struct AccountSummary {
     pub owners: Vec<String>,
     pub admins: Vec<String>,
     pub delegates: Vec<String>,
+    /// The account's Dropbox link, if any.
+    pub dropbox: Option<DropboxLinkSummary>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DropboxLinkSummary {
+    pub state: crate::library::store::links::LinkState,
+    pub state_detail: Option<String>,
+    pub folder: String,
+    /// `api` or `local` (a synced folder).
+    pub backend: crate::library::store::links::BackendKind,
+    pub dropbox_account: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -266,6 +278,18 @@ impl Library {
                 owners: pick(&|m| m.role == Role::Owner),
                 admins: pick(&|m| m.role == Role::Admin),
                 delegates: pick(&|m| m.delegated),
+                dropbox: crate::library::store::links::live_link_of(c, account.id)?.map(|l| {
+                    DropboxLinkSummary {
+                        state: l.state,
+                        state_detail: l.state_detail,
+                        folder: l.folder_path,
+                        backend: l.backend,
+                        dropbox_account: l
+                            .dropbox_email
+                            .or(l.root_path)
+                            .unwrap_or(l.dropbox_account_id),
+                    }
+                }),
                 account,
             });
         }
