@@ -252,8 +252,17 @@ impl Namespace {
     }
 
     /// The path a write to `path` lands on: existing ancestors keep their display casing, and
-    /// an ancestor that is a file is a `file_ancestor` conflict.
+    /// an ancestor that is a file is a `file_ancestor` conflict. Desktop junk names are
+    /// `disallowed_name`: Dropbox never stores them (reference §1.4), and the scanner would
+    /// drop them from the index on the next listing, so accepting them would lose the write.
     pub fn write_path(&self, path: &ApiPath) -> Result<ApiPath, WriteError> {
+        if path
+            .components()
+            .iter()
+            .any(|component| paths::is_ignored_name(component))
+        {
+            return Err(WriteError::DisallowedName);
+        }
         let mut components: Vec<String> = Vec::with_capacity(path.components().len());
         for (depth, component) in path.components().iter().enumerate() {
             let mut candidate = components.clone();
