@@ -483,6 +483,7 @@ async fn two_accounts_that_would_share_a_dropbox_folder_are_refused() {
     );
 }
 
+#[cfg(feature = "emulator")]
 mod emulator {
     //! The same engine over HTTP against the Dropbox API emulator, with faults injected.
 

@@ -119,16 +119,7 @@ pub fn is_rev(text: &str) -> bool {
 
 /// Names the Dropbox desktop client never uploads (reference §1.4); the scanner skips them.
 pub fn is_ignored_name(name: &str) -> bool {
-    const IGNORED: [&str; 6] = [
-        "desktop.ini",
-        "thumbs.db",
-        ".ds_store",
-        "icon\r",
-        ".dropbox",
-        ".dropbox.attr",
-    ];
-    let lower = name.to_lowercase();
-    IGNORED.contains(&lower.as_str())
+    crate::dropbox::system_files::is_never_stored(name)
 }
 
 /// `name (1).ext`, `name (2).ext`, …: the autorename candidates Dropbox uses.
