@@ -15,7 +15,10 @@ pub struct VerifiedBody<R> {
     expected_size: u64,
     expected_hash: Option<String>,
     received: u64,
+    /// Only when there is a hash to compare with: hashing costs a full pass over the bytes.
     hasher: Option<ContentHasher>,
+    /// The end-of-stream checks ran (they run once).
+    finished: bool,
 }
 
 impl<R> VerifiedBody<R> {
@@ -24,9 +27,10 @@ impl<R> VerifiedBody<R> {
         VerifiedBody {
             inner,
             expected_size,
-            expected_hash,
             received: 0,
-            hasher: Some(ContentHasher::new()),
+            hasher: expected_hash.as_ref().map(|_| ContentHasher::new()),
+            expected_hash,
+            finished: false,
         }
     }
 }
@@ -64,18 +68,18 @@ impl<R: AsyncRead + Unpin> AsyncRead for VerifiedBody<R> {
             return Poll::Ready(Ok(()));
         }
         // End of stream: only now is the download known to be whole and intact.
-        let Some(hasher) = this.hasher.take() else {
+        if std::mem::replace(&mut this.finished, true) {
             return Poll::Ready(Ok(()));
-        };
+        }
         if this.received != this.expected_size {
             return Poll::Ready(Err(invalid(format!(
                 "download ended after {} of {} bytes",
                 this.received, this.expected_size
             ))));
         }
-        let actual = hasher.finalize();
-        match &this.expected_hash {
-            Some(expected) if !expected.eq_ignore_ascii_case(&actual) => {
+        let actual = this.hasher.take().map(ContentHasher::finalize);
+        match (&this.expected_hash, actual) {
+            (Some(expected), Some(actual)) if !expected.eq_ignore_ascii_case(&actual) => {
                 Poll::Ready(Err(invalid(format!(
                     "content hash mismatch: Dropbox said {expected}, the bytes hash to {actual}"
                 ))))

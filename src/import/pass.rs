@@ -328,18 +328,26 @@ async fn import_item<B: DropboxBackend>(
         );
         cx.db(move |lib| {
             let at = now();
-            let reserved = lib
+            // Admission and the claim in one transaction that need not wait for the disk:
+            // recovery releases import reservations and requeues claimed items after a crash.
+            let claimed = lib
                 .store_mut()
-                .reserve(account_id, &plan, &name, size, &detection, at, "import");
-            match reserved {
-                Ok(r) => {
-                    lib.store_mut().transaction(|tx| {
-                        journal::start_attempt(tx, item_id, at.unix_timestamp())
-                    })?;
-                    Ok(Ok(r))
-                }
-                Err(ReserveError::Refused(e)) => Ok(Err(e)),
+                .transaction_relaxed(|tx| -> Result<_, ReserveError> {
+                    match quota::reserve(
+                        tx, account_id, &plan, &name, size, &detection, at, "import",
+                    ) {
+                        Ok(r) => {
+                            journal::start_attempt(tx, item_id, at.unix_timestamp())?;
+                            Ok(Ok(r))
+                        }
+                        Err(ReserveError::Refused(e)) => Ok(Err(e)),
+                        Err(e) => Err(e),
+                    }
+                });
+            match claimed {
+                Ok(outcome) => Ok(outcome),
                 Err(ReserveError::Sqlite(e)) => Err(e.into()),
+                Err(ReserveError::Refused(e)) => Ok(Err(e)),
             }
         })
         .await?
@@ -545,10 +553,10 @@ async fn fail(
         refusal.format.clone(),
     );
     cx.db(move |lib| {
-        if let Some(r) = reservation {
-            lib.release(r)?;
-        }
-        lib.store_mut().transaction(|tx| {
+        lib.store_mut().transaction(|tx| -> rusqlite::Result<()> {
+            if let Some(r) = reservation {
+                quota::release(tx, r)?;
+            }
             journal::mark_failed(
                 tx,
                 id,

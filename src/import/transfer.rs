@@ -15,7 +15,7 @@ use crate::library::blobs::{Blob, BlobStore};
 use crate::library::store::import_items::ItemId;
 
 /// Copy buffer: large enough for throughput, small enough to keep memory flat.
-const COPY_BUFFER: usize = 256 * 1024;
+const COPY_BUFFER: usize = 1024 * 1024;
 /// Progress events per file at most this often (the console samples them).
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 

@@ -197,6 +197,23 @@ impl Store {
         Ok(value)
     }
 
+    /// Like [`Store::transaction`], but the commit does not wait for the disk. Only for state
+    /// that crash recovery rebuilds anyway (quota reservations, claims on queued work): a later
+    /// durable commit makes it durable too (WAL is written in order), and a power cut can lose
+    /// it but never corrupt the database.
+    pub fn transaction_relaxed<T, E>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<rusqlite::Error>,
+    {
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let outcome = self.transaction(f);
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        outcome
+    }
+
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
