@@ -126,7 +126,8 @@ pub async fn run_pass<B: DropboxBackend>(
         .await?;
     let outcomes: Vec<Result<ItemOutcome, PassError>> = futures::stream::iter(pending)
         .map(|item| import_item(cx, link, &account, &plan, backend, item))
-        .buffer_unordered(cx.workers.max(1))
+        // Twice the download slots: while some files download, others are checked and committed.
+        .buffer_unordered(cx.workers.max(1) * 2)
         .collect()
         .await;
     for outcome in outcomes {
@@ -364,7 +365,7 @@ async fn import_item<B: DropboxBackend>(
     cx.emit(EngineEvent::Admitted { item: item.id });
     // Download into the blob store, retrying what is worth retrying, in one of the slots
     // shared by all links.
-    let _slot = cx
+    let slot = cx
         .download_slots
         .acquire()
         .await
@@ -401,6 +402,8 @@ async fn import_item<B: DropboxBackend>(
             }
         }
     };
+    // The bytes are in: the next download may start while this one is checked and committed.
+    drop(slot);
     cx.emit(EngineEvent::Verifying { item: item.id });
 
     // The content decides the format; a disguised file is refused, a video re-checked.
