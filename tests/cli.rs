@@ -1044,3 +1044,45 @@ fn import_errors_retry_pause_and_unlink_from_the_command_line() {
         "and touches nothing in Dropbox"
     );
 }
+
+#[test]
+fn operators_rename_accounts_and_the_dropbox_folder_follows() {
+    let lib = Lib::with_people();
+    let dropbox = lib.path.parent().unwrap().join("Dropbox");
+    std::fs::create_dir_all(&dropbox).unwrap();
+    lib.ok(
+        Some(ACME_OWNER),
+        &[
+            "link",
+            "--account",
+            "Acme Marketing",
+            "--local-folder",
+            dropbox.to_str().unwrap(),
+        ],
+    );
+    lib.fails(
+        Some(ACME_OWNER),
+        &["account", "rename", "Acme Marketing", "Acme"],
+        3,
+        "only operators",
+    );
+    lib.fails(
+        Some(OPERATOR),
+        &["account", "rename", "Acme Marketing", "basic bakery"],
+        2,
+        "already exists",
+    );
+    let out = lib.ok(
+        Some(OPERATOR),
+        &["account", "rename", "Acme Marketing", "Acme Global"],
+    );
+    assert!(
+        out.contains("\"Acme Global\"") && out.contains("/Acme Global"),
+        "{out}"
+    );
+    assert!(dropbox.join("Acme Global").is_dir() && !dropbox.join("Acme Marketing").exists());
+    let accounts = lib.json(Some(OPERATOR), &["account", "list", "--json"]);
+    assert_eq!(accounts[0]["name"], "Acme Global");
+    assert_eq!(accounts[0]["dropbox"]["folder"], "/Acme Global");
+    assert!(audit_actions(&lib).contains(&"account.rename".to_string()));
+}

@@ -483,6 +483,59 @@ async fn two_accounts_that_would_share_a_dropbox_folder_are_refused() {
     );
 }
 
+#[tokio::test]
+async fn renaming_an_account_moves_its_folder_and_keeps_what_was_decided() {
+    let h = Harness::local().await;
+    h.drop_file("Acme", "setup.jpg", &exe());
+    h.drop_file("Acme", "sub/a.png", &png(1, 500));
+    let (first, _) = h.pass(2).await;
+    assert_eq!((first.imported, first.failed), (1, 1));
+    {
+        let mut lib = h.library();
+        let op = lib.actor(Some(OPERATOR), None).unwrap();
+        let settings = h.settings(1).backends;
+        let owner = lib.actor(Some(OWNER), None).unwrap();
+        let owner_denied = linking::rename_account(&mut lib, &owner, "Acme", "X", &settings).await;
+        assert!(
+            owner_denied
+                .unwrap_err()
+                .to_string()
+                .contains("only operators")
+        );
+        let clash = linking::rename_account(&mut lib, &op, "Acme", "bakery", &settings).await;
+        assert!(clash.unwrap_err().to_string().contains("already exists"));
+        let renamed = linking::rename_account(&mut lib, &op, "Acme", "Acme: Worldwide", &settings)
+            .await
+            .unwrap();
+        assert_eq!(renamed.name, "Acme: Worldwide");
+    }
+    assert!(!h.dropbox.join("Acme").exists(), "the old folder is gone");
+    let moved = h.dropbox.join("Acme_ Worldwide");
+    assert!(
+        moved.join("setup.jpg").exists(),
+        "the failed file moved with its folder"
+    );
+    // The failed file is not tried again; a new file in the renamed folder is imported.
+    std::fs::write(moved.join("new.png"), png(2, 600)).unwrap();
+    let (after, events) = h.pass(2).await;
+    assert_eq!(
+        (after.imported, after.failed),
+        (1, 0),
+        "{after:?} {events:?}"
+    );
+    assert!(
+        !h.dropbox.join("Acme").exists(),
+        "no pass recreates the old folder"
+    );
+    let files = h.files("Acme: Worldwide");
+    assert_eq!(files.len(), 2);
+    assert!(
+        files
+            .iter()
+            .any(|f| f.dropbox_path.as_deref() == Some("/Acme_ Worldwide/new.png"))
+    );
+}
+
 #[cfg(feature = "emulator")]
 mod emulator {
     //! The same engine over HTTP against the Dropbox API emulator, with faults injected.
@@ -690,6 +743,33 @@ mod emulator {
                 "nothing half-downloaded was kept"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn renaming_an_account_moves_its_folder_in_dropbox() {
+        let api = Api::start(3600).await;
+        api.drop_file("Acme Marketing", "keep/a.png", &png(31, 800));
+        let mut lib = api.h.library();
+        let op = lib.actor(Some(OPERATOR), None).unwrap();
+        linking::rename_account(
+            &mut lib,
+            &op,
+            "Acme Marketing",
+            "Acme Global",
+            &api.backend_settings(),
+        )
+        .await
+        .unwrap();
+        drop(lib);
+        assert!(!api.folder("Acme Marketing").exists());
+        assert!(
+            api.folder("Acme Global").join("keep/a.png").exists(),
+            "moved with its contents"
+        );
+        let (summary, _, problems) = api.pass().await;
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(summary.imported, 1);
+        assert!(remaining(&api.folder("Acme Global")).is_empty());
     }
 
     #[tokio::test]

@@ -130,3 +130,24 @@ pub fn set_state(cx: &mut Context, account: &str, state: LinkState) -> Outcome {
     println!("{:?} is {what}", link.account_name);
     Ok(())
 }
+
+/// `account rename`: the account and its Dropbox folder.
+pub fn rename_account(cx: &mut Context, config: &Config, old: &str, new: &str) -> Outcome {
+    let actor = cx.actor()?;
+    let settings = backend_settings(config, None);
+    let account = runtime()?.block_on(linking::rename_account(
+        &mut cx.library,
+        &actor,
+        old,
+        new,
+        &settings,
+    ))?;
+    println!("Renamed {old:?} to {:?}", account.name);
+    if let Some(link) =
+        smartimage::library::store::links::live_link_of(cx.library.store().connection(), account.id)
+            .map_err(|e| Failure::runtime(e.to_string()))?
+    {
+        println!("Its Dropbox folder is now {:?}", link.folder_path);
+    }
+    Ok(())
+}

@@ -253,6 +253,9 @@ pub fn run(cli: Cli) -> Outcome {
             name,
             os_user,
         } => people::init(&mut cx, &operator, name.as_deref(), os_user),
+        Command::Account(people::AccountCommand::Rename { name, new_name }) => {
+            linking::rename_account(&mut cx, &config, &name, &new_name)
+        }
         Command::Account(c) => people::account(&mut cx, c),
         Command::Admin(c) => people::admin(&mut cx, c),
         Command::Delegate {

@@ -21,6 +21,8 @@ pub enum AccountCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Rename an account (operators); its Dropbox folder is renamed with it
+    Rename { name: String, new_name: String },
     /// Move an account to another plan (operators)
     SetPlan {
         name: String,
@@ -79,6 +81,9 @@ pub fn account(cx: &mut Context, command: AccountCommand) -> Outcome {
                 "Created account {:?} on the {} plan (id {})",
                 account.name, account.plan, account.id
             );
+        }
+        AccountCommand::Rename { .. } => {
+            unreachable!("renames go through cli::linking (they move Dropbox folders)")
         }
         AccountCommand::SetPlan { name, plan } => {
             let account = cx.library.set_plan(&actor, &name, &plan)?;

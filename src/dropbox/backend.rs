@@ -126,6 +126,14 @@ pub trait DropboxBackend: Send + Sync {
         autorename: bool,
     ) -> impl Future<Output = BackendResult<FileMetadata>> + Send;
 
+    /// Rename or move an entry (an account's folder follows a renamed account). Never replaces
+    /// what is at `to`: that is a `Conflict`.
+    fn move_entry(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> impl Future<Output = BackendResult<Metadata>> + Send;
+
     /// `None` when nothing is at `path`.
     fn get_metadata(
         &self,

@@ -15,8 +15,8 @@ pub use account::{AccountType, FullAccount, Name, OAuthError, RootInfo, Team, To
 pub use errors::{
     ApiErrorBody, AuthError, CreateFolderError, DeleteError, DownloadError, GetMetadataError,
     ListFolderContinueError, ListFolderError, ListFolderLongpollError, LocalizedText, LookupError,
-    RATE_LIMIT_DEFAULT_RETRY_AFTER_SECS, RateLimitError, RateLimitReason, UploadError,
-    WriteConflictError, WriteError, error_summary,
+    RATE_LIMIT_DEFAULT_RETRY_AFTER_SECS, RateLimitError, RateLimitReason, RelocationError,
+    UploadError, WriteConflictError, WriteError, error_summary,
 };
 pub use files::{
     CreateFolderArg, CreateFolderResult, DELETE_BATCH_MAX_ENTRIES, DeleteArg, DeleteBatchArg,
@@ -24,6 +24,7 @@ pub use files::{
     DeleteResult, DownloadArg, GetMetadataArg, LIST_FOLDER_LIMIT_MAX, LONGPOLL_JITTER_MAX_SECS,
     LONGPOLL_TIMEOUT_DEFAULT_SECS, LONGPOLL_TIMEOUT_MAX_SECS, LONGPOLL_TIMEOUT_MIN_SECS,
     ListFolderArg, ListFolderContinueArg, ListFolderLongpollArg, ListFolderLongpollResult,
-    ListFolderResult, PollArg, UPLOAD_MAX_BYTES, UploadArg, WriteMode,
+    ListFolderResult, PollArg, RelocationArg, RelocationResult, UPLOAD_MAX_BYTES, UploadArg,
+    WriteMode,
 };
 pub use metadata::{DeletedMetadata, FileMetadata, FolderMetadata, Metadata, UnknownMetadata};

@@ -161,6 +161,12 @@ impl DropboxBackend for AnyBackend {
             AnyBackend::Api(b) => b.upload(path, bytes, mode, autorename).await,
         }
     }
+    async fn move_entry(&self, from: &str, to: &str) -> BackendResult<Metadata> {
+        match self {
+            AnyBackend::Local(b) => b.move_entry(from, to).await,
+            AnyBackend::Api(b) => b.move_entry(from, to).await,
+        }
+    }
     async fn get_metadata(&self, path: &str) -> BackendResult<Option<Metadata>> {
         match self {
             AnyBackend::Local(b) => b.get_metadata(path).await,

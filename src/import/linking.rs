@@ -132,6 +132,56 @@ pub async fn finish_api_link(
     Ok(library.record_link(actor, &account, &connection, &folder_path)?)
 }
 
+/// Rename an account and move its Dropbox folder to the new name. The folder moves first; if
+/// the library then refuses, it is moved back. Refused while an import engine runs on this
+/// library (it would keep listing the old folder).
+pub async fn rename_account(
+    library: &mut Library,
+    actor: &Actor,
+    old: &str,
+    new: &str,
+    settings: &BackendSettings,
+) -> Result<crate::library::model::Account, LinkError> {
+    let (account, new_name) = library.check_rename(actor, old, new)?;
+    let _engine = crate::import::lock::EngineLock::acquire(library.data_dir())
+        .map_err(|e| LinkError::Setup(e.to_string()))?;
+    let link = crate::library::store::links::live_link_of(library.store().connection(), account.id)
+        .map_err(LibraryError::from)?;
+    let Some(link) = link else {
+        return Ok(library.rename_account(actor, old, &new_name, None)?);
+    };
+    let new_folder = folder_path_for(&new_name);
+    if new_folder == link.folder_path {
+        return Ok(library.rename_account(actor, old, &new_name, None)?);
+    }
+    let backend = crate::import::backends::AnyBackend::open(&link, settings, library.data_dir())?;
+    match backend.move_entry(&link.folder_path, &new_folder).await {
+        Ok(_) => {}
+        // The folder was removed in Dropbox: the new one is simply made.
+        Err(BackendError::NotFound { .. }) => {
+            backend.ensure_folder(&new_folder).await?;
+        }
+        Err(BackendError::Conflict { .. }) => {
+            return Err(LinkError::Setup(format!(
+                "Dropbox already has a folder {new_folder:?}; move or rename it there first, then rename the account"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    match library.rename_account(
+        actor,
+        old,
+        &new_name,
+        Some((&link.folder_path, &new_folder)),
+    ) {
+        Ok(renamed) => Ok(renamed),
+        Err(e) => {
+            let _ = backend.move_entry(&new_folder, &link.folder_path).await;
+            Err(e.into())
+        }
+    }
+}
+
 /// A file name made from an account id (`dbid:AAB-x` → `dbid_AAB-x`).
 fn safe_file_stem(id: &str) -> String {
     id.chars()

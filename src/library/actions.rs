@@ -248,6 +248,58 @@ impl Library {
         Ok(Account { plan, ..account })
     }
 
+    /// Check a rename before anything moves: the right, the new name, no clash with another
+    /// account (names compare ignoring case; a case-only rename of the same account is fine).
+    pub fn check_rename(&self, actor: &Actor, old: &str, new: &str) -> Result<(Account, String)> {
+        actor.check(Right::ManageAccounts)?;
+        let account = self.account(old)?;
+        let new = validate_name("account name", new)?;
+        let clash = people::account_by_name(self.store.connection(), &new)?;
+        if let Some(other) = clash.filter(|other| other.id != account.id) {
+            return Err(LibraryError::AlreadyExists(format!(
+                "an account named {:?} already exists (names are compared ignoring case)",
+                other.name
+            )));
+        }
+        Ok((account, new))
+    }
+
+    /// Rename an account. `folder` = (old, new) Dropbox folder path of its live link, already
+    /// moved in Dropbox: the link, its journal and a fresh listing follow in the same transaction.
+    pub fn rename_account(
+        &mut self,
+        actor: &Actor,
+        old: &str,
+        new: &str,
+        folder: Option<(&str, &str)>,
+    ) -> Result<Account> {
+        let (account, new) = self.check_rename(actor, old, new)?;
+        let at = now().unix_timestamp();
+        self.store.transaction(|tx| -> Result<()> {
+            tx.execute("UPDATE accounts SET name = ?2 WHERE id = ?1", rusqlite::params![account.id, new])?;
+            if let Some((old_folder, new_folder)) = folder {
+                tx.execute(
+                    "UPDATE links SET folder_path = ?2, cursor = NULL WHERE account = ?1 AND state <> 'unlinked'",
+                    rusqlite::params![account.id, new_folder],
+                )?;
+                // Journal paths follow the folder, so nothing already decided is tried again.
+                tx.execute(
+                    "UPDATE import_items SET path = ?2 || substr(path, length(?3) + 1)
+                     WHERE link IN (SELECT id FROM links WHERE account = ?1)
+                       AND lower(substr(path, 1, length(?3) + 1)) = lower(?3 || '/')",
+                    rusqlite::params![account.id, new_folder, old_folder],
+                )?;
+            }
+            let detail = format!("{} -> {new}", account.name);
+            audit::record(tx, &event(actor, at, "account.rename", Some(account.id), &new, Some(&detail)))?;
+            Ok(())
+        })?;
+        Ok(Account {
+            name: new,
+            ..account
+        })
+    }
+
     /// Accounts the actor may see, with usage against their plan.
     pub fn account_summaries(&self, actor: &Actor) -> Result<Vec<AccountSummary>> {
         let c = self.store.connection();

@@ -25,8 +25,8 @@ use crate::dropbox::wire::{
     FullAccount, GetMetadataArg, GetMetadataError, LIST_FOLDER_LIMIT_MAX, ListFolderArg,
     ListFolderContinueArg, ListFolderContinueError, ListFolderError, ListFolderLongpollArg,
     ListFolderLongpollError, ListFolderLongpollResult, ListFolderResult, LookupError, Metadata,
-    PollArg, UPLOAD_MAX_BYTES, UploadArg, UploadError, WriteConflictError, WriteError, WriteMode,
-    error_summary,
+    PollArg, RelocationArg, RelocationError, RelocationResult, UPLOAD_MAX_BYTES, UploadArg,
+    UploadError, WriteConflictError, WriteError, WriteMode, error_summary,
 };
 
 /// What a route makes of its 409 (the rest of the errors are already sorted by `transport`).
@@ -295,6 +295,38 @@ impl DropboxBackend for ApiClient {
                 self.retry.rate_limit_fallback_wait(1),
             )),
             None => Err(endpoint.refused()),
+        }
+    }
+
+    async fn move_entry(&self, from: &str, to: &str) -> BackendResult<Metadata> {
+        let arg = RelocationArg {
+            from_path: from.to_owned(),
+            to_path: to.to_owned(),
+            autorename: false,
+            allow_ownership_transfer: false,
+        };
+        let moved: Result<RelocationResult, CallError> = {
+            let _write = self.pacer.write_turn().await;
+            self.rpc(CallSpec::rpc("files/move_v2", Some(&arg))?).await
+        };
+        let endpoint = match moved {
+            Ok(moved) => return Ok(moved.metadata),
+            Err(CallError::Backend(error)) => return Err(error),
+            Err(CallError::Endpoint(endpoint)) => endpoint,
+        };
+        match endpoint.typed::<RelocationError>() {
+            Some(RelocationError::FromLookup { from_lookup }) => {
+                Err(lookup_error(&from_lookup, from, &endpoint))
+            }
+            Some(
+                RelocationError::To { to: write }
+                | RelocationError::FromWrite { from_write: write },
+            ) => Err(write_error(
+                &write,
+                endpoint.summary.clone(),
+                self.retry.rate_limit_fallback_wait(1),
+            )),
+            Some(_) | None => Err(endpoint.refused()),
         }
     }
 

@@ -22,8 +22,8 @@ use crate::dropbox::wire::{
     DeleteArg, DeleteBatchArg, DeleteBatchLaunch, DeleteError, DeleteResult, FullAccount,
     GetMetadataArg, GetMetadataError, LONGPOLL_JITTER_MAX_SECS, LONGPOLL_TIMEOUT_MAX_SECS,
     LONGPOLL_TIMEOUT_MIN_SECS, ListFolderArg, ListFolderContinueArg, ListFolderLongpollArg,
-    ListFolderLongpollResult, Name, PollArg, RootInfo, UploadArg, UploadError, WriteError,
-    timestamp,
+    ListFolderLongpollResult, Name, PollArg, RelocationArg, RelocationError, RelocationResult,
+    RootInfo, UploadArg, UploadError, WriteError, timestamp,
 };
 
 /// How often a waiting longpoll looks at the disk for files dropped in directly.
@@ -44,6 +44,7 @@ pub fn api_routes() -> Router<Arc<Shared>> {
         .route("/2/files/upload", post(upload))
         .route("/2/files/create_folder_v2", post(create_folder))
         .route("/2/files/delete_v2", post(delete))
+        .route("/2/files/move_v2", post(move_entry))
         .route("/2/files/delete_batch", post(delete_batch))
         .route("/2/files/delete_batch/check", post(delete_batch_check))
 }
@@ -333,6 +334,28 @@ async fn create_folder(
         })
         .await?
         .map(|metadata| json_ok(&CreateFolderResult { metadata }))
+        .map_err(|refusal| refused(ROUTE, refusal, |error| error))
+}
+
+async fn move_entry(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Response> {
+    const ROUTE: &str = "files/move_v2";
+    let account = authorize(&shared, ROUTE, &headers)?;
+    let arg: RelocationArg = rpc_arg(ROUTE, &headers, &body)?;
+    if write_contended(&shared) {
+        return Err(route_error(RelocationError::FromWrite {
+            from_write: WriteError::TooManyWriteOperations,
+        }));
+    }
+    shared
+        .with_account(account, Freshness::IfConfigured, move |store, account| {
+            store.move_entry(account, &arg)
+        })
+        .await?
+        .map(|metadata| json_ok(&RelocationResult { metadata }))
         .map_err(|refusal| refused(ROUTE, refusal, |error| error))
 }
 

@@ -14,8 +14,9 @@ use super::state::{Entry, FileState, Namespace, Outcome, Refusal, Store, timesta
 use crate::dropbox::content_hash::content_hash;
 use crate::dropbox::wire::{
     CreateFolderArg, CreateFolderError, DeleteArg, DeleteBatchJobStatus, DeleteBatchResultEntry,
-    DeleteError, FileMetadata, FolderMetadata, LookupError, Metadata, UPLOAD_MAX_BYTES, UploadArg,
-    UploadError, WriteConflictError, WriteError, WriteMode,
+    DeleteError, FileMetadata, FolderMetadata, LookupError, Metadata, RelocationArg,
+    RelocationError, UPLOAD_MAX_BYTES, UploadArg, UploadError, WriteConflictError, WriteError,
+    WriteMode,
 };
 
 const JOB_ID_PREFIX: &str = "dbjid:";
@@ -194,6 +195,57 @@ impl Store {
         let metadata = entry.folder_metadata(&lower);
         namespace.insert(lower, entry);
         Ok(metadata)
+    }
+
+    /// `files/move_v2`: moves a file or folder tree on disk, then rescans. Ids survive because
+    /// the rescan matches entries by inode, as for a move made behind the emulator's back.
+    /// Never replaces: an entry already at `to_path` is a `to/conflict`.
+    pub fn move_entry(
+        &mut self,
+        account_id: &str,
+        arg: &RelocationArg,
+    ) -> Outcome<Metadata, RelocationError> {
+        let (namespace, ids) = self.namespace(account_id);
+        let from_lookup = |from_lookup| Refusal::Route(RelocationError::FromLookup { from_lookup });
+        let target = paths::parse_target(&arg.from_path).map_err(|reason| {
+            from_lookup(LookupError::MalformedPath {
+                malformed_path: Some(reason),
+            })
+        })?;
+        let from_lower = namespace.lookup(&target).map_err(from_lookup)?;
+        let to = namespace
+            .target_of_write(&arg.to_path)
+            .map_err(|to| Refusal::Route(RelocationError::To { to }))?;
+        let to_lower = to.lower();
+        if to_lower.starts_with(&format!("{from_lower}/")) {
+            return Err(Refusal::Route(RelocationError::CantMoveFolderIntoItself));
+        }
+        if let Some(existing) = namespace
+            .entries
+            .get(&to_lower)
+            .filter(|_| to_lower != from_lower)
+        {
+            let kind = if existing.is_folder() {
+                WriteConflictError::Folder
+            } else {
+                WriteConflictError::File
+            };
+            return Err(Refusal::Route(RelocationError::To { to: conflict(kind) }));
+        }
+        namespace.ensure_parents(&to, ids)?;
+        let from_display = namespace.entries[&from_lower].display.clone();
+        fs::rename(
+            namespace.disk_path(&from_display),
+            namespace.disk_path(&to.display()),
+        )?;
+        self.rescan(account_id)?;
+        let (namespace, _) = self.namespace(account_id);
+        match namespace.entries.get(&to_lower) {
+            Some(entry) => Ok(entry.metadata(&to_lower)),
+            None => Err(Refusal::Io(std::io::Error::other(
+                "moved entry vanished on rescan",
+            ))),
+        }
     }
 
     /// Deletes a file or a folder tree. With `parent_rev`, only that exact revision of a file

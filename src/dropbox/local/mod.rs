@@ -288,6 +288,14 @@ impl DropboxBackend for LocalFolder {
             .await
     }
 
+    async fn move_entry(&self, from: &str, to: &str) -> BackendResult<Metadata> {
+        let from = Inner::components_for_write(from)?;
+        let to = Inner::components_for_write(to)?;
+        self.blocking(move |inner| write::move_top_folder(&inner.root, &from, &to))
+            .await
+            .map(Metadata::Folder)
+    }
+
     async fn list_folder(&self, path: &str, recursive: bool) -> BackendResult<ListFolderResult> {
         let path = path.to_owned();
         self.blocking(move |inner| inner.list(&path, recursive))

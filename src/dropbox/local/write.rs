@@ -305,3 +305,46 @@ pub fn delete_exact(
         "path_write/conflict/file/ {path:?} changed while being deleted"
     )))
 }
+
+/// Renames a folder at the top of the synced folder (an account's folder, when the account is
+/// renamed). Never replaces anything: a different entry already at `to` is a conflict. A
+/// case-only rename is allowed. Deeper moves are refused: nothing else needs them.
+pub fn move_top_folder(
+    root: &Root,
+    from: &[String],
+    to: &[String],
+) -> BackendResult<FolderMetadata> {
+    let ([from], [to]) = (from, to) else {
+        return Err(refused(
+            "only folders at the top of the synced folder can be moved",
+        ));
+    };
+    if is_ignored_name(to) {
+        return Err(refused(&format!(
+            "path/disallowed_name/ {to:?} is a name Dropbox does not store"
+        )));
+    }
+    let from_path = format!("/{from}");
+    let to_path = format!("/{to}");
+    let dir = fs_at::open_dir_at(&root.fd, OsStr::new(".")).map_err(|error| io_error("", error))?;
+    let (from_name, _, stat) =
+        match find_child(&dir, from).map_err(|error| io_error(&from_path, error))? {
+            Some(found) if fs_at::is_dir(&found.2) => found,
+            Some(_) => {
+                return Err(conflict(&format!(
+                    "from_write/ {from_path:?} is a file, not a folder"
+                )));
+            }
+            None => return Err(not_found(&from_path)),
+        };
+    let existing = find_child(&dir, to).map_err(|error| io_error(&to_path, error))?;
+    if existing.is_some_and(|(name, _, _)| name != from_name) {
+        return Err(conflict(&format!(
+            "to/conflict/folder/ {to_path:?} already exists"
+        )));
+    }
+    fs_at::rename_at(&dir, &from_name, OsStr::new(to), false)
+        .map_err(|error| io_error(&to_path, error))?;
+    fs_at::sync_dir(&dir).map_err(|error| io_error("", error))?;
+    Ok(folder_metadata(&to_path, to, &stat))
+}

@@ -222,6 +222,25 @@ pub enum DeleteError {
     Other,
 }
 
+/// `files/move_v2` (Stone `RelocationError`, the members we act on).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = ".tag", rename_all = "snake_case")]
+pub enum RelocationError {
+    FromLookup {
+        from_lookup: LookupError,
+    },
+    FromWrite {
+        from_write: WriteError,
+    },
+    To {
+        to: WriteError,
+    },
+    CantMoveFolderIntoItself,
+    TooManyFiles,
+    #[serde(other)]
+    Other,
+}
+
 /// Dropbox does not always send `retry_after`; Stone's default then applies (auth.stone).
 pub const RATE_LIMIT_DEFAULT_RETRY_AFTER_SECS: u64 = 1;
 

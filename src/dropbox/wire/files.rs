@@ -465,3 +465,20 @@ mod tests {
         assert_eq!(file.rev, "0123456789");
     }
 }
+
+/// `files/move_v2` argument (Stone `RelocationArg`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelocationArg {
+    pub from_path: String,
+    pub to_path: String,
+    #[serde(default)]
+    pub autorename: bool,
+    #[serde(default)]
+    pub allow_ownership_transfer: bool,
+}
+
+/// `files/move_v2` result: the moved entry, tagged (its declared type is `Metadata`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelocationResult {
+    pub metadata: Metadata,
+}
