@@ -17,6 +17,8 @@ const OPERATOR: &str = "op@example.com";
 const OWNER: &str = "owner@example.com";
 /// Milliseconds after start at which each run is killed: spread over listing, downloads,
 /// commits, the delete batch and the report.
+/// Images to import (plus ten disguised executables that must stay).
+const IMAGES: u32 = 600;
 const KILL_AFTER_MS: [u64; 14] = [
     5, 15, 30, 45, 60, 80, 100, 130, 160, 200, 250, 320, 420, 560,
 ];
@@ -91,11 +93,11 @@ fn sigkill_at_any_moment_loses_nothing_and_duplicates_nothing() {
         dropbox.to_str().unwrap(),
     ]);
 
-    // 160 files in nested folders: images of mixed sizes, and files that must stay.
+    // Images of mixed sizes in nested folders, and files that must stay.
     let mut originals: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    for i in 0..150u32 {
+    for i in 0..IMAGES {
         let rel = format!("batch{}/sub{}/img{i:03}.png", i % 5, i % 3);
-        originals.insert(rel, png(i, 1_000 + (i as usize * 2_711) % 200_000));
+        originals.insert(rel, png(i, 1_000 + (i as usize * 2_711) % 60_000));
     }
     for i in 0..10u32 {
         let mut exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xFF\xFF\x00\x00".to_vec();
@@ -132,7 +134,7 @@ fn sigkill_at_any_moment_loses_nothing_and_duplicates_nothing() {
         .unwrap()
         .len();
     eprintln!(
-        "{killed_mid_run} runs killed mid-import; {before_final} of 150 files imported before the final run"
+        "{killed_mid_run} runs killed mid-import; {before_final} of {IMAGES} files imported before the final run"
     );
     drop(partial);
     // Then let it finish, twice: the second run must find nothing left to do.

@@ -33,6 +33,23 @@ pub const DELETE_BATCH_SIZE: usize = 1000;
 pub const MAX_DOWNLOAD_ATTEMPTS: u32 = 3;
 /// First pause between download attempts; doubles each time.
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
+/// Files committed together at most: one pair of file-system syncs and one transaction each.
+const COMMIT_BATCH_MAX: usize = 256;
+/// How long the committer waits for more ready files before committing what it has.
+const COMMIT_GATHER: Duration = Duration::from_millis(25);
+/// Items in flight per link at least (admitted, downloading, or waiting for their batch), so
+/// batches can fill even with few download slots.
+const MIN_ITEMS_IN_FLIGHT: usize = 32;
+
+/// A downloaded, checked file waiting for its batch commit.
+struct CommitRequest {
+    pending: crate::library::blobs::PendingBlob,
+    new: NewFile,
+    detection: Detection,
+    reservation: i64,
+    item: i64,
+    reply: tokio::sync::oneshot::Sender<Result<i64, String>>,
+}
 
 /// Everything a pass needs that outlives it.
 #[derive(Clone)]
@@ -124,12 +141,19 @@ pub async fn run_pass<B: DropboxBackend>(
             )?)
         })
         .await?;
-    let outcomes: Vec<Result<ItemOutcome, PassError>> = futures::stream::iter(pending)
-        .map(|item| import_item(cx, link, &account, &plan, backend, item))
-        // Twice the download slots: while some files download, others are checked and committed.
-        .buffer_unordered(cx.workers.max(1) * 2)
-        .collect()
-        .await;
+    let (commits, commit_inbox) = tokio::sync::mpsc::channel::<CommitRequest>(COMMIT_BATCH_MAX);
+    let items = async {
+        let outcomes: Vec<Result<ItemOutcome, PassError>> = futures::stream::iter(pending)
+            .map(|item| import_item(cx, link, &account, &plan, backend, item, &commits))
+            // More items than download slots: while some download, others wait for their batch.
+            .buffer_unordered((cx.workers.max(1) * 2).max(MIN_ITEMS_IN_FLIGHT))
+            .collect()
+            .await;
+        drop(commits);
+        outcomes
+    };
+    let (outcomes, committed) = tokio::join!(items, committer(cx, commit_inbox));
+    committed?;
     for outcome in outcomes {
         match outcome? {
             ItemOutcome::Imported(bytes) => {
@@ -304,6 +328,7 @@ async fn import_item<B: DropboxBackend>(
     plan: &Plan,
     backend: &B,
     item: ImportItem,
+    commits: &tokio::sync::mpsc::Sender<CommitRequest>,
 ) -> Result<ItemOutcome, PassError> {
     if cx.shutdown.load(std::sync::atomic::Ordering::SeqCst) {
         return Ok(ItemOutcome::Deferred);
@@ -407,12 +432,7 @@ async fn import_item<B: DropboxBackend>(
     cx.emit(EngineEvent::Verifying { item: item.id });
 
     // The content decides the format; a disguised file is refused, a video re-checked.
-    let Some(blob_path) = cx.blobs.path_of(&blob.sha256) else {
-        return Err(PassError::Internal(format!(
-            "blob {} has no path",
-            blob.sha256
-        )));
-    };
+    let blob_path = blob.temp_path().to_path_buf();
     let content = {
         let (path, name) = (blob_path.clone(), name.clone());
         tokio::task::spawn_blocking(move || formats::detect_file(&path, &name))
@@ -436,7 +456,7 @@ async fn import_item<B: DropboxBackend>(
             account.id,
             plan.clone(),
             name.clone(),
-            blob.size,
+            blob.blob().size,
             content.clone(),
         );
         let readmitted = cx
@@ -467,11 +487,11 @@ async fn import_item<B: DropboxBackend>(
     let new = NewFile {
         account: account.id,
         name: name.clone(),
-        size: blob.size,
+        size: blob.blob().size,
         kind: content.kind().map_or("unknown", |k| k.as_str()).to_owned(),
         format: content.format.clone(),
         mime: content.mime.clone(),
-        sha256: blob.sha256.clone(),
+        sha256: blob.blob().sha256.clone(),
         source: Source::Dropbox,
         uploaded_by: link.authorized_by,
         imported_at: now().unix_timestamp(),
@@ -483,20 +503,122 @@ async fn import_item<B: DropboxBackend>(
             content_hash: served.content_hash.clone().unwrap_or_default(),
         }),
     };
-    let (item_id, format) = (item.id, content.format.clone());
-    let file = cx
-        .db(move |lib| {
-            lib.commit_file_with(None, &new, &content, reservation_id, |tx, file| {
-                journal::mark_committed(tx, item_id, file, &format, now().unix_timestamp())?;
-                Ok(())
-            })
-        })
-        .await?;
+    let size = blob.blob().size;
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let request = CommitRequest {
+        pending: blob,
+        new,
+        detection: content,
+        reservation: reservation_id,
+        item: item.id,
+        reply,
+    };
+    commits
+        .send(request)
+        .await
+        .map_err(|_| PassError::Internal("the committer stopped".into()))?;
+    let file = answer
+        .await
+        .map_err(|_| PassError::Internal("the committer stopped".into()))?
+        .map_err(PassError::Internal)?;
     cx.emit(EngineEvent::Imported {
         item: item_ref,
         file,
     });
-    Ok(ItemOutcome::Imported(blob.size))
+    Ok(ItemOutcome::Imported(size))
+}
+
+/// Commits ready files in batches: their blobs made durable together, then one transaction
+/// for their rows, reservations and journal items. Files are deleted from Dropbox only after
+/// this (at the end of the pass), so a crash anywhere here loses nothing.
+async fn committer(
+    cx: &PassContext,
+    mut inbox: tokio::sync::mpsc::Receiver<CommitRequest>,
+) -> Result<(), PassError> {
+    while let Some(first) = inbox.recv().await {
+        let mut batch = vec![first];
+        let deadline = tokio::time::Instant::now() + COMMIT_GATHER;
+        while batch.len() < COMMIT_BATCH_MAX {
+            match tokio::time::timeout_at(deadline, inbox.recv()).await {
+                Ok(Some(request)) => batch.push(request),
+                _ => break,
+            }
+        }
+        commit_batch(cx, batch).await?;
+    }
+    Ok(())
+}
+
+async fn commit_batch(cx: &PassContext, batch: Vec<CommitRequest>) -> Result<(), PassError> {
+    let mut pendings = Vec::with_capacity(batch.len());
+    let mut rows = Vec::with_capacity(batch.len());
+    let mut waiting = Vec::with_capacity(batch.len());
+    for request in batch {
+        pendings.push(request.pending);
+        rows.push((request.new, request.detection, request.reservation));
+        waiting.push((request.item, request.reply));
+    }
+    let blobs = cx.blobs.clone();
+    let stored = tokio::task::spawn_blocking(move || blobs.commit_batch(pendings))
+        .await
+        .map_err(|e| PassError::Internal(e.to_string()))?;
+    let items: Vec<i64> = waiting.iter().map(|(item, _)| *item).collect();
+    let reservations: Vec<i64> = rows
+        .iter()
+        .map(|(_, _, reservation)| *reservation)
+        .collect();
+    let outcome = match stored {
+        Err(e) => Err(format!("cannot store the downloaded files: {e}")),
+        Ok(_) => {
+            let items = items.clone();
+            cx.db(move |lib| {
+                lib.commit_files_with(&rows, |tx, index, file| {
+                    journal::mark_committed(
+                        tx,
+                        items[index],
+                        file,
+                        &rows[index].1.format,
+                        now().unix_timestamp(),
+                    )?;
+                    Ok(())
+                })
+            })
+            .await
+            .map_err(|e| e.to_string())
+        }
+    };
+    match outcome {
+        Ok(files) => {
+            for ((_, reply), file) in waiting.into_iter().zip(files) {
+                let _ = reply.send(Ok(file));
+            }
+            Ok(())
+        }
+        Err(detail) => {
+            // Back in the queue, quota given back: the next pass tries them again.
+            let _ = cx
+                .db(move |lib| {
+                    lib.store_mut().transaction(|tx| -> rusqlite::Result<()> {
+                        for (item, reservation) in items.iter().zip(&reservations) {
+                            journal::set_state(
+                                tx,
+                                *item,
+                                ItemState::Discovered,
+                                now().unix_timestamp(),
+                            )?;
+                            quota::release(tx, *reservation)?;
+                        }
+                        Ok(())
+                    })?;
+                    Ok(())
+                })
+                .await;
+            for (_, reply) in waiting {
+                let _ = reply.send(Err(detail.clone()));
+            }
+            Err(PassError::Internal(detail))
+        }
+    }
 }
 
 /// Why a download attempt did not produce a blob.

@@ -1,6 +1,6 @@
 //! Moving one file's bytes from Dropbox into the blob store: streamed (memory stays flat on
 //! huge files), verified by the backend's `VerifiedBody`, hashed with sha256 by the blob
-//! writer, fsync'd and renamed into place only when whole and correct.
+//! writer. The result is a pending blob: made durable and visible later, with its batch.
 
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
@@ -11,7 +11,7 @@ use tokio_util::io::SyncIoBridge;
 use crate::dropbox::backend::{BackendError, Download};
 use crate::dropbox::wire::FileMetadata;
 use crate::import::events::EngineEvent;
-use crate::library::blobs::{Blob, BlobStore};
+use crate::library::blobs::{BlobStore, PendingBlob};
 use crate::library::store::import_items::ItemId;
 
 /// Copy buffer: large enough for throughput, small enough to keep memory flat.
@@ -43,11 +43,11 @@ pub async fn download_to_blob(
     blobs: BlobStore,
     item: ItemId,
     events: UnboundedSender<EngineEvent>,
-) -> Result<(Blob, FileMetadata), TransferError> {
+) -> Result<(PendingBlob, FileMetadata), TransferError> {
     let metadata = download.metadata;
     let total = metadata.size;
     let body = download.body;
-    let outcome = tokio::task::spawn_blocking(move || -> io::Result<Blob> {
+    let outcome = tokio::task::spawn_blocking(move || -> io::Result<PendingBlob> {
         let mut reader = SyncIoBridge::new(body);
         let mut writer = blobs.writer()?;
         let mut buffer = vec![0u8; COPY_BUFFER];
@@ -71,7 +71,8 @@ pub async fn download_to_blob(
                 });
             }
         }
-        writer.commit()
+        // Durable later, with its batch (`BlobStore::commit_batch`).
+        writer.finish_unsynced()
     })
     .await
     .map_err(|e| TransferError::Fatal(format!("download task failed: {e}")))?;

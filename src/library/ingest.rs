@@ -115,39 +115,28 @@ impl Library {
         reservation: i64,
         also: impl FnOnce(&rusqlite::Transaction<'_>, FileId) -> Result<()>,
     ) -> Result<FileId> {
-        let at = new.imported_at;
-        let month = detection.is_video().then(|| {
-            quota::video_month_key(
-                time::OffsetDateTime::from_unix_timestamp(at).unwrap_or_else(|_| now()),
-            )
-        });
         self.store.transaction(|tx| -> Result<FileId> {
-            let id = match files::insert_file(tx, new, month.as_deref()) {
-                Ok(id) => id,
-                Err(e) if is_unique_violation(&e) && new.dropbox.is_some() => {
-                    let origin = new.dropbox.as_ref().expect("checked");
-                    files::file_by_dropbox_revision(tx, origin.link, &origin.id, &origin.rev)?
-                        .ok_or(LibraryError::Store(e.into()))?
-                }
-                Err(e) => return Err(e.into()),
-            };
-            quota::release(tx, reservation)?;
-            if let Some(actor) = actor {
-                let detail = format!("{} bytes, {}", new.size, new.source.label());
-                audit::record(
-                    tx,
-                    &event(
-                        actor,
-                        at,
-                        "file.add",
-                        Some(new.account),
-                        &new.name,
-                        Some(&detail),
-                    ),
-                )?;
-            }
+            let id = insert_committed(tx, actor, new, detection, reservation)?;
             also(tx, id)?;
             Ok(id)
+        })
+    }
+
+    /// `commit_file_with` for many files in one transaction (one disk sync for all of them);
+    /// `also` gets each file's index in `rows` and its id.
+    pub fn commit_files_with(
+        &mut self,
+        rows: &[(NewFile, Detection, i64)],
+        mut also: impl FnMut(&rusqlite::Transaction<'_>, usize, FileId) -> Result<()>,
+    ) -> Result<Vec<FileId>> {
+        self.store.transaction(|tx| -> Result<Vec<FileId>> {
+            let mut ids = Vec::with_capacity(rows.len());
+            for (index, (new, detection, reservation)) in rows.iter().enumerate() {
+                let id = insert_committed(tx, None, new, detection, *reservation)?;
+                also(tx, index, id)?;
+                ids.push(id);
+            }
+            Ok(ids)
         })
     }
 
@@ -157,4 +146,46 @@ impl Library {
             .transaction(|tx| quota::release(tx, reservation).map(|_| ()))?;
         Ok(())
     }
+}
+
+/// Inside a transaction: the file row (or, for a Dropbox revision already in the library, the
+/// existing row — so a replay duplicates nothing), the reservation released, an audit row.
+fn insert_committed(
+    tx: &rusqlite::Transaction<'_>,
+    actor: Option<&Actor>,
+    new: &NewFile,
+    detection: &Detection,
+    reservation: i64,
+) -> Result<FileId> {
+    let at = new.imported_at;
+    let month = detection.is_video().then(|| {
+        quota::video_month_key(
+            time::OffsetDateTime::from_unix_timestamp(at).unwrap_or_else(|_| now()),
+        )
+    });
+    let id = match files::insert_file(tx, new, month.as_deref()) {
+        Ok(id) => id,
+        Err(e) if is_unique_violation(&e) && new.dropbox.is_some() => {
+            let origin = new.dropbox.as_ref().expect("checked");
+            files::file_by_dropbox_revision(tx, origin.link, &origin.id, &origin.rev)?
+                .ok_or(LibraryError::Store(e.into()))?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    quota::release(tx, reservation)?;
+    if let Some(actor) = actor {
+        let detail = format!("{} bytes, {}", new.size, new.source.label());
+        audit::record(
+            tx,
+            &event(
+                actor,
+                at,
+                "file.add",
+                Some(new.account),
+                &new.name,
+                Some(&detail),
+            ),
+        )?;
+    }
+    Ok(id)
 }
