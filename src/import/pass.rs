@@ -39,7 +39,7 @@ const COMMIT_BATCH_MAX: usize = 256;
 const COMMIT_GATHER: Duration = Duration::from_millis(25);
 /// Items in flight per link at least (admitted, downloading, or waiting for their batch), so
 /// batches can fill even with few download slots.
-const MIN_ITEMS_IN_FLIGHT: usize = 32;
+const MIN_ITEMS_IN_FLIGHT: usize = COMMIT_BATCH_MAX;
 
 /// A downloaded, checked file waiting for its batch commit.
 struct CommitRequest {
