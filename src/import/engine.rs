@@ -32,6 +32,8 @@ const LINK_RETRY_MAX: Duration = Duration::from_secs(300);
 /// Unreferenced blobs younger than this are kept by garbage collection: another process
 /// (a direct upload) may be about to commit its row.
 pub const DEFAULT_GC_GRACE: Duration = Duration::from_secs(3600);
+/// A quota reservation of another process (a direct upload) this old is abandoned.
+const ABANDONED_RESERVATION_AGE: Duration = Duration::from_secs(24 * 3600);
 
 #[derive(Clone, Debug)]
 pub struct EngineSettings {
@@ -354,10 +356,10 @@ pub fn recover(
     let (reservations_released, interrupted_requeued) = library
         .store_mut()
         .transaction(|tx| -> rusqlite::Result<(usize, usize)> {
-            Ok((
-                quota::release_purpose(tx, "import")?,
-                journal::requeue_interrupted(tx, at)?,
-            ))
+            let abandoned = at - ABANDONED_RESERVATION_AGE.as_secs() as i64;
+            let released =
+                quota::release_purpose(tx, "import")? + quota::release_older_than(tx, abandoned)?;
+            Ok((released, journal::requeue_interrupted(tx, at)?))
         })
         .map_err(LibraryError::from)?;
     let referenced =

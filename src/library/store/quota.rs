@@ -113,3 +113,12 @@ pub fn release_all(c: &Connection) -> rusqlite::Result<usize> {
 pub fn release_purpose(c: &Connection, purpose: &str) -> rusqlite::Result<usize> {
     c.execute("DELETE FROM reservations WHERE purpose = ?1", [purpose])
 }
+
+/// Crash recovery for holders in other processes (direct uploads): a reservation this old
+/// belongs to a process that died; a live upload commits or releases long before.
+pub fn release_older_than(c: &Connection, created_before: i64) -> rusqlite::Result<usize> {
+    c.execute(
+        "DELETE FROM reservations WHERE created_at < ?1",
+        [created_before],
+    )
+}

@@ -336,3 +336,44 @@ fn the_writer_thread_runs_jobs_in_order_for_sync_and_async_callers() {
     drop(writer);
     thread.join().unwrap();
 }
+
+#[test]
+fn abandoned_reservations_are_released_by_age_and_fresh_ones_kept() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    let acct = account(&mut store, "Acme");
+    let plan = tiny_plan();
+    let old = datetime!(2026-11-10 12:00 UTC);
+    let new = datetime!(2026-11-15 12:00 UTC);
+    store
+        .reserve(
+            acct,
+            &plan,
+            "a.jpg",
+            4_000,
+            &detection(FileKind::Image),
+            old,
+            "upload",
+        )
+        .unwrap();
+    store
+        .reserve(
+            acct,
+            &plan,
+            "b.jpg",
+            4_000,
+            &detection(FileKind::Image),
+            new,
+            "upload",
+        )
+        .unwrap();
+    let released = store
+        .transaction(|tx| quota::release_older_than(tx, new.unix_timestamp()))
+        .unwrap();
+    assert_eq!(released, 1);
+    let used = quota::usage(store.connection(), acct, new).unwrap();
+    assert_eq!(
+        used.storage_bytes, 4_000,
+        "the fresh reservation still holds its quota"
+    );
+}
