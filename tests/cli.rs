@@ -1086,3 +1086,105 @@ fn operators_rename_accounts_and_the_dropbox_folder_follows() {
     assert_eq!(accounts[0]["dropbox"]["folder"], "/Acme Global");
     assert!(audit_actions(&lib).contains(&"account.rename".to_string()));
 }
+
+#[test]
+fn upload_takes_a_tree_under_the_plan_rules_and_never_touches_the_source() {
+    let lib = Lib::with_people();
+    let src = lib.path.parent().unwrap().join("to-upload");
+    std::fs::create_dir_all(src.join("photos/2026")).unwrap();
+    std::fs::write(src.join("photos/logo.png"), png_bytes()).unwrap();
+    let mut second = png_bytes();
+    second.extend_from_slice(b"second image");
+    std::fs::write(src.join("photos/2026/banner.png"), &second).unwrap();
+    let mp4 = b"\0\0\0\x18ftypisom\0\0\0\0isommp41 a short clip".to_vec();
+    std::fs::write(src.join("clip.mp4"), &mp4).unwrap();
+    let mut exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xFF\xFF\x00\x00".to_vec();
+    exe.resize(300, 0);
+    std::fs::write(src.join("photos/setup.jpg"), &exe).unwrap();
+    std::fs::write(src.join(".DS_Store"), b"junk").unwrap();
+    let before: Vec<(String, Vec<u8>)> = [
+        "photos/logo.png",
+        "photos/2026/banner.png",
+        "clip.mp4",
+        "photos/setup.jpg",
+    ]
+    .iter()
+    .map(|p| (p.to_string(), std::fs::read(src.join(p)).unwrap()))
+    .collect();
+    let src_arg = src.to_str().unwrap();
+
+    lib.fails(
+        Some(BAKERY_OWNER),
+        &["upload", "--account", "Acme Marketing", src_arg],
+        3,
+        "not an admin of",
+    );
+    // Basic: the video is refused (no video on Basic), the executable named .jpg too.
+    let out = lib
+        .cmd(
+            Some(BAKERY_OWNER),
+            &["upload", "--account", "Basic Bakery", "--json", src_arg],
+        )
+        .assert()
+        .code(4);
+    let report: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(report["uploaded"].as_array().unwrap().len(), 2, "{report}");
+    let kinds: Vec<&str> = report["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.len(), 2);
+    assert!(
+        kinds.contains(&"video_on_basic_plan") && kinds.contains(&"unsupported_format"),
+        "{kinds:?}"
+    );
+    assert_eq!(report["uploaded"][0]["source"], "upload");
+    assert_eq!(report["uploaded"][0]["uploaded_by"], BAKERY_OWNER);
+    // Team takes the video; the executable is still refused.
+    let text = lib
+        .cmd(
+            Some(ACME_ADMIN),
+            &["upload", "--account", "Acme Marketing", src_arg],
+        )
+        .assert()
+        .code(4);
+    let text = String::from_utf8(text.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("Uploaded 3 file(s)") && text.contains("1 rejected"),
+        "{text}"
+    );
+    for (rel, bytes) in &before {
+        assert_eq!(
+            &std::fs::read(src.join(rel)).unwrap(),
+            bytes,
+            "{rel} untouched"
+        );
+    }
+    let uploads = lib.json(
+        Some(OPERATOR),
+        &["files", "list", "--source", "upload", "--json"],
+    );
+    assert_eq!(uploads.as_array().unwrap().len(), 5);
+    let dropbox_only = lib.json(
+        Some(OPERATOR),
+        &["files", "list", "--source", "dropbox", "--json"],
+    );
+    assert_eq!(
+        dropbox_only,
+        serde_json::json!([]),
+        "the Dropbox upload filter hides direct uploads"
+    );
+    let one = lib.ok(
+        Some(ACME_ADMIN),
+        &[
+            "upload",
+            "--account",
+            "Acme Marketing",
+            src.join("photos/logo.png").to_str().unwrap(),
+        ],
+    );
+    assert!(one.contains("Uploaded 1 file(s)"), "{one}");
+    assert!(audit_actions(&lib).contains(&"file.add".to_string()));
+}

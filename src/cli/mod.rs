@@ -8,6 +8,7 @@ mod linking;
 mod organise;
 mod output;
 mod people;
+mod uploading;
 
 use std::path::{Path, PathBuf};
 
@@ -122,6 +123,17 @@ pub enum Command {
         account: Option<String>,
         #[arg(value_name = "ITEM_ID")]
         items: Vec<i64>,
+    },
+    /// Upload files and folders from this machine into an account's All Files (same rules as
+    /// Dropbox imports; the source files are only read). Exit 4 when some files were rejected.
+    Upload {
+        #[arg(long, value_name = "NAME")]
+        account: String,
+        /// Files and folders (folders are walked; links inside them are not followed)
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
     },
     /// Files in All Files
     #[command(subcommand)]
@@ -282,6 +294,11 @@ pub fn run(cli: Cli) -> Outcome {
             importing::errors(&cx.library, &actor, account.as_deref(), json)
         }
         Command::Retry { account, items } => importing::retry(&mut cx, account.as_deref(), &items),
+        Command::Upload {
+            account,
+            paths,
+            json,
+        } => uploading::upload(&mut cx, &account, &paths, json),
         Command::Files(c) => organise::files(&mut cx, c),
         Command::Collection(c) => organise::collection(&mut cx, c),
         Command::Audit { json, limit } => people::audit(&mut cx, json, limit),
