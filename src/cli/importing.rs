@@ -231,17 +231,7 @@ pub fn run_once_printing(
     only: Option<i64>,
 ) -> Result<(PassSummary, Vec<(String, String)>), Failure> {
     let rt = runtime()?;
-    let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
-    let (engine, recovery) = ImportEngine::start(library, settings, events_tx)
-        .map_err(|e| Failure::runtime(e.to_string()))?;
-    print_recovery(&recovery);
-    let printer = std::thread::spawn(move || {
-        let mut printer = EventPrinter::for_stdout();
-        while let Some(event) = events_rx.blocking_recv() {
-            printer.print(&event);
-        }
-        printer.finish();
-    });
+    let (engine, printer) = start_printing(library, settings)?;
     let result = rt
         .block_on(engine.run_once(only))
         .map_err(|e| Failure::runtime(e.to_string()));
@@ -282,17 +272,7 @@ pub fn import(cx: Context, config: &Config, watch: bool, account: Option<&str>) 
         )));
     }
     let rt = runtime()?;
-    let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
-    let (engine, recovery) = ImportEngine::start(library, engine_settings(config), events_tx)
-        .map_err(|e| Failure::runtime(e.to_string()))?;
-    print_recovery(&recovery);
-    let printer = std::thread::spawn(move || {
-        let mut printer = EventPrinter::for_stdout();
-        while let Some(event) = events_rx.blocking_recv() {
-            printer.print(&event);
-        }
-        printer.finish();
-    });
+    let (engine, printer) = start_printing(library, engine_settings(config))?;
     rt.block_on(async move {
         let engine = std::sync::Arc::new(engine);
         let (commands_tx, commands_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -309,6 +289,25 @@ pub fn import(cx: Context, config: &Config, watch: bool, account: Option<&str>) 
     drop(rt);
     let _ = printer.join();
     Ok(())
+}
+
+/// Start the engine (recovering from any crash) with a thread printing its events.
+fn start_printing(
+    library: Library,
+    settings: EngineSettings,
+) -> Result<(ImportEngine, std::thread::JoinHandle<()>), Failure> {
+    let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (engine, recovery) = ImportEngine::start(library, settings, events_tx)
+        .map_err(|e| Failure::runtime(e.to_string()))?;
+    print_recovery(&recovery);
+    let printer = std::thread::spawn(move || {
+        let mut printer = EventPrinter::for_stdout();
+        while let Some(event) = events_rx.blocking_recv() {
+            printer.print(&event);
+        }
+        printer.finish();
+    });
+    Ok((engine, printer))
 }
 
 fn print_recovery(recovery: &smartimage::import::engine::RecoveryReport) {

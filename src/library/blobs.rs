@@ -342,31 +342,14 @@ impl BlobWriter {
     /// at [`PendingBlob::temp_path`]) until [`BlobStore::commit_batch`] syncs a whole batch at
     /// once. Many small files then share two file-system syncs instead of four fsyncs each.
     pub fn finish_unsynced(self) -> io::Result<PendingBlob> {
-        let BlobWriter {
-            out,
-            temp,
-            hashing,
-            size,
-            ..
-        } = self;
-        let hasher = hashing.finish().context("hashing blob temp file", &temp)?;
-        let file = out
-            .into_inner()
-            .map_err(io::IntoInnerError::into_error)
-            .context("writing blob temp file", &temp)?;
+        let (file, blob, temp, _) = self.finish_writing()?;
         drop(file);
-        Ok(PendingBlob {
-            blob: Blob {
-                sha256: to_hex(&hasher.finalize()),
-                size,
-            },
-            temp,
-        })
+        Ok(PendingBlob { blob, temp })
     }
 
-    /// Makes the blob durable at its final path and returns it. If the store already holds the
-    /// same content, the temp file is dropped and the existing blob returned.
-    pub fn commit(self) -> io::Result<Blob> {
+    /// Flushes the buffer and finishes the hash: the bytes are in the temp file (not yet
+    /// durable), and the blob's name is known.
+    fn finish_writing(self) -> io::Result<(File, Blob, TempPath, PathBuf)> {
         let BlobWriter {
             out,
             temp,
@@ -376,20 +359,31 @@ impl BlobWriter {
             ..
         } = self;
         let hasher = hashing.finish().context("hashing blob temp file", &temp)?;
-        // On any error below, `temp` drops and removes the temp file.
+        // On any error, `temp` drops and removes the temp file.
         let file = out
             .into_inner()
             .map_err(io::IntoInnerError::into_error)
             .context("writing blob temp file", &temp)?;
-        let blob = Blob {
-            sha256: to_hex(&hasher.finalize()),
-            size,
-        };
+        Ok((
+            file,
+            Blob {
+                sha256: to_hex(&hasher.finalize()),
+                size,
+            },
+            temp,
+            root,
+        ))
+    }
+
+    /// Makes the blob durable at its final path and returns it. If the store already holds the
+    /// same content, the temp file is dropped and the existing blob returned.
+    pub fn commit(self) -> io::Result<Blob> {
+        let (file, blob, temp, root) = self.finish_writing()?;
         let target = blob_path(&root, &blob.sha256);
         let leaf_dir = target.parent().unwrap_or(&root);
         let mid_dir = leaf_dir.parent().unwrap_or(&root);
 
-        if existing_file_len(&target)? == Some(size) {
+        if existing_file_len(&target)? == Some(blob.size) {
             // Dedup. A concurrent writer may have renamed this blob in without having made its
             // directory entries durable yet; we are about to report it as stored, so sync them.
             sync_dirs([leaf_dir, mid_dir, &root])?;
