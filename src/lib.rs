@@ -8,4 +8,5 @@ pub mod config;
 pub mod dropbox;
 pub mod import;
 pub mod library;
+pub mod pipelined_hash;
 pub mod terminal_text;

@@ -88,6 +88,12 @@ fn lower_hex(bytes: &[u8]) -> String {
     hex
 }
 
+impl crate::pipelined_hash::StreamHasher for ContentHasher {
+    fn feed(&mut self, bytes: &[u8]) {
+        self.update(bytes);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,14 +9,17 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, ReadBuf};
 
 use crate::dropbox::content_hash::ContentHasher;
+use crate::pipelined_hash::PipelinedHasher;
 
 pub struct VerifiedBody<R> {
     inner: R,
     expected_size: u64,
     expected_hash: Option<String>,
     received: u64,
-    /// Only when there is a hash to compare with: hashing costs a full pass over the bytes.
-    hasher: Option<ContentHasher>,
+    /// Only when there is a hash to compare with: hashing costs a full pass over the bytes, so
+    /// large downloads hash on a second thread. Feeding it may wait briefly when that thread
+    /// lags (bounded backpressure); the engine reads bodies on blocking threads.
+    hasher: Option<PipelinedHasher<ContentHasher>>,
     /// The end-of-stream checks ran (they run once).
     finished: bool,
 }
@@ -28,7 +31,9 @@ impl<R> VerifiedBody<R> {
             inner,
             expected_size,
             received: 0,
-            hasher: expected_hash.as_ref().map(|_| ContentHasher::new()),
+            hasher: expected_hash
+                .as_ref()
+                .map(|_| PipelinedHasher::new(ContentHasher::new())),
             expected_hash,
             finished: false,
         }
@@ -77,7 +82,10 @@ impl<R: AsyncRead + Unpin> AsyncRead for VerifiedBody<R> {
                 this.received, this.expected_size
             ))));
         }
-        let actual = this.hasher.take().map(ContentHasher::finalize);
+        let actual = match this.hasher.take().map(PipelinedHasher::finish).transpose() {
+            Ok(hasher) => hasher.map(ContentHasher::finalize),
+            Err(e) => return Poll::Ready(Err(e)),
+        };
         match (&this.expected_hash, actual) {
             (Some(expected), Some(actual)) if !expected.eq_ignore_ascii_case(&actual) => {
                 Poll::Ready(Err(invalid(format!(

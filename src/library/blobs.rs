@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tempfile::TempPath;
 
+use crate::pipelined_hash::PipelinedHasher;
+
 /// Capacity of the writer's buffer. Downloads arrive in small network chunks; batching them into
 /// large writes keeps syscall overhead out of the way so a put runs at disk speed.
 const WRITE_BUFFER_BYTES: usize = 1024 * 1024;
@@ -30,12 +32,6 @@ const FAN_OUT_DIGITS: usize = 2;
 const TEMP_DIR_NAME: &str = "tmp";
 /// Prefix of temp file names, so a sweep removes only what this module created.
 const TEMP_FILE_PREFIX: &str = ".blob-";
-/// Past this size a blob is hashed on a second thread while this one writes: SHA-256 of one
-/// stream cannot be split, but it can run beside the I/O. Small blobs hash inline (a thread
-/// per small file would cost more than it saves).
-const PIPELINE_AFTER_BYTES: u64 = 4 * 1024 * 1024;
-/// Chunks in flight to the hashing thread (bounds the memory a writer can hold).
-const PIPELINE_DEPTH: usize = 8;
 
 /// A blob that is durably stored: its content hash (64 lowercase hex digits) and size in bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -103,7 +99,7 @@ impl BlobStore {
         Ok(BlobWriter {
             out: BufWriter::with_capacity(WRITE_BUFFER_BYTES, file),
             temp,
-            hashing: Hashing::Inline(Sha256::new()),
+            hashing: PipelinedHasher::new(Sha256::new()),
             size: 0,
             writeback_started: 0,
             root: self.root.clone(),
@@ -325,7 +321,8 @@ pub struct BlobWriter {
     // Declared after `out` so that on drop the file is closed before the temp path deletes it
     // (required on platforms that cannot delete open files).
     temp: TempPath,
-    hashing: Hashing,
+    /// SHA-256, on a second thread once the blob is large (`pipelined_hash`).
+    hashing: PipelinedHasher<Sha256>,
     size: u64,
     /// Bytes from the start of the file for which writeback has been started.
     writeback_started: u64,
@@ -418,7 +415,7 @@ impl Write for BlobWriter {
             .write(buf)
             .context("writing blob temp file", &self.temp)?;
         // Hash only what was accepted: a short write must not put bytes in the hash twice.
-        self.hashing.update(&buf[..n], self.size + n as u64);
+        self.hashing.update(&buf[..n]);
         self.size += n as u64;
         let on_file = self.size - self.out.buffer().len() as u64;
         if on_file - self.writeback_started >= WRITEBACK_CHUNK_BYTES {
@@ -476,82 +473,6 @@ fn sync_file_system(_dir: &Path) -> io::Result<()> {
     // SAFETY: `sync` takes no arguments and cannot fail.
     unsafe { libc::sync() };
     Ok(())
-}
-
-/// SHA-256 inline for small blobs, on a helper thread once a blob is large.
-#[derive(Debug)]
-enum Hashing {
-    Inline(Sha256),
-    Piped {
-        chunks: std::sync::mpsc::SyncSender<Vec<u8>>,
-        /// Emptied chunks come back for reuse, so large blobs do not fault in fresh pages.
-        spare: std::sync::mpsc::Receiver<Vec<u8>>,
-        worker: std::thread::JoinHandle<Sha256>,
-    },
-    Finished,
-}
-
-impl Hashing {
-    fn update(&mut self, bytes: &[u8], total_after: u64) {
-        match self {
-            Hashing::Inline(hasher) => {
-                hasher.update(bytes);
-                if total_after >= PIPELINE_AFTER_BYTES {
-                    self.start_pipeline();
-                }
-            }
-            Hashing::Piped { chunks, spare, .. } => {
-                let mut chunk = spare.try_recv().unwrap_or_default();
-                chunk.clear();
-                chunk.extend_from_slice(bytes);
-                if let Err(std::sync::mpsc::SendError(chunk)) = chunks.send(chunk) {
-                    // The worker is gone (it panicked); `finish` reports it. Keep no bytes.
-                    drop(chunk);
-                }
-            }
-            Hashing::Finished => {}
-        }
-    }
-
-    fn start_pipeline(&mut self) {
-        let Hashing::Inline(hasher) = std::mem::replace(self, Hashing::Finished) else {
-            return;
-        };
-        let (chunks, inbox) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPELINE_DEPTH);
-        let (recycle, spare) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPELINE_DEPTH);
-        let mut moved = hasher.clone();
-        let spawned = std::thread::Builder::new()
-            .name("blob-hash".into())
-            .spawn(move || {
-                for chunk in inbox {
-                    moved.update(&chunk);
-                    let _ = recycle.try_send(chunk);
-                }
-                moved
-            });
-        *self = match spawned {
-            Ok(worker) => Hashing::Piped {
-                chunks,
-                spare,
-                worker,
-            },
-            // No thread to be had: keep hashing inline.
-            Err(_) => Hashing::Inline(hasher),
-        };
-    }
-
-    fn finish(self) -> io::Result<Sha256> {
-        match self {
-            Hashing::Inline(hasher) => Ok(hasher),
-            Hashing::Piped { chunks, worker, .. } => {
-                drop(chunks);
-                worker
-                    .join()
-                    .map_err(|_| io::Error::other("the hashing thread panicked"))
-            }
-            Hashing::Finished => Err(io::Error::other("blob hash already finished")),
-        }
-    }
 }
 
 fn blob_path(root: &Path, sha256: &str) -> PathBuf {

@@ -55,7 +55,7 @@ fn large_blobs_hashed_on_a_second_thread_get_the_same_hash() {
     let dir = tempfile::tempdir().unwrap();
     let store = BlobStore::open(dir.path()).unwrap();
     // Past the pipeline threshold, in odd chunk sizes that straddle it.
-    let data: Vec<u8> = (0..(PIPELINE_AFTER_BYTES as usize * 2 + 12_345))
+    let data: Vec<u8> = (0..(crate::pipelined_hash::PIPELINE_AFTER_BYTES as usize * 2 + 12_345))
         .map(|i| (i * 31 % 251) as u8)
         .collect();
     let mut writer = store.writer().unwrap();
