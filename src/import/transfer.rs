@@ -38,11 +38,17 @@ impl From<BackendError> for TransferError {
 }
 
 /// Stream `download` into a new blob. Runs the blocking copy off the async workers.
-pub async fn download_to_blob(
+///
+/// `held` (a download slot) is dropped as soon as the whole body has arrived and passed the
+/// backend's checks, before the blob is made durable: the fsyncs and renames of
+/// [`BlobWriter::commit`](crate::library::blobs::BlobWriter::commit) need the disk, not the
+/// connection, so the next download need not wait for them.
+pub async fn download_to_blob<H: Send + 'static>(
     download: Download,
     blobs: BlobStore,
     item: ItemId,
     events: UnboundedSender<EngineEvent>,
+    held: H,
 ) -> Result<(Blob, FileMetadata), TransferError> {
     let metadata = download.metadata;
     let total = metadata.size;
@@ -71,6 +77,8 @@ pub async fn download_to_blob(
                 });
             }
         }
+        // Every byte is in and verified (the verifier fails the last read otherwise).
+        drop(held);
         writer.commit()
     })
     .await
