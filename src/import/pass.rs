@@ -126,8 +126,10 @@ pub async fn run_pass<B: DropboxBackend>(
         .await?;
     let outcomes: Vec<Result<ItemOutcome, PassError>> = futures::stream::iter(pending)
         .map(|item| import_item(cx, link, &account, &plan, backend, item))
-        // Twice the download slots: while some files download, others are checked and committed.
-        .buffer_unordered(cx.workers.max(1) * 2)
+        // Four times the download slots: while some files download, others are checked and
+        // committed. The commits take turns on the library and wait for the disk; with only
+        // twice the slots, a slow fsync left no admitted item waiting for a freed slot.
+        .buffer_unordered(cx.workers.max(1) * 4)
         .collect()
         .await;
     for outcome in outcomes {
