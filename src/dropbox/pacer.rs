@@ -1,6 +1,11 @@
 //! One rate gate per Dropbox account, rclone style (reference §5.3, §5.4): every call on the
-//! account waits its turn, calls keep a minimum gap, and when any call is told to slow down
-//! (429, `too_many_*`) the whole account holds until Dropbox's `Retry-After` has passed.
+//! account waits its turn, state-changing calls keep a minimum gap, and when any call is told to
+//! slow down (429, `too_many_*`) the whole account holds until Dropbox's `Retry-After` has passed.
+//!
+//! Reads (listing, metadata, downloads) keep their own, much smaller gap (none by default):
+//! Dropbox's guidance is that reads parallelise fine and only writes contend (§10), and the
+//! caller already bounds how many run at once (the download workers). Spacing every read 10 ms
+//! apart capped an account at 100 calls a second and queued downloads behind one another.
 //!
 //! Share it with `Arc` between every client and link of the same Dropbox account.
 
@@ -10,12 +15,16 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// rclone's `--dropbox-pacer-min-sleep` default.
+/// rclone's `--dropbox-pacer-min-sleep` default; applies to writes.
 pub const DEFAULT_MIN_GAP: Duration = Duration::from_millis(10);
+/// Between reads: none. Their concurrency is bounded by the caller, and a rate limit still holds
+/// them like every other call.
+pub const DEFAULT_READ_GAP: Duration = Duration::ZERO;
 
 #[derive(Debug)]
 pub struct Pacer {
     min_gap: Duration,
+    read_gap: Duration,
     state: Mutex<PacerState>,
     /// One state-changing call (or delete batch) in flight per account (§10).
     write_gate: tokio::sync::Mutex<()>,
@@ -23,8 +32,10 @@ pub struct Pacer {
 
 #[derive(Debug)]
 struct PacerState {
-    /// The earliest moment the next call may start.
+    /// The earliest moment the next spaced call (a write) may start.
     next_slot: Instant,
+    /// The earliest moment the next read may start.
+    next_read_slot: Instant,
     /// Set by a rate-limit answer; no call starts before it.
     held_until: Option<Instant>,
 }
@@ -36,11 +47,21 @@ impl Default for Pacer {
 }
 
 impl Pacer {
+    /// Writes (and [`Pacer::wait_turn`]) at least `min_gap` apart; reads at
+    /// [`DEFAULT_READ_GAP`], or `min_gap` if that is smaller.
     pub fn new(min_gap: Duration) -> Self {
+        Self::with_read_gap(min_gap, DEFAULT_READ_GAP.min(min_gap))
+    }
+
+    /// Writes at least `min_gap` apart, reads at least `read_gap` apart.
+    pub fn with_read_gap(min_gap: Duration, read_gap: Duration) -> Self {
+        let now = Instant::now();
         Pacer {
             min_gap,
+            read_gap,
             state: Mutex::new(PacerState {
-                next_slot: Instant::now(),
+                next_slot: now,
+                next_read_slot: now,
                 held_until: None,
             }),
             write_gate: tokio::sync::Mutex::new(()),
@@ -51,21 +72,45 @@ impl Pacer {
         self.min_gap
     }
 
-    /// Wait until this call may start. Turns are handed out first come, first served, at least
-    /// `min_gap` apart; a hold set while waiting is honoured before the call starts.
+    pub fn read_gap(&self) -> Duration {
+        self.read_gap
+    }
+
+    /// Wait until this call (a write, or any call that must be spaced) may start. Turns are
+    /// handed out first come, first served, at least `min_gap` apart; a hold set while waiting
+    /// is honoured before the call starts.
     pub async fn wait_turn(&self) {
+        self.wait_slot(false).await;
+    }
+
+    /// Wait until this read may start: like [`Pacer::wait_turn`], but reads are spaced only
+    /// by `read_gap` among themselves (not at all by default). Rate-limit holds apply the same.
+    pub async fn wait_read_turn(&self) {
+        self.wait_slot(true).await;
+    }
+
+    async fn wait_slot(&self, read: bool) {
         loop {
             let slot = {
                 let mut state = self.lock();
                 let now = Instant::now();
-                let mut slot = state.next_slot.max(now);
-                if let Some(held) = state.held_until {
+                let held = state.held_until;
+                let (next, gap) = if read {
+                    (&mut state.next_read_slot, self.read_gap)
+                } else {
+                    (&mut state.next_slot, self.min_gap)
+                };
+                let mut slot = (*next).max(now);
+                if let Some(held) = held {
                     slot = slot.max(held);
                 }
-                state.next_slot = slot + self.min_gap;
+                *next = slot + gap;
                 slot
             };
-            tokio::time::sleep_until(slot).await;
+            // A sleep, even until a moment already past, rounds up to the timer's next tick.
+            if slot > Instant::now() {
+                tokio::time::sleep_until(slot).await;
+            }
             // A 429 seen by another call while this one slept holds this one too.
             let held = self.lock().held_until;
             match held {
@@ -245,6 +290,78 @@ mod tests {
         let a = registry.for_account("dbid:a");
         assert!(Arc::ptr_eq(&a, &registry.for_account("dbid:a")));
         assert!(!Arc::ptr_eq(&a, &registry.for_account("dbid:b")));
+    }
+
+    #[tokio::test]
+    async fn reads_are_not_spaced_by_the_write_gap() {
+        let pacer = Pacer::new(Duration::from_secs(5));
+        let start = Instant::now();
+        for _ in 0..20 {
+            pacer.wait_read_turn().await;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            start.elapsed()
+        );
+        // Reads took no write turns: a write still starts at once.
+        pacer.wait_turn().await;
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn reads_keep_their_own_gap() {
+        let pacer = Pacer::with_read_gap(Duration::from_secs(5), GAP);
+        let start = Instant::now();
+        for _ in 0..3 {
+            pacer.wait_read_turn().await;
+        }
+        let elapsed = start.elapsed();
+        assert!(elapsed + Duration::from_millis(2) >= GAP * 2, "{elapsed:?}");
+        assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+    }
+
+    #[tokio::test]
+    async fn a_hold_delays_reads_too() {
+        let pacer = Pacer::new(Duration::from_millis(1));
+        pacer.wait_read_turn().await;
+        let hold = Duration::from_millis(150);
+        pacer.hold_for(hold);
+        let start = Instant::now();
+        pacer.wait_read_turn().await;
+        assert!(
+            start.elapsed() >= hold - Duration::from_millis(5),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hold_set_while_a_read_waits_is_honoured() {
+        let pacer = Arc::new(Pacer::with_read_gap(
+            Duration::from_millis(300),
+            Duration::from_millis(300),
+        ));
+        pacer.wait_read_turn().await;
+        let waiter = {
+            let pacer = pacer.clone();
+            tokio::spawn(async move {
+                let start = Instant::now();
+                pacer.wait_read_turn().await;
+                start.elapsed()
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        pacer.hold_for(Duration::from_millis(600));
+        let waited = waiter.await.unwrap();
+        assert!(
+            waited >= Duration::from_millis(590),
+            "waited only {waited:?}"
+        );
     }
 
     #[tokio::test]

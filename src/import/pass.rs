@@ -145,8 +145,9 @@ pub async fn run_pass<B: DropboxBackend>(
     let items = async {
         let outcomes: Vec<Result<ItemOutcome, PassError>> = futures::stream::iter(pending)
             .map(|item| import_item(cx, link, &account, &plan, backend, item, &commits))
-            // More items than download slots: while some download, others wait for their batch.
-            .buffer_unordered((cx.workers.max(1) * 2).max(MIN_ITEMS_IN_FLIGHT))
+            // Many more items than download slots: while some download, others are checked or
+            // wait for their batch commit, and a freed slot always finds an admitted item.
+            .buffer_unordered((cx.workers.max(1) * 4).max(MIN_ITEMS_IN_FLIGHT))
             .collect()
             .await;
         drop(commits);
@@ -388,26 +389,34 @@ async fn import_item<B: DropboxBackend>(
     };
 
     cx.emit(EngineEvent::Admitted { item: item.id });
-    // Download into the blob store, retrying what is worth retrying, in one of the slots
-    // shared by all links.
-    let slot = cx
-        .download_slots
-        .acquire()
-        .await
-        .map_err(|_| PassError::Internal("download slots closed".into()))?;
+    // Download into the blob store, retrying what is worth retrying. Each attempt takes one of
+    // the download slots shared by all links, and gives it back once the bytes are in (before
+    // the blob is made durable), or when the attempt fails (before any retry pause).
     let mut attempt = 0;
     let (blob, served) = loop {
         attempt += 1;
+        let mut slot = Some(
+            cx.download_slots
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| PassError::Internal("download slots closed".into()))?,
+        );
         let result = match backend.download(&item.path).await {
             Ok(download) if download.metadata.rev != item.rev => Err(Changed),
-            Ok(download) => {
-                download_to_blob(download, cx.blobs.clone(), item.id, cx.events.clone())
-                    .await
-                    .map_err(Other)
-            }
+            Ok(download) => download_to_blob(
+                download,
+                cx.blobs.clone(),
+                item.id,
+                cx.events.clone(),
+                slot.take(),
+            )
+            .await
+            .map_err(Other),
             Err(BackendError::NotFound { .. }) => Err(Missing),
             Err(e) => Err(Other(TransferError::from(e))),
         };
+        drop(slot);
         match result {
             Ok(done) => break done,
             Err(Changed) => return keep_changed(cx, item.id, reservation.id).await,
@@ -427,8 +436,6 @@ async fn import_item<B: DropboxBackend>(
             }
         }
     };
-    // The bytes are in: the next download may start while this one is checked and committed.
-    drop(slot);
     cx.emit(EngineEvent::Verifying { item: item.id });
 
     // The content decides the format; a disguised file is refused, a video re-checked.

@@ -38,11 +38,16 @@ impl From<BackendError> for TransferError {
 }
 
 /// Stream `download` into a new blob. Runs the blocking copy off the async workers.
-pub async fn download_to_blob(
+///
+/// `held` (a download slot) is dropped as soon as the whole body has arrived and passed the
+/// backend's checks: making the blob durable (with its batch) needs the disk, not the
+/// connection, so the next download need not wait for it.
+pub async fn download_to_blob<H: Send + 'static>(
     download: Download,
     blobs: BlobStore,
     item: ItemId,
     events: UnboundedSender<EngineEvent>,
+    held: H,
 ) -> Result<(PendingBlob, FileMetadata), TransferError> {
     let metadata = download.metadata;
     let total = metadata.size;
@@ -71,7 +76,9 @@ pub async fn download_to_blob(
                 });
             }
         }
-        // Durable later, with its batch (`BlobStore::commit_batch`).
+        // Every byte is in and verified (the verifier fails the last read otherwise): the slot
+        // goes back; the blob becomes durable later, with its batch (`BlobStore::commit_batch`).
+        drop(held);
         writer.finish_unsynced()
     })
     .await

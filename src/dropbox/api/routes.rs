@@ -87,7 +87,7 @@ impl ApiClient {
             entries: entries.to_vec(),
         };
         let launch: DeleteBatchLaunch = self
-            .rpc(CallSpec::rpc("files/delete_batch", Some(&arg))?)
+            .rpc(CallSpec::rpc("files/delete_batch", Some(&arg))?.write())
             .await
             .map_err(|error| endpoint_or(error, |endpoint| endpoint.refused()))?;
         let job_id = match launch {
@@ -210,7 +210,7 @@ impl ApiClient {
     /// Unlink: disable the access token, its refresh token and its siblings (`auth/token/revoke`).
     pub async fn revoke_token(&self) -> BackendResult<()> {
         let _: serde_json::Value = self
-            .rpc(CallSpec::rpc("auth/token/revoke", None::<&()>)?)
+            .rpc(CallSpec::rpc("auth/token/revoke", None::<&()>)?.write())
             .await
             .map_err(|error| endpoint_or(error, |endpoint| endpoint.refused()))?;
         Ok(())
@@ -265,7 +265,7 @@ impl DropboxBackend for ApiClient {
         };
         let created: Result<CreateFolderResult, CallError> = {
             let _write = self.pacer.write_turn().await;
-            self.rpc(CallSpec::rpc("files/create_folder_v2", Some(&arg))?)
+            self.rpc(CallSpec::rpc("files/create_folder_v2", Some(&arg))?.write())
                 .await
         };
         let endpoint = match created {

@@ -83,6 +83,8 @@ pub(super) struct CallSpec {
     pub body: Vec<u8>,
     pub api_arg: Option<String>,
     pub timeout: Option<Duration>,
+    /// Changes state in Dropbox: paced at the account's write gap. Reads go at the read gap.
+    pub write: bool,
 }
 
 impl CallSpec {
@@ -99,7 +101,14 @@ impl CallSpec {
             body,
             api_arg: None,
             timeout: None,
+            write: false,
         })
+    }
+
+    /// Marks the call as state-changing (paced like a write, §10).
+    pub fn write(mut self) -> Self {
+        self.write = true;
+        self
     }
 
     /// Download style: the argument rides in `Dropbox-API-Arg`, the body is empty.
@@ -112,6 +121,7 @@ impl CallSpec {
             body: Vec::new(),
             api_arg: Some(encode_arg(route, arg)?),
             timeout: None,
+            write: false,
         })
     }
 
@@ -129,6 +139,7 @@ impl CallSpec {
             body: bytes,
             api_arg: Some(encode_arg(route, arg)?),
             timeout: None,
+            write: true,
         })
     }
 }
@@ -197,7 +208,11 @@ impl ApiClient {
         let mut fallback_waits = 0u32;
         let mut refreshed = false;
         loop {
-            self.pacer.wait_turn().await;
+            if spec.write {
+                self.pacer.wait_turn().await;
+            } else {
+                self.pacer.wait_read_turn().await;
+            }
             let token = if spec.authenticated {
                 Some(
                     self.tokens

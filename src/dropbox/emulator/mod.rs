@@ -47,6 +47,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -165,6 +166,12 @@ impl Emulator {
                 })
             }
             None => tokio::spawn(async move {
+                // Like Dropbox's front ends (and the TLS listener): no Nagle delay. Without it, a
+                // response on a kept-alive connection waits for the client's delayed ACK (~40 ms
+                // on Linux) before its last partial segment goes out.
+                let listener = listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
                 let _ = axum::serve(listener, app)
                     .with_graceful_shutdown(stopped)
                     .await;
