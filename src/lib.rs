@@ -9,3 +9,4 @@ pub mod dropbox;
 pub mod import;
 pub mod library;
 pub mod terminal_text;
+pub mod tui;

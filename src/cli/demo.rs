@@ -212,9 +212,9 @@ pub fn run(flag: Option<&Path>, config: &Config, headless: bool) -> Outcome {
     );
     println!("  smartimage --data-dir {data_dir:?} --as {OPERATOR} audit");
     if !headless {
-        println!(
-            "\n(The interactive console is not part of this build yet; the demo library above is ready for the headless verbs.)"
-        );
+        let mut settings = engine_settings(config);
+        settings.backends.local = local;
+        return super::console::open_with(&dir, config, Some(OPERATOR.into()), settings);
     }
     Ok(())
 }
