@@ -125,11 +125,11 @@ fn console_opens_shows_help_moves_focus_and_restores_the_terminal_on_quit() {
 
     tmux.keys(&["?"]);
     tmux.wait_for("the help overlay", |s| {
-        s.contains("Keys") && s.contains("retry the selected failed file")
+        s.contains("Keys") && s.contains("retry the selected file")
     });
     tmux.keys(&["?"]);
     tmux.wait_for("the help to close", |s| {
-        !s.contains("retry the selected failed file")
+        !s.contains("retry the selected file")
     });
 
     tmux.keys(&["Tab", "Tab", "Tab"]);

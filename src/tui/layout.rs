@@ -128,7 +128,7 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
     }
     for b in keymap::footer(app.focus) {
         spans.push(Span::styled(b.label, app.theme.key()));
-        spans.push(Span::raw(format!(" {}  ", b.help)));
+        spans.push(Span::raw(format!(" {}  ", b.hint)));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
