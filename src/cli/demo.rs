@@ -211,6 +211,12 @@ pub fn run(flag: Option<&Path>, config: &Config, headless: bool) -> Outcome {
         dropbox.join(acme.name)
     );
     println!("  smartimage --data-dir {data_dir:?} --as {OPERATOR} audit");
+    if !headless && !super::console::on_a_terminal() {
+        println!(
+            "\n(No terminal here, so the console was not opened; run `smartimage --data-dir {data_dir:?} --as {OPERATOR}` in one.)"
+        );
+        return Ok(());
+    }
     if !headless {
         let mut settings = engine_settings(config);
         settings.backends.local = local;
