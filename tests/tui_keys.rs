@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use smartimage::import::events::{EngineCommand, EngineEvent, ItemRef};
+use smartimage::import::events::{EngineCommand, EngineEvent, ItemRef, PassSummary};
 use smartimage::library::policy::ErrorKind;
 use smartimage::tui::app::{App, Effect, ErrorRow, LibraryView, PaneId, QueueState};
 use smartimage::tui::keymap::{BINDINGS, Scope};
@@ -287,4 +287,44 @@ fn every_binding_has_keys_a_label_and_help_and_no_key_is_bound_twice_in_a_scope(
             );
         }
     }
+}
+
+#[test]
+fn a_quiet_engine_pass_draws_nothing_and_a_busy_one_refreshes() {
+    let mut app = app();
+    app.dirty = false;
+    app.apply_engine(EngineEvent::PassStarted {
+        link: 7,
+        account: "Acme".into(),
+    });
+    let effects = app.apply_engine(EngineEvent::PassFinished {
+        link: 7,
+        account: "Acme".into(),
+        summary: PassSummary::default(),
+    });
+    assert!(effects.is_empty());
+    assert!(!app.dirty, "no redraw for a pass that found nothing");
+    let effects = app.apply_engine(EngineEvent::PassFinished {
+        link: 7,
+        account: "Acme".into(),
+        summary: PassSummary {
+            discovered: 1,
+            imported: 1,
+            ..PassSummary::default()
+        },
+    });
+    assert_eq!(effects, vec![Effect::Refresh]);
+    assert!(app.dirty);
+}
+
+#[test]
+fn a_quiet_event_never_hides_an_earlier_change_from_the_next_frame() {
+    let mut app = app();
+    app.dirty = false;
+    app.apply_view(LibraryView::default());
+    app.apply_engine(EngineEvent::PassStarted {
+        link: 7,
+        account: "Acme".into(),
+    });
+    assert!(app.dirty);
 }

@@ -49,6 +49,20 @@ impl Tmux {
         }
     }
 
+    /// The console's process: the only child of the pane's shell.
+    fn console_pid(&self) -> i32 {
+        let out = self.run(&["display-message", "-p", "-t", "console", "#{pane_pid}"]);
+        let shell = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let children =
+            std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap();
+        children
+            .split_whitespace()
+            .next()
+            .expect("the console runs under the pane's shell")
+            .parse()
+            .unwrap()
+    }
+
     fn in_alternate_screen(&self) -> bool {
         let out = self.run(&["display-message", "-p", "-t", "console", "#{alternate_on}"]);
         String::from_utf8_lossy(&out.stdout).trim() == "1"
@@ -68,15 +82,15 @@ fn tmux_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-#[test]
-fn console_opens_shows_help_moves_focus_and_restores_the_terminal_on_quit() {
+/// A demo library and the console on it in a fresh tmux server at 120x40, panes on screen.
+fn console_on_a_demo() -> Option<(Tmux, tempfile::TempDir)> {
     if !tmux_available() {
         assert!(
             std::env::var_os("CI").is_none(),
             "tmux is required for this test on CI"
         );
         eprintln!("skipping: tmux is not installed");
-        return;
+        return None;
     }
     let bin = env!("CARGO_BIN_EXE_smartimage");
     let dir = tempfile::tempdir().unwrap();
@@ -87,16 +101,20 @@ fn console_opens_shows_help_moves_focus_and_restores_the_terminal_on_quit() {
         .output()
         .unwrap();
     assert!(made.status.success(), "{made:?}");
-
+    static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let tmux = Tmux {
-        socket: format!("smartimage-test-{}", std::process::id()),
+        socket: format!(
+            "smartimage-test-{}-{}",
+            std::process::id(),
+            SESSIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        ),
     };
-    let shell_marker = "console-done";
     let command = format!(
-        "{} --data-dir {} --as operator@demo.smartimage.test; echo {shell_marker}",
+        "{} --data-dir {} --as operator@demo.smartimage.test; echo {SHELL_MARKER}",
         shell_quote(Path::new(bin)),
         shell_quote(&data)
     );
+    // An interactive shell with job control, as over SSH: Ctrl-Z and `fg` work as for real.
     let started = tmux.run(&[
         "-f",
         "/dev/null",
@@ -108,12 +126,16 @@ fn console_opens_shows_help_moves_focus_and_restores_the_terminal_on_quit() {
         "120",
         "-y",
         "40",
-        "sh",
-        "-c",
-        &format!("{command}; exec sh"),
+        "env",
+        "PS1=$ ",
+        "bash",
+        "--norc",
+        "--noprofile",
+        "-i",
     ]);
     assert!(started.status.success(), "{started:?}");
-
+    tmux.wait_for("the shell prompt", |s| s.contains('$'));
+    tmux.keys(&[&command, "Enter"]);
     let screen = tmux.wait_for("the four panes", |s| {
         ["Accounts", "Dropbox queue", "All Files", "Error log"]
             .iter()
@@ -122,7 +144,17 @@ fn console_opens_shows_help_moves_focus_and_restores_the_terminal_on_quit() {
     });
     assert!(screen.contains("operator@demo.smartimage.test"), "{screen}");
     assert!(tmux.in_alternate_screen());
+    Some((tmux, dir))
+}
 
+/// Printed by the pane's shell once the console has exited.
+const SHELL_MARKER: &str = "console-done";
+
+#[test]
+fn console_opens_shows_help_moves_focus_and_restores_the_terminal_on_quit() {
+    let Some((tmux, _dir)) = console_on_a_demo() else {
+        return;
+    };
     tmux.keys(&["?"]);
     tmux.wait_for("the help overlay", |s| {
         s.contains("Keys") && s.contains("retry the selected file")
@@ -140,12 +172,50 @@ fn console_opens_shows_help_moves_focus_and_restores_the_terminal_on_quit() {
     });
 
     tmux.keys(&["q"]);
-    let screen = tmux.wait_for("the shell", |s| s.contains(shell_marker));
+    let screen = tmux.wait_for("the shell", |s| s.contains(SHELL_MARKER));
     assert!(!screen.contains("Dropbox queue"), "{screen}");
     assert!(
         !tmux.in_alternate_screen(),
         "the alternate screen was left on"
     );
+}
+
+#[test]
+fn sigterm_and_sighup_quit_and_restore_the_terminal() {
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        let Some((tmux, _dir)) = console_on_a_demo() else {
+            return;
+        };
+        let console = tmux.console_pid();
+        // SAFETY: signalling the console process this test started.
+        assert_eq!(unsafe { libc::kill(console, signal) }, 0);
+        tmux.wait_for("the shell", |s| s.contains(SHELL_MARKER));
+        assert!(
+            !tmux.in_alternate_screen(),
+            "signal {signal} left the alternate screen on"
+        );
+    }
+}
+
+#[test]
+fn ctrl_z_gives_the_shell_its_screen_and_fg_brings_the_console_back() {
+    let Some((tmux, _dir)) = console_on_a_demo() else {
+        return;
+    };
+    tmux.keys(&["C-z"]);
+    tmux.wait_for("the shell's job-control notice", |s| s.contains("Stopped"));
+    assert!(
+        !tmux.in_alternate_screen(),
+        "Ctrl-Z left the alternate screen on"
+    );
+    tmux.keys(&["fg", "Enter"]);
+    tmux.wait_for("the panes again", |s| {
+        s.contains("Dropbox queue") && s.contains("Acme Marketing")
+    });
+    assert!(tmux.in_alternate_screen());
+    tmux.keys(&["q"]);
+    tmux.wait_for("the shell", |s| s.contains(SHELL_MARKER));
+    assert!(!tmux.in_alternate_screen());
 }
 
 trait LastNonEmpty<'a> {

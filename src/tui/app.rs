@@ -350,7 +350,8 @@ impl App {
 
     /// Take in what the engine says. Returns what the event loop must do.
     pub fn apply_engine(&mut self, event: EngineEvent) -> Vec<Effect> {
-        self.dirty = true;
+        // Whether this event changes what is on screen (never clears earlier changes).
+        let mut visible = true;
         let mut effects = vec![];
         match event {
             EngineEvent::Discovered(item) => {
@@ -434,15 +435,19 @@ impl App {
             } => self.last_problem = Some(format!("{account}: {detail}")),
             EngineEvent::PassFinished { link, summary, .. } => {
                 self.totals.discovered += summary.discovered;
-                self.rate_limits.remove(&link);
-                if summary.discovered > 0 || summary.failed > 0 {
+                let waited = self.rate_limits.remove(&link).is_some();
+                let changed = summary != PassSummary::default();
+                // A quiet pass (every few seconds per link) draws nothing.
+                visible = waited || changed;
+                if changed {
                     effects.push(Effect::Refresh);
                 }
             }
             EngineEvent::PassStarted { .. }
             | EngineEvent::Admitted { .. }
-            | EngineEvent::ReportWritten { .. } => self.dirty = false,
+            | EngineEvent::ReportWritten { .. } => visible = false,
         }
+        self.dirty |= visible;
         effects
     }
 

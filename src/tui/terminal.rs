@@ -6,7 +6,7 @@ use std::sync::Once;
 
 use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use crossterm::{cursor, execute};
 use ratatui::Terminal;
@@ -67,7 +67,11 @@ impl TerminalGuard {
             libc::raise(libc::SIGTSTP);
         }
         enter()?;
-        terminal.clear()
+        // A fresh terminal draws every cell next frame. (`Terminal::clear` would ask the
+        // terminal for the cursor position, racing the input reader for the reply.)
+        execute!(io::stdout(), Clear(ClearType::All))?;
+        *terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+        Ok(())
     }
 }
 
