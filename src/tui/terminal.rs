@@ -19,6 +19,8 @@ pub struct TerminalGuard {
 }
 
 static PANIC_HOOK: Once = Once::new();
+/// The exit code of a console that panicked (what Rust uses for a panicking main).
+const PANIC_EXIT_CODE: i32 = 101;
 
 fn enter() -> io::Result<()> {
     enable_raw_mode()?;
@@ -50,6 +52,9 @@ impl TerminalGuard {
             std::panic::set_hook(Box::new(move |info| {
                 restore();
                 previous(info);
+                // A panic in any task leaves the screen unusable; end like a crash (start-up
+                // recovery mends the library) rather than draw on a cooked terminal.
+                std::process::exit(PANIC_EXIT_CODE);
             }));
         });
         let guard = TerminalGuard { _private: () };
