@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 /// How long the console may take to show something.
 const SCREEN_DEADLINE: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(100);
+/// How long a settled console is watched for output it should not write.
+const IDLE_WINDOW: Duration = Duration::from_secs(3);
 
 struct Tmux {
     socket: String,
@@ -230,4 +232,56 @@ impl<'a, I: DoubleEndedIterator<Item = &'a str>> LastNonEmpty<'a> for I {
 
 fn shell_quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
+}
+
+#[test]
+fn a_file_dropped_into_a_linked_folder_is_imported_live_and_listed() {
+    let Some((tmux, dir)) = console_on_a_demo() else {
+        return;
+    };
+    tmux.wait_for("the engine", |s| s.contains("engine watching"));
+    let png =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89live";
+    std::fs::write(
+        dir.path().join("demo/Dropbox/Acme Marketing/live-drop.png"),
+        png,
+    )
+    .unwrap();
+    let screen = tmux.wait_for("the dropped file imported", |s| {
+        s.lines()
+            .any(|l| l.contains("live-drop") && l.contains("imported"))
+    });
+    assert!(screen.contains("1 imported"), "{screen}");
+    tmux.wait_for("the file in All Files", |s| {
+        s.lines()
+            .any(|l| l.contains("live-drop.png") && l.contains("dropbox"))
+    });
+}
+
+#[test]
+fn a_settled_console_writes_nothing_to_the_terminal() {
+    let Some((tmux, dir)) = console_on_a_demo() else {
+        return;
+    };
+    tmux.wait_for("the engine", |s| s.contains("engine watching"));
+    let log = dir.path().join("pane-output");
+    tmux.run(&[
+        "pipe-pane",
+        "-o",
+        "-t",
+        "console",
+        &format!("cat >> {}", shell_quote(&log)),
+    ]);
+    std::thread::sleep(IDLE_WINDOW);
+    let written = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(written, 0, "the console drew while nothing changed");
+    tmux.keys(&["j"]);
+    let deadline = Instant::now() + SCREEN_DEADLINE;
+    while std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "a key press drew nothing (is the pipe working?)"
+        );
+        std::thread::sleep(POLL);
+    }
 }
