@@ -29,6 +29,16 @@ impl Tmux {
             .into_owned()
     }
 
+    /// The screen with its escape sequences (colours, reverse video).
+    fn styled_screen(&self) -> String {
+        String::from_utf8_lossy(
+            &self
+                .run(&["capture-pane", "-p", "-e", "-t", "console"])
+                .stdout,
+        )
+        .into_owned()
+    }
+
     fn keys(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", "console"];
         args.extend_from_slice(keys);
@@ -86,6 +96,11 @@ fn tmux_available() -> bool {
 
 /// A demo library and the console on it in a fresh tmux server at 120x40, panes on screen.
 fn console_on_a_demo() -> Option<(Tmux, tempfile::TempDir)> {
+    console_on_a_demo_with("")
+}
+
+/// Like [`console_on_a_demo`], with `env` ("NAME=value ") before the command.
+fn console_on_a_demo_with(env: &str) -> Option<(Tmux, tempfile::TempDir)> {
     if !tmux_available() {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -112,7 +127,7 @@ fn console_on_a_demo() -> Option<(Tmux, tempfile::TempDir)> {
         ),
     };
     let command = format!(
-        "{} --data-dir {} --as operator@demo.smartimage.test; echo {SHELL_MARKER}",
+        "{env}{} --data-dir {} --as operator@demo.smartimage.test; echo {SHELL_MARKER}",
         shell_quote(Path::new(bin)),
         shell_quote(&data)
     );
@@ -284,4 +299,45 @@ fn a_settled_console_writes_nothing_to_the_terminal() {
         );
         std::thread::sleep(POLL);
     }
+}
+
+/// The numeric parameters of every SGR sequence on the screen.
+fn sgr_params(styled: &str) -> Vec<u16> {
+    styled
+        .split("\x1b[")
+        .skip(1)
+        .filter_map(|seq| seq.find('m').map(|end| &seq[..end]))
+        .flat_map(|params| params.split(';').filter_map(|p| p.parse().ok()))
+        .collect()
+}
+
+/// SGR parameters that set a foreground or background colour.
+fn colour_codes(styled: &str) -> Vec<u16> {
+    sgr_params(styled)
+        .into_iter()
+        .filter(|n| (30..=49).contains(n) && *n != 39 && *n != 49 || (90..=107).contains(n))
+        .collect()
+}
+
+#[test]
+fn no_color_draws_without_colours_and_selects_by_reverse_video() {
+    let Some((tmux, _dir)) = console_on_a_demo_with("NO_COLOR=1 ") else {
+        return;
+    };
+    tmux.wait_for("the engine", |s| s.contains("engine watching"));
+    let styled = tmux.styled_screen();
+    assert_eq!(colour_codes(&styled), Vec::<u16>::new(), "{styled}");
+    assert!(
+        sgr_params(&styled).contains(&7),
+        "no reverse video: {styled}"
+    );
+}
+
+#[test]
+fn with_colour_the_palette_is_used() {
+    let Some((tmux, _dir)) = console_on_a_demo() else {
+        return;
+    };
+    tmux.wait_for("the engine", |s| s.contains("engine watching"));
+    assert!(!colour_codes(&tmux.styled_screen()).is_empty());
 }
