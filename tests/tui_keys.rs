@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use smartimage::import::events::{EngineCommand, EngineEvent, ItemRef, PassSummary};
 use smartimage::library::policy::ErrorKind;
-use smartimage::tui::app::{App, Effect, ErrorRow, LibraryView, PaneId, QueueState};
+use smartimage::tui::app::{App, Effect, EngineStatus, ErrorRow, LibraryView, PaneId, QueueState};
 use smartimage::tui::keymap::{BINDINGS, Scope};
 use smartimage::tui::theme::Theme;
 
@@ -327,4 +327,18 @@ fn a_quiet_event_never_hides_an_earlier_change_from_the_next_frame() {
         account: "Acme".into(),
     });
     assert!(app.dirty);
+}
+
+#[test]
+fn retrying_while_another_process_runs_the_engine_points_to_the_retry_verb() {
+    let mut app = app_with_errors();
+    app.engine = EngineStatus::Unavailable("engine lock held".into());
+    assert_eq!(app.handle_key(ch('r')), vec![]);
+    assert!(
+        app.last_problem
+            .as_deref()
+            .unwrap()
+            .contains("smartimage retry")
+    );
+    assert!(!app.errors[0].retrying);
 }

@@ -341,3 +341,47 @@ fn with_colour_the_palette_is_used() {
     tmux.wait_for("the engine", |s| s.contains("engine watching"));
     assert!(!colour_codes(&tmux.styled_screen()).is_empty());
 }
+
+#[test]
+fn with_the_engine_running_elsewhere_the_console_says_so_and_still_shows_the_library() {
+    let Some((tmux, dir)) = console_on_a_demo_with("") else {
+        return;
+    };
+    // Quit this console, start a watcher that holds the engine lock, then open it again.
+    tmux.keys(&["q"]);
+    tmux.wait_for("the shell", |s| s.contains(SHELL_MARKER));
+    let data = dir.path().join("demo");
+    let mut watcher = Command::new(env!("CARGO_BIN_EXE_smartimage"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["--as", "operator@demo.smartimage.test", "import", "--watch"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first_line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(watcher.stdout.as_mut().unwrap()),
+        &mut first_line,
+    )
+    .unwrap();
+    assert!(first_line.contains("watching"), "{first_line}");
+    tmux.keys(&["clear", "Enter"]);
+    tmux.keys(&[
+        &format!(
+            "{} --data-dir {} --as operator@demo.smartimage.test",
+            shell_quote(Path::new(env!("CARGO_BIN_EXE_smartimage"))),
+            shell_quote(&data)
+        ),
+        "Enter",
+    ]);
+    let screen = tmux.wait_for("the engine-off notice and the accounts", |s| {
+        s.contains("engine off") && s.contains("Acme Marketing")
+    });
+    tmux.keys(&["q"]);
+    // SAFETY: stopping the watcher this test started.
+    unsafe {
+        libc::kill(watcher.id() as i32, libc::SIGTERM);
+    }
+    let _ = watcher.wait();
+    assert!(screen.contains("Error log"), "{screen}");
+}

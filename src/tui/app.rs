@@ -327,6 +327,14 @@ impl App {
         let Some(row) = self.selected_error() else {
             return vec![];
         };
+        if let EngineStatus::Unavailable(_) | EngineStatus::Stopped = self.engine {
+            self.last_problem = Some(
+                "the import engine is not running in this console; `smartimage retry` queues the file for the one that is"
+                    .into(),
+            );
+            self.dirty = true;
+            return vec![];
+        }
         let account = row.account.clone();
         let item = row.item;
         let Some(&link) = self.view.links.get(&account) else {

@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 use crate::import::engine::ImportEngine;
@@ -49,12 +52,15 @@ pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
     request_refresh(&options, None, &tx);
 
     let mut last_frame: Option<Instant> = None;
+    let mut gate = FrameGate::default();
     'running: loop {
         let wait = next_frame_in(&app, last_frame);
         if app.dirty && wait.is_zero() {
-            draw(&mut terminal, &app)?;
+            if gate.changed(&terminal, &app) {
+                draw(&mut terminal, &app)?;
+                last_frame = Some(Instant::now());
+            }
             app.dirty = false;
-            last_frame = Some(Instant::now());
         }
         let first = if app.dirty {
             tokio::select! {
@@ -75,6 +81,7 @@ pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
                     Effect::Quit => break 'running,
                     Effect::Suspend => {
                         guard.suspend(&mut terminal)?;
+                        gate.forget();
                         app.dirty = true;
                     }
                     Effect::Engine(command) => {
@@ -101,6 +108,35 @@ fn next_frame_in(app: &App, last: Option<Instant>) -> Duration {
     match (app.dirty, last) {
         (true, Some(at)) => (at + FRAME).saturating_duration_since(Instant::now()),
         _ => Duration::ZERO,
+    }
+}
+
+/// Skips frames that would look exactly like the last one (a refresh that found nothing new),
+/// so an idle console writes nothing to a slow SSH link.
+#[derive(Default)]
+struct FrameGate {
+    last: Option<Buffer>,
+}
+
+impl FrameGate {
+    fn changed(&mut self, terminal: &ConsoleTerminal, app: &App) -> bool {
+        let Ok(size) = terminal.size() else {
+            return true;
+        };
+        // The in-memory backend cannot fail.
+        let Ok(mut offscreen) = Terminal::new(TestBackend::new(size.width, size.height));
+        let Ok(_) = offscreen.draw(|frame| layout::draw(frame, app));
+        let frame = offscreen.backend().buffer().clone();
+        if self.last.as_ref() == Some(&frame) {
+            return false;
+        }
+        self.last = Some(frame);
+        true
+    }
+
+    /// The next frame is drawn whatever it holds (the screen was lost, e.g. after `Ctrl-Z`).
+    fn forget(&mut self) {
+        self.last = None;
     }
 }
 
