@@ -307,3 +307,37 @@ fn colour_marks_focus_selection_warnings_and_failures() {
     // The rate-limit countdown is shown.
     find("resuming in 42 s");
 }
+
+#[test]
+fn hostile_names_are_shown_escaped_never_sent_to_the_terminal() {
+    let mut app = App::new(
+        "/srv/smartimage".into(),
+        OPERATOR.into(),
+        Theme { color: true },
+    );
+    app.errors = vec![smartimage::tui::app::ErrorRow {
+        item: 1,
+        account: "Acme".into(),
+        path: "/Acme/\u{1b}]52;c;cGF3bmVk\u{7}evil\u{202e}gnp.exe".into(),
+        size: 10,
+        kind: "unsupported_format".into(),
+        detail: "\u{1b}[2J wiped".into(),
+        at: FIXED_TIME,
+        retrying: false,
+    }];
+    app.focus = PaneId::Errors;
+    for detail in [false, true] {
+        app.error_detail = detail;
+        let terminal = render(&app, LARGE);
+        for cell in terminal.backend().buffer().content() {
+            assert!(
+                !cell
+                    .symbol()
+                    .chars()
+                    .any(|c| c.is_control() || c == '\u{202e}'),
+                "{cell:?}"
+            );
+        }
+        assert!(terminal.backend().to_string().contains("\\u{1b}"));
+    }
+}

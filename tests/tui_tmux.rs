@@ -351,16 +351,18 @@ fn with_the_engine_running_elsewhere_the_console_says_so_and_still_shows_the_lib
     tmux.keys(&["q"]);
     tmux.wait_for("the shell", |s| s.contains(SHELL_MARKER));
     let data = dir.path().join("demo");
-    let mut watcher = Command::new(env!("CARGO_BIN_EXE_smartimage"))
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["--as", "operator@demo.smartimage.test", "import", "--watch"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut watcher = StopOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_smartimage"))
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["--as", "operator@demo.smartimage.test", "import", "--watch"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let mut first_line = String::new();
     std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(watcher.stdout.as_mut().unwrap()),
+        &mut std::io::BufReader::new(watcher.0.stdout.as_mut().unwrap()),
         &mut first_line,
     )
     .unwrap();
@@ -378,10 +380,19 @@ fn with_the_engine_running_elsewhere_the_console_says_so_and_still_shows_the_lib
         s.contains("engine off") && s.contains("Acme Marketing")
     });
     tmux.keys(&["q"]);
-    // SAFETY: stopping the watcher this test started.
-    unsafe {
-        libc::kill(watcher.id() as i32, libc::SIGTERM);
-    }
-    let _ = watcher.wait();
+    drop(watcher);
     assert!(screen.contains("Error log"), "{screen}");
+}
+
+/// A child process this test started, stopped (SIGTERM, then waited for) however the test ends.
+struct StopOnDrop(std::process::Child);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        // SAFETY: signalling the child this test started, by its pid.
+        unsafe {
+            libc::kill(self.0.id() as i32, libc::SIGTERM);
+        }
+        let _ = self.0.wait();
+    }
 }
