@@ -161,6 +161,8 @@ fn app(demo: &DemoLike, theme: Theme) -> App {
     for f in &mut view.files {
         f.imported_at = FIXED_TIME;
     }
+    // Files of one pass are committed concurrently, in no fixed order: pin one.
+    view.files.sort_by(|a, b| a.name.cmp(&b.name));
     app.apply_view(view);
     for e in demo.events.clone() {
         app.apply_engine(e);
@@ -173,6 +175,7 @@ fn app(demo: &DemoLike, theme: Theme) -> App {
     for e in &mut app.errors {
         e.at = FIXED_TIME;
     }
+    app.errors.sort_by(|a, b| a.path.cmp(&b.path));
     app
 }
 
