@@ -321,7 +321,7 @@ fn a_quiet_engine_pass_draws_nothing_and_a_busy_one_refreshes() {
 fn a_quiet_event_never_hides_an_earlier_change_from_the_next_frame() {
     let mut app = app();
     app.dirty = false;
-    app.apply_view(LibraryView::default());
+    assert_eq!(app.apply_view(LibraryView::default()), vec![]);
     app.apply_engine(EngineEvent::PassStarted {
         link: 7,
         account: "Acme".into(),

@@ -163,7 +163,7 @@ fn app(demo: &DemoLike, theme: Theme) -> App {
     }
     // Files of one pass are committed concurrently, in no fixed order: pin one.
     view.files.sort_by(|a, b| a.name.cmp(&b.name));
-    app.apply_view(view);
+    assert_eq!(app.apply_view(view), vec![]);
     for e in demo.events.clone() {
         app.apply_engine(e);
     }
@@ -343,4 +343,21 @@ fn hostile_names_are_shown_escaped_never_sent_to_the_terminal() {
         }
         assert!(terminal.backend().to_string().contains("\\u{1b}"));
     }
+}
+
+#[test]
+fn a_late_read_for_another_account_does_not_show_its_files() {
+    let demo = demo_like();
+    let mut app = app(&demo, Theme { color: true });
+    press(&mut app, KeyCode::Down); // Acme
+    let acme = load_view(&options(&demo.data), Some("Acme")).unwrap();
+    assert_eq!(app.apply_view(acme), vec![]);
+    press(&mut app, KeyCode::Down); // Bakery, while the Acme read is still out
+    let late = load_view(&options(&demo.data), Some("Acme")).unwrap();
+    assert_eq!(
+        app.apply_view(late),
+        vec![smartimage::tui::app::Effect::Refresh]
+    );
+    assert_eq!(app.scoped_account(), Some("Bakery"));
+    assert!(app.view.files.iter().all(|f| f.account_name != "Acme"));
 }

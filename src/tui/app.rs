@@ -280,6 +280,8 @@ impl App {
             self.selection.files = 0;
             self.selection.errors = 0;
             self.error_detail = false;
+            // The old account's files must not pass for the new one's while they are read.
+            self.view.files.clear();
             return vec![Effect::Refresh];
         }
         vec![]
@@ -478,9 +480,14 @@ impl App {
         }
     }
 
-    /// New library contents arrived.
-    pub fn apply_view(&mut self, view: LibraryView) {
+    /// New library contents arrived. Reads run concurrently, so one may answer for an account
+    /// that is no longer selected: its files are not shown, and a fresh read is asked for.
+    pub fn apply_view(&mut self, mut view: LibraryView) -> Vec<Effect> {
         let scoped = self.scoped_account().map(str::to_owned);
+        let stale = view.files_account != scoped;
+        if stale {
+            view.files.clear();
+        }
         self.view = view;
         // Keep the same account selected even if the list changed.
         self.selection.accounts = scoped
@@ -526,6 +533,7 @@ impl App {
             *c = (*c).min(len.saturating_sub(1));
         }
         self.dirty = true;
+        if stale { vec![Effect::Refresh] } else { vec![] }
     }
 
     /// The slow tick: countdowns move, finished waits go.

@@ -172,10 +172,7 @@ fn apply(app: &mut App, event: AppEvent) -> Vec<Effect> {
             }
             vec![]
         }
-        AppEvent::Refreshed(Ok(view)) => {
-            app.apply_view(view);
-            vec![]
-        }
+        AppEvent::Refreshed(Ok(view)) => app.apply_view(view),
         AppEvent::Refreshed(Err(why)) => {
             app.last_problem = Some(format!("cannot read the library: {why}"));
             app.dirty = true;
