@@ -10,3 +10,4 @@ pub mod import;
 pub mod library;
 pub mod pipelined_hash;
 pub mod terminal_text;
+pub mod tui;

@@ -211,10 +211,16 @@ pub fn run(flag: Option<&Path>, config: &Config, headless: bool) -> Outcome {
         dropbox.join(acme.name)
     );
     println!("  smartimage --data-dir {data_dir:?} --as {OPERATOR} audit");
-    if !headless {
+    if !headless && !super::console::on_a_terminal() {
         println!(
-            "\n(The interactive console is not part of this build yet; the demo library above is ready for the headless verbs.)"
+            "\n(No terminal here, so the console was not opened; run `smartimage --data-dir {data_dir:?} --as {OPERATOR}` in one.)"
         );
+        return Ok(());
+    }
+    if !headless {
+        let mut settings = engine_settings(config);
+        settings.backends.local = local;
+        return super::console::open_with(&dir, config, Some(OPERATOR.into()), settings);
     }
     Ok(())
 }

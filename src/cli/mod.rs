@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Each verb group lives in its own file; all of them go
 //! through `smartimage::library::Library`, which checks permissions and writes the audit trail.
 
+mod console;
 mod demo;
 mod demo_assets;
 mod importing;
@@ -239,10 +240,8 @@ impl Context {
 pub fn run(cli: Cli) -> Outcome {
     let config = Config::load(cli.config.as_deref())?;
     let Some(command) = cli.command else {
-        return Err(Failure::runtime(
-            "the interactive console is not part of this build yet; run `smartimage --help` for the headless verbs, \
-             or `smartimage demo` for a demo library",
-        ));
+        let data_dir = config::resolve_data_dir(cli.data_dir.as_deref())?;
+        return console::open(&data_dir, &config, cli.as_admin);
     };
     if let Command::Demo { headless } = command {
         return demo::run(cli.data_dir.as_deref(), &config, headless);

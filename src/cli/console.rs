@@ -1,0 +1,47 @@
+//! No subcommand: the interactive console on the library, as the acting admin.
+
+use std::path::Path;
+
+use smartimage::config::Config;
+use smartimage::tui::{self, ConsoleOptions};
+
+use super::importing::engine_settings;
+use super::{Failure, Outcome, current_os_user, open_library};
+
+/// The console on the library at `data_dir` (no subcommand).
+pub fn open(data_dir: &Path, config: &Config, as_admin: Option<String>) -> Outcome {
+    if !on_a_terminal() {
+        return Err(Failure::usage(
+            "the console needs a terminal; run `smartimage --help` for the headless verbs",
+        ));
+    }
+    open_with(data_dir, config, as_admin, engine_settings(config))
+}
+
+pub fn on_a_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
+}
+
+/// Open the console with these engine settings. The library and the admin are checked before
+/// the screen is taken over, so such errors print like any verb's.
+pub fn open_with(
+    data_dir: &Path,
+    config: &Config,
+    as_admin: Option<String>,
+    engine: smartimage::import::engine::EngineSettings,
+) -> Outcome {
+    let library = open_library(data_dir, config)?;
+    let os_user = current_os_user();
+    let actor = library.actor(as_admin.as_deref(), os_user.as_deref())?;
+    drop(library);
+    tui::run(ConsoleOptions {
+        data_dir: data_dir.to_path_buf(),
+        plans: config.plans(),
+        as_admin,
+        os_user,
+        admin_label: actor.admin.email.clone(),
+        engine,
+    })
+    .map_err(|e| Failure::runtime(format!("the console stopped: {e}")))
+}

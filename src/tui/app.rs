@@ -1,0 +1,554 @@
+//! The console's state and what keys and engine events do to it. Pure: no terminal, no I/O —
+//! `handle_key` and `apply_engine` return [`Effect`]s the event loop carries out.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use crossterm::event::KeyEvent;
+
+use crate::import::events::{EngineCommand, EngineEvent, PassSummary};
+use crate::library::actions::AccountSummary;
+use crate::library::import_log::FailureEntry;
+use crate::library::model::FileRecord;
+use crate::library::store::import_items::ItemId;
+use crate::library::store::links::LinkId;
+
+use super::keymap::{self, Action};
+use super::theme::Theme;
+
+/// Rows PgUp/PgDn move.
+pub const PAGE_ROWS: usize = 10;
+/// Queue rows kept; the oldest finished rows go first.
+pub const QUEUE_CAPACITY: usize = 500;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PaneId {
+    Accounts,
+    Queue,
+    Files,
+    Errors,
+}
+
+impl PaneId {
+    pub const ALL: [PaneId; 4] = [
+        PaneId::Accounts,
+        PaneId::Queue,
+        PaneId::Files,
+        PaneId::Errors,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            PaneId::Accounts => "Accounts",
+            PaneId::Queue => "Dropbox queue",
+            PaneId::Files => "All Files",
+            PaneId::Errors => "Error log",
+        }
+    }
+
+    fn index(self) -> usize {
+        PaneId::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+
+    fn offset(self, by: isize) -> PaneId {
+        let n = PaneId::ALL.len() as isize;
+        PaneId::ALL[(self.index() as isize + by).rem_euclid(n) as usize]
+    }
+}
+
+/// What the event loop must do after a state change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    Quit,
+    Suspend,
+    Engine(EngineCommand),
+    /// Reload accounts, files and the error log (for the scoped account) off the UI task.
+    Refresh,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EngineStatus {
+    Starting,
+    Watching,
+    /// Not running (another `import --watch` holds the lock, or it failed to start).
+    Unavailable(String),
+    Stopping,
+    Stopped,
+}
+
+impl EngineStatus {
+    pub fn label(&self) -> String {
+        match self {
+            EngineStatus::Starting => "engine starting".into(),
+            EngineStatus::Watching => "engine watching".into(),
+            EngineStatus::Unavailable(why) => format!("engine off: {why}"),
+            EngineStatus::Stopping => "engine stopping…".into(),
+            EngineStatus::Stopped => "engine stopped".into(),
+        }
+    }
+}
+
+/// What a refresh reads from the library.
+#[derive(Clone, Debug, Default)]
+pub struct LibraryView {
+    pub accounts: Vec<AccountSummary>,
+    /// The live Dropbox link of each linked account, by account name (retries need it).
+    pub links: HashMap<String, LinkId>,
+    pub failures: Vec<FailureEntry>,
+    /// Newest files of the scoped account (or of all), at most a screenful or two.
+    pub files: Vec<FileRecord>,
+    /// Which account `files` belongs to.
+    pub files_account: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QueueState {
+    Waiting,
+    Downloading { bytes: u64, total: u64 },
+    Verifying,
+    Imported,
+    Deleted,
+    KeptChanged,
+    Failed(String),
+}
+
+impl QueueState {
+    fn finished(&self) -> bool {
+        matches!(
+            self,
+            QueueState::Imported
+                | QueueState::Deleted
+                | QueueState::KeptChanged
+                | QueueState::Failed(_)
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueRow {
+    pub item: ItemId,
+    pub link: LinkId,
+    pub account: String,
+    pub path: String,
+    pub size: u64,
+    pub state: QueueState,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorRow {
+    pub item: ItemId,
+    pub account: String,
+    pub path: String,
+    pub size: u64,
+    pub kind: String,
+    pub detail: String,
+    /// Unix seconds.
+    pub at: i64,
+    /// Sent back to the engine; leaves the log on the next refresh.
+    pub retrying: bool,
+}
+
+/// A wait Dropbox asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    pub account: String,
+    pub until: Instant,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    pub accounts: usize,
+    pub queue: usize,
+    pub files: usize,
+    pub errors: usize,
+}
+
+pub struct App {
+    pub library_label: String,
+    pub admin: String,
+    pub theme: Theme,
+    pub engine: EngineStatus,
+    pub focus: PaneId,
+    pub help: bool,
+    pub error_detail: bool,
+    pub selection: Selection,
+    pub view: LibraryView,
+    /// Newest first.
+    pub queue: VecDeque<QueueRow>,
+    pub totals: PassSummary,
+    /// Newest first.
+    pub errors: Vec<ErrorRow>,
+    pub rate_limits: HashMap<LinkId, RateLimit>,
+    pub last_problem: Option<String>,
+    pub now: Instant,
+    /// Something visible changed since the last frame.
+    pub dirty: bool,
+}
+
+impl App {
+    pub fn new(library_label: String, admin: String, theme: Theme) -> App {
+        App {
+            library_label,
+            admin,
+            theme,
+            engine: EngineStatus::Starting,
+            focus: PaneId::Accounts,
+            help: false,
+            error_detail: false,
+            selection: Selection::default(),
+            view: LibraryView::default(),
+            queue: VecDeque::new(),
+            totals: PassSummary::default(),
+            errors: Vec::new(),
+            rate_limits: HashMap::new(),
+            last_problem: None,
+            now: Instant::now(),
+            dirty: true,
+        }
+    }
+
+    /// The account the other panes are scoped to (`None` = all accounts).
+    pub fn scoped_account(&self) -> Option<&str> {
+        match self.selection.accounts {
+            0 => None,
+            i => self
+                .view
+                .accounts
+                .get(i - 1)
+                .map(|a| a.account.name.as_str()),
+        }
+    }
+
+    fn in_scope(&self, account: &str) -> bool {
+        self.scoped_account().is_none_or(|a| a == account)
+    }
+
+    pub fn queue_rows(&self) -> Vec<&QueueRow> {
+        self.queue
+            .iter()
+            .filter(|r| self.in_scope(&r.account))
+            .collect()
+    }
+
+    pub fn error_rows(&self) -> Vec<&ErrorRow> {
+        self.errors
+            .iter()
+            .filter(|r| self.in_scope(&r.account))
+            .collect()
+    }
+
+    pub fn selected_error(&self) -> Option<&ErrorRow> {
+        self.error_rows().get(self.selection.errors).copied()
+    }
+
+    fn rows_in(&self, pane: PaneId) -> usize {
+        match pane {
+            PaneId::Accounts => self.view.accounts.len() + 1,
+            PaneId::Queue => self.queue_rows().len(),
+            PaneId::Files => self.view.files.len(),
+            PaneId::Errors => self.error_rows().len(),
+        }
+    }
+
+    fn cursor(&mut self, pane: PaneId) -> &mut usize {
+        match pane {
+            PaneId::Accounts => &mut self.selection.accounts,
+            PaneId::Queue => &mut self.selection.queue,
+            PaneId::Files => &mut self.selection.files,
+            PaneId::Errors => &mut self.selection.errors,
+        }
+    }
+
+    fn move_cursor(&mut self, to: impl FnOnce(usize, usize) -> usize) -> Vec<Effect> {
+        let pane = self.focus;
+        let len = self.rows_in(pane);
+        let cursor = self.cursor(pane);
+        let before = *cursor;
+        *cursor = if len == 0 {
+            0
+        } else {
+            to(before, len).min(len - 1)
+        };
+        let moved = *cursor != before;
+        if !moved {
+            return vec![];
+        }
+        self.dirty = true;
+        if pane == PaneId::Accounts {
+            // The other panes follow the account.
+            self.selection.queue = 0;
+            self.selection.files = 0;
+            self.selection.errors = 0;
+            self.error_detail = false;
+            // The old account's files must not pass for the new one's while they are read.
+            self.view.files.clear();
+            return vec![Effect::Refresh];
+        }
+        vec![]
+    }
+
+    /// Apply a key press. Returns what the event loop must do.
+    pub fn handle_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let Some(action) = keymap::action_for(&key, self.focus) else {
+            return vec![];
+        };
+        if self.help && !matches!(action, Action::ToggleHelp | Action::Quit | Action::Suspend) {
+            // Any other key just closes the overlay.
+            self.help = false;
+            self.dirty = true;
+            return vec![];
+        }
+        match action {
+            Action::Quit => return vec![Effect::Quit],
+            Action::Suspend => return vec![Effect::Suspend],
+            Action::ToggleHelp => self.help = !self.help,
+            Action::CloseOverlay => self.error_detail = false,
+            Action::FocusNext => self.focus = self.focus.offset(1),
+            Action::FocusPrev => self.focus = self.focus.offset(-1),
+            Action::Focus(p) => self.focus = p,
+            Action::Up => return self.move_cursor(|c, _| c.saturating_sub(1)),
+            Action::Down => return self.move_cursor(|c, _| c + 1),
+            Action::PageUp => return self.move_cursor(|c, _| c.saturating_sub(PAGE_ROWS)),
+            Action::PageDown => return self.move_cursor(|c, _| c + PAGE_ROWS),
+            Action::First => return self.move_cursor(|_, _| 0),
+            Action::Last => return self.move_cursor(|_, len| len.saturating_sub(1)),
+            Action::ScanNow => return vec![Effect::Engine(EngineCommand::ScanNow)],
+            Action::ToggleDetail => {
+                if self.selected_error().is_none() {
+                    return vec![];
+                }
+                self.error_detail = !self.error_detail;
+            }
+            Action::RetryItem | Action::RetryAccount => return self.retry(action),
+        }
+        self.dirty = true;
+        vec![]
+    }
+
+    fn retry(&mut self, action: Action) -> Vec<Effect> {
+        let Some(row) = self.selected_error() else {
+            return vec![];
+        };
+        if let EngineStatus::Unavailable(_) | EngineStatus::Stopped = self.engine {
+            self.last_problem = Some(
+                "the import engine is not running in this console; `smartimage retry` queues the file for the one that is"
+                    .into(),
+            );
+            self.dirty = true;
+            return vec![];
+        }
+        let account = row.account.clone();
+        let item = row.item;
+        let Some(&link) = self.view.links.get(&account) else {
+            self.last_problem = Some(format!(
+                "{account} has no Dropbox link; link it again before retrying"
+            ));
+            self.dirty = true;
+            return vec![];
+        };
+        let items = (action == Action::RetryItem).then(|| vec![item]);
+        for row in self
+            .errors
+            .iter_mut()
+            .filter(|r| r.account == account && (action == Action::RetryAccount || r.item == item))
+        {
+            row.retrying = true;
+        }
+        self.dirty = true;
+        vec![Effect::Engine(EngineCommand::Retry { link, items })]
+    }
+
+    /// Take in what the engine says. Returns what the event loop must do.
+    pub fn apply_engine(&mut self, event: EngineEvent) -> Vec<Effect> {
+        // Whether this event changes what is on screen (never clears earlier changes).
+        let mut visible = true;
+        let mut effects = vec![];
+        match event {
+            EngineEvent::Discovered(item) => {
+                self.queue.retain(|r| r.item != item.item);
+                self.queue.push_front(QueueRow {
+                    item: item.item,
+                    link: item.link,
+                    account: item.account,
+                    path: item.path,
+                    size: item.size,
+                    state: QueueState::Waiting,
+                });
+                self.trim_queue();
+            }
+            EngineEvent::Progress { item, bytes, total } => {
+                self.set_state(item, QueueState::Downloading { bytes, total })
+            }
+            EngineEvent::Verifying { item } => self.set_state(item, QueueState::Verifying),
+            EngineEvent::Imported { item, .. } => {
+                self.totals.imported += 1;
+                self.totals.imported_bytes += item.size;
+                self.set_state(item.item, QueueState::Imported)
+            }
+            EngineEvent::Deleted { item } => {
+                self.totals.deleted += 1;
+                self.set_state(item, QueueState::Deleted)
+            }
+            EngineEvent::KeptChanged { item } => {
+                self.totals.kept_changed += 1;
+                self.set_state(item, QueueState::KeptChanged)
+            }
+            EngineEvent::Failed { item, kind, detail } => {
+                self.totals.failed += 1;
+                self.set_state(item.item, QueueState::Failed(kind.as_str().into()));
+                self.errors.retain(|e| e.item != item.item);
+                self.errors.insert(
+                    0,
+                    ErrorRow {
+                        item: item.item,
+                        account: item.account,
+                        path: item.path,
+                        size: item.size,
+                        kind: kind.as_str().into(),
+                        detail,
+                        at: time::OffsetDateTime::now_utc().unix_timestamp(),
+                        retrying: false,
+                    },
+                );
+            }
+            EngineEvent::RateLimited { link, wait } => {
+                let account = self
+                    .view
+                    .links
+                    .iter()
+                    .find(|(_, l)| **l == link)
+                    .map(|(a, _)| a.clone())
+                    .unwrap_or_else(|| format!("link {link}"));
+                self.rate_limits.insert(
+                    link,
+                    RateLimit {
+                        account,
+                        until: self.now + wait,
+                    },
+                );
+            }
+            EngineEvent::LinkState {
+                account,
+                state,
+                detail,
+                ..
+            } => {
+                self.last_problem = Some(format!(
+                    "{account}: Dropbox link is {}{}",
+                    state.as_str(),
+                    detail.map(|d| format!(" ({d})")).unwrap_or_default()
+                ));
+                effects.push(Effect::Refresh);
+            }
+            EngineEvent::LinkError {
+                account, detail, ..
+            } => self.last_problem = Some(format!("{account}: {detail}")),
+            EngineEvent::PassFinished { link, summary, .. } => {
+                self.totals.discovered += summary.discovered;
+                let waited = self.rate_limits.remove(&link).is_some();
+                let changed = summary != PassSummary::default();
+                // A quiet pass (every few seconds per link) draws nothing.
+                visible = waited || changed;
+                if changed {
+                    effects.push(Effect::Refresh);
+                }
+            }
+            EngineEvent::PassStarted { .. }
+            | EngineEvent::Admitted { .. }
+            | EngineEvent::ReportWritten { .. } => visible = false,
+        }
+        self.dirty |= visible;
+        effects
+    }
+
+    fn set_state(&mut self, item: ItemId, state: QueueState) {
+        if let Some(row) = self.queue.iter_mut().find(|r| r.item == item) {
+            row.state = state;
+        }
+    }
+
+    fn trim_queue(&mut self) {
+        while self.queue.len() > QUEUE_CAPACITY {
+            match self.queue.iter().rposition(|r| r.state.finished()) {
+                Some(i) => {
+                    self.queue.remove(i);
+                }
+                None => {
+                    self.queue.pop_back();
+                }
+            }
+        }
+    }
+
+    /// New library contents arrived. Reads run concurrently, so one may answer for an account
+    /// that is no longer selected: its files are not shown, and a fresh read is asked for.
+    pub fn apply_view(&mut self, mut view: LibraryView) -> Vec<Effect> {
+        let scoped = self.scoped_account().map(str::to_owned);
+        let stale = view.files_account != scoped;
+        if stale {
+            view.files.clear();
+        }
+        self.view = view;
+        // Keep the same account selected even if the list changed.
+        self.selection.accounts = scoped
+            .and_then(|name| {
+                self.view
+                    .accounts
+                    .iter()
+                    .position(|a| a.account.name == name)
+            })
+            .map_or(0, |i| i + 1);
+        let live: HashMap<ItemId, ErrorRow> = self
+            .errors
+            .drain(..)
+            .filter(|e| !e.retrying)
+            .map(|e| (e.item, e))
+            .collect();
+        self.errors = self
+            .view
+            .failures
+            .iter()
+            .map(|f| ErrorRow {
+                item: f.id,
+                account: f.account.clone(),
+                path: f.path.clone(),
+                size: f.size,
+                kind: f.kind.clone(),
+                detail: f.detail.clone(),
+                at: f.updated_at,
+                retrying: false,
+            })
+            .collect();
+        // A failure seen live but not yet in the store read keeps its row.
+        for (item, row) in live {
+            if !self.errors.iter().any(|e| e.item == item) {
+                self.errors.push(row);
+            }
+        }
+        self.errors
+            .sort_by(|a, b| b.at.cmp(&a.at).then(b.item.cmp(&a.item)));
+        for pane in [PaneId::Files, PaneId::Errors, PaneId::Queue] {
+            let len = self.rows_in(pane);
+            let c = self.cursor(pane);
+            *c = (*c).min(len.saturating_sub(1));
+        }
+        self.dirty = true;
+        if stale { vec![Effect::Refresh] } else { vec![] }
+    }
+
+    /// The slow tick: countdowns move, finished waits go.
+    pub fn tick(&mut self, now: Instant) {
+        self.now = now;
+        let before = self.rate_limits.len();
+        self.rate_limits.retain(|_, r| r.until > now);
+        if before > 0 {
+            self.dirty = true;
+        }
+    }
+
+    /// Seconds left of a rate-limit wait, rounded up.
+    pub fn seconds_left(&self, limit: &RateLimit) -> u64 {
+        let left = limit.until.saturating_duration_since(self.now);
+        (left + Duration::from_millis(999)).as_secs()
+    }
+}

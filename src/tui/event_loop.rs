@@ -1,0 +1,290 @@
+//! The one loop: terminal input, engine events, library reads and a slow tick all arrive as
+//! [`AppEvent`]s on one channel. Drain what is pending, update state, draw once if something
+//! changed — at most [`FRAME`] apart, never while idle.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+
+use crate::import::engine::ImportEngine;
+use crate::import::events::{EngineCommand, EngineEvent};
+use crate::library::Library;
+
+use super::app::{App, Effect, EngineStatus, LibraryView};
+use super::terminal::{ConsoleTerminal, TerminalGuard};
+use super::theme::Theme;
+use super::{ConsoleOptions, layout, load_view};
+
+/// Shortest gap between two frames (~30 fps).
+pub const FRAME: Duration = Duration::from_millis(33);
+/// The slow tick, for countdowns.
+pub const TICK: Duration = Duration::from_secs(1);
+/// How long quitting waits for the engine to finish what is in flight.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
+
+pub enum AppEvent {
+    Input(Event),
+    Engine(EngineEvent),
+    EngineStarted(Result<(), String>),
+    EngineStopped,
+    Refreshed(Result<LibraryView, String>),
+    Tick,
+    /// SIGTERM or SIGHUP: quit as if `q` was pressed.
+    Terminate,
+}
+
+pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let label = options.data_dir.display().to_string();
+    let mut app = App::new(label, options.admin_label.clone(), Theme::from_env());
+    let (guard, mut terminal) = TerminalGuard::enter()?;
+
+    spawn_input(tx.clone());
+    spawn_tick(tx.clone());
+    spawn_signals(tx.clone());
+    let (commands, engine_task) = spawn_engine(&options, tx.clone());
+    request_refresh(&options, None, &tx);
+
+    let mut last_frame: Option<Instant> = None;
+    let mut gate = FrameGate::default();
+    'running: loop {
+        let wait = next_frame_in(&app, last_frame);
+        if app.dirty && wait.is_zero() {
+            if gate.changed(&terminal, &app) {
+                draw(&mut terminal, &app)?;
+                last_frame = Some(Instant::now());
+            }
+            app.dirty = false;
+        }
+        let first = if app.dirty {
+            tokio::select! {
+                ev = rx.recv() => ev,
+                _ = tokio::time::sleep(wait) => continue,
+            }
+        } else {
+            rx.recv().await
+        };
+        let Some(first) = first else { break };
+        let mut pending = vec![first];
+        while let Ok(ev) = rx.try_recv() {
+            pending.push(ev);
+        }
+        for ev in pending {
+            for effect in apply(&mut app, ev) {
+                match effect {
+                    Effect::Quit => break 'running,
+                    Effect::Suspend => {
+                        guard.suspend(&mut terminal)?;
+                        gate.forget();
+                        app.dirty = true;
+                    }
+                    Effect::Engine(command) => {
+                        let _ = commands.send(command);
+                    }
+                    Effect::Refresh => {
+                        request_refresh(&options, app.scoped_account().map(str::to_owned), &tx)
+                    }
+                }
+            }
+        }
+    }
+
+    app.engine = EngineStatus::Stopping;
+    draw(&mut terminal, &app)?;
+    let _ = commands.send(EngineCommand::Shutdown);
+    let _ = tokio::time::timeout(SHUTDOWN_WAIT, engine_task).await;
+    drop(terminal);
+    drop(guard);
+    Ok(())
+}
+
+fn next_frame_in(app: &App, last: Option<Instant>) -> Duration {
+    match (app.dirty, last) {
+        (true, Some(at)) => (at + FRAME).saturating_duration_since(Instant::now()),
+        _ => Duration::ZERO,
+    }
+}
+
+/// Skips frames that would look exactly like the last one (a refresh that found nothing new),
+/// so an idle console writes nothing to a slow SSH link.
+#[derive(Default)]
+struct FrameGate {
+    last: Option<Buffer>,
+}
+
+impl FrameGate {
+    fn changed(&mut self, terminal: &ConsoleTerminal, app: &App) -> bool {
+        let Ok(size) = terminal.size() else {
+            return true;
+        };
+        // The in-memory backend cannot fail.
+        let Ok(mut offscreen) = Terminal::new(TestBackend::new(size.width, size.height));
+        let Ok(_) = offscreen.draw(|frame| layout::draw(frame, app));
+        let frame = offscreen.backend().buffer().clone();
+        if self.last.as_ref() == Some(&frame) {
+            return false;
+        }
+        self.last = Some(frame);
+        true
+    }
+
+    /// The next frame is drawn whatever it holds (the screen was lost, e.g. after `Ctrl-Z`).
+    fn forget(&mut self) {
+        self.last = None;
+    }
+}
+
+fn draw(terminal: &mut ConsoleTerminal, app: &App) -> std::io::Result<()> {
+    use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+    crossterm::execute!(std::io::stdout(), BeginSynchronizedUpdate)?;
+    terminal.draw(|frame| layout::draw(frame, app))?;
+    crossterm::execute!(std::io::stdout(), EndSynchronizedUpdate)
+}
+
+/// One event into the state; what the loop must do next.
+fn apply(app: &mut App, event: AppEvent) -> Vec<Effect> {
+    match event {
+        AppEvent::Input(Event::Key(key)) if key.kind == KeyEventKind::Press => app.handle_key(key),
+        AppEvent::Input(Event::Resize(..)) => {
+            app.dirty = true;
+            vec![]
+        }
+        AppEvent::Input(_) => vec![],
+        AppEvent::Engine(event) => app.apply_engine(event),
+        AppEvent::EngineStarted(result) => {
+            app.engine = match result {
+                Ok(()) => EngineStatus::Watching,
+                Err(why) => EngineStatus::Unavailable(why),
+            };
+            app.dirty = true;
+            vec![Effect::Refresh]
+        }
+        AppEvent::EngineStopped => {
+            if app.engine == EngineStatus::Watching {
+                app.engine = EngineStatus::Stopped;
+                app.dirty = true;
+            }
+            vec![]
+        }
+        AppEvent::Refreshed(Ok(view)) => app.apply_view(view),
+        AppEvent::Refreshed(Err(why)) => {
+            app.last_problem = Some(format!("cannot read the library: {why}"));
+            app.dirty = true;
+            vec![]
+        }
+        AppEvent::Tick => {
+            app.tick(Instant::now());
+            vec![]
+        }
+        AppEvent::Terminate => vec![Effect::Quit],
+    }
+}
+
+fn spawn_input(tx: UnboundedSender<AppEvent>) {
+    tokio::spawn(async move {
+        let mut input = EventStream::new();
+        while let Some(Ok(event)) = input.next().await {
+            if tx.send(AppEvent::Input(event)).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+fn spawn_tick(tx: UnboundedSender<AppEvent>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tick.tick().await;
+            if tx.send(AppEvent::Tick).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+fn spawn_signals(tx: UnboundedSender<AppEvent>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    tokio::spawn(async move {
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+        let _ = tx.send(AppEvent::Terminate);
+    });
+}
+
+/// Start the engine off the UI task (start-up recovery touches the disk), then let it watch.
+fn spawn_engine(
+    options: &ConsoleOptions,
+    tx: UnboundedSender<AppEvent>,
+) -> (UnboundedSender<EngineCommand>, tokio::task::JoinHandle<()>) {
+    let (commands_tx, commands_rx) = mpsc::unbounded_channel();
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    forward_engine_events(events_rx, tx.clone());
+    let data_dir = options.data_dir.clone();
+    let plans = options.plans.clone();
+    let settings = options.engine.clone();
+    let task = tokio::spawn(async move {
+        let started = tokio::task::spawn_blocking(move || {
+            let library = Library::open(&data_dir, plans).map_err(|e| e.to_string())?;
+            ImportEngine::start(library, settings, events_tx).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r);
+        match started {
+            Ok((engine, _recovery)) => {
+                let _ = tx.send(AppEvent::EngineStarted(Ok(())));
+                Arc::new(engine).watch(commands_rx).await;
+                let _ = tx.send(AppEvent::EngineStopped);
+            }
+            Err(why) => {
+                let _ = tx.send(AppEvent::EngineStarted(Err(why)));
+            }
+        }
+    });
+    (commands_tx, task)
+}
+
+fn forward_engine_events(
+    mut events: UnboundedReceiver<EngineEvent>,
+    tx: UnboundedSender<AppEvent>,
+) {
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            if tx.send(AppEvent::Engine(event)).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+fn request_refresh(
+    options: &ConsoleOptions,
+    account: Option<String>,
+    tx: &UnboundedSender<AppEvent>,
+) {
+    let options = options.clone();
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        let view = tokio::task::spawn_blocking(move || load_view(&options, account.as_deref()))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r);
+        let _ = tx.send(AppEvent::Refreshed(view));
+    });
+}

@@ -1,0 +1,307 @@
+//! Every key the console understands, declared once. Key handling, the footer and the `?` help
+//! overlay are all read from [`BINDINGS`], so they cannot drift apart.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::app::PaneId;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    FocusNext,
+    FocusPrev,
+    Focus(PaneId),
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    First,
+    Last,
+    ToggleHelp,
+    CloseOverlay,
+    Quit,
+    Suspend,
+    ToggleDetail,
+    RetryItem,
+    RetryAccount,
+    ScanNow,
+}
+
+/// Where a binding applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Global,
+    Pane(PaneId),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Key {
+    pub code: KeyCode,
+    pub ctrl: bool,
+}
+
+const fn key(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        ctrl: false,
+    }
+}
+const fn ctrl(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        ctrl: true,
+    }
+}
+const fn code(code: KeyCode) -> Key {
+    Key { code, ctrl: false }
+}
+
+pub struct Binding {
+    pub keys: &'static [Key],
+    /// How the keys are written in the footer and help ("j/↓").
+    pub label: &'static str,
+    pub help: &'static str,
+    /// The footer's shorter word for it.
+    pub hint: &'static str,
+    pub action: Action,
+    pub scope: Scope,
+    /// Shown in the footer (the help overlay shows every binding).
+    pub footer: bool,
+}
+
+pub static BINDINGS: &[Binding] = &[
+    Binding {
+        keys: &[code(KeyCode::Tab)],
+        label: "Tab",
+        help: "next pane",
+        hint: "pane",
+        action: Action::FocusNext,
+        scope: Scope::Global,
+        footer: true,
+    },
+    Binding {
+        keys: &[code(KeyCode::BackTab)],
+        label: "S-Tab",
+        help: "previous pane",
+        hint: "previous pane",
+        action: Action::FocusPrev,
+        scope: Scope::Global,
+        footer: false,
+    },
+    Binding {
+        keys: &[key('1')],
+        label: "1",
+        help: "Accounts pane",
+        hint: "Accounts pane",
+        action: Action::Focus(PaneId::Accounts),
+        scope: Scope::Global,
+        footer: false,
+    },
+    Binding {
+        keys: &[key('2')],
+        label: "2",
+        help: "Dropbox queue pane",
+        hint: "Dropbox queue pane",
+        action: Action::Focus(PaneId::Queue),
+        scope: Scope::Global,
+        footer: false,
+    },
+    Binding {
+        keys: &[key('3')],
+        label: "3",
+        help: "All Files pane",
+        hint: "All Files pane",
+        action: Action::Focus(PaneId::Files),
+        scope: Scope::Global,
+        footer: false,
+    },
+    Binding {
+        keys: &[key('4')],
+        label: "4",
+        help: "Error log pane",
+        hint: "Error log pane",
+        action: Action::Focus(PaneId::Errors),
+        scope: Scope::Global,
+        footer: false,
+    },
+    Binding {
+        keys: &[key('k'), code(KeyCode::Up)],
+        label: "k/↑",
+        help: "move up",
+        hint: "move up",
+        action: Action::Up,
+        scope: Scope::Global,
+        footer: false,
+    },
+    Binding {
+        keys: &[key('j'), code(KeyCode::Down)],
+        label: "j/↓",
+        help: "move down",
+        hint: "move",
+        action: Action::Down,
+        scope: Scope::Global,
+        footer: true,
+    },
+    Binding {
+        keys: &[key('h'), code(KeyCode::Left)],
+        label: "h/←",
+        help: "previous pane",
+        hint: "previous pane",
+        action: Action::FocusPrev,
+        scope: Scope::Global,
+        footer: false,
+    },
+    Binding {
+        keys: &[key('l'), code(KeyCode::Right)],
+        label: "l/→",
+        help: "next pane",
+        hint: "pane",
+        action: Action::FocusNext,
+        scope: Scope::Global,
+        footer: false,
+    },
+    Binding {
+        keys: &[code(KeyCode::PageUp)],
+        label: "PgUp",
+        help: "page up",
+        hint: "page up",
+        action: Action::PageUp,
+        scope: Scope::Global,
+        footer: false,
+    },
+    Binding {
+        keys: &[code(KeyCode::PageDown)],
+        label: "PgDn",
+        help: "page down",
+        hint: "page down",
+        action: Action::PageDown,
+        scope: Scope::Global,
+        footer: false,
+    },
+    Binding {
+        keys: &[key('g'), code(KeyCode::Home)],
+        label: "g",
+        help: "first row",
+        hint: "first row",
+        action: Action::First,
+        scope: Scope::Global,
+        footer: false,
+    },
+    Binding {
+        keys: &[key('G'), code(KeyCode::End)],
+        label: "G",
+        help: "last row",
+        hint: "last row",
+        action: Action::Last,
+        scope: Scope::Global,
+        footer: false,
+    },
+    Binding {
+        keys: &[key('s')],
+        label: "s",
+        help: "scan Dropbox now",
+        hint: "scan",
+        action: Action::ScanNow,
+        scope: Scope::Pane(PaneId::Queue),
+        footer: true,
+    },
+    Binding {
+        keys: &[code(KeyCode::Enter)],
+        label: "Enter",
+        help: "error details on/off",
+        hint: "details",
+        action: Action::ToggleDetail,
+        scope: Scope::Pane(PaneId::Errors),
+        footer: true,
+    },
+    Binding {
+        keys: &[key('r')],
+        label: "r",
+        help: "retry the selected file",
+        hint: "retry",
+        action: Action::RetryItem,
+        scope: Scope::Pane(PaneId::Errors),
+        footer: true,
+    },
+    Binding {
+        keys: &[key('R')],
+        label: "R",
+        help: "retry all of the account",
+        hint: "retry all",
+        action: Action::RetryAccount,
+        scope: Scope::Pane(PaneId::Errors),
+        footer: true,
+    },
+    Binding {
+        keys: &[key('?')],
+        label: "?",
+        help: "show or hide this help",
+        hint: "help",
+        action: Action::ToggleHelp,
+        scope: Scope::Global,
+        footer: true,
+    },
+    Binding {
+        keys: &[code(KeyCode::Esc)],
+        label: "Esc",
+        help: "close help or details",
+        hint: "close help or details",
+        action: Action::CloseOverlay,
+        scope: Scope::Global,
+        footer: false,
+    },
+    Binding {
+        keys: &[ctrl('z')],
+        label: "C-z",
+        help: "suspend (fg resumes)",
+        hint: "suspend (fg resumes)",
+        action: Action::Suspend,
+        scope: Scope::Global,
+        footer: false,
+    },
+    Binding {
+        keys: &[key('q'), ctrl('c')],
+        label: "q",
+        help: "quit (files in flight finish)",
+        hint: "quit",
+        action: Action::Quit,
+        scope: Scope::Global,
+        footer: true,
+    },
+];
+
+fn matches(k: &Key, event: &KeyEvent) -> bool {
+    let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
+    // Shift is part of the character ('G', '?') or of BackTab itself; only Ctrl tells keys apart.
+    let code = match event.code {
+        KeyCode::Char(c) if ctrl => KeyCode::Char(c.to_ascii_lowercase()),
+        other => other,
+    };
+    k.code == code && k.ctrl == ctrl
+}
+
+/// The action `event` means with `focus` focused, if any. Pane bindings win over global ones.
+pub fn action_for(event: &KeyEvent, focus: PaneId) -> Option<Action> {
+    let hit = |b: &&Binding| b.keys.iter().any(|k| matches(k, event));
+    BINDINGS
+        .iter()
+        .filter(|b| b.scope == Scope::Pane(focus))
+        .find(hit)
+        .or_else(|| {
+            BINDINGS
+                .iter()
+                .filter(|b| b.scope == Scope::Global)
+                .find(hit)
+        })
+        .map(|b| b.action)
+}
+
+/// The footer's bindings for the focused pane: its own keys first, then the global ones.
+pub fn footer(focus: PaneId) -> impl Iterator<Item = &'static Binding> {
+    let own = BINDINGS
+        .iter()
+        .filter(move |b| b.footer && b.scope == Scope::Pane(focus));
+    let global = BINDINGS
+        .iter()
+        .filter(|b| b.footer && b.scope == Scope::Global);
+    own.chain(global)
+}

@@ -1,0 +1,151 @@
+//! Where things go: title bar, panes (all four in a grid when the terminal is big enough, else
+//! the focused one under a tab strip), footer with the focused pane's keys, help on top.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use super::app::{App, PaneId};
+use super::keymap;
+use super::panes;
+use super::text::fit;
+
+/// Smallest terminal that shows all four panes at once.
+pub const GRID_MIN: (u16, u16) = (100, 30);
+
+pub fn draw(frame: &mut Frame, app: &App) {
+    let [title, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    draw_title(frame, title, app);
+    if body.width >= GRID_MIN.0 && body.height + 2 >= GRID_MIN.1 {
+        let [top, bottom] =
+            Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
+        let [a, q] =
+            Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(top);
+        let [f, e] = Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
+            .areas(bottom);
+        for (pane, area) in [
+            (PaneId::Accounts, a),
+            (PaneId::Queue, q),
+            (PaneId::Files, f),
+            (PaneId::Errors, e),
+        ] {
+            draw_pane(frame, area, app, pane);
+        }
+    } else {
+        let [tabs, area] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(2)]).areas(body);
+        draw_tabs(frame, tabs, app);
+        draw_pane(frame, area, app, app.focus);
+    }
+    draw_footer(frame, footer, app);
+    if app.help {
+        panes::help::draw(frame, frame.area(), app);
+    }
+}
+
+fn draw_pane(frame: &mut Frame, area: Rect, app: &App, pane: PaneId) {
+    let focused = app.focus == pane;
+    let number = PaneId::ALL.iter().position(|p| *p == pane).unwrap_or(0) + 1;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(app.theme.border(focused))
+        .title(Span::styled(
+            format!(" {number} {} ", pane.title()),
+            if focused {
+                app.theme.title()
+            } else {
+                Style::new()
+            },
+        ));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    match pane {
+        PaneId::Accounts => panes::accounts::draw(frame, inner, app),
+        PaneId::Queue => panes::queue::draw(frame, inner, app),
+        PaneId::Files => panes::files::draw(frame, inner, app),
+        PaneId::Errors => panes::errors::draw(frame, inner, app),
+    }
+}
+
+fn draw_title(frame: &mut Frame, area: Rect, app: &App) {
+    let scope = app.scoped_account().unwrap_or("All accounts");
+    let right = format!(" {} ", app.engine.label());
+    let left_width = (area.width as usize).saturating_sub(right.chars().count());
+    let left = fit(
+        &format!(
+            " Smartimage · {} · as {} · {}",
+            app.library_label, app.admin, scope
+        ),
+        left_width,
+    );
+    let pad = left_width.saturating_sub(unicode_width::UnicodeWidthStr::width(left.as_str()));
+    let line = Line::from(vec![
+        Span::styled(left, app.theme.title()),
+        Span::raw(" ".repeat(pad)),
+        Span::styled(right, engine_style(app)),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn engine_style(app: &App) -> Style {
+    match app.engine {
+        super::app::EngineStatus::Watching => app.theme.good(),
+        super::app::EngineStatus::Unavailable(_) => app.theme.warning(),
+        _ => app.theme.dim(),
+    }
+}
+
+fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
+    let mut spans = vec![];
+    for (i, pane) in PaneId::ALL.iter().enumerate() {
+        let label = format!(" {} {} ", i + 1, pane.title());
+        let style = if *pane == app.focus {
+            app.theme.selected()
+        } else {
+            app.theme.dim()
+        };
+        spans.push(Span::styled(label, style));
+        spans.push(Span::raw(" "));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
+    let mut spans = vec![Span::raw(" ")];
+    if let Some(problem) = &app.last_problem {
+        spans.push(Span::styled(
+            fit(problem, area.width as usize / 2),
+            app.theme.warning(),
+        ));
+        spans.push(Span::raw("  "));
+    }
+    for b in keymap::footer(app.focus) {
+        spans.push(Span::styled(b.label, app.theme.key()));
+        spans.push(Span::raw(format!(" {}  ", b.hint)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A `width`-wide text gauge "[#####·····]  42%", for lists and tables alike.
+pub fn gauge(used: u64, limit: u64, width: usize) -> (String, u64) {
+    let percent = used
+        .saturating_mul(100)
+        .checked_div(limit)
+        .unwrap_or(0)
+        .min(999);
+    let filled = ((percent.min(100) as usize) * width).div_ceil(100);
+    let bar = format!(
+        "[{}{}] {:>3}%",
+        "#".repeat(filled),
+        "·".repeat(width - filled.min(width)),
+        percent
+    );
+    (bar, percent)
+}

@@ -1,0 +1,83 @@
+//! The interactive console (ratatui). It drives the import engine only through its command
+//! channel and renders the engine's events; library reads run off the UI task.
+
+pub mod app;
+pub mod event_loop;
+pub mod keymap;
+pub mod layout;
+pub mod panes;
+pub mod terminal;
+pub mod text;
+pub mod theme;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use crate::import::engine::EngineSettings;
+use crate::library::Library;
+use crate::library::organise::FileFilter;
+use crate::library::policy::PlanCatalog;
+use crate::library::store::links;
+
+use app::LibraryView;
+
+/// Newest files the All Files placeholder shows.
+pub const FILES_SHOWN: usize = 200;
+
+/// Which library to open, as whom, and how to run its engine.
+#[derive(Clone, Debug)]
+pub struct ConsoleOptions {
+    pub data_dir: PathBuf,
+    pub plans: PlanCatalog,
+    pub as_admin: Option<String>,
+    pub os_user: Option<String>,
+    /// The acting admin's email, for the title bar.
+    pub admin_label: String,
+    pub engine: EngineSettings,
+}
+
+/// Read what the panes show (blocking: run it with `spawn_blocking`).
+pub fn load_view(options: &ConsoleOptions, account: Option<&str>) -> Result<LibraryView, String> {
+    let library =
+        Library::open(&options.data_dir, options.plans.clone()).map_err(|e| e.to_string())?;
+    let actor = library
+        .actor(options.as_admin.as_deref(), options.os_user.as_deref())
+        .map_err(|e| e.to_string())?;
+    let accounts = library
+        .account_summaries(&actor)
+        .map_err(|e| e.to_string())?;
+    let mut link_ids = HashMap::new();
+    for a in &accounts {
+        if let Ok(Some(link)) = links::live_link_of(library.store().connection(), a.account.id) {
+            link_ids.insert(a.account.name.clone(), link.id);
+        }
+    }
+    let failures = library
+        .import_failures(&actor, None)
+        .map_err(|e| e.to_string())?;
+    let mut files = library
+        .list_files(
+            &actor,
+            &FileFilter {
+                account: account.map(str::to_owned),
+                ..FileFilter::default()
+            },
+        )
+        .map_err(|e| e.to_string())?;
+    files.truncate(FILES_SHOWN);
+    Ok(LibraryView {
+        accounts,
+        links: link_ids,
+        failures,
+        files,
+        files_account: account.map(str::to_owned),
+    })
+}
+
+/// Open the console until the admin quits. Restores the terminal however it ends.
+pub fn run(options: ConsoleOptions) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(event_loop::run(options))
+}

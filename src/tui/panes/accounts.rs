@@ -1,0 +1,98 @@
+//! Accounts: plan, storage and video use against the plan as gauges (warning at 75 %), the
+//! Dropbox link and its folder, delegates. "All accounts" first; the selection scopes the rest.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{List, ListItem, ListState};
+
+use crate::library::actions::AccountSummary;
+use crate::tui::app::{App, PaneId};
+use crate::tui::layout::gauge;
+use crate::tui::text::{bytes, fit};
+
+/// Usage at or above this share of the plan is shown as a warning.
+pub const WARN_PERCENT: u64 = 75;
+const GAUGE_WIDTH: usize = 10;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let width = area.width as usize;
+    let mut items = vec![ListItem::new(Line::from(fit(
+        &format!("All accounts ({})", app.view.accounts.len()),
+        width,
+    )))];
+    items.extend(
+        app.view
+            .accounts
+            .iter()
+            .map(|a| account_item(a, app, width)),
+    );
+    let mut state = ListState::default().with_selected(Some(app.selection.accounts));
+    let list = List::new(items).highlight_style(if app.focus == PaneId::Accounts {
+        app.theme.selected()
+    } else {
+        app.theme.title()
+    });
+    frame.render_stateful_widget(list, area, &mut state);
+}
+
+fn account_item<'a>(a: &AccountSummary, app: &App, width: usize) -> ListItem<'a> {
+    let theme = app.theme;
+    let usage = |label: &str, used: u64, limit: u64| -> Line<'a> {
+        let (bar, percent) = gauge(used, limit, GAUGE_WIDTH);
+        let style = if percent >= WARN_PERCENT {
+            theme.warning()
+        } else {
+            theme.good()
+        };
+        let mark = if percent >= WARN_PERCENT { "!" } else { " " };
+        Line::from(vec![
+            Span::raw(format!("  {label:<6}")),
+            Span::styled(format!("{bar}{mark}"), style),
+            Span::raw(fit(
+                &format!(" {} / {}", bytes(used), bytes(limit)),
+                width.saturating_sub(GAUGE_WIDTH + 16),
+            )),
+        ])
+    };
+    let link = match &a.dropbox {
+        Some(d) => {
+            let style = if d.state.as_str() == "active" {
+                theme.good()
+            } else {
+                theme.warning()
+            };
+            Line::from(vec![
+                Span::raw("  Dropbox "),
+                Span::styled(d.state.as_str().to_owned(), style),
+                Span::raw(fit(
+                    &format!(" {}", d.folder),
+                    width.saturating_sub(10 + d.state.as_str().len()),
+                )),
+            ])
+        }
+        None => Line::from(Span::styled("  Dropbox not linked", theme.dim())),
+    };
+    let delegates = if a.delegates.is_empty() {
+        "none".to_owned()
+    } else {
+        a.delegates.join(", ")
+    };
+    ListItem::new(vec![
+        Line::from(fit(
+            &format!("{}  ({})", a.account.name, a.account.plan),
+            width,
+        )),
+        usage("Store", a.storage_used_bytes, a.storage_limit_bytes),
+        usage(
+            "Video",
+            a.video_used_bytes_this_month,
+            a.video_bytes_per_month,
+        ),
+        link,
+        Line::from(Span::styled(
+            fit(&format!("  Delegates: {delegates}"), width),
+            theme.dim(),
+        )),
+    ])
+}

@@ -1,0 +1,92 @@
+//! Error log: failed imports (from the store, then live), newest first. `Enter` shows the
+//! selected one in full; `r`/`R` send it (or its account's) back to the engine.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
+
+use crate::tui::app::{App, PaneId};
+use crate::tui::text::{bytes, clean, fit, time_utc};
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme;
+    let rows = app.error_rows();
+    if rows.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Span::styled("No failed imports.", theme.dim())),
+            area,
+        );
+        return;
+    }
+    if app.error_detail
+        && let Some(e) = app.selected_error()
+    {
+        let lines = vec![
+            Line::from(vec![
+                Span::styled("File     ", theme.key()),
+                Span::raw(clean(&e.path)),
+            ]),
+            Line::from(vec![
+                Span::styled("Account  ", theme.key()),
+                Span::raw(clean(&e.account)),
+            ]),
+            Line::from(vec![
+                Span::styled("Size     ", theme.key()),
+                Span::raw(bytes(e.size)),
+            ]),
+            Line::from(vec![
+                Span::styled("Failed   ", theme.key()),
+                Span::raw(format!("{} UTC", time_utc(e.at))),
+            ]),
+            Line::from(vec![
+                Span::styled("Kind     ", theme.key()),
+                Span::styled(e.kind.clone(), theme.error()),
+            ]),
+            Line::from(""),
+            Line::from(clean(&e.detail)),
+            Line::from(""),
+            Line::from(Span::styled(
+                "The file stays in Dropbox. r retries it, R retries the account's, Enter closes.",
+                theme.dim(),
+            )),
+        ];
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+        return;
+    }
+    let w = area.width as usize;
+    let (time_w, account_w, kind_w) = (16usize, (w / 6).clamp(6, 14), (w / 6).clamp(8, 20));
+    let file_w = ((w.saturating_sub(time_w + account_w + kind_w + 4)) / 2).max(8);
+    let detail_w = w.saturating_sub(time_w + account_w + kind_w + file_w + 4);
+    let table_rows = rows.iter().map(|e| {
+        let kind = if e.retrying {
+            "retrying…".to_owned()
+        } else {
+            e.kind.clone()
+        };
+        Row::new(vec![
+            Span::styled(time_utc(e.at), theme.dim()),
+            Span::raw(fit(&e.account, account_w)),
+            Span::raw(fit(&e.path, file_w)),
+            Span::styled(fit(&kind, kind_w), theme.error()),
+            Span::raw(fit(&e.detail, detail_w)),
+        ])
+    });
+    let table = Table::new(
+        table_rows,
+        [
+            Constraint::Length(time_w as u16),
+            Constraint::Length(account_w as u16),
+            Constraint::Length(file_w as u16),
+            Constraint::Length(kind_w as u16),
+            Constraint::Min(0),
+        ],
+    )
+    .row_highlight_style(if app.focus == PaneId::Errors {
+        theme.selected()
+    } else {
+        ratatui::style::Style::new()
+    });
+    let mut state = TableState::default().with_selected(Some(app.selection.errors));
+    frame.render_stateful_widget(table, area, &mut state);
+}

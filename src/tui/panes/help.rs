@@ -1,0 +1,61 @@
+//! The `?` overlay: every binding of the keymap, global ones first.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+use crate::tui::app::App;
+use crate::tui::keymap::{BINDINGS, Scope};
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme;
+    let mut lines = vec![];
+    let mut section = None;
+    for scope in [Scope::Global]
+        .into_iter()
+        .chain(crate::tui::app::PaneId::ALL.map(Scope::Pane))
+    {
+        for b in BINDINGS.iter().filter(|b| b.scope == scope) {
+            if section != Some(scope) {
+                section = Some(scope);
+                let heading = match scope {
+                    Scope::Global => "Everywhere".to_owned(),
+                    Scope::Pane(p) => format!("In {}", p.title()),
+                };
+                lines.push(Line::from(Span::styled(heading, theme.title())));
+            }
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<7}", b.label), theme.key()),
+                Span::raw(b.help),
+            ]));
+        }
+    }
+    // Two columns when one does not fit (80x24).
+    let columns = if lines.len() as u16 + 2 > area.height {
+        2
+    } else {
+        1
+    };
+    let per_column = lines.len().div_ceil(columns);
+    let height = (per_column as u16 + 2).min(area.height);
+    let width = (50 * columns as u16).min(area.width);
+    let [vert] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [rect] = Layout::horizontal([Constraint::Length(width)])
+        .flex(Flex::Center)
+        .areas(vert);
+    frame.render_widget(Clear, rect);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true))
+        .title(Span::styled(" Keys — ? or Esc closes ", theme.title()));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let halves =
+        Layout::horizontal(vec![Constraint::Ratio(1, columns as u32); columns]).split(inner);
+    for (i, chunk) in lines.chunks(per_column).enumerate() {
+        frame.render_widget(Paragraph::new(chunk.to_vec()), halves[i]);
+    }
+}

@@ -1,0 +1,7 @@
+//! One file per pane; each only reads [`super::app::App`] and draws into its area.
+
+pub mod accounts;
+pub mod errors;
+pub mod files;
+pub mod help;
+pub mod queue;

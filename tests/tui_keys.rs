@@ -1,0 +1,344 @@
+//! `App::handle_key` and `App::apply_engine` case by case: keys in, state and effects out. No
+//! terminal.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use smartimage::import::events::{EngineCommand, EngineEvent, ItemRef, PassSummary};
+use smartimage::library::policy::ErrorKind;
+use smartimage::tui::app::{App, Effect, EngineStatus, ErrorRow, LibraryView, PaneId, QueueState};
+use smartimage::tui::keymap::{BINDINGS, Scope};
+use smartimage::tui::theme::Theme;
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn ch(c: char) -> KeyEvent {
+    key(KeyCode::Char(c))
+}
+
+fn app() -> App {
+    App::new("lib".into(), "op@example.com".into(), Theme { color: true })
+}
+
+fn error(item: i64, account: &str, at: i64) -> ErrorRow {
+    ErrorRow {
+        item,
+        account: account.into(),
+        path: format!("{account}/file{item}.exe"),
+        size: 300,
+        kind: "unsupported_format".into(),
+        detail: "not a supported format".into(),
+        at,
+        retrying: false,
+    }
+}
+
+fn app_with_errors() -> App {
+    let mut app = app();
+    app.view = LibraryView {
+        links: HashMap::from([("Acme".to_string(), 7)]),
+        ..LibraryView::default()
+    };
+    app.errors = vec![
+        error(3, "Acme", 30),
+        error(2, "Bakery", 20),
+        error(1, "Acme", 10),
+    ];
+    app.focus = PaneId::Errors;
+    app
+}
+
+fn item(id: i64, account: &str) -> ItemRef {
+    ItemRef {
+        item: id,
+        link: 7,
+        account: account.into(),
+        path: format!("{account}/photo{id}.jpg"),
+        size: 1000,
+    }
+}
+
+#[test]
+fn tab_and_shift_tab_cycle_the_panes_and_digits_jump() {
+    let mut app = app();
+    assert_eq!(app.focus, PaneId::Accounts);
+    app.handle_key(key(KeyCode::Tab));
+    assert_eq!(app.focus, PaneId::Queue);
+    app.handle_key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT));
+    app.handle_key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT));
+    assert_eq!(app.focus, PaneId::Errors);
+    app.handle_key(ch('3'));
+    assert_eq!(app.focus, PaneId::Files);
+    app.handle_key(ch('l'));
+    assert_eq!(app.focus, PaneId::Errors);
+}
+
+#[test]
+fn q_and_ctrl_c_quit_and_ctrl_z_suspends() {
+    let mut app = app();
+    assert_eq!(app.handle_key(ch('q')), vec![Effect::Quit]);
+    assert_eq!(
+        app.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+        vec![Effect::Quit]
+    );
+    assert_eq!(
+        app.handle_key(KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL)),
+        vec![Effect::Suspend]
+    );
+}
+
+#[test]
+fn question_mark_opens_help_and_any_other_key_closes_it() {
+    let mut app = app();
+    app.handle_key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::SHIFT));
+    assert!(app.help);
+    assert_eq!(app.handle_key(key(KeyCode::Tab)), vec![]);
+    assert!(!app.help);
+    assert_eq!(
+        app.focus,
+        PaneId::Accounts,
+        "the closing key does nothing else"
+    );
+    app.handle_key(ch('?'));
+    app.handle_key(ch('?'));
+    assert!(!app.help);
+}
+
+#[test]
+fn movement_stays_inside_the_list() {
+    let mut app = app_with_errors();
+    app.handle_key(ch('k'));
+    assert_eq!(app.selection.errors, 0);
+    app.handle_key(ch('j'));
+    app.handle_key(key(KeyCode::Down));
+    app.handle_key(ch('j'));
+    assert_eq!(app.selection.errors, 2);
+    app.handle_key(ch('g'));
+    assert_eq!(app.selection.errors, 0);
+    app.handle_key(KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT));
+    assert_eq!(app.selection.errors, 2);
+    app.handle_key(key(KeyCode::PageUp));
+    assert_eq!(app.selection.errors, 0);
+    app.handle_key(key(KeyCode::PageDown));
+    assert_eq!(app.selection.errors, 2);
+}
+
+#[test]
+fn with_no_accounts_the_cursor_stays_on_all_accounts() {
+    let mut app = app_with_errors();
+    app.view.accounts = vec![];
+    app.focus = PaneId::Accounts;
+    assert_eq!(app.handle_key(ch('j')), vec![], "no accounts to move to");
+    assert_eq!(app.scoped_account(), None);
+    assert_eq!(app.error_rows().len(), 3);
+}
+
+#[test]
+fn r_retries_the_selected_failed_file_through_the_engine() {
+    let mut app = app_with_errors();
+    let effects = app.handle_key(ch('r'));
+    assert_eq!(
+        effects,
+        vec![Effect::Engine(EngineCommand::Retry {
+            link: 7,
+            items: Some(vec![3])
+        })]
+    );
+    assert!(app.errors[0].retrying);
+    assert!(!app.errors[2].retrying);
+}
+
+#[test]
+fn capital_r_retries_every_failed_file_of_the_account() {
+    let mut app = app_with_errors();
+    let effects = app.handle_key(KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT));
+    assert_eq!(
+        effects,
+        vec![Effect::Engine(EngineCommand::Retry {
+            link: 7,
+            items: None
+        })]
+    );
+    assert!(app.errors[0].retrying && app.errors[2].retrying);
+    assert!(
+        !app.errors[1].retrying,
+        "another account's file is left alone"
+    );
+}
+
+#[test]
+fn retrying_without_a_link_says_so_instead_of_sending_anything() {
+    let mut app = app_with_errors();
+    app.handle_key(ch('j'));
+    assert_eq!(app.handle_key(ch('r')), vec![]);
+    assert!(app.last_problem.as_deref().unwrap().contains("Bakery"));
+}
+
+#[test]
+fn enter_toggles_the_error_detail_and_esc_closes_it() {
+    let mut app = app_with_errors();
+    app.handle_key(key(KeyCode::Enter));
+    assert!(app.error_detail);
+    app.handle_key(key(KeyCode::Enter));
+    assert!(!app.error_detail);
+    app.handle_key(key(KeyCode::Enter));
+    app.handle_key(key(KeyCode::Esc));
+    assert!(!app.error_detail);
+}
+
+#[test]
+fn enter_means_nothing_outside_the_error_log() {
+    let mut app = app_with_errors();
+    app.focus = PaneId::Files;
+    assert_eq!(app.handle_key(key(KeyCode::Enter)), vec![]);
+    assert!(!app.error_detail);
+    assert_eq!(app.handle_key(ch('r')), vec![], "r is an Error log key");
+}
+
+#[test]
+fn s_in_the_queue_asks_the_engine_to_scan_now() {
+    let mut app = app();
+    app.focus = PaneId::Queue;
+    assert_eq!(
+        app.handle_key(ch('s')),
+        vec![Effect::Engine(EngineCommand::ScanNow)]
+    );
+}
+
+#[test]
+fn queue_rows_follow_engine_events_newest_first() {
+    let mut app = app();
+    app.apply_engine(EngineEvent::Discovered(item(1, "Acme")));
+    app.apply_engine(EngineEvent::Discovered(item(2, "Acme")));
+    app.apply_engine(EngineEvent::Progress {
+        item: 1,
+        bytes: 400,
+        total: 1000,
+    });
+    assert_eq!(app.queue[0].item, 2);
+    assert_eq!(
+        app.queue[1].state,
+        QueueState::Downloading {
+            bytes: 400,
+            total: 1000
+        }
+    );
+    app.apply_engine(EngineEvent::Imported {
+        item: item(1, "Acme"),
+        file: 9,
+    });
+    app.apply_engine(EngineEvent::Failed {
+        item: item(2, "Acme"),
+        kind: ErrorKind::UnsupportedFormat,
+        detail: "no".into(),
+    });
+    assert_eq!(app.queue[1].state, QueueState::Imported);
+    assert_eq!(
+        app.queue[0].state,
+        QueueState::Failed("unsupported_format".into())
+    );
+    assert_eq!(app.totals.imported, 1);
+    assert_eq!(app.errors[0].item, 2, "a live failure enters the error log");
+}
+
+#[test]
+fn rate_limit_waits_count_down_on_the_tick_and_end() {
+    let mut app = app();
+    let start = Instant::now();
+    app.tick(start);
+    app.apply_engine(EngineEvent::RateLimited {
+        link: 7,
+        wait: Duration::from_secs(5),
+    });
+    let limit = app.rate_limits[&7].clone();
+    assert_eq!(app.seconds_left(&limit), 5);
+    app.tick(start + Duration::from_secs(2));
+    assert_eq!(app.seconds_left(&limit), 3);
+    app.tick(start + Duration::from_secs(6));
+    assert!(app.rate_limits.is_empty());
+}
+
+#[test]
+fn an_idle_tick_changes_nothing_visible() {
+    let mut app = app();
+    app.dirty = false;
+    app.tick(Instant::now());
+    assert!(!app.dirty, "no redraw while idle");
+}
+
+#[test]
+fn every_binding_has_keys_a_label_and_help_and_no_key_is_bound_twice_in_a_scope() {
+    for b in BINDINGS {
+        assert!(!b.keys.is_empty() && !b.label.is_empty() && !b.help.is_empty());
+    }
+    for (i, a) in BINDINGS.iter().enumerate() {
+        for b in &BINDINGS[i + 1..] {
+            let clash = a.keys.iter().any(|k| b.keys.contains(k));
+            let same_scope =
+                a.scope == b.scope || a.scope == Scope::Global && b.scope == Scope::Global;
+            assert!(
+                !(clash && same_scope),
+                "{} and {} share a key",
+                a.label,
+                b.label
+            );
+        }
+    }
+}
+
+#[test]
+fn a_quiet_engine_pass_draws_nothing_and_a_busy_one_refreshes() {
+    let mut app = app();
+    app.dirty = false;
+    app.apply_engine(EngineEvent::PassStarted {
+        link: 7,
+        account: "Acme".into(),
+    });
+    let effects = app.apply_engine(EngineEvent::PassFinished {
+        link: 7,
+        account: "Acme".into(),
+        summary: PassSummary::default(),
+    });
+    assert!(effects.is_empty());
+    assert!(!app.dirty, "no redraw for a pass that found nothing");
+    let effects = app.apply_engine(EngineEvent::PassFinished {
+        link: 7,
+        account: "Acme".into(),
+        summary: PassSummary {
+            discovered: 1,
+            imported: 1,
+            ..PassSummary::default()
+        },
+    });
+    assert_eq!(effects, vec![Effect::Refresh]);
+    assert!(app.dirty);
+}
+
+#[test]
+fn a_quiet_event_never_hides_an_earlier_change_from_the_next_frame() {
+    let mut app = app();
+    app.dirty = false;
+    assert_eq!(app.apply_view(LibraryView::default()), vec![]);
+    app.apply_engine(EngineEvent::PassStarted {
+        link: 7,
+        account: "Acme".into(),
+    });
+    assert!(app.dirty);
+}
+
+#[test]
+fn retrying_while_another_process_runs_the_engine_points_to_the_retry_verb() {
+    let mut app = app_with_errors();
+    app.engine = EngineStatus::Unavailable("engine lock held".into());
+    assert_eq!(app.handle_key(ch('r')), vec![]);
+    assert!(
+        app.last_problem
+            .as_deref()
+            .unwrap()
+            .contains("smartimage retry")
+    );
+    assert!(!app.errors[0].retrying);
+}

@@ -1,0 +1,363 @@
+//! What the console draws, on a `TestBackend`: each pane and the help overlay at 80x24 and
+//! 120x40, with colour and with `NO_COLOR`, from a small library that went through one real
+//! import pass (a synced folder, three plans, imports and failures).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
+use smartimage::dropbox::local::LocalSettings;
+use smartimage::import::engine::{EngineSettings, ImportEngine};
+use smartimage::import::events::EngineEvent;
+use smartimage::import::linking;
+use smartimage::library::Library;
+use smartimage::library::actions::AdminGrant;
+use smartimage::library::policy::{PlanCatalog, PlanOverride};
+use smartimage::tui::app::{App, EngineStatus, PaneId};
+use smartimage::tui::theme::Theme;
+use smartimage::tui::{ConsoleOptions, layout, load_view};
+
+const OPERATOR: &str = "operator@demo.smartimage.test";
+const OWNER: &str = "owner@demo.smartimage.test";
+/// Every time shown is this one, so snapshots do not depend on the clock.
+const FIXED_TIME: i64 = 1_795_000_000;
+const SMALL: (u16, u16) = (80, 24);
+const LARGE: (u16, u16) = (120, 40);
+
+fn plans() -> PlanCatalog {
+    let mut overrides = BTreeMap::new();
+    overrides.insert(
+        "tiny".to_string(),
+        PlanOverride {
+            storage_limit_bytes: Some(10_000),
+            video_bytes_per_month: Some(3_000),
+            max_video_bytes: Some(2_000),
+        },
+    );
+    PlanCatalog::with_overrides(&overrides).unwrap()
+}
+
+fn png(seed: u32, len: usize) -> Vec<u8> {
+    let mut b =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+    b.extend(seed.to_be_bytes());
+    b.resize(len.max(b.len()), (seed % 251) as u8);
+    b
+}
+
+fn mp4(len: usize) -> Vec<u8> {
+    let mut b = b"\0\0\0\x18ftypisom\0\0\0\0isommp41".to_vec();
+    b.resize(len.max(b.len()), 0);
+    b
+}
+
+fn exe() -> Vec<u8> {
+    let mut b = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xFF\xFF\x00\x00".to_vec();
+    b.resize(300, 0);
+    b
+}
+
+fn fast_local() -> LocalSettings {
+    LocalSettings {
+        stable_for: Duration::from_millis(20),
+        rescan_every: Duration::from_secs(1),
+    }
+}
+
+struct DemoLike {
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+    events: Vec<EngineEvent>,
+}
+
+fn drop_file(dropbox: &Path, rel: &str, bytes: &[u8]) {
+    let path = dropbox.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Acme (team), Bakery (basic: no video), Tiny (nearly full); one import pass.
+fn demo_like() -> DemoLike {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let dropbox = dir.path().join("Dropbox");
+    std::fs::create_dir_all(&dropbox).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut lib = Library::open(&data, plans()).unwrap();
+    lib.init(OPERATOR, Some("Demo Operator"), None).unwrap();
+    let op = lib.actor(Some(OPERATOR), None).unwrap();
+    for (name, plan) in [("Acme", "team"), ("Bakery", "basic"), ("Tiny", "tiny")] {
+        lib.add_account(&op, name, plan).unwrap();
+    }
+    let grant = AdminGrant {
+        email: OWNER.into(),
+        owner_of: vec!["Acme".into(), "Bakery".into(), "Tiny".into()],
+        ..AdminGrant::default()
+    };
+    lib.add_admin(&op, &grant).unwrap();
+    let owner = lib.actor(Some(OWNER), None).unwrap();
+    for name in ["Acme", "Bakery", "Tiny"] {
+        rt.block_on(linking::link_local_folder(
+            &mut lib,
+            &owner,
+            name,
+            &dropbox,
+            fast_local(),
+        ))
+        .unwrap();
+    }
+    drop(lib);
+    drop_file(&dropbox, "Acme/launch/hero.png", &png(1, 40_000));
+    drop_file(&dropbox, "Acme/launch/poster.png", &png(2, 25_000));
+    drop_file(&dropbox, "Acme/setup.exe", &exe());
+    drop_file(&dropbox, "Bakery/cake-video.mp4", &mp4(1_500));
+    drop_file(&dropbox, "Bakery/bread.png", &png(3, 5_000));
+    drop_file(&dropbox, "Tiny/logo.png", &png(4, 8_000));
+    std::thread::sleep(Duration::from_millis(80));
+    let mut settings = EngineSettings {
+        workers: 1,
+        gc_grace: Duration::ZERO,
+        ..EngineSettings::default()
+    };
+    settings.backends.local = fast_local();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (engine, _) =
+        ImportEngine::start(Library::open(&data, plans()).unwrap(), settings, tx).unwrap();
+    let (_, problems) = rt.block_on(engine.run_once(None)).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    drop(engine);
+    let mut events = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        events.push(e);
+    }
+    DemoLike {
+        _dir: dir,
+        data,
+        events,
+    }
+}
+
+fn options(data: &Path) -> ConsoleOptions {
+    ConsoleOptions {
+        data_dir: data.to_path_buf(),
+        plans: plans(),
+        as_admin: Some(OPERATOR.into()),
+        os_user: None,
+        admin_label: OPERATOR.into(),
+        engine: EngineSettings::default(),
+    }
+}
+
+/// The console's state after start-up and the pass, with times pinned.
+fn app(demo: &DemoLike, theme: Theme) -> App {
+    let mut app = App::new("/srv/smartimage".into(), OPERATOR.into(), theme);
+    app.engine = EngineStatus::Watching;
+    let mut view = load_view(&options(&demo.data), None).unwrap();
+    for f in &mut view.files {
+        f.imported_at = FIXED_TIME;
+    }
+    // Files of one pass are committed concurrently, in no fixed order: pin one.
+    view.files.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(app.apply_view(view), vec![]);
+    for e in demo.events.clone() {
+        app.apply_engine(e);
+    }
+    let acme_link = app.view.links["Acme"];
+    app.apply_engine(EngineEvent::RateLimited {
+        link: acme_link,
+        wait: Duration::from_secs(42),
+    });
+    for e in &mut app.errors {
+        e.at = FIXED_TIME;
+    }
+    app.errors.sort_by(|a, b| a.path.cmp(&b.path));
+    app
+}
+
+fn render(app: &App, (w, h): (u16, u16)) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| layout::draw(f, app)).unwrap();
+    terminal
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+fn themes() -> [(&'static str, Theme); 2] {
+    [
+        ("colour", Theme { color: true }),
+        ("no_color", Theme { color: false }),
+    ]
+}
+
+fn no_colour_anywhere(buffer: &Buffer) {
+    for cell in buffer.content() {
+        assert_eq!(cell.fg, Color::Reset, "{cell:?}");
+        assert_eq!(cell.bg, Color::Reset, "{cell:?}");
+    }
+}
+
+/// Every pane at 80x24 (one at a time under the tab strip) and all four at 120x40.
+#[test]
+fn panes_at_both_sizes_in_colour_and_without() {
+    let demo = demo_like();
+    for (mode, theme) in themes() {
+        let mut app = app(&demo, theme);
+        let terminal = render(&app, LARGE);
+        insta::assert_snapshot!(format!("grid_120x40_{mode}"), terminal.backend());
+        if !theme.color {
+            no_colour_anywhere(terminal.backend().buffer());
+        }
+        for pane in PaneId::ALL {
+            app.focus = pane;
+            let terminal = render(&app, SMALL);
+            let name = pane.title().to_lowercase().replace(' ', "_");
+            insta::assert_snapshot!(format!("{name}_80x24_{mode}"), terminal.backend());
+            if !theme.color {
+                no_colour_anywhere(terminal.backend().buffer());
+            }
+        }
+    }
+}
+
+#[test]
+fn help_overlay_lists_every_binding_at_both_sizes() {
+    let demo = demo_like();
+    for (mode, theme) in themes() {
+        let mut app = app(&demo, theme);
+        press(&mut app, KeyCode::Char('?'));
+        for size in [SMALL, LARGE] {
+            let terminal = render(&app, size);
+            let screen = terminal.backend().to_string();
+            for b in smartimage::tui::keymap::BINDINGS {
+                assert!(
+                    screen.contains(b.help),
+                    "help misses {:?}\n{screen}",
+                    b.help
+                );
+            }
+            insta::assert_snapshot!(
+                format!("help_{}x{}_{mode}", size.0, size.1),
+                terminal.backend()
+            );
+        }
+    }
+}
+
+#[test]
+fn enter_shows_the_selected_error_in_full() {
+    let demo = demo_like();
+    let mut app = app(&demo, Theme { color: false });
+    app.focus = PaneId::Errors;
+    press(&mut app, KeyCode::Enter);
+    let terminal = render(&app, SMALL);
+    insta::assert_snapshot!("error_detail_80x24", terminal.backend());
+}
+
+#[test]
+fn selecting_an_account_scopes_queue_files_and_errors() {
+    let demo = demo_like();
+    let mut app = app(&demo, Theme { color: true });
+    assert_eq!(app.error_rows().len(), 2);
+    press(&mut app, KeyCode::Down); // Acme
+    press(&mut app, KeyCode::Down); // Bakery
+    assert_eq!(app.scoped_account(), Some("Bakery"));
+    assert!(app.error_rows().iter().all(|e| e.account == "Bakery"));
+    assert!(app.queue_rows().iter().all(|r| r.account == "Bakery"));
+    assert_eq!(app.error_rows().len(), 1);
+    let files = load_view(&options(&demo.data), app.scoped_account()).unwrap();
+    assert!(files.files.iter().all(|f| f.account_name == "Bakery"));
+    assert_eq!(files.files.len(), 1);
+}
+
+#[test]
+fn colour_marks_focus_selection_warnings_and_failures() {
+    let demo = demo_like();
+    let app = app(&demo, Theme { color: true });
+    let terminal = render(&app, LARGE);
+    let buffer = terminal.backend().buffer();
+    let find = |text: &str| -> (u16, u16) {
+        for y in 0..buffer.area.height {
+            let line: String = (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect();
+            if let Some(i) = line.find(text) {
+                let x = line[..i].chars().count() as u16;
+                return (x, y);
+            }
+        }
+        panic!("{text:?} not on screen");
+    };
+    // The focused pane's title is cyan and bold.
+    let (x, y) = find("1 Accounts");
+    assert_eq!(buffer[(x, y)].fg, Color::Cyan);
+    assert!(buffer[(x, y)].modifier.contains(Modifier::BOLD));
+    // The selected row ("All accounts") is reverse video.
+    let (x, y) = find("All accounts (3)");
+    assert!(buffer[(x, y)].modifier.contains(Modifier::REVERSED));
+    // Tiny is at 80 % of its storage: a yellow warning gauge.
+    let (x, y) = find(" 80%");
+    assert_eq!(buffer[(x + 1, y)].fg, Color::Yellow);
+    // Failed files are red in the queue.
+    let (x, y) = find("failed unsupported_fo");
+    assert_eq!(buffer[(x, y)].fg, Color::Red);
+    // The rate-limit countdown is shown.
+    find("resuming in 42 s");
+}
+
+#[test]
+fn hostile_names_are_shown_escaped_never_sent_to_the_terminal() {
+    let mut app = App::new(
+        "/srv/smartimage".into(),
+        OPERATOR.into(),
+        Theme { color: true },
+    );
+    app.errors = vec![smartimage::tui::app::ErrorRow {
+        item: 1,
+        account: "Acme".into(),
+        path: "/Acme/\u{1b}]52;c;cGF3bmVk\u{7}evil\u{202e}gnp.exe".into(),
+        size: 10,
+        kind: "unsupported_format".into(),
+        detail: "\u{1b}[2J wiped".into(),
+        at: FIXED_TIME,
+        retrying: false,
+    }];
+    app.focus = PaneId::Errors;
+    for detail in [false, true] {
+        app.error_detail = detail;
+        let terminal = render(&app, LARGE);
+        for cell in terminal.backend().buffer().content() {
+            assert!(
+                !cell
+                    .symbol()
+                    .chars()
+                    .any(|c| c.is_control() || c == '\u{202e}'),
+                "{cell:?}"
+            );
+        }
+        assert!(terminal.backend().to_string().contains("\\u{1b}"));
+    }
+}
+
+#[test]
+fn a_late_read_for_another_account_does_not_show_its_files() {
+    let demo = demo_like();
+    let mut app = app(&demo, Theme { color: true });
+    press(&mut app, KeyCode::Down); // Acme
+    let acme = load_view(&options(&demo.data), Some("Acme")).unwrap();
+    assert_eq!(app.apply_view(acme), vec![]);
+    press(&mut app, KeyCode::Down); // Bakery, while the Acme read is still out
+    let late = load_view(&options(&demo.data), Some("Acme")).unwrap();
+    assert_eq!(
+        app.apply_view(late),
+        vec![smartimage::tui::app::Effect::Refresh]
+    );
+    assert_eq!(app.scoped_account(), Some("Bakery"));
+    assert!(app.view.files.iter().all(|f| f.account_name != "Acme"));
+}

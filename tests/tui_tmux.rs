@@ -1,0 +1,398 @@
+//! The real binary in a real terminal (tmux, 120x40): the console opens on a demo library,
+//! shows its panes and help, moves focus, quits on `q` and gives the shell its screen back.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// How long the console may take to show something.
+const SCREEN_DEADLINE: Duration = Duration::from_secs(30);
+const POLL: Duration = Duration::from_millis(100);
+/// How long a settled console is watched for output it should not write.
+const IDLE_WINDOW: Duration = Duration::from_secs(3);
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "console"]).stdout)
+            .into_owned()
+    }
+
+    /// The screen with its escape sequences (colours, reverse video).
+    fn styled_screen(&self) -> String {
+        String::from_utf8_lossy(
+            &self
+                .run(&["capture-pane", "-p", "-e", "-t", "console"])
+                .stdout,
+        )
+        .into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "console"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    /// Poll the screen until `ready` holds, or fail with what was on it.
+    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + SCREEN_DEADLINE;
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited {SCREEN_DEADLINE:?} for {what}; the screen was:\n{screen}"
+            );
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// The console's process: the only child of the pane's shell.
+    fn console_pid(&self) -> i32 {
+        let out = self.run(&["display-message", "-p", "-t", "console", "#{pane_pid}"]);
+        let shell = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let children =
+            std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap();
+        children
+            .split_whitespace()
+            .next()
+            .expect("the console runs under the pane's shell")
+            .parse()
+            .unwrap()
+    }
+
+    fn in_alternate_screen(&self) -> bool {
+        let out = self.run(&["display-message", "-p", "-t", "console", "#{alternate_on}"]);
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+fn tmux_available() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A demo library and the console on it in a fresh tmux server at 120x40, panes on screen.
+fn console_on_a_demo() -> Option<(Tmux, tempfile::TempDir)> {
+    console_on_a_demo_with("")
+}
+
+/// Like [`console_on_a_demo`], with `env` ("NAME=value ") before the command.
+fn console_on_a_demo_with(env: &str) -> Option<(Tmux, tempfile::TempDir)> {
+    if !tmux_available() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is required for this test on CI"
+        );
+        eprintln!("skipping: tmux is not installed");
+        return None;
+    }
+    let bin = env!("CARGO_BIN_EXE_smartimage");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let made = Command::new(bin)
+        .args(["demo", "--headless", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let tmux = Tmux {
+        socket: format!(
+            "smartimage-test-{}-{}",
+            std::process::id(),
+            SESSIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        ),
+    };
+    let command = format!(
+        "{env}{} --data-dir {} --as operator@demo.smartimage.test; echo {SHELL_MARKER}",
+        shell_quote(Path::new(bin)),
+        shell_quote(&data)
+    );
+    // An interactive shell with job control, as over SSH: Ctrl-Z and `fg` work as for real.
+    let started = tmux.run(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-s",
+        "console",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        "env",
+        "PS1=$ ",
+        "bash",
+        "--norc",
+        "--noprofile",
+        "-i",
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    tmux.wait_for("the shell prompt", |s| s.contains('$'));
+    tmux.keys(&[&command, "Enter"]);
+    let screen = tmux.wait_for("the four panes", |s| {
+        ["Accounts", "Dropbox queue", "All Files", "Error log"]
+            .iter()
+            .all(|t| s.contains(t))
+            && s.contains("Acme Marketing")
+    });
+    assert!(screen.contains("operator@demo.smartimage.test"), "{screen}");
+    assert!(tmux.in_alternate_screen());
+    Some((tmux, dir))
+}
+
+/// Printed by the pane's shell once the console has exited.
+const SHELL_MARKER: &str = "console-done";
+
+#[test]
+fn console_opens_shows_help_moves_focus_and_restores_the_terminal_on_quit() {
+    let Some((tmux, _dir)) = console_on_a_demo() else {
+        return;
+    };
+    tmux.keys(&["?"]);
+    tmux.wait_for("the help overlay", |s| {
+        s.contains("Keys") && s.contains("retry the selected file")
+    });
+    tmux.keys(&["?"]);
+    tmux.wait_for("the help to close", |s| {
+        !s.contains("retry the selected file")
+    });
+
+    tmux.keys(&["Tab", "Tab", "Tab"]);
+    tmux.wait_for("the Error log's keys in the footer", |s| {
+        s.lines()
+            .last_non_empty()
+            .is_some_and(|l| l.contains("retry"))
+    });
+
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for("the shell", |s| s.contains(SHELL_MARKER));
+    assert!(!screen.contains("Dropbox queue"), "{screen}");
+    assert!(
+        !tmux.in_alternate_screen(),
+        "the alternate screen was left on"
+    );
+}
+
+#[test]
+fn sigterm_and_sighup_quit_and_restore_the_terminal() {
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        let Some((tmux, _dir)) = console_on_a_demo() else {
+            return;
+        };
+        let console = tmux.console_pid();
+        // SAFETY: signalling the console process this test started.
+        assert_eq!(unsafe { libc::kill(console, signal) }, 0);
+        tmux.wait_for("the shell", |s| s.contains(SHELL_MARKER));
+        assert!(
+            !tmux.in_alternate_screen(),
+            "signal {signal} left the alternate screen on"
+        );
+    }
+}
+
+#[test]
+fn ctrl_z_gives_the_shell_its_screen_and_fg_brings_the_console_back() {
+    let Some((tmux, _dir)) = console_on_a_demo() else {
+        return;
+    };
+    tmux.keys(&["C-z"]);
+    tmux.wait_for("the shell's job-control notice", |s| s.contains("Stopped"));
+    assert!(
+        !tmux.in_alternate_screen(),
+        "Ctrl-Z left the alternate screen on"
+    );
+    tmux.keys(&["fg", "Enter"]);
+    tmux.wait_for("the panes again", |s| {
+        s.contains("Dropbox queue") && s.contains("Acme Marketing")
+    });
+    assert!(tmux.in_alternate_screen());
+    tmux.keys(&["q"]);
+    tmux.wait_for("the shell", |s| s.contains(SHELL_MARKER));
+    assert!(!tmux.in_alternate_screen());
+}
+
+trait LastNonEmpty<'a> {
+    fn last_non_empty(self) -> Option<&'a str>;
+}
+
+impl<'a, I: DoubleEndedIterator<Item = &'a str>> LastNonEmpty<'a> for I {
+    fn last_non_empty(mut self) -> Option<&'a str> {
+        self.rfind(|l| !l.trim().is_empty())
+    }
+}
+
+fn shell_quote(p: &Path) -> String {
+    format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
+}
+
+#[test]
+fn a_file_dropped_into_a_linked_folder_is_imported_live_and_listed() {
+    let Some((tmux, dir)) = console_on_a_demo() else {
+        return;
+    };
+    tmux.wait_for("the engine", |s| s.contains("engine watching"));
+    let png =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89live";
+    std::fs::write(
+        dir.path().join("demo/Dropbox/Acme Marketing/live-drop.png"),
+        png,
+    )
+    .unwrap();
+    let screen = tmux.wait_for("the dropped file imported", |s| {
+        s.lines()
+            .any(|l| l.contains("live-drop") && l.contains("imported"))
+    });
+    assert!(screen.contains("1 imported"), "{screen}");
+    tmux.wait_for("the file in All Files", |s| {
+        s.lines()
+            .any(|l| l.contains("live-drop.png") && l.contains("dropbox"))
+    });
+}
+
+#[test]
+fn a_settled_console_writes_nothing_to_the_terminal() {
+    let Some((tmux, dir)) = console_on_a_demo() else {
+        return;
+    };
+    tmux.wait_for("the engine", |s| s.contains("engine watching"));
+    let log = dir.path().join("pane-output");
+    tmux.run(&[
+        "pipe-pane",
+        "-o",
+        "-t",
+        "console",
+        &format!("cat >> {}", shell_quote(&log)),
+    ]);
+    std::thread::sleep(IDLE_WINDOW);
+    let written = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(written, 0, "the console drew while nothing changed");
+    tmux.keys(&["j"]);
+    let deadline = Instant::now() + SCREEN_DEADLINE;
+    while std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "a key press drew nothing (is the pipe working?)"
+        );
+        std::thread::sleep(POLL);
+    }
+}
+
+/// The numeric parameters of every SGR sequence on the screen.
+fn sgr_params(styled: &str) -> Vec<u16> {
+    styled
+        .split("\x1b[")
+        .skip(1)
+        .filter_map(|seq| seq.find('m').map(|end| &seq[..end]))
+        .flat_map(|params| params.split(';').filter_map(|p| p.parse().ok()))
+        .collect()
+}
+
+/// SGR parameters that set a foreground or background colour.
+fn colour_codes(styled: &str) -> Vec<u16> {
+    sgr_params(styled)
+        .into_iter()
+        .filter(|n| (30..=49).contains(n) && *n != 39 && *n != 49 || (90..=107).contains(n))
+        .collect()
+}
+
+#[test]
+fn no_color_draws_without_colours_and_selects_by_reverse_video() {
+    let Some((tmux, _dir)) = console_on_a_demo_with("NO_COLOR=1 ") else {
+        return;
+    };
+    tmux.wait_for("the engine", |s| s.contains("engine watching"));
+    let styled = tmux.styled_screen();
+    assert_eq!(colour_codes(&styled), Vec::<u16>::new(), "{styled}");
+    assert!(
+        sgr_params(&styled).contains(&7),
+        "no reverse video: {styled}"
+    );
+}
+
+#[test]
+fn with_colour_the_palette_is_used() {
+    let Some((tmux, _dir)) = console_on_a_demo() else {
+        return;
+    };
+    tmux.wait_for("the engine", |s| s.contains("engine watching"));
+    assert!(!colour_codes(&tmux.styled_screen()).is_empty());
+}
+
+#[test]
+fn with_the_engine_running_elsewhere_the_console_says_so_and_still_shows_the_library() {
+    let Some((tmux, dir)) = console_on_a_demo_with("") else {
+        return;
+    };
+    // Quit this console, start a watcher that holds the engine lock, then open it again.
+    tmux.keys(&["q"]);
+    tmux.wait_for("the shell", |s| s.contains(SHELL_MARKER));
+    let data = dir.path().join("demo");
+    let mut watcher = StopOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_smartimage"))
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["--as", "operator@demo.smartimage.test", "import", "--watch"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut first_line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(watcher.0.stdout.as_mut().unwrap()),
+        &mut first_line,
+    )
+    .unwrap();
+    assert!(first_line.contains("watching"), "{first_line}");
+    tmux.keys(&["clear", "Enter"]);
+    tmux.keys(&[
+        &format!(
+            "{} --data-dir {} --as operator@demo.smartimage.test",
+            shell_quote(Path::new(env!("CARGO_BIN_EXE_smartimage"))),
+            shell_quote(&data)
+        ),
+        "Enter",
+    ]);
+    let screen = tmux.wait_for("the engine-off notice and the accounts", |s| {
+        s.contains("engine off") && s.contains("Acme Marketing")
+    });
+    tmux.keys(&["q"]);
+    drop(watcher);
+    assert!(screen.contains("Error log"), "{screen}");
+}
+
+/// A child process this test started, stopped (SIGTERM, then waited for) however the test ends.
+struct StopOnDrop(std::process::Child);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        // SAFETY: signalling the child this test started, by its pid.
+        unsafe {
+            libc::kill(self.0.id() as i32, libc::SIGTERM);
+        }
+        let _ = self.0.wait();
+    }
+}
