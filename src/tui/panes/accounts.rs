@@ -84,11 +84,18 @@ fn account_item<'a>(a: &AccountSummary, app: &App, width: usize) -> ListItem<'a>
             width,
         )),
         usage("Store", a.storage_used_bytes, a.storage_limit_bytes),
-        usage(
-            "Video",
-            a.video_used_bytes_this_month,
-            a.video_bytes_per_month,
-        ),
+        if a.video_bytes_per_month == 0 {
+            Line::from(Span::styled(
+                fit("  Video: not on this plan", width),
+                theme.dim(),
+            ))
+        } else {
+            usage(
+                "Video",
+                a.video_used_bytes_this_month,
+                a.video_bytes_per_month,
+            )
+        },
         link,
         Line::from(Span::styled(
             fit(&format!("  Delegates: {delegates}"), width),
