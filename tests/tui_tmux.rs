@@ -215,6 +215,30 @@ fn sigterm_and_sighup_quit_and_restore_the_terminal() {
 }
 
 #[test]
+fn the_console_exits_when_its_terminal_goes_away() {
+    // What happens when an SSH session drops: the terminal is gone, not politely closed.
+    let Some((tmux, _dir)) = console_on_a_demo() else {
+        return;
+    };
+    let console = tmux.console_pid();
+    tmux.run(&["kill-server"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    // SAFETY: signal 0 only asks whether the process still exists.
+    while unsafe { libc::kill(console, 0) } == 0 {
+        // A zombie (exited, not yet reaped by its parent) counts as gone.
+        let state = std::fs::read_to_string(format!("/proc/{console}/stat")).unwrap_or_default();
+        if state.split_whitespace().nth(2) == Some("Z") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the console outlived its terminal"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
 fn ctrl_z_gives_the_shell_its_screen_and_fg_brings_the_console_back() {
     let Some((tmux, _dir)) = console_on_a_demo() else {
         return;

@@ -96,7 +96,8 @@ pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
     }
 
     app.engine = EngineStatus::Stopping;
-    draw(&mut terminal, &app)?;
+    // The terminal may be gone (SSH dropped): the engine still shuts down properly.
+    let _ = draw(&mut terminal, &app);
     let _ = commands.send(EngineCommand::Shutdown);
     let _ = tokio::time::timeout(SHUTDOWN_WAIT, engine_task).await;
     drop(terminal);

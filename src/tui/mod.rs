@@ -74,10 +74,18 @@ pub fn load_view(options: &ConsoleOptions, account: Option<&str>) -> Result<Libr
     })
 }
 
+/// After quitting, how long background work (a blocking wait for Dropbox changes, a library
+/// read) may take to end before the process leaves without it. Dropping a runtime would
+/// otherwise wait for them without limit — and a terminal that went away (SSH dropped) leaves
+/// the input reader spinning, so the console must not hang around.
+const RUNTIME_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Open the console until the admin quits. Restores the terminal however it ends.
 pub fn run(options: ConsoleOptions) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(event_loop::run(options))
+    let outcome = runtime.block_on(event_loop::run(options));
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN_GRACE);
+    outcome
 }
