@@ -24,8 +24,8 @@ use crate::library::model::{Account, DropboxOrigin, NewFile, Source};
 use crate::library::policy::{AdmitError, ErrorKind, Plan};
 use crate::library::store::import_items::{self as journal, ImportItem, ItemState, Sighting};
 use crate::library::store::links::{self, LinkRecord};
+use crate::library::store::people;
 use crate::library::store::quota::{self, ReserveError};
-use crate::library::store::{files, people};
 
 /// Entries per `delete_batch` call (Dropbox allows 1000).
 pub const DELETE_BATCH_SIZE: usize = 1000;
@@ -892,19 +892,4 @@ async fn write_report<B: DropboxBackend>(
         failures: unreported.len() as u64,
     });
     Ok(true)
-}
-
-/// Used by the recovery step and tests: is this Dropbox revision in the library?
-pub fn revision_in_library(
-    lib: &Library,
-    link: i64,
-    id: &str,
-    rev: &str,
-) -> Result<bool, LibraryError> {
-    Ok(files::file_by_dropbox_revision(lib.store().connection(), link, id, rev)?.is_some())
-}
-
-/// Quota arithmetic the pass relies on, for callers that show it.
-pub fn month_key(at: OffsetDateTime) -> String {
-    quota::video_month_key(at)
 }

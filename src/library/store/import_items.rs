@@ -209,21 +209,6 @@ pub fn mark_failed(
     Ok(())
 }
 
-/// The download served a newer revision than listed: the item now stands for that revision.
-pub fn update_rev(
-    c: &Connection,
-    id: ItemId,
-    rev: &str,
-    size: u64,
-    content_hash: Option<&str>,
-) -> rusqlite::Result<()> {
-    c.execute(
-        "UPDATE import_items SET rev = ?2, size = ?3, content_hash = ?4 WHERE id = ?1",
-        params![id, rev, size as i64, content_hash],
-    )?;
-    Ok(())
-}
-
 /// In the same transaction as the file row: the item is committed and points at its file.
 pub fn mark_committed(
     c: &Connection,
