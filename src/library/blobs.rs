@@ -191,8 +191,6 @@ impl BlobStore {
         })
     }
 
-    /// Crash recovery: deletes the temp files of writes that never committed. Call it at start-up
-    /// before any writer exists — it cannot tell a live writer's file from a dead one's.
     /// Makes a batch of pending blobs durable and visible: one sync puts every byte on disk
     /// before any blob gets its final name, a second makes the names durable. A crash before
     /// the end leaves temp files (removed at start-up) or complete blobs no row references yet
@@ -219,6 +217,8 @@ impl BlobStore {
         Ok(committed)
     }
 
+    /// Crash recovery: deletes the temp files of writes that never committed. Call it at start-up
+    /// before any writer exists — it cannot tell a live writer's file from a dead one's.
     pub fn remove_temp_files(&self) -> io::Result<usize> {
         let mut removed = 0;
         for entry in list_dir(&self.temp_dir)? {
