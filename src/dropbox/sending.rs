@@ -133,7 +133,10 @@ pub fn check_sent(
     sent_hash: &str,
     metadata: &FileMetadata,
 ) -> BackendResult<()> {
-    let hash_matches = metadata.content_hash.as_deref().is_none_or(|got| got == sent_hash);
+    let hash_matches = metadata
+        .content_hash
+        .as_deref()
+        .is_none_or(|got| got == sent_hash);
     if metadata.size == file.size && hash_matches {
         return Ok(());
     }
@@ -141,7 +144,10 @@ pub fn check_sent(
         status: 0,
         summary: format!(
             "Dropbox stored {} ({} bytes, content hash {}) but {} bytes with content hash {sent_hash} were sent from {}",
-            metadata.path_display.as_deref().unwrap_or(&file.destination),
+            metadata
+                .path_display
+                .as_deref()
+                .unwrap_or(&file.destination),
             metadata.size,
             metadata.content_hash.as_deref().unwrap_or("-"),
             file.size,
@@ -170,7 +176,9 @@ mod tests {
     fn file_hash_matches_the_in_memory_hash() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("data.bin");
-        let bytes: Vec<u8> = (0..(5 * 1024 * 1024 + 17)).map(|i| (i % 251) as u8).collect();
+        let bytes: Vec<u8> = (0..(5 * 1024 * 1024 + 17))
+            .map(|i| (i % 251) as u8)
+            .collect();
         std::fs::write(&path, &bytes).unwrap();
         let (hash, size) = content_hash_of_file(&path).unwrap();
         assert_eq!(hash, content_hash(&bytes));

@@ -30,7 +30,9 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 pub enum ExportError {
     #[error(transparent)]
     Library(#[from] LibraryError),
-    #[error("{account:?} is not linked to Dropbox; link it first (smartimage link --account {account:?} …)")]
+    #[error(
+        "{account:?} is not linked to Dropbox; link it first (smartimage link --account {account:?} …)"
+    )]
     NotLinked { account: String },
     #[error("nothing to send: the selection has no files")]
     NothingSelected,
@@ -82,7 +84,9 @@ pub struct ExportSummary {
     pub bytes_sent: u64,
 }
 
-fn locked(library: &Arc<Mutex<Library>>) -> Result<std::sync::MutexGuard<'_, Library>, ExportError> {
+fn locked(
+    library: &Arc<Mutex<Library>>,
+) -> Result<std::sync::MutexGuard<'_, Library>, ExportError> {
     library
         .lock()
         .map_err(|_| ExportError::Internal("the library lock is poisoned".into()))
@@ -96,7 +100,10 @@ fn check_not_imported(
     folder: &str,
 ) -> Result<(), ExportError> {
     let live = links::live_links(library.store().connection()).map_err(LibraryError::from)?;
-    for other in live.iter().filter(|other| other.connection == link.connection) {
+    for other in live
+        .iter()
+        .filter(|other| other.connection == link.connection)
+    {
         if is_within(folder, &other.folder_path) || is_within(&other.folder_path, folder) {
             return Err(ExportError::FolderClash {
                 folder: folder.to_owned(),
@@ -255,7 +262,13 @@ fn progress_reporter(
 ) -> crate::dropbox::sending::SendProgress {
     let files: Vec<(usize, String, u64)> = pending
         .iter()
-        .map(|&index| (index, items[index].file.name.clone(), items[index].file.size))
+        .map(|&index| {
+            (
+                index,
+                items[index].file.name.clone(),
+                items[index].file.size,
+            )
+        })
         .collect();
     let last = Mutex::new(vec![None::<Instant>; files.len()]);
     Arc::new(move |position: usize, bytes: u64| {

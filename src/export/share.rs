@@ -15,8 +15,8 @@ use super::request::{ShareRequest, ShareTarget};
 use crate::dropbox::backend::{BackendError, DropboxBackend};
 use crate::dropbox::sending::{DropboxSender, SendSettings, SharedLink, content_hash_of_file};
 use crate::dropbox::wire::Metadata;
-use crate::library::LibraryError;
 use crate::library::Library;
+use crate::library::LibraryError;
 use crate::library::outgoing::{OutgoingItem, OutgoingSelection};
 use crate::library::permissions::Actor;
 

@@ -63,8 +63,8 @@ impl Library {
                 records
             }
             OutgoingSelection::Collection(name) => {
-                let collection = coll::collection_by_name(c, account.id, name.trim())?
-                    .ok_or_else(|| {
+                let collection =
+                    coll::collection_by_name(c, account.id, name.trim())?.ok_or_else(|| {
                         LibraryError::NotFound(format!(
                             "{:?} has no collection named {name:?}",
                             account.name
@@ -115,7 +115,14 @@ impl Library {
         self.store.transaction(|tx| -> Result<()> {
             audit::record(
                 tx,
-                &event(actor, at, action, Some(account.id), &account.name, Some(detail)),
+                &event(
+                    actor,
+                    at,
+                    action,
+                    Some(account.id),
+                    &account.name,
+                    Some(detail),
+                ),
             )?;
             Ok(())
         })

@@ -21,11 +21,10 @@ use crate::dropbox::sending::{
 use crate::dropbox::wire::sharing::{SHARED_LINK_FOLDER_TAG, SharedLinkAlreadyExistsMetadata};
 use crate::dropbox::wire::{
     CommitInfo, CreateSharedLinkWithSettingsArg, CreateSharedLinkWithSettingsError,
-    FINISH_BATCH_MAX_ENTRIES, FileMetadata, ListSharedLinksArg, ListSharedLinksResult,
-    LookupError, SharedLinkMetadata, UploadArg, UploadError, UploadSessionAppendArg,
-    UploadSessionAppendError, UploadSessionCursor, UploadSessionFinishArg,
-    UploadSessionFinishBatchArg, UploadSessionFinishBatchResult,
-    UploadSessionFinishBatchResultEntry, UploadSessionFinishError,
+    FINISH_BATCH_MAX_ENTRIES, FileMetadata, ListSharedLinksArg, ListSharedLinksResult, LookupError,
+    SharedLinkMetadata, UploadArg, UploadError, UploadSessionAppendArg, UploadSessionAppendError,
+    UploadSessionCursor, UploadSessionFinishArg, UploadSessionFinishBatchArg,
+    UploadSessionFinishBatchResult, UploadSessionFinishBatchResultEntry, UploadSessionFinishError,
     UploadSessionStartArg, UploadSessionStartResult, WriteError, WriteMode, error_summary,
 };
 
@@ -177,7 +176,11 @@ impl ApiClient {
                 content_hash: Some(content_hash(&chunk)),
             };
             let appended: Result<serde_json::Value, CallError> = self
-                .rpc(CallSpec::upload("files/upload_session/append_v2", &arg, chunk)?)
+                .rpc(CallSpec::upload(
+                    "files/upload_session/append_v2",
+                    &arg,
+                    chunk,
+                )?)
                 .await;
             match appended {
                 Ok(_) => {}
@@ -261,19 +264,18 @@ impl ApiClient {
         progress: SendProgress,
     ) -> BackendResult<Vec<BackendResult<SentFile>>> {
         let chunk_bytes = settings.chunk_bytes;
-        let filled: Vec<BackendResult<FilledSession>> = futures::stream::iter(
-            files.iter().cloned().enumerate(),
-        )
-        .map(|(index, file)| {
-            let progress = Arc::clone(&progress);
-            async move {
-                let report = move |bytes: u64| progress(index, bytes);
-                self.fill_session(&file, chunk_bytes, &report).await
-            }
-        })
-        .buffered(settings.parallel)
-        .collect()
-        .await;
+        let filled: Vec<BackendResult<FilledSession>> =
+            futures::stream::iter(files.iter().cloned().enumerate())
+                .map(|(index, file)| {
+                    let progress = Arc::clone(&progress);
+                    async move {
+                        let report = move |bytes: u64| progress(index, bytes);
+                        self.fill_session(&file, chunk_bytes, &report).await
+                    }
+                })
+                .buffered(settings.parallel)
+                .collect()
+                .await;
         let mut results: Vec<Option<BackendResult<SentFile>>> = Vec::with_capacity(files.len());
         let mut ready: Vec<(usize, FilledSession)> = Vec::new();
         for (index, outcome) in filled.into_iter().enumerate() {
@@ -299,10 +301,8 @@ impl ApiClient {
             // One batch commit in flight per account (reference §10).
             let answered: Result<UploadSessionFinishBatchResult, CallError> = {
                 let _write = self.pacer.write_turn().await;
-                self.rpc(
-                    CallSpec::rpc("files/upload_session/finish_batch_v2", Some(&arg))?.write(),
-                )
-                .await
+                self.rpc(CallSpec::rpc("files/upload_session/finish_batch_v2", Some(&arg))?.write())
+                    .await
             };
             let answer = match answered {
                 Ok(answer) => answer,
@@ -405,10 +405,8 @@ impl DropboxSender for ApiClient {
         };
         let created: Result<SharedLinkMetadata, CallError> = {
             let _write = self.pacer.write_turn().await;
-            self.rpc(
-                CallSpec::rpc("sharing/create_shared_link_with_settings", Some(&arg))?.write(),
-            )
-            .await
+            self.rpc(CallSpec::rpc("sharing/create_shared_link_with_settings", Some(&arg))?.write())
+                .await
         };
         let endpoint = match created {
             Ok(link) => return Ok(shared_link(link, true)),
@@ -417,7 +415,8 @@ impl DropboxSender for ApiClient {
         };
         match endpoint.typed::<CreateSharedLinkWithSettingsError>() {
             Some(CreateSharedLinkWithSettingsError::SharedLinkAlreadyExists {
-                shared_link_already_exists: Some(SharedLinkAlreadyExistsMetadata::Metadata { metadata }),
+                shared_link_already_exists:
+                    Some(SharedLinkAlreadyExistsMetadata::Metadata { metadata }),
             }) => Ok(shared_link(metadata, false)),
             Some(CreateSharedLinkWithSettingsError::SharedLinkAlreadyExists { .. }) => {
                 match self.existing_link(path).await? {
@@ -438,4 +437,3 @@ impl DropboxSender for ApiClient {
         }
     }
 }
-

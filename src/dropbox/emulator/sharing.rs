@@ -81,7 +81,9 @@ fn link_metadata(url: &str, lower: &str, entry: &Entry) -> SharedLinkMetadata {
     };
     if let Some(file) = &entry.file {
         link.tag = SHARED_LINK_FILE_TAG.to_owned();
-        link.client_modified = Some(timestamp::format(file.client_modified.unwrap_or(file.modified)));
+        link.client_modified = Some(timestamp::format(
+            file.client_modified.unwrap_or(file.modified),
+        ));
         link.server_modified = Some(timestamp::format(file.modified));
         link.rev = Some(file.rev.clone());
         link.size = Some(file.size);

@@ -171,8 +171,9 @@ impl Store {
         content: &[u8],
         require_closed: bool,
     ) -> Outcome<FileMetadata, UploadSessionFinishError> {
-        let lookup_failed =
-            |lookup_failed| Refusal::Route(UploadSessionFinishError::LookupFailed { lookup_failed });
+        let lookup_failed = |lookup_failed| {
+            Refusal::Route(UploadSessionFinishError::LookupFailed { lookup_failed })
+        };
         if require_closed
             && self
                 .sessions
@@ -202,9 +203,7 @@ impl Store {
             .as_deref()
             .map(timestamp::parse)
             .transpose()
-            .map_err(|error| {
-                Refusal::BadRequest(format!("commit.client_modified: {error}"))
-            })?;
+            .map_err(|error| Refusal::BadRequest(format!("commit.client_modified: {error}")))?;
         // A finished session is gone, whatever the commit makes of it.
         let Some(session) = self.sessions.remove(&arg.cursor.session_id) else {
             return Err(lookup_failed(UploadSessionLookupError::NotFound));

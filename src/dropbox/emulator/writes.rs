@@ -127,15 +127,18 @@ impl Store {
         let requested = namespace
             .target_of_write(request.path)
             .map_err(Refusal::Route)?;
-        let (path, kind) = pick_target(namespace, &requested, request.autorename, |existing| {
-            match (&existing.file, request.mode) {
+        let (path, kind) = pick_target(
+            namespace,
+            &requested,
+            request.autorename,
+            |existing| match (&existing.file, request.mode) {
                 (None, _) => Err(conflict(WriteConflictError::Folder)),
                 (Some(file), _) if file.content_hash == hash => Ok(WriteKind::Unchanged),
                 (Some(_), WriteMode::Overwrite) => Ok(WriteKind::Replace),
                 (Some(file), WriteMode::Update(rev)) if *rev == file.rev => Ok(WriteKind::Replace),
                 (Some(_), _) => Err(conflict(WriteConflictError::File)),
-            }
-        })
+            },
+        )
         .map_err(Refusal::Route)?;
         let lower = path.lower();
         if let WriteKind::Unchanged = kind {

@@ -42,7 +42,9 @@ pub struct Tag {
 
 impl Tag {
     pub fn new(tag: &str) -> Self {
-        Tag { tag: tag.to_owned() }
+        Tag {
+            tag: tag.to_owned(),
+        }
     }
 }
 
@@ -102,7 +104,9 @@ pub const SHARED_LINK_FOLDER_TAG: &str = "folder";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = ".tag", rename_all = "snake_case")]
 pub enum SharedLinkAlreadyExistsMetadata {
-    Metadata { metadata: SharedLinkMetadata },
+    Metadata {
+        metadata: SharedLinkMetadata,
+    },
     #[serde(other)]
     Other,
 }

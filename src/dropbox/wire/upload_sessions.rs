@@ -198,10 +198,7 @@ mod tests {
             value,
             json!({".tag": "lookup_failed", "lookup_failed": {".tag": "incorrect_offset", "correct_offset": 42}})
         );
-        assert_eq!(
-            error_summary(&error),
-            "lookup_failed/incorrect_offset/.."
-        );
+        assert_eq!(error_summary(&error), "lookup_failed/incorrect_offset/..");
         assert_eq!(
             serde_json::from_value::<UploadSessionFinishError>(value).unwrap(),
             error
