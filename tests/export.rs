@@ -238,8 +238,10 @@ impl Linked {
         )
         .await
         .unwrap();
-        let mut settings = BackendSettings::default();
-        settings.local = fast_local();
+        let settings = BackendSettings {
+            local: fast_local(),
+            ..BackendSettings::default()
+        };
         Linked {
             root: root_dir.path().canonicalize().unwrap(),
             lib,

@@ -417,7 +417,7 @@ impl DropboxSender for ApiClient {
             Some(CreateSharedLinkWithSettingsError::SharedLinkAlreadyExists {
                 shared_link_already_exists:
                     Some(SharedLinkAlreadyExistsMetadata::Metadata { metadata }),
-            }) => Ok(shared_link(metadata, false)),
+            }) => Ok(shared_link(*metadata, false)),
             Some(CreateSharedLinkWithSettingsError::SharedLinkAlreadyExists { .. }) => {
                 match self.existing_link(path).await? {
                     Some(link) => Ok(shared_link(link, false)),

@@ -114,7 +114,7 @@ impl Store {
         if let Some(url) = self.shared_links.get(&key) {
             return Err(CreateSharedLinkWithSettingsError::SharedLinkAlreadyExists {
                 shared_link_already_exists: Some(SharedLinkAlreadyExistsMetadata::Metadata {
-                    metadata: link_metadata(url, &lower, &entry),
+                    metadata: Box::new(link_metadata(url, &lower, &entry)),
                 }),
             });
         }

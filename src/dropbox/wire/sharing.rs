@@ -105,7 +105,7 @@ pub const SHARED_LINK_FOLDER_TAG: &str = "folder";
 #[serde(tag = ".tag", rename_all = "snake_case")]
 pub enum SharedLinkAlreadyExistsMetadata {
     Metadata {
-        metadata: SharedLinkMetadata,
+        metadata: Box<SharedLinkMetadata>,
     },
     #[serde(other)]
     Other,
