@@ -72,6 +72,13 @@ fn backend_or(
     }
 }
 
+/// Session data calls change nothing in the namespace until the commit, so they are not paced
+/// as writes (no gap, no write gate: they run in parallel, reference §10); the commit is.
+fn session_data_call(mut spec: CallSpec) -> CallSpec {
+    spec.write = false;
+    spec
+}
+
 /// Reads up to `want` bytes (fewer only at the end of the file).
 async fn read_chunk(file: &mut tokio::fs::File, want: u64) -> std::io::Result<Vec<u8>> {
     let mut chunk = Vec::with_capacity(want as usize);
@@ -149,11 +156,11 @@ impl ApiClient {
             content_hash: Some(content_hash(&first)),
         };
         let started: UploadSessionStartResult = self
-            .rpc(CallSpec::upload(
+            .rpc(session_data_call(CallSpec::upload(
                 "files/upload_session/start",
                 &start,
                 first,
-            )?)
+            )?))
             .await
             .map_err(|error| backend_or(error, |endpoint| endpoint.refused()))?;
         progress(offset);
@@ -176,11 +183,11 @@ impl ApiClient {
                 content_hash: Some(content_hash(&chunk)),
             };
             let appended: Result<serde_json::Value, CallError> = self
-                .rpc(CallSpec::upload(
+                .rpc(session_data_call(CallSpec::upload(
                     "files/upload_session/append_v2",
                     &arg,
                     chunk,
-                )?)
+                )?))
                 .await;
             match appended {
                 Ok(_) => {}
