@@ -32,7 +32,8 @@ const APP_KEY: &str = "bench-app-key";
 const OPERATOR: &str = "op@example.com";
 const OWNER: &str = "owner@example.com";
 const ACCOUNT: &str = "Bench";
-const PNG_HEADER: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+const PNG_HEADER: &[u8] =
+    b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 
 #[derive(Parser)]
 struct Args {
@@ -90,7 +91,10 @@ fn peak_rss_mib() -> f64 {
 async fn main() {
     let args = Args::parse();
     let temp = tempfile::tempdir().unwrap();
-    let work = args.dir.clone().unwrap_or_else(|| temp.path().to_path_buf());
+    let work = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| temp.path().to_path_buf());
     let emulator_root = work.join("emulator");
     let data = work.join("data");
     let sources = work.join("sources");
@@ -128,11 +132,22 @@ async fn main() {
         account_id: DBX.into(),
         code_challenge: Some(start.pkce.challenge().to_owned()),
     });
-    finish_api_link(&mut library, &owner, ACCOUNT, "bench", &start, APP_KEY, &settings)
-        .await
-        .unwrap();
+    finish_api_link(
+        &mut library,
+        &owner,
+        ACCOUNT,
+        "bench",
+        &start,
+        APP_KEY,
+        &settings,
+    )
+    .await
+    .unwrap();
 
-    eprintln!("adding {} small files and a {} MiB file to the library…", args.files, args.big_mib);
+    eprintln!(
+        "adding {} small files and a {} MiB file to the library…",
+        args.files, args.big_mib
+    );
     let mut small_ids = Vec::with_capacity(args.files);
     for index in 0..args.files {
         let path = sources.join(format!("small {index:05}.png"));
@@ -194,7 +209,10 @@ async fn main() {
         let (elapsed, summary) = run(OutgoingSelection::Ids(vec![id]), "big").await;
         assert!(summary.failed.is_empty(), "{:?}", summary.failed);
         let (expected, _) = content_hash_of_file(&path).unwrap();
-        assert_eq!(summary.sent[0].content_hash.as_deref(), Some(expected.as_str()));
+        assert_eq!(
+            summary.sent[0].content_hash.as_deref(),
+            Some(expected.as_str())
+        );
         let secs = elapsed.as_secs_f64();
         println!(
             "RESULT big size={} MiB via={:?} time={secs:.2} s MiB/s={:.1} peak_rss={:.0} MiB",
