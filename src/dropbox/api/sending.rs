@@ -444,3 +444,100 @@ impl DropboxSender for ApiClient {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+    use wiremock::matchers::{body_json, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::dropbox::api::{ClientConfig, Endpoints};
+    use crate::dropbox::auth::TokenSource;
+    use crate::dropbox::pacer::Pacer;
+
+    fn link_json(url: &str) -> serde_json::Value {
+        json!({
+            ".tag": "file", "url": url, "name": "a.jpg", "path_lower": "/a (from smartimage)/a.jpg",
+            "link_permissions": {
+                "can_revoke": true, "visibility_policies": [], "can_set_expiry": false,
+                "can_remove_expiry": false, "allow_download": true, "can_allow_download": true,
+                "can_disallow_download": false, "allow_comments": true,
+                "team_restricts_comments": false
+            }
+        })
+    }
+
+    async fn client(server: &MockServer) -> ApiClient {
+        ApiClient::new(
+            ClientConfig::with_endpoints(Endpoints::single(&server.uri())),
+            Arc::new(TokenSource::fixed("token")),
+            Arc::new(Pacer::new(std::time::Duration::ZERO)),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_existing_link_without_metadata_is_looked_up_directly() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/2/sharing/create_shared_link_with_settings"))
+            .respond_with(ResponseTemplate::new(409).set_body_json(json!({
+                "error_summary": "shared_link_already_exists/..",
+                "error": {".tag": "shared_link_already_exists"}
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/2/sharing/list_shared_links"))
+            .and(body_json(
+                json!({"path": "/A (from Smartimage)/a.jpg", "direct_only": true}),
+            ))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "links": [link_json("https://www.dropbox.com/scl/fi/x/a.jpg?dl=0")],
+                "has_more": false
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let link = client(&server)
+            .await
+            .share("/A (from Smartimage)/a.jpg")
+            .await
+            .unwrap();
+        assert!(!link.created);
+        assert_eq!(link.url, "https://www.dropbox.com/scl/fi/x/a.jpg?dl=0");
+    }
+
+    #[tokio::test]
+    async fn a_commit_reporting_other_bytes_is_an_error() {
+        let server = MockServer::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("a.jpg");
+        std::fs::write(&source, b"our bytes").unwrap();
+        Mock::given(method("POST"))
+            .and(path("/2/files/upload"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "name": "a.jpg", "id": "id:1", "path_display": "/A/a.jpg", "rev": "0123456789",
+                "size": 9, "client_modified": "2026-01-01T00:00:00Z",
+                "server_modified": "2026-01-01T00:00:00Z", "content_hash": "0".repeat(64)
+            })))
+            .mount(&server)
+            .await;
+        let file = OutgoingFile {
+            source,
+            size: 9,
+            destination: "/A/a.jpg".into(),
+        };
+        let results = client(&server)
+            .await
+            .send_files(vec![file], &SendSettings::default(), Arc::new(|_, _| {}))
+            .await
+            .unwrap();
+        let error = results.into_iter().next().unwrap().unwrap_err();
+        assert!(error.to_string().contains("were sent from"), "{error}");
+    }
+}
