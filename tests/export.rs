@@ -661,6 +661,26 @@ mod synced_folder {
     use super::*;
 
     #[tokio::test]
+    async fn a_filter_as_all_files_applies_it_selects_what_goes_out() {
+        let linked = Linked::local().await;
+        let picked = linked.lib.add("holiday beach.png", &png(40, 400));
+        linked.lib.add("invoice.pdf", &pdf(41));
+        let filter = FileFilter {
+            name_contains: Some("beach".into()),
+            ..FileFilter::default()
+        };
+        let summary = linked
+            .export(OutgoingSelection::Filter(filter), Some("Search"))
+            .await;
+        assert_eq!(summary.sent.len(), 1);
+        assert_eq!(summary.sent[0].file_id, picked.id);
+        assert_eq!(
+            files_below(&linked.downloads()),
+            vec!["Search/holiday beach.png"]
+        );
+    }
+
+    #[tokio::test]
     async fn a_collection_of_mixed_files_arrives_byte_identical() {
         collection_arrives_byte_identical(Linked::local().await).await;
     }
@@ -683,6 +703,40 @@ mod synced_folder {
     #[tokio::test]
     async fn a_failed_export_says_why_and_leaves_the_library_untouched() {
         failed_export_leaves_the_library_untouched(Linked::local().await).await;
+    }
+
+    #[tokio::test]
+    async fn refuses_a_downloads_folder_another_account_imports_from() {
+        let linked = Linked::local().await;
+        let mut library = linked.lib.open();
+        let op = library.actor(Some(OPERATOR), None).unwrap();
+        library.add_account(&op, DOWNLOADS, "team").unwrap();
+        library
+            .add_admin(
+                &op,
+                &AdminGrant {
+                    email: OWNER.into(),
+                    owner_of: vec![DOWNLOADS.into()],
+                    ..AdminGrant::default()
+                },
+            )
+            .unwrap();
+        let owner = library.actor(Some(OWNER), None).unwrap();
+        link_local_folder(&mut library, &owner, DOWNLOADS, &linked.root, fast_local())
+            .await
+            .unwrap();
+        let file = linked.lib.add("x.png", &png(50, 300));
+        let (outcome, _) = linked
+            .export_as(
+                OWNER,
+                OutgoingSelection::Ids(vec![file.id]),
+                None,
+                &SendSettings::default(),
+            )
+            .await;
+        let error = outcome.unwrap_err();
+        assert!(matches!(error, ExportError::FolderClash { .. }), "{error}");
+        assert!(files_below(&linked.downloads()).is_empty());
     }
 
     #[tokio::test]
