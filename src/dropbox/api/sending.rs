@@ -540,4 +540,86 @@ mod tests {
         let error = results.into_iter().next().unwrap().unwrap_err();
         assert!(error.to_string().contains("were sent from"), "{error}");
     }
+
+    #[tokio::test]
+    async fn an_append_that_arrived_before_its_answer_was_lost_is_not_sent_twice() {
+        let server = MockServer::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("big.bin");
+        let bytes: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&source, &bytes).unwrap();
+        Mock::given(method("POST"))
+            .and(path("/2/files/upload_session/start"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"session_id": "s1"})))
+            .mount(&server)
+            .await;
+        // The first append's answer is lost (a 503); its retry finds the bytes already there.
+        Mock::given(method("POST"))
+            .and(path("/2/files/upload_session/append_v2"))
+            .respond_with(ResponseTemplate::new(503))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/2/files/upload_session/append_v2"))
+            .respond_with(ResponseTemplate::new(409).set_body_json(json!({
+                "error_summary": "incorrect_offset/..",
+                "error": {".tag": "incorrect_offset", "correct_offset": 2000}
+            })))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/2/files/upload_session/append_v2"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!(null)))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/2/files/upload_session/finish"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "name": "big.bin", "id": "id:1", "path_display": "/A/big.bin", "rev": "0123456789",
+                "size": 3000, "client_modified": "2026-01-01T00:00:00Z",
+                "server_modified": "2026-01-01T00:00:00Z", "content_hash": content_hash(&bytes)
+            })))
+            .mount(&server)
+            .await;
+        let file = OutgoingFile {
+            source,
+            size: 3000,
+            destination: "/A/big.bin".into(),
+        };
+        let settings = SendSettings {
+            session_threshold: 100,
+            chunk_bytes: 1000,
+            parallel: 1,
+        };
+        let results = client(&server)
+            .await
+            .send_files(vec![file], &settings, Arc::new(|_, _| {}))
+            .await
+            .unwrap();
+        let sent = results.into_iter().next().unwrap().unwrap();
+        assert_eq!(sent.via, SentVia::Session { calls: 3 });
+        let appends: Vec<u64> = server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|request| request.url.path().ends_with("append_v2"))
+            .map(|request| {
+                let arg = request
+                    .headers
+                    .get("dropbox-api-arg")
+                    .unwrap()
+                    .to_str()
+                    .unwrap();
+                serde_json::from_str::<UploadSessionAppendArg>(arg)
+                    .unwrap()
+                    .cursor
+                    .offset
+            })
+            .collect();
+        // 1000 sent (503), again (already there), then 2000 once.
+        assert_eq!(appends, vec![1000, 1000, 2000]);
+    }
 }
