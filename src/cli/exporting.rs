@@ -1,7 +1,10 @@
 //! Verbs that send files back to Dropbox: `export` (files or a collection into the account's
 //! downloads folder) and `share` (a Dropbox shared link, printed with a QR code on a terminal).
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::{Arc, Mutex};
 
 use smartimage::config::Config;
@@ -53,6 +56,50 @@ fn event_line(event: &ExportEvent) -> Option<String> {
     Some(escape_for_terminal(&text).into_owned())
 }
 
+/// On a terminal: one bar for the bytes of the whole export, lines printed above it.
+struct TotalBar {
+    bar: ProgressBar,
+    /// Bytes so far of each file in flight, by index.
+    in_flight: HashMap<usize, u64>,
+    done: u64,
+}
+
+impl TotalBar {
+    fn new() -> TotalBar {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>6} [{bar:24}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_prefix("sent");
+        TotalBar {
+            bar,
+            in_flight: HashMap::new(),
+            done: 0,
+        }
+    }
+
+    fn update(&mut self, event: &ExportEvent) {
+        match event {
+            ExportEvent::Planned { bytes: total, .. } => self.bar.set_length(*total),
+            ExportEvent::Progress { index, bytes, .. } => {
+                self.in_flight.insert(*index, *bytes);
+            }
+            ExportEvent::Sent { index, .. } | ExportEvent::Failed { index, .. } => {
+                self.done += self.in_flight.remove(index).unwrap_or_default();
+            }
+            ExportEvent::Retrying { index, .. } => {
+                self.in_flight.remove(index);
+            }
+        }
+        self.bar
+            .set_position(self.done + self.in_flight.values().sum::<u64>());
+    }
+}
+
 /// Prints events as they come (unless `quiet`), while `work` runs.
 async fn with_events<T>(
     quiet: bool,
@@ -63,10 +110,25 @@ where
 {
     let (events, mut inbox) = mpsc::unbounded_channel();
     let printer = tokio::spawn(async move {
+        let on_terminal = !quiet && std::io::stdout().is_terminal();
+        let mut total: Option<TotalBar> = None;
         while let Some(event) = inbox.recv().await {
-            if !quiet && let Some(line) = event_line(&event) {
-                println!("{line}");
+            // A bar only once there is something to send (a share usually sends nothing).
+            if on_terminal && total.is_none() && matches!(event, ExportEvent::Planned { .. }) {
+                total = Some(TotalBar::new());
             }
+            if let Some(total) = total.as_mut() {
+                total.update(&event);
+            }
+            if !quiet && let Some(line) = event_line(&event) {
+                match &total {
+                    Some(total) => total.bar.println(line),
+                    None => println!("{line}"),
+                }
+            }
+        }
+        if let Some(total) = total {
+            total.bar.finish_and_clear();
         }
     });
     let outcome = work(events).await;

@@ -41,7 +41,7 @@ pub enum ExportError {
          files are imported; rename one of the accounts"
     )]
     FolderClash { folder: String, other: String },
-    #[error("Dropbox: {0}")]
+    #[error(transparent)]
     Dropbox(#[from] BackendError),
     #[error("{0}")]
     Internal(String),
