@@ -30,6 +30,7 @@ use smartimage::library::organise::{FileFilter, FileSelection};
 use smartimage::library::outgoing::OutgoingSelection;
 use smartimage::library::permissions::Actor;
 use smartimage::library::policy::PlanCatalog;
+use smartimage::library::store::links::{self, BackendKind, NewConnection};
 
 const OPERATOR: &str = "op@example.com";
 const OWNER: &str = "owner@example.com";
@@ -706,7 +707,7 @@ mod synced_folder {
     }
 
     #[tokio::test]
-    async fn refuses_a_downloads_folder_another_account_imports_from() {
+    async fn an_account_whose_folder_is_another_accounts_downloads_folder_cannot_import_it() {
         let linked = Linked::local().await;
         let mut library = linked.lib.open();
         let op = library.actor(Some(OPERATOR), None).unwrap();
@@ -722,8 +723,29 @@ mod synced_folder {
             )
             .unwrap();
         let owner = library.actor(Some(OWNER), None).unwrap();
-        link_local_folder(&mut library, &owner, DOWNLOADS, &linked.root, fast_local())
+        // Linking it is refused: its folder is where Acme Marketing sends files.
+        let error = link_local_folder(&mut library, &owner, DOWNLOADS, &linked.root, fast_local())
             .await
+            .unwrap_err();
+        assert!(error.to_string().contains("sends files back"), "{error}");
+
+        // A link made before that rule existed: the export refuses instead.
+        let acme = library.account(ACCOUNT).unwrap();
+        let acme_link = links::live_link_of(library.store().connection(), acme.id)
+            .unwrap()
+            .unwrap();
+        let other = library.account(DOWNLOADS).unwrap();
+        let root = linked.root.to_string_lossy().into_owned();
+        let connection = NewConnection {
+            dropbox_account_id: &acme_link.dropbox_account_id,
+            email: None,
+            backend: BackendKind::Local,
+            token_ref: None,
+            root_path: Some(&root),
+            authorized_by: owner.admin.id,
+        };
+        library
+            .record_link(&owner, &other, &connection, &format!("/{DOWNLOADS}"))
             .unwrap();
         let file = linked.lib.add("x.png", &png(50, 300));
         let (outcome, _) = linked

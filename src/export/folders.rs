@@ -3,23 +3,12 @@
 //! import scan lists only the account's own folder (and keeps only paths below
 //! `folder + "/"`), so a sibling folder is never imported back.
 
-use crate::dropbox::folder_name::{MAX_NAME_BYTES, folder_name_for};
-
-/// Added to the import folder's name.
-pub const DOWNLOADS_SUFFIX: &str = " (from Smartimage)";
+pub use crate::dropbox::folder_name::DOWNLOADS_SUFFIX;
+use crate::dropbox::folder_name::{downloads_folder_path, folder_name_for};
 
 /// The downloads folder beside `import_folder` (an app-folder path such as `/Acme`).
 pub fn downloads_folder(import_folder: &str) -> String {
-    let trimmed = import_folder.trim_end_matches('/');
-    let (parent, name) = trimmed.rsplit_once('/').unwrap_or(("", trimmed));
-    let mut base = String::new();
-    for ch in name.chars() {
-        if base.len() + ch.len_utf8() + DOWNLOADS_SUFFIX.len() > MAX_NAME_BYTES {
-            break;
-        }
-        base.push(ch);
-    }
-    format!("{parent}/{base}{DOWNLOADS_SUFFIX}")
+    downloads_folder_path(import_folder)
 }
 
 /// A folder or file name safe in Dropbox and on the desktop clients that sync it.
@@ -47,6 +36,7 @@ pub fn is_within(path: &str, folder: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dropbox::folder_name::MAX_NAME_BYTES;
 
     #[test]
     fn downloads_folder_sits_beside_the_import_folder() {
