@@ -176,6 +176,7 @@ pub async fn rename_account(
         return Ok(library.rename_account(actor, old, &new_name, None)?);
     };
     let new_folder = folder_path_for(&new_name);
+    refuse_a_downloads_folder(library, &link.dropbox_account_id, &new_folder)?;
     if new_folder == link.folder_path {
         return Ok(library.rename_account(actor, old, &new_name, None)?);
     }
