@@ -31,6 +31,9 @@ pub fn open_with(
     as_admin: Option<String>,
     engine: smartimage::import::engine::EngineSettings,
 ) -> Outcome {
+    // A bad [keys] entry is refused before the screen is taken, naming the key.
+    let keymap = tui::keymap_config::Keymap::with_overrides(&config.key_overrides())
+        .map_err(|e| Failure::usage(format!("the config file's {e}")))?;
     let library = open_library(data_dir, config)?;
     let os_user = current_os_user();
     let actor = library.actor(as_admin.as_deref(), os_user.as_deref())?;
@@ -42,6 +45,7 @@ pub fn open_with(
         os_user,
         admin_label: actor.admin.email.clone(),
         engine,
+        keymap,
     })
     .map_err(|e| Failure::runtime(format!("the console stopped: {e}")))
 }

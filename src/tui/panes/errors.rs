@@ -43,6 +43,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 Span::styled("Kind     ", theme.key()),
                 Span::styled(e.kind.clone(), theme.error()),
             ]),
+            Line::from(vec![
+                Span::styled("Report   ", theme.key()),
+                Span::raw(match &e.report {
+                    Some(path) => clean(path),
+                    None => {
+                        "not written yet (after the pass, in the account's Dropbox folder)".into()
+                    }
+                }),
+            ]),
             Line::from(""),
             Line::from(clean(&e.detail)),
             Line::from(""),
