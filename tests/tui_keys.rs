@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use smartimage::import::events::{EngineCommand, EngineEvent, ItemRef, PassSummary};
 use smartimage::library::policy::ErrorKind;
+use smartimage::tui::actions::ConsoleAction;
 use smartimage::tui::app::{App, Effect, EngineStatus, ErrorRow, LibraryView, PaneId, QueueState};
 use smartimage::tui::keymap::{BINDINGS, Scope};
 use smartimage::tui::theme::Theme;
@@ -33,6 +34,7 @@ fn error(item: i64, account: &str, at: i64) -> ErrorRow {
         detail: "not a supported format".into(),
         at,
         retrying: false,
+        report: None,
     }
 }
 
@@ -137,14 +139,14 @@ fn with_no_accounts_the_cursor_stays_on_all_accounts() {
 }
 
 #[test]
-fn r_retries_the_selected_failed_file_through_the_engine() {
+fn r_retries_the_selected_failed_file_through_the_library_like_the_cli() {
     let mut app = app_with_errors();
     let effects = app.handle_key(ch('r'));
     assert_eq!(
         effects,
-        vec![Effect::Engine(EngineCommand::Retry {
-            link: 7,
-            items: Some(vec![3])
+        vec![Effect::Run(ConsoleAction::Retry {
+            account: "Acme".into(),
+            items: vec![3]
         })]
     );
     assert!(app.errors[0].retrying);
@@ -157,9 +159,9 @@ fn capital_r_retries_every_failed_file_of_the_account() {
     let effects = app.handle_key(KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT));
     assert_eq!(
         effects,
-        vec![Effect::Engine(EngineCommand::Retry {
-            link: 7,
-            items: None
+        vec![Effect::Run(ConsoleAction::Retry {
+            account: "Acme".into(),
+            items: vec![]
         })]
     );
     assert!(app.errors[0].retrying && app.errors[2].retrying);
@@ -330,15 +332,39 @@ fn a_quiet_event_never_hides_an_earlier_change_from_the_next_frame() {
 }
 
 #[test]
-fn retrying_while_another_process_runs_the_engine_points_to_the_retry_verb() {
+fn retrying_while_another_process_runs_the_engine_still_queues_the_file_in_the_library() {
     let mut app = app_with_errors();
     app.engine = EngineStatus::Unavailable("engine lock held".into());
-    assert_eq!(app.handle_key(ch('r')), vec![]);
-    assert!(
-        app.last_problem
-            .as_deref()
-            .unwrap()
-            .contains("smartimage retry")
+    let effects = app.handle_key(ch('r'));
+    assert!(matches!(
+        effects[..],
+        [Effect::Run(ConsoleAction::Retry { .. })]
+    ));
+    // Done: the library is read again; no engine here to wake.
+    let action = ConsoleAction::Retry {
+        account: "Acme".into(),
+        items: vec![3],
+    };
+    let effects = app.action_finished(
+        &action,
+        Ok("1 failed import(s) of Acme queued again".into()),
     );
+    assert_eq!(effects, vec![Effect::Refresh]);
+    assert!(app.status.as_deref().unwrap().contains("queued again"));
+}
+
+#[test]
+fn a_refused_retry_opens_a_notice_and_the_rows_are_no_longer_marked() {
+    let mut app = app_with_errors();
+    app.handle_key(ch('R'));
+    assert!(app.errors[0].retrying);
+    let action = ConsoleAction::Retry {
+        account: "Acme".into(),
+        items: vec![],
+    };
+    app.action_finished(&action, Err("ann is not an admin of \"Acme\"".into()));
     assert!(!app.errors[0].retrying);
+    assert!(app.dialog.is_some());
+    app.handle_key(key(KeyCode::Esc));
+    assert!(app.dialog.is_none());
 }

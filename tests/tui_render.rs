@@ -150,6 +150,7 @@ fn options(data: &Path) -> ConsoleOptions {
         os_user: None,
         admin_label: OPERATOR.into(),
         engine: EngineSettings::default(),
+        keymap: Default::default(),
     }
 }
 
@@ -174,6 +175,13 @@ fn app(demo: &DemoLike, theme: Theme) -> App {
     });
     for e in &mut app.errors {
         e.at = FIXED_TIME;
+        // Report names carry the time they were written.
+        if let Some(path) = e.report.as_mut()
+            && let Some(at) = path.find("errors ")
+        {
+            path.truncate(at + "errors ".len());
+            path.push_str("2026-11-18T11-06-40Z.txt");
+        }
     }
     app.errors.sort_by(|a, b| a.path.cmp(&b.path));
     app
@@ -327,6 +335,7 @@ fn hostile_names_are_shown_escaped_never_sent_to_the_terminal() {
         detail: "\u{1b}[2J wiped".into(),
         at: FIXED_TIME,
         retrying: false,
+        report: None,
     }];
     app.focus = PaneId::Errors;
     for detail in [false, true] {

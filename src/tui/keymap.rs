@@ -242,7 +242,7 @@ pub static BINDINGS: &[Binding] = &[
     Binding {
         keys: &[key('a')],
         label: "a",
-        help: "link to Dropbox (API: page, QR code, then the code)",
+        help: "link via the Dropbox API",
         hint: "link",
         action: Action::LinkApi,
         scope: Scope::Pane(PaneId::Accounts),
@@ -251,7 +251,7 @@ pub static BINDINGS: &[Binding] = &[
     Binding {
         keys: &[key('f')],
         label: "f",
-        help: "link to a synced Dropbox folder on this machine",
+        help: "link a synced Dropbox folder",
         hint: "folder",
         action: Action::LinkFolder,
         scope: Scope::Pane(PaneId::Accounts),
@@ -260,7 +260,7 @@ pub static BINDINGS: &[Binding] = &[
     Binding {
         keys: &[key('u')],
         label: "u",
-        help: "unlink from Dropbox (asks first)",
+        help: "unlink Dropbox (asks first)",
         hint: "unlink",
         action: Action::Unlink,
         scope: Scope::Pane(PaneId::Accounts),
@@ -278,7 +278,7 @@ pub static BINDINGS: &[Binding] = &[
     Binding {
         keys: &[key('d')],
         label: "d",
-        help: "delegate Dropbox linking to an admin",
+        help: "delegate linking to an admin",
         hint: "delegate",
         action: Action::Delegate,
         scope: Scope::Pane(PaneId::Accounts),
@@ -296,7 +296,7 @@ pub static BINDINGS: &[Binding] = &[
     Binding {
         keys: &[key('m')],
         label: "m",
-        help: "mouse on/off (wheel scrolls, click focuses)",
+        help: "mouse on/off",
         hint: "mouse",
         action: Action::ToggleMouse,
         scope: Scope::Global,
