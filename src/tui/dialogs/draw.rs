@@ -110,12 +110,22 @@ fn frame_block<'a>(theme: Theme, title: &str, border: Style) -> Block<'a> {
         .title(Span::styled(title.to_owned(), theme.title()))
 }
 
-/// Rows `lines` take when wrapped to `width` (roughly, by characters).
+/// Rows `lines` take when wrapped to `width`: by characters, plus a little for the ends of
+/// rows that word wrapping leaves empty (a row too few would hide the last line).
 fn wrapped_height(lines: &[Line], width: u16) -> u16 {
     let width = width.max(1) as usize;
     lines
         .iter()
-        .map(|l| (l.width().max(1)).div_ceil(width) as u16)
+        .map(|l| {
+            let w = l.width();
+            let rows = w.max(1).div_ceil(width);
+            let slack = if rows > 1 {
+                (w / 10).div_ceil(width)
+            } else {
+                0
+            };
+            (rows + slack) as u16
+        })
         .sum()
 }
 
