@@ -24,7 +24,7 @@ use super::throughput::Throughput;
 /// Rows PgUp/PgDn move.
 pub const PAGE_ROWS: usize = 10;
 /// Queue rows kept; the oldest finished rows go first.
-pub const QUEUE_CAPACITY: usize = 500;
+pub const QUEUE_CAPACITY: usize = 1_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PaneId {

@@ -67,7 +67,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let (time_w, account_w, kind_w) = (16usize, (w / 6).clamp(6, 14), (w / 6).clamp(8, 20));
     let file_w = ((w.saturating_sub(time_w + account_w + kind_w + 4)) / 2).max(8);
     let detail_w = w.saturating_sub(time_w + account_w + kind_w + file_w + 4);
-    let table_rows = rows.iter().map(|e| {
+    let shown = super::visible_rows(app.selection.errors, rows.len(), area.height as usize);
+    let selected = app.selection.errors.saturating_sub(shown.start);
+    let table_rows = rows[shown].iter().map(|e| {
         let kind = if e.retrying {
             "retrying…".to_owned()
         } else {
@@ -96,6 +98,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         ratatui::style::Style::new()
     });
-    let mut state = TableState::default().with_selected(Some(app.selection.errors));
+    let mut state = TableState::default().with_selected(Some(selected));
     frame.render_stateful_widget(table, area, &mut state);
 }

@@ -70,7 +70,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let state_width = if wide { WIDE_STATE } else { NARROW_STATE };
     let account_width = (body.width as usize / 5).clamp(6, 16);
     let file_width = (body.width as usize).saturating_sub(state_width + account_width + 2);
-    let table_rows = rows.iter().map(|r| {
+    let shown = super::visible_rows(app.selection.queue, rows.len(), body.height as usize);
+    let selected = app.selection.queue.saturating_sub(shown.start);
+    let table_rows = rows[shown].iter().map(|r| {
         let (label, style) = state_label(r, app, wide);
         Row::new(vec![
             Span::styled(fit(&label, state_width), style),
@@ -91,7 +93,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         ratatui::style::Style::new()
     });
-    let mut state = TableState::default().with_selected(Some(app.selection.queue));
+    let mut state = TableState::default().with_selected(Some(selected));
     frame.render_stateful_widget(table, body, &mut state);
 }
 
