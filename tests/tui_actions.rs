@@ -456,3 +456,74 @@ fn without_an_app_key_the_api_link_says_how_to_set_one() {
         .unwrap_err();
     assert!(why.contains("SMARTIMAGE_DROPBOX_APP_KEY"), "{why}");
 }
+
+#[test]
+fn a_bad_keys_entry_stops_the_console_naming_the_key() {
+    let lib = Lib::new();
+    let config = lib.dir.path().join("config.toml");
+    std::fs::write(&config, "[keys]\nquit = \"Hyper-x\"\n").unwrap();
+    let out = lib
+        .cli(OWNER, &[])
+        .arg("--config")
+        .arg(&config)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("[keys] quit = \"Hyper-x\"") && stderr.contains("not a key"),
+        "{stderr}"
+    );
+    std::fs::write(&config, "[keys]\nquit = \"j\"\n").unwrap();
+    let out = lib
+        .cli(OWNER, &[])
+        .arg("--config")
+        .arg(&config)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("the key \"j\" would mean both"), "{stderr}");
+}
+
+#[test]
+fn the_readme_names_every_action_the_keys_section_takes() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for name in smartimage::tui::keymap_config::action_names() {
+        assert!(
+            readme.contains(&format!("`{name}`")),
+            "README misses {name}"
+        );
+    }
+}
+
+#[test]
+fn overridden_keys_drive_the_console_and_its_footer_and_help_show_them() {
+    use smartimage::tui::keymap_config::Keymap;
+    use std::collections::BTreeMap;
+    let lib = Lib::new();
+    let mut app = lib.app(OWNER);
+    let overrides = BTreeMap::from([("quit".to_string(), vec!["x".to_string()])]);
+    app.keymap = Keymap::with_overrides(&overrides).unwrap();
+    assert_eq!(app.handle_key(key('q')), vec![]);
+    assert_eq!(app.handle_key(key('x')), vec![Effect::Quit]);
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    terminal
+        .draw(|f| smartimage::tui::layout::draw(f, &app))
+        .unwrap();
+    let screen = terminal.backend().to_string();
+    let footer = screen.lines().last().unwrap();
+    assert!(
+        footer.contains("x quit") && !footer.contains("q quit"),
+        "{footer}"
+    );
+    app.handle_key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::SHIFT));
+    terminal
+        .draw(|f| smartimage::tui::layout::draw(f, &app))
+        .unwrap();
+    let help = terminal.backend().to_string();
+    assert!(
+        help.lines()
+            .any(|l| l.contains(" x ") && l.contains("quit (files in flight finish)")),
+        "{help}"
+    );
+}

@@ -18,11 +18,8 @@ pub struct Throughput {
 }
 
 impl Throughput {
-    /// `bytes` more arrived for `link` at `at`.
+    /// `bytes` more arrived for `link` by `at` (0 marks when a download began).
     pub fn record(&mut self, link: LinkId, at: Instant, bytes: u64) {
-        if bytes == 0 {
-            return;
-        }
         let samples = self.samples.entry(link).or_default();
         samples.push_back((at, bytes));
         while samples
@@ -33,17 +30,20 @@ impl Throughput {
         }
     }
 
-    /// Bytes a second for `link` over the last [`RATE_WINDOW`], if it has been moving.
+    /// Bytes a second for `link` over the last [`RATE_WINDOW`], if it has been moving. The
+    /// oldest sample in the window only marks the start: its bytes arrived before it.
     pub fn rate(&self, link: LinkId, now: Instant) -> Option<f64> {
         let samples = self.samples.get(&link)?;
-        let recent: Vec<&(Instant, u64)> = samples
+        let mut recent = samples
             .iter()
-            .filter(|(t, _)| now.saturating_duration_since(*t) <= RATE_WINDOW)
-            .collect();
-        let first = recent.first()?.0;
-        let span = now.saturating_duration_since(first).max(MIN_SPAN);
-        let bytes: u64 = recent.iter().map(|(_, b)| b).sum();
-        Some(bytes as f64 / span.as_secs_f64())
+            .filter(|(t, _)| now.saturating_duration_since(*t) <= RATE_WINDOW);
+        let (start, _) = recent.next()?;
+        let span = now.saturating_duration_since(*start);
+        if span < MIN_SPAN {
+            return None;
+        }
+        let bytes: u64 = recent.map(|(_, b)| b).sum();
+        (bytes > 0).then(|| bytes as f64 / span.as_secs_f64())
     }
 }
 
@@ -70,8 +70,9 @@ mod tests {
     fn the_rate_is_bytes_over_the_recent_window() {
         let mut t = Throughput::default();
         let start = Instant::now();
-        t.record(1, start, 1_000);
+        t.record(1, start, 0);
         t.record(1, start + Duration::from_secs(1), 1_000);
+        t.record(1, start + Duration::from_secs(2), 1_000);
         let rate = t.rate(1, start + Duration::from_secs(2)).unwrap();
         assert!((rate - 1_000.0).abs() < 1.0, "{rate}");
         assert!(t.rate(2, start).is_none());
