@@ -62,7 +62,7 @@ mod tests {
                     .chars()
                     .nth(x + QUIET_ZONE)
                     .unwrap();
-                let top_half = (y + QUIET_ZONE) % 2 == 0;
+                let top_half = (y + QUIET_ZONE).is_multiple_of(2);
                 let lit = match cell {
                     '█' => true,
                     ' ' => false,
