@@ -432,7 +432,34 @@ fn the_api_link_flow_finishes_with_the_pasted_code_against_the_emulator() {
         !format!("{effects:?}").contains("pasted-code-1"),
         "the code is never printed"
     );
+    // Everything the console logs goes to its file; the code and the tokens never do.
+    let log_guard = smartimage::tui::logging::start(&lib.data).expect("the log starts");
     let message = lib.run_with(&options, &sessions, finish.clone()).unwrap();
+    drop(log_guard);
+    let log_dir = smartimage::tui::logging::log_dir(&lib.data);
+    let log: String = std::fs::read_dir(&log_dir)
+        .unwrap()
+        .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
+        .collect();
+    assert!(log.contains("console action done"), "{log}");
+    assert!(!log.contains("pasted-code-1"), "the code was logged: {log}");
+    let tokens: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::fs::read_dir(lib.data.join("tokens"))
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .path(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    for name in ["access_token", "refresh_token"] {
+        let secret = tokens[name].as_str().unwrap();
+        assert!(secret.len() >= 8, "{name}: {secret}");
+        assert!(!log.contains(secret), "the {name} was logged: {log}");
+    }
     assert!(message.contains("owner@example.com"), "{message}");
     assert!(handle.account_dir(DBX).unwrap().join(ACME).is_dir());
     // The verifier was used once: the same code cannot finish a second link.
@@ -446,7 +473,7 @@ fn the_api_link_flow_finishes_with_the_pasted_code_against_the_emulator() {
             },
         )
         .unwrap_err();
-    assert!(again.contains("press a to start again"), "{again}");
+    assert!(again.contains("start it again"), "{again}");
 }
 
 #[test]

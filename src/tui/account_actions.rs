@@ -35,12 +35,18 @@ impl App {
             return vec![];
         }
         let link = summary.dropbox.as_ref();
+        let key = |action| self.keymap.label_of(action);
+        let (unlink_key, api_key, folder_key) = (
+            key(Action::Unlink),
+            key(Action::LinkApi),
+            key(Action::LinkFolder),
+        );
         let linked_already = |app: &mut App| {
             let folder = link.map(|l| l.folder.clone()).unwrap_or_default();
             app.dialog = Some(Dialog::notice(
                 "Already linked",
                 format!(
-                    "{name} is already linked to Dropbox (folder {folder}); unlink it first (u)."
+                    "{name} is already linked to Dropbox (folder {folder}); unlink it first ({unlink_key})."
                 ),
             ));
             vec![]
@@ -49,7 +55,7 @@ impl App {
             app.dialog = Some(Dialog::notice(
                 "Not linked",
                 format!(
-                    "{name} is not linked to Dropbox; link it with a (API) or f (synced folder)."
+                    "{name} is not linked to Dropbox; link it with {api_key} (Dropbox API) or {folder_key} (synced folder)."
                 ),
             ));
             vec![]

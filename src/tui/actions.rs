@@ -116,7 +116,23 @@ impl ApiLinkSessions {
 
 /// Run `action` as the console's admin. Blocking (disk, and Dropbox for links): call it from
 /// `spawn_blocking`. `Ok` is the sentence to show; `Err` says what went wrong and what to do.
+/// Logged (the code of an API link shows as `Secret(…)`).
 pub fn run(
+    options: &ConsoleOptions,
+    sessions: &ApiLinkSessions,
+    runtime: &tokio::runtime::Handle,
+    action: ConsoleAction,
+) -> Result<String, String> {
+    tracing::info!(?action, "console action");
+    let outcome = run_unlogged(options, sessions, runtime, action);
+    match &outcome {
+        Ok(message) => tracing::info!(%message, "console action done"),
+        Err(why) => tracing::warn!(%why, "console action failed"),
+    }
+    outcome
+}
+
+fn run_unlogged(
     options: &ConsoleOptions,
     sessions: &ApiLinkSessions,
     runtime: &tokio::runtime::Handle,
@@ -142,7 +158,9 @@ pub fn run(
         }
         ConsoleAction::FinishApiLink { account, code } => {
             let start = sessions.take(&account).ok_or_else(|| {
-                format!("the link of {account} was not started here; press a to start again")
+                format!(
+                    "the Dropbox link of {account} was not started in this console; start it again"
+                )
             })?;
             let settings = &options.engine.backends;
             let app_key = settings

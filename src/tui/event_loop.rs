@@ -146,18 +146,12 @@ fn run_action(
     action: ConsoleAction,
     tx: &UnboundedSender<AppEvent>,
 ) {
-    // `Secret`'s Debug is redacted: the authorization code never reaches the log.
-    tracing::info!(?action, "console action");
     let options = options.clone();
     let sessions = sessions.clone();
     let tx = tx.clone();
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         let outcome = actions::run(&options, &sessions, &runtime, action.clone());
-        match &outcome {
-            Ok(message) => tracing::info!(%message, "console action done"),
-            Err(why) => tracing::warn!(%why, "console action failed"),
-        }
         let _ = tx.send(AppEvent::ActionDone { action, outcome });
     });
 }

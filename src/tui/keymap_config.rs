@@ -259,6 +259,14 @@ impl Keymap {
         Ok(())
     }
 
+    /// How the keys of `action` are written ("r"), for sentences that name them.
+    pub fn label_of(&self, action: Action) -> String {
+        self.bindings
+            .iter()
+            .find(|b| b.binding.action == action)
+            .map_or_else(|| "?".to_owned(), |b| b.label.clone())
+    }
+
     /// Every binding in force, in keymap order.
     pub fn bindings(&self) -> &[ActiveBinding] {
         &self.bindings

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
 
 use crate::tui::app::{App, PaneId};
+use crate::tui::keymap::Action;
 use crate::tui::text::{bytes, clean, fit, time_utc};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
@@ -56,7 +57,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Line::from(clean(&e.detail)),
             Line::from(""),
             Line::from(Span::styled(
-                "The file stays in Dropbox. r retries it, R retries the account's, Enter closes.",
+                format!(
+                    "The file stays in Dropbox. {} retries it, {} retries the account's, {} closes.",
+                    app.keymap.label_of(Action::RetryItem),
+                    app.keymap.label_of(Action::RetryAccount),
+                    app.keymap.label_of(Action::ToggleDetail),
+                ),
                 theme.dim(),
             )),
         ];
