@@ -31,12 +31,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             ]));
         }
     }
-    // Two columns when one does not fit (80x24).
-    let columns = if lines.len() as u16 + 2 > area.height {
-        2
-    } else {
-        1
-    };
+    // As many columns as it takes to show every binding (two at 80x24).
+    let rows = area.height.saturating_sub(2).max(1) as usize;
+    let columns = lines.len().div_ceil(rows).max(1);
     let per_column = lines.len().div_ceil(columns);
     let height = (per_column as u16 + 2).min(area.height);
     let width = (50 * columns as u16).min(area.width);
