@@ -164,6 +164,10 @@ fn start_api_link(
     tx: &UnboundedSender<AppEvent>,
 ) {
     let url = actions::start_api_link(options, sessions, &account);
+    if let Ok(url) = &url {
+        // Not a secret (the PKCE challenge is public), and a place to copy it from over SSH.
+        tracing::info!(%account, %url, "Dropbox authorize page for linking");
+    }
     if let Ok(url) = &url
         && actions::can_open_a_browser()
     {
