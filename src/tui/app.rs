@@ -461,7 +461,13 @@ impl App {
     ) -> Vec<Effect> {
         self.dirty = true;
         match outcome {
-            Ok(message) => {
+            Ok(mut message) => {
+                if matches!(action, ConsoleAction::Retry { .. })
+                    && self.engine != EngineStatus::Watching
+                {
+                    // Not lost: the journal is shared with the engine that runs elsewhere.
+                    message.push_str("; the import engine running elsewhere tries them next");
+                }
                 self.status = Some(message);
                 self.last_problem = None;
                 let mut effects = vec![Effect::Refresh];

@@ -14,8 +14,9 @@ use crate::tui::throughput::{duration_label, eta_seconds};
 /// Width of the state column when the pane is wide enough for a bar and a rate.
 const WIDE_STATE: usize = 44;
 const NARROW_STATE: usize = 22;
-/// Cells of a row's progress bar.
-const BAR_WIDTH: usize = 8;
+/// Cells of a row's progress bar, in a wide and a narrow state column.
+const WIDE_BAR: usize = 8;
+const NARROW_BAR: usize = 4;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
@@ -152,12 +153,12 @@ fn link_lines(app: &App, rows: &[&QueueRow], width: usize) -> Vec<Line<'static>>
 }
 
 /// "[####····]" for `done` of `total`.
-fn bar(done: u64, total: u64) -> String {
-    let filled = (done.saturating_mul(BAR_WIDTH as u64))
+fn bar(done: u64, total: u64, width: usize) -> String {
+    let filled = (done.saturating_mul(width as u64))
         .checked_div(total)
         .unwrap_or(0)
-        .min(BAR_WIDTH as u64) as usize;
-    format!("[{}{}]", "#".repeat(filled), "·".repeat(BAR_WIDTH - filled))
+        .min(width as u64) as usize;
+    format!("[{}{}]", "#".repeat(filled), "·".repeat(width - filled))
 }
 
 fn state_label(r: &QueueRow, app: &App, wide: bool) -> (String, ratatui::style::Style) {
@@ -174,13 +175,18 @@ fn state_label(r: &QueueRow, app: &App, wide: bool) -> (String, ratatui::style::
             let label = if wide {
                 format!(
                     "{pct:>3}% {} {}/{}{}",
-                    bar(*b, *total),
+                    bar(*b, *total, WIDE_BAR),
                     bytes(*b),
                     bytes(*total),
                     rate.unwrap_or_default()
                 )
             } else {
-                format!("{pct:>3}% {}{}", bar(*b, *total), rate.unwrap_or_default())
+                // Narrow: no byte counts, a shorter bar, so the rate still fits.
+                format!(
+                    "{pct:>3}% {}{}",
+                    bar(*b, *total, NARROW_BAR),
+                    rate.unwrap_or_default()
+                )
             };
             (label, t.key())
         }
