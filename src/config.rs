@@ -25,6 +25,34 @@ pub struct Config {
     pub dropbox: DropboxSettings,
     #[serde(default)]
     pub export: ExportConfig,
+    /// Console key overrides: action name → a key or a list of keys (checked when the console
+    /// opens, by `tui::keymap_config`).
+    #[serde(default)]
+    pub keys: BTreeMap<String, KeyList>,
+}
+
+/// One key (`quit = "x"`) or several (`quit = ["x", "F10"]`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum KeyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Config {
+    /// The `[keys]` section as action name → keys.
+    pub fn key_overrides(&self) -> BTreeMap<String, Vec<String>> {
+        self.keys
+            .iter()
+            .map(|(action, keys)| {
+                let keys = match keys {
+                    KeyList::One(k) => vec![k.clone()],
+                    KeyList::Many(ks) => ks.clone(),
+                };
+                (action.clone(), keys)
+            })
+            .collect()
+    }
 }
 
 /// Seconds a file in a synced folder must be left alone before it is imported.
@@ -226,6 +254,18 @@ mod tests {
     fn an_explicit_config_file_must_exist() {
         let err = Config::load(Some(Path::new("/nonexistent/smartimage.toml"))).unwrap_err();
         assert!(matches!(err, ConfigError::Read { .. }));
+    }
+
+    #[test]
+    fn a_keys_section_takes_one_key_or_a_list() {
+        let c = Config::parse(
+            "[keys]\nquit = \"x\"\nretry_item = [\"r\", \"F5\"]\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        let keys = c.key_overrides();
+        assert_eq!(keys["quit"], vec!["x".to_string()]);
+        assert_eq!(keys["retry_item"], vec!["r".to_string(), "F5".to_string()]);
     }
 
     #[test]

@@ -38,7 +38,12 @@ pub fn qr_lines(text: &str, palette: QrPalette) -> Option<Vec<String>> {
             (0..size)
                 .map(|x| {
                     let top = filled(x, y);
-                    let bottom = y + 1 < size && filled(x, y + 1);
+                    // Below the last module row the quiet zone goes on (light).
+                    let bottom = if y + 1 < size {
+                        filled(x, y + 1)
+                    } else {
+                        palette == QrPalette::LightOnDark
+                    };
                     match (top, bottom) {
                         (true, true) => '█',
                         (true, false) => '▀',

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use smartimage::import::events::{EngineCommand, EngineEvent, ItemRef, PassSummary};
 use smartimage::library::policy::ErrorKind;
+use smartimage::tui::actions::ConsoleAction;
 use smartimage::tui::app::{App, Effect, EngineStatus, ErrorRow, LibraryView, PaneId, QueueState};
 use smartimage::tui::keymap::{BINDINGS, Scope};
 use smartimage::tui::theme::Theme;
@@ -33,6 +34,7 @@ fn error(item: i64, account: &str, at: i64) -> ErrorRow {
         detail: "not a supported format".into(),
         at,
         retrying: false,
+        report: None,
     }
 }
 
@@ -137,14 +139,14 @@ fn with_no_accounts_the_cursor_stays_on_all_accounts() {
 }
 
 #[test]
-fn r_retries_the_selected_failed_file_through_the_engine() {
+fn r_retries_the_selected_failed_file_through_the_library_like_the_cli() {
     let mut app = app_with_errors();
     let effects = app.handle_key(ch('r'));
     assert_eq!(
         effects,
-        vec![Effect::Engine(EngineCommand::Retry {
-            link: 7,
-            items: Some(vec![3])
+        vec![Effect::Run(ConsoleAction::Retry {
+            account: "Acme".into(),
+            items: vec![3]
         })]
     );
     assert!(app.errors[0].retrying);
@@ -157,9 +159,9 @@ fn capital_r_retries_every_failed_file_of_the_account() {
     let effects = app.handle_key(KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT));
     assert_eq!(
         effects,
-        vec![Effect::Engine(EngineCommand::Retry {
-            link: 7,
-            items: None
+        vec![Effect::Run(ConsoleAction::Retry {
+            account: "Acme".into(),
+            items: vec![]
         })]
     );
     assert!(app.errors[0].retrying && app.errors[2].retrying);
@@ -330,15 +332,122 @@ fn a_quiet_event_never_hides_an_earlier_change_from_the_next_frame() {
 }
 
 #[test]
-fn retrying_while_another_process_runs_the_engine_points_to_the_retry_verb() {
+fn retrying_while_another_process_runs_the_engine_still_queues_the_file_in_the_library() {
     let mut app = app_with_errors();
     app.engine = EngineStatus::Unavailable("engine lock held".into());
-    assert_eq!(app.handle_key(ch('r')), vec![]);
-    assert!(
-        app.last_problem
-            .as_deref()
-            .unwrap()
-            .contains("smartimage retry")
+    let effects = app.handle_key(ch('r'));
+    assert!(matches!(
+        effects[..],
+        [Effect::Run(ConsoleAction::Retry { .. })]
+    ));
+    // Done: the library is read again; no engine here to wake.
+    let action = ConsoleAction::Retry {
+        account: "Acme".into(),
+        items: vec![3],
+    };
+    let effects = app.action_finished(
+        &action,
+        Ok("1 failed import(s) of Acme queued again".into()),
     );
+    assert_eq!(effects, vec![Effect::Refresh]);
+    let status = app.status.as_deref().unwrap();
+    assert!(
+        status.contains("queued again") && status.contains("running elsewhere"),
+        "{status}"
+    );
+}
+
+#[test]
+fn a_refused_retry_opens_a_notice_and_the_rows_are_no_longer_marked() {
+    let mut app = app_with_errors();
+    app.handle_key(ch('R'));
+    assert!(app.errors[0].retrying);
+    let action = ConsoleAction::Retry {
+        account: "Acme".into(),
+        items: vec![],
+    };
+    app.action_finished(&action, Err("ann is not an admin of \"Acme\"".into()));
     assert!(!app.errors[0].retrying);
+    assert!(app.dialog.is_some());
+    app.handle_key(key(KeyCode::Esc));
+    assert!(app.dialog.is_none());
+}
+
+#[test]
+fn the_mouse_is_off_until_m_and_then_scrolls_and_focuses() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut app = app_with_errors();
+    let wheel = MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 90,
+        row: 30,
+        modifiers: KeyModifiers::NONE,
+    };
+    assert_eq!(app.handle_mouse(wheel, Some(PaneId::Errors)), vec![]);
+    assert_eq!(
+        app.selection.errors, 0,
+        "mouse reports are ignored while off"
+    );
+    assert_eq!(app.handle_key(ch('m')), vec![Effect::Mouse(true)]);
+    app.handle_mouse(wheel, Some(PaneId::Errors));
+    assert_eq!(app.selection.errors, 1);
+    let click = MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        ..wheel
+    };
+    app.handle_mouse(click, Some(PaneId::Queue));
+    assert_eq!(app.focus, PaneId::Queue);
+    assert_eq!(app.handle_key(ch('m')), vec![Effect::Mouse(false)]);
+}
+
+#[test]
+fn a_click_finds_the_pane_under_it_in_the_grid_and_on_the_tab_strip() {
+    use ratatui::layout::Rect;
+    use smartimage::tui::layout::pane_at;
+    let app = app();
+    let big = Rect::new(0, 0, 120, 40);
+    assert_eq!(pane_at(big, &app, 5, 5), Some(PaneId::Accounts));
+    assert_eq!(pane_at(big, &app, 100, 5), Some(PaneId::Queue));
+    assert_eq!(pane_at(big, &app, 5, 30), Some(PaneId::Files));
+    assert_eq!(pane_at(big, &app, 100, 30), Some(PaneId::Errors));
+    let small = Rect::new(0, 0, 80, 24);
+    // " 1 Accounts   2 Dropbox queue   3 All Files   4 Error log" on row 1.
+    assert_eq!(pane_at(small, &app, 20, 1), Some(PaneId::Queue));
+    assert_eq!(pane_at(small, &app, 50, 1), Some(PaneId::Errors));
+    assert_eq!(pane_at(small, &app, 10, 10), Some(PaneId::Accounts));
+}
+
+#[test]
+fn the_queue_shows_each_link_s_rate_and_time_left() {
+    let mut app = app();
+    let start = Instant::now();
+    app.tick(start);
+    let mut big = item(1, "Acme");
+    big.size = 10_000_000;
+    app.apply_engine(EngineEvent::Discovered(big));
+    app.apply_engine(EngineEvent::Progress {
+        item: 1,
+        bytes: 0,
+        total: 10_000_000,
+    });
+    app.now = start + Duration::from_secs(2);
+    app.apply_engine(EngineEvent::Progress {
+        item: 1,
+        bytes: 4_000_000,
+        total: 10_000_000,
+    });
+    // 4 MB in 2 s: 2 MB/s, 6 MB left: 3 s.
+    let rate = app.throughput.rate(7, app.now).unwrap();
+    assert!((rate - 2_000_000.0).abs() < 1.0, "{rate}");
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    terminal
+        .draw(|f| smartimage::tui::layout::draw(f, &app))
+        .unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(
+        screen.contains("Acme: 1 left (5.7 MiB) · 1.9 MiB/s · ETA 0:03"),
+        "{screen}"
+    );
+    // The grid's queue pane is narrow: percentage, a short bar and the file's own rate.
+    assert!(screen.contains(" 40% [#···] 1.9 MiB/s"), "{screen}");
 }

@@ -143,21 +143,30 @@ fn demo_like() -> DemoLike {
 }
 
 fn options(data: &Path) -> ConsoleOptions {
+    options_as(data, OPERATOR)
+}
+
+fn options_as(data: &Path, who: &str) -> ConsoleOptions {
     ConsoleOptions {
         data_dir: data.to_path_buf(),
         plans: plans(),
-        as_admin: Some(OPERATOR.into()),
+        as_admin: Some(who.into()),
         os_user: None,
-        admin_label: OPERATOR.into(),
+        admin_label: who.into(),
         engine: EngineSettings::default(),
+        keymap: Default::default(),
     }
 }
 
 /// The console's state after start-up and the pass, with times pinned.
 fn app(demo: &DemoLike, theme: Theme) -> App {
-    let mut app = App::new("/srv/smartimage".into(), OPERATOR.into(), theme);
+    app_as(demo, theme, OPERATOR)
+}
+
+fn app_as(demo: &DemoLike, theme: Theme, who: &str) -> App {
+    let mut app = App::new("/srv/smartimage".into(), who.into(), theme);
     app.engine = EngineStatus::Watching;
-    let mut view = load_view(&options(&demo.data), None).unwrap();
+    let mut view = load_view(&options_as(&demo.data, who), None).unwrap();
     for f in &mut view.files {
         f.imported_at = FIXED_TIME;
     }
@@ -174,6 +183,13 @@ fn app(demo: &DemoLike, theme: Theme) -> App {
     });
     for e in &mut app.errors {
         e.at = FIXED_TIME;
+        // Report names carry the time they were written.
+        if let Some(path) = e.report.as_mut()
+            && let Some(at) = path.find("errors ")
+        {
+            path.truncate(at + "errors ".len());
+            path.push_str("2026-11-18T11-06-40Z.txt");
+        }
     }
     app.errors.sort_by(|a, b| a.path.cmp(&b.path));
     app
@@ -327,6 +343,7 @@ fn hostile_names_are_shown_escaped_never_sent_to_the_terminal() {
         detail: "\u{1b}[2J wiped".into(),
         at: FIXED_TIME,
         retrying: false,
+        report: None,
     }];
     app.focus = PaneId::Errors;
     for detail in [false, true] {
@@ -360,4 +377,108 @@ fn a_late_read_for_another_account_does_not_show_its_files() {
     );
     assert_eq!(app.scoped_account(), Some("Bakery"));
     assert!(app.view.files.iter().all(|f| f.account_name != "Acme"));
+}
+
+/// An authorize URL as Dropbox's would look, with a fixed challenge (a real one is random).
+const FIXED_AUTHORIZE_URL: &str = "https://www.dropbox.com/oauth2/authorize?client_id=abcdefghijklmno&response_type=code&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&token_access_type=offline";
+
+fn select(app: &mut App, account: &str) {
+    app.focus = PaneId::Accounts;
+    press(app, KeyCode::Char('g'));
+    while app.scoped_account() != Some(account) {
+        press(app, KeyCode::Char('j'));
+    }
+}
+
+/// The Accounts pane's dialogs, the API link's QR code and a denial, at both sizes, with
+/// colour and without.
+#[test]
+fn account_dialogs_at_both_sizes_in_colour_and_without() {
+    use smartimage::library::store::links::LinkState;
+    use smartimage::tui::dialogs::Dialog;
+    let demo = demo_like();
+    {
+        let mut lib = Library::open(&demo.data, plans()).unwrap();
+        let op = lib.actor(Some(OPERATOR), None).unwrap();
+        for email in ["ada@demo.smartimage.test", "dan@demo.smartimage.test"] {
+            let grant = AdminGrant {
+                email: email.into(),
+                admin_of: vec!["Acme".into()],
+                ..AdminGrant::default()
+            };
+            lib.add_admin(&op, &grant).unwrap();
+        }
+        let owner = lib.actor(Some(OWNER), None).unwrap();
+        lib.set_link_state(&owner, "Bakery", LinkState::Unlinked)
+            .unwrap();
+    }
+    type Open = fn(&mut App);
+    let cases: [(&str, &str, Open); 5] = [
+        ("link_folder", OWNER, |app| {
+            select(app, "Bakery");
+            press(app, KeyCode::Char('f'));
+            assert!(matches!(app.dialog, Some(Dialog::LinkFolder { .. })));
+            // The suggestion is the test's temporary folder: show a fixed one.
+            app.dialog = Some(Dialog::link_folder(
+                "Bakery",
+                Some("~/Dropbox/Apps/Smartimage"),
+            ));
+        }),
+        ("api_link", OWNER, |app| {
+            select(app, "Bakery");
+            app.api_link_started("Bakery", Ok(FIXED_AUTHORIZE_URL.into()));
+            for c in "abc".chars() {
+                press(app, KeyCode::Char(c));
+            }
+        }),
+        ("confirm_unlink", OWNER, |app| {
+            select(app, "Acme");
+            press(app, KeyCode::Char('u'));
+        }),
+        ("delegate", OWNER, |app| {
+            select(app, "Acme");
+            press(app, KeyCode::Char('d'));
+            press(app, KeyCode::Char('j'));
+        }),
+        ("denied", OPERATOR, |app| {
+            select(app, "Acme");
+            press(app, KeyCode::Char('f'));
+        }),
+    ];
+    for (mode, theme) in themes() {
+        for (name, who, open) in cases {
+            let mut app = app_as(&demo, theme, who);
+            open(&mut app);
+            assert!(app.dialog.is_some(), "{name}: no dialog");
+            for size in [SMALL, LARGE] {
+                let terminal = render(&app, size);
+                insta::assert_snapshot!(
+                    format!("dialog_{name}_{}x{}_{mode}", size.0, size.1),
+                    terminal.backend()
+                );
+                if !theme.color {
+                    no_colour_anywhere(terminal.backend().buffer());
+                }
+            }
+        }
+    }
+}
+
+/// Only the 16 ANSI colours are used, so 16-colour terminals show the palette as meant.
+#[test]
+fn every_colour_drawn_is_one_of_the_16_ansi_colours() {
+    let demo = demo_like();
+    let mut app = app_as(&demo, Theme { color: true }, OWNER);
+    app.api_link_started("Bakery", Ok(FIXED_AUTHORIZE_URL.into()));
+    for size in [SMALL, LARGE] {
+        let terminal = render(&app, size);
+        for cell in terminal.backend().buffer().content() {
+            for colour in [cell.fg, cell.bg] {
+                assert!(
+                    !matches!(colour, Color::Rgb(..) | Color::Indexed(_)),
+                    "{cell:?}"
+                );
+            }
+        }
+    }
 }

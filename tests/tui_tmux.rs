@@ -101,6 +101,15 @@ fn console_on_a_demo() -> Option<(Tmux, tempfile::TempDir)> {
 
 /// Like [`console_on_a_demo`], with `env` ("NAME=value ") before the command.
 fn console_on_a_demo_with(env: &str) -> Option<(Tmux, tempfile::TempDir)> {
+    console_on_a_demo_as(env, "operator@demo.smartimage.test", |_| {})
+}
+
+/// The console as `who`, on a demo library `prepare` may change first (through the CLI).
+fn console_on_a_demo_as(
+    env: &str,
+    who: &str,
+    prepare: impl FnOnce(&Path),
+) -> Option<(Tmux, tempfile::TempDir)> {
     if !tmux_available() {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -118,6 +127,7 @@ fn console_on_a_demo_with(env: &str) -> Option<(Tmux, tempfile::TempDir)> {
         .output()
         .unwrap();
     assert!(made.status.success(), "{made:?}");
+    prepare(&data);
     static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let tmux = Tmux {
         socket: format!(
@@ -127,7 +137,7 @@ fn console_on_a_demo_with(env: &str) -> Option<(Tmux, tempfile::TempDir)> {
         ),
     };
     let command = format!(
-        "{env}{} --data-dir {} --as operator@demo.smartimage.test; echo {SHELL_MARKER}",
+        "{env}{} --data-dir {} --as {who}; echo {SHELL_MARKER}",
         shell_quote(Path::new(bin)),
         shell_quote(&data)
     );
@@ -159,7 +169,7 @@ fn console_on_a_demo_with(env: &str) -> Option<(Tmux, tempfile::TempDir)> {
             .all(|t| s.contains(t))
             && s.contains("Acme Marketing")
     });
-    assert!(screen.contains("operator@demo.smartimage.test"), "{screen}");
+    assert!(screen.contains(who), "{screen}");
     assert!(tmux.in_alternate_screen());
     Some((tmux, dir))
 }
@@ -419,4 +429,157 @@ impl Drop for StopOnDrop {
         }
         let _ = self.0.wait();
     }
+}
+
+/// The demo CLI as the demo operator, for setting up and checking what the console did.
+fn demo_cli(data: &Path, who: &str, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_smartimage"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(["--as", who])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+const OLIVIA: &str = "olivia@acme.test";
+const SECOND_ACCOUNT: &str = "Acme Labs";
+
+impl Tmux {
+    /// Move the Accounts pane's selection until the title bar names `account`.
+    fn select_account(&self, account: &str) {
+        self.keys(&["1", "g"]);
+        self.wait_for("All accounts selected", |s| {
+            s.lines()
+                .next()
+                .is_some_and(|l| l.contains("· All accounts "))
+        });
+        let title_names = |s: &str| {
+            s.lines()
+                .next()
+                .is_some_and(|l| l.contains(&format!("· {account} ")))
+        };
+        for _ in 0..10 {
+            let before = self.wait_for("the title bar", |s| !s.is_empty());
+            if title_names(&before) {
+                return;
+            }
+            let title = before.lines().next().unwrap_or_default().to_owned();
+            self.keys(&["j"]);
+            self.wait_for("the selection to move", |s| {
+                s.lines().next().unwrap_or_default() != title
+            });
+        }
+        panic!("{account} is not in the Accounts pane:\n{}", self.screen());
+    }
+}
+
+#[test]
+fn an_owner_watches_imports_and_errors_links_a_second_account_delegates_and_retries() {
+    let Some((tmux, dir)) = console_on_a_demo_as("", OLIVIA, |data| {
+        let op = "operator@demo.smartimage.test";
+        demo_cli(
+            data,
+            op,
+            &["account", "add", SECOND_ACCOUNT, "--plan", "team"],
+        );
+        demo_cli(
+            data,
+            op,
+            &["admin", "add", OLIVIA, "--owner", SECOND_ACCOUNT],
+        );
+    }) else {
+        return;
+    };
+    let data = dir.path().join("demo");
+    let dropbox = data.join("Dropbox");
+    tmux.wait_for("the engine", |s| s.contains("engine watching"));
+
+    // Imports arrive, and errors appear, live.
+    let png =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89live";
+    std::fs::write(dropbox.join("Acme Marketing/arrived.png"), png).unwrap();
+    tmux.wait_for("the dropped file imported", |s| {
+        s.lines()
+            .any(|l| l.contains("arrived.png") && l.contains("imported"))
+    });
+    let mut exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xFF\xFF\x00\x00".to_vec();
+    exe.resize(300, 0);
+    std::fs::write(dropbox.join("Acme Marketing/disguised.jpg"), &exe).unwrap();
+    tmux.wait_for("the failure in the error log", |s| {
+        s.lines()
+            .any(|l| l.contains("Error log") || l.contains("disguised") && l.contains("unsupport"))
+            && s.lines().filter(|l| l.contains("disguised")).count() >= 2
+    });
+
+    // Link the second account through the synced-folder flow, typing the path.
+    tmux.select_account(SECOND_ACCOUNT);
+    tmux.keys(&["f"]);
+    tmux.wait_for("the folder dialog", |s| {
+        s.contains("Link Acme Labs to a synced Dropbox folder")
+    });
+    tmux.keys(&["C-u"]);
+    tmux.keys(&["-l", &dropbox.display().to_string()]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the link made", |s| s.contains("Acme Labs is linked"));
+    tmux.wait_for("the link in the Accounts pane", |s| {
+        s.contains("Dropbox active /Acme Labs")
+    });
+    assert!(dropbox.join(SECOND_ACCOUNT).is_dir());
+    // The running engine takes the new link: a file dropped there is imported.
+    std::fs::write(dropbox.join("Acme Labs/first.png"), png).unwrap();
+    tmux.wait_for("the second account's first import", |s| {
+        s.lines()
+            .any(|l| l.contains("first.png") && l.contains("imported"))
+    });
+
+    // Delegate an admin of Acme Marketing (Ada; Dan is delegated already).
+    tmux.select_account("Acme Marketing");
+    tmux.keys(&["d"]);
+    tmux.wait_for("the admin picker", |s| {
+        s.contains("Delegate Dropbox linking of Acme Marketing") && s.contains("ada@acme.test")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the delegation", |s| {
+        s.contains("ada@acme.test may now link Dropbox")
+    });
+
+    // Retry the newest error of the account.
+    tmux.keys(&["4", "g"]);
+    tmux.wait_for("the Error log focused", |s| {
+        s.lines()
+            .last_non_empty()
+            .is_some_and(|l| l.contains("retry"))
+    });
+    tmux.keys(&["r"]);
+    tmux.wait_for("the retry", |s| s.contains("queued again"));
+
+    tmux.keys(&["q"]);
+    tmux.wait_for("the shell", |s| s.contains(SHELL_MARKER));
+    assert!(!tmux.in_alternate_screen());
+
+    // Everything went through the library as the CLI's verbs do, as Olivia.
+    let audit = demo_cli(&data, OLIVIA, &["audit", "--json"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&audit).unwrap();
+    for (action, target) in [
+        ("link", SECOND_ACCOUNT),
+        ("delegation.grant", "ada@acme.test"),
+        ("import.retry", "Acme Marketing"),
+    ] {
+        assert!(
+            rows.iter()
+                .any(|r| r["action"] == action && r["target"] == target && r["actor"] == OLIVIA),
+            "no {action} of {target} by {OLIVIA} in {audit}"
+        );
+    }
+    // The console logged to its file, not to the screen.
+    let logs: Vec<_> = std::fs::read_dir(data.join("logs")).unwrap().collect();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    let log = std::fs::read_to_string(logs[0].as_ref().unwrap().path()).unwrap();
+    assert!(
+        log.contains("console opened") && log.contains("console action"),
+        "{log}"
+    );
 }

@@ -10,6 +10,8 @@ use super::{Failure, Outcome, current_os_user, open_library};
 
 /// The console on the library at `data_dir` (no subcommand).
 pub fn open(data_dir: &Path, config: &Config, as_admin: Option<String>) -> Outcome {
+    // A bad [keys] entry is a config error wherever the console is started from.
+    keymap(config)?;
     if !on_a_terminal() {
         return Err(Failure::usage(
             "the console needs a terminal; run `smartimage --help` for the headless verbs",
@@ -31,6 +33,8 @@ pub fn open_with(
     as_admin: Option<String>,
     engine: smartimage::import::engine::EngineSettings,
 ) -> Outcome {
+    // A bad [keys] entry is refused before the screen is taken, naming the key.
+    let keymap = keymap(config)?;
     let library = open_library(data_dir, config)?;
     let os_user = current_os_user();
     let actor = library.actor(as_admin.as_deref(), os_user.as_deref())?;
@@ -42,6 +46,13 @@ pub fn open_with(
         os_user,
         admin_label: actor.admin.email.clone(),
         engine,
+        keymap,
     })
     .map_err(|e| Failure::runtime(format!("the console stopped: {e}")))
+}
+
+/// The keys in force: the defaults with the config file's `[keys]`, or what is wrong with them.
+fn keymap(config: &Config) -> Result<tui::keymap_config::Keymap, Failure> {
+    tui::keymap_config::Keymap::with_overrides(&config.key_overrides())
+        .map_err(|e| Failure::usage(format!("the config file's {e}")))
 }

@@ -20,11 +20,14 @@ pub struct FailureEntry {
     pub format: Option<String>,
     pub attempts: u32,
     pub reported: bool,
+    /// Where the TXT report that lists it is, in the account's Dropbox folder.
+    #[serde(skip_serializing)]
+    pub report_path: Option<String>,
     pub updated_at: i64,
 }
 
 impl FailureEntry {
-    fn from_item(account: String, item: ImportItem) -> Self {
+    fn from_item(account: String, item: ImportItem, report_path: Option<String>) -> Self {
         FailureEntry {
             id: item.id,
             account,
@@ -35,9 +38,21 @@ impl FailureEntry {
             format: item.format,
             attempts: item.attempts,
             reported: item.report.is_some(),
+            report_path,
             updated_at: item.updated_at,
         }
     }
+}
+
+/// The Dropbox path of report `id`.
+fn report_path(c: &rusqlite::Connection, id: i64) -> rusqlite::Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    c.query_row(
+        "SELECT dropbox_path FROM reports WHERE id = ?1",
+        [id],
+        |r| r.get(0),
+    )
+    .optional()
 }
 
 impl Library {
@@ -55,12 +70,17 @@ impl Library {
             }
             None => actor.visible_accounts(),
         };
-        Ok(
-            journal::failures(self.store.connection(), accounts.as_deref())?
-                .into_iter()
-                .map(|(account, item)| FailureEntry::from_item(account, item))
-                .collect(),
-        )
+        let c = self.store.connection();
+        journal::failures(c, accounts.as_deref())?
+            .into_iter()
+            .map(|(account, item)| {
+                let report_path = match item.report {
+                    Some(id) => report_path(c, id)?,
+                    None => None,
+                };
+                Ok(FailureEntry::from_item(account, item, report_path))
+            })
+            .collect()
     }
 
     /// Put failed imports back in the queue: the given items, or every failed item of the

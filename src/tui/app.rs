@@ -4,22 +4,27 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::import::events::{EngineCommand, EngineEvent, PassSummary};
 use crate::library::actions::AccountSummary;
 use crate::library::import_log::FailureEntry;
 use crate::library::model::FileRecord;
+use crate::library::permissions::Actor;
 use crate::library::store::import_items::ItemId;
 use crate::library::store::links::LinkId;
 
-use super::keymap::{self, Action};
+use super::actions::ConsoleAction;
+use super::dialogs::{Dialog, DialogOutcome};
+use super::keymap::Action;
+use super::keymap_config::Keymap;
 use super::theme::Theme;
+use super::throughput::Throughput;
 
 /// Rows PgUp/PgDn move.
 pub const PAGE_ROWS: usize = 10;
 /// Queue rows kept; the oldest finished rows go first.
-pub const QUEUE_CAPACITY: usize = 500;
+pub const QUEUE_CAPACITY: usize = 1_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PaneId {
@@ -64,6 +69,14 @@ pub enum Effect {
     Engine(EngineCommand),
     /// Reload accounts, files and the error log (for the scoped account) off the UI task.
     Refresh,
+    /// Run an account action (or a retry) off the UI task; its outcome comes back as an event.
+    Run(ConsoleAction),
+    /// Begin the Dropbox API link of an account: make its authorize page, try to open it.
+    StartApiLink {
+        account: String,
+    },
+    /// Turn mouse reporting on or off.
+    Mouse(bool),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,6 +112,9 @@ pub struct LibraryView {
     pub files: Vec<FileRecord>,
     /// Which account `files` belongs to.
     pub files_account: Option<String>,
+    /// The acting admin with their roles, for permission checks before a dialog opens (the
+    /// library checks again when the action runs).
+    pub actor: Option<Actor>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -146,6 +162,8 @@ pub struct ErrorRow {
     pub at: i64,
     /// Sent back to the engine; leaves the log on the next refresh.
     pub retrying: bool,
+    /// The TXT report in Dropbox that lists this failure, once one was written.
+    pub report: Option<String>,
 }
 
 /// A wait Dropbox asked for.
@@ -183,6 +201,18 @@ pub struct App {
     pub now: Instant,
     /// Something visible changed since the last frame.
     pub dirty: bool,
+    /// The keys in force (defaults with the config file's overrides).
+    pub keymap: Keymap,
+    /// The dialog over the panes, if one is open; it gets every key first.
+    pub dialog: Option<Dialog>,
+    /// The last action's outcome (or what is running), for the footer.
+    pub status: Option<String>,
+    /// Mouse reporting is on (off by default: the terminal keeps its own selection).
+    pub mouse: bool,
+    /// Download rate per link, for the queue's rate and ETA.
+    pub throughput: Throughput,
+    /// When each file in flight started downloading, for its own rate.
+    pub download_started: HashMap<ItemId, Instant>,
 }
 
 impl App {
@@ -204,6 +234,20 @@ impl App {
             last_problem: None,
             now: Instant::now(),
             dirty: true,
+            keymap: Keymap::default(),
+            dialog: None,
+            status: None,
+            mouse: false,
+            throughput: Throughput::default(),
+            download_started: HashMap::new(),
+        }
+    }
+
+    /// The summary of the selected account (`None` on *All accounts*).
+    pub fn selected_account(&self) -> Option<&AccountSummary> {
+        match self.selection.accounts {
+            0 => None,
+            i => self.view.accounts.get(i - 1),
         }
     }
 
@@ -289,7 +333,10 @@ impl App {
 
     /// Apply a key press. Returns what the event loop must do.
     pub fn handle_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        let Some(action) = keymap::action_for(&key, self.focus) else {
+        if self.dialog.is_some() {
+            return self.dialog_key(key);
+        }
+        let Some(action) = self.keymap.action_for(&key, self.focus) else {
             return vec![];
         };
         if self.help && !matches!(action, Action::ToggleHelp | Action::Quit | Action::Suspend) {
@@ -320,33 +367,156 @@ impl App {
                 self.error_detail = !self.error_detail;
             }
             Action::RetryItem | Action::RetryAccount => return self.retry(action),
+            Action::LinkApi
+            | Action::LinkFolder
+            | Action::Unlink
+            | Action::PauseResume
+            | Action::Delegate
+            | Action::Revoke => return self.account_action(action),
+            Action::ToggleMouse => {
+                self.mouse = !self.mouse;
+                self.status = Some(if self.mouse {
+                    "mouse on: the wheel scrolls, a click focuses a pane (m turns it off)".into()
+                } else {
+                    "mouse off".into()
+                });
+                self.dirty = true;
+                return vec![Effect::Mouse(self.mouse)];
+            }
         }
         self.dirty = true;
         vec![]
+    }
+
+    /// A key while a dialog is open: Ctrl-C still quits, Ctrl-Z still suspends; the rest is
+    /// the dialog's (so `q` or `j` typed into a field are text).
+    fn dialog_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        use crossterm::event::{KeyCode, KeyModifiers};
+        if key.modifiers.contains(KeyModifiers::CONTROL) {
+            match key.code {
+                KeyCode::Char('c') => return vec![Effect::Quit],
+                KeyCode::Char('z') => return vec![Effect::Suspend],
+                _ => {}
+            }
+        }
+        let Some(dialog) = self.dialog.as_mut() else {
+            return vec![];
+        };
+        self.dirty = true;
+        match dialog.handle_key(key) {
+            DialogOutcome::Stay => vec![],
+            DialogOutcome::Close => {
+                self.dialog = None;
+                vec![]
+            }
+            DialogOutcome::Run(action) => {
+                self.dialog = None;
+                self.start(action)
+            }
+        }
+    }
+
+    /// Text pasted into the terminal (bracketed paste): only a dialog's field takes it.
+    pub fn handle_paste(&mut self, text: &str) {
+        if let Some(dialog) = self.dialog.as_mut() {
+            dialog.paste(text);
+            self.dirty = true;
+        }
+    }
+
+    /// Mouse (when turned on): the wheel moves the selection, a click focuses the pane.
+    pub fn handle_mouse(&mut self, event: MouseEvent, pane_at: Option<PaneId>) -> Vec<Effect> {
+        use crossterm::event::{MouseButton, MouseEventKind};
+        if !self.mouse || self.dialog.is_some() || self.help {
+            return vec![];
+        }
+        match event.kind {
+            MouseEventKind::ScrollUp => self.move_cursor(|c, _| c.saturating_sub(1)),
+            MouseEventKind::ScrollDown => self.move_cursor(|c, _| c + 1),
+            MouseEventKind::Down(MouseButton::Left) => {
+                if let Some(pane) = pane_at.filter(|p| *p != self.focus) {
+                    self.focus = pane;
+                    self.dirty = true;
+                }
+                vec![]
+            }
+            _ => vec![],
+        }
+    }
+
+    /// Hand `action` to the event loop, saying in the footer that it runs.
+    pub(crate) fn start(&mut self, action: ConsoleAction) -> Vec<Effect> {
+        self.status = Some(action.in_progress());
+        self.last_problem = None;
+        self.dirty = true;
+        vec![Effect::Run(action)]
+    }
+
+    /// An action finished: say how in the footer (or in full, in a notice, if it failed), and
+    /// read the library again.
+    pub fn action_finished(
+        &mut self,
+        action: &ConsoleAction,
+        outcome: Result<String, String>,
+    ) -> Vec<Effect> {
+        self.dirty = true;
+        match outcome {
+            Ok(mut message) => {
+                if matches!(action, ConsoleAction::Retry { .. })
+                    && self.engine != EngineStatus::Watching
+                {
+                    // Not lost: the journal is shared with the engine that runs elsewhere.
+                    message.push_str("; the import engine running elsewhere tries them next");
+                }
+                self.status = Some(message);
+                self.last_problem = None;
+                let mut effects = vec![Effect::Refresh];
+                if action.wakes_engine() && self.engine == EngineStatus::Watching {
+                    effects.push(Effect::Engine(EngineCommand::ScanNow));
+                }
+                effects
+            }
+            Err(why) => {
+                self.status = None;
+                if let ConsoleAction::Retry { account, .. } = action {
+                    for row in self.errors.iter_mut().filter(|r| &r.account == account) {
+                        row.retrying = false;
+                    }
+                }
+                self.dialog = Some(Dialog::notice("Not done", why));
+                vec![Effect::Refresh]
+            }
+        }
+    }
+
+    /// The API link of `account` has its authorize page: show it, its QR code and the field.
+    pub fn api_link_started(&mut self, account: &str, url: Result<String, String>) {
+        self.dirty = true;
+        self.status = None;
+        self.dialog = Some(match url {
+            Ok(url) => Dialog::api_link(account, url),
+            Err(why) => Dialog::notice("Cannot link through the Dropbox API", why),
+        });
     }
 
     fn retry(&mut self, action: Action) -> Vec<Effect> {
         let Some(row) = self.selected_error() else {
             return vec![];
         };
-        if let EngineStatus::Unavailable(_) | EngineStatus::Stopped = self.engine {
-            self.last_problem = Some(
-                "the import engine is not running in this console; `smartimage retry` queues the file for the one that is"
-                    .into(),
-            );
-            self.dirty = true;
-            return vec![];
-        }
         let account = row.account.clone();
         let item = row.item;
-        let Some(&link) = self.view.links.get(&account) else {
+        if !self.view.links.contains_key(&account) {
             self.last_problem = Some(format!(
                 "{account} has no Dropbox link; link it again before retrying"
             ));
             self.dirty = true;
             return vec![];
+        }
+        let items = if action == Action::RetryItem {
+            vec![item]
+        } else {
+            vec![]
         };
-        let items = (action == Action::RetryItem).then(|| vec![item]);
         for row in self
             .errors
             .iter_mut()
@@ -354,8 +524,9 @@ impl App {
         {
             row.retrying = true;
         }
-        self.dirty = true;
-        vec![Effect::Engine(EngineCommand::Retry { link, items })]
+        // Through the library, as `smartimage retry` does: same permission check, same audit
+        // row. The engine (here or in another process) takes the items on its next pass.
+        self.start(ConsoleAction::Retry { account, items })
     }
 
     /// Take in what the engine says. Returns what the event loop must do.
@@ -377,10 +548,14 @@ impl App {
                 self.trim_queue();
             }
             EngineEvent::Progress { item, bytes, total } => {
+                self.record_bytes(item, bytes);
+                self.download_started.entry(item).or_insert(self.now);
                 self.set_state(item, QueueState::Downloading { bytes, total })
             }
             EngineEvent::Verifying { item } => self.set_state(item, QueueState::Verifying),
             EngineEvent::Imported { item, .. } => {
+                self.record_bytes(item.item, item.size);
+                self.download_started.remove(&item.item);
                 self.totals.imported += 1;
                 self.totals.imported_bytes += item.size;
                 self.set_state(item.item, QueueState::Imported)
@@ -394,6 +569,7 @@ impl App {
                 self.set_state(item, QueueState::KeptChanged)
             }
             EngineEvent::Failed { item, kind, detail } => {
+                self.download_started.remove(&item.item);
                 self.totals.failed += 1;
                 self.set_state(item.item, QueueState::Failed(kind.as_str().into()));
                 self.errors.retain(|e| e.item != item.item);
@@ -408,6 +584,7 @@ impl App {
                         detail,
                         at: time::OffsetDateTime::now_utc().unix_timestamp(),
                         retrying: false,
+                        report: None,
                     },
                 );
             }
@@ -453,12 +630,37 @@ impl App {
                     effects.push(Effect::Refresh);
                 }
             }
-            EngineEvent::PassStarted { .. }
-            | EngineEvent::Admitted { .. }
-            | EngineEvent::ReportWritten { .. } => visible = false,
+            EngineEvent::ReportWritten { account, path, .. } => {
+                // The failures of the account not yet in a report are in this one.
+                for row in self
+                    .errors
+                    .iter_mut()
+                    .filter(|r| r.account == account && r.report.is_none())
+                {
+                    row.report = Some(path.clone());
+                }
+                visible = self.error_detail;
+            }
+            EngineEvent::PassStarted { .. } | EngineEvent::Admitted { .. } => visible = false,
         }
         self.dirty |= visible;
         effects
+    }
+
+    /// Count bytes that arrived for `item` since its last report, towards its link's rate.
+    fn record_bytes(&mut self, item: ItemId, bytes_now: u64) {
+        let Some(row) = self.queue.iter().find(|r| r.item == item) else {
+            return;
+        };
+        let before = match row.state {
+            QueueState::Downloading { bytes, .. } => bytes,
+            QueueState::Waiting => 0,
+            // Verified or finished: counted already.
+            _ => return,
+        };
+        let link = row.link;
+        self.throughput
+            .record(link, self.now, bytes_now.saturating_sub(before));
     }
 
     fn set_state(&mut self, item: ItemId, state: QueueState) {
@@ -517,6 +719,7 @@ impl App {
                 detail: f.detail.clone(),
                 at: f.updated_at,
                 retrying: false,
+                report: f.report_path.clone(),
             })
             .collect();
         // A failure seen live but not yet in the store read keeps its row.

@@ -16,6 +16,7 @@ use crate::import::engine::ImportEngine;
 use crate::import::events::{EngineCommand, EngineEvent};
 use crate::library::Library;
 
+use super::actions::{self, ApiLinkSessions, ConsoleAction};
 use super::app::{App, Effect, EngineStatus, LibraryView};
 use super::terminal::{ConsoleTerminal, TerminalGuard};
 use super::theme::Theme;
@@ -37,12 +38,24 @@ pub enum AppEvent {
     Tick,
     /// SIGTERM or SIGHUP: quit as if `q` was pressed.
     Terminate,
+    /// An account action or retry finished.
+    ActionDone {
+        action: ConsoleAction,
+        outcome: Result<String, String>,
+    },
+    /// The authorize page of an API link is ready (or why not).
+    ApiLinkStarted {
+        account: String,
+        url: Result<String, String>,
+    },
 }
 
 pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let label = options.data_dir.display().to_string();
     let mut app = App::new(label, options.admin_label.clone(), Theme::from_env());
+    app.keymap = options.keymap.clone();
+    let sessions = ApiLinkSessions::default();
     let (guard, mut terminal) = TerminalGuard::enter()?;
 
     spawn_input(tx.clone());
@@ -75,14 +88,26 @@ pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
         while let Ok(ev) = rx.try_recv() {
             pending.push(ev);
         }
+        let screen = terminal
+            .size()
+            .map(|s| ratatui::layout::Rect::new(0, 0, s.width, s.height))
+            .unwrap_or_default();
         for ev in pending {
-            for effect in apply(&mut app, ev) {
+            for effect in apply(&mut app, ev, screen) {
                 match effect {
                     Effect::Quit => break 'running,
                     Effect::Suspend => {
                         guard.suspend(&mut terminal)?;
+                        if app.mouse {
+                            set_mouse(true);
+                        }
                         gate.forget();
                         app.dirty = true;
+                    }
+                    Effect::Mouse(on) => set_mouse(on),
+                    Effect::Run(action) => run_action(&options, &sessions, action, &tx),
+                    Effect::StartApiLink { account } => {
+                        start_api_link(&options, &sessions, account, &tx)
                     }
                     Effect::Engine(command) => {
                         let _ = commands.send(command);
@@ -103,6 +128,58 @@ pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
     drop(terminal);
     drop(guard);
     Ok(())
+}
+
+fn set_mouse(on: bool) {
+    use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+    let _ = if on {
+        crossterm::execute!(std::io::stdout(), EnableMouseCapture)
+    } else {
+        crossterm::execute!(std::io::stdout(), DisableMouseCapture)
+    };
+}
+
+/// Run an account action (or a retry) on a blocking thread; the outcome comes back as an event.
+fn run_action(
+    options: &ConsoleOptions,
+    sessions: &ApiLinkSessions,
+    action: ConsoleAction,
+    tx: &UnboundedSender<AppEvent>,
+) {
+    let options = options.clone();
+    let sessions = sessions.clone();
+    let tx = tx.clone();
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let outcome = actions::run(&options, &sessions, &runtime, action.clone());
+        let _ = tx.send(AppEvent::ActionDone { action, outcome });
+    });
+}
+
+/// Make the authorize page of an API link (no I/O), then try a browser off the UI task.
+fn start_api_link(
+    options: &ConsoleOptions,
+    sessions: &ApiLinkSessions,
+    account: String,
+    tx: &UnboundedSender<AppEvent>,
+) {
+    let url = actions::start_api_link(options, sessions, &account);
+    if let Ok(url) = &url {
+        // Not a secret (the PKCE challenge is public), and a place to copy it from over SSH.
+        tracing::info!(%account, %url, "Dropbox authorize page for linking");
+    }
+    if let Ok(url) = &url
+        && actions::can_open_a_browser()
+    {
+        let url = url.clone();
+        // Launchers are waited for briefly; never on the UI task.
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = open::that_detached(&url) {
+                tracing::info!(error = %e, "no browser opened for the Dropbox link");
+            }
+        });
+    }
+    let _ = tx.send(AppEvent::ApiLinkStarted { account, url });
 }
 
 fn next_frame_in(app: &App, last: Option<Instant>) -> Duration {
@@ -149,15 +226,32 @@ fn draw(terminal: &mut ConsoleTerminal, app: &App) -> std::io::Result<()> {
 }
 
 /// One event into the state; what the loop must do next.
-fn apply(app: &mut App, event: AppEvent) -> Vec<Effect> {
+fn apply(app: &mut App, event: AppEvent, screen: ratatui::layout::Rect) -> Vec<Effect> {
     match event {
         AppEvent::Input(Event::Key(key)) if key.kind == KeyEventKind::Press => app.handle_key(key),
+        AppEvent::Input(Event::Paste(text)) => {
+            app.handle_paste(&text);
+            vec![]
+        }
+        AppEvent::Input(Event::Mouse(mouse)) => {
+            let pane = layout::pane_at(screen, app, mouse.column, mouse.row);
+            app.handle_mouse(mouse, pane)
+        }
         AppEvent::Input(Event::Resize(..)) => {
             app.dirty = true;
             vec![]
         }
         AppEvent::Input(_) => vec![],
-        AppEvent::Engine(event) => app.apply_engine(event),
+        AppEvent::Engine(event) => {
+            // Rates need the time each event arrived.
+            app.now = Instant::now();
+            app.apply_engine(event)
+        }
+        AppEvent::ActionDone { action, outcome } => app.action_finished(&action, outcome),
+        AppEvent::ApiLinkStarted { account, url } => {
+            app.api_link_started(&account, url);
+            vec![]
+        }
         AppEvent::EngineStarted(result) => {
             app.engine = match result {
                 Ok(()) => EngineStatus::Watching,

@@ -24,6 +24,14 @@ pub enum Action {
     RetryItem,
     RetryAccount,
     ScanNow,
+    // Accounts pane actions (dialogs in `dialogs/`, run by `actions.rs`).
+    LinkApi,
+    LinkFolder,
+    Unlink,
+    PauseResume,
+    Delegate,
+    Revoke,
+    ToggleMouse,
 }
 
 /// Where a binding applies.
@@ -232,6 +240,69 @@ pub static BINDINGS: &[Binding] = &[
         footer: true,
     },
     Binding {
+        keys: &[key('a')],
+        label: "a",
+        help: "link via the Dropbox API",
+        hint: "link",
+        action: Action::LinkApi,
+        scope: Scope::Pane(PaneId::Accounts),
+        footer: true,
+    },
+    Binding {
+        keys: &[key('f')],
+        label: "f",
+        help: "link a synced Dropbox folder",
+        hint: "folder",
+        action: Action::LinkFolder,
+        scope: Scope::Pane(PaneId::Accounts),
+        footer: true,
+    },
+    Binding {
+        keys: &[key('u')],
+        label: "u",
+        help: "unlink Dropbox (asks first)",
+        hint: "unlink",
+        action: Action::Unlink,
+        scope: Scope::Pane(PaneId::Accounts),
+        footer: true,
+    },
+    Binding {
+        keys: &[key('p')],
+        label: "p",
+        help: "pause or resume importing",
+        hint: "pause",
+        action: Action::PauseResume,
+        scope: Scope::Pane(PaneId::Accounts),
+        footer: false,
+    },
+    Binding {
+        keys: &[key('d')],
+        label: "d",
+        help: "delegate linking to an admin",
+        hint: "delegate",
+        action: Action::Delegate,
+        scope: Scope::Pane(PaneId::Accounts),
+        footer: true,
+    },
+    Binding {
+        keys: &[key('D')],
+        label: "D",
+        help: "revoke a delegation",
+        hint: "revoke",
+        action: Action::Revoke,
+        scope: Scope::Pane(PaneId::Accounts),
+        footer: false,
+    },
+    Binding {
+        keys: &[key('m')],
+        label: "m",
+        help: "mouse on/off",
+        hint: "mouse",
+        action: Action::ToggleMouse,
+        scope: Scope::Global,
+        footer: false,
+    },
+    Binding {
         keys: &[key('?')],
         label: "?",
         help: "show or hide this help",
@@ -269,7 +340,7 @@ pub static BINDINGS: &[Binding] = &[
     },
 ];
 
-fn matches(k: &Key, event: &KeyEvent) -> bool {
+pub(crate) fn matches(k: &Key, event: &KeyEvent) -> bool {
     let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
     // Shift is part of the character ('G', '?') or of BackTab itself; only Ctrl tells keys apart.
     let code = match event.code {

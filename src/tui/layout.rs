@@ -8,21 +8,21 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::app::{App, PaneId};
-use super::keymap;
 use super::panes;
 use super::text::fit;
 
 /// Smallest terminal that shows all four panes at once.
 pub const GRID_MIN: (u16, u16) = (100, 30);
 
-pub fn draw(frame: &mut Frame, app: &App) {
-    let [title, body, footer] = Layout::vertical([
+/// Where each visible pane goes on a screen of `area` (title and footer rows excluded), and
+/// the tab strip when the panes do not all fit.
+fn pane_areas(area: Rect, app: &App) -> (Vec<(PaneId, Rect)>, Option<Rect>) {
+    let [_, body, _] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(3),
         Constraint::Length(1),
     ])
-    .areas(frame.area());
-    draw_title(frame, title, app);
+    .areas(area);
     if body.width >= GRID_MIN.0 && body.height + 2 >= GRID_MIN.1 {
         let [top, bottom] =
             Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
@@ -30,21 +30,62 @@ pub fn draw(frame: &mut Frame, app: &App) {
             Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(top);
         let [f, e] = Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
             .areas(bottom);
-        for (pane, area) in [
+        let panes = vec![
             (PaneId::Accounts, a),
             (PaneId::Queue, q),
             (PaneId::Files, f),
             (PaneId::Errors, e),
-        ] {
-            draw_pane(frame, area, app, pane);
-        }
+        ];
+        (panes, None)
     } else {
         let [tabs, area] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(2)]).areas(body);
+        (vec![(app.focus, area)], Some(tabs))
+    }
+}
+
+/// The pane at a screen position (for mouse clicks).
+pub fn pane_at(screen: Rect, app: &App, column: u16, row: u16) -> Option<PaneId> {
+    let at = ratatui::layout::Position::new(column, row);
+    let (panes, tabs) = pane_areas(screen, app);
+    if let Some(tabs) = tabs.filter(|t| t.contains(at)) {
+        // The tab strip: " 1 Accounts  2 Dropbox queue …", each label then a space.
+        let mut x = tabs.x;
+        for pane in PaneId::ALL {
+            let number = PaneId::ALL.iter().position(|p| *p == pane).unwrap_or(0) + 1;
+            let width = format!(" {number} {} ", pane.title()).chars().count() as u16 + 1;
+            if column < x + width {
+                return Some(pane);
+            }
+            x += width;
+        }
+        return None;
+    }
+    panes
+        .into_iter()
+        .find(|(_, area)| area.contains(at))
+        .map(|(pane, _)| pane)
+}
+
+pub fn draw(frame: &mut Frame, app: &App) {
+    let [title, _, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    draw_title(frame, title, app);
+    let (panes, tabs) = pane_areas(frame.area(), app);
+    if let Some(tabs) = tabs {
         draw_tabs(frame, tabs, app);
-        draw_pane(frame, area, app, app.focus);
+    }
+    for (pane, area) in panes {
+        draw_pane(frame, area, app, pane);
     }
     draw_footer(frame, footer, app);
+    if let Some(dialog) = &app.dialog {
+        super::dialogs::draw::draw(frame, frame.area(), dialog, app.theme);
+    }
     if app.help {
         panes::help::draw(frame, frame.area(), app);
     }
@@ -125,10 +166,16 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
             app.theme.warning(),
         ));
         spans.push(Span::raw("  "));
+    } else if let Some(status) = &app.status {
+        spans.push(Span::styled(
+            fit(status, area.width as usize / 2),
+            app.theme.good(),
+        ));
+        spans.push(Span::raw("  "));
     }
-    for b in keymap::footer(app.focus) {
-        spans.push(Span::styled(b.label, app.theme.key()));
-        spans.push(Span::raw(format!(" {}  ", b.hint)));
+    for b in app.keymap.footer(app.focus) {
+        spans.push(Span::styled(b.label.clone(), app.theme.key()));
+        spans.push(Span::raw(format!(" {}  ", b.hint())));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -1,14 +1,21 @@
 //! The interactive console (ratatui). It drives the import engine only through its command
 //! channel and renders the engine's events; library reads run off the UI task.
 
+pub mod account_actions;
+pub mod actions;
 pub mod app;
+pub mod dialogs;
 pub mod event_loop;
 pub mod keymap;
+pub mod keymap_config;
 pub mod layout;
+pub mod logging;
 pub mod panes;
+pub mod qr;
 pub mod terminal;
 pub mod text;
 pub mod theme;
+pub mod throughput;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -34,6 +41,8 @@ pub struct ConsoleOptions {
     /// The acting admin's email, for the title bar.
     pub admin_label: String,
     pub engine: EngineSettings,
+    /// The keys in force (`[keys]` of the config file over the defaults).
+    pub keymap: keymap_config::Keymap,
 }
 
 /// Read what the panes show (blocking: run it with `spawn_blocking`).
@@ -71,6 +80,7 @@ pub fn load_view(options: &ConsoleOptions, account: Option<&str>) -> Result<Libr
         failures,
         files,
         files_account: account.map(str::to_owned),
+        actor: Some(actor),
     })
 }
 
@@ -82,10 +92,17 @@ const RUNTIME_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_se
 
 /// Open the console until the admin quits. Restores the terminal however it ends.
 pub fn run(options: ConsoleOptions) -> anyhow::Result<()> {
+    // Before the screen is taken: from here on nothing may print to it.
+    let _log = logging::start(&options.data_dir);
+    tracing::info!(data_dir = %options.data_dir.display(), admin = %options.admin_label, "console opened");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let outcome = runtime.block_on(event_loop::run(options));
     runtime.shutdown_timeout(RUNTIME_SHUTDOWN_GRACE);
+    match &outcome {
+        Ok(()) => tracing::info!("console closed"),
+        Err(e) => tracing::error!(error = %e, "console stopped"),
+    }
     outcome
 }

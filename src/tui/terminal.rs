@@ -4,7 +4,7 @@
 use std::io::{self, Stdout, Write};
 use std::sync::Once;
 
-use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+use crossterm::event::{DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste};
 use crossterm::terminal::{
     Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
@@ -35,8 +35,10 @@ fn enter() -> io::Result<()> {
 /// Undo everything `enter` did. Safe to call more than once, and from a panic hook.
 pub fn restore() {
     let mut out = io::stdout();
+    // Mouse reporting is off unless the admin turned it on; turning it off is harmless.
     let _ = execute!(
         out,
+        DisableMouseCapture,
         DisableBracketedPaste,
         LeaveAlternateScreen,
         cursor::Show

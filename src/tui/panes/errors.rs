@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
 
 use crate::tui::app::{App, PaneId};
+use crate::tui::keymap::Action;
 use crate::tui::text::{bytes, clean, fit, time_utc};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
@@ -43,11 +44,25 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 Span::styled("Kind     ", theme.key()),
                 Span::styled(e.kind.clone(), theme.error()),
             ]),
+            Line::from(vec![
+                Span::styled("Report   ", theme.key()),
+                Span::raw(match &e.report {
+                    Some(path) => clean(path),
+                    None => {
+                        "not written yet (after the pass, in the account's Dropbox folder)".into()
+                    }
+                }),
+            ]),
             Line::from(""),
             Line::from(clean(&e.detail)),
             Line::from(""),
             Line::from(Span::styled(
-                "The file stays in Dropbox. r retries it, R retries the account's, Enter closes.",
+                format!(
+                    "The file stays in Dropbox. {} retries it, {} retries the account's, {} closes.",
+                    app.keymap.label_of(Action::RetryItem),
+                    app.keymap.label_of(Action::RetryAccount),
+                    app.keymap.label_of(Action::ToggleDetail),
+                ),
                 theme.dim(),
             )),
         ];
@@ -58,7 +73,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let (time_w, account_w, kind_w) = (16usize, (w / 6).clamp(6, 14), (w / 6).clamp(8, 20));
     let file_w = ((w.saturating_sub(time_w + account_w + kind_w + 4)) / 2).max(8);
     let detail_w = w.saturating_sub(time_w + account_w + kind_w + file_w + 4);
-    let table_rows = rows.iter().map(|e| {
+    let shown = super::visible_rows(app.selection.errors, rows.len(), area.height as usize);
+    let selected = app.selection.errors.saturating_sub(shown.start);
+    let table_rows = rows[shown].iter().map(|e| {
         let kind = if e.retrying {
             "retrying…".to_owned()
         } else {
@@ -87,6 +104,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         ratatui::style::Style::new()
     });
-    let mut state = TableState::default().with_selected(Some(app.selection.errors));
+    let mut state = TableState::default().with_selected(Some(selected));
     frame.render_stateful_widget(table, area, &mut state);
 }

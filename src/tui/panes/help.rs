@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::tui::app::App;
-use crate::tui::keymap::{BINDINGS, Scope};
+use crate::tui::keymap::Scope;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
@@ -16,7 +16,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .into_iter()
         .chain(crate::tui::app::PaneId::ALL.map(Scope::Pane))
     {
-        for b in BINDINGS.iter().filter(|b| b.scope == scope) {
+        for b in app.keymap.bindings().iter().filter(|b| b.scope() == scope) {
             if section != Some(scope) {
                 section = Some(scope);
                 let heading = match scope {
@@ -27,16 +27,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             }
             lines.push(Line::from(vec![
                 Span::styled(format!("  {:<7}", b.label), theme.key()),
-                Span::raw(b.help),
+                Span::raw(b.help()),
             ]));
         }
     }
-    // Two columns when one does not fit (80x24).
-    let columns = if lines.len() as u16 + 2 > area.height {
-        2
-    } else {
-        1
-    };
+    // As many columns as it takes to show every binding (two at 80x24).
+    let rows = area.height.saturating_sub(2).max(1) as usize;
+    let columns = lines.len().div_ceil(rows).max(1);
     let per_column = lines.len().div_ceil(columns);
     let height = (per_column as u16 + 2).min(area.height);
     let width = (50 * columns as u16).min(area.width);

@@ -5,3 +5,29 @@ pub mod errors;
 pub mod files;
 pub mod help;
 pub mod queue;
+
+/// The rows a list of `len` shows in `height` rows with `selected` in view — as a table keeps
+/// its selection in view from the top. Only these rows are built, so a pane with ten thousand
+/// entries costs what a screenful does.
+pub fn visible_rows(selected: usize, len: usize, height: usize) -> std::ops::Range<usize> {
+    let height = height.max(1);
+    let start = selected
+        .min(len.saturating_sub(1))
+        .saturating_sub(height - 1);
+    start..(start + height).min(len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::visible_rows;
+
+    #[test]
+    fn the_window_keeps_the_selection_in_view() {
+        assert_eq!(visible_rows(0, 10_000, 20), 0..20);
+        assert_eq!(visible_rows(19, 10_000, 20), 0..20);
+        assert_eq!(visible_rows(20, 10_000, 20), 1..21);
+        assert_eq!(visible_rows(9_999, 10_000, 20), 9_980..10_000);
+        assert_eq!(visible_rows(3, 5, 20), 0..5);
+        assert_eq!(visible_rows(0, 0, 20), 0..0);
+    }
+}

@@ -6,14 +6,24 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
+use crate::library::store::links::LinkId;
 use crate::tui::app::{App, PaneId, QueueRow, QueueState};
 use crate::tui::text::{bytes, fit};
+use crate::tui::throughput::{duration_label, eta_seconds};
+
+/// Width of the state column when the pane is wide enough for a bar and a rate.
+const WIDE_STATE: usize = 44;
+const NARROW_STATE: usize = 22;
+/// Cells of a row's progress bar, in a wide and a narrow state column.
+const WIDE_BAR: usize = 8;
+const NARROW_BAR: usize = 4;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
     let rows = app.queue_rows();
+    let links = link_lines(app, &rows, area.width as usize);
     let [head, body] = Layout::vertical([
-        Constraint::Length(1 + app.rate_limits.len() as u16),
+        Constraint::Length(1 + app.rate_limits.len() as u16 + links.len() as u16),
         Constraint::Min(1),
     ])
     .areas(area);
@@ -44,6 +54,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             theme.warning(),
         )));
     }
+    lines.extend(links);
     frame.render_widget(Paragraph::new(lines), head);
     if rows.is_empty() {
         frame.render_widget(
@@ -56,11 +67,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         );
         return;
     }
-    let state_width = 22usize;
+    let wide = body.width as usize >= WIDE_STATE + 40;
+    let state_width = if wide { WIDE_STATE } else { NARROW_STATE };
     let account_width = (body.width as usize / 5).clamp(6, 16);
     let file_width = (body.width as usize).saturating_sub(state_width + account_width + 2);
-    let table_rows = rows.iter().map(|r| {
-        let (label, style) = state_label(r, app);
+    let shown = super::visible_rows(app.selection.queue, rows.len(), body.height as usize);
+    let selected = app.selection.queue.saturating_sub(shown.start);
+    let table_rows = rows[shown].iter().map(|r| {
+        let (label, style) = state_label(r, app, wide);
         Row::new(vec![
             Span::styled(fit(&label, state_width), style),
             Span::raw(fit(&r.account, account_width)),
@@ -80,7 +94,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         ratatui::style::Style::new()
     });
-    let mut state = TableState::default().with_selected(Some(app.selection.queue));
+    let mut state = TableState::default().with_selected(Some(selected));
     frame.render_stateful_widget(table, body, &mut state);
 }
 
@@ -94,16 +108,87 @@ fn finished(s: &QueueState) -> bool {
     )
 }
 
-fn state_label(r: &QueueRow, app: &App) -> (String, ratatui::style::Style) {
+/// One line per link with files in flight: how many and how much is left, the rate, the ETA.
+fn link_lines(app: &App, rows: &[&QueueRow], width: usize) -> Vec<Line<'static>> {
+    let mut per_link: Vec<(LinkId, &str, usize, u64)> = vec![];
+    for r in rows.iter().filter(|r| !finished(&r.state)) {
+        let left = match r.state {
+            QueueState::Waiting => r.size,
+            QueueState::Downloading { bytes, total } => total.saturating_sub(bytes),
+            _ => 0,
+        };
+        match per_link.iter_mut().find(|(l, ..)| *l == r.link) {
+            Some(entry) => {
+                entry.2 += 1;
+                entry.3 += left;
+            }
+            None => per_link.push((r.link, &r.account, 1, left)),
+        }
+    }
+    per_link.sort_by(|a, b| a.1.cmp(b.1));
+    per_link
+        .into_iter()
+        .map(|(link, account, files, left)| {
+            let rate = app.throughput.rate(link, app.now);
+            let speed = match rate {
+                Some(r) => format!("{}/s", bytes(r as u64)),
+                None => "starting".into(),
+            };
+            let eta = rate.and_then(|r| eta_seconds(left, r)).map_or_else(
+                || "ETA —".to_owned(),
+                |s| format!("ETA {}", duration_label(s)),
+            );
+            Line::from(Span::styled(
+                fit(
+                    &format!(
+                        "{account}: {files} left ({}) · {speed} · {eta}",
+                        bytes(left)
+                    ),
+                    width,
+                ),
+                app.theme.key(),
+            ))
+        })
+        .collect()
+}
+
+/// "[####····]" for `done` of `total`.
+fn bar(done: u64, total: u64, width: usize) -> String {
+    let filled = (done.saturating_mul(width as u64))
+        .checked_div(total)
+        .unwrap_or(0)
+        .min(width as u64) as usize;
+    format!("[{}{}]", "#".repeat(filled), "·".repeat(width - filled))
+}
+
+fn state_label(r: &QueueRow, app: &App, wide: bool) -> (String, ratatui::style::Style) {
     let t = app.theme;
     match &r.state {
         QueueState::Waiting => (format!("waiting {}", bytes(r.size)), t.dim()),
         QueueState::Downloading { bytes: b, total } => {
             let pct = if *total == 0 { 0 } else { b * 100 / total };
-            (
-                format!("{pct:>3}% {}/{}", bytes(*b), bytes(*total)),
-                t.key(),
-            )
+            // The file's own rate since its first bytes.
+            let rate = app.download_started.get(&r.item).and_then(|since| {
+                let secs = app.now.saturating_duration_since(*since).as_secs_f64();
+                (secs >= 0.5).then(|| format!(" {}/s", bytes((*b as f64 / secs) as u64)))
+            });
+            let label = if wide {
+                format!(
+                    "{pct:>3}% {} {}/{}{}",
+                    bar(*b, *total, WIDE_BAR),
+                    bytes(*b),
+                    bytes(*total),
+                    rate.unwrap_or_default()
+                )
+            } else {
+                // Narrow: no byte counts, a shorter bar, so the rate still fits.
+                format!(
+                    "{pct:>3}% {}{}",
+                    bar(*b, *total, NARROW_BAR),
+                    rate.unwrap_or_default()
+                )
+            };
+            (label, t.key())
         }
         QueueState::Verifying => ("verifying".into(), t.key()),
         QueueState::Imported => (format!("imported {}", bytes(r.size)), t.good()),

@@ -1,0 +1,132 @@
+//! The Accounts pane's actions, from a key to a dialog or an action to run. Before anything
+//! opens, the acting admin's right is checked with the library's own rule (`Actor::check`),
+//! so a denial reads exactly as the CLI's; the library checks again when the action runs.
+
+use crate::library::permissions::Right;
+use crate::library::store::links::{BackendKind, LinkState};
+
+use super::actions::ConsoleAction;
+use super::app::{App, Effect};
+use super::dialogs::Dialog;
+use super::keymap::Action;
+
+impl App {
+    pub(crate) fn account_action(&mut self, action: Action) -> Vec<Effect> {
+        self.dirty = true;
+        let Some(summary) = self.selected_account().cloned() else {
+            self.dialog = Some(Dialog::notice(
+                "Choose an account",
+                "Select an account in the list first (j/k); All accounts is not one.",
+            ));
+            return vec![];
+        };
+        let Some(actor) = self.view.actor.clone() else {
+            self.status = Some("still reading the library; try again in a moment".into());
+            return vec![];
+        };
+        let account = &summary.account;
+        let name = account.name.clone();
+        let right = match action {
+            Action::Delegate | Action::Revoke => Right::Delegate(account),
+            _ => Right::LinkDropbox(account),
+        };
+        if let Err(denied) = actor.check(right) {
+            self.dialog = Some(Dialog::notice("Not allowed", denied.to_string()));
+            return vec![];
+        }
+        let link = summary.dropbox.as_ref();
+        let key = |action| self.keymap.label_of(action);
+        let (unlink_key, api_key, folder_key) = (
+            key(Action::Unlink),
+            key(Action::LinkApi),
+            key(Action::LinkFolder),
+        );
+        let linked_already = |app: &mut App| {
+            let folder = link.map(|l| l.folder.clone()).unwrap_or_default();
+            app.dialog = Some(Dialog::notice(
+                "Already linked",
+                format!(
+                    "{name} is already linked to Dropbox (folder {folder}); unlink it first ({unlink_key})."
+                ),
+            ));
+            vec![]
+        };
+        let not_linked = |app: &mut App| {
+            app.dialog = Some(Dialog::notice(
+                "Not linked",
+                format!(
+                    "{name} is not linked to Dropbox; link it with {api_key} (Dropbox API) or {folder_key} (synced folder)."
+                ),
+            ));
+            vec![]
+        };
+        match action {
+            Action::LinkApi => {
+                if link.is_some() {
+                    return linked_already(self);
+                }
+                self.status = Some(format!("starting the Dropbox link of {name}…"));
+                vec![Effect::StartApiLink { account: name }]
+            }
+            Action::LinkFolder => {
+                if link.is_some() {
+                    return linked_already(self);
+                }
+                self.dialog = Some(Dialog::link_folder(&name, self.known_synced_folder()));
+                vec![]
+            }
+            Action::Unlink => {
+                if link.is_none() {
+                    return not_linked(self);
+                }
+                self.dialog = Some(Dialog::confirm_unlink(&name));
+                vec![]
+            }
+            Action::PauseResume => {
+                let Some(link) = link else {
+                    return not_linked(self);
+                };
+                let state = if link.state == LinkState::Paused {
+                    LinkState::Active
+                } else {
+                    LinkState::Paused
+                };
+                self.start(ConsoleAction::SetLinkState {
+                    account: name,
+                    state,
+                })
+            }
+            Action::Delegate | Action::Revoke => {
+                let revoke = action == Action::Revoke;
+                let choices: Vec<String> = if revoke {
+                    summary.delegates.clone()
+                } else {
+                    summary
+                        .admins
+                        .iter()
+                        .filter(|a| !summary.delegates.contains(a))
+                        .cloned()
+                        .collect()
+                };
+                self.dialog = Some(Dialog::PickAdmin {
+                    account: name,
+                    revoke,
+                    choices,
+                    selected: 0,
+                });
+                vec![]
+            }
+            _ => vec![],
+        }
+    }
+
+    /// A synced folder another account already uses: most installations have one.
+    fn known_synced_folder(&self) -> Option<&str> {
+        self.view
+            .accounts
+            .iter()
+            .filter_map(|a| a.dropbox.as_ref())
+            .find(|d| d.backend == BackendKind::Local)
+            .map(|d| d.dropbox_account.as_str())
+    }
+}

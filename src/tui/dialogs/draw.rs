@@ -1,0 +1,380 @@
+//! Drawing the open dialog, centred over the panes. Every name, path, email and typed value
+//! goes through the sanitizers; the QR code is drawn dark-on-light even on dark terminals.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragraph, Wrap};
+use tui_input::Input;
+
+use super::Dialog;
+use crate::tui::text::{clean, fit};
+use crate::tui::theme::Theme;
+
+/// Widest a text dialog gets.
+const TEXT_WIDTH: u16 = 72;
+/// Columns the API dialog keeps for its text beside the QR code.
+const API_TEXT_WIDTH: u16 = 44;
+
+pub fn draw(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: Theme) {
+    match dialog {
+        Dialog::LinkFolder { account, field } => {
+            let text = vec![
+                Line::from("The folder the Dropbox desktop app keeps in sync on this machine,"),
+                Line::from("e.g. ~/Dropbox/Apps/Smartimage. A folder named after the account"),
+                Line::from("is made inside it; files dropped there are imported."),
+            ];
+            let title = format!(" Link {} to a synced Dropbox folder ", clean(account));
+            field_dialog(
+                frame,
+                area,
+                theme,
+                &title,
+                text,
+                field,
+                "Enter links · Esc cancels",
+            );
+        }
+        Dialog::ApiLink {
+            account,
+            url,
+            qr,
+            field,
+        } => api_link(frame, area, theme, account, url, qr.as_deref(), field),
+        Dialog::Confirm { question, .. } => {
+            let lines = vec![
+                Line::from(clean(question)),
+                Line::from(""),
+                Line::from(vec![
+                    Span::styled("y", theme.key()),
+                    Span::raw(" yes   "),
+                    Span::styled("n", theme.key()),
+                    Span::raw("/"),
+                    Span::styled("Esc", theme.key()),
+                    Span::raw(" no"),
+                ]),
+            ];
+            text_box(
+                frame,
+                area,
+                theme,
+                " Are you sure? ",
+                lines,
+                theme.warning(),
+            );
+        }
+        Dialog::PickAdmin {
+            account,
+            revoke,
+            choices,
+            selected,
+        } => picker(frame, area, theme, account, *revoke, choices, *selected),
+        Dialog::Notice { title, text } => {
+            let lines = vec![
+                Line::from(clean(text)),
+                Line::from(""),
+                Line::from(vec![
+                    Span::styled("Enter", theme.key()),
+                    Span::raw("/"),
+                    Span::styled("Esc", theme.key()),
+                    Span::raw(" closes"),
+                ]),
+            ];
+            text_box(
+                frame,
+                area,
+                theme,
+                &format!(" {} ", clean(title)),
+                lines,
+                theme.error(),
+            );
+        }
+    }
+}
+
+fn centred(area: Rect, width: u16, height: u16) -> Rect {
+    let [vert] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [rect] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(vert);
+    rect
+}
+
+fn frame_block<'a>(theme: Theme, title: &str, border: Style) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(border)
+        .title(Span::styled(title.to_owned(), theme.title()))
+}
+
+/// Rows `lines` take when wrapped to `width`: by characters, plus a little for the ends of
+/// rows that word wrapping leaves empty (a row too few would hide the last line).
+fn wrapped_height(lines: &[Line], width: u16) -> u16 {
+    let width = width.max(1) as usize;
+    lines
+        .iter()
+        .map(|l| {
+            let w = l.width();
+            let rows = w.max(1).div_ceil(width);
+            let slack = if rows > 1 {
+                (w / 10).div_ceil(width)
+            } else {
+                0
+            };
+            (rows + slack) as u16
+        })
+        .sum()
+}
+
+fn text_box(
+    frame: &mut Frame,
+    area: Rect,
+    theme: Theme,
+    title: &str,
+    lines: Vec<Line>,
+    border: Style,
+) {
+    let width = TEXT_WIDTH.min(area.width.saturating_sub(2));
+    let height = wrapped_height(&lines, width.saturating_sub(2)) + 2;
+    let rect = centred(area, width, height);
+    frame.render_widget(Clear, rect);
+    let block = frame_block(theme, title, border);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// One line of an editable value, scrolled so the cursor shows, the cursor in reverse video.
+fn field_line(field: &Input, width: u16, theme: Theme) -> Line<'static> {
+    let width = width.max(2) as usize;
+    let value = clean(field.value());
+    let cursor = field.visual_cursor().min(value.chars().count());
+    let scroll = field.visual_scroll(width - 1);
+    let chars: Vec<char> = value.chars().collect();
+    let visible: String = chars.iter().skip(scroll).take(width - 1).collect();
+    let at = cursor.saturating_sub(scroll);
+    let (before, rest): (String, String) = (
+        visible.chars().take(at).collect(),
+        visible.chars().skip(at).collect(),
+    );
+    let mut rest = rest.chars();
+    let under = rest.next().map(String::from).unwrap_or_else(|| " ".into());
+    Line::from(vec![
+        Span::raw(before),
+        Span::styled(under, theme.selected()),
+        Span::raw(rest.collect::<String>()),
+    ])
+}
+
+fn field_dialog(
+    frame: &mut Frame,
+    area: Rect,
+    theme: Theme,
+    title: &str,
+    text: Vec<Line>,
+    field: &Input,
+    hint: &str,
+) {
+    let width = TEXT_WIDTH.min(area.width.saturating_sub(2));
+    let text_height = wrapped_height(&text, width.saturating_sub(2));
+    let rect = centred(area, width, text_height + 3 + 1 + 2);
+    frame.render_widget(Clear, rect);
+    let block = frame_block(theme, title, theme.border(true));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [text_area, field_area, hint_area] = Layout::vertical([
+        Constraint::Length(text_height),
+        Constraint::Length(3),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), text_area);
+    let field_block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true));
+    let field_inner = field_block.inner(field_area);
+    frame.render_widget(field_block, field_area);
+    frame.render_widget(
+        Paragraph::new(field_line(field, field_inner.width, theme)),
+        field_inner,
+    );
+    frame.render_widget(
+        Paragraph::new(Span::styled(
+            fit(hint, hint_area.width as usize),
+            theme.dim(),
+        )),
+        hint_area,
+    );
+}
+
+fn api_link(
+    frame: &mut Frame,
+    area: Rect,
+    theme: Theme,
+    account: &str,
+    url: &str,
+    qr: Option<&[String]>,
+    field: &Input,
+) {
+    let title = format!(" Link {} through the Dropbox API ", clean(account));
+    let qr_size = qr.map(|rows| (rows[0].chars().count() as u16, rows.len() as u16));
+    let fits =
+        qr_size.filter(|(w, h)| *w + API_TEXT_WIDTH + 3 <= area.width && *h + 2 <= area.height);
+    let Some((qr_w, qr_h)) = fits else {
+        // Too small for the code: the URL alone (it wraps), and how big the code needs.
+        let mut text = vec![
+            Line::from(
+                "1. Open this page and allow access, signed in as the Dropbox account to link:",
+            ),
+            Line::from(Span::styled(clean(url), theme.key())),
+        ];
+        if let Some((w, h)) = qr_size {
+            text.push(Line::from(Span::styled(
+                format!(
+                    "(A terminal of {}x{} or more also shows it as a QR code.)",
+                    w + API_TEXT_WIDTH + 3,
+                    h + 4
+                ),
+                theme.dim(),
+            )));
+        }
+        text.push(Line::from("2. Paste the code Dropbox shows:"));
+        field_dialog(
+            frame,
+            area,
+            theme,
+            &title,
+            text,
+            field,
+            "Enter links · Esc cancels",
+        );
+        return;
+    };
+    let rect = centred(area, qr_w + API_TEXT_WIDTH + 3, qr_h + 2);
+    frame.render_widget(Clear, rect);
+    let block = frame_block(theme, &title, theme.border(true));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [code_area, _, text_area] = Layout::horizontal([
+        Constraint::Length(qr_w),
+        Constraint::Length(1),
+        Constraint::Min(10),
+    ])
+    .areas(inner);
+    // Dark modules on a light ground whatever the terminal's colours, when colour is allowed.
+    let qr_style = if theme.color {
+        Style::new().fg(Color::White).bg(Color::Black)
+    } else {
+        Style::new()
+    };
+    let rows: Vec<Line> = qr
+        .unwrap_or_default()
+        .iter()
+        .map(|r| Line::from(Span::styled(r.clone(), qr_style)))
+        .collect();
+    frame.render_widget(Paragraph::new(rows), code_area);
+    let text = vec![
+        Line::from("1. Scan the code with a phone, or open this page:"),
+        Line::from(Span::styled(clean(url), theme.key())),
+        Line::from(""),
+        Line::from("   Sign in as the Dropbox account to link, and allow access."),
+        Line::from(""),
+        Line::from("2. Paste the code Dropbox shows:"),
+    ];
+    let text_height = wrapped_height(&text, text_area.width);
+    let [words, field_area, _, hint_area] = Layout::vertical([
+        Constraint::Length(text_height),
+        Constraint::Length(3),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(text_area);
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), words);
+    let field_block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true));
+    let field_inner = field_block.inner(field_area);
+    frame.render_widget(field_block, field_area);
+    frame.render_widget(
+        Paragraph::new(field_line(field, field_inner.width, theme)),
+        field_inner,
+    );
+    frame.render_widget(
+        Paragraph::new(Span::styled("Enter links · Esc cancels", theme.dim())),
+        hint_area,
+    );
+}
+
+fn picker(
+    frame: &mut Frame,
+    area: Rect,
+    theme: Theme,
+    account: &str,
+    revoke: bool,
+    choices: &[String],
+    selected: usize,
+) {
+    let (title, intro, none) = if revoke {
+        (
+            format!(" Revoke a delegation of {} ", clean(account)),
+            "Who may no longer link Dropbox for this account:",
+            "No admin of this account is delegated.",
+        )
+    } else {
+        (
+            format!(" Delegate Dropbox linking of {} ", clean(account)),
+            "Which admin may link Dropbox for this account:",
+            "Every admin of this account is delegated already (owners need no delegation). An owner adds admins with `smartimage admin add EMAIL --admin ACCOUNT`.",
+        )
+    };
+    let width = TEXT_WIDTH.min(area.width.saturating_sub(2));
+    if choices.is_empty() {
+        let lines = vec![
+            Line::from(none),
+            Line::from(""),
+            Line::from(Span::styled("Enter/Esc closes", theme.dim())),
+        ];
+        text_box(frame, area, theme, &title, lines, theme.border(true));
+        return;
+    }
+    let list_height = (choices.len() as u16).min(area.height.saturating_sub(6).max(1));
+    let rect = centred(area, width, list_height + 4);
+    frame.render_widget(Clear, rect);
+    let block = frame_block(theme, &title, theme.border(true));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [intro_area, list_area, hint_area] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    frame.render_widget(
+        Paragraph::new(fit(intro, intro_area.width as usize)),
+        intro_area,
+    );
+    let items: Vec<ListItem> = choices
+        .iter()
+        .map(|c| ListItem::new(fit(&format!("  {c}"), list_area.width as usize)))
+        .collect();
+    let mut state = ListState::default().with_selected(Some(selected));
+    frame.render_stateful_widget(
+        List::new(items).highlight_style(theme.selected()),
+        list_area,
+        &mut state,
+    );
+    let verb = if revoke { "revokes" } else { "delegates" };
+    frame.render_widget(
+        Paragraph::new(Span::styled(
+            fit(
+                &format!("j/k choose · Enter {verb} · Esc cancels"),
+                hint_area.width as usize,
+            ),
+            theme.dim(),
+        )),
+        hint_area,
+    );
+}

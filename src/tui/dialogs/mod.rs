@@ -1,0 +1,281 @@
+//! Small windows over the panes for account actions: a text field (synced folder path, Dropbox
+//! code), the API link page with its QR code, a yes/no question, an admin picker, a notice.
+//! Key handling here is pure: a key changes the dialog or yields what to run.
+
+pub mod draw;
+
+use std::path::PathBuf;
+
+use crossterm::event::{Event, KeyCode, KeyEvent};
+use tui_input::backend::crossterm::to_input_request;
+use tui_input::{Input, InputRequest};
+
+use super::actions::{ConsoleAction, Secret};
+use crate::library::store::links::LinkState;
+
+pub enum Dialog {
+    /// The synced Dropbox folder to link `account` to.
+    LinkFolder { account: String, field: Input },
+    /// The API flow: open `url` (or scan `qr`), allow access, paste the code Dropbox shows.
+    ApiLink {
+        account: String,
+        url: String,
+        /// The URL as QR rows, made once (`None`: too long for a QR code).
+        qr: Option<Vec<String>>,
+        field: Input,
+    },
+    /// Asks before `action` (unlink).
+    Confirm {
+        question: String,
+        action: ConsoleAction,
+    },
+    /// Pick an admin of `account` to delegate Dropbox linking to (or to revoke).
+    PickAdmin {
+        account: String,
+        revoke: bool,
+        choices: Vec<String>,
+        selected: usize,
+    },
+    /// A denial or a failure, in full.
+    Notice { title: String, text: String },
+}
+
+/// What a key did to the open dialog.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DialogOutcome {
+    Stay,
+    Close,
+    Run(ConsoleAction),
+}
+
+impl Dialog {
+    pub fn link_folder(account: &str, suggestion: Option<&str>) -> Dialog {
+        Dialog::LinkFolder {
+            account: account.to_owned(),
+            field: Input::new(suggestion.unwrap_or_default().to_owned()),
+        }
+    }
+
+    pub fn api_link(account: &str, url: String) -> Dialog {
+        Dialog::ApiLink {
+            account: account.to_owned(),
+            qr: super::qr::lines(&url),
+            url,
+            field: Input::default(),
+        }
+    }
+
+    pub fn confirm_unlink(account: &str) -> Dialog {
+        Dialog::Confirm {
+            question: format!(
+                "Unlink {account} from Dropbox? Files already imported stay in All Files; nothing in Dropbox is touched. Linking again starts a fresh listing."
+            ),
+            action: ConsoleAction::SetLinkState {
+                account: account.to_owned(),
+                state: LinkState::Unlinked,
+            },
+        }
+    }
+
+    pub fn notice(title: &str, text: impl Into<String>) -> Dialog {
+        Dialog::Notice {
+            title: title.to_owned(),
+            text: text.into(),
+        }
+    }
+
+    /// Apply a key press.
+    pub fn handle_key(&mut self, key: KeyEvent) -> DialogOutcome {
+        if key.code == KeyCode::Esc {
+            return DialogOutcome::Close;
+        }
+        match self {
+            Dialog::LinkFolder { account, field } => {
+                if key.code == KeyCode::Enter {
+                    let path = field.value().trim();
+                    if path.is_empty() {
+                        return DialogOutcome::Stay;
+                    }
+                    return DialogOutcome::Run(ConsoleAction::LinkFolder {
+                        account: account.clone(),
+                        root: expand_home(path),
+                    });
+                }
+                edit(field, key);
+                DialogOutcome::Stay
+            }
+            Dialog::ApiLink { account, field, .. } => {
+                if key.code == KeyCode::Enter {
+                    let code = field.value().trim();
+                    if code.is_empty() {
+                        return DialogOutcome::Stay;
+                    }
+                    return DialogOutcome::Run(ConsoleAction::FinishApiLink {
+                        account: account.clone(),
+                        code: Secret::new(code),
+                    });
+                }
+                edit(field, key);
+                DialogOutcome::Stay
+            }
+            Dialog::Confirm { action, .. } => match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+                    DialogOutcome::Run(action.clone())
+                }
+                KeyCode::Char('n') | KeyCode::Char('N') => DialogOutcome::Close,
+                _ => DialogOutcome::Stay,
+            },
+            Dialog::PickAdmin {
+                account,
+                revoke,
+                choices,
+                selected,
+            } => match key.code {
+                KeyCode::Up | KeyCode::Char('k') => {
+                    *selected = selected.saturating_sub(1);
+                    DialogOutcome::Stay
+                }
+                KeyCode::Down | KeyCode::Char('j') => {
+                    *selected = (*selected + 1).min(choices.len().saturating_sub(1));
+                    DialogOutcome::Stay
+                }
+                KeyCode::Enter => match choices.get(*selected) {
+                    Some(email) => DialogOutcome::Run(ConsoleAction::Delegate {
+                        account: account.clone(),
+                        email: email.clone(),
+                        revoke: *revoke,
+                    }),
+                    None => DialogOutcome::Close,
+                },
+                _ => DialogOutcome::Stay,
+            },
+            Dialog::Notice { .. } => match key.code {
+                KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char(' ') => DialogOutcome::Close,
+                _ => DialogOutcome::Stay,
+            },
+        }
+    }
+
+    /// Pasted text (bracketed paste) goes into the field, if the dialog has one.
+    pub fn paste(&mut self, text: &str) {
+        if let Dialog::LinkFolder { field, .. } | Dialog::ApiLink { field, .. } = self {
+            // One line only: a pasted newline must not submit or corrupt the value.
+            for c in text.chars().filter(|c| !c.is_control()) {
+                field.handle(InputRequest::InsertChar(c));
+            }
+        }
+    }
+}
+
+fn edit(field: &mut Input, key: KeyEvent) {
+    if let Some(request) = to_input_request(&Event::Key(key)) {
+        field.handle(request);
+    }
+}
+
+/// `~/x` means the home directory, as in a shell.
+fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyModifiers;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn type_text(d: &mut Dialog, text: &str) {
+        for c in text.chars() {
+            assert_eq!(d.handle_key(key(KeyCode::Char(c))), DialogOutcome::Stay);
+        }
+    }
+
+    #[test]
+    fn the_folder_field_takes_typing_and_enter_links_that_folder() {
+        let mut d = Dialog::link_folder("Acme", None);
+        assert_eq!(d.handle_key(key(KeyCode::Enter)), DialogOutcome::Stay);
+        type_text(&mut d, "/srv/Dropboz");
+        d.handle_key(key(KeyCode::Backspace));
+        type_text(&mut d, "x");
+        assert_eq!(
+            d.handle_key(key(KeyCode::Enter)),
+            DialogOutcome::Run(ConsoleAction::LinkFolder {
+                account: "Acme".into(),
+                root: "/srv/Dropbox".into()
+            })
+        );
+    }
+
+    #[test]
+    fn q_and_j_are_text_in_a_field_and_esc_cancels() {
+        let mut d = Dialog::api_link("Acme", "https://example.com/a".into());
+        type_text(&mut d, "qj ");
+        d.paste("code\n42");
+        let Dialog::ApiLink { field, .. } = &d else {
+            unreachable!()
+        };
+        assert_eq!(field.value(), "qj code42");
+        assert_eq!(d.handle_key(key(KeyCode::Esc)), DialogOutcome::Close);
+    }
+
+    #[test]
+    fn the_code_is_submitted_trimmed_and_never_printed() {
+        let mut d = Dialog::api_link("Acme", "https://example.com/a".into());
+        d.paste("  s3cr3t-code ");
+        let DialogOutcome::Run(action) = d.handle_key(key(KeyCode::Enter)) else {
+            panic!("no action")
+        };
+        assert!(!format!("{action:?}").contains("s3cr3t"));
+        let ConsoleAction::FinishApiLink { code, .. } = action else {
+            panic!("{action:?}")
+        };
+        assert_eq!(code.expose(), "s3cr3t-code");
+    }
+
+    #[test]
+    fn unlink_asks_first_and_n_keeps_the_link() {
+        let mut d = Dialog::confirm_unlink("Acme");
+        assert_eq!(d.handle_key(key(KeyCode::Char('x'))), DialogOutcome::Stay);
+        assert_eq!(d.handle_key(key(KeyCode::Char('n'))), DialogOutcome::Close);
+        assert!(matches!(
+            d.handle_key(key(KeyCode::Char('y'))),
+            DialogOutcome::Run(ConsoleAction::SetLinkState {
+                state: LinkState::Unlinked,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn the_picker_moves_within_its_choices_and_enter_picks() {
+        let mut d = Dialog::PickAdmin {
+            account: "Acme".into(),
+            revoke: false,
+            choices: vec!["ada@acme.test".into(), "dan@acme.test".into()],
+            selected: 0,
+        };
+        d.handle_key(key(KeyCode::Down));
+        d.handle_key(key(KeyCode::Down));
+        assert_eq!(
+            d.handle_key(key(KeyCode::Enter)),
+            DialogOutcome::Run(ConsoleAction::Delegate {
+                account: "Acme".into(),
+                email: "dan@acme.test".into(),
+                revoke: false
+            })
+        );
+        let mut empty = Dialog::PickAdmin {
+            account: "Acme".into(),
+            revoke: true,
+            choices: vec![],
+            selected: 0,
+        };
+        assert_eq!(empty.handle_key(key(KeyCode::Enter)), DialogOutcome::Close);
+    }
+}

@@ -1,0 +1,556 @@
+//! The console's account actions against a real library: they are refused and allowed exactly
+//! as the CLI verbs are, with the same sentences, and leave the same audit rows. Also the API
+//! link flow of the console against the Dropbox emulator.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use smartimage::dropbox::local::LocalSettings;
+use smartimage::import::engine::{EngineSettings, ImportEngine};
+use smartimage::library::Library;
+use smartimage::library::actions::AdminGrant;
+use smartimage::library::model::AuditEntry;
+use smartimage::library::policy::PlanCatalog;
+use smartimage::library::store::links::LinkState;
+use smartimage::tui::actions::{self, ApiLinkSessions, ConsoleAction, Secret};
+use smartimage::tui::app::{App, Effect, PaneId};
+use smartimage::tui::dialogs::Dialog;
+use smartimage::tui::theme::Theme;
+use smartimage::tui::{ConsoleOptions, load_view};
+
+const OPERATOR: &str = "op@example.com";
+const OWNER: &str = "olivia@acme.test";
+const ADMIN: &str = "ada@acme.test";
+const OTHER_ADMIN: &str = "dan@acme.test";
+const ACME: &str = "Acme Marketing";
+const BAKERY: &str = "Basic Bakery";
+
+struct Lib {
+    dir: tempfile::TempDir,
+    data: PathBuf,
+    dropbox: PathBuf,
+    rt: tokio::runtime::Runtime,
+}
+
+fn fast_local() -> LocalSettings {
+    LocalSettings {
+        stable_for: Duration::from_millis(20),
+        rescan_every: Duration::from_secs(1),
+    }
+}
+
+impl Lib {
+    /// Acme (team) owned by Olivia with two plain admins; Bakery (basic) owned by Olivia too.
+    fn new() -> Lib {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let dropbox = dir.path().join("Dropbox");
+        std::fs::create_dir_all(&dropbox).unwrap();
+        let mut lib = Library::open(&data, PlanCatalog::defaults()).unwrap();
+        lib.init(OPERATOR, None, Some("nobody-in-tests")).unwrap();
+        let op = lib.actor(Some(OPERATOR), None).unwrap();
+        lib.add_account(&op, ACME, "team").unwrap();
+        lib.add_account(&op, BAKERY, "basic").unwrap();
+        for (email, owner_of, admin_of) in [
+            (OWNER, vec![ACME.to_string(), BAKERY.to_string()], vec![]),
+            (ADMIN, vec![], vec![ACME.to_string()]),
+            (OTHER_ADMIN, vec![], vec![ACME.to_string()]),
+        ] {
+            let grant = AdminGrant {
+                email: email.into(),
+                owner_of,
+                admin_of,
+                ..AdminGrant::default()
+            };
+            lib.add_admin(&op, &grant).unwrap();
+        }
+        Lib {
+            dir,
+            data,
+            dropbox,
+            rt: tokio::runtime::Runtime::new().unwrap(),
+        }
+    }
+
+    fn options(&self, who: &str) -> ConsoleOptions {
+        let mut engine = EngineSettings {
+            workers: 1,
+            gc_grace: Duration::ZERO,
+            ..EngineSettings::default()
+        };
+        engine.backends.local = fast_local();
+        ConsoleOptions {
+            data_dir: self.data.clone(),
+            plans: PlanCatalog::defaults(),
+            as_admin: Some(who.into()),
+            os_user: None,
+            admin_label: who.into(),
+            engine,
+            keymap: Default::default(),
+        }
+    }
+
+    /// Run `action` as the console runs it (off the UI task, on a blocking thread).
+    fn run(&self, who: &str, action: ConsoleAction) -> Result<String, String> {
+        self.run_with(&self.options(who), &ApiLinkSessions::default(), action)
+    }
+
+    fn run_with(
+        &self,
+        options: &ConsoleOptions,
+        sessions: &ApiLinkSessions,
+        action: ConsoleAction,
+    ) -> Result<String, String> {
+        actions::run(options, sessions, self.rt.handle(), action)
+    }
+
+    fn cli(&self, who: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::cargo_bin("smartimage").unwrap();
+        cmd.env_remove("SMARTIMAGE_ADMIN")
+            .env_remove("SMARTIMAGE_DATA_DIR")
+            .arg("--data-dir")
+            .arg(&self.data)
+            .args(["--as", who])
+            .args(args);
+        cmd
+    }
+
+    fn audit(&self) -> Vec<AuditEntry> {
+        let lib = Library::open(&self.data, PlanCatalog::defaults()).unwrap();
+        let op = lib.actor(Some(OPERATOR), None).unwrap();
+        lib.audit(&op, 100).unwrap()
+    }
+
+    /// The console's state as `who`, after its first library read.
+    fn app(&self, who: &str) -> App {
+        let mut app = App::new("lib".into(), who.into(), Theme { color: true });
+        app.apply_view(load_view(&self.options(who), None).unwrap());
+        app
+    }
+
+    fn link_acme(&self) {
+        self.run(
+            OWNER,
+            ConsoleAction::LinkFolder {
+                account: ACME.into(),
+                root: self.dropbox.clone(),
+            },
+        )
+        .unwrap();
+    }
+
+    /// One engine pass over every link.
+    fn import_once(&self) {
+        std::thread::sleep(Duration::from_millis(60));
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let lib = Library::open(&self.data, PlanCatalog::defaults()).unwrap();
+        let (engine, _) = ImportEngine::start(lib, self.options(OWNER).engine, tx).unwrap();
+        self.rt.block_on(engine.run_once(None)).unwrap();
+    }
+}
+
+/// What an audit row says, without when or its id.
+fn what(e: &AuditEntry) -> (String, String, Option<String>, String, Option<String>) {
+    (
+        e.actor.clone(),
+        e.action.clone(),
+        e.account.clone(),
+        e.target.clone(),
+        e.detail.clone(),
+    )
+}
+
+fn key(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+}
+
+fn select(app: &mut App, account: &str) {
+    app.focus = PaneId::Accounts;
+    while app.scoped_account() != Some(account) {
+        app.handle_key(key('j'));
+    }
+}
+
+#[test]
+fn linking_a_synced_folder_from_the_keys_to_the_library_and_its_audit_row() {
+    let lib = Lib::new();
+    let mut app = lib.app(OWNER);
+    select(&mut app, ACME);
+    assert_eq!(app.handle_key(key('f')), vec![]);
+    assert!(matches!(app.dialog, Some(Dialog::LinkFolder { .. })));
+    app.handle_paste(&lib.dropbox.display().to_string());
+    let effects = app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let [Effect::Run(action)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    let outcome = lib.run(OWNER, action.clone());
+    let message = outcome.clone().unwrap();
+    assert!(
+        message.contains("is linked to the synced folder"),
+        "{message}"
+    );
+    assert!(
+        lib.dropbox.join(ACME).is_dir(),
+        "the account folder is made"
+    );
+    assert_eq!(app.action_finished(action, outcome), vec![Effect::Refresh]);
+    let audit = lib.audit();
+    assert_eq!(audit[0].action, "link");
+    assert_eq!(audit[0].actor, OWNER);
+    assert_eq!(audit[0].target, ACME);
+}
+
+#[test]
+fn a_plain_admin_is_refused_before_any_dialog_with_the_clis_own_sentence() {
+    let lib = Lib::new();
+    let mut app = lib.app(ADMIN);
+    select(&mut app, ACME);
+    app.handle_key(key('f'));
+    let Some(Dialog::Notice { title, text }) = &app.dialog else {
+        panic!("no notice")
+    };
+    assert_eq!(title, "Not allowed");
+    assert!(text.contains("may not link Dropbox"), "{text}");
+    let folder = lib.dropbox.display().to_string();
+    let cli = lib
+        .cli(
+            ADMIN,
+            &["link", "--account", ACME, "--local-folder", &folder],
+        )
+        .assert()
+        .code(3);
+    let stderr = String::from_utf8_lossy(&cli.get_output().stderr).into_owned();
+    assert!(stderr.contains(text.as_str()), "{stderr}\nvs\n{text}");
+    // The library checks again when the action runs (a stale screen cannot get round it).
+    let refused = lib
+        .run(
+            ADMIN,
+            ConsoleAction::LinkFolder {
+                account: ACME.into(),
+                root: lib.dropbox.clone(),
+            },
+        )
+        .unwrap_err();
+    assert_eq!(&refused, text);
+    // Delegation is for owners: the same for d.
+    app.dialog = None;
+    app.handle_key(key('d'));
+    let Some(Dialog::Notice { text, .. }) = &app.dialog else {
+        panic!("no notice")
+    };
+    assert!(text.contains("only its owners grant or revoke"), "{text}");
+}
+
+#[test]
+fn delegating_and_revoking_write_the_same_audit_rows_as_the_cli() {
+    let lib = Lib::new();
+    let mut app = lib.app(OWNER);
+    select(&mut app, ACME);
+    app.handle_key(key('d'));
+    let Some(Dialog::PickAdmin { choices, .. }) = &app.dialog else {
+        panic!("no picker")
+    };
+    assert_eq!(choices, &vec![ADMIN.to_string(), OTHER_ADMIN.to_string()]);
+    let effects = app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let [Effect::Run(grant)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert!(
+        lib.run(OWNER, grant.clone())
+            .unwrap()
+            .contains("may now link")
+    );
+    let console_grant = what(&lib.audit()[0]);
+    lib.cli(OWNER, &["delegate", ADMIN, "--account", ACME, "--revoke"])
+        .assert()
+        .success();
+    let cli_revoke = what(&lib.audit()[0]);
+    lib.cli(OWNER, &["delegate", ADMIN, "--account", ACME])
+        .assert()
+        .success();
+    assert_eq!(what(&lib.audit()[0]), console_grant);
+    let revoke = ConsoleAction::Delegate {
+        account: ACME.into(),
+        email: ADMIN.into(),
+        revoke: true,
+    };
+    assert!(lib.run(OWNER, revoke).unwrap().contains("no longer"));
+    assert_eq!(what(&lib.audit()[0]), cli_revoke);
+    assert_eq!(cli_revoke.1, "delegation.revoke");
+}
+
+#[test]
+fn a_console_retry_writes_the_same_audit_row_as_the_cli_retry() {
+    let lib = Lib::new();
+    lib.link_acme();
+    let mut exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xFF\xFF\x00\x00".to_vec();
+    exe.resize(300, 0);
+    std::fs::write(lib.dropbox.join(ACME).join("setup.exe"), &exe).unwrap();
+    lib.import_once();
+    let mut app = lib.app(OWNER);
+    app.focus = PaneId::Errors;
+    assert_eq!(app.error_rows().len(), 1);
+    let item = app.error_rows()[0].item;
+    let effects = app.handle_key(key('r'));
+    let [Effect::Run(retry)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        retry,
+        &ConsoleAction::Retry {
+            account: ACME.into(),
+            items: vec![item]
+        }
+    );
+    assert!(lib.run(OWNER, retry.clone()).unwrap().contains("1 failed"));
+    let console_row = what(&lib.audit()[0]);
+    assert_eq!(console_row.1, "import.retry");
+    // It fails again on the next pass; the CLI retries it the same way.
+    lib.import_once();
+    lib.cli(OWNER, &["retry", "--account", ACME, &item.to_string()])
+        .assert()
+        .success();
+    assert_eq!(what(&lib.audit()[0]), console_row);
+}
+
+#[test]
+fn pause_resume_and_unlink_are_the_clis_verbs() {
+    let lib = Lib::new();
+    lib.link_acme();
+    let mut app = lib.app(OWNER);
+    select(&mut app, ACME);
+    let effects = app.handle_key(key('p'));
+    assert_eq!(
+        effects,
+        vec![Effect::Run(ConsoleAction::SetLinkState {
+            account: ACME.into(),
+            state: LinkState::Paused
+        })]
+    );
+    let [Effect::Run(pause)] = &effects[..] else {
+        unreachable!()
+    };
+    assert!(lib.run(OWNER, pause.clone()).unwrap().contains("paused"));
+    assert_eq!(lib.audit()[0].action, "link.pause");
+    // Read again: p now resumes.
+    app.apply_view(load_view(&lib.options(OWNER), Some(ACME)).unwrap());
+    let effects = app.handle_key(key('p'));
+    let [Effect::Run(resume)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert!(lib.run(OWNER, resume.clone()).unwrap().contains("resumed"));
+    assert_eq!(lib.audit()[0].action, "link.resume");
+    // u asks first; y unlinks.
+    assert_eq!(app.handle_key(key('u')), vec![]);
+    assert!(matches!(app.dialog, Some(Dialog::Confirm { .. })));
+    let effects = app.handle_key(key('y'));
+    let [Effect::Run(unlink)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert!(lib.run(OWNER, unlink.clone()).unwrap().contains("unlinked"));
+    assert_eq!(lib.audit()[0].action, "unlink");
+    let view = load_view(&lib.options(OWNER), None).unwrap();
+    assert!(view.accounts.iter().all(|a| a.dropbox.is_none()));
+}
+
+#[test]
+fn all_accounts_shows_every_account_s_failures_and_one_account_only_its_own() {
+    let lib = Lib::new();
+    lib.link_acme();
+    lib.run(
+        OWNER,
+        ConsoleAction::LinkFolder {
+            account: BAKERY.into(),
+            root: lib.dropbox.clone(),
+        },
+    )
+    .unwrap();
+    let mut exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xFF\xFF\x00\x00".to_vec();
+    exe.resize(300, 0);
+    for account in [ACME, BAKERY] {
+        std::fs::write(lib.dropbox.join(account).join("setup.exe"), &exe).unwrap();
+    }
+    lib.import_once();
+    let mut app = lib.app(OWNER);
+    assert_eq!(app.scoped_account(), None);
+    assert_eq!(app.error_rows().len(), 2);
+    select(&mut app, BAKERY);
+    assert_eq!(app.error_rows().len(), 1);
+    assert_eq!(app.error_rows()[0].account, BAKERY);
+    app.handle_key(key('g'));
+    assert_eq!(app.scoped_account(), None, "g goes back to All accounts");
+    assert_eq!(app.error_rows().len(), 2);
+    // The report that lists each failure is known to the error log.
+    assert!(app.error_rows().iter().all(|e| e.report.is_some()));
+}
+
+fn authorize_param<'a>(url: &'a str, name: &str) -> &'a str {
+    url.split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+        .unwrap()
+}
+
+#[test]
+fn the_api_link_flow_finishes_with_the_pasted_code_against_the_emulator() {
+    use smartimage::dropbox::api::Endpoints;
+    use smartimage::dropbox::emulator::{AccountConfig, AuthCodeConfig, Emulator, EmulatorConfig};
+    const DBX: &str = "dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc";
+    let lib = Lib::new();
+    let root = lib.dir.path().join("emulator");
+    let config = EmulatorConfig::new(&root).with_account(AccountConfig::new(
+        DBX,
+        "owner@example.com",
+        "Owner Example",
+    ));
+    let (base, handle) = lib.rt.block_on(Emulator::start(config)).unwrap();
+    let mut options = lib.options(OWNER);
+    options.engine.backends.endpoints = Endpoints::single(&base);
+    options.engine.backends.app_key = Some("test-app-key".into());
+    let sessions = ApiLinkSessions::default();
+
+    let url = actions::start_api_link(&options, &sessions, ACME).unwrap();
+    assert_eq!(authorize_param(&url, "client_id"), "test-app-key");
+    let mut app = lib.app(OWNER);
+    app.api_link_started(ACME, Ok(url.clone()));
+    let Some(Dialog::ApiLink { qr, .. }) = &app.dialog else {
+        panic!("no API dialog")
+    };
+    assert!(qr.is_some(), "the URL is drawn as a QR code");
+    handle.register_code(AuthCodeConfig {
+        code: "pasted-code-1".into(),
+        account_id: DBX.into(),
+        code_challenge: Some(authorize_param(&url, "code_challenge").to_owned()),
+    });
+    app.handle_paste("pasted-code-1");
+    let effects = app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let [Effect::Run(finish)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert!(
+        !format!("{effects:?}").contains("pasted-code-1"),
+        "the code is never printed"
+    );
+    // Everything the console logs goes to its file; the code and the tokens never do.
+    let log_guard = smartimage::tui::logging::start(&lib.data).expect("the log starts");
+    let message = lib.run_with(&options, &sessions, finish.clone()).unwrap();
+    drop(log_guard);
+    let log_dir = smartimage::tui::logging::log_dir(&lib.data);
+    let log: String = std::fs::read_dir(&log_dir)
+        .unwrap()
+        .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
+        .collect();
+    assert!(log.contains("console action done"), "{log}");
+    assert!(!log.contains("pasted-code-1"), "the code was logged: {log}");
+    let tokens: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::fs::read_dir(lib.data.join("tokens"))
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .path(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    for name in ["access_token", "refresh_token"] {
+        let secret = tokens[name].as_str().unwrap();
+        assert!(secret.len() >= 8, "{name}: {secret}");
+        assert!(!log.contains(secret), "the {name} was logged: {log}");
+    }
+    assert!(message.contains("owner@example.com"), "{message}");
+    assert!(handle.account_dir(DBX).unwrap().join(ACME).is_dir());
+    // The verifier was used once: the same code cannot finish a second link.
+    let again = lib
+        .run_with(
+            &options,
+            &sessions,
+            ConsoleAction::FinishApiLink {
+                account: ACME.into(),
+                code: Secret::new("pasted-code-1"),
+            },
+        )
+        .unwrap_err();
+    assert!(again.contains("start it again"), "{again}");
+}
+
+#[test]
+fn without_an_app_key_the_api_link_says_how_to_set_one() {
+    let lib = Lib::new();
+    let why = actions::start_api_link(&lib.options(OWNER), &ApiLinkSessions::default(), ACME)
+        .unwrap_err();
+    assert!(why.contains("SMARTIMAGE_DROPBOX_APP_KEY"), "{why}");
+}
+
+#[test]
+fn a_bad_keys_entry_stops_the_console_naming_the_key() {
+    let lib = Lib::new();
+    let config = lib.dir.path().join("config.toml");
+    std::fs::write(&config, "[keys]\nquit = \"Hyper-x\"\n").unwrap();
+    let out = lib
+        .cli(OWNER, &[])
+        .arg("--config")
+        .arg(&config)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("[keys] quit = \"Hyper-x\"") && stderr.contains("not a key"),
+        "{stderr}"
+    );
+    std::fs::write(&config, "[keys]\nquit = \"j\"\n").unwrap();
+    let out = lib
+        .cli(OWNER, &[])
+        .arg("--config")
+        .arg(&config)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("the key \"j\" would mean both"), "{stderr}");
+}
+
+#[test]
+fn the_readme_names_every_action_the_keys_section_takes() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for name in smartimage::tui::keymap_config::action_names() {
+        assert!(
+            readme.contains(&format!("`{name}`")),
+            "README misses {name}"
+        );
+    }
+}
+
+#[test]
+fn overridden_keys_drive_the_console_and_its_footer_and_help_show_them() {
+    use smartimage::tui::keymap_config::Keymap;
+    use std::collections::BTreeMap;
+    let lib = Lib::new();
+    let mut app = lib.app(OWNER);
+    let overrides = BTreeMap::from([("quit".to_string(), vec!["x".to_string()])]);
+    app.keymap = Keymap::with_overrides(&overrides).unwrap();
+    assert_eq!(app.handle_key(key('q')), vec![]);
+    assert_eq!(app.handle_key(key('x')), vec![Effect::Quit]);
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    terminal
+        .draw(|f| smartimage::tui::layout::draw(f, &app))
+        .unwrap();
+    let screen = terminal.backend().to_string();
+    let footer = screen.lines().last().unwrap();
+    assert!(
+        footer.contains("x quit") && !footer.contains("q quit"),
+        "{footer}"
+    );
+    app.handle_key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::SHIFT));
+    terminal
+        .draw(|f| smartimage::tui::layout::draw(f, &app))
+        .unwrap();
+    let help = terminal.backend().to_string();
+    assert!(
+        help.lines()
+            .any(|l| l.contains(" x ") && l.contains("quit (files in flight finish)")),
+        "{help}"
+    );
+}
