@@ -95,13 +95,14 @@ impl Actor {
                 a.name
             ),
             Right::LinkDropbox(a) => format!(
-                "{who} may not link Dropbox to {:?}; only its owners, and admins an owner delegated \
-                 (smartimage delegate {who} --account {:?}), may",
+                "{who} may not link Dropbox to {:?}: only its owners and the admins an owner \
+                 delegated may (an owner can run: smartimage delegate {who} --account {:?})",
                 a.name, a.name
             ),
             Right::SendToDropbox(a) => format!(
-                "{who} may not send files to or share from the Dropbox of {:?}; only its owners, \
-                 and admins an owner delegated (smartimage delegate {who} --account {:?}), may",
+                "{who} may not send files to or share from the Dropbox of {:?}: only its owners and \
+                 the admins an owner delegated may (an owner can run: smartimage delegate {who} \
+                 --account {:?})",
                 a.name, a.name
             ),
             Right::ViewAccount(a) | Right::Organise(a) => {
