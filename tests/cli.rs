@@ -1188,3 +1188,58 @@ fn upload_takes_a_tree_under_the_plan_rules_and_never_touches_the_source() {
     assert!(one.contains("Uploaded 1 file(s)"), "{one}");
     assert!(audit_actions(&lib).contains(&"file.add".to_string()));
 }
+
+#[test]
+fn a_large_upload_goes_in_batches_and_stops_exactly_at_the_storage_limit() {
+    let lib = Lib::with_people();
+    let src = lib.path.parent().unwrap().join("many");
+    std::fs::create_dir_all(&src).unwrap();
+    // 600 distinct PNGs of 100 bytes: more than two upload batches.
+    for i in 0..600 {
+        let mut png = png_bytes();
+        png.resize(100, 0);
+        png[90..98].copy_from_slice(&(i as u64).to_le_bytes());
+        std::fs::write(src.join(format!("img{i:03}.png")), &png).unwrap();
+    }
+    let config = lib.path.join("config.toml");
+    // Room for 450 of them (the Basic plan's other limits unchanged).
+    std::fs::write(&config, "[plans.basic]\nstorage_limit_bytes = 45000\n").unwrap();
+    let out = lib
+        .cmd(
+            Some(BAKERY_OWNER),
+            &[
+                "--config",
+                config.to_str().unwrap(),
+                "upload",
+                "--account",
+                "Basic Bakery",
+                "--json",
+                src.to_str().unwrap(),
+            ],
+        )
+        .assert()
+        .code(4);
+    let report: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let uploaded = report["uploaded"].as_array().unwrap();
+    let rejected = report["rejected"].as_array().unwrap();
+    assert_eq!(
+        (uploaded.len(), rejected.len()),
+        (450, 150),
+        "{}",
+        rejected[0]
+    );
+    assert!(rejected.iter().all(|r| r["kind"] == "storage_limit"));
+    // Every upload is a row with its audit row, and the sources are all still there.
+    let listed = lib.json(
+        Some(BAKERY_OWNER),
+        &["files", "list", "--account", "Basic Bakery", "--json"],
+    );
+    assert_eq!(listed.as_array().unwrap().len(), 450);
+    let audit = lib.json(Some(OPERATOR), &["audit", "--json", "--limit", "1000"]);
+    let adds = names(&audit, "action")
+        .iter()
+        .filter(|a| *a == "file.add")
+        .count();
+    assert_eq!(adds, 450);
+    assert_eq!(std::fs::read_dir(&src).unwrap().count(), 600);
+}

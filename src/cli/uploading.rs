@@ -93,41 +93,46 @@ pub fn upload(cx: &mut Context, account: &str, paths: &[PathBuf], as_json: bool)
     };
     let mut uploaded = Vec::new();
     let (mut rejected, mut failed) = (Vec::new(), Vec::new());
-    for path in &files {
-        let shown = escape_for_terminal(&path.display().to_string()).into_owned();
-        if let Some(bar) = &bar {
-            bar.set_message(shown.clone());
-        }
-        match cx.library.add_local_file(&actor, account, path) {
-            Ok(record) => {
-                say(format!(
-                    "uploaded  {shown}  ({}) as file {}",
-                    bytes(record.size),
-                    record.id
-                ));
-                uploaded.push(record);
+    if let Some(bar) = &bar {
+        bar.set_message("reading and storing…");
+    }
+    let mut denied = None;
+    cx.library
+        .add_local_files(&actor, account, &files, |path, outcome| {
+            let shown = escape_for_terminal(&path.display().to_string()).into_owned();
+            match outcome {
+                Ok(record) => {
+                    say(format!(
+                        "uploaded  {shown}  ({}) as file {}",
+                        bytes(record.size),
+                        record.id
+                    ));
+                    uploaded.push(record);
+                }
+                Err(LibraryError::Refused(refusal)) => {
+                    say(format!("rejected  {shown}: {refusal}"));
+                    rejected.push(Refused {
+                        path: path.display().to_string(),
+                        kind: refusal.kind().as_str().into(),
+                        detail: refusal.to_string(),
+                    });
+                }
+                Err(e @ LibraryError::PermissionDenied(_)) => denied = Some(e),
+                Err(e) => {
+                    say(format!("failed    {shown}: {e}"));
+                    failed.push(Refused {
+                        path: path.display().to_string(),
+                        kind: "unknown".into(),
+                        detail: e.to_string(),
+                    });
+                }
             }
-            Err(LibraryError::Refused(refusal)) => {
-                say(format!("rejected  {shown}: {refusal}"));
-                rejected.push(Refused {
-                    path: path.display().to_string(),
-                    kind: refusal.kind().as_str().into(),
-                    detail: refusal.to_string(),
-                });
+            if let Some(bar) = &bar {
+                bar.inc(1);
             }
-            Err(e @ LibraryError::PermissionDenied(_)) => return Err(e.into()),
-            Err(e) => {
-                say(format!("failed    {shown}: {e}"));
-                failed.push(Refused {
-                    path: path.display().to_string(),
-                    kind: "unknown".into(),
-                    detail: e.to_string(),
-                });
-            }
-        }
-        if let Some(bar) = &bar {
-            bar.inc(1);
-        }
+        })?;
+    if let Some(e) = denied {
+        return Err(e.into());
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();
