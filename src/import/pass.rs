@@ -180,8 +180,25 @@ pub async fn run_pass<B: DropboxBackend>(
         drop(commits);
         outcomes
     };
-    let (outcomes, committed) = tokio::join!(items, committer(cx, commit_inbox));
+    // Whole delete batches go out while later files still download (the unlinks and Dropbox
+    // calls overlap the copying); the rest is deleted after the last commit.
+    let (deletable, mut deletable_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let early_deletes = async {
+        let mut totals = (0, 0, 0);
+        while deletable_rx.recv().await.is_some() {
+            let (deleted, kept, batches) =
+                delete_committed(cx, link, backend, DeleteScope::WholeBatches).await?;
+            totals = (totals.0 + deleted, totals.1 + kept, totals.2 + batches);
+        }
+        Ok::<_, PassError>(totals)
+    };
+    let (outcomes, committed, early) =
+        tokio::join!(items, committer(cx, commit_inbox, deletable), early_deletes);
     committed?;
+    let (deleted, kept, batches) = early?;
+    summary.deleted += deleted;
+    summary.kept_changed += kept;
+    summary.delete_batches += batches;
     for outcome in outcomes {
         match outcome? {
             ItemOutcome::Imported(bytes) => {
@@ -193,7 +210,7 @@ pub async fn run_pass<B: DropboxBackend>(
             ItemOutcome::Gone | ItemOutcome::Deferred => {}
         }
     }
-    let (deleted, kept, batches) = delete_committed(cx, link, backend).await?;
+    let (deleted, kept, batches) = delete_committed(cx, link, backend, DeleteScope::All).await?;
     summary.deleted += deleted;
     summary.kept_changed += kept;
     summary.delete_batches += batches;
@@ -615,7 +632,9 @@ async fn import_item<B: DropboxBackend>(
 async fn committer(
     cx: &PassContext,
     mut inbox: tokio::sync::mpsc::Receiver<CommitRequest>,
+    deletable: tokio::sync::mpsc::Sender<()>,
 ) -> Result<(), PassError> {
+    let mut since_signal = 0;
     while let Some(first) = inbox.recv().await {
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + COMMIT_GATHER;
@@ -625,7 +644,13 @@ async fn committer(
                 _ => break,
             }
         }
+        since_signal += batch.len();
         commit_batch(cx, batch).await?;
+        if since_signal >= DELETE_BATCH_SIZE {
+            // A full delete batch is durable; a signal already waiting covers it too.
+            since_signal = 0;
+            let _ = deletable.try_send(());
+        }
     }
     Ok(())
 }
@@ -814,10 +839,19 @@ async fn gone(cx: &PassContext, item: i64, reservation: i64) -> Result<ItemOutco
 
 /// Delete from Dropbox exactly the revisions that are committed, in batches. A file that changed
 /// since stays; a failed call leaves items committed for the next pass.
+/// Which committed items a delete round takes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DeleteScope {
+    /// Only full `delete_batch` calls (during the pass: a partial one waits for more).
+    WholeBatches,
+    All,
+}
+
 async fn delete_committed<B: DropboxBackend>(
     cx: &PassContext,
     link: &LinkRecord,
     backend: &B,
+    scope: DeleteScope,
 ) -> Result<(u64, u64, u64), PassError> {
     let link_id = link.id;
     let committed = cx
@@ -831,6 +865,9 @@ async fn delete_committed<B: DropboxBackend>(
         .await?;
     let (mut deleted, mut kept, mut batches) = (0, 0, 0);
     for chunk in committed.chunks(DELETE_BATCH_SIZE) {
+        if scope == DeleteScope::WholeBatches && chunk.len() < DELETE_BATCH_SIZE {
+            break;
+        }
         batches += 1;
         let entries = chunk
             .iter()
