@@ -527,3 +527,51 @@ fn sigkill_and_store_power_cuts_at_seeded_moments_lose_and_duplicate_nothing() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// Regression (found by the suite above): killed after uploading its TXT report and before
+/// recording it, the engine used to import its own report on the next pass — and delete it from
+/// Dropbox. The report is now recorded before the upload; this replays the state such a crash
+/// leaves (the record without the uploaded file's id) and checks the report stays.
+#[test]
+fn a_report_uploaded_just_before_a_crash_is_never_imported() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (rig, _emulator) = rig(&rt);
+    for account in [LOCAL_ACCOUNT, API_ACCOUNT] {
+        let path = rig.folder(account).join("setup.jpg");
+        std::fs::write(
+            &path,
+            b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xFF\xFF\x00\x00",
+        )
+        .unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(70));
+    assert!(rig.import().status().unwrap().success());
+    let conn = rusqlite::Connection::open(rig.data.join("library.sqlite3")).unwrap();
+    let reports: i64 = conn
+        .query_row("SELECT count(*) FROM reports", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(reports, 2, "one report per account");
+    // What a SIGKILL between the upload and its record leaves behind.
+    conn.execute("UPDATE reports SET dropbox_id = NULL, rev = NULL", [])
+        .unwrap();
+    drop(conn);
+    assert!(rig.import().status().unwrap().success());
+    assert!(rows(&rig.data).is_empty(), "a report was imported");
+    for account in [LOCAL_ACCOUNT, API_ACCOUNT] {
+        let still_there = std::fs::read_dir(rig.folder(account))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(REPORT_PREFIX)
+            })
+            .count();
+        assert_eq!(still_there, 1, "{account}: the report stays in Dropbox");
+    }
+}
