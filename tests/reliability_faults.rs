@@ -910,3 +910,149 @@ async fn a_store_locked_for_good_stops_the_import_with_a_clear_error_and_nothing
     }
     rig.check_nothing_lost();
 }
+
+/// Dropbox forgets every cursor while the engine watches (the emulator restarts: cursors do not
+/// survive, ids and revisions do): the longpoll in flight fails, the next longpoll or continue
+/// answers `reset`, and the engine lists again from the start — importing what is new, nothing
+/// twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_longpoll_reset_while_watching_lists_again_without_duplicates() {
+    const TOKEN: &str = "watch-access-token";
+    const REFRESH: &str = "watch-refresh-token";
+    let dir = tempfile::tempdir().unwrap();
+    let config = {
+        let mut c = EmulatorConfig::new(dir.path().join("emulator")).with_account(
+            AccountConfig::new(DBX, OWNER, "Owner")
+                .with_access_token(TOKEN)
+                .with_refresh_token(REFRESH),
+        );
+        c.longpoll_time_scale = 0.01;
+        c
+    };
+    let (base, handle) = Emulator::start(config.clone()).await.unwrap();
+    let data = dir.path().join("data");
+    let mut lib = Library::open(&data, PlanCatalog::defaults()).unwrap();
+    lib.init(OPERATOR, None, None).unwrap();
+    let op = lib.actor(Some(OPERATOR), None).unwrap();
+    lib.add_account(&op, ACCOUNT, "team").unwrap();
+    lib.add_admin(
+        &op,
+        &AdminGrant {
+            email: OWNER.into(),
+            owner_of: vec![ACCOUNT.into()],
+            ..AdminGrant::default()
+        },
+    )
+    .unwrap();
+    let owner = lib.actor(Some(OWNER), None).unwrap();
+    let settings = BackendSettings {
+        endpoints: Endpoints::single(&base),
+        app_key: Some(APP_KEY.into()),
+        ..BackendSettings::default()
+    };
+    let start = start_api_link(APP_KEY, &format!("{base}/oauth2/authorize")).unwrap();
+    handle.register_code(AuthCodeConfig {
+        code: "code".into(),
+        account_id: DBX.into(),
+        code_challenge: Some(start.pkce.challenge().to_owned()),
+    });
+    finish_api_link(
+        &mut lib, &owner, ACCOUNT, "code", &start, APP_KEY, &settings,
+    )
+    .await
+    .unwrap();
+    // Tokens the restarted emulator still honours (issued ones do not survive a restart).
+    let token_path = std::fs::read_dir(data.join("tokens"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut tokens = smartimage::dropbox::token_file::load_tokens(&token_path).unwrap();
+    tokens.access_token = smartimage::dropbox::auth::Secret::new(TOKEN);
+    tokens.refresh_token = Some(smartimage::dropbox::auth::Secret::new(REFRESH));
+    tokens.expires_at = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    smartimage::dropbox::token_file::save_tokens(&token_path, &tokens).unwrap();
+    let folder = handle.account_dir(DBX).unwrap().join(ACCOUNT);
+    for i in 0..3u32 {
+        std::fs::write(folder.join(format!("before{i}.png")), png(i + 1, 2_000)).unwrap();
+    }
+
+    let engine_settings = EngineSettings {
+        workers: 2,
+        gc_grace: Duration::ZERO,
+        idle_wait: Duration::from_secs(1),
+        backends: settings,
+    };
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let (engine, _) = ImportEngine::start(
+        Library::open(&data, PlanCatalog::defaults()).unwrap(),
+        engine_settings,
+        tx,
+    )
+    .unwrap();
+    let (commands, inbox) = tokio::sync::mpsc::unbounded_channel();
+    let watching = tokio::spawn(Arc::new(engine).watch(inbox));
+    let count = || -> i64 {
+        Library::open(&data, PlanCatalog::defaults())
+            .unwrap()
+            .store()
+            .connection()
+            .query_row("SELECT count(*) FROM files", [], |r| r.get(0))
+            .unwrap()
+    };
+    let wait_for = |n: i64| async move {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while count() < n {
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {n} imported",
+                count()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    wait_for(3).await;
+    let cursor_before: String = Library::open(&data, PlanCatalog::defaults())
+        .unwrap()
+        .store()
+        .connection()
+        .query_row("SELECT cursor FROM links", [], |r| r.get(0))
+        .unwrap();
+
+    // Restart Dropbox on the same address: every cursor is forgotten.
+    let address = base.trim_start_matches("http://").to_owned();
+    handle.shutdown().await.unwrap();
+    let listener = tokio::net::TcpListener::bind(&address).await.unwrap();
+    let (_, handle) = Emulator::serve(config, listener).await.unwrap();
+    for i in 0..2u32 {
+        std::fs::write(folder.join(format!("after{i}.png")), png(i + 10, 2_000)).unwrap();
+    }
+    handle.rescan().unwrap();
+    wait_for(5).await;
+    tokio::time::sleep(Duration::from_millis(500)).await; // a few more passes: still 5
+    let _ = commands.send(smartimage::import::events::EngineCommand::Shutdown);
+    watching.await.unwrap();
+
+    let lib = Library::open(&data, PlanCatalog::defaults()).unwrap();
+    let (rows, distinct, cursor_after): (i64, i64, String) = lib
+        .store()
+        .connection()
+        .query_row(
+            "SELECT (SELECT count(*) FROM files), (SELECT count(DISTINCT dropbox_path) FROM files), \
+             (SELECT cursor FROM links)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!((rows, distinct), (5, 5), "everything once");
+    assert_ne!(
+        cursor_after, cursor_before,
+        "listed again with a new cursor"
+    );
+    assert_eq!(
+        std::fs::read_dir(&folder).unwrap().count(),
+        0,
+        "nothing left in Dropbox"
+    );
+}
