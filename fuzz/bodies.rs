@@ -118,7 +118,9 @@ pub fn report_writer(data: &[u8]) {
                     .try_into()
                     .unwrap(),
             ),
-            format: (k % 3 == 0).then(|| String::from_utf8_lossy(detail).into_owned()),
+            format: k
+                .is_multiple_of(3)
+                .then(|| String::from_utf8_lossy(detail).into_owned()),
             kind: ErrorKind::ALL[k % ErrorKind::ALL.len()],
             detail: String::from_utf8_lossy(detail).into_owned(),
         });

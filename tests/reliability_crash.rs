@@ -360,7 +360,7 @@ fn sigkill_and_store_power_cuts_at_seeded_moments_lose_and_duplicate_nothing() {
             if pending < wave / 2 {
                 for _ in 0..wave {
                     let n = originals.len();
-                    let account = if n % 2 == 0 {
+                    let account = if n.is_multiple_of(2) {
                         LOCAL_ACCOUNT
                     } else {
                         API_ACCOUNT

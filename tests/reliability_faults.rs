@@ -821,7 +821,7 @@ async fn a_full_disk_while_writing_blobs_fails_the_files_that_do_not_fit_and_los
     let (again, _, problems) = rig.pass().await;
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(again.imported as usize, 12 - imported);
-    let _ = std::fs::read_dir(&rig.folder()).map(|d| {
+    let _ = std::fs::read_dir(rig.folder()).map(|d| {
         d.filter_map(Result::ok)
             .filter(|e| e.file_name().to_string_lossy().starts_with(REPORT_PREFIX))
             .for_each(|e| std::fs::remove_file(e.path()).unwrap())
