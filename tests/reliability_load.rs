@@ -43,9 +43,11 @@ const DEFAULT_FILES: usize = 50_000;
 const MAX_RSS_MIB: u64 = 512;
 /// Scheduling slack when judging whether a call came "before" a Retry-After ran out.
 const HOLD_TOLERANCE: Duration = Duration::from_millis(50);
-/// A call that reaches the proxy this soon after a 429 left it was sent before the client could
-/// have read that 429 (it was already in flight): counted, not a violation.
-const IN_FLIGHT_GRACE: Duration = Duration::from_millis(20);
+/// A call that reaches the proxy this soon after a 429 left it may have been sent before the
+/// client read that 429 (already past the rate gate, in flight): counted and reported, not a
+/// violation. On the loaded 2-core build box such calls arrived up to 44 ms late; a client
+/// that ignored the hold would keep calling throughout the whole Retry-After second.
+const IN_FLIGHT_GRACE: Duration = Duration::from_millis(100);
 
 fn account_id(i: usize) -> String {
     // Dropbox ids are 40 characters, `dbid:` included.
@@ -349,6 +351,7 @@ async fn fifty_thousand_files_on_twenty_links_finish_within_bounded_memory_and_r
     }
     let mut holds = 0;
     let mut in_flight = 0;
+    let mut latest_in_flight = Duration::ZERO;
     let mut violations = Vec::new();
     for (account, calls) in &per_account {
         for limited in calls.iter().filter(|c| c.status == 429) {
@@ -361,6 +364,7 @@ async fn fifty_thousand_files_on_twenty_links_finish_within_bounded_memory_and_r
                 if c.started > limited.finished && c.started < quiet_until {
                     if c.started - limited.finished < IN_FLIGHT_GRACE {
                         in_flight += 1;
+                        latest_in_flight = latest_in_flight.max(c.started - limited.finished);
                         continue;
                     }
                     violations.push(format!(
@@ -381,7 +385,8 @@ async fn fifty_thousand_files_on_twenty_links_finish_within_bounded_memory_and_r
         "load: {files} files on {} links / {DROPBOX_ACCOUNTS} Dropbox accounts in {:.1} s: {imported} \
          imported, {failed} failed (left in Dropbox), peak RSS {peak_mib} MiB; {} API calls \
          (status counts {statuses:?}), {holds} rate-limit holds, {} calls inside a hold \
-         ({in_flight} more already in flight when the 429 was sent)",
+         ({in_flight} more reached the proxy within {IN_FLIGHT_GRACE:?} of the 429, the latest \
+         {latest_in_flight:?} after it)",
         names.len(),
         took.as_secs_f64(),
         calls.len(),
