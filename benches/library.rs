@@ -20,8 +20,9 @@ const WARM_UP: Duration = Duration::from_secs(1);
 const MEASUREMENT: Duration = Duration::from_secs(6);
 
 // ---------------------------------------------------------------------------------------------
-// blob_store: write throughput of `BlobStore::put_file` against the floor any durable copy has
-// to pay, `std::fs::copy` + `sync_all` of the same source into the same filesystem. A third line,
+// blob_store: write throughput of `BlobStore::put_file` (each blob durable on its own) and of
+// the engine's batched path (`writer` + `commit_batch`) against the floor any durable copy has
+// to pay, `std::fs::copy` + `sync_all` of the same source into the same filesystem. A last line,
 // sha256 of the same bytes already in memory, shows the hashing cost no put can avoid.
 
 const LARGE_FILE_BYTES: usize = 64 * MIB;
@@ -56,6 +57,29 @@ fn blob_store_benches(c: &mut Criterion) {
                         for source in sources {
                             store.put_file(source).expect("put_file");
                         }
+                    }
+                })
+            })
+        });
+        // The engine's path: every blob written, then one `commit_batch` makes them all
+        // durable and visible together (the same guarantee as a fsync each, paid once).
+        group.bench_function(format!("commit_batch/{label}"), |b| {
+            b.iter_custom(|iters| {
+                timed_into_fresh_dirs(work.path(), iters, |dest| {
+                    let store = BlobStore::open(dest).expect("open store");
+                    move || {
+                        let pending = sources
+                            .iter()
+                            .map(|source| {
+                                let mut writer = store
+                                    .writer_for_size(fs::metadata(source).expect("stat").len())
+                                    .expect("writer");
+                                let mut file = File::open(source).expect("open source");
+                                std::io::copy(&mut file, &mut writer).expect("copy");
+                                writer.finish_unsynced().expect("finish")
+                            })
+                            .collect();
+                        store.commit_batch(pending).expect("commit_batch");
                     }
                 })
             })

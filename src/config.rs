@@ -23,6 +23,8 @@ pub struct Config {
     pub import: ImportSettings,
     #[serde(default)]
     pub dropbox: DropboxSettings,
+    #[serde(default)]
+    pub export: ExportConfig,
 }
 
 /// Seconds a file in a synced folder must be left alone before it is imported.
@@ -60,6 +62,41 @@ pub struct DropboxSettings {
     /// Speak to this base URL for every Dropbox host instead of Dropbox itself: for the
     /// emulator in tests and benchmarks (`http://127.0.0.1:PORT`).
     pub endpoint: Option<String>,
+}
+
+/// Sending files back to Dropbox (`smartimage export`, `share`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExportConfig {
+    /// A single file up to this size goes in one `files/upload`; bigger ones in an upload
+    /// session (Dropbox's limit for one upload, 150 MiB, is the most).
+    pub session_threshold_bytes: u64,
+    /// Bytes per upload-session call.
+    pub chunk_bytes: u64,
+    /// Files sent at once when many go in one batch.
+    pub parallel_sends: usize,
+}
+
+impl Default for ExportConfig {
+    fn default() -> Self {
+        let defaults = crate::dropbox::sending::SendSettings::default();
+        ExportConfig {
+            session_threshold_bytes: defaults.session_threshold,
+            chunk_bytes: defaults.chunk_bytes,
+            parallel_sends: defaults.parallel,
+        }
+    }
+}
+
+impl ExportConfig {
+    pub fn send_settings(&self) -> crate::dropbox::sending::SendSettings {
+        crate::dropbox::sending::SendSettings {
+            session_threshold: self.session_threshold_bytes,
+            chunk_bytes: self.chunk_bytes,
+            parallel: self.parallel_sends,
+        }
+        .clamped()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

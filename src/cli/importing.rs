@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -17,12 +17,17 @@ use super::linking::{backend_settings, runtime};
 use super::output::{bytes, json, table, timestamp};
 use super::{Context, Failure, Outcome};
 
+/// How long the printer lets events gather between bursts (a log line is at most this late).
+const PRINT_GATHER: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Prints one plain line per event (for logs, pipes and the `--once` summary); on a terminal
 /// also a progress bar per file being downloaded and a total with an ETA.
-#[derive(Default)]
 struct EventPrinter {
     paths: HashMap<i64, String>,
     bars: Option<ProgressBars>,
+    /// Lines for a pipe or a file, flushed whenever the engine pauses (see `start_printing`):
+    /// one write per burst, not per line, when thousands of files go by.
+    piped: std::io::BufWriter<std::io::Stdout>,
 }
 
 /// The terminal's live view: one bar per active download, and the total.
@@ -120,13 +125,19 @@ impl EventPrinter {
         EventPrinter {
             paths: HashMap::new(),
             bars,
+            piped: std::io::BufWriter::new(std::io::stdout()),
         }
     }
 
-    fn finish(&self) {
+    fn finish(&mut self) {
         if let Some(bars) = &self.bars {
             bars.finish();
         }
+        self.flush();
+    }
+
+    fn flush(&mut self) {
+        let _ = self.piped.flush();
     }
 
     fn print(&mut self, event: &EngineEvent) {
@@ -186,7 +197,9 @@ impl EventPrinter {
         let line = escape_for_terminal(&line);
         match &self.bars {
             Some(bars) => bars.println(&line),
-            None => println!("{line}"),
+            None => {
+                let _ = writeln!(self.piped, "{line}");
+            }
         }
     }
 
@@ -304,6 +317,14 @@ fn start_printing(
         let mut printer = EventPrinter::for_stdout();
         while let Some(event) = events_rx.blocking_recv() {
             printer.print(&event);
+            // Print the whole burst, then flush once.
+            while let Ok(event) = events_rx.try_recv() {
+                printer.print(&event);
+            }
+            printer.flush();
+            // Let the next burst gather: events sent while this thread sleeps wake nobody,
+            // so thousands of small files do not each pay for waking the printer.
+            std::thread::sleep(PRINT_GATHER);
         }
         printer.finish();
     });

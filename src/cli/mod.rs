@@ -4,6 +4,7 @@
 mod console;
 mod demo;
 mod demo_assets;
+mod exporting;
 mod importing;
 mod linking;
 mod organise;
@@ -133,6 +134,43 @@ pub enum Command {
         /// Files and folders (folders are walked; links inside them are not followed)
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send files of an account to its Dropbox, into the downloads folder beside its import
+    /// folder ("ACCOUNT (from Smartimage)"), so they are never imported back. Clashing names
+    /// get " (1)", nothing is overwritten. Exit 4 when some files could not be sent.
+    #[command(group = clap::ArgGroup::new("what").required(true).args(["collection", "files"]))]
+    Export {
+        #[arg(long, value_name = "NAME")]
+        account: String,
+        /// Every file of this collection (into a subfolder named after it, unless --to)
+        #[arg(long, value_name = "NAME")]
+        collection: Option<String>,
+        /// These files (ids from `files list`)
+        #[arg(value_name = "FILE_ID")]
+        files: Vec<i64>,
+        /// A folder inside the downloads folder
+        #[arg(long, value_name = "SUBFOLDER")]
+        to: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a Dropbox shared link (or show the existing one) to something sent to Dropbox;
+    /// prints the URL, and a QR code of it on a terminal. Needs a link made with --api.
+    #[command(group = clap::ArgGroup::new("target").required(true).args(["path", "file", "collection"]))]
+    Share {
+        #[arg(long, value_name = "NAME")]
+        account: String,
+        /// A path in the downloads folder (e.g. "Summer/photo.jpg")
+        #[arg(value_name = "PATH")]
+        path: Option<String>,
+        /// A library file (sent to the downloads folder first if it is not there)
+        #[arg(long, value_name = "ID")]
+        file: Option<i64>,
+        /// A collection's folder in the downloads folder
+        #[arg(long, value_name = "NAME")]
+        collection: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -298,6 +336,28 @@ pub fn run(cli: Cli) -> Outcome {
             paths,
             json,
         } => uploading::upload(&mut cx, &account, &paths, json),
+        Command::Export {
+            account,
+            collection,
+            files,
+            to,
+            json,
+        } => exporting::export_files(cx, &config, &account, collection, files, to, json),
+        Command::Share {
+            account,
+            path,
+            file,
+            collection,
+            json,
+        } => {
+            let target = match (path, file, collection) {
+                (Some(path), _, _) => smartimage::export::ShareTarget::Path(path),
+                (_, Some(id), _) => smartimage::export::ShareTarget::File(id),
+                (_, _, Some(name)) => smartimage::export::ShareTarget::Collection(name),
+                (None, None, None) => unreachable!("clap requires one target"),
+            };
+            exporting::share_link(cx, &config, &account, target, json)
+        }
         Command::Files(c) => organise::files(&mut cx, c),
         Command::Collection(c) => organise::collection(&mut cx, c),
         Command::Audit { json, limit } => people::audit(&mut cx, json, limit),

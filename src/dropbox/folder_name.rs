@@ -37,6 +37,24 @@ pub fn folder_path_for(account_name: &str) -> String {
     format!("/{}", folder_name_for(account_name))
 }
 
+/// Added to an account folder's name to name the folder exports go to, beside it.
+pub const DOWNLOADS_SUFFIX: &str = " (from Smartimage)";
+
+/// The downloads folder beside `import_folder` (`/Acme` → `/Acme (from Smartimage)`), shortened
+/// so the name with its suffix still fits Dropbox's limit.
+pub fn downloads_folder_path(import_folder: &str) -> String {
+    let trimmed = import_folder.trim_end_matches('/');
+    let (parent, name) = trimmed.rsplit_once('/').unwrap_or(("", trimmed));
+    let mut base = String::new();
+    for ch in name.chars() {
+        if base.len() + ch.len_utf8() + DOWNLOADS_SUFFIX.len() > MAX_NAME_BYTES {
+            break;
+        }
+        base.push(ch);
+    }
+    format!("{parent}/{base}{DOWNLOADS_SUFFIX}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

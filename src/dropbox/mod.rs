@@ -10,6 +10,7 @@ pub mod emulator;
 pub mod folder_name;
 pub mod local;
 pub mod pacer;
+pub mod sending;
 pub mod system_files;
 pub mod token_file;
 pub mod verified_body;

@@ -28,3 +28,20 @@ pub use files::{
     WriteMode,
 };
 pub use metadata::{DeletedMetadata, FileMetadata, FolderMetadata, Metadata, UnknownMetadata};
+
+// Sending files back to Dropbox and sharing them (export).
+pub mod sharing;
+pub mod upload_sessions;
+
+pub use sharing::{
+    CreateSharedLinkWithSettingsArg, CreateSharedLinkWithSettingsError, LinkPermissions,
+    ListSharedLinksArg, ListSharedLinksError, ListSharedLinksResult,
+    SharedLinkAlreadyExistsMetadata, SharedLinkMetadata,
+};
+pub use upload_sessions::{
+    CommitInfo, FINISH_BATCH_MAX_ENTRIES, UploadSessionAppendArg, UploadSessionAppendError,
+    UploadSessionCursor, UploadSessionFinishArg, UploadSessionFinishBatchArg,
+    UploadSessionFinishBatchResult, UploadSessionFinishBatchResultEntry, UploadSessionFinishError,
+    UploadSessionLookupError, UploadSessionOffsetError, UploadSessionStartArg,
+    UploadSessionStartError, UploadSessionStartResult,
+};

@@ -102,6 +102,7 @@ impl ImportEngine {
             workers: settings.workers,
             shutdown: shutdown.clone(),
             download_slots: Arc::new(tokio::sync::Semaphore::new(settings.workers.max(1))),
+            db_gate: Arc::new(tokio::sync::Semaphore::new(1)),
         };
         Ok((
             ImportEngine {

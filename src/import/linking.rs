@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::dropbox::api::{ApiClient, ClientConfig};
 use crate::dropbox::auth::{OAuthClient, Pkce, TokenSource, authorize_url_at};
 use crate::dropbox::backend::{BackendError, DropboxBackend};
-use crate::dropbox::folder_name::folder_path_for;
+use crate::dropbox::folder_name::{downloads_folder_path, folder_path_for};
 use crate::dropbox::local::{LocalFolder, LocalSettings};
 use crate::dropbox::token_file;
 use crate::import::backends::BackendSettings;
@@ -39,6 +39,29 @@ impl LinkError {
     }
 }
 
+/// Refuses an account folder that is another account's downloads folder on the same Dropbox:
+/// importing from it would take in (and delete) what that account sent out.
+fn refuse_a_downloads_folder(
+    library: &Library,
+    dropbox_account_id: &str,
+    folder_path: &str,
+) -> Result<(), LinkError> {
+    let live = crate::library::store::links::live_links(library.store().connection())
+        .map_err(LibraryError::from)?;
+    match live.iter().find(|other| {
+        other.dropbox_account_id == dropbox_account_id
+            && downloads_folder_path(&other.folder_path).to_lowercase()
+                == folder_path.to_lowercase()
+    }) {
+        Some(other) => Err(LinkError::Setup(format!(
+            "the Dropbox folder {folder_path:?} is where {:?} sends files back to; importing from it \
+             would take them in; rename this account",
+            other.account_name
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Link `account` to a Dropbox-synced folder on this machine.
 pub async fn link_local_folder(
     library: &mut Library,
@@ -56,6 +79,7 @@ pub async fn link_local_folder(
     })?;
     let who = folder.current_account().await?;
     let folder_path = folder_path_for(&account.name);
+    refuse_a_downloads_folder(library, &who.account_id, &folder_path)?;
     folder.ensure_folder(&folder_path).await?;
     let root_text = folder.root().to_string_lossy().into_owned();
     let connection = NewConnection {
@@ -110,6 +134,7 @@ pub async fn finish_api_link(
     )
     .map_err(|e| LinkError::Setup(e.to_string()))?;
     let who = client.current_account().await?;
+    refuse_a_downloads_folder(library, &who.account_id, &folder_path_for(&account.name))?;
     let token_ref = format!("{TOKEN_DIR}/{}.json", safe_file_stem(&who.account_id));
     let token_dir = library.data_dir().join(TOKEN_DIR);
     // Only the owner may even list the token files.
@@ -151,6 +176,7 @@ pub async fn rename_account(
         return Ok(library.rename_account(actor, old, &new_name, None)?);
     };
     let new_folder = folder_path_for(&new_name);
+    refuse_a_downloads_folder(library, &link.dropbox_account_id, &new_folder)?;
     if new_folder == link.folder_path {
         return Ok(library.rename_account(actor, old, &new_name, None)?);
     }

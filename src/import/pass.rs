@@ -33,13 +33,16 @@ pub const DELETE_BATCH_SIZE: usize = 1000;
 pub const MAX_DOWNLOAD_ATTEMPTS: u32 = 3;
 /// First pause between download attempts; doubles each time.
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
+/// Files admitted in one transaction at most.
+const ADMIT_CHUNK: usize = 32;
 /// Files committed together at most: one pair of file-system syncs and one transaction each.
 const COMMIT_BATCH_MAX: usize = 256;
 /// How long the committer waits for more ready files before committing what it has.
 const COMMIT_GATHER: Duration = Duration::from_millis(25);
 /// Items in flight per link at least (admitted, downloading, or waiting for their batch), so
-/// batches can fill even with few download slots.
-const MIN_ITEMS_IN_FLIGHT: usize = COMMIT_BATCH_MAX;
+/// batches can fill even with few download slots — twice a batch, so the next batch fills
+/// while one is being made durable instead of every item waiting on its syncs.
+const MIN_ITEMS_IN_FLIGHT: usize = 2 * COMMIT_BATCH_MAX;
 
 /// A downloaded, checked file waiting for its batch commit.
 struct CommitRequest {
@@ -62,6 +65,10 @@ pub struct PassContext {
     pub shutdown: Arc<std::sync::atomic::AtomicBool>,
     /// Download slots shared by every link: `workers` files move at once in all.
     pub download_slots: Arc<tokio::sync::Semaphore>,
+    /// One library operation at a time waits for a blocking thread: without this gate, hundreds
+    /// of in-flight items each park a blocking thread on the library mutex, and every file
+    /// pays for the thread wake-ups.
+    pub db_gate: Arc<tokio::sync::Semaphore>,
 }
 
 /// Why a link's pass stopped early.
@@ -82,7 +89,14 @@ impl PassContext {
         f: impl FnOnce(&mut Library) -> Result<R, LibraryError> + Send + 'static,
     ) -> Result<R, PassError> {
         let library = self.library.clone();
+        let turn = self
+            .db_gate
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| PassError::Internal("the library gate closed".into()))?;
         tokio::task::spawn_blocking(move || {
+            let _turn = turn;
             let mut guard = library
                 .lock()
                 .map_err(|_| PassError::Internal("a library task panicked".into()))?;
@@ -144,7 +158,20 @@ pub async fn run_pass<B: DropboxBackend>(
     let (commits, commit_inbox) = tokio::sync::mpsc::channel::<CommitRequest>(COMMIT_BATCH_MAX);
     let items = async {
         let outcomes: Vec<Result<ItemOutcome, PassError>> = futures::stream::iter(pending)
-            .map(|item| import_item(cx, link, &account, &plan, backend, item, &commits))
+            // Admitted a chunk at a time: one transaction (and one trip to the library) per
+            // chunk instead of per file; pulled lazily, so only items about to move hold quota.
+            .chunks(ADMIT_CHUNK)
+            .then(|chunk| {
+                // Owned, so the future is `Send` for any lifetime (the engine spawns passes).
+                let (cx, account, plan) = (cx.clone(), account.clone(), plan.clone());
+                async move { admit_chunk(&cx, &account, &plan, chunk).await }
+            })
+            .flat_map(futures::stream::iter)
+            .map(|(item, admission)| {
+                import_item(
+                    cx, link, &account, &plan, backend, item, admission, &commits,
+                )
+            })
             // Many more items than download slots: while some download, others are checked or
             // wait for their batch commit, and a freed slot always finds an admitted item.
             .buffer_unordered((cx.workers.max(1) * 4).max(MIN_ITEMS_IN_FLIGHT))
@@ -322,6 +349,91 @@ impl From<AdmitError> for Refusal {
     }
 }
 
+/// What admission decided for one item, before any byte moved.
+enum Admission {
+    /// Quota reserved and the item claimed (state `downloading`).
+    Admitted(quota::Reservation),
+    /// The plan refuses the file as listed (size, kind, quota).
+    Refused(AdmitError),
+    /// Not started (shutting down, or an earlier item's admission failed); still queued.
+    Deferred,
+    /// The library failed; the pass stops.
+    Failed(PassError),
+}
+
+/// Admits `chunk` in order in one relaxed transaction (it need not wait for the disk: recovery
+/// releases import reservations and requeues claimed items after a crash).
+async fn admit_chunk(
+    cx: &PassContext,
+    account: &Account,
+    plan: &Plan,
+    chunk: Vec<ImportItem>,
+) -> Vec<(ImportItem, Admission)> {
+    if cx.shutdown.load(std::sync::atomic::Ordering::SeqCst) {
+        return chunk
+            .into_iter()
+            .map(|i| (i, Admission::Deferred))
+            .collect();
+    }
+    let requests: Vec<(i64, String, u64, Detection)> = chunk
+        .iter()
+        .map(|item| {
+            let name = last_component(&item.path).to_owned();
+            let detection = formats::detect_by_name(&name);
+            (item.id, name, item.size, detection)
+        })
+        .collect();
+    let (account_id, plan) = (account.id, plan.clone());
+    let decided = cx
+        .db(move |lib| {
+            let at = now();
+            let decided = lib.store_mut().transaction_relaxed(|tx| {
+                let mut decided = Vec::with_capacity(requests.len());
+                for (item, name, size, detection) in &requests {
+                    match quota::reserve(
+                        tx, account_id, &plan, name, *size, detection, at, "import",
+                    ) {
+                        Ok(r) => {
+                            journal::start_attempt(tx, *item, at.unix_timestamp())?;
+                            decided.push(Ok(r));
+                        }
+                        Err(ReserveError::Refused(e)) => decided.push(Err(e)),
+                        Err(ReserveError::Sqlite(e)) => return Err(e),
+                    }
+                }
+                Ok(decided)
+            })?;
+            Ok(decided)
+        })
+        .await;
+    match decided {
+        Ok(decided) => chunk
+            .into_iter()
+            .zip(decided)
+            .map(|(item, d)| {
+                let admission = match d {
+                    Ok(r) => Admission::Admitted(r),
+                    Err(e) => Admission::Refused(e),
+                };
+                (item, admission)
+            })
+            .collect(),
+        Err(e) => {
+            // Nothing of the chunk changed (the transaction rolled back): one item carries the
+            // error so the pass stops; the others stay queued.
+            let mut error = Some(e);
+            chunk
+                .into_iter()
+                .map(|item| match error.take() {
+                    Some(e) => (item, Admission::Failed(e)),
+                    None => (item, Admission::Deferred),
+                })
+                .collect()
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn import_item<B: DropboxBackend>(
     cx: &PassContext,
     link: &LinkRecord,
@@ -329,11 +441,9 @@ async fn import_item<B: DropboxBackend>(
     plan: &Plan,
     backend: &B,
     item: ImportItem,
+    admission: Admission,
     commits: &tokio::sync::mpsc::Sender<CommitRequest>,
 ) -> Result<ItemOutcome, PassError> {
-    if cx.shutdown.load(std::sync::atomic::Ordering::SeqCst) {
-        return Ok(ItemOutcome::Deferred);
-    }
     let item_ref = ItemRef {
         item: item.id,
         link: link.id,
@@ -342,46 +452,12 @@ async fn import_item<B: DropboxBackend>(
         size: item.size,
     };
     let name = last_component(&item.path).to_owned();
-    // Admit from metadata before any byte moves; quota is reserved atomically.
     let by_name = formats::detect_by_name(&name);
-    let reservation = {
-        let (account_id, plan, name, size, detection, item_id) = (
-            account.id,
-            plan.clone(),
-            name.clone(),
-            item.size,
-            by_name.clone(),
-            item.id,
-        );
-        cx.db(move |lib| {
-            let at = now();
-            // Admission and the claim in one transaction that need not wait for the disk:
-            // recovery releases import reservations and requeues claimed items after a crash.
-            let claimed = lib
-                .store_mut()
-                .transaction_relaxed(|tx| -> Result<_, ReserveError> {
-                    match quota::reserve(
-                        tx, account_id, &plan, &name, size, &detection, at, "import",
-                    ) {
-                        Ok(r) => {
-                            journal::start_attempt(tx, item_id, at.unix_timestamp())?;
-                            Ok(Ok(r))
-                        }
-                        Err(ReserveError::Refused(e)) => Ok(Err(e)),
-                        Err(e) => Err(e),
-                    }
-                });
-            match claimed {
-                Ok(outcome) => Ok(outcome),
-                Err(ReserveError::Sqlite(e)) => Err(e.into()),
-                Err(ReserveError::Refused(e)) => Ok(Err(e)),
-            }
-        })
-        .await?
-    };
-    let reservation = match reservation {
-        Ok(r) => r,
-        Err(refusal) => {
+    let reservation = match admission {
+        Admission::Admitted(r) => r,
+        Admission::Deferred => return Ok(ItemOutcome::Deferred),
+        Admission::Failed(e) => return Err(e),
+        Admission::Refused(refusal) => {
             let mut refusal = Refusal::from(refusal);
             refusal.format = Some(by_name.format.clone());
             return fail(cx, item_ref, None, refusal).await;
@@ -393,7 +469,7 @@ async fn import_item<B: DropboxBackend>(
     // the download slots shared by all links, and gives it back once the bytes are in (before
     // the blob is made durable), or when the attempt fails (before any retry pause).
     let mut attempt = 0;
-    let (blob, served) = loop {
+    let (blob, served, content) = loop {
         attempt += 1;
         let mut slot = Some(
             cx.download_slots
@@ -404,15 +480,20 @@ async fn import_item<B: DropboxBackend>(
         );
         let result = match backend.download(&item.path).await {
             Ok(download) if download.metadata.rev != item.rev => Err(Changed),
-            Ok(download) => download_to_blob(
-                download,
-                cx.blobs.clone(),
-                item.id,
-                cx.events.clone(),
-                slot.take(),
-            )
-            .await
-            .map_err(Other),
+            Ok(download) => {
+                // The content decides the format (sniffed as soon as the bytes are in).
+                let name = name.clone();
+                download_to_blob(
+                    download,
+                    cx.blobs.clone(),
+                    item.id,
+                    cx.events.clone(),
+                    slot.take(),
+                    move |path| formats::detect_file(path, &name),
+                )
+                .await
+                .map_err(Other)
+            }
             Err(BackendError::NotFound { .. }) => Err(Missing),
             Err(e) => Err(Other(TransferError::from(e))),
         };
@@ -438,21 +519,14 @@ async fn import_item<B: DropboxBackend>(
     };
     cx.emit(EngineEvent::Verifying { item: item.id });
 
-    // The content decides the format; a disguised file is refused, a video re-checked.
-    let blob_path = blob.temp_path().to_path_buf();
-    let content = {
-        let (path, name) = (blob_path.clone(), name.clone());
-        tokio::task::spawn_blocking(move || formats::detect_file(&path, &name))
-            .await
-            .map_err(|e| PassError::Internal(e.to_string()))?
-            .map_err(|e| {
-                PassError::Library(LibraryError::io(
-                    "cannot read the downloaded file",
-                    blob_path,
-                    e,
-                ))
-            })?
-    };
+    // A disguised file is refused, a video re-checked.
+    let content = content.map_err(|e| {
+        PassError::Library(LibraryError::io(
+            "cannot read the downloaded file",
+            blob.temp_path().to_path_buf(),
+            e,
+        ))
+    })?;
     if content.kind().is_none() {
         let refusal = unsupported_by_content(&name, &by_name, &content);
         return fail(cx, item_ref, Some(reservation.id), refusal).await;

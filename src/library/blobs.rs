@@ -15,6 +15,8 @@ use crate::pipelined_hash::PipelinedHasher;
 /// Capacity of the writer's buffer. Downloads arrive in small network chunks; batching them into
 /// large writes keeps syscall overhead out of the way so a put runs at disk speed.
 const WRITE_BUFFER_BYTES: usize = 1024 * 1024;
+/// The smallest buffer a writer gets, however small the blob is expected to be.
+const MIN_WRITE_BUFFER_BYTES: usize = 8 * 1024;
 /// Read size when streaming a source file in or rehashing a stored blob. Large enough to amortise
 /// syscalls, small enough that memory stays flat whatever the file size.
 const STREAM_CHUNK_BYTES: usize = 1024 * 1024;
@@ -91,13 +93,22 @@ impl BlobStore {
 
     /// Starts a new blob. Nothing is visible in the store until [`BlobWriter::commit`].
     pub fn writer(&self) -> io::Result<BlobWriter> {
+        self.writer_for_size(WRITE_BUFFER_BYTES as u64)
+    }
+
+    /// A writer whose buffer fits a blob of about `expected_size` bytes (a wrong guess costs
+    /// only speed): small files do not each pay for a 1 MiB buffer.
+    pub fn writer_for_size(&self, expected_size: u64) -> io::Result<BlobWriter> {
+        let capacity = usize::try_from(expected_size)
+            .unwrap_or(usize::MAX)
+            .clamp(MIN_WRITE_BUFFER_BYTES, WRITE_BUFFER_BYTES);
         let (file, temp) = tempfile::Builder::new()
             .prefix(TEMP_FILE_PREFIX)
             .tempfile_in(&self.temp_dir)
             .context("creating blob temp file in", &self.temp_dir)?
             .into_parts();
         Ok(BlobWriter {
-            out: BufWriter::with_capacity(WRITE_BUFFER_BYTES, file),
+            out: BufWriter::with_capacity(capacity, file),
             temp,
             hashing: PipelinedHasher::new(Sha256::new()),
             size: 0,
@@ -115,8 +126,16 @@ impl BlobStore {
     /// Streams `src` into the store; memory use does not depend on the file's size.
     pub fn put_file(&self, src: &Path) -> io::Result<Blob> {
         let mut source = File::open(src).context("opening the file to store", src)?;
-        let mut writer = self.writer()?;
-        let mut chunk = vec![0; STREAM_CHUNK_BYTES];
+        let expected = source
+            .metadata()
+            .map_or(STREAM_CHUNK_BYTES as u64, |m| m.len());
+        let mut writer = self.writer_for_size(expected)?;
+        // One read past the end finds it; a small file does not zero a 1 MiB chunk.
+        let chunk_len = usize::try_from(expected)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1)
+            .clamp(MIN_WRITE_BUFFER_BYTES, STREAM_CHUNK_BYTES);
+        let mut chunk = vec![0; chunk_len];
         loop {
             let n = match source.read(&mut chunk) {
                 Ok(0) => break,
@@ -172,8 +191,6 @@ impl BlobStore {
         })
     }
 
-    /// Crash recovery: deletes the temp files of writes that never committed. Call it at start-up
-    /// before any writer exists — it cannot tell a live writer's file from a dead one's.
     /// Makes a batch of pending blobs durable and visible: one sync puts every byte on disk
     /// before any blob gets its final name, a second makes the names durable. A crash before
     /// the end leaves temp files (removed at start-up) or complete blobs no row references yet
@@ -200,6 +217,8 @@ impl BlobStore {
         Ok(committed)
     }
 
+    /// Crash recovery: deletes the temp files of writes that never committed. Call it at start-up
+    /// before any writer exists — it cannot tell a live writer's file from a dead one's.
     pub fn remove_temp_files(&self) -> io::Result<usize> {
         let mut removed = 0;
         for entry in list_dir(&self.temp_dir)? {

@@ -11,6 +11,7 @@ pub mod linking;
 pub mod model;
 pub mod names;
 pub mod organise;
+pub mod outgoing;
 pub mod permissions;
 pub mod policy;
 pub mod store;

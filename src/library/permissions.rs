@@ -24,6 +24,8 @@ pub enum Right<'a> {
     AddAdminTo(&'a Account),
     Delegate(&'a Account),
     LinkDropbox(&'a Account),
+    /// Send files to the account's Dropbox and share them: the same people as linking.
+    SendToDropbox(&'a Account),
     ViewAccount(&'a Account),
     Organise(&'a Account),
     ViewAudit(&'a Account),
@@ -64,7 +66,7 @@ impl Actor {
                 operator || self.role_in(a.id) == Some(Role::Owner)
             }
             Right::Delegate(a) => self.role_in(a.id) == Some(Role::Owner),
-            Right::LinkDropbox(a) => {
+            Right::LinkDropbox(a) | Right::SendToDropbox(a) => {
                 self.role_in(a.id) == Some(Role::Owner) || self.is_delegated(a.id)
             }
             Right::ViewAccount(a) | Right::Organise(a) => operator || self.role_in(a.id).is_some(),
@@ -95,6 +97,11 @@ impl Actor {
             Right::LinkDropbox(a) => format!(
                 "{who} may not link Dropbox to {:?}; only its owners, and admins an owner delegated \
                  (smartimage delegate {who} --account {:?}), may",
+                a.name, a.name
+            ),
+            Right::SendToDropbox(a) => format!(
+                "{who} may not send files to or share from the Dropbox of {:?}; only its owners, \
+                 and admins an owner delegated (smartimage delegate {who} --account {:?}), may",
                 a.name, a.name
             ),
             Right::ViewAccount(a) | Right::Organise(a) => {

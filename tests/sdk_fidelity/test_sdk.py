@@ -699,6 +699,163 @@ class SdkFidelity(unittest.TestCase):
         self.assertEqual(caught.exception.response.status_code, 400)
         self.assertEqual(caught.exception.response.json()["error"], "invalid_grant")
 
+    # ----- upload sessions (export) ---------------------------------------------------------
+
+    def test_upload_session_start_append_finish_with_offsets(self):
+        files = dropbox.files
+        data = pattern(3 * BLOCK + 777, "session")
+        first, second, last = data[:BLOCK], data[BLOCK : 3 * BLOCK], data[3 * BLOCK :]
+        started = self.dbx.files_upload_session_start(
+            first, content_hash=dropbox_content_hash(first)
+        )
+        self.assertIsInstance(started, files.UploadSessionStartResult)
+        cursor = files.UploadSessionCursor(started.session_id, len(first))
+
+        # A cursor that does not match the bytes held: typed, with the offset to resume from.
+        error = self.api_error(
+            self.dbx.files_upload_session_append_v2,
+            second,
+            files.UploadSessionCursor(started.session_id, 1),
+        )
+        self.assertIsInstance(error, files.UploadSessionAppendError)
+        self.assertTrue(error.is_incorrect_offset())
+        self.assertEqual(error.get_incorrect_offset().correct_offset, len(first))
+        # A wrong hash of this call's bytes appends nothing.
+        error = self.api_error(
+            self.dbx.files_upload_session_append_v2, second, cursor, content_hash="0" * 64
+        )
+        self.assertTrue(error.is_content_hash_mismatch())
+
+        self.assertIsNone(
+            self.dbx.files_upload_session_append_v2(
+                second, cursor, content_hash=dropbox_content_hash(second)
+            )
+        )
+        cursor = files.UploadSessionCursor(started.session_id, len(first) + len(second))
+        commit = files.CommitInfo("/Sessions/big.bin", mode=files.WriteMode.add, autorename=True)
+        finished = self.dbx.files_upload_session_finish(last, cursor, commit)
+        self.assertIsInstance(finished, files.FileMetadata)
+        self.assertEqual(finished.size, len(data))
+        self.assertEqual(finished.content_hash, dropbox_content_hash(data))
+        _, response = self.dbx.files_download("/Sessions/big.bin")
+        self.assertEqual(response.content, data)
+
+        # A finished session is gone.
+        error = self.api_error(
+            self.dbx.files_upload_session_append_v2,
+            b"more",
+            files.UploadSessionCursor(started.session_id, len(data)),
+        )
+        self.assertTrue(error.is_not_found())
+
+        # Other bytes to the same path with mode add + autorename: renamed, never overwritten.
+        again = self.dbx.files_upload_session_start(b"other bytes", close=True)
+        renamed = self.dbx.files_upload_session_finish(
+            b"", files.UploadSessionCursor(again.session_id, 11), commit
+        )
+        self.assertEqual(renamed.path_display, "/Sessions/big (1).bin")
+        self.assertEqual(renamed.size, 11)
+
+    def test_upload_session_closed_and_finish_errors_are_typed(self):
+        files = dropbox.files
+        closed = self.dbx.files_upload_session_start(b"abc", close=True)
+        cursor = files.UploadSessionCursor(closed.session_id, 3)
+        error = self.api_error(self.dbx.files_upload_session_append_v2, b"d", cursor)
+        self.assertTrue(error.is_closed())
+        error = self.api_error(
+            self.dbx.files_upload_session_finish,
+            b"",
+            files.UploadSessionCursor("no-such-session", 0),
+            files.CommitInfo("/Sessions/missing.bin"),
+        )
+        self.assertIsInstance(error, files.UploadSessionFinishError)
+        self.assertTrue(error.is_lookup_failed())
+        self.assertTrue(error.get_lookup_failed().is_not_found())
+        self.upload("/Sessions/folder-clash/inner.txt", b"x")
+        error = self.api_error(
+            self.dbx.files_upload_session_finish,
+            b"",
+            cursor,
+            files.CommitInfo("/Sessions/folder-clash"),
+        )
+        self.assertTrue(error.is_path())
+        self.assertTrue(error.get_path().is_conflict())
+        self.assertTrue(error.get_path().get_conflict().is_folder())
+
+    def test_upload_session_finish_batch_v2(self):
+        files = dropbox.files
+        entries = []
+        contents = [b"one", b"two two", b""]
+        for index, content in enumerate(contents):
+            started = self.dbx.files_upload_session_start(content, close=True)
+            entries.append(
+                files.UploadSessionFinishArg(
+                    files.UploadSessionCursor(started.session_id, len(content)),
+                    files.CommitInfo("/Batch/file {}.txt".format(index), autorename=True),
+                )
+            )
+        still_open = self.dbx.files_upload_session_start(b"open")
+        entries.append(
+            files.UploadSessionFinishArg(
+                files.UploadSessionCursor(still_open.session_id, 4),
+                files.CommitInfo("/Batch/open.txt"),
+            )
+        )
+        result = self.dbx.files_upload_session_finish_batch_v2(entries)
+        self.assertIsInstance(result, files.UploadSessionFinishBatchResult)
+        self.assertEqual(len(result.entries), 4)
+        for index, content in enumerate(contents):
+            entry = result.entries[index]
+            self.assertTrue(entry.is_success(), entry)
+            metadata = entry.get_success()
+            self.assertEqual(metadata.path_display, "/Batch/file {}.txt".format(index))
+            self.assertEqual(metadata.content_hash, dropbox_content_hash(content))
+        failure = result.entries[3]
+        self.assertTrue(failure.is_failure())
+        self.assertTrue(failure.get_failure().get_lookup_failed().is_not_closed())
+
+    # ----- shared links ------------------------------------------------------------------------
+
+    def test_shared_link_created_once_then_reused(self):
+        sharing = dropbox.sharing
+        uploaded = self.upload("/Shared/photo one.jpg", b"jpeg bytes")
+        link = self.dbx.sharing_create_shared_link_with_settings("/Shared/photo one.jpg")
+        self.assertIsInstance(link, sharing.FileLinkMetadata)
+        self.assertEqual(link.name, "photo one.jpg")
+        self.assertEqual(link.path_lower, "/shared/photo one.jpg")
+        self.assertEqual(link.id, uploaded.id)
+        self.assertEqual(link.rev, uploaded.rev)
+        self.assertEqual(link.size, len(b"jpeg bytes"))
+        self.assertTrue(link.url.startswith("https://"), link.url)
+        self.assertTrue(link.link_permissions.resolved_visibility.is_public())
+
+        error = self.api_error(
+            self.dbx.sharing_create_shared_link_with_settings, "/shared/PHOTO one.jpg"
+        )
+        self.assertIsInstance(error, sharing.CreateSharedLinkWithSettingsError)
+        self.assertTrue(error.is_shared_link_already_exists())
+        existing = error.get_shared_link_already_exists()
+        self.assertTrue(existing.is_metadata())
+        self.assertEqual(existing.get_metadata().url, link.url)
+
+        listed = self.dbx.sharing_list_shared_links(path="/Shared/photo one.jpg", direct_only=True)
+        self.assertIsInstance(listed, sharing.ListSharedLinksResult)
+        self.assertEqual([found.url for found in listed.links], [link.url])
+        self.assertFalse(listed.has_more)
+
+        folder = self.dbx.sharing_create_shared_link_with_settings("/Shared")
+        self.assertIsInstance(folder, sharing.FolderLinkMetadata)
+        self.assertEqual(folder.path_lower, "/shared")
+        # Without direct_only, links to the folders above count too.
+        around = self.dbx.sharing_list_shared_links(path="/Shared/photo one.jpg")
+        self.assertEqual(sorted(found.url for found in around.links), sorted([link.url, folder.url]))
+        direct = self.dbx.sharing_list_shared_links(path="/Shared/photo one.jpg", direct_only=True)
+        self.assertEqual([found.url for found in direct.links], [link.url])
+
+        error = self.api_error(self.dbx.sharing_create_shared_link_with_settings, "/Shared/none.jpg")
+        self.assertTrue(error.is_path())
+        self.assertTrue(error.get_path().is_not_found())
+
     # ----- faults ------------------------------------------------------------------------------
 
     def with_faults(self, faults, work):

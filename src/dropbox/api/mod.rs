@@ -4,6 +4,7 @@
 
 mod retry;
 mod routes;
+mod sending;
 mod transport;
 
 use std::fmt;

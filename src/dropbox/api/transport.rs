@@ -85,6 +85,17 @@ pub(super) struct CallSpec {
     pub timeout: Option<Duration>,
     /// Changes state in Dropbox: paced at the account's write gap. Reads go at the read gap.
     pub write: bool,
+    /// Streams the body from a file instead of `body` (opened afresh for every attempt).
+    pub file_body: Option<FileBody>,
+}
+
+/// `len` bytes of the file at `path` from its start, sent as they are read.
+#[derive(Clone)]
+pub(super) struct FileBody {
+    pub path: std::path::PathBuf,
+    pub len: u64,
+    /// Told how many bytes of this attempt have gone out so far.
+    pub progress: Option<std::sync::Arc<dyn Fn(u64) + Send + Sync>>,
 }
 
 impl CallSpec {
@@ -102,6 +113,7 @@ impl CallSpec {
             api_arg: None,
             timeout: None,
             write: false,
+            file_body: None,
         })
     }
 
@@ -122,6 +134,7 @@ impl CallSpec {
             api_arg: Some(encode_arg(route, arg)?),
             timeout: None,
             write: false,
+            file_body: None,
         })
     }
 
@@ -140,6 +153,7 @@ impl CallSpec {
             api_arg: Some(encode_arg(route, arg)?),
             timeout: None,
             write: true,
+            file_body: None,
         })
     }
 }
@@ -223,7 +237,10 @@ impl ApiClient {
             } else {
                 None
             };
-            let verdict = match self.build(spec, token.as_ref()).send().await {
+            let request = self
+                .build(spec, token.as_ref())
+                .map_err(|error| CallError::Backend(BackendError::Io(error)))?;
+            let verdict = match request.send().await {
                 Ok(response) if response.status().is_success() => {
                     match on_success(response).await {
                         Ok(value) => return Ok(value),
@@ -277,7 +294,11 @@ impl ApiClient {
         }
     }
 
-    fn build(&self, spec: &CallSpec, token: Option<&Secret>) -> reqwest::RequestBuilder {
+    fn build(
+        &self,
+        spec: &CallSpec,
+        token: Option<&Secret>,
+    ) -> std::io::Result<reqwest::RequestBuilder> {
         let http = if spec.host == Host::Notify {
             &self.notify_http
         } else {
@@ -300,8 +321,31 @@ impl ApiClient {
         if let Some(timeout) = spec.timeout {
             request = request.timeout(timeout);
         }
-        request.body(spec.body.clone())
+        match &spec.file_body {
+            Some(file) => Ok(request
+                .header(reqwest::header::CONTENT_LENGTH, file.len)
+                .body(file_stream(file)?)),
+            None => Ok(request.body(spec.body.clone())),
+        }
     }
+}
+
+/// The file's first `len` bytes as a request body, read as the request goes out.
+fn file_stream(file: &FileBody) -> std::io::Result<reqwest::Body> {
+    use futures::StreamExt;
+    use tokio::io::AsyncReadExt;
+    let opened = std::fs::File::open(&file.path)?;
+    let reader = tokio::fs::File::from_std(opened).take(file.len);
+    let progress = file.progress.clone();
+    let mut sent = 0u64;
+    let stream = tokio_util::io::ReaderStream::new(reader).map(move |chunk| {
+        if let (Ok(bytes), Some(progress)) = (&chunk, &progress) {
+            sent += bytes.len() as u64;
+            progress(sent);
+        }
+        chunk
+    });
+    Ok(reqwest::Body::wrap_stream(stream))
 }
 
 /// Sorts a non-2xx answer (reference §5.1, §5.4).

@@ -5,8 +5,9 @@
 //!
 //! Routes: `users/get_current_account`, `files/list_folder` (+`/continue`,
 //! `/get_latest_cursor`, `/longpoll`), `files/get_metadata`, `files/download`, `files/upload`,
-//! `files/create_folder_v2`, `files/delete_v2`, `files/delete_batch` (+`/check`) and
-//! `/oauth2/token`; test controls under `/__emulator/` (faults, codes, rescan, expire_tokens).
+//! `files/upload_session/{start,append_v2,finish,finish_batch_v2}`, `files/create_folder_v2`,
+//! `files/delete_v2`, `files/delete_batch` (+`/check`), `sharing/create_shared_link_with_settings`,
+//! `sharing/list_shared_links` and `/oauth2/token`; test controls under `/__emulator/` (faults, codes, rescan, expire_tokens).
 //!
 //! Choices where Dropbox is undocumented (reference §3.7, §3.10): a `parent_rev` mismatch is
 //! `path_write/conflict/file`; an unsatisfiable Range is 416 with `Content-Range: bytes */N`.
@@ -15,7 +16,9 @@
 //! `tests/sdk_fidelity/` (every response must also decode with the SDK's strict decoder). The
 //! SDK needs 40-character account ids (`dbid:` + 35); the emulator serves shorter ones too.
 //!
-//! Known gaps: no moves, copies or upload sessions; no `arg=`/`authorization=` URL parameters
+//! Known gaps: no copies, no concurrent upload sessions, no `finish_batch` (v1) or
+//! `finish_batch/check`, no shared-link settings (every link is public, view-only), sessions and
+//! links live in memory only; no `arg=`/`authorization=` URL parameters
 //! or GET downloads; no scopes; ids survive on-disk renames only when the scanner can match
 //! inodes; NFC and NFD spellings are distinct names; cursors and batch jobs live in memory only
 //! (ids and revisions are saved on shutdown); a file changed on disk behind the emulator's back
@@ -36,8 +39,10 @@ mod listing;
 mod paths;
 mod routes;
 mod scan;
+mod sharing;
 mod state;
 mod tls;
+mod upload_sessions;
 mod writes;
 
 use std::io;
@@ -191,6 +196,8 @@ fn router(shared: Arc<Shared>) -> Router {
     /// `payload_too_large` for anything just over the limit.
     const BODY_LIMIT: usize = crate::dropbox::wire::UPLOAD_MAX_BYTES as usize + 1;
     routes::api_routes()
+        .merge(upload_sessions::routes())
+        .merge(sharing::routes())
         .merge(admin::admin_routes())
         .fallback(routes::unknown_route)
         .layer(axum::middleware::from_fn_with_state(

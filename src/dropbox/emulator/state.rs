@@ -363,6 +363,9 @@ pub struct Store {
     pub cursors: HashMap<String, CursorRecord>,
     pub jobs: HashMap<String, BatchJob>,
     pub batch_in_progress_polls: u32,
+    /// Open upload sessions (in memory, like cursors and jobs).
+    pub sessions: super::upload_sessions::Sessions,
+    pub shared_links: super::sharing::SharedLinks,
 }
 
 impl Store {
@@ -378,6 +381,8 @@ impl Store {
             cursors: HashMap::new(),
             jobs: HashMap::new(),
             batch_in_progress_polls: config.delete_batch_in_progress_polls,
+            sessions: Default::default(),
+            shared_links: Default::default(),
         };
         for account in &config.accounts {
             let dir = config.root.join(&account.account_id);

@@ -42,6 +42,21 @@ pub struct BatchJob {
     polls_left: u32,
 }
 
+/// Where and how written bytes become a file (`UploadArg` or a session's `CommitInfo`).
+pub struct CommitRequest<'a> {
+    pub path: &'a str,
+    pub mode: &'a WriteMode,
+    pub autorename: bool,
+    pub client_modified: Option<OffsetDateTime>,
+}
+
+/// Bytes already on the emulator's disk, in its temp directory, with their hash.
+pub struct WrittenContent {
+    pub temp: std::path::PathBuf,
+    pub size: u64,
+    pub content_hash: String,
+}
+
 enum WriteKind {
     Fresh,
     Replace,
@@ -70,25 +85,61 @@ impl Store {
         if arg.content_hash.as_ref().is_some_and(|sent| *sent != hash) {
             return Err(Refusal::Route(UploadError::ContentHashMismatch));
         }
-        let temp_dir = self.temp_dir.clone();
-        let (namespace, ids) = self.namespace(account_id);
-        let refuse = |reason| {
-            Refusal::Route(UploadError::Path {
+        let temp = self.temp_dir.join(self.ids.opaque(UPLOAD_TEMP_PREFIX));
+        fs::write(&temp, content)?;
+        let written = WrittenContent {
+            temp: temp.clone(),
+            size: content.len() as u64,
+            content_hash: hash,
+        };
+        let committed = self.commit_written(
+            account_id,
+            &CommitRequest {
+                path: &arg.path,
+                mode: &arg.mode,
+                autorename: arg.autorename,
+                client_modified,
+            },
+            written,
+        );
+        // Left behind only when nothing was written (identical content) or the write failed.
+        let _ = fs::remove_file(&temp);
+        committed.map_err(|refusal| match refusal {
+            Refusal::Route(reason) => Refusal::Route(UploadError::Path {
                 reason,
                 upload_session_id: String::new(),
-            })
-        };
-        let requested = namespace.target_of_write(&arg.path).map_err(refuse)?;
-        let (path, kind) = pick_target(namespace, &requested, arg.autorename, |existing| {
-            match (&existing.file, &arg.mode) {
+            }),
+            Refusal::BadRequest(message) => Refusal::BadRequest(message),
+            Refusal::Io(error) => Refusal::Io(error),
+        })
+    }
+
+    /// Puts bytes already written to `written.temp` at `request.path` following the write
+    /// mode (§3.8): shared by `files/upload` and the upload-session finishes.
+    pub fn commit_written(
+        &mut self,
+        account_id: &str,
+        request: &CommitRequest<'_>,
+        written: WrittenContent,
+    ) -> Outcome<FileMetadata, WriteError> {
+        let hash = written.content_hash;
+        let (namespace, ids) = self.namespace(account_id);
+        let requested = namespace
+            .target_of_write(request.path)
+            .map_err(Refusal::Route)?;
+        let (path, kind) = pick_target(
+            namespace,
+            &requested,
+            request.autorename,
+            |existing| match (&existing.file, request.mode) {
                 (None, _) => Err(conflict(WriteConflictError::Folder)),
                 (Some(file), _) if file.content_hash == hash => Ok(WriteKind::Unchanged),
                 (Some(_), WriteMode::Overwrite) => Ok(WriteKind::Replace),
                 (Some(file), WriteMode::Update(rev)) if *rev == file.rev => Ok(WriteKind::Replace),
                 (Some(_), _) => Err(conflict(WriteConflictError::File)),
-            }
-        })
-        .map_err(refuse)?;
+            },
+        )
+        .map_err(Refusal::Route)?;
         let lower = path.lower();
         if let WriteKind::Unchanged = kind {
             let entry = &namespace.entries[&lower];
@@ -98,8 +149,6 @@ impl Store {
         }
 
         namespace.ensure_parents(&path, ids)?;
-        let temp = temp_dir.join(ids.opaque(UPLOAD_TEMP_PREFIX));
-        fs::write(&temp, content)?;
         let existing = namespace.entries.get(&lower).cloned();
         let display = existing
             .as_ref()
@@ -109,7 +158,7 @@ impl Store {
         if let Some(old) = &existing {
             retire_live_revision(namespace, &lower, old)?;
         }
-        fs::rename(&temp, &disk)?;
+        fs::rename(&written.temp, &disk)?;
         let on_disk = fs::metadata(&disk)?;
         let mtime = on_disk.modified()?;
         let entry = Entry {
@@ -121,10 +170,10 @@ impl Store {
             inode: on_disk.ino(),
             file: Some(FileState {
                 rev: ids.rev(),
-                size: content.len() as u64,
+                size: written.size,
                 content_hash: hash,
                 modified: timestamp_of(mtime),
-                client_modified,
+                client_modified: request.client_modified,
                 mtime,
             }),
         };

@@ -2,7 +2,7 @@
 //! open. A local file has no content hash to verify against, so a write during the read (same
 //! size or not) must be caught this way, or a mix of two versions could be committed.
 
-use std::io;
+use std::io::{self, Read};
 use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -34,8 +34,12 @@ impl Fingerprint {
 }
 
 /// Reads `inner`; at its end, fails with `InvalidData` if the file changed since `opened`.
+///
+/// Reads are plain blocking reads, not `tokio::fs` ones: the importer consumes this body on a
+/// blocking thread already (through `SyncIoBridge`), where `tokio::fs` would hand every read to
+/// yet another blocking thread and back — two thread wake-ups per read, per small file.
 pub struct ChangeGuardedFile {
-    inner: tokio::fs::File,
+    inner: std::fs::File,
     fd: RawFd,
     opened: Fingerprint,
     display_path: String,
@@ -45,7 +49,7 @@ impl ChangeGuardedFile {
     pub fn new(file: std::fs::File, opened: Fingerprint, display_path: String) -> Self {
         let fd = file.as_raw_fd();
         ChangeGuardedFile {
-            inner: tokio::fs::File::from_std(file),
+            inner: file,
             fd,
             opened,
             display_path,
@@ -70,17 +74,26 @@ impl ChangeGuardedFile {
 impl AsyncRead for ChangeGuardedFile {
     fn poll_read(
         mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
+        _cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let wants_bytes = buf.remaining() > 0;
-        match Pin::new(&mut self.inner).poll_read(cx, buf) {
-            Poll::Ready(Ok(())) if wants_bytes && buf.filled().len() == before => {
-                // End of file: the bytes handed out are one version only if nothing changed.
-                Poll::Ready(self.check_unchanged())
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        let read = loop {
+            match self.inner.read(buf.initialize_unfilled()) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other,
             }
-            other => other,
+        };
+        match read {
+            // End of file: the bytes handed out are one version only if nothing changed.
+            Ok(0) => Poll::Ready(self.check_unchanged()),
+            Ok(n) => {
+                buf.advance(n);
+                Poll::Ready(Ok(()))
+            }
+            Err(e) => Poll::Ready(Err(e)),
         }
     }
 }

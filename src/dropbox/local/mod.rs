@@ -25,6 +25,7 @@ mod fs_at;
 mod identity;
 mod lookup;
 mod scan;
+mod send;
 mod watch;
 mod write;
 
@@ -417,5 +418,40 @@ impl DropboxBackend for LocalFolder {
             Ok(inner.locate(&path)?.and_then(|located| located.metadata()))
         })
         .await
+    }
+}
+
+impl crate::dropbox::sending::DropboxSender for LocalFolder {
+    async fn send_files(
+        &self,
+        files: Vec<crate::dropbox::sending::OutgoingFile>,
+        _settings: &crate::dropbox::sending::SendSettings,
+        progress: crate::dropbox::sending::SendProgress,
+    ) -> BackendResult<Vec<BackendResult<crate::dropbox::sending::SentFile>>> {
+        // One at a time: the disk, not the calls, is what limits a local copy.
+        let mut results = Vec::with_capacity(files.len());
+        for (index, file) in files.into_iter().enumerate() {
+            let components = match Inner::components_for_write(&file.destination) {
+                Ok(components) => components,
+                Err(error) => {
+                    results.push(Err(error));
+                    continue;
+                }
+            };
+            let progress = progress.clone();
+            results.push(
+                self.blocking(move |inner| {
+                    send::send_file(&inner.root, &components, &file, &|bytes| {
+                        progress(index, bytes)
+                    })
+                })
+                .await,
+            );
+        }
+        Ok(results)
+    }
+
+    async fn share(&self, _path: &str) -> BackendResult<crate::dropbox::sending::SharedLink> {
+        Err(send::sharing_needs_the_api())
     }
 }

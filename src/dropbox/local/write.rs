@@ -20,11 +20,11 @@ use crate::dropbox::wire::{FileMetadata, FolderMetadata, Metadata, WriteMode};
 const MAX_AUTORENAME: u32 = 10_000;
 /// An upload's temporary file older than this was left by a crash (an upload takes seconds).
 const STALE_UPLOAD_AGE: std::time::Duration = std::time::Duration::from_secs(60 * 60);
-const UPLOAD_PURPOSE: &str = "upload";
+pub(super) const UPLOAD_PURPOSE: &str = "upload";
 const TEMPORARY_PREFIX: &str = ".~smartimage-";
 
 /// A name nobody else will pick, hidden from the scanner (`.~` prefix, `.tmp` suffix).
-fn temporary_name(purpose: &str) -> OsString {
+pub(super) fn temporary_name(purpose: &str) -> OsString {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let count = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
@@ -41,7 +41,7 @@ fn temporary_name(purpose: &str) -> OsString {
 /// Removes upload temporaries a crash left in `dir` (only ours, only old ones, only files).
 /// Leftovers of an interrupted delete are not touched: their original name is unknown, and
 /// they hold a file someone may still want; they are logged instead.
-fn sweep_stale_uploads(dir: &OwnedFd, folder: &str) {
+pub(super) fn sweep_stale_uploads(dir: &OwnedFd, folder: &str) {
     let Ok(names) = fs_at::read_dir_at(dir) else {
         return;
     };
@@ -132,7 +132,7 @@ fn numbered_name(name: &str, number: u32) -> String {
     }
 }
 
-fn free_name(dir: &OwnedFd, name: &str, folder: &str) -> BackendResult<String> {
+pub(super) fn free_name(dir: &OwnedFd, name: &str, folder: &str) -> BackendResult<String> {
     for number in 1..=MAX_AUTORENAME {
         let candidate = numbered_name(name, number);
         if candidate.len() > MAX_NAME_BYTES {
