@@ -270,7 +270,7 @@ async fn scan<B: DropboxBackend>(
                                     continue;
                                 };
                                 if is_system_file(&file.name)
-                                    || links::is_our_report(tx, link_id, &file.id)?
+                                    || links::is_our_report(tx, link_id, &file.id, &path)?
                                 {
                                     continue;
                                 }
@@ -963,6 +963,18 @@ async fn write_report<B: DropboxBackend>(
             .collect(),
     };
     let path = format!("{}/{}", link.folder_path, report.file_name());
+    // Durable before the upload: a crash between the upload and the record below must not
+    // let the next pass import our own report.
+    let intent_path = path.clone();
+    let report_id = cx
+        .db(move |lib| {
+            let at = now().unix_timestamp();
+            lib.store_mut()
+                .transaction(|tx| -> Result<i64, LibraryError> {
+                    Ok(links::insert_report_intent(tx, link_id, &intent_path, at)?)
+                })
+        })
+        .await?;
     let written = match backend
         .upload(&path, report.render().into_bytes(), WriteMode::Add, true)
         .await
@@ -986,12 +998,10 @@ async fn write_report<B: DropboxBackend>(
         written_path.clone(),
     );
     cx.db(move |lib| {
-        let at = now().unix_timestamp();
         lib.store_mut()
             .transaction(|tx| -> Result<(), LibraryError> {
-                let report =
-                    links::insert_report(tx, link_id, &stored_path, &meta_id, &meta_rev, at)?;
-                journal::set_report(tx, &ids, report)?;
+                links::complete_report(tx, report_id, &stored_path, &meta_id, &meta_rev)?;
+                journal::set_report(tx, &ids, report_id)?;
                 Ok(())
             })
     })

@@ -105,7 +105,8 @@ impl ErrorReport {
                     escape_for_terminal(&f.path),
                     human_bytes(f.size),
                     f.size,
-                    format,
+                    // "<EXT> file" for an unknown type: the extension is the uploader's text.
+                    escape_for_terminal(format),
                     escape_for_terminal(&f.detail)
                 ));
             }
@@ -204,5 +205,21 @@ mod tests {
             "{text:?}"
         );
         assert!(text.contains("\\u{1b}]0;pwned"));
+    }
+
+    /// Regression (found by the report-writer fuzz smoke): the format of an unknown type is
+    /// "<EXT> file", built from the uploader's file name, and went into the report raw.
+    #[test]
+    fn a_format_named_after_a_hostile_extension_is_escaped() {
+        let name = "notes.\u{1b}]0;pwned\u{7}";
+        let mut f = failure(name, ErrorKind::UnsupportedFormat);
+        f.format = Some(crate::library::formats::detect_by_name(name).format);
+        assert!(f.format.as_deref().unwrap().contains('\u{1b}'));
+        let text = report(vec![f]).render();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text}"
+        );
+        assert!(text.contains("\\u{1b}"), "shown escaped: {text}");
     }
 }

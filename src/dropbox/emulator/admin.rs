@@ -172,9 +172,11 @@ fn rate_limited(plan: &FaultConfig) -> Response {
             }),
         )
     };
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    if !plan.rate_limit_without_retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    }
     response
 }
 

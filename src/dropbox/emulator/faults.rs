@@ -50,6 +50,10 @@ pub struct FaultConfig {
     /// `delete_v2` with that `parent_rev` is refused and the cursor reports the new rev.
     #[serde(default)]
     pub change_during_download_every: Option<u64>,
+    /// Send 429s without the `Retry-After` header (with `rate_limit_plain_text`, a 429 that says
+    /// nothing about how long to wait: the client must back off on its own).
+    #[serde(default)]
+    pub rate_limit_without_retry_after: bool,
 }
 
 fn default_retry_after() -> u64 {

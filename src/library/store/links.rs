@@ -205,26 +205,49 @@ pub fn set_state(
     Ok(())
 }
 
-/// Remember a report we wrote, so the scanner never imports it.
-pub fn insert_report(
+/// Remember, before uploading it, the report we are about to write: if the process dies after
+/// the upload and before [`complete_report`], the scanner still knows the file at that path is
+/// ours and never imports it.
+pub fn insert_report_intent(
     c: &Connection,
     link: LinkId,
     dropbox_path: &str,
-    dropbox_id: &str,
-    rev: &str,
     now: i64,
 ) -> rusqlite::Result<i64> {
     c.execute(
-        "INSERT INTO reports(link, dropbox_path, dropbox_id, rev, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![link, dropbox_path, dropbox_id, rev, now],
+        "INSERT INTO reports(link, dropbox_path, created_at) VALUES (?1, ?2, ?3)",
+        params![link, dropbox_path, now],
     )?;
     Ok(c.last_insert_rowid())
 }
 
-pub fn is_our_report(c: &Connection, link: LinkId, dropbox_id: &str) -> rusqlite::Result<bool> {
+/// The report was written: where it landed and as which file, so the scanner never imports it.
+pub fn complete_report(
+    c: &Connection,
+    report: i64,
+    dropbox_path: &str,
+    dropbox_id: &str,
+    rev: &str,
+) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE reports SET dropbox_path = ?2, dropbox_id = ?3, rev = ?4 WHERE id = ?1",
+        params![report, dropbox_path, dropbox_id, rev],
+    )?;
+    Ok(())
+}
+
+/// A report we wrote (by its Dropbox id), or one we were writing when the process stopped (by
+/// its path, compared case-insensitively like Dropbox does).
+pub fn is_our_report(
+    c: &Connection,
+    link: LinkId,
+    dropbox_id: &str,
+    path: &str,
+) -> rusqlite::Result<bool> {
     c.query_row(
-        "SELECT EXISTS (SELECT 1 FROM reports WHERE link = ?1 AND dropbox_id = ?2)",
-        params![link, dropbox_id],
+        "SELECT EXISTS (SELECT 1 FROM reports WHERE link = ?1 AND (dropbox_id = ?2 OR \
+         (dropbox_id IS NULL AND lower(dropbox_path) = lower(?3))))",
+        params![link, dropbox_id, path],
         |r| r.get(0),
     )
 }

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod collections;
+pub mod crash_point;
 pub mod files;
 pub mod import_items;
 pub mod links;
@@ -193,6 +194,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = f(&tx)?;
+        crash_point::before_commit();
         tx.commit()?;
         Ok(value)
     }
