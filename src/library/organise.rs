@@ -13,7 +13,7 @@ use crate::library::store::files::{self, FileQuery};
 use crate::library::store::is_unique_violation;
 
 /// Filters for `files list`, by name as people type them.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileFilter {
     pub account: Option<String>,
     pub source: Option<Source>,
@@ -25,7 +25,7 @@ pub struct FileFilter {
 }
 
 /// Which files a batch add takes.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FileSelection {
     Ids(Vec<FileId>),
     /// Every file of the account from this source (held as a filter, not as ids).

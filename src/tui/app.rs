@@ -9,10 +9,10 @@ use crossterm::event::KeyEvent;
 use crate::import::events::{EngineCommand, EngineEvent, PassSummary};
 use crate::library::actions::AccountSummary;
 use crate::library::import_log::FailureEntry;
-use crate::library::model::FileRecord;
 use crate::library::store::import_items::ItemId;
 use crate::library::store::links::LinkId;
 
+use super::all_files::{AllFiles, FilesRequest};
 use super::keymap::{self, Action};
 use super::theme::Theme;
 
@@ -57,13 +57,15 @@ impl PaneId {
 }
 
 /// What the event loop must do after a state change.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
     Quit,
     Suspend,
     Engine(EngineCommand),
     /// Reload accounts, files and the error log (for the scoped account) off the UI task.
     Refresh,
+    /// A read or write for All Files, done by its worker off the UI task.
+    Files(FilesRequest),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,10 +97,6 @@ pub struct LibraryView {
     /// The live Dropbox link of each linked account, by account name (retries need it).
     pub links: HashMap<String, LinkId>,
     pub failures: Vec<FailureEntry>,
-    /// Newest files of the scoped account (or of all), at most a screenful or two.
-    pub files: Vec<FileRecord>,
-    /// Which account `files` belongs to.
-    pub files_account: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -183,6 +181,8 @@ pub struct App {
     pub now: Instant,
     /// Something visible changed since the last frame.
     pub dirty: bool,
+    /// All Files: its window of rows, filters, marks and dialogs.
+    pub files: AllFiles,
 }
 
 impl App {
@@ -204,6 +204,7 @@ impl App {
             last_problem: None,
             now: Instant::now(),
             dirty: true,
+            files: AllFiles::default(),
         }
     }
 
@@ -245,7 +246,7 @@ impl App {
         match pane {
             PaneId::Accounts => self.view.accounts.len() + 1,
             PaneId::Queue => self.queue_rows().len(),
-            PaneId::Files => self.view.files.len(),
+            PaneId::Files => self.files.rows.len(),
             PaneId::Errors => self.error_rows().len(),
         }
     }
@@ -280,15 +281,22 @@ impl App {
             self.selection.files = 0;
             self.selection.errors = 0;
             self.error_detail = false;
-            // The old account's files must not pass for the new one's while they are read.
-            self.view.files.clear();
-            return vec![Effect::Refresh];
+            // All Files reads the new account's files; answers for the old one are dropped.
+            let mut effects = vec![Effect::Refresh];
+            effects.extend(self.files_start());
+            return effects;
         }
         vec![]
     }
 
     /// Apply a key press. Returns what the event loop must do.
     pub fn handle_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if self.focus == PaneId::Files
+            && !self.help
+            && let Some(effects) = self.files_modal_key(key)
+        {
+            return effects;
+        }
         let Some(action) = keymap::action_for(&key, self.focus) else {
             return vec![];
         };
@@ -298,7 +306,20 @@ impl App {
             self.dirty = true;
             return vec![];
         }
+        if self.focus == PaneId::Files {
+            match action {
+                Action::Files(a) => return self.files_action(a),
+                Action::Up => return self.files_move(|c, _| c.saturating_sub(1)),
+                Action::Down => return self.files_move(|c, _| c + 1),
+                Action::PageUp => return self.files_move(|c, _| c.saturating_sub(PAGE_ROWS)),
+                Action::PageDown => return self.files_move(|c, _| c + PAGE_ROWS),
+                Action::First => return self.files_jump(false),
+                Action::Last => return self.files_jump(true),
+                _ => {}
+            }
+        }
         match action {
+            Action::Files(_) => return vec![],
             Action::Quit => return vec![Effect::Quit],
             Action::Suspend => return vec![Effect::Suspend],
             Action::ToggleHelp => self.help = !self.help,
@@ -381,6 +402,8 @@ impl App {
             }
             EngineEvent::Verifying { item } => self.set_state(item, QueueState::Verifying),
             EngineEvent::Imported { item, .. } => {
+                // New files appear where the admin is looking, selection kept.
+                effects.extend(self.files_reload());
                 self.totals.imported += 1;
                 self.totals.imported_bytes += item.size;
                 self.set_state(item.item, QueueState::Imported)
@@ -480,14 +503,9 @@ impl App {
         }
     }
 
-    /// New library contents arrived. Reads run concurrently, so one may answer for an account
-    /// that is no longer selected: its files are not shown, and a fresh read is asked for.
-    pub fn apply_view(&mut self, mut view: LibraryView) -> Vec<Effect> {
+    /// New library contents arrived (All Files reads its own rows, see `all_files`).
+    pub fn apply_view(&mut self, view: LibraryView) -> Vec<Effect> {
         let scoped = self.scoped_account().map(str::to_owned);
-        let stale = view.files_account != scoped;
-        if stale {
-            view.files.clear();
-        }
         self.view = view;
         // Keep the same account selected even if the list changed.
         self.selection.accounts = scoped
@@ -533,7 +551,7 @@ impl App {
             *c = (*c).min(len.saturating_sub(1));
         }
         self.dirty = true;
-        if stale { vec![Effect::Refresh] } else { vec![] }
+        vec![]
     }
 
     /// The slow tick: countdowns move, finished waits go.
