@@ -345,3 +345,28 @@ fn walk_to(
     }
     Ok(ids)
 }
+
+/// Carry out `effects` at once on this thread, and whatever the answers ask for next, until
+/// All Files is settled; returns the effects that are not All Files' (tests and benchmarks
+/// drive the pane this way, without threads or timing).
+pub fn serve_now(
+    app: &mut crate::tui::app::App,
+    library: &mut Library,
+    actor: &Actor,
+    effects: Vec<crate::tui::app::Effect>,
+) -> Vec<crate::tui::app::Effect> {
+    use crate::tui::app::Effect;
+    let mut pending = std::collections::VecDeque::from(effects);
+    let mut others = vec![];
+    while let Some(effect) = pending.pop_front() {
+        match effect {
+            Effect::Files(request) => {
+                if let Some(reply) = serve(library, actor, request) {
+                    pending.extend(app.apply_files(reply));
+                }
+            }
+            other => others.push(other),
+        }
+    }
+    others
+}
