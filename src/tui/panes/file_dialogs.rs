@@ -15,6 +15,8 @@ use super::files::thousands;
 
 /// Widest a dialog gets.
 const MAX_WIDTH: u16 = 100;
+/// Width of the detail labels ("Dropbox path" and a space).
+const LABEL_W: usize = 13;
 /// Narrowest dialog that puts the details beside the picker.
 const SIDE_BY_SIDE: u16 = 70;
 
@@ -55,7 +57,7 @@ fn popup(
 
 fn field<'a>(label: &'a str, value: String, theme: Theme) -> Line<'a> {
     Line::from(vec![
-        Span::styled(format!("{label:<12}"), theme.dim()),
+        Span::styled(format!("{label:<LABEL_W$}"), theme.dim()),
         Span::raw(value),
     ])
 }
@@ -82,7 +84,7 @@ fn draw_edit(frame: &mut Frame, area: Rect, d: &EditDialog, theme: Theme) {
         let [a, p] = Layout::vertical([Constraint::Length(7), Constraint::Min(3)]).areas(body);
         (a, p)
     };
-    let value_width = about.width.saturating_sub(12) as usize;
+    let value_width = about.width.saturating_sub(LABEL_W as u16) as usize;
     let mut lines = vec![
         field("Name", fit(&file.name, value_width), theme),
         field("Account", fit(&file.account_name, value_width), theme),

@@ -107,6 +107,17 @@ fn draw_status(frame: &mut Frame, area: Rect, f: &AllFiles, theme: Theme) {
             Span::raw(fit(&shown, width.saturating_sub(3))),
             Span::styled("▏", theme.key()),
         ])
+    } else if let Some(marked) = f.marked_label().filter(|_| f.notice.is_none()) {
+        Line::from(vec![
+            Span::styled(marked, theme.good()),
+            Span::styled(
+                fit(
+                    " · c add to a collection · Esc clear",
+                    width.saturating_sub(12),
+                ),
+                theme.dim(),
+            ),
+        ])
     } else if let Some(notice) = &f.notice {
         Line::from(Span::styled(fit(notice, width), theme.good()))
     } else if f.fuzzy {
