@@ -269,6 +269,23 @@ fn a_live_reload_keeps_the_selected_file_and_the_scroll_position() {
 }
 
 #[test]
+fn at_the_head_of_the_list_new_files_show_up_on_top() {
+    let mut app = app_with(3);
+    app.handle_key(ch('j'));
+    let effects = app.files_reload();
+    let mut rows = vec![file(100, "new")];
+    rows.extend((1..=3).map(|i| file(i, &format!("f{i:03}.png"))));
+    deliver(&mut app, &effects, rows);
+    assert_eq!(app.files.top, 0);
+    assert_eq!(app.files.rows[0].id, 100);
+    assert_eq!(
+        app.files.selected().unwrap().id,
+        2,
+        "the selected file stays selected"
+    );
+}
+
+#[test]
 fn e_opens_the_pencil_and_esc_cancels_without_a_write() {
     let mut app = app_with(3);
     let effects = app.handle_key(ch('e'));
@@ -396,5 +413,30 @@ fn c_asks_for_marks_then_an_account_then_confirms_how_many_go_where() {
     assert!(
         after.contains(&Effect::Refresh),
         "account usage is read again"
+    );
+}
+
+#[test]
+fn an_imported_file_reads_the_window_again() {
+    let mut app = app_with(3);
+    let effects = app.apply_engine(smartimage::import::events::EngineEvent::Imported {
+        item: smartimage::import::events::ItemRef {
+            item: 1,
+            link: 7,
+            account: "Acme".into(),
+            path: "/Acme/new.png".into(),
+            size: 10,
+        },
+        file: 99,
+    });
+    assert!(
+        matches!(
+            requests(&effects).first(),
+            Some(FilesRequest::Window {
+                anchor: Anchor::First,
+                ..
+            })
+        ),
+        "{effects:?}"
     );
 }

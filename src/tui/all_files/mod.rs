@@ -372,7 +372,9 @@ impl AllFiles {
         }
         self.loading = false;
         let selected = self.selected().map(|f| f.id);
-        let first_visible = self.rows.get(self.top).map(|f| f.id);
+        // At the head of the list new rows show up on top; further down nothing moves.
+        let at_head = self.top == 0 && self.at_start;
+        let first_visible = self.rows.get(self.top).map(|f| f.id).filter(|_| !at_head);
         let was_fuzzy = self.fuzzy;
         self.fuzzy = fuzzy;
         self.rows = rows;
