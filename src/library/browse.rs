@@ -47,7 +47,7 @@ impl Library {
     ) -> Result<u64> {
         let mut query = self.file_query(actor, filter)?;
         query.exclude = exclude.to_vec();
-        Ok(files::count_files(self.store.connection(), &query)?)
+        Ok(file_pages::count(self.store.connection(), &query)?)
     }
 
     /// One file, if the actor may see its account.

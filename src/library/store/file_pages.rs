@@ -347,6 +347,31 @@ fn records(c: &Connection, ids: &[FileId]) -> rusqlite::Result<Vec<FileRecord>> 
     Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }
 
+/// How many files match `query`. A substring filter counts only the trigram index's
+/// candidates instead of checking every name.
+pub fn count(c: &Connection, query: &FileQuery) -> rusqlite::Result<u64> {
+    let walk = Walk {
+        query,
+        descending: false,
+    };
+    let Some(Driver::Trigrams(fts)) = walk.driver() else {
+        return super::files::count_files(c, query);
+    };
+    let mut values: Vec<Box<dyn ToSql>> = vec![Box::new(fts)];
+    let conditions: Vec<String> = query
+        .terms(&mut values)
+        .into_iter()
+        .map(|(_, sql)| sql)
+        .collect();
+    let sql = format!(
+        "SELECT count(*) FROM file_names(?1) m CROSS JOIN files f ON f.id = m.rowid {}",
+        where_sql(&conditions)
+    );
+    let params: Vec<&dyn ToSql> = values.iter().map(|v| v.as_ref()).collect();
+    let n: i64 = c.query_row(&sql, params.as_slice(), |r| r.get(0))?;
+    Ok(n as u64)
+}
+
 /// The query plan of a page's ordered scan, as `EXPLAIN QUERY PLAN` tells it (for tests).
 pub fn scan_plan(
     c: &Connection,

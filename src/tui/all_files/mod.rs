@@ -28,7 +28,7 @@ pub const SCREENS_AROUND: usize = 2;
 /// Visible rows assumed before the first frame tells the real number.
 pub const DEFAULT_VIEWPORT: usize = 20;
 /// The kinds `t` cycles through (as the format table names them).
-pub const KINDS: [&str; 4] = ["image", "video", "audio", "document"];
+pub const KINDS: [&str; 5] = ["image", "video", "audio", "document", "design"];
 
 /// Where a window read is anchored.
 #[derive(Clone, Debug, PartialEq)]

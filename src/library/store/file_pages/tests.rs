@@ -282,6 +282,7 @@ proptest! {
                 prop_assert_eq!(&read_backward(&b, &q, page_size, plan), &expected, "backward {:?} {:?}", mq, plan);
             }
             prop_assert_eq!(files::count_files(b.store.connection(), &q).unwrap(), expected.len() as u64);
+            prop_assert_eq!(count(b.store.connection(), &q).unwrap(), expected.len() as u64);
             // A page at a row starts with that row.
             if let Some(&middle) = expected.get(expected.len() / 2) {
                 let record = files::file_by_id(b.store.connection(), middle).unwrap().unwrap();
