@@ -163,3 +163,46 @@ fn the_pane_the_dialogs_and_the_confirmation_at_both_sizes() {
         c.snapshot("all_files_batch_confirm", theme);
     }
 }
+
+#[test]
+fn p_previews_the_selected_image_in_halfblocks_and_details_for_other_files() {
+    let (_dir, data) = demo();
+    let mut c = Console::open(&data, Theme { color: true });
+    c.key(KeyCode::Char('/'));
+    c.type_text("hero");
+    c.key(KeyCode::Enter);
+    assert_eq!(c.app.files.selected().unwrap().name, "hero.jpg");
+    c.key(KeyCode::Char('p'));
+    let id = c.app.files.selected().unwrap().id;
+    assert!(
+        matches!(c.app.files.previews.get(id), Some(Ok(_))),
+        "decoded off the UI task and cached"
+    );
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    c.app.focus = PaneId::Files;
+    terminal.draw(|f| layout::draw(f, &c.app)).unwrap();
+    let cells = terminal.backend().buffer().content();
+    let blocks = cells.iter().filter(|cell| cell.symbol() == "▀").count();
+    assert!(blocks > 50, "halfblocks drawn: {blocks}");
+    assert!(terminal.backend().to_string().contains("Preview"));
+
+    // A PDF gets its details instead.
+    c.key(KeyCode::Char('/'));
+    c.key(KeyCode::Esc);
+    c.key(KeyCode::Char('/'));
+    c.type_text("press-kit");
+    c.key(KeyCode::Enter);
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal.draw(|f| layout::draw(f, &c.app)).unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("PDF"), "{screen}");
+    assert!(
+        !terminal
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .any(|c| c.symbol() == "▀"),
+        "{screen}"
+    );
+}

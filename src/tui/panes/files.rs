@@ -21,7 +21,7 @@ const WIDE: u16 = 100;
 /// Narrowest table that shows kind and collections.
 const MEDIUM: u16 = 60;
 /// Narrowest pane that gets a preview beside the table.
-const PREVIEW_MIN: u16 = 60;
+const PREVIEW_MIN: u16 = 40;
 
 /// The pane's title: what is shown, how it is filtered and sorted, how many match and are marked.
 pub fn title(app: &App) -> String {
