@@ -250,10 +250,10 @@ pub fn count_files(c: &Connection, q: &FileQuery) -> rusqlite::Result<u64> {
     Ok(n as u64)
 }
 
-/// Every blob hash some row references (for garbage collection).
-pub fn referenced_sha256(c: &Connection) -> rusqlite::Result<std::collections::HashSet<String>> {
-    let mut stmt = c.prepare("SELECT DISTINCT sha256 FROM files")?;
-    stmt.query_map([], |r| r.get(0))?.collect()
+/// Does some row reference this blob? (Garbage collection asks once per blob on disk.)
+pub fn is_referenced(c: &Connection, sha256: &str) -> rusqlite::Result<bool> {
+    c.prepare_cached("SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = ?1)")?
+        .query_row([sha256], |r| r.get(0))
 }
 
 /// The row of an imported Dropbox revision, if it is in the library.
