@@ -22,8 +22,8 @@ pub struct EditData {
 
 #[derive(Debug)]
 pub enum Dialog {
-    Edit(EditDialog),
-    Batch(BatchDialog),
+    Edit(Box<EditDialog>),
+    Batch(Box<BatchDialog>),
 }
 
 /// What a key in a dialog leads to.
@@ -159,7 +159,7 @@ impl EditDialog {
         let checked = data
             .collections
             .iter()
-            .filter(|c| data.file.collections.iter().any(|n| *n == c.name))
+            .filter(|c| data.file.collections.contains(&c.name))
             .map(|c| c.id)
             .collect();
         EditDialog {

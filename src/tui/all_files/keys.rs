@@ -392,7 +392,7 @@ impl App {
                 self.marked_recount()
             }
             FilesReply::EditOpened(data) => {
-                f.dialog = Some(Dialog::Edit(EditDialog::new(*data)));
+                f.dialog = Some(Dialog::Edit(Box::new(EditDialog::new(*data))));
                 vec![]
             }
             FilesReply::BatchOpened {
@@ -400,7 +400,11 @@ impl App {
                 collections,
             } => {
                 let count = f.marked.count();
-                f.dialog = Some(Dialog::Batch(BatchDialog::new(account, collections, count)));
+                f.dialog = Some(Dialog::Batch(Box::new(BatchDialog::new(
+                    account,
+                    collections,
+                    count,
+                ))));
                 vec![]
             }
             FilesReply::Collections {
