@@ -22,7 +22,7 @@ use smartimage::library::Library;
 use smartimage::library::permissions::Actor;
 use smartimage::library::policy::PlanCatalog;
 use smartimage::tui::all_files::FilesRequest;
-use smartimage::tui::all_files::worker::serve;
+use smartimage::tui::all_files::worker::{coalesce, serve};
 use smartimage::tui::app::{App, Effect, PaneId};
 use smartimage::tui::theme::Theme;
 use smartimage::tui::{ConsoleOptions, layout, load_view};
@@ -56,9 +56,10 @@ impl Bench {
         }
     }
 
+    /// The counts asked for, as the count thread serves them: only the newest one.
     fn counts(&mut self) -> Duration {
         let started = Instant::now();
-        for request in std::mem::take(&mut self.deferred) {
+        for request in coalesce(std::mem::take(&mut self.deferred)) {
             if let Some(reply) = serve(&mut self.library, &self.actor, request) {
                 let more = self.app.apply_files(reply);
                 self.serve(more);
@@ -185,9 +186,15 @@ fn measure(data: &Path) {
         let worst = times.iter().max().copied().unwrap_or_default();
         let last = times.last().copied().unwrap_or_default();
         let count = b.counts();
+        let each: Vec<String> = text
+            .chars()
+            .zip(&times)
+            .map(|(c, t)| format!("{c} {:.1}", t.as_secs_f64() * 1000.0))
+            .collect();
         println!(
-            "| name filter keystroke → rows, {label} \"{text}\": slowest / last of {} keys | {} / {} | ≤ 50 ms |",
+            "| name filter keystroke → rows, {label} \"{text}\": slowest / last of {} keys (each, ms: {}) | {} / {} | ≤ 50 ms |",
             times.len(),
+            each.join(", "),
             ms(worst),
             ms(last)
         );

@@ -231,3 +231,47 @@ fn select_all_is_a_filter_added_in_one_go_and_never_twice() {
         "{denied}"
     );
 }
+
+#[test]
+fn the_worker_answers_the_newest_window_and_a_cancelled_read_is_no_error() {
+    use smartimage::tui::all_files::worker::{FilesWorker, WorkerOptions};
+    use smartimage::tui::all_files::{Anchor, FilesReply, FilesRequest};
+    let f = fixture();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = FilesWorker::spawn(
+        WorkerOptions {
+            data_dir: f.lib.data_dir().to_path_buf(),
+            plans: PlanCatalog::default(),
+            as_admin: Some(ANN.into()),
+            os_user: None,
+        },
+        move |reply| {
+            let _ = tx.send(reply);
+        },
+    )
+    .unwrap();
+    let window = |seq: u64, name: &str| FilesRequest::Window {
+        seq,
+        filter: FileFilter {
+            name_contains: Some(name.into()),
+            ..FileFilter::default()
+        },
+        order: FileOrder::default(),
+        anchor: Anchor::First,
+        before: 0,
+        after: 50,
+    };
+    for (seq, name) in [(1, "h"), (2, "he"), (3, "her"), (4, "hero")] {
+        worker.send(window(seq, name));
+    }
+    loop {
+        match rx.recv_timeout(std::time::Duration::from_secs(30)).unwrap() {
+            FilesReply::Window { seq: 4, rows, .. } => {
+                assert_eq!(names(&rows), ["hero.png"]);
+                break;
+            }
+            FilesReply::Window { .. } => {}
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -116,10 +116,18 @@ pub fn page_with(
         if ids.len() >= limit as usize || exhausted {
             break;
         }
-        if plan.drivers
-            && let Some(driver) = walk.driver()
-        {
-            ids = walk.driven(c, &driver, from, inclusive, limit)?;
+        if plan.drivers {
+            ids = match walk.driver() {
+                Some(driver) => walk.driven(c, &driver, from, inclusive, limit)?,
+                None => {
+                    // No index narrows it: let SQLite walk the rest itself and hand back only
+                    // the matches (one statement, no row crosses into Rust unless it matches).
+                    let after = chunk.last().map(|(cursor, _)| cursor);
+                    let more = limit - ids.len() as u32;
+                    ids.extend(walk.filtered_scan(c, after, more)?);
+                    ids
+                }
+            };
             break;
         }
         position = chunk.last().map(|(cursor, _)| cursor.clone());
@@ -243,6 +251,34 @@ impl Walk<'_> {
             order = self.order_by(),
         );
         (sql, values)
+    }
+
+    /// Matching ids after `cursor` along the sort index, every filter checked by SQLite.
+    fn filtered_scan(
+        &self,
+        c: &Connection,
+        cursor: Option<&Cursor>,
+        limit: u32,
+    ) -> rusqlite::Result<Vec<FileId>> {
+        let mut values = Vec::new();
+        let (index, _) = self.index();
+        let mut conditions: Vec<String> = self
+            .query
+            .terms(&mut values)
+            .into_iter()
+            .map(|(_, sql)| sql)
+            .collect();
+        if let Some(k) = self.keyset(cursor, false, &mut values) {
+            conditions.push(k);
+        }
+        let sql = format!(
+            "SELECT f.id FROM files f INDEXED BY {index} {} {} LIMIT {limit}",
+            where_sql(&conditions),
+            self.order_by()
+        );
+        let mut stmt = c.prepare_cached(&sql)?;
+        let params: Vec<&dyn ToSql> = values.iter().map(|v| v.as_ref()).collect();
+        stmt.query_map(params.as_slice(), |r| r.get(0))?.collect()
     }
 
     /// One chunk: each row read, with whether it matches every filter.

@@ -3,15 +3,18 @@
 //! only the newest one pending is served (typing "hero" fast reads once, not four times).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
 
-use crate::library::Library;
+use rusqlite::InterruptHandle;
+
 use crate::library::browse::FileOrder;
 use crate::library::organise::FileFilter;
 use crate::library::permissions::Actor;
 use crate::library::policy::PlanCatalog;
+use crate::library::store::StoreError;
 use crate::library::store::file_pages::{Cursor, PageStart};
+use crate::library::{Library, LibraryError};
 
 use super::dialogs::EditData;
 use super::preview::{self, PreviewReply};
@@ -38,10 +41,18 @@ impl WorkerOptions {
     }
 }
 
-/// Sends requests to the worker threads; they end when this is dropped.
+/// Stops the statement running on a lane's connection (set once the lane's library is open).
+type Interrupt = Arc<Mutex<Option<InterruptHandle>>>;
+
+/// Sends requests to the worker threads; they end when this is dropped. Window reads and counts
+/// have threads (and connections) of their own, so a newer one can cancel a stale one that is
+/// still running — those connections never write, so a cancel can never undo a change.
 pub struct FilesWorker {
-    pages: Sender<FilesRequest>,
+    windows: Sender<FilesRequest>,
+    windows_interrupt: Interrupt,
     counts: Sender<FilesRequest>,
+    counts_interrupt: Interrupt,
+    pages: Sender<FilesRequest>,
     previews: Sender<FilesRequest>,
 }
 
@@ -51,28 +62,46 @@ impl FilesWorker {
         reply: impl Fn(FilesReply) + Send + Sync + 'static,
     ) -> std::io::Result<FilesWorker> {
         let reply: Arc<dyn Fn(FilesReply) + Send + Sync> = Arc::new(reply);
-        let start = |name: &str| -> std::io::Result<Sender<FilesRequest>> {
+        let start = |name: &str, interrupt: Interrupt| -> std::io::Result<Sender<FilesRequest>> {
             let (tx, rx) = mpsc::channel();
             let options = options.clone();
             let reply = reply.clone();
             std::thread::Builder::new()
                 .name(name.into())
-                .spawn(move || run(options, rx, reply))?;
+                .spawn(move || run(options, rx, reply, interrupt))?;
             Ok(tx)
         };
+        let windows_interrupt = Interrupt::default();
+        let counts_interrupt = Interrupt::default();
         Ok(FilesWorker {
-            pages: start("files-pages")?,
-            counts: start("files-counts")?,
-            previews: start("files-previews")?,
+            windows: start("files-windows", windows_interrupt.clone())?,
+            windows_interrupt,
+            counts: start("files-counts", counts_interrupt.clone())?,
+            counts_interrupt,
+            pages: start("files-pages", Interrupt::default())?,
+            previews: start("files-previews", Interrupt::default())?,
         })
     }
 
     pub fn send(&self, request: FilesRequest) {
-        let lane = match request {
-            FilesRequest::Count { .. } => &self.counts,
-            FilesRequest::Preview(_) => &self.previews,
-            _ => &self.pages,
+        let (lane, cancel) = match request {
+            FilesRequest::Window { .. } => (&self.windows, Some(&self.windows_interrupt)),
+            FilesRequest::Count {
+                purpose: CountPurpose::Matching,
+                ..
+            } => (&self.counts, Some(&self.counts_interrupt)),
+            // Never on the counts lane: a matching count's cancel must not take it down too.
+            FilesRequest::Count { .. } => (&self.pages, None),
+            FilesRequest::Preview(_) => (&self.previews, None),
+            _ => (&self.pages, None),
         };
+        // Whatever that lane is reading now is stale: this request replaces it.
+        if let Some(slot) = cancel
+            && let Ok(handle) = slot.lock()
+            && let Some(handle) = handle.as_ref()
+        {
+            handle.interrupt();
+        }
         // The thread only stops when the library cannot be opened; it said so already.
         let _ = lane.send(request);
     }
@@ -82,9 +111,15 @@ fn run(
     options: WorkerOptions,
     inbox: Receiver<FilesRequest>,
     reply: Arc<dyn Fn(FilesReply) + Send + Sync>,
+    interrupt: Interrupt,
 ) {
     let mut library = match options.open() {
-        Ok(library) => library,
+        Ok(library) => {
+            if let Ok(mut slot) = interrupt.lock() {
+                *slot = Some(library.store().connection().get_interrupt_handle());
+            }
+            library
+        }
         Err(why) => {
             reply(FilesReply::Failed(format!(
                 "cannot open the library: {why}"
@@ -108,7 +143,7 @@ fn run(
 }
 
 /// Drop window reads and counts that a newer one of the same kind replaces.
-fn coalesce(batch: Vec<FilesRequest>) -> Vec<FilesRequest> {
+pub fn coalesce(batch: Vec<FilesRequest>) -> Vec<FilesRequest> {
     let last_window = batch
         .iter()
         .rposition(|r| matches!(r, FilesRequest::Window { .. }));
@@ -149,20 +184,25 @@ pub fn serve(library: &mut Library, actor: &Actor, request: FilesRequest) -> Opt
             anchor,
             before,
             after,
-        } => window(library, actor, seq, &filter, order, &anchor, before, after),
+        } => match window(library, actor, seq, &filter, order, &anchor, before, after) {
+            Err(e) if cancelled(&e) => return None,
+            other => other.map_err(|e| e.to_string()),
+        },
         FilesRequest::Count {
             seq,
             filter,
             exclude,
             purpose,
-        } => library
-            .count_matching(actor, &filter, &exclude)
-            .map(|count| FilesReply::Count {
-                seq,
-                count,
-                purpose,
-            })
-            .map_err(|e| e.to_string()),
+        } => match library.count_matching(actor, &filter, &exclude) {
+            Err(e) if cancelled(&e) => return None,
+            other => other
+                .map(|count| FilesReply::Count {
+                    seq,
+                    count,
+                    purpose,
+                })
+                .map_err(|e| e.to_string()),
+        },
         FilesRequest::Range {
             filter,
             order,
@@ -233,6 +273,15 @@ pub fn serve(library: &mut Library, actor: &Actor, request: FilesRequest) -> Opt
     Some(outcome.unwrap_or_else(FilesReply::Failed))
 }
 
+/// A newer request cancelled this one (see [`FilesWorker::send`]): nobody waits for it.
+fn cancelled(e: &LibraryError) -> bool {
+    matches!(
+        e,
+        LibraryError::Store(StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)))
+            if f.code == rusqlite::ErrorCode::OperationInterrupted
+    )
+}
+
 #[allow(clippy::too_many_arguments)]
 fn window(
     library: &Library,
@@ -243,13 +292,10 @@ fn window(
     anchor: &Anchor,
     before: u32,
     after: u32,
-) -> Result<FilesReply, String> {
-    let read = |filter: &FileFilter| -> Result<(Vec<_>, usize, bool, bool), String> {
-        let page = |start: PageStart, limit: u32| {
-            library
-                .file_page(actor, filter, order, &start, limit)
-                .map_err(|e| e.to_string())
-        };
+) -> Result<FilesReply, LibraryError> {
+    let read = |filter: &FileFilter| -> Result<(Vec<_>, usize, bool, bool), LibraryError> {
+        let page =
+            |start: PageStart, limit: u32| library.file_page(actor, filter, order, &start, limit);
         Ok(match anchor {
             Anchor::First => {
                 let rows = page(PageStart::First, after)?;
