@@ -229,7 +229,14 @@ fn measure(data: &Path) {
     b.counts();
     b.key(KeyCode::Char('c'));
     b.key(KeyCode::Enter);
-    for c in "Everything".chars() {
+    // A new name each run: the library is reused between runs.
+    let name = format!(
+        "Everything {}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    );
+    for c in name.chars() {
         b.key(KeyCode::Char(c));
     }
     b.key(KeyCode::Enter);
