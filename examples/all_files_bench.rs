@@ -228,6 +228,8 @@ fn measure(data: &Path) {
     b.key(KeyCode::Char('*'));
     b.counts();
     b.key(KeyCode::Char('c'));
+    // "New collection…" is the last entry of the picker.
+    b.key(KeyCode::End);
     b.key(KeyCode::Enter);
     // A new name each run: the library is reused between runs.
     let name = format!(
@@ -243,7 +245,12 @@ fn measure(data: &Path) {
     let batch = b.key(KeyCode::Char('y'));
     println!(
         "| select all + batch-add to a new collection: {} | {} | ≤ 10 s |",
-        b.app.files.notice.clone().unwrap_or_default(),
+        b.app
+            .files
+            .notice
+            .clone()
+            .or(b.app.last_problem.clone())
+            .unwrap_or_default(),
         ms(batch)
     );
     println!(

@@ -101,27 +101,16 @@ impl FileQuery {
             terms.push((Term::Kind, format!("f.kind = ?{}", values.len())));
         }
         if let Some(text) = self.name_contains.as_deref().filter(|t| !t.is_empty()) {
-            let needle = name_match::fold(text);
-            let exact = format!(
-                "{}(f.name, ?{}, {})",
-                name_match::MATCH_FUNCTION,
-                values.len() + 1,
-                i32::from(self.name_fuzzy)
-            );
-            values.push(Box::new(needle.clone()));
-            let sql = match name_match::ascii_like_pattern(&needle, self.name_fuzzy) {
-                // SQLite's own LIKE (in C, ASCII case folding) settles ASCII names at a
-                // fraction of the cost; names with other characters go to the exact check.
-                Some(pattern) => {
-                    values.push(Box::new(pattern));
-                    format!(
-                        "((f.name LIKE ?{} ESCAPE '\\' OR f.name GLOB '*[^ -~]*') AND {exact})",
-                        values.len()
-                    )
-                }
-                None => exact,
-            };
-            terms.push((Term::Name, sql));
+            values.push(Box::new(name_match::fold(text)));
+            terms.push((
+                Term::Name,
+                format!(
+                    "{}(f.name, ?{}, {})",
+                    name_match::MATCH_FUNCTION,
+                    values.len(),
+                    i32::from(self.name_fuzzy)
+                ),
+            ));
         }
         if !self.exclude.is_empty() {
             terms.push((

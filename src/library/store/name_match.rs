@@ -50,28 +50,6 @@ fn is_subsequence<T: PartialEq>(
     needle.into_iter().all(|n| hay.by_ref().any(|h| h == n))
 }
 
-/// For an ASCII needle, a `LIKE` pattern (escape `\`) that matches an ASCII name exactly when
-/// [`matches`] does: `%needle%`, or `%n%e%e%d%l%e%` for fuzzy. `None` for other needles.
-pub fn ascii_like_pattern(folded_needle: &str, fuzzy: bool) -> Option<String> {
-    if !folded_needle.is_ascii() || folded_needle.is_empty() {
-        return None;
-    }
-    let mut pattern = String::from("%");
-    for ch in folded_needle.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(ch);
-        if fuzzy {
-            pattern.push('%');
-        }
-    }
-    if !fuzzy {
-        pattern.push('%');
-    }
-    Some(pattern)
-}
-
 /// Make [`MATCH_FUNCTION`] callable on `c`.
 pub fn register(c: &Connection) -> rusqlite::Result<()> {
     c.create_scalar_function(
@@ -124,13 +102,6 @@ mod tests {
         assert!(matches("hero-launch.png", &fold("hlp"), true));
         assert!(matches("Жёлтый.png", &fold("Жpg"), true));
         assert!(!matches("hero.png", &fold("ph"), true));
-    }
-
-    #[test]
-    fn like_patterns_escape_wildcards_and_spread_fuzzy_needles() {
-        assert_eq!(ascii_like_pattern("a%_b", false).unwrap(), r"%a\%\_b%");
-        assert_eq!(ascii_like_pattern("hxq", true).unwrap(), "%h%x%q%");
-        assert_eq!(ascii_like_pattern("été", false), None);
     }
 
     #[test]
