@@ -41,6 +41,12 @@ impl WorkerOptions {
     }
 }
 
+/// SQLite page cache of the lanes that only read (windows, counts), of the one that writes
+/// (edits, batch adds: a million-row insert wants room) and of the preview lane.
+const READ_CACHE_KIB: i64 = 8 * 1024;
+const WRITE_CACHE_KIB: i64 = 32 * 1024;
+const PREVIEW_CACHE_KIB: i64 = 1024;
+
 /// Stops the statement running on a lane's connection (set once the lane's library is open).
 type Interrupt = Arc<Mutex<Option<InterruptHandle>>>;
 
@@ -62,24 +68,27 @@ impl FilesWorker {
         reply: impl Fn(FilesReply) + Send + Sync + 'static,
     ) -> std::io::Result<FilesWorker> {
         let reply: Arc<dyn Fn(FilesReply) + Send + Sync> = Arc::new(reply);
-        let start = |name: &str, interrupt: Interrupt| -> std::io::Result<Sender<FilesRequest>> {
+        let start = |name: &str,
+                     cache_kib: i64,
+                     interrupt: Interrupt|
+         -> std::io::Result<Sender<FilesRequest>> {
             let (tx, rx) = mpsc::channel();
             let options = options.clone();
             let reply = reply.clone();
             std::thread::Builder::new()
                 .name(name.into())
-                .spawn(move || run(options, rx, reply, interrupt))?;
+                .spawn(move || run(options, rx, reply, cache_kib, interrupt))?;
             Ok(tx)
         };
         let windows_interrupt = Interrupt::default();
         let counts_interrupt = Interrupt::default();
         Ok(FilesWorker {
-            windows: start("files-windows", windows_interrupt.clone())?,
+            windows: start("files-windows", READ_CACHE_KIB, windows_interrupt.clone())?,
             windows_interrupt,
-            counts: start("files-counts", counts_interrupt.clone())?,
+            counts: start("files-counts", READ_CACHE_KIB, counts_interrupt.clone())?,
             counts_interrupt,
-            pages: start("files-pages", Interrupt::default())?,
-            previews: start("files-previews", Interrupt::default())?,
+            pages: start("files-pages", WRITE_CACHE_KIB, Interrupt::default())?,
+            previews: start("files-previews", PREVIEW_CACHE_KIB, Interrupt::default())?,
         })
     }
 
@@ -111,10 +120,17 @@ fn run(
     options: WorkerOptions,
     inbox: Receiver<FilesRequest>,
     reply: Arc<dyn Fn(FilesReply) + Send + Sync>,
+    cache_kib: i64,
     interrupt: Interrupt,
 ) {
     let mut library = match options.open() {
         Ok(library) => {
+            // Negative = KiB. The OS keeps the file's pages anyway; four full-size caches
+            // would double the console's memory on a big library.
+            let _ = library
+                .store()
+                .connection()
+                .pragma_update(None, "cache_size", -cache_kib);
             if let Ok(mut slot) = interrupt.lock() {
                 *slot = Some(library.store().connection().get_interrupt_handle());
             }
