@@ -48,6 +48,10 @@ pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
     let label = options.data_dir.display().to_string();
     let mut app = App::new(label, options.admin_label.clone(), Theme::from_env());
     let (guard, mut terminal) = TerminalGuard::enter()?;
+    // Before input is read: the question goes to the terminal itself.
+    if let Some(picker) = super::all_files::preview::terminal_picker() {
+        app.files.picker = picker;
+    }
 
     spawn_input(tx.clone());
     spawn_tick(tx.clone());

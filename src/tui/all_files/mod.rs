@@ -8,9 +8,12 @@ pub mod keys;
 pub mod preview;
 pub mod worker;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 
+use ratatui::layout::Rect;
+use ratatui_image::picker::Picker;
+use ratatui_image::protocol::Protocol;
 use tui_input::Input;
 
 use crate::library::browse::FileOrder;
@@ -218,6 +221,11 @@ pub struct AllFiles {
     pub notice: Option<String>,
     /// `G` asked for the last page: select its last row when it comes.
     pub land_on_last: bool,
+    /// How images are drawn: halfblocks, unless the terminal was asked for more
+    /// (`SMARTIMAGE_PREVIEW=auto`, see [`preview::terminal_picker`]).
+    pub picker: Picker,
+    /// The preview last drawn, kept so a richer protocol does not resend the image each frame.
+    pub drawn_preview: RefCell<Option<(FileId, Rect, Protocol)>>,
 }
 
 impl Default for AllFiles {
@@ -253,6 +261,8 @@ impl Default for AllFiles {
             previews: PreviewCache::default(),
             notice: None,
             land_on_last: false,
+            picker: Picker::halfblocks(),
+            drawn_preview: RefCell::new(None),
         }
     }
 }

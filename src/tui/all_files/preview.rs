@@ -32,6 +32,20 @@ pub struct PreviewReply {
     pub image: Result<Arc<DynamicImage>, String>,
 }
 
+/// Set to `auto` to ask the terminal for a richer image protocol (kitty, sixel, iTerm2) at
+/// start; anything else, or no answer, keeps halfblocks, which work over any SSH session.
+pub const PROTOCOL_ENV: &str = "SMARTIMAGE_PREVIEW";
+
+/// The terminal's best image protocol, if `SMARTIMAGE_PREVIEW=auto` asks for it. Call it after
+/// entering the alternate screen and before reading input: it talks to the terminal (and waits
+/// up to two seconds for a terminal that does not answer — hence opt-in).
+pub fn terminal_picker() -> Option<ratatui_image::picker::Picker> {
+    if std::env::var(PROTOCOL_ENV).ok()?.trim() != "auto" {
+        return None;
+    }
+    ratatui_image::picker::Picker::from_query_stdio().ok()
+}
+
 /// Which files get an image preview (the rest show their details).
 pub fn previewable(file: &FileRecord) -> bool {
     file.kind == "image"

@@ -5,7 +5,6 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
-use ratatui_image::picker::Picker;
 use ratatui_image::{Image, Resize};
 
 use crate::library::model::FileRecord;
@@ -36,13 +35,25 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
     match app.files.previews.get(file.id) {
         Some(Ok(image)) => {
-            let picker = Picker::halfblocks();
-            match picker.new_protocol((**image).clone(), picture, Resize::Fit(None)) {
-                Ok(protocol) => frame.render_widget(Image::new(&protocol), picture),
-                Err(e) => frame.render_widget(
-                    Paragraph::new(Span::styled(clean(&e.to_string()), theme.warning())),
-                    picture,
-                ),
+            let mut drawn = app.files.drawn_preview.borrow_mut();
+            let fresh =
+                matches!(&*drawn, Some((id, area, _)) if *id == file.id && *area == picture);
+            if !fresh {
+                *drawn = None;
+                match app
+                    .files
+                    .picker
+                    .new_protocol((**image).clone(), picture, Resize::Fit(None))
+                {
+                    Ok(protocol) => *drawn = Some((file.id, picture, protocol)),
+                    Err(e) => frame.render_widget(
+                        Paragraph::new(Span::styled(clean(&e.to_string()), theme.warning())),
+                        picture,
+                    ),
+                }
+            }
+            if let Some((_, _, protocol)) = &*drawn {
+                frame.render_widget(Image::new(protocol), picture);
             }
         }
         Some(Err(why)) => frame.render_widget(
