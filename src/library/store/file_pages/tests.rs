@@ -379,3 +379,49 @@ fn a_substring_driver_is_the_trigram_index() {
     assert!(walk.driver().is_none(), "fuzzy matching has no index");
     drop(b);
 }
+
+#[test]
+fn a_v1_library_gets_the_v2_indexes_and_its_old_names_are_searchable() {
+    use crate::library::store::migrations;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("library.sqlite3");
+    {
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.execute_batch(migrations::MIGRATIONS[0]).unwrap();
+        raw.pragma_update(None, "user_version", 1).unwrap();
+        raw.pragma_update(None, "application_id", migrations::APPLICATION_ID)
+            .unwrap();
+        raw.execute(
+            "INSERT INTO accounts(name, plan, created_at) VALUES ('Old', 'team', 0)",
+            [],
+        )
+        .unwrap();
+        raw.execute(
+            "INSERT INTO files(account, name, size, kind, format, mime, sha256, source, imported_at)
+             VALUES (1, 'Harbour Sunset.JPG', 1, 'image', 'JPEG', 'image/jpeg', 'x', 'upload', 0)",
+            [],
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 2);
+    let q = FileQuery {
+        name_contains: Some("bour sun".into()),
+        ..FileQuery::default()
+    };
+    let walk = Walk {
+        query: &q,
+        descending: false,
+    };
+    let Some(driver) = walk.driver() else {
+        panic!("a substring of three or more characters has the trigram driver");
+    };
+    let ids = walk
+        .driven(store.connection(), &driver, None, false, 10)
+        .unwrap();
+    assert_eq!(
+        ids.len(),
+        1,
+        "the row from before V2 is in the trigram index"
+    );
+}
