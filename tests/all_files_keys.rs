@@ -440,3 +440,24 @@ fn an_imported_file_reads_the_window_again() {
         "{effects:?}"
     );
 }
+
+#[test]
+fn ctrl_c_quits_even_from_the_name_field_and_dialogs() {
+    let mut app = app_with(3);
+    app.handle_key(ch('/'));
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert_eq!(app.handle_key(ctrl_c), vec![Effect::Quit]);
+    app.handle_key(key(KeyCode::Enter));
+    app.handle_key(ch('e'));
+    app.apply_files(FilesReply::EditOpened(Box::new(EditData {
+        file: file(1, "f001.png"),
+        dimensions: None,
+        collections: vec![],
+    })));
+    assert_eq!(
+        app.handle_key(ch('q')),
+        vec![],
+        "q is just a key in a dialog"
+    );
+    assert_eq!(app.handle_key(ctrl_c), vec![Effect::Quit]);
+}

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crossterm::event::{Event, KeyCode, KeyEvent};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use tui_input::backend::crossterm::EventHandler;
 
 use crate::library::organise::FileSelection;
@@ -58,6 +58,12 @@ impl App {
 
     /// Keys that go to a text field or an open dialog before the key map sees them.
     pub fn files_modal_key(&mut self, key: KeyEvent) -> Option<Vec<Effect>> {
+        // Ctrl-C quits and Ctrl-Z suspends from anywhere, dialogs and text fields included.
+        if key.modifiers.contains(KeyModifiers::CONTROL)
+            && matches!(key.code, KeyCode::Char('c' | 'z'))
+        {
+            return None;
+        }
         if let Some(dialog) = &mut self.files.dialog {
             let outcome = match dialog {
                 Dialog::Edit(d) => d.key(key),
