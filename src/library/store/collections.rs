@@ -98,9 +98,12 @@ pub fn add_matching(
     let by_index = values.len();
     values.push(Box::new(now));
     let now_index = values.len();
+    // In id order the rows go into the (collection, file) key one after another instead of
+    // all over it: 1.9 s instead of 5.0 s for a million files (measured, see BENCHMARKS.md).
     let sql = format!(
         "INSERT OR IGNORE INTO collection_files(collection, file, added_by, added_at)
-         SELECT ?{collection_index}, f.id, ?{by_index}, ?{now_index} FROM files f {filter}"
+         SELECT ?{collection_index}, f.id, ?{by_index}, ?{now_index} FROM files f {filter}
+         ORDER BY f.id"
     );
     let params: Vec<&dyn ToSql> = values.iter().map(|v| v.as_ref()).collect();
     Ok(c.execute(&sql, params.as_slice())? as u64)
