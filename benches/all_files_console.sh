@@ -31,6 +31,9 @@ first=$(date +%s.%N)
 PID=$(tm display-message -p -t console '#{pane_pid}')
 echo "first frame with rows after $(python3 -c "print(f'{($first - $start) * 1000:.0f} ms')") (process start included)"
 # All Files alone (80x24), so its title has room for every filter.
+# The account first: collections (and so the batch add at the end) belong to one account.
+tm send-keys -t console 1 Down
+wait_for "as operator@bench.smartimage.test · Bench Account"
 tm resize-window -t console -x 80 -y 24
 tm send-keys -t console 3 d
 wait_for "Dropbox uploads"
@@ -41,5 +44,17 @@ sleep 1
 tm send-keys -t console g '*'
 wait_for "marked"
 sleep 1
+echo "after browsing and marking all:"
+grep -E "VmHWM|VmRSS" "/proc/$PID/status"
+# Batch-add everything marked (the Dropbox uploads matching "harbour") to a new collection.
+tm send-keys -t console c
+wait_for "New collection"
+tm send-keys -t console End Enter
+tm send-keys -t console -l "Bench $(date +%s)"
+tm send-keys -t console Enter
+wait_for "Enter/y add"
+tm send-keys -t console y
+wait_for "already there"
+echo "after the batch add:"
 grep -E "VmHWM|VmRSS" "/proc/$PID/status"
 tm send-keys -t console q

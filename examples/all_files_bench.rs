@@ -22,7 +22,7 @@ use smartimage::library::Library;
 use smartimage::library::permissions::Actor;
 use smartimage::library::policy::PlanCatalog;
 use smartimage::tui::all_files::FilesRequest;
-use smartimage::tui::all_files::worker::{coalesce, serve};
+use smartimage::tui::all_files::worker::{WRITE_CACHE_KIB, coalesce, serve};
 use smartimage::tui::app::{App, Effect, PaneId};
 use smartimage::tui::theme::Theme;
 use smartimage::tui::{ConsoleOptions, layout, load_view};
@@ -111,6 +111,12 @@ fn measure(data: &Path) {
     let actor = library
         .actor(Some(synthetic_library::OPERATOR), None)
         .expect("actor");
+    // The page cache of the console's writing lane (this one connection reads and writes here).
+    library
+        .store()
+        .connection()
+        .pragma_update(None, "cache_size", -WRITE_CACHE_KIB)
+        .expect("cache size");
     let mut app = App::new(
         data.display().to_string(),
         options.admin_label.clone(),

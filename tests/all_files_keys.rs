@@ -461,3 +461,31 @@ fn ctrl_c_quits_even_from_the_name_field_and_dialogs() {
     );
     assert_eq!(app.handle_key(ctrl_c), vec![Effect::Quit]);
 }
+
+#[test]
+fn a_count_for_the_old_filters_is_dropped_when_it_comes_late() {
+    let mut app = app_with(3);
+    let reload = app.files_reload();
+    let old_count = requests(&reload)
+        .iter()
+        .find_map(|r| match r {
+            FilesRequest::Count { seq, .. } => Some(*seq),
+            _ => None,
+        })
+        .unwrap();
+    // The filter changes while that count is out; its answer comes before the new rows.
+    let toggled = app.handle_key(ch('d'));
+    app.apply_files(FilesReply::Count {
+        seq: old_count,
+        count: 999,
+        purpose: CountPurpose::Matching,
+    });
+    assert_eq!(app.files.count, None);
+    let more = deliver(&mut app, &toggled, vec![file(1, "a.png")]);
+    assert!(
+        requests(&more)
+            .iter()
+            .any(|r| matches!(r, FilesRequest::Count { .. })),
+        "the new filters are counted"
+    );
+}

@@ -330,6 +330,8 @@ impl AllFiles {
         self.top = 0;
         self.cursor = 0;
         self.count = None;
+        // A count still out is for the old filters: its answer must not pass for the new.
+        self.count_seq += 1;
         self.fuzzy = false;
         self.range_from = None;
         self.loading = false;

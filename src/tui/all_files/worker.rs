@@ -43,8 +43,8 @@ impl WorkerOptions {
 
 /// SQLite page cache of the lanes that only read (windows, counts), of the one that writes
 /// (edits, batch adds: a million-row insert wants room) and of the preview lane.
-const READ_CACHE_KIB: i64 = 8 * 1024;
-const WRITE_CACHE_KIB: i64 = 32 * 1024;
+pub const READ_CACHE_KIB: i64 = 8 * 1024;
+pub const WRITE_CACHE_KIB: i64 = 32 * 1024;
 const PREVIEW_CACHE_KIB: i64 = 1024;
 
 /// Stops the statement running on a lane's connection (set once the lane's library is open).
