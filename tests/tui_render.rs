@@ -18,7 +18,8 @@ use smartimage::import::linking;
 use smartimage::library::Library;
 use smartimage::library::actions::AdminGrant;
 use smartimage::library::policy::{PlanCatalog, PlanOverride};
-use smartimage::tui::app::{App, EngineStatus, PaneId};
+use smartimage::tui::all_files::worker::serve_now;
+use smartimage::tui::app::{App, Effect, EngineStatus, PaneId};
 use smartimage::tui::theme::Theme;
 use smartimage::tui::{ConsoleOptions, layout, load_view};
 
@@ -142,10 +143,6 @@ fn demo_like() -> DemoLike {
     }
 }
 
-fn options(data: &Path) -> ConsoleOptions {
-    options_as(data, OPERATOR)
-}
-
 fn options_as(data: &Path, who: &str) -> ConsoleOptions {
     ConsoleOptions {
         data_dir: data.to_path_buf(),
@@ -166,13 +163,13 @@ fn app(demo: &DemoLike, theme: Theme) -> App {
 fn app_as(demo: &DemoLike, theme: Theme, who: &str) -> App {
     let mut app = App::new("/srv/smartimage".into(), who.into(), theme);
     app.engine = EngineStatus::Watching;
-    let mut view = load_view(&options_as(&demo.data, who), None).unwrap();
-    for f in &mut view.files {
-        f.imported_at = FIXED_TIME;
-    }
-    // Files of one pass are committed concurrently, in no fixed order: pin one.
-    view.files.sort_by(|a, b| a.name.cmp(&b.name));
+    let view = load_view(&options_as(&demo.data, who), None).unwrap();
     assert_eq!(app.apply_view(view), vec![]);
+    // Files of one pass are committed concurrently, in no fixed order: sort by name.
+    app.files.order.sort = smartimage::library::store::SortKey::Name;
+    app.files.order.descending = false;
+    let start = app.files_start();
+    settle(&mut app, &demo.data, start);
     for e in demo.events.clone() {
         app.apply_engine(e);
     }
@@ -193,6 +190,17 @@ fn app_as(demo: &DemoLike, theme: Theme, who: &str) -> App {
     }
     app.errors.sort_by(|a, b| a.path.cmp(&b.path));
     app
+}
+
+/// Serve All Files' reads at once (as its worker would), with times pinned.
+fn settle(app: &mut App, data: &Path, effects: Vec<Effect>) -> Vec<Effect> {
+    let mut lib = Library::open(data, plans()).unwrap();
+    let actor = lib.actor(Some(OPERATOR), None).unwrap();
+    let others = serve_now(app, &mut lib, &actor, effects);
+    for f in &mut app.files.rows {
+        f.imported_at = FIXED_TIME;
+    }
+    others
 }
 
 fn render(app: &App, (w, h): (u16, u16)) -> Terminal<TestBackend> {
@@ -249,15 +257,17 @@ fn help_overlay_lists_every_binding_at_both_sizes() {
         let mut app = app(&demo, theme);
         press(&mut app, KeyCode::Char('?'));
         for size in [SMALL, LARGE] {
-            let terminal = render(&app, size);
-            let screen = terminal.backend().to_string();
-            for b in smartimage::tui::keymap::BINDINGS {
-                assert!(
-                    screen.contains(b.help),
-                    "help misses {:?}\n{screen}",
-                    b.help
-                );
+            // Every binding is on some page of the overlay (it scrolls where they do not fit).
+            let mut seen = String::new();
+            for _ in 0..20 {
+                seen.push_str(&render(&app, size).backend().to_string());
+                press(&mut app, KeyCode::PageDown);
             }
+            for b in smartimage::tui::keymap::BINDINGS {
+                assert!(seen.contains(b.help), "help misses {:?}\n{seen}", b.help);
+            }
+            press(&mut app, KeyCode::Home);
+            let terminal = render(&app, size);
             insta::assert_snapshot!(
                 format!("help_{}x{}_{mode}", size.0, size.1),
                 terminal.backend()
@@ -287,9 +297,10 @@ fn selecting_an_account_scopes_queue_files_and_errors() {
     assert!(app.error_rows().iter().all(|e| e.account == "Bakery"));
     assert!(app.queue_rows().iter().all(|r| r.account == "Bakery"));
     assert_eq!(app.error_rows().len(), 1);
-    let files = load_view(&options(&demo.data), app.scoped_account()).unwrap();
-    assert!(files.files.iter().all(|f| f.account_name == "Bakery"));
-    assert_eq!(files.files.len(), 1);
+    let effects = app.files_start();
+    settle(&mut app, &demo.data, effects);
+    assert!(app.files.rows.iter().all(|f| f.account_name == "Bakery"));
+    assert_eq!(app.files.rows.len(), 1);
 }
 
 #[test]
@@ -367,16 +378,15 @@ fn a_late_read_for_another_account_does_not_show_its_files() {
     let demo = demo_like();
     let mut app = app(&demo, Theme { color: true });
     press(&mut app, KeyCode::Down); // Acme
-    let acme = load_view(&options(&demo.data), Some("Acme")).unwrap();
-    assert_eq!(app.apply_view(acme), vec![]);
+    let acme = app.files_start();
     press(&mut app, KeyCode::Down); // Bakery, while the Acme read is still out
-    let late = load_view(&options(&demo.data), Some("Acme")).unwrap();
-    assert_eq!(
-        app.apply_view(late),
-        vec![smartimage::tui::app::Effect::Refresh]
-    );
+    let bakery = app.files_start();
+    // The Acme answer comes last; it is dropped.
+    settle(&mut app, &demo.data, bakery);
+    settle(&mut app, &demo.data, acme);
     assert_eq!(app.scoped_account(), Some("Bakery"));
-    assert!(app.view.files.iter().all(|f| f.account_name != "Acme"));
+    assert!(!app.files.rows.is_empty());
+    assert!(app.files.rows.iter().all(|f| f.account_name != "Acme"));
 }
 
 /// An authorize URL as Dropbox's would look, with a fixed challenge (a real one is random).

@@ -303,7 +303,7 @@ fn a_file_dropped_into_a_linked_folder_is_imported_live_and_listed() {
     assert!(screen.contains("1 imported"), "{screen}");
     tmux.wait_for("the file in All Files", |s| {
         s.lines()
-            .any(|l| l.contains("live-drop.png") && l.contains("dropbox"))
+            .any(|l| l.contains("live-drop.png") && l.contains("Dropbox"))
     });
 }
 

@@ -363,13 +363,23 @@ pub fn recover(
             Ok((released, journal::requeue_interrupted(tx, at)?))
         })
         .map_err(LibraryError::from)?;
-    let referenced =
-        files::referenced_sha256(library.store().connection()).map_err(LibraryError::from)?;
+    // One indexed lookup per blob on disk, not a set of every hash in memory: a library of a
+    // million files would hold ~150 MiB of hashes just to start.
+    let c = library.store().connection();
+    let mut lookup_failed = None;
     let stats = blobs
         .collect_unreferenced(|sha| {
-            referenced.contains(sha) || recently_written(blobs, sha, gc_grace)
+            let referenced = files::is_referenced(c, sha).unwrap_or_else(|e| {
+                // Unsure means referenced: never delete on a failed read.
+                lookup_failed.get_or_insert(e);
+                true
+            });
+            referenced || recently_written(blobs, sha, gc_grace)
         })
         .map_err(|e| EngineError::Recovery(e.to_string()))?;
+    if let Some(e) = lookup_failed {
+        return Err(LibraryError::from(e).into());
+    }
     Ok(RecoveryReport {
         temp_files_removed,
         reservations_released,

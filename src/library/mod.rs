@@ -3,6 +3,8 @@
 
 pub mod actions;
 pub mod blobs;
+pub mod browse;
+pub mod collection_edit;
 pub mod error;
 pub mod formats;
 pub mod import_log;

@@ -13,21 +13,28 @@ use crate::library::store::files::{self, FileQuery};
 use crate::library::store::is_unique_violation;
 
 /// Filters for `files list`, by name as people type them.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileFilter {
     pub account: Option<String>,
     pub source: Option<Source>,
     pub collection: Option<String>,
     pub kind: Option<String>,
     pub name_contains: Option<String>,
+    /// Match `name_contains` fuzzily (its characters in order) instead of as a substring.
+    pub name_fuzzy: bool,
 }
 
 /// Which files a batch add takes.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FileSelection {
     Ids(Vec<FileId>),
     /// Every file of the account from this source (held as a filter, not as ids).
     Source(Source),
+    /// Every file of the account matching a filter, less some (the console's "select all").
+    Matching {
+        filter: FileFilter,
+        exclude: Vec<FileId>,
+    },
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -54,6 +61,7 @@ impl Library {
             source: filter.source,
             kind: filter.kind.clone(),
             name_contains: filter.name_contains.clone(),
+            name_fuzzy: filter.name_fuzzy,
             ..FileQuery::default()
         };
         if let Some(name) = &filter.account {
@@ -125,6 +133,23 @@ impl Library {
         let collection = validate_name("collection name", collection)?;
         let at = now().unix_timestamp();
         let by = actor.admin.id;
+        // Selections held as a filter become one query of this account; a console filter's
+        // own scope is checked as the actor's first.
+        let query = match selection {
+            FileSelection::Ids(_) => None,
+            FileSelection::Source(source) => Some(FileQuery {
+                source: Some(*source),
+                ..FileQuery::default()
+            }),
+            FileSelection::Matching { filter, exclude } => Some(FileQuery {
+                exclude: exclude.clone(),
+                ..self.file_query(actor, filter)?
+            }),
+        }
+        .map(|q| FileQuery {
+            accounts: Some(vec![account.id]),
+            ..q
+        });
         self.store.transaction(|tx| -> Result<BatchAddOutcome> {
             let existing = coll::collection_by_name(tx, account.id, &collection)?;
             let (collection_id, collection_name, created) = match (existing, create) {
@@ -153,8 +178,12 @@ impl Library {
                     )));
                 }
             };
-            let (matched, added) = match selection {
-                FileSelection::Ids(ids) => {
+            let (matched, added) = match (selection, &query) {
+                (_, Some(query)) => {
+                    let matched = files::count_files(tx, query)?;
+                    (matched, coll::add_matching(tx, collection_id, query, by, at)?)
+                }
+                (FileSelection::Ids(ids), None) => {
                     let mut unique = ids.clone();
                     unique.sort_unstable();
                     unique.dedup();
@@ -172,11 +201,7 @@ impl Library {
                     }
                     (unique.len() as u64, coll::add_files(tx, collection_id, &unique, by, at)?)
                 }
-                FileSelection::Source(source) => {
-                    let query = FileQuery { accounts: Some(vec![account.id]), source: Some(*source), ..FileQuery::default() };
-                    let matched = files::count_files(tx, &query)?;
-                    (matched, coll::add_matching(tx, collection_id, &query, by, at)?)
-                }
+                (_, None) => (0, 0),
             };
             let detail = format!("{added} added, {} already there", matched - added);
             audit::record(tx, &event(actor, at, "collection.add", Some(account.id), &collection_name, Some(&detail)))?;

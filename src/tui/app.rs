@@ -9,12 +9,12 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use crate::import::events::{EngineCommand, EngineEvent, PassSummary};
 use crate::library::actions::AccountSummary;
 use crate::library::import_log::FailureEntry;
-use crate::library::model::FileRecord;
 use crate::library::permissions::Actor;
 use crate::library::store::import_items::ItemId;
 use crate::library::store::links::LinkId;
 
 use super::actions::ConsoleAction;
+use super::all_files::{AllFiles, FilesRequest};
 use super::dialogs::{Dialog, DialogOutcome};
 use super::keymap::Action;
 use super::keymap_config::Keymap;
@@ -62,7 +62,7 @@ impl PaneId {
 }
 
 /// What the event loop must do after a state change.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
     Quit,
     Suspend,
@@ -77,6 +77,8 @@ pub enum Effect {
     },
     /// Turn mouse reporting on or off.
     Mouse(bool),
+    /// A read or write for All Files, done by its worker off the UI task.
+    Files(FilesRequest),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,10 +110,6 @@ pub struct LibraryView {
     /// The live Dropbox link of each linked account, by account name (retries need it).
     pub links: HashMap<String, LinkId>,
     pub failures: Vec<FailureEntry>,
-    /// Newest files of the scoped account (or of all), at most a screenful or two.
-    pub files: Vec<FileRecord>,
-    /// Which account `files` belongs to.
-    pub files_account: Option<String>,
     /// The acting admin with their roles, for permission checks before a dialog opens (the
     /// library checks again when the action runs).
     pub actor: Option<Actor>,
@@ -188,6 +186,8 @@ pub struct App {
     pub engine: EngineStatus,
     pub focus: PaneId,
     pub help: bool,
+    /// First help line shown (the overlay scrolls when the keys do not fit the terminal).
+    pub help_scroll: usize,
     pub error_detail: bool,
     pub selection: Selection,
     pub view: LibraryView,
@@ -213,6 +213,8 @@ pub struct App {
     pub throughput: Throughput,
     /// When each file in flight started downloading, for its own rate.
     pub download_started: HashMap<ItemId, Instant>,
+    /// All Files: its window of rows, filters, marks and dialogs.
+    pub files: AllFiles,
 }
 
 impl App {
@@ -224,6 +226,7 @@ impl App {
             engine: EngineStatus::Starting,
             focus: PaneId::Accounts,
             help: false,
+            help_scroll: 0,
             error_detail: false,
             selection: Selection::default(),
             view: LibraryView::default(),
@@ -240,6 +243,7 @@ impl App {
             mouse: false,
             throughput: Throughput::default(),
             download_started: HashMap::new(),
+            files: AllFiles::default(),
         }
     }
 
@@ -289,7 +293,7 @@ impl App {
         match pane {
             PaneId::Accounts => self.view.accounts.len() + 1,
             PaneId::Queue => self.queue_rows().len(),
-            PaneId::Files => self.view.files.len(),
+            PaneId::Files => self.files.rows.len(),
             PaneId::Errors => self.error_rows().len(),
         }
     }
@@ -324,9 +328,10 @@ impl App {
             self.selection.files = 0;
             self.selection.errors = 0;
             self.error_detail = false;
-            // The old account's files must not pass for the new one's while they are read.
-            self.view.files.clear();
-            return vec![Effect::Refresh];
+            // All Files reads the new account's files; answers for the old one are dropped.
+            let mut effects = vec![Effect::Refresh];
+            effects.extend(self.files_start());
+            return effects;
         }
         vec![]
     }
@@ -336,19 +341,51 @@ impl App {
         if self.dialog.is_some() {
             return self.dialog_key(key);
         }
+        if self.focus == PaneId::Files
+            && !self.help
+            && let Some(effects) = self.files_modal_key(key)
+        {
+            return effects;
+        }
         let Some(action) = self.keymap.action_for(&key, self.focus) else {
             return vec![];
         };
         if self.help && !matches!(action, Action::ToggleHelp | Action::Quit | Action::Suspend) {
-            // Any other key just closes the overlay.
-            self.help = false;
+            // Moving keys scroll the overlay; any other key just closes it.
+            let scroll = &mut self.help_scroll;
+            match action {
+                Action::Down => *scroll += 1,
+                Action::Up => *scroll = scroll.saturating_sub(1),
+                Action::PageDown => *scroll += PAGE_ROWS,
+                Action::PageUp => *scroll = scroll.saturating_sub(PAGE_ROWS),
+                Action::First => *scroll = 0,
+                // The overlay clamps it to its last page.
+                Action::Last => *scroll = usize::MAX / 2,
+                _ => self.help = false,
+            }
             self.dirty = true;
             return vec![];
         }
+        if self.focus == PaneId::Files {
+            match action {
+                Action::Files(a) => return self.files_action(a),
+                Action::Up => return self.files_move(|c, _| c.saturating_sub(1)),
+                Action::Down => return self.files_move(|c, _| c + 1),
+                Action::PageUp => return self.files_move(|c, _| c.saturating_sub(PAGE_ROWS)),
+                Action::PageDown => return self.files_move(|c, _| c + PAGE_ROWS),
+                Action::First => return self.files_jump(false),
+                Action::Last => return self.files_jump(true),
+                _ => {}
+            }
+        }
         match action {
+            Action::Files(_) => return vec![],
             Action::Quit => return vec![Effect::Quit],
             Action::Suspend => return vec![Effect::Suspend],
-            Action::ToggleHelp => self.help = !self.help,
+            Action::ToggleHelp => {
+                self.help = !self.help;
+                self.help_scroll = 0;
+            }
             Action::CloseOverlay => self.error_detail = false,
             Action::FocusNext => self.focus = self.focus.offset(1),
             Action::FocusPrev => self.focus = self.focus.offset(-1),
@@ -556,6 +593,8 @@ impl App {
             EngineEvent::Imported { item, .. } => {
                 self.record_bytes(item.item, item.size);
                 self.download_started.remove(&item.item);
+                // New files appear where the admin is looking, selection kept.
+                effects.extend(self.files_reload());
                 self.totals.imported += 1;
                 self.totals.imported_bytes += item.size;
                 self.set_state(item.item, QueueState::Imported)
@@ -682,14 +721,9 @@ impl App {
         }
     }
 
-    /// New library contents arrived. Reads run concurrently, so one may answer for an account
-    /// that is no longer selected: its files are not shown, and a fresh read is asked for.
-    pub fn apply_view(&mut self, mut view: LibraryView) -> Vec<Effect> {
+    /// New library contents arrived (All Files reads its own rows, see `all_files`).
+    pub fn apply_view(&mut self, view: LibraryView) -> Vec<Effect> {
         let scoped = self.scoped_account().map(str::to_owned);
-        let stale = view.files_account != scoped;
-        if stale {
-            view.files.clear();
-        }
         self.view = view;
         // Keep the same account selected even if the list changed.
         self.selection.accounts = scoped
@@ -736,7 +770,7 @@ impl App {
             *c = (*c).min(len.saturating_sub(1));
         }
         self.dirty = true;
-        if stale { vec![Effect::Refresh] } else { vec![] }
+        vec![]
     }
 
     /// The slow tick: countdowns move, finished waits go.

@@ -17,6 +17,8 @@ use crate::import::events::{EngineCommand, EngineEvent};
 use crate::library::Library;
 
 use super::actions::{self, ApiLinkSessions, ConsoleAction};
+use super::all_files::FilesReply;
+use super::all_files::worker::{FilesWorker, WorkerOptions};
 use super::app::{App, Effect, EngineStatus, LibraryView};
 use super::terminal::{ConsoleTerminal, TerminalGuard};
 use super::theme::Theme;
@@ -48,6 +50,8 @@ pub enum AppEvent {
         account: String,
         url: Result<String, String>,
     },
+    /// All Files' worker answered.
+    Files(FilesReply),
 }
 
 pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
@@ -57,12 +61,22 @@ pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
     app.keymap = options.keymap.clone();
     let sessions = ApiLinkSessions::default();
     let (guard, mut terminal) = TerminalGuard::enter()?;
+    // Before input is read: the question goes to the terminal itself.
+    if let Some(picker) = super::all_files::preview::terminal_picker() {
+        app.files.picker = picker;
+    }
 
     spawn_input(tx.clone());
     spawn_tick(tx.clone());
     spawn_signals(tx.clone());
     let (commands, engine_task) = spawn_engine(&options, tx.clone());
     request_refresh(&options, None, &tx);
+    let files_worker = spawn_files_worker(&options, tx.clone())?;
+    for effect in app.files_start() {
+        if let Effect::Files(request) = effect {
+            files_worker.send(request);
+        }
+    }
 
     let mut last_frame: Option<Instant> = None;
     let mut gate = FrameGate::default();
@@ -115,6 +129,7 @@ pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
                     Effect::Refresh => {
                         request_refresh(&options, app.scoped_account().map(str::to_owned), &tx)
                     }
+                    Effect::Files(request) => files_worker.send(request),
                 }
             }
         }
@@ -278,7 +293,26 @@ fn apply(app: &mut App, event: AppEvent, screen: ratatui::layout::Rect) -> Vec<E
             vec![]
         }
         AppEvent::Terminate => vec![Effect::Quit],
+        AppEvent::Files(reply) => app.apply_files(reply),
     }
+}
+
+/// All Files' reads and writes run on threads of their own (see `all_files/worker.rs`).
+fn spawn_files_worker(
+    options: &ConsoleOptions,
+    tx: UnboundedSender<AppEvent>,
+) -> std::io::Result<FilesWorker> {
+    FilesWorker::spawn(
+        WorkerOptions {
+            data_dir: options.data_dir.clone(),
+            plans: options.plans.clone(),
+            as_admin: options.as_admin.clone(),
+            os_user: options.os_user.clone(),
+        },
+        move |reply| {
+            let _ = tx.send(AppEvent::Files(reply));
+        },
+    )
 }
 
 fn spawn_input(tx: UnboundedSender<AppEvent>) {

@@ -3,6 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::all_files::keys::FilesAction;
 use super::app::PaneId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +33,8 @@ pub enum Action {
     Delegate,
     Revoke,
     ToggleMouse,
+    /// All Files keys.
+    Files(FilesAction),
 }
 
 /// Where a binding applies.
@@ -238,6 +241,124 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::RetryAccount,
         scope: Scope::Pane(PaneId::Errors),
         footer: true,
+    },
+    // All Files.
+    Binding {
+        keys: &[key('/')],
+        label: "/",
+        help: "filter by name",
+        hint: "filter",
+        action: Action::Files(FilesAction::FilterName),
+        scope: Scope::Pane(PaneId::Files),
+        footer: true,
+    },
+    Binding {
+        keys: &[key('d')],
+        label: "d",
+        help: "Dropbox uploads only",
+        hint: "Dropbox only",
+        action: Action::Files(FilesAction::ToggleDropbox),
+        scope: Scope::Pane(PaneId::Files),
+        footer: true,
+    },
+    Binding {
+        keys: &[key('t')],
+        label: "t",
+        help: "filter by kind",
+        hint: "kind",
+        action: Action::Files(FilesAction::CycleKind),
+        scope: Scope::Pane(PaneId::Files),
+        footer: false,
+    },
+    Binding {
+        keys: &[key('o')],
+        label: "o",
+        help: "filter by collection",
+        hint: "collection",
+        action: Action::Files(FilesAction::CycleCollection),
+        scope: Scope::Pane(PaneId::Files),
+        footer: false,
+    },
+    Binding {
+        keys: &[key('s')],
+        label: "s",
+        help: "sort: date/name/size/kind",
+        hint: "sort",
+        action: Action::Files(FilesAction::CycleSort),
+        scope: Scope::Pane(PaneId::Files),
+        footer: false,
+    },
+    Binding {
+        keys: &[key('S')],
+        label: "S",
+        help: "reverse the sort",
+        hint: "reverse",
+        action: Action::Files(FilesAction::ReverseSort),
+        scope: Scope::Pane(PaneId::Files),
+        footer: false,
+    },
+    Binding {
+        keys: &[code(KeyCode::Char(' '))],
+        label: "Space",
+        help: "mark / unmark",
+        hint: "mark",
+        action: Action::Files(FilesAction::Mark),
+        scope: Scope::Pane(PaneId::Files),
+        footer: true,
+    },
+    Binding {
+        keys: &[key('v')],
+        label: "v",
+        help: "mark a range",
+        hint: "range",
+        action: Action::Files(FilesAction::MarkRange),
+        scope: Scope::Pane(PaneId::Files),
+        footer: false,
+    },
+    Binding {
+        keys: &[key('*')],
+        label: "*",
+        help: "mark all matching",
+        hint: "all",
+        action: Action::Files(FilesAction::MarkAll),
+        scope: Scope::Pane(PaneId::Files),
+        footer: true,
+    },
+    Binding {
+        keys: &[code(KeyCode::Esc)],
+        label: "Esc",
+        help: "clear marks",
+        hint: "clear marks",
+        action: Action::Files(FilesAction::ClearMarks),
+        scope: Scope::Pane(PaneId::Files),
+        footer: false,
+    },
+    Binding {
+        keys: &[key('e')],
+        label: "e",
+        help: "edit file, collections",
+        hint: "edit",
+        action: Action::Files(FilesAction::Edit),
+        scope: Scope::Pane(PaneId::Files),
+        footer: true,
+    },
+    Binding {
+        keys: &[key('c')],
+        label: "c",
+        help: "add marked to collection",
+        hint: "add to collection",
+        action: Action::Files(FilesAction::BatchAdd),
+        scope: Scope::Pane(PaneId::Files),
+        footer: true,
+    },
+    Binding {
+        keys: &[key('p')],
+        label: "p",
+        help: "image preview",
+        hint: "preview",
+        action: Action::Files(FilesAction::Preview),
+        scope: Scope::Pane(PaneId::Files),
+        footer: false,
     },
     Binding {
         keys: &[key('a')],

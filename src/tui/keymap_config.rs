@@ -172,6 +172,14 @@ pub fn key_label(key: &Key) -> String {
 }
 
 /// Whether two scopes can be in force at once (a pane's keys and the global ones can).
+/// A pane's own key may be the key that closes overlays (All Files' `Esc` clears its marks):
+/// an open overlay takes every key first, so the two never compete.
+fn reuses_close_overlay(a: &ActiveBinding, b: &ActiveBinding) -> bool {
+    let closes = |x: &ActiveBinding| x.binding.action == Action::CloseOverlay;
+    let own = |x: &ActiveBinding| matches!(x.scope(), Scope::Pane(_));
+    (closes(a) && own(b)) || (closes(b) && own(a))
+}
+
 fn scopes_meet(a: Scope, b: Scope) -> bool {
     a == b || a == Scope::Global || b == Scope::Global
 }
@@ -244,7 +252,10 @@ impl Keymap {
     fn check_clashes(&self) -> Result<(), KeymapError> {
         for (i, a) in self.bindings.iter().enumerate() {
             for b in &self.bindings[i + 1..] {
-                if a.binding.action == b.binding.action || !scopes_meet(a.scope(), b.scope()) {
+                if a.binding.action == b.binding.action
+                    || !scopes_meet(a.scope(), b.scope())
+                    || reuses_close_overlay(a, b)
+                {
                     continue;
                 }
                 if let Some(key) = a.keys.iter().find(|k| b.keys.contains(k)) {

@@ -83,6 +83,9 @@ pub fn draw(frame: &mut Frame, app: &App) {
         draw_pane(frame, area, app, pane);
     }
     draw_footer(frame, footer, app);
+    if app.files.dialog.is_some() {
+        panes::file_dialogs::draw(frame, frame.area(), app);
+    }
     if let Some(dialog) = &app.dialog {
         super::dialogs::draw::draw(frame, frame.area(), dialog, app.theme);
     }
@@ -94,11 +97,19 @@ pub fn draw(frame: &mut Frame, app: &App) {
 fn draw_pane(frame: &mut Frame, area: Rect, app: &App, pane: PaneId) {
     let focused = app.focus == pane;
     let number = PaneId::ALL.iter().position(|p| *p == pane).unwrap_or(0) + 1;
+    // All Files says in its title how it is filtered and sorted, and how many match.
+    let title = match pane {
+        PaneId::Files => panes::files::title(app),
+        _ => pane.title().to_owned(),
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(app.theme.border(focused))
         .title(Span::styled(
-            format!(" {number} {} ", pane.title()),
+            fit(
+                &format!(" {number} {title} "),
+                area.width.saturating_sub(2) as usize,
+            ),
             if focused {
                 app.theme.title()
             } else {

@@ -3,6 +3,7 @@
 
 pub mod account_actions;
 pub mod actions;
+pub mod all_files;
 pub mod app;
 pub mod dialogs;
 pub mod event_loop;
@@ -22,14 +23,10 @@ use std::path::PathBuf;
 
 use crate::import::engine::EngineSettings;
 use crate::library::Library;
-use crate::library::organise::FileFilter;
 use crate::library::policy::PlanCatalog;
 use crate::library::store::links;
 
 use app::LibraryView;
-
-/// Newest files the All Files placeholder shows.
-pub const FILES_SHOWN: usize = 200;
 
 /// Which library to open, as whom, and how to run its engine.
 #[derive(Clone, Debug)]
@@ -46,7 +43,7 @@ pub struct ConsoleOptions {
 }
 
 /// Read what the panes show (blocking: run it with `spawn_blocking`).
-pub fn load_view(options: &ConsoleOptions, account: Option<&str>) -> Result<LibraryView, String> {
+pub fn load_view(options: &ConsoleOptions, _account: Option<&str>) -> Result<LibraryView, String> {
     let library =
         Library::open(&options.data_dir, options.plans.clone()).map_err(|e| e.to_string())?;
     let actor = library
@@ -64,22 +61,10 @@ pub fn load_view(options: &ConsoleOptions, account: Option<&str>) -> Result<Libr
     let failures = library
         .import_failures(&actor, None)
         .map_err(|e| e.to_string())?;
-    let mut files = library
-        .list_files(
-            &actor,
-            &FileFilter {
-                account: account.map(str::to_owned),
-                ..FileFilter::default()
-            },
-        )
-        .map_err(|e| e.to_string())?;
-    files.truncate(FILES_SHOWN);
     Ok(LibraryView {
         accounts,
         links: link_ids,
         failures,
-        files,
-        files_account: account.map(str::to_owned),
         actor: Some(actor),
     })
 }

@@ -98,10 +98,33 @@ pub fn add_matching(
     let by_index = values.len();
     values.push(Box::new(now));
     let now_index = values.len();
+    // In id order the rows go into the (collection, file) key one after another instead of
+    // all over it: 1.9 s instead of 5.0 s for a million files (measured, see BENCHMARKS.md).
     let sql = format!(
         "INSERT OR IGNORE INTO collection_files(collection, file, added_by, added_at)
-         SELECT ?{collection_index}, f.id, ?{by_index}, ?{now_index} FROM files f {filter}"
+         SELECT ?{collection_index}, f.id, ?{by_index}, ?{now_index} FROM files f {filter}
+         ORDER BY f.id"
     );
     let params: Vec<&dyn ToSql> = values.iter().map(|v| v.as_ref()).collect();
     Ok(c.execute(&sql, params.as_slice())? as u64)
+}
+
+/// The collections `file` is in.
+pub fn collections_of_file(c: &Connection, file: FileId) -> rusqlite::Result<Vec<CollectionId>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT collection FROM collection_files WHERE file = ?1 ORDER BY collection",
+    )?;
+    stmt.query_map([file], |r| r.get(0))?.collect()
+}
+
+/// Take `file` out of `collection` (the file itself stays in All Files).
+pub fn remove_file(
+    c: &Connection,
+    collection: CollectionId,
+    file: FileId,
+) -> rusqlite::Result<bool> {
+    Ok(c.execute(
+        "DELETE FROM collection_files WHERE collection = ?1 AND file = ?2",
+        params![collection, file],
+    )? > 0)
 }

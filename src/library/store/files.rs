@@ -3,6 +3,7 @@
 use rusqlite::types::ToSql;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use super::name_match;
 use crate::library::model::{AccountId, CollectionId, FileId, FileRecord, NewFile, Source};
 
 /// Separates collection names inside one SQL `group_concat` (a character no name may hold).
@@ -18,7 +19,14 @@ pub enum SortKey {
 }
 
 impl SortKey {
-    fn column(self) -> &'static str {
+    pub const ALL: [SortKey; 4] = [
+        SortKey::Imported,
+        SortKey::Name,
+        SortKey::Size,
+        SortKey::Kind,
+    ];
+
+    pub(crate) fn column(self) -> &'static str {
         match self {
             SortKey::Imported => "f.imported_at",
             SortKey::Name => "f.name COLLATE NOCASE",
@@ -29,47 +37,105 @@ impl SortKey {
 }
 
 /// Which files to list. Every `None` means "no restriction".
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileQuery {
     pub accounts: Option<Vec<AccountId>>,
     pub source: Option<Source>,
     pub collection: Option<CollectionId>,
     pub kind: Option<String>,
+    /// Case-insensitive (Unicode) name filter: a substring, or a subsequence with `name_fuzzy`.
     pub name_contains: Option<String>,
+    pub name_fuzzy: bool,
+    /// Files left out (everything matching, except these).
+    pub exclude: Vec<FileId>,
     pub sort: SortKey,
     pub descending: bool,
     pub limit: Option<u32>,
     pub offset: u64,
 }
 
+/// One restriction of a [`FileQuery`], so a planner can tell index-served terms from the rest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Term {
+    Account,
+    Source,
+    Collection,
+    Kind,
+    Name,
+    Exclude,
+}
+
 impl FileQuery {
-    /// The WHERE clause and its parameters, shared by listing, counting and batch adds.
-    pub(crate) fn where_clause(&self) -> (String, Vec<Box<dyn ToSql>>) {
-        let mut clauses: Vec<String> = Vec::new();
-        let mut values: Vec<Box<dyn ToSql>> = Vec::new();
+    /// Each restriction as SQL over `f` (the files table); parameters are appended to `values`
+    /// and numbered globally, so terms can go anywhere in one statement.
+    pub(crate) fn terms(&self, values: &mut Vec<Box<dyn ToSql>>) -> Vec<(Term, String)> {
+        let mut terms = Vec::new();
         if let Some(ids) = &self.accounts {
-            let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-            clauses.push(format!("f.account IN ({list})"));
+            terms.push((
+                Term::Account,
+                match ids.as_slice() {
+                    [one] => format!("f.account = {one}"),
+                    many => format!(
+                        "f.account IN ({})",
+                        many.iter()
+                            .map(i64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    ),
+                },
+            ));
         }
         if let Some(source) = self.source {
             values.push(Box::new(source.as_str()));
-            clauses.push(format!("f.source = ?{}", values.len()));
+            terms.push((Term::Source, format!("f.source = ?{}", values.len())));
         }
         if let Some(collection) = self.collection {
             values.push(Box::new(collection));
-            clauses.push(format!(
+            terms.push((Term::Collection, format!(
                 "EXISTS (SELECT 1 FROM collection_files cf WHERE cf.file = f.id AND cf.collection = ?{})",
                 values.len()
-            ));
+            )));
         }
         if let Some(kind) = &self.kind {
             values.push(Box::new(kind.clone()));
-            clauses.push(format!("f.kind = ?{}", values.len()));
+            terms.push((Term::Kind, format!("f.kind = ?{}", values.len())));
         }
-        if let Some(text) = &self.name_contains {
-            values.push(Box::new(format!("%{}%", escape_like(text))));
-            clauses.push(format!("f.name LIKE ?{} ESCAPE '\\'", values.len()));
+        if let Some(text) = self.name_contains.as_deref().filter(|t| !t.is_empty()) {
+            values.push(Box::new(name_match::fold(text)));
+            terms.push((
+                Term::Name,
+                format!(
+                    "{}(f.name, ?{}, {})",
+                    name_match::MATCH_FUNCTION,
+                    values.len(),
+                    i32::from(self.name_fuzzy)
+                ),
+            ));
         }
+        if !self.exclude.is_empty() {
+            terms.push((
+                Term::Exclude,
+                format!(
+                    "f.id NOT IN ({})",
+                    self.exclude
+                        .iter()
+                        .map(i64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+            ));
+        }
+        terms
+    }
+
+    /// The WHERE clause and its parameters, shared by listing, counting and batch adds.
+    pub(crate) fn where_clause(&self) -> (String, Vec<Box<dyn ToSql>>) {
+        let mut values: Vec<Box<dyn ToSql>> = Vec::new();
+        let clauses: Vec<String> = self
+            .terms(&mut values)
+            .into_iter()
+            .map(|(_, sql)| sql)
+            .collect();
         let sql = if clauses.is_empty() {
             String::new()
         } else {
@@ -77,17 +143,6 @@ impl FileQuery {
         };
         (sql, values)
     }
-}
-
-fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 pub fn insert_file(
@@ -124,7 +179,7 @@ pub fn insert_file(
     Ok(c.last_insert_rowid())
 }
 
-const FILE_SELECT: &str =
+pub(crate) const FILE_SELECT: &str =
     "SELECT f.id, f.account, a.name, f.name, f.size, f.kind, f.format, f.mime,
         f.sha256, f.source, ad.email, f.imported_at, f.dropbox_path,
         (SELECT group_concat(c.name, char(31)) FROM collection_files cf
@@ -133,7 +188,7 @@ const FILE_SELECT: &str =
     JOIN accounts a ON a.id = f.account
     LEFT JOIN admins ad ON ad.id = f.uploaded_by";
 
-fn file_from_row(r: &Row<'_>) -> rusqlite::Result<FileRecord> {
+pub(crate) fn file_from_row(r: &Row<'_>) -> rusqlite::Result<FileRecord> {
     let source: String = r.get(9)?;
     let collections: Option<String> = r.get(13)?;
     let mut collections: Vec<String> = collections
@@ -195,10 +250,10 @@ pub fn count_files(c: &Connection, q: &FileQuery) -> rusqlite::Result<u64> {
     Ok(n as u64)
 }
 
-/// Every blob hash some row references (for garbage collection).
-pub fn referenced_sha256(c: &Connection) -> rusqlite::Result<std::collections::HashSet<String>> {
-    let mut stmt = c.prepare("SELECT DISTINCT sha256 FROM files")?;
-    stmt.query_map([], |r| r.get(0))?.collect()
+/// Does some row reference this blob? (Garbage collection asks once per blob on disk.)
+pub fn is_referenced(c: &Connection, sha256: &str) -> rusqlite::Result<bool> {
+    c.prepare_cached("SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = ?1)")?
+        .query_row([sha256], |r| r.get(0))
 }
 
 /// The row of an imported Dropbox revision, if it is in the library.

@@ -6,7 +6,7 @@
 pub const APPLICATION_ID: i32 = 0x534D_4947;
 
 /// Each entry migrates from version `index` to `index + 1`, in one transaction.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V2];
 
 pub fn latest_version() -> i64 {
     MIGRATIONS.len() as i64
@@ -202,4 +202,39 @@ CREATE TABLE audit (
     detail      TEXT
 );
 CREATE INDEX audit_by_account ON audit(account, at);
+"#;
+
+/// All Files at a million rows: a sort index for every (scope, source) the pane asks for, so a
+/// page is an index range read whatever the sort; and a trigram index of names so a substring
+/// filter reads only candidate rows. `detail=none` keeps it small: queries AND the trigrams of
+/// the needle and the exact (Unicode, case-folded) check runs on the candidates.
+const V2: &str = r#"
+DROP INDEX files_by_source;
+CREATE INDEX files_by_account_source_name     ON files(account, source, name COLLATE NOCASE, id);
+CREATE INDEX files_by_account_source_imported ON files(account, source, imported_at, id);
+CREATE INDEX files_by_account_source_size     ON files(account, source, size, id);
+CREATE INDEX files_by_account_source_kind     ON files(account, source, kind, id);
+CREATE INDEX files_all_by_name                ON files(name COLLATE NOCASE, id);
+CREATE INDEX files_all_by_imported            ON files(imported_at, id);
+CREATE INDEX files_all_by_size                ON files(size, id);
+CREATE INDEX files_all_by_kind                ON files(kind, id);
+CREATE INDEX files_all_by_source_name         ON files(source, name COLLATE NOCASE, id);
+CREATE INDEX files_all_by_source_imported     ON files(source, imported_at, id);
+CREATE INDEX files_all_by_source_size         ON files(source, size, id);
+CREATE INDEX files_all_by_source_kind         ON files(source, kind, id);
+
+CREATE VIRTUAL TABLE file_names USING fts5(
+    name, content='files', content_rowid='id', tokenize='trigram', detail='none'
+);
+INSERT INTO file_names(file_names) VALUES ('rebuild');
+CREATE TRIGGER file_names_insert AFTER INSERT ON files BEGIN
+    INSERT INTO file_names(rowid, name) VALUES (NEW.id, NEW.name);
+END;
+CREATE TRIGGER file_names_delete AFTER DELETE ON files BEGIN
+    INSERT INTO file_names(file_names, rowid, name) VALUES ('delete', OLD.id, OLD.name);
+END;
+CREATE TRIGGER file_names_rename AFTER UPDATE OF name ON files BEGIN
+    INSERT INTO file_names(file_names, rowid, name) VALUES ('delete', OLD.id, OLD.name);
+    INSERT INTO file_names(rowid, name) VALUES (NEW.id, NEW.name);
+END;
 "#;

@@ -5,10 +5,12 @@
 pub mod audit;
 pub mod collections;
 pub mod crash_point;
+pub mod file_pages;
 pub mod files;
 pub mod import_items;
 pub mod links;
 pub mod migrations;
+pub mod name_match;
 pub mod people;
 pub mod quota;
 pub mod writer;
@@ -66,6 +68,7 @@ impl Store {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)?;
+        name_match::register(&conn)?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
@@ -80,6 +83,7 @@ impl Store {
     pub fn open_readonly(path: &Path) -> Result<Store> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)?;
+        name_match::register(&conn)?;
         let store = Store {
             conn,
             path: path.to_path_buf(),

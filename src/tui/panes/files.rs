@@ -1,64 +1,286 @@
-//! All Files, first cut: the newest files of the scoped account. Filtering, collections and
-//! the virtual table come next.
+//! All Files: a virtual table — only the visible rows of the window become table rows — with
+//! the filter line above it, and an image preview beside it when `p` is on.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::Span;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
+use crate::library::model::{FileRecord, Source};
+use crate::library::store::SortKey;
+use crate::tui::all_files::AllFiles;
 use crate::tui::app::{App, PaneId};
 use crate::tui::text::{bytes, fit, time_utc};
+use crate::tui::theme::Theme;
 
-pub const HINT: &str = "Newest files first. Filtering and collections come next.";
+use super::file_preview;
+
+/// Narrowest table that still shows when files came in and who brought them.
+const WIDE: u16 = 100;
+/// Narrowest table that shows kind and collections.
+const MEDIUM: u16 = 60;
+/// Narrowest pane that gets a preview beside the table.
+const PREVIEW_MIN: u16 = 40;
+
+/// The pane's title: what is shown, how it is filtered and sorted, how many match and are marked.
+pub fn title(app: &App) -> String {
+    let f = &app.files;
+    let mut parts = vec![PaneId::Files.title().to_owned()];
+    parts.push(match f.count {
+        Some(n) => format!("{} {}", thousands(n), if n == 1 { "file" } else { "files" }),
+        None => "counting…".into(),
+    });
+    if f.dropbox_only {
+        parts.push("Dropbox uploads".into());
+    }
+    if let Some(kind) = f.kind {
+        parts.push(format!("kind {kind}"));
+    }
+    if let Some(c) = &f.collection {
+        parts.push(format!("in {}", fit(c, 24)));
+    }
+    let name = f.name.value().trim();
+    if !name.is_empty() {
+        let how = if f.fuzzy { "≈" } else { "∋" };
+        parts.push(format!("name {how} \"{}\"", fit(name, 20)));
+    }
+    parts.push(format!(
+        "by {} {}",
+        sort_label(f.order.sort),
+        if f.order.descending { "↓" } else { "↑" }
+    ));
+    if let Some(marked) = f.marked_label() {
+        parts.push(marked);
+    }
+    parts.join(" · ")
+}
+
+fn sort_label(sort: SortKey) -> &'static str {
+    match sort {
+        SortKey::Imported => "date",
+        SortKey::Name => "name",
+        SortKey::Size => "size",
+        SortKey::Kind => "kind",
+    }
+}
+
+/// 1234567 -> "1,234,567".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let f = &app.files;
     let theme = app.theme;
-    let [hint, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
-    frame.render_widget(
-        Paragraph::new(Span::styled(fit(HINT, area.width as usize), theme.dim())),
-        hint,
-    );
-    if app.view.files.is_empty() {
-        frame.render_widget(Paragraph::new("No files yet."), body);
+    let [status, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+    draw_status(frame, status, f, theme);
+    let (table_area, preview_area) = if f.preview_open && body.width >= PREVIEW_MIN {
+        let [t, p] = Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
+            .areas(body);
+        (t, Some(p))
+    } else {
+        (body, None)
+    };
+    draw_table(frame, table_area, app);
+    if let Some(p) = preview_area {
+        file_preview::draw(frame, p, app);
+    }
+}
+
+fn draw_status(frame: &mut Frame, area: Rect, f: &AllFiles, theme: Theme) {
+    let width = area.width as usize;
+    let line = if f.typing {
+        let value = f.name.value();
+        let scroll = f.name.visual_scroll(width.saturating_sub(3));
+        let shown: String = value.chars().skip(scroll).collect();
+        Line::from(vec![
+            Span::styled("/ ", theme.key()),
+            Span::raw(fit(&shown, width.saturating_sub(3))),
+            Span::styled("▏", theme.key()),
+        ])
+    } else if let Some(marked) = f.marked_label().filter(|_| f.notice.is_none()) {
+        Line::from(vec![
+            Span::styled(marked, theme.good()),
+            Span::styled(
+                fit(
+                    " · c add to a collection · Esc clear",
+                    width.saturating_sub(12),
+                ),
+                theme.dim(),
+            ),
+        ])
+    } else if let Some(notice) = &f.notice {
+        Line::from(Span::styled(fit(notice, width), theme.good()))
+    } else if f.fuzzy {
+        Line::from(Span::styled(
+            fit(
+                "nothing contains that text; showing fuzzy matches (its letters in order)",
+                width,
+            ),
+            theme.warning(),
+        ))
+    } else {
+        Line::from(Span::styled(
+            fit(
+                "/ filter · d Dropbox only · Space/v/* mark · e edit · c add to collection · p preview",
+                width,
+            ),
+            theme.dim(),
+        ))
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+/// Which columns fit.
+#[derive(Clone, Copy)]
+struct Columns {
+    medium: bool,
+    wide: bool,
+}
+
+fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
+    let f = &app.files;
+    let theme = app.theme;
+    // One row is the header.
+    let visible = area.height.saturating_sub(1) as usize;
+    f.viewport.set(visible.max(1));
+    if f.rows.is_empty() {
+        let text = if f.loading {
+            "Reading…"
+        } else if f.filtered() {
+            "No file matches these filters."
+        } else {
+            "No files yet."
+        };
+        frame.render_widget(Paragraph::new(Span::styled(text, theme.dim())), area);
         return;
     }
-    let size_width = 10usize;
-    let source_width = 8usize;
-    let when_width = 17usize;
-    let name_width = (body.width as usize).saturating_sub(size_width + source_width + 3);
-    let wide =
-        body.width as usize > name_width.min(30) + size_width + source_width + when_width + 4;
-    let rows = app.view.files.iter().map(|f| {
-        let mut cells = vec![
-            Span::raw(fit(
-                &f.name,
-                if wide {
-                    name_width.saturating_sub(when_width + 1)
-                } else {
-                    name_width
-                },
-            )),
-            Span::raw(bytes(f.size)),
-            Span::styled(f.source.as_str(), theme.dim()),
-        ];
-        if wide {
-            cells.push(Span::styled(time_utc(f.imported_at), theme.dim()));
-        }
-        Row::new(cells)
-    });
-    let mut widths = vec![
-        Constraint::Min(8),
-        Constraint::Length(size_width as u16),
-        Constraint::Length(source_width as u16),
-    ];
-    if wide {
-        widths.push(Constraint::Length(when_width as u16));
+    let cols = Columns {
+        medium: area.width >= MEDIUM,
+        wide: area.width >= WIDE,
+    };
+    let widths = widths(cols);
+    let name_width = name_width(area.width, cols);
+    let end = (f.top + visible).min(f.rows.len());
+    let rows = f.rows[f.top..end]
+        .iter()
+        .map(|file| row(file, f, cols, name_width, theme));
+    let mut header = vec!["", "Name"];
+    if cols.medium {
+        header.push("Kind");
     }
-    let table = Table::new(rows, widths).row_highlight_style(if app.focus == PaneId::Files {
-        theme.selected()
+    header.extend(["Size", "Source"]);
+    if cols.medium {
+        header.push("Collections");
+    }
+    if cols.wide {
+        header.extend(["Imported (UTC)", "Uploaded by"]);
+    }
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(theme.title()))
+        .column_spacing(1)
+        .row_highlight_style(if app.focus == PaneId::Files && f.dialog.is_none() {
+            theme.selected()
+        } else {
+            Style::new()
+        });
+    let selected = f.cursor.checked_sub(f.top).filter(|i| *i < visible);
+    let mut state = TableState::default().with_selected(selected);
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+const KIND_W: u16 = 8;
+const SIZE_W: u16 = 10;
+const SOURCE_W: u16 = 9;
+const WHEN_W: u16 = 16;
+
+fn widths(cols: Columns) -> Vec<Constraint> {
+    let mut w = vec![Constraint::Length(1), Constraint::Fill(3)];
+    if cols.medium {
+        w.push(Constraint::Length(KIND_W));
+    }
+    w.extend([Constraint::Length(SIZE_W), Constraint::Length(SOURCE_W)]);
+    if cols.medium {
+        w.push(Constraint::Fill(2));
+    }
+    if cols.wide {
+        w.extend([Constraint::Length(WHEN_W), Constraint::Fill(2)]);
+    }
+    w
+}
+
+/// Roughly the name column's width (text is cut to it; the layout gives it the same share).
+fn name_width(total: u16, cols: Columns) -> usize {
+    let mut fixed = 1 + SIZE_W + SOURCE_W;
+    let mut shares = 3u16;
+    if cols.medium {
+        fixed += KIND_W;
+        shares += 2;
+    }
+    if cols.wide {
+        fixed += WHEN_W;
+        shares += 2;
+    }
+    let gaps = if cols.wide {
+        7
+    } else if cols.medium {
+        5
     } else {
-        ratatui::style::Style::new()
-    });
-    let mut state = TableState::default().with_selected(Some(app.selection.files));
-    frame.render_stateful_widget(table, body, &mut state);
+        3
+    };
+    let flexible = total.saturating_sub(fixed + gaps);
+    (flexible * 3 / shares) as usize
+}
+
+fn row<'a>(
+    file: &'a FileRecord,
+    f: &AllFiles,
+    cols: Columns,
+    name_w: usize,
+    theme: Theme,
+) -> Row<'a> {
+    let mark = if f.marked.contains(file.id) {
+        "●"
+    } else {
+        " "
+    };
+    let badge = match file.source {
+        Source::Dropbox => Span::styled("Dropbox", theme.key()),
+        Source::Upload => Span::styled("upload", theme.dim()),
+    };
+    let mut cells = vec![
+        Line::from(Span::styled(mark, theme.good())),
+        Line::from(fit(&file.name, name_w)),
+    ];
+    if cols.medium {
+        cells.push(Line::from(fit(&file.kind, KIND_W as usize)));
+    }
+    cells.push(Line::from(bytes(file.size)));
+    cells.push(Line::from(badge));
+    if cols.medium {
+        cells.push(Line::from(Span::styled(
+            fit(&file.collections.join(", "), name_w),
+            theme.dim(),
+        )));
+    }
+    if cols.wide {
+        cells.push(Line::from(Span::styled(
+            time_utc(file.imported_at),
+            theme.dim(),
+        )));
+        cells.push(Line::from(fit(
+            file.uploaded_by.as_deref().unwrap_or("-"),
+            name_w,
+        )));
+    }
+    Row::new(cells)
 }

@@ -8,6 +8,9 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use crate::tui::app::App;
 use crate::tui::keymap::Scope;
 
+/// Width of one column of keys: the longest help sentence fits.
+const COLUMN_WIDTH: u16 = 40;
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
     let mut lines = vec![];
@@ -31,12 +34,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             ]));
         }
     }
-    // As many columns as it takes to show every binding (two at 80x24).
+    // As many columns as fit (each wide enough to read); what does not fit scrolls.
     let rows = area.height.saturating_sub(2).max(1) as usize;
-    let columns = lines.len().div_ceil(rows).max(1);
-    let per_column = lines.len().div_ceil(columns);
+    let fit = (area.width / COLUMN_WIDTH).max(1) as usize;
+    let columns = lines.len().div_ceil(rows).clamp(1, fit);
+    let page = rows * columns;
+    let first = app.help_scroll.min(lines.len().saturating_sub(page));
+    let shown = &lines[first..(first + page).min(lines.len())];
+    let per_column = shown.len().div_ceil(columns).max(1);
     let height = (per_column as u16 + 2).min(area.height);
-    let width = (50 * columns as u16).min(area.width);
+    let width = (COLUMN_WIDTH * columns as u16).min(area.width);
     let [vert] = Layout::vertical([Constraint::Length(height)])
         .flex(Flex::Center)
         .areas(area);
@@ -44,15 +51,25 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .flex(Flex::Center)
         .areas(vert);
     frame.render_widget(Clear, rect);
+    let title = if shown.len() < lines.len() {
+        format!(
+            " Keys {}–{} of {} — ↑↓ PgUp/PgDn scroll, ? or Esc closes ",
+            first + 1,
+            first + shown.len(),
+            lines.len()
+        )
+    } else {
+        " Keys — ? or Esc closes ".to_owned()
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(true))
-        .title(Span::styled(" Keys — ? or Esc closes ", theme.title()));
+        .title(Span::styled(title, theme.title()));
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
     let halves =
         Layout::horizontal(vec![Constraint::Ratio(1, columns as u32); columns]).split(inner);
-    for (i, chunk) in lines.chunks(per_column).enumerate() {
+    for (i, chunk) in shown.chunks(per_column).enumerate() {
         frame.render_widget(Paragraph::new(chunk.to_vec()), halves[i]);
     }
 }

@@ -2,6 +2,8 @@
 
 pub mod accounts;
 pub mod errors;
+pub mod file_dialogs;
+pub mod file_preview;
 pub mod files;
 pub mod help;
 pub mod queue;

@@ -1,0 +1,310 @@
+//! The pencil's edit dialog and the batch-add dialog, both around one collection picker: the
+//! account's collections (filterable), and *New collection…* with a name field. Pure state
+//! and key handling; `panes/file_dialogs.rs` draws them.
+
+use std::collections::BTreeSet;
+
+use crossterm::event::{Event, KeyCode, KeyEvent};
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+
+use crate::library::model::{Collection, CollectionId, FileRecord};
+use crate::library::store::name_match;
+
+/// Details the edit dialog shows next to its picker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EditData {
+    pub file: FileRecord,
+    /// Width and height, for images whose header could be read.
+    pub dimensions: Option<(u32, u32)>,
+    pub collections: Vec<Collection>,
+}
+
+#[derive(Debug)]
+pub enum Dialog {
+    Edit(Box<EditDialog>),
+    Batch(Box<BatchDialog>),
+}
+
+/// What a key in a dialog leads to.
+#[derive(Debug, PartialEq)]
+pub enum DialogOutcome {
+    Stay,
+    Cancel,
+    /// Save the edit: keep these collections, create these.
+    SaveEdit {
+        keep: Vec<CollectionId>,
+        create: Vec<String>,
+    },
+    /// Add the marked files to this collection.
+    BatchAdd {
+        collection: String,
+        create: bool,
+    },
+}
+
+#[derive(Debug, Default)]
+pub struct CollectionPicker {
+    pub collections: Vec<Collection>,
+    pub filter: Input,
+    /// Keys go to the filter field.
+    pub filtering: bool,
+    /// Over the shown collections, then *New collection…* last.
+    pub cursor: usize,
+    /// The *New collection…* name field, while it is open.
+    pub naming: Option<Input>,
+}
+
+/// What the picker did with a key.
+enum PickerKey {
+    Used,
+    /// Enter on a collection.
+    Chose(CollectionId),
+    /// A name was typed into *New collection…* and confirmed.
+    Named(String),
+    /// Not a picker key.
+    Other,
+}
+
+impl CollectionPicker {
+    pub fn new(collections: Vec<Collection>) -> CollectionPicker {
+        CollectionPicker {
+            collections,
+            ..CollectionPicker::default()
+        }
+    }
+
+    /// The collections the filter field lets through, in name order.
+    pub fn shown(&self) -> Vec<&Collection> {
+        let needle = name_match::fold(self.filter.value().trim());
+        self.collections
+            .iter()
+            .filter(|c| name_match::matches(&c.name, &needle, false))
+            .collect()
+    }
+
+    pub fn on_new(&self) -> bool {
+        self.cursor >= self.shown().len()
+    }
+
+    fn key(&mut self, key: KeyEvent) -> PickerKey {
+        if let Some(name) = &mut self.naming {
+            match key.code {
+                KeyCode::Esc => self.naming = None,
+                KeyCode::Enter => {
+                    let typed = name.value().trim().to_owned();
+                    if typed.is_empty() {
+                        return PickerKey::Used;
+                    }
+                    self.naming = None;
+                    return PickerKey::Named(typed);
+                }
+                _ => {
+                    name.handle_event(&Event::Key(key));
+                }
+            }
+            return PickerKey::Used;
+        }
+        if self.filtering {
+            match key.code {
+                KeyCode::Esc | KeyCode::Enter | KeyCode::Down => self.filtering = false,
+                _ => {
+                    self.filter.handle_event(&Event::Key(key));
+                    self.cursor = 0;
+                }
+            }
+            return PickerKey::Used;
+        }
+        let items = self.shown().len() + 1;
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => self.cursor = self.cursor.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => self.cursor = (self.cursor + 1).min(items - 1),
+            KeyCode::Home | KeyCode::Char('g') => self.cursor = 0,
+            KeyCode::End | KeyCode::Char('G') => self.cursor = items - 1,
+            KeyCode::Char('/') => self.filtering = true,
+            KeyCode::Enter if self.on_new() => self.naming = Some(Input::default()),
+            KeyCode::Enter => return PickerKey::Chose(self.shown()[self.cursor].id),
+            _ => return PickerKey::Other,
+        }
+        PickerKey::Used
+    }
+
+    fn current(&self) -> Option<CollectionId> {
+        self.shown().get(self.cursor).map(|c| c.id)
+    }
+
+    fn name_of(&self, id: CollectionId) -> Option<&str> {
+        self.collections
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.name.as_str())
+    }
+}
+
+/// The pencil: one file's details and the collections it is in.
+#[derive(Debug)]
+pub struct EditDialog {
+    pub data: EditData,
+    /// Collections ticked (the file is in them after saving).
+    pub checked: BTreeSet<CollectionId>,
+    /// New collections to create with the file in them.
+    pub new_names: Vec<String>,
+    pub picker: CollectionPicker,
+    /// Sent; waiting for the answer.
+    pub saving: bool,
+}
+
+impl EditDialog {
+    pub fn new(data: EditData) -> EditDialog {
+        let checked = data
+            .collections
+            .iter()
+            .filter(|c| data.file.collections.contains(&c.name))
+            .map(|c| c.id)
+            .collect();
+        EditDialog {
+            picker: CollectionPicker::new(data.collections.clone()),
+            data,
+            checked,
+            new_names: Vec::new(),
+            saving: false,
+        }
+    }
+
+    pub fn key(&mut self, key: KeyEvent) -> DialogOutcome {
+        if self.saving {
+            return DialogOutcome::Stay;
+        }
+        match self.picker.key(key) {
+            PickerKey::Used => return DialogOutcome::Stay,
+            PickerKey::Chose(_) => return self.save(),
+            PickerKey::Named(name) => {
+                let known = self
+                    .data
+                    .collections
+                    .iter()
+                    .find(|c| c.name.to_lowercase() == name.to_lowercase());
+                match known {
+                    // An existing name is ticked, not created twice.
+                    Some(c) => {
+                        self.checked.insert(c.id);
+                    }
+                    None if !self
+                        .new_names
+                        .iter()
+                        .any(|n| n.to_lowercase() == name.to_lowercase()) =>
+                    {
+                        self.new_names.push(name)
+                    }
+                    None => {}
+                }
+                return DialogOutcome::Stay;
+            }
+            PickerKey::Other => {}
+        }
+        match key.code {
+            KeyCode::Esc => DialogOutcome::Cancel,
+            KeyCode::Char(' ') => {
+                if let Some(id) = self.picker.current()
+                    && !self.checked.remove(&id)
+                {
+                    self.checked.insert(id);
+                }
+                DialogOutcome::Stay
+            }
+            _ => DialogOutcome::Stay,
+        }
+    }
+
+    fn save(&mut self) -> DialogOutcome {
+        self.saving = true;
+        DialogOutcome::SaveEdit {
+            keep: self.checked.iter().copied().collect(),
+            create: self.new_names.clone(),
+        }
+    }
+}
+
+/// Where a batch goes, once picked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchTarget {
+    pub collection: String,
+    pub create: bool,
+}
+
+/// Batch add: pick a collection (or name a new one), then confirm.
+#[derive(Debug)]
+pub struct BatchDialog {
+    pub account: String,
+    pub picker: CollectionPicker,
+    /// Picked; the dialog now asks for confirmation.
+    pub target: Option<BatchTarget>,
+    /// How many files go (`None` while counting).
+    pub files: Option<u64>,
+    pub saving: bool,
+}
+
+impl BatchDialog {
+    pub fn new(account: String, collections: Vec<Collection>, files: Option<u64>) -> BatchDialog {
+        BatchDialog {
+            account,
+            picker: CollectionPicker::new(collections),
+            target: None,
+            files,
+            saving: false,
+        }
+    }
+
+    pub fn key(&mut self, key: KeyEvent) -> DialogOutcome {
+        if self.saving {
+            return DialogOutcome::Stay;
+        }
+        if let Some(target) = &self.target {
+            return match key.code {
+                KeyCode::Enter | KeyCode::Char('y') if self.files.is_some() => {
+                    self.saving = true;
+                    DialogOutcome::BatchAdd {
+                        collection: target.collection.clone(),
+                        create: target.create,
+                    }
+                }
+                KeyCode::Esc | KeyCode::Char('n') => {
+                    self.target = None;
+                    DialogOutcome::Stay
+                }
+                _ => DialogOutcome::Stay,
+            };
+        }
+        match self.picker.key(key) {
+            PickerKey::Used => DialogOutcome::Stay,
+            PickerKey::Chose(id) => {
+                let name = self.picker.name_of(id).unwrap_or_default().to_owned();
+                self.target = Some(BatchTarget {
+                    collection: name,
+                    create: false,
+                });
+                DialogOutcome::Stay
+            }
+            PickerKey::Named(name) => {
+                let existing = self
+                    .picker
+                    .collections
+                    .iter()
+                    .find(|c| c.name.to_lowercase() == name.to_lowercase());
+                self.target = Some(match existing {
+                    Some(c) => BatchTarget {
+                        collection: c.name.clone(),
+                        create: false,
+                    },
+                    None => BatchTarget {
+                        collection: name,
+                        create: true,
+                    },
+                });
+                DialogOutcome::Stay
+            }
+            PickerKey::Other if key.code == KeyCode::Esc => DialogOutcome::Cancel,
+            PickerKey::Other => DialogOutcome::Stay,
+        }
+    }
+}

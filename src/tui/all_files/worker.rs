@@ -1,0 +1,434 @@
+//! Where All Files reads and writes: threads of their own, each with its own library
+//! connection, so the UI task never waits on the disk. Window reads and counts are coalesced —
+//! only the newest one pending is served (typing "hero" fast reads once, not four times).
+
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::InterruptHandle;
+
+use crate::library::browse::FileOrder;
+use crate::library::organise::FileFilter;
+use crate::library::permissions::Actor;
+use crate::library::policy::PlanCatalog;
+use crate::library::store::StoreError;
+use crate::library::store::file_pages::{Cursor, PageStart};
+use crate::library::{Library, LibraryError};
+
+use super::dialogs::EditData;
+use super::preview::{self, PreviewReply};
+use super::{Anchor, CountPurpose, FilesReply, FilesRequest};
+
+/// Who reads: the library, and the admin the console acts as.
+#[derive(Clone, Debug)]
+pub struct WorkerOptions {
+    pub data_dir: PathBuf,
+    pub plans: PlanCatalog,
+    pub as_admin: Option<String>,
+    pub os_user: Option<String>,
+}
+
+impl WorkerOptions {
+    fn open(&self) -> Result<Library, String> {
+        Library::open(&self.data_dir, self.plans.clone()).map_err(|e| e.to_string())
+    }
+
+    fn actor(&self, library: &Library) -> Result<Actor, String> {
+        library
+            .actor(self.as_admin.as_deref(), self.os_user.as_deref())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// SQLite page cache of the lanes that only read (windows, counts), of the one that writes
+/// (edits, batch adds: a million-row insert wants room) and of the preview lane.
+pub const READ_CACHE_KIB: i64 = 8 * 1024;
+pub const WRITE_CACHE_KIB: i64 = 32 * 1024;
+const PREVIEW_CACHE_KIB: i64 = 1024;
+
+/// Stops the statement running on a lane's connection (set once the lane's library is open).
+type Interrupt = Arc<Mutex<Option<InterruptHandle>>>;
+
+/// Sends requests to the worker threads; they end when this is dropped. Window reads and counts
+/// have threads (and connections) of their own, so a newer one can cancel a stale one that is
+/// still running — those connections never write, so a cancel can never undo a change.
+pub struct FilesWorker {
+    windows: Sender<FilesRequest>,
+    windows_interrupt: Interrupt,
+    counts: Sender<FilesRequest>,
+    counts_interrupt: Interrupt,
+    pages: Sender<FilesRequest>,
+    previews: Sender<FilesRequest>,
+}
+
+impl FilesWorker {
+    pub fn spawn(
+        options: WorkerOptions,
+        reply: impl Fn(FilesReply) + Send + Sync + 'static,
+    ) -> std::io::Result<FilesWorker> {
+        let reply: Arc<dyn Fn(FilesReply) + Send + Sync> = Arc::new(reply);
+        let start = |name: &str,
+                     cache_kib: i64,
+                     interrupt: Interrupt|
+         -> std::io::Result<Sender<FilesRequest>> {
+            let (tx, rx) = mpsc::channel();
+            let options = options.clone();
+            let reply = reply.clone();
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(move || run(options, rx, reply, cache_kib, interrupt))?;
+            Ok(tx)
+        };
+        let windows_interrupt = Interrupt::default();
+        let counts_interrupt = Interrupt::default();
+        Ok(FilesWorker {
+            windows: start("files-windows", READ_CACHE_KIB, windows_interrupt.clone())?,
+            windows_interrupt,
+            counts: start("files-counts", READ_CACHE_KIB, counts_interrupt.clone())?,
+            counts_interrupt,
+            pages: start("files-pages", WRITE_CACHE_KIB, Interrupt::default())?,
+            previews: start("files-previews", PREVIEW_CACHE_KIB, Interrupt::default())?,
+        })
+    }
+
+    pub fn send(&self, request: FilesRequest) {
+        let (lane, cancel) = match request {
+            FilesRequest::Window { .. } => (&self.windows, Some(&self.windows_interrupt)),
+            FilesRequest::Count {
+                purpose: CountPurpose::Matching,
+                ..
+            } => (&self.counts, Some(&self.counts_interrupt)),
+            // Never on the counts lane: a matching count's cancel must not take it down too.
+            FilesRequest::Count { .. } => (&self.pages, None),
+            FilesRequest::Preview(_) => (&self.previews, None),
+            _ => (&self.pages, None),
+        };
+        // Whatever that lane is reading now is stale: this request replaces it.
+        if let Some(slot) = cancel
+            && let Ok(handle) = slot.lock()
+            && let Some(handle) = handle.as_ref()
+        {
+            handle.interrupt();
+        }
+        // The thread only stops when the library cannot be opened; it said so already.
+        let _ = lane.send(request);
+    }
+}
+
+fn run(
+    options: WorkerOptions,
+    inbox: Receiver<FilesRequest>,
+    reply: Arc<dyn Fn(FilesReply) + Send + Sync>,
+    cache_kib: i64,
+    interrupt: Interrupt,
+) {
+    let mut library = match options.open() {
+        Ok(library) => {
+            // Negative = KiB. The OS keeps the file's pages anyway; four full-size caches
+            // would double the console's memory on a big library.
+            let _ = library
+                .store()
+                .connection()
+                .pragma_update(None, "cache_size", -cache_kib);
+            if let Ok(mut slot) = interrupt.lock() {
+                *slot = Some(library.store().connection().get_interrupt_handle());
+            }
+            library
+        }
+        Err(why) => {
+            reply(FilesReply::Failed(format!(
+                "cannot open the library: {why}"
+            )));
+            return;
+        }
+    };
+    while let Ok(first) = inbox.recv() {
+        let mut batch = vec![first];
+        batch.extend(inbox.try_iter());
+        for request in coalesce(batch) {
+            let answer = match options.actor(&library) {
+                Ok(actor) => serve(&mut library, &actor, request),
+                Err(why) => Some(FilesReply::Failed(why)),
+            };
+            if let Some(answer) = answer {
+                reply(answer);
+            }
+        }
+    }
+}
+
+/// Drop window reads and counts that a newer one of the same kind replaces.
+pub fn coalesce(batch: Vec<FilesRequest>) -> Vec<FilesRequest> {
+    let last_window = batch
+        .iter()
+        .rposition(|r| matches!(r, FilesRequest::Window { .. }));
+    let last_count = |purpose: CountPurpose| {
+        batch
+            .iter()
+            .rposition(|r| matches!(r, FilesRequest::Count { purpose: p, .. } if *p == purpose))
+    };
+    let (last_matching, last_marked) = (
+        last_count(CountPurpose::Matching),
+        last_count(CountPurpose::Marked),
+    );
+    batch
+        .into_iter()
+        .enumerate()
+        .filter(|(i, r)| match r {
+            FilesRequest::Window { .. } => Some(*i) == last_window,
+            FilesRequest::Count { purpose, .. } => {
+                Some(*i)
+                    == match purpose {
+                        CountPurpose::Matching => last_matching,
+                        CountPurpose::Marked => last_marked,
+                    }
+            }
+            _ => true,
+        })
+        .map(|(_, r)| r)
+        .collect()
+}
+
+/// Answer one request (blocking). Everything goes through the permission-checked library.
+pub fn serve(library: &mut Library, actor: &Actor, request: FilesRequest) -> Option<FilesReply> {
+    let outcome = match request {
+        FilesRequest::Window {
+            seq,
+            filter,
+            order,
+            anchor,
+            before,
+            after,
+        } => match window(library, actor, seq, &filter, order, &anchor, before, after) {
+            Err(e) if cancelled(&e) => return None,
+            other => other.map_err(|e| e.to_string()),
+        },
+        FilesRequest::Count {
+            seq,
+            filter,
+            exclude,
+            purpose,
+        } => match library.count_matching(actor, &filter, &exclude) {
+            Err(e) if cancelled(&e) => return None,
+            other => other
+                .map(|count| FilesReply::Count {
+                    seq,
+                    count,
+                    purpose,
+                })
+                .map_err(|e| e.to_string()),
+        },
+        FilesRequest::Range {
+            filter,
+            order,
+            from,
+            to,
+        } => range(library, actor, &filter, order, from, &to),
+        FilesRequest::OpenEdit { file } => library
+            .file_record(actor, file)
+            .and_then(|file| {
+                let collections = library.collections_of(actor, file.account)?;
+                let dimensions = preview::previewable(&file)
+                    .then(|| library.blobs().path_of(&file.sha256))
+                    .flatten()
+                    .and_then(|path| preview::dimensions(&path));
+                Ok(FilesReply::EditOpened(Box::new(EditData {
+                    file,
+                    dimensions,
+                    collections,
+                })))
+            })
+            .map_err(|e| e.to_string()),
+        FilesRequest::OpenBatch { account } => library
+            .account(&account)
+            .and_then(|a| library.collections_of(actor, a.id))
+            .map(|collections| FilesReply::BatchOpened {
+                account,
+                collections,
+            })
+            .map_err(|e| e.to_string()),
+        FilesRequest::Collections { account } => library
+            .account(&account)
+            .and_then(|a| library.collections_of(actor, a.id))
+            .map(|collections| FilesReply::Collections {
+                account,
+                collections,
+            })
+            .map_err(|e| e.to_string()),
+        FilesRequest::SaveEdit { file, keep, create } => library
+            .file_record(actor, file)
+            .and_then(|record| {
+                let edit = library.set_file_collections(actor, file, &keep, &create)?;
+                Ok(FilesReply::Edited {
+                    file: record.name,
+                    edit,
+                })
+            })
+            .map_err(|e| e.to_string()),
+        FilesRequest::BatchAdd {
+            account,
+            collection,
+            create,
+            selection,
+        } => library
+            .add_to_collection(actor, &account, &collection, create, &selection)
+            .map(FilesReply::BatchAdded)
+            .map_err(|e| e.to_string()),
+        FilesRequest::Preview(request) => {
+            let image = match library.blobs().path_of(&request.sha256) {
+                Some(path) => preview::decode(&path, request.size).map(Arc::new),
+                None => Err("the file's content is not in the blob store".into()),
+            };
+            Ok(FilesReply::Preview(PreviewReply {
+                file: request.file,
+                image,
+            }))
+        }
+    };
+    Some(outcome.unwrap_or_else(FilesReply::Failed))
+}
+
+/// A newer request cancelled this one (see [`FilesWorker::send`]): nobody waits for it.
+fn cancelled(e: &LibraryError) -> bool {
+    matches!(
+        e,
+        LibraryError::Store(StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)))
+            if f.code == rusqlite::ErrorCode::OperationInterrupted
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn window(
+    library: &Library,
+    actor: &Actor,
+    seq: u64,
+    filter: &FileFilter,
+    order: FileOrder,
+    anchor: &Anchor,
+    before: u32,
+    after: u32,
+) -> Result<FilesReply, LibraryError> {
+    let read = |filter: &FileFilter| -> Result<(Vec<_>, usize, bool, bool), LibraryError> {
+        let page =
+            |start: PageStart, limit: u32| library.file_page(actor, filter, order, &start, limit);
+        Ok(match anchor {
+            Anchor::First => {
+                let rows = page(PageStart::First, after)?;
+                let end = (rows.len() as u32) < after;
+                (rows, 0, true, end)
+            }
+            Anchor::Last => {
+                let rows = page(PageStart::Last, before)?;
+                let start = (rows.len() as u32) < before;
+                (rows, 0, start, true)
+            }
+            Anchor::At(cursor) => {
+                let mut rows = page(PageStart::Before(cursor.clone()), before)?;
+                let start = (rows.len() as u32) < before;
+                let index = rows.len();
+                let next = page(PageStart::At(cursor.clone()), after)?;
+                let end = (next.len() as u32) < after;
+                rows.extend(next);
+                (rows, index, start, end)
+            }
+        })
+    };
+    let (mut rows, mut anchor_index, mut at_start, mut at_end) = read(filter)?;
+    let mut fuzzy = false;
+    if rows.is_empty() && filter.name_contains.is_some() && !filter.name_fuzzy {
+        // Nothing contains the text: show what matches it fuzzily instead.
+        let loose = FileFilter {
+            name_fuzzy: true,
+            ..filter.clone()
+        };
+        (rows, anchor_index, at_start, at_end) = read(&loose)?;
+        fuzzy = true;
+    }
+    Ok(FilesReply::Window {
+        seq,
+        rows,
+        anchor_index,
+        at_start,
+        at_end,
+        fuzzy,
+    })
+}
+
+/// Rows needed per read while collecting a range.
+const RANGE_PAGE: u32 = 4096;
+
+fn range(
+    library: &Library,
+    actor: &Actor,
+    filter: &FileFilter,
+    order: FileOrder,
+    from: Cursor,
+    to: &Cursor,
+) -> Result<FilesReply, String> {
+    // The two ends may come in either order: walk from one; if the other never comes, it was
+    // before it.
+    let forward = walk_to(library, actor, filter, order, from.clone(), to)?;
+    if forward.last() == Some(&to.id) {
+        return Ok(FilesReply::Range(forward));
+    }
+    Ok(FilesReply::Range(walk_to(
+        library,
+        actor,
+        filter,
+        order,
+        to.clone(),
+        &from,
+    )?))
+}
+
+fn walk_to(
+    library: &Library,
+    actor: &Actor,
+    filter: &FileFilter,
+    order: FileOrder,
+    from: Cursor,
+    to: &Cursor,
+) -> Result<Vec<i64>, String> {
+    let mut ids = Vec::new();
+    let mut start = PageStart::At(from);
+    loop {
+        let rows = library
+            .file_page(actor, filter, order, &start, RANGE_PAGE)
+            .map_err(|e| e.to_string())?;
+        let Some(last) = rows.last() else { break };
+        start = PageStart::After(Cursor::of(last, order.sort));
+        for row in &rows {
+            ids.push(row.id);
+            if row.id == to.id {
+                return Ok(ids);
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// Carry out `effects` at once on this thread, and whatever the answers ask for next, until
+/// All Files is settled; returns the effects that are not All Files' (tests and benchmarks
+/// drive the pane this way, without threads or timing).
+pub fn serve_now(
+    app: &mut crate::tui::app::App,
+    library: &mut Library,
+    actor: &Actor,
+    effects: Vec<crate::tui::app::Effect>,
+) -> Vec<crate::tui::app::Effect> {
+    use crate::tui::app::Effect;
+    let mut pending = std::collections::VecDeque::from(effects);
+    let mut others = vec![];
+    while let Some(effect) = pending.pop_front() {
+        match effect {
+            Effect::Files(request) => {
+                if let Some(reply) = serve(library, actor, request) {
+                    pending.extend(app.apply_files(reply));
+                }
+            }
+            other => others.push(other),
+        }
+    }
+    others
+}

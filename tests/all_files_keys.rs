@@ -1,0 +1,491 @@
+//! All Files keys, case by case, without a terminal or a library: what each key does to the
+//! state and which reads or writes it asks for.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use smartimage::library::model::{FileRecord, Source};
+use smartimage::library::organise::{BatchAddOutcome, FileFilter, FileSelection};
+use smartimage::library::store::SortKey;
+use smartimage::tui::all_files::dialogs::{Dialog, EditData};
+use smartimage::tui::all_files::{Anchor, CountPurpose, FilesReply, FilesRequest, Marked};
+use smartimage::tui::app::{App, Effect, PaneId};
+use smartimage::tui::theme::Theme;
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn ch(c: char) -> KeyEvent {
+    key(KeyCode::Char(c))
+}
+
+fn file(id: i64, name: &str) -> FileRecord {
+    FileRecord {
+        id,
+        account: 1,
+        account_name: "Acme".into(),
+        name: name.into(),
+        size: 100 * id as u64,
+        kind: "image".into(),
+        format: "PNG image".into(),
+        mime: "image/png".into(),
+        sha256: format!("{id:064x}"),
+        source: Source::Dropbox,
+        uploaded_by: Some("ann@example.com".into()),
+        imported_at: 1_795_000_000,
+        dropbox_path: Some(format!("/Acme/{name}")),
+        collections: vec![],
+    }
+}
+
+fn requests(effects: &[Effect]) -> Vec<&FilesRequest> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Files(r) => Some(r),
+            _ => None,
+        })
+        .collect()
+}
+
+fn window_seq(effects: &[Effect]) -> u64 {
+    requests(effects)
+        .iter()
+        .find_map(|r| match r {
+            FilesRequest::Window { seq, .. } => Some(*seq),
+            _ => None,
+        })
+        .expect("a window read")
+}
+
+fn window_filter(effects: &[Effect]) -> FileFilter {
+    requests(effects)
+        .iter()
+        .find_map(|r| match r {
+            FilesRequest::Window { filter, .. } => Some(filter.clone()),
+            _ => None,
+        })
+        .expect("a window read")
+}
+
+/// The console on All Files with `n` rows read (the whole list).
+fn app_with(n: i64) -> App {
+    let mut app = App::new(
+        "lib".into(),
+        "ann@example.com".into(),
+        Theme { color: true },
+    );
+    app.focus = PaneId::Files;
+    app.files.viewport.set(5);
+    let effects = app.files_start();
+    deliver(
+        &mut app,
+        &effects,
+        (1..=n).map(|i| file(i, &format!("f{i:03}.png"))).collect(),
+    );
+    app
+}
+
+fn deliver(app: &mut App, effects: &[Effect], rows: Vec<FileRecord>) -> Vec<Effect> {
+    let seq = window_seq(effects);
+    app.apply_files(FilesReply::Window {
+        seq,
+        rows,
+        anchor_index: 0,
+        at_start: true,
+        at_end: true,
+        fuzzy: false,
+    })
+}
+
+#[test]
+fn s_cycles_the_sort_and_capital_s_reverses_it_each_reading_from_the_top() {
+    let mut app = app_with(3);
+    assert_eq!(app.files.order.sort, SortKey::Imported);
+    let effects = app.handle_key(ch('s'));
+    assert_eq!(app.files.order.sort, SortKey::Name);
+    assert!(!app.files.order.descending, "names read A to Z");
+    assert!(matches!(
+        requests(&effects)[0],
+        FilesRequest::Window {
+            anchor: Anchor::First,
+            ..
+        }
+    ));
+    app.handle_key(ch('S'));
+    assert!(app.files.order.descending);
+    for expected in [SortKey::Size, SortKey::Kind, SortKey::Imported] {
+        app.handle_key(ch('s'));
+        assert_eq!(app.files.order.sort, expected);
+    }
+}
+
+#[test]
+fn slash_filters_names_as_you_type_and_drops_stale_answers() {
+    let mut app = app_with(3);
+    app.handle_key(ch('/'));
+    assert!(app.files.typing);
+    let first = app.handle_key(ch('h'));
+    assert_eq!(window_filter(&first).name_contains.as_deref(), Some("h"));
+    let second = app.handle_key(ch('q'));
+    assert_eq!(window_filter(&second).name_contains.as_deref(), Some("hq"));
+    // 'q' went into the field: the console did not quit.
+    assert!(!second.contains(&Effect::Quit));
+    // The answer for "h" comes after the one for "hq": dropped.
+    deliver(&mut app, &second, vec![file(9, "hq.png")]);
+    deliver(&mut app, &first, vec![file(8, "h.png"), file(9, "hq.png")]);
+    assert_eq!(app.files.rows.len(), 1);
+    assert_eq!(app.files.rows[0].name, "hq.png");
+    app.handle_key(key(KeyCode::Enter));
+    assert!(!app.files.typing);
+    assert_eq!(app.files.name.value(), "hq");
+    // Esc in the field clears the filter.
+    app.handle_key(ch('/'));
+    let cleared = app.handle_key(key(KeyCode::Esc));
+    assert_eq!(window_filter(&cleared).name_contains, None);
+}
+
+#[test]
+fn d_t_and_the_title_show_the_filters_and_the_count() {
+    let mut app = app_with(3);
+    let effects = app.handle_key(ch('d'));
+    assert_eq!(window_filter(&effects).source, Some(Source::Dropbox));
+    let effects = app.handle_key(ch('t'));
+    assert_eq!(window_filter(&effects).kind.as_deref(), Some("image"));
+    let count = deliver(&mut app, &effects, vec![file(1, "a.png")]);
+    let seq = requests(&count)
+        .iter()
+        .find_map(|r| match r {
+            FilesRequest::Count { seq, .. } => Some(*seq),
+            _ => None,
+        })
+        .expect("rows first, then the count");
+    app.apply_files(FilesReply::Count {
+        seq,
+        count: 1234,
+        purpose: CountPurpose::Matching,
+    });
+    let title = smartimage::tui::panes::files::title(&app);
+    assert!(title.contains("1,234 files"), "{title}");
+    assert!(title.contains("Dropbox uploads"), "{title}");
+    assert!(title.contains("kind image"), "{title}");
+}
+
+#[test]
+fn o_needs_an_account_because_collections_belong_to_one() {
+    let mut app = app_with(3);
+    assert!(app.handle_key(ch('o')).is_empty());
+    assert!(
+        app.files
+            .notice
+            .as_deref()
+            .unwrap()
+            .contains("Accounts pane")
+    );
+}
+
+#[test]
+fn space_marks_and_moves_v_marks_a_range_star_marks_the_filter_esc_clears() {
+    let mut app = app_with(10);
+    app.handle_key(ch(' '));
+    assert_eq!(app.files.cursor, 1);
+    assert_eq!(app.files.marked.count(), Some(1));
+    app.handle_key(ch('v'));
+    app.handle_key(ch('j'));
+    app.handle_key(ch('j'));
+    app.handle_key(ch('v'));
+    assert_eq!(app.files.marked, Marked::Ids([1, 2, 3, 4].into()));
+    app.handle_key(key(KeyCode::Esc));
+    assert_eq!(app.files.marked, Marked::Nothing);
+    app.handle_key(ch('d'));
+    let effects = app.handle_key(ch('*'));
+    let Marked::Matching { filter, count, .. } = &app.files.marked else {
+        panic!("* marks the filter");
+    };
+    assert_eq!(filter.source, Some(Source::Dropbox));
+    assert_eq!(*count, None, "counted by the store, not by ids");
+    assert!(matches!(
+        requests(&effects)[0],
+        FilesRequest::Count {
+            purpose: CountPurpose::Marked,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn moving_past_the_window_reads_more_around_the_first_visible_row() {
+    let mut app = App::new("lib".into(), "a".into(), Theme { color: true });
+    app.focus = PaneId::Files;
+    app.files.viewport.set(5);
+    let start = app.files_start();
+    let seq = window_seq(&start);
+    app.apply_files(FilesReply::Window {
+        seq,
+        rows: (1..=15).map(|i| file(i, &format!("f{i:03}"))).collect(),
+        anchor_index: 0,
+        at_start: true,
+        at_end: false,
+        fuzzy: false,
+    });
+    let mut asked = None;
+    for _ in 0..15 {
+        let effects = app.handle_key(ch('j'));
+        if let Some(FilesRequest::Window { anchor, .. }) = requests(&effects).first() {
+            asked = Some((*anchor).clone());
+            break;
+        }
+    }
+    let Some(Anchor::At(cursor)) = asked else {
+        panic!("no read as the window's end came near");
+    };
+    assert_eq!(cursor.id, app.files.rows[app.files.top].id);
+}
+
+#[test]
+fn a_live_reload_keeps_the_selected_file_and_the_scroll_position() {
+    let mut app = app_with(8);
+    for _ in 0..6 {
+        app.handle_key(ch('j'));
+    }
+    let (selected, first_visible) = (
+        app.files.selected().unwrap().id,
+        app.files.rows[app.files.top].id,
+    );
+    let effects = app.files_reload();
+    // Two new files sort in front.
+    let mut rows: Vec<FileRecord> = vec![file(100, "new1"), file(101, "new2")];
+    rows.extend((1..=8).map(|i| file(i, &format!("f{i:03}.png"))));
+    let seq = window_seq(&effects);
+    app.apply_files(FilesReply::Window {
+        seq,
+        rows,
+        anchor_index: 2,
+        at_start: true,
+        at_end: true,
+        fuzzy: false,
+    });
+    assert_eq!(app.files.selected().unwrap().id, selected);
+    assert_eq!(app.files.rows[app.files.top].id, first_visible);
+}
+
+#[test]
+fn at_the_head_of_the_list_new_files_show_up_on_top() {
+    let mut app = app_with(3);
+    app.handle_key(ch('j'));
+    let effects = app.files_reload();
+    let mut rows = vec![file(100, "new")];
+    rows.extend((1..=3).map(|i| file(i, &format!("f{i:03}.png"))));
+    deliver(&mut app, &effects, rows);
+    assert_eq!(app.files.top, 0);
+    assert_eq!(app.files.rows[0].id, 100);
+    assert_eq!(
+        app.files.selected().unwrap().id,
+        2,
+        "the selected file stays selected"
+    );
+}
+
+#[test]
+fn e_opens_the_pencil_and_esc_cancels_without_a_write() {
+    let mut app = app_with(3);
+    let effects = app.handle_key(ch('e'));
+    assert_eq!(requests(&effects), [&FilesRequest::OpenEdit { file: 1 }]);
+    app.apply_files(FilesReply::EditOpened(Box::new(EditData {
+        file: file(1, "f001.png"),
+        dimensions: Some((64, 32)),
+        collections: vec![],
+    })));
+    assert!(matches!(app.files.dialog, Some(Dialog::Edit(_))));
+    // Tick a new collection, then cancel: nothing is sent.
+    app.handle_key(key(KeyCode::Enter));
+    for c in "Launch".chars() {
+        assert!(requests(&app.handle_key(ch(c))).is_empty());
+    }
+    app.handle_key(key(KeyCode::Enter));
+    let cancel = app.handle_key(key(KeyCode::Esc));
+    assert!(cancel.is_empty());
+    assert!(app.files.dialog.is_none());
+}
+
+#[test]
+fn the_pencil_saves_the_ticked_and_new_collections_on_enter() {
+    let mut app = app_with(3);
+    app.handle_key(ch('e'));
+    let collection = smartimage::library::model::Collection {
+        id: 7,
+        account: 1,
+        name: "Press".into(),
+        file_count: 0,
+        created_at: 0,
+    };
+    app.apply_files(FilesReply::EditOpened(Box::new(EditData {
+        file: file(1, "f001.png"),
+        dimensions: None,
+        collections: vec![collection],
+    })));
+    app.handle_key(ch(' '));
+    app.handle_key(ch('j'));
+    app.handle_key(key(KeyCode::Enter));
+    for c in "Launch".chars() {
+        app.handle_key(ch(c));
+    }
+    app.handle_key(key(KeyCode::Enter));
+    app.handle_key(ch('k'));
+    let save = app.handle_key(key(KeyCode::Enter));
+    assert_eq!(
+        requests(&save),
+        [&FilesRequest::SaveEdit {
+            file: 1,
+            keep: vec![7],
+            create: vec!["Launch".into()],
+        }]
+    );
+}
+
+#[test]
+fn c_asks_for_marks_then_an_account_then_confirms_how_many_go_where() {
+    let mut app = app_with(3);
+    assert!(app.handle_key(ch('c')).is_empty());
+    assert!(
+        app.files
+            .notice
+            .as_deref()
+            .unwrap()
+            .contains("mark files first")
+    );
+    app.handle_key(ch('*'));
+    assert!(
+        app.handle_key(ch('c')).is_empty(),
+        "all accounts: which one?"
+    );
+    assert!(app.files.notice.as_deref().unwrap().contains("one account"));
+    // Marks by id in one account need no scope.
+    app.handle_key(key(KeyCode::Esc));
+    app.handle_key(ch(' '));
+    let open = app.handle_key(ch('c'));
+    assert_eq!(
+        requests(&open),
+        [&FilesRequest::OpenBatch {
+            account: "Acme".into()
+        }]
+    );
+    app.apply_files(FilesReply::BatchOpened {
+        account: "Acme".into(),
+        collections: vec![],
+    });
+    app.handle_key(key(KeyCode::Enter)); // New collection…
+    for c in "Picks".chars() {
+        app.handle_key(ch(c));
+    }
+    app.handle_key(key(KeyCode::Enter));
+    let Some(Dialog::Batch(d)) = &app.files.dialog else {
+        panic!("the batch dialog");
+    };
+    assert_eq!(d.files, Some(1));
+    assert!(d.target.as_ref().unwrap().create);
+    let add = app.handle_key(ch('y'));
+    assert_eq!(
+        requests(&add),
+        [&FilesRequest::BatchAdd {
+            account: "Acme".into(),
+            collection: "Picks".into(),
+            create: true,
+            selection: FileSelection::Ids(vec![1]),
+        }]
+    );
+    let after = app.apply_files(FilesReply::BatchAdded(BatchAddOutcome {
+        account: "Acme".into(),
+        collection: "Picks".into(),
+        created: true,
+        matched: 1,
+        added: 1,
+        already_in_collection: 0,
+    }));
+    assert!(app.files.dialog.is_none());
+    assert_eq!(app.files.marked, Marked::Nothing);
+    assert!(
+        app.files
+            .notice
+            .as_deref()
+            .unwrap()
+            .contains("added 1 file to Picks (new)")
+    );
+    assert!(
+        after.contains(&Effect::Refresh),
+        "account usage is read again"
+    );
+}
+
+#[test]
+fn an_imported_file_reads_the_window_again() {
+    let mut app = app_with(3);
+    let effects = app.apply_engine(smartimage::import::events::EngineEvent::Imported {
+        item: smartimage::import::events::ItemRef {
+            item: 1,
+            link: 7,
+            account: "Acme".into(),
+            path: "/Acme/new.png".into(),
+            size: 10,
+        },
+        file: 99,
+    });
+    assert!(
+        matches!(
+            requests(&effects).first(),
+            Some(FilesRequest::Window {
+                anchor: Anchor::First,
+                ..
+            })
+        ),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn ctrl_c_quits_even_from_the_name_field_and_dialogs() {
+    let mut app = app_with(3);
+    app.handle_key(ch('/'));
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert_eq!(app.handle_key(ctrl_c), vec![Effect::Quit]);
+    app.handle_key(key(KeyCode::Enter));
+    app.handle_key(ch('e'));
+    app.apply_files(FilesReply::EditOpened(Box::new(EditData {
+        file: file(1, "f001.png"),
+        dimensions: None,
+        collections: vec![],
+    })));
+    assert_eq!(
+        app.handle_key(ch('q')),
+        vec![],
+        "q is just a key in a dialog"
+    );
+    assert_eq!(app.handle_key(ctrl_c), vec![Effect::Quit]);
+}
+
+#[test]
+fn a_count_for_the_old_filters_is_dropped_when_it_comes_late() {
+    let mut app = app_with(3);
+    let reload = app.files_reload();
+    let old_count = requests(&reload)
+        .iter()
+        .find_map(|r| match r {
+            FilesRequest::Count { seq, .. } => Some(*seq),
+            _ => None,
+        })
+        .unwrap();
+    // The filter changes while that count is out; its answer comes before the new rows.
+    let toggled = app.handle_key(ch('d'));
+    app.apply_files(FilesReply::Count {
+        seq: old_count,
+        count: 999,
+        purpose: CountPurpose::Matching,
+    });
+    assert_eq!(app.files.count, None);
+    let more = deliver(&mut app, &toggled, vec![file(1, "a.png")]);
+    assert!(
+        requests(&more)
+            .iter()
+            .any(|r| matches!(r, FilesRequest::Count { .. })),
+        "the new filters are counted"
+    );
+}

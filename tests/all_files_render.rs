@@ -1,0 +1,209 @@
+//! All Files as drawn, from the demo library (`smartimage demo --headless`): the pane filtered to
+//! Dropbox uploads with marks, the edit dialog, its collection picker (filtered, naming a new
+//! collection) and the batch confirmation — at 80x24 and 120x40, with colour and `NO_COLOR`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+use smartimage::library::Library;
+use smartimage::library::organise::{FileFilter, FileSelection};
+use smartimage::library::policy::PlanCatalog;
+use smartimage::library::store::SortKey;
+use smartimage::tui::all_files::dialogs::Dialog;
+use smartimage::tui::all_files::worker::serve_now;
+use smartimage::tui::app::{App, Effect, EngineStatus, PaneId};
+use smartimage::tui::theme::Theme;
+use smartimage::tui::{ConsoleOptions, layout, load_view};
+
+const OPERATOR: &str = "operator@demo.smartimage.test";
+const FIXED_TIME: i64 = 1_795_000_000;
+const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+
+fn demo() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let made = Command::new(env!("CARGO_BIN_EXE_smartimage"))
+        .args(["demo", "--headless", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    (dir, data)
+}
+
+struct Console {
+    app: App,
+    library: Library,
+}
+
+impl Console {
+    fn open(data: &Path, theme: Theme) -> Console {
+        let library = Library::open(data, PlanCatalog::default()).unwrap();
+        let mut app = App::new("/srv/smartimage".into(), OPERATOR.into(), theme);
+        app.engine = EngineStatus::Watching;
+        let options = ConsoleOptions {
+            data_dir: data.to_path_buf(),
+            plans: PlanCatalog::default(),
+            as_admin: Some(OPERATOR.into()),
+            os_user: None,
+            admin_label: OPERATOR.into(),
+            engine: Default::default(),
+            keymap: Default::default(),
+        };
+        app.apply_view(load_view(&options, None).unwrap());
+        for e in &mut app.errors {
+            e.at = FIXED_TIME;
+        }
+        app.errors.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut console = Console { app, library };
+        console.app.files.order.sort = SortKey::Name;
+        console.app.files.order.descending = false;
+        console.app.focus = PaneId::Accounts;
+        // Acme Marketing: collections belong to one account.
+        console.key(KeyCode::Down);
+        console.app.focus = PaneId::Files;
+        console
+    }
+
+    fn settle(&mut self, effects: Vec<Effect>) {
+        let actor = self.library.actor(Some(OPERATOR), None).unwrap();
+        serve_now(&mut self.app, &mut self.library, &actor, effects);
+        for f in &mut self.app.files.rows {
+            f.imported_at = FIXED_TIME;
+        }
+        if let Some(Dialog::Edit(d)) = &mut self.app.files.dialog {
+            d.data.file.imported_at = FIXED_TIME;
+        }
+    }
+
+    fn key(&mut self, code: KeyCode) {
+        let effects = self.app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+        self.settle(effects);
+    }
+
+    fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            self.key(KeyCode::Char(c));
+        }
+    }
+
+    fn snapshot(&self, name: &str, theme: Theme) {
+        let mode = if theme.color { "colour" } else { "no_color" };
+        for (w, h) in SIZES {
+            let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+            terminal.draw(|f| layout::draw(f, &self.app)).unwrap();
+            if !theme.color {
+                for cell in terminal.backend().buffer().content() {
+                    assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{cell:?}");
+                }
+            }
+            insta::assert_snapshot!(format!("{name}_{w}x{h}_{mode}"), terminal.backend());
+        }
+    }
+}
+
+#[test]
+fn the_pane_the_dialogs_and_the_confirmation_at_both_sizes() {
+    let (_dir, data) = demo();
+    // Two collections, hero.jpg in one, so the picker has boxes to show ticked and not.
+    let mut lib = Library::open(&data, PlanCatalog::default()).unwrap();
+    let op = lib.actor(Some(OPERATOR), None).unwrap();
+    let hero = FileSelection::Matching {
+        filter: FileFilter {
+            name_contains: Some("hero".into()),
+            ..FileFilter::default()
+        },
+        exclude: vec![],
+    };
+    lib.add_to_collection(&op, "Acme Marketing", "Campaign 2026", true, &hero)
+        .unwrap();
+    lib.add_to_collection(
+        &op,
+        "Acme Marketing",
+        "Press",
+        true,
+        &FileSelection::Ids(vec![]),
+    )
+    .unwrap();
+    drop(lib);
+    for theme in [Theme { color: true }, Theme { color: false }] {
+        // Nothing is saved (the dialogs are cancelled or left open): both themes see the same.
+        let mut c = Console::open(&data, theme);
+        c.key(KeyCode::Char('d'));
+        c.key(KeyCode::Char(' '));
+        c.key(KeyCode::Char(' '));
+        c.snapshot("all_files_dropbox_marked", theme);
+
+        c.key(KeyCode::Up);
+        c.key(KeyCode::Char('e'));
+        assert!(matches!(c.app.files.dialog, Some(Dialog::Edit(_))));
+        c.snapshot("all_files_edit", theme);
+
+        // The picker: filter the collections, then name a new one.
+        c.key(KeyCode::Char('/'));
+        c.type_text("pr");
+        c.key(KeyCode::Enter);
+        c.key(KeyCode::Down);
+        c.key(KeyCode::Enter);
+        c.type_text("Spring launch");
+        c.snapshot("all_files_picker_new_collection", theme);
+        c.key(KeyCode::Esc);
+        c.key(KeyCode::Esc);
+        assert!(c.app.files.dialog.is_none());
+
+        c.key(KeyCode::Char('*'));
+        c.key(KeyCode::Char('c'));
+        assert!(matches!(c.app.files.dialog, Some(Dialog::Batch(_))));
+        c.key(KeyCode::Enter);
+        c.type_text("Dropbox picks");
+        c.key(KeyCode::Enter);
+        c.snapshot("all_files_batch_confirm", theme);
+    }
+}
+
+#[test]
+fn p_previews_the_selected_image_in_halfblocks_and_details_for_other_files() {
+    let (_dir, data) = demo();
+    let mut c = Console::open(&data, Theme { color: true });
+    c.key(KeyCode::Char('/'));
+    c.type_text("hero");
+    c.key(KeyCode::Enter);
+    assert_eq!(c.app.files.selected().unwrap().name, "hero.jpg");
+    c.key(KeyCode::Char('p'));
+    let id = c.app.files.selected().unwrap().id;
+    assert!(
+        matches!(c.app.files.previews.get(id), Some(Ok(_))),
+        "decoded off the UI task and cached"
+    );
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    c.app.focus = PaneId::Files;
+    terminal.draw(|f| layout::draw(f, &c.app)).unwrap();
+    let cells = terminal.backend().buffer().content();
+    let blocks = cells.iter().filter(|cell| cell.symbol() == "▀").count();
+    assert!(blocks > 50, "halfblocks drawn: {blocks}");
+    assert!(terminal.backend().to_string().contains("Preview"));
+
+    // A PDF gets its details instead.
+    c.key(KeyCode::Char('/'));
+    c.key(KeyCode::Esc);
+    c.key(KeyCode::Char('/'));
+    c.type_text("press-kit");
+    c.key(KeyCode::Enter);
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal.draw(|f| layout::draw(f, &c.app)).unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("PDF"), "{screen}");
+    assert!(
+        !terminal
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .any(|c| c.symbol() == "▀"),
+        "{screen}"
+    );
+}

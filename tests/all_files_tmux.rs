@@ -1,0 +1,227 @@
+//! All Files end to end: the real binary in tmux on the demo library. Filter to Dropbox
+//! uploads, mark them all, batch-add them to a new collection, put one file into a second
+//! collection with the pencil, quit — then `smartimage files list --json` must agree.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const SCREEN_DEADLINE: Duration = Duration::from_secs(30);
+const POLL: Duration = Duration::from_millis(100);
+const OPERATOR: &str = "operator@demo.smartimage.test";
+const SHELL_MARKER: &str = "console-done";
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "console"]).stdout)
+            .into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "console"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    /// Type text as it is (spaces and all).
+    fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "console", "-l", text]);
+    }
+
+    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + SCREEN_DEADLINE;
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited {SCREEN_DEADLINE:?} for {what}; the screen was:\n{screen}"
+            );
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+fn shell_quote(p: &Path) -> String {
+    format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
+}
+
+fn tmux_available() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn filter_mark_all_batch_add_then_edit_one_file_and_the_cli_agrees() {
+    if !tmux_available() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is required for this test on CI"
+        );
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_smartimage");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let made = Command::new(bin)
+        .args(["demo", "--headless", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let tmux = Tmux {
+        socket: format!("smartimage-files-{}", std::process::id()),
+    };
+    let started = tmux.run(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-s",
+        "console",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        "env",
+        "PS1=$ ",
+        "bash",
+        "--norc",
+        "--noprofile",
+        "-i",
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    tmux.wait_for("the shell prompt", |s| s.contains('$'));
+    let command = format!(
+        "{} --data-dir {} --as {OPERATOR}; echo {SHELL_MARKER}",
+        shell_quote(Path::new(bin)),
+        shell_quote(&data)
+    );
+    tmux.keys(&[&command, "Enter"]);
+    tmux.wait_for("the accounts", |s| s.contains("Acme Marketing"));
+
+    // Acme Marketing in the Accounts pane: collections belong to one account.
+    tmux.keys(&["1", "Down"]);
+    tmux.wait_for("Acme Marketing in scope", |s| {
+        s.lines()
+            .next()
+            .is_some_and(|l| l.contains("Acme Marketing"))
+    });
+    tmux.keys(&["3", "d"]);
+    let screen = tmux.wait_for("the Dropbox filter with its count", |s| {
+        s.contains("Dropbox uploads") && s.contains(" files ·")
+    });
+    let shown = screen
+        .lines()
+        .filter(|l| l.contains("│") && l.contains("Dropbox "))
+        .count();
+    assert!(shown > 1, "{screen}");
+
+    tmux.keys(&["*"]);
+    tmux.wait_for("all of them marked", |s| {
+        s.lines()
+            .any(|l| l.contains("marked · c add to a collection"))
+    });
+    tmux.keys(&["c"]);
+    tmux.wait_for("the batch dialog", |s| s.contains("New collection…"));
+    tmux.keys(&["Enter"]);
+    tmux.type_text("Dropbox picks");
+    tmux.keys(&["Enter"]);
+    let confirm = tmux.wait_for("the confirmation", |s| {
+        s.contains("to “Dropbox picks” in Acme Marketing?") && s.contains("Enter/y add")
+    });
+    assert!(confirm.contains("is new: it will be created"), "{confirm}");
+    tmux.keys(&["y"]);
+    let done = tmux.wait_for("the batch added", |s| s.contains("to Dropbox picks (new)"));
+    let added: u64 = done
+        .split("added ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in:\n{done}"));
+
+    // The pencil on the selected file: a second, new collection.
+    tmux.keys(&["e"]);
+    let edit = tmux.wait_for("the edit dialog", |s| {
+        s.contains("Edit ") && s.contains("[x] Dropbox picks")
+    });
+    let edited = edit
+        .lines()
+        .find_map(|l| l.split("Edit ").nth(1))
+        .and_then(|rest| rest.split(" ─").next())
+        .map(|name| name.trim().to_owned())
+        .unwrap();
+    tmux.keys(&["End", "Enter"]);
+    tmux.type_text("Hero shots");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the new collection ticked", |s| {
+        s.contains("Hero shots (new)")
+    });
+    tmux.keys(&["Up", "Enter"]);
+    tmux.wait_for("the edit saved", |s| s.contains("added to Hero shots"));
+    tmux.keys(&["q"]);
+    tmux.wait_for("the shell again", |s| s.contains(SHELL_MARKER));
+
+    let listed = Command::new(bin)
+        .args([
+            "files",
+            "list",
+            "--json",
+            "--account",
+            "Acme Marketing",
+            "--as",
+            OPERATOR,
+        ])
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{listed:?}");
+    let files: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let files = files.as_array().unwrap();
+    let in_collection = |f: &serde_json::Value, name: &str| {
+        f["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == name)
+    };
+    let dropbox: Vec<_> = files.iter().filter(|f| f["source"] == "dropbox").collect();
+    assert_eq!(dropbox.len() as u64, added);
+    assert!(dropbox.iter().all(|f| in_collection(f, "Dropbox picks")));
+    assert!(
+        files
+            .iter()
+            .filter(|f| f["source"] != "dropbox")
+            .all(|f| !in_collection(f, "Dropbox picks"))
+    );
+    let heroes: Vec<&str> = files
+        .iter()
+        .filter(|f| in_collection(f, "Hero shots"))
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(heroes, [edited.as_str()]);
+}
