@@ -554,3 +554,158 @@ fn overridden_keys_drive_the_console_and_its_footer_and_help_show_them() {
         "{help}"
     );
 }
+
+/// Owns Bakery only: an admin of another account, as far as Acme is concerned.
+const OUTSIDER: &str = "bea@bakery.test";
+
+/// Each console account action as each role, against the CLI verb it stands for, on two fresh
+/// copies of the same library: the console is allowed exactly where the CLI is, refused with the
+/// CLI's own sentence where it is not, and leaves the same audit rows.
+#[test]
+fn every_console_action_as_every_role_is_allowed_and_refused_exactly_as_the_cli_verb() {
+    let roles = [OPERATOR, OWNER, ADMIN, OTHER_ADMIN, OUTSIDER];
+    let mut checked = 0;
+    let (mut allowed, mut refused) = (0, 0);
+    for who in roles {
+        for case in 0..6 {
+            let console = Lib::for_matrix();
+            let cli = Lib::for_matrix();
+            let (action, args): (ConsoleAction, Vec<String>) = match case {
+                0 => (
+                    ConsoleAction::LinkFolder {
+                        account: ACME.into(),
+                        root: console.dropbox.clone(),
+                    },
+                    vec![
+                        "link".into(),
+                        "--account".into(),
+                        ACME.into(),
+                        "--local-folder".into(),
+                        cli.dropbox.display().to_string(),
+                    ],
+                ),
+                1 | 2 | 3 => {
+                    // The link exists already (made by its owner).
+                    console.link_acme();
+                    cli.link_acme();
+                    let (state, verb) = match case {
+                        1 => (LinkState::Paused, "pause"),
+                        2 => (LinkState::Active, "resume"),
+                        _ => (LinkState::Unlinked, "unlink"),
+                    };
+                    (
+                        ConsoleAction::SetLinkState {
+                            account: ACME.into(),
+                            state,
+                        },
+                        vec![verb.into(), "--account".into(), ACME.into()],
+                    )
+                }
+                4 => (
+                    ConsoleAction::Delegate {
+                        account: ACME.into(),
+                        email: OTHER_ADMIN.into(),
+                        revoke: false,
+                    },
+                    vec![
+                        "delegate".into(),
+                        OTHER_ADMIN.into(),
+                        "--account".into(),
+                        ACME.into(),
+                    ],
+                ),
+                _ => {
+                    console.link_acme();
+                    cli.link_acme();
+                    (
+                        ConsoleAction::Retry {
+                            account: ACME.into(),
+                            items: vec![],
+                        },
+                        vec!["retry".into(), "--account".into(), ACME.into()],
+                    )
+                }
+            };
+            let before = console.audit().len();
+            let outcome = console.run(who, action.clone());
+            let console_rows: Vec<_> = console.audit()[..console.audit().len() - before]
+                .iter()
+                .map(what)
+                .collect();
+            let cli_before = cli.audit().len();
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = cli.cli(who, &args).output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            let cli_rows: Vec<_> = cli.audit()[..cli.audit().len() - cli_before]
+                .iter()
+                .map(what)
+                .collect();
+            match &outcome {
+                Ok(_) => {
+                    assert!(
+                        out.status.success(),
+                        "{who} {action:?}: the console allowed it, the CLI said {stderr}"
+                    );
+                    allowed += 1;
+                }
+                Err(text) => {
+                    assert_eq!(
+                        out.status.code(),
+                        Some(3),
+                        "{who} {action:?}: the console refused ({text}), the CLI did not: {stderr}"
+                    );
+                    assert!(stderr.contains(text.as_str()), "{stderr}\nvs\n{text}");
+                    assert!(console_rows.is_empty(), "{console_rows:?}");
+                    refused += 1;
+                }
+            }
+            // Same audit rows; the link folder's path differs between the two copies.
+            let normalise =
+                |rows: Vec<(String, String, Option<String>, String, Option<String>)>, lib: &Lib| {
+                    let dir = lib.dir.path().display().to_string();
+                    rows.into_iter()
+                        .map(|(a, b, c, d, e)| (a, b, c, d, e.map(|e| e.replace(&dir, "<dir>"))))
+                        .collect::<Vec<_>>()
+                };
+            assert_eq!(
+                normalise(console_rows, &console),
+                normalise(cli_rows, &cli),
+                "{who} {action:?}"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 30);
+    eprintln!("console permission matrix: {checked} cases, {allowed} allowed, {refused} refused");
+    // Owners may do everything here; someone from another account nothing.
+    assert!(
+        allowed >= 6 && refused >= 6,
+        "{allowed} allowed, {refused} refused"
+    );
+}
+
+impl Lib {
+    /// `Lib::new` plus Bea, owner of Bakery only, and Ada delegated by Olivia for Acme.
+    fn for_matrix() -> Lib {
+        let lib = Lib::new();
+        let mut library = Library::open(&lib.data, PlanCatalog::defaults()).unwrap();
+        let op = library.actor(Some(OPERATOR), None).unwrap();
+        let grant = AdminGrant {
+            email: OUTSIDER.into(),
+            owner_of: vec![BAKERY.into()],
+            ..AdminGrant::default()
+        };
+        library.add_admin(&op, &grant).unwrap();
+        drop(library);
+        lib.run(
+            OWNER,
+            ConsoleAction::Delegate {
+                account: ACME.into(),
+                email: ADMIN.into(),
+                revoke: false,
+            },
+        )
+        .unwrap();
+        lib
+    }
+}
