@@ -151,8 +151,10 @@ impl Lib {
     }
 }
 
-/// What an audit row says, without when or its id.
-fn what(e: &AuditEntry) -> (String, String, Option<String>, String, Option<String>) {
+/// What an audit row says, without when or its id: actor, action, account, target, detail.
+type AuditWhat = (String, String, Option<String>, String, Option<String>);
+
+fn what(e: &AuditEntry) -> AuditWhat {
     (
         e.actor.clone(),
         e.action.clone(),
@@ -584,7 +586,7 @@ fn every_console_action_as_every_role_is_allowed_and_refused_exactly_as_the_cli_
                         cli.dropbox.display().to_string(),
                     ],
                 ),
-                1 | 2 | 3 => {
+                1..=3 => {
                     // The link exists already (made by its owner).
                     console.link_acme();
                     cli.link_acme();
@@ -660,13 +662,12 @@ fn every_console_action_as_every_role_is_allowed_and_refused_exactly_as_the_cli_
                 }
             }
             // Same audit rows; the link folder's path differs between the two copies.
-            let normalise =
-                |rows: Vec<(String, String, Option<String>, String, Option<String>)>, lib: &Lib| {
-                    let dir = lib.dir.path().display().to_string();
-                    rows.into_iter()
-                        .map(|(a, b, c, d, e)| (a, b, c, d, e.map(|e| e.replace(&dir, "<dir>"))))
-                        .collect::<Vec<_>>()
-                };
+            let normalise = |rows: Vec<AuditWhat>, lib: &Lib| {
+                let dir = lib.dir.path().display().to_string();
+                rows.into_iter()
+                    .map(|(a, b, c, d, e)| (a, b, c, d, e.map(|e| e.replace(&dir, "<dir>"))))
+                    .collect::<Vec<_>>()
+            };
             assert_eq!(
                 normalise(console_rows, &console),
                 normalise(cli_rows, &cli),
