@@ -489,3 +489,34 @@ fn a_count_for_the_old_filters_is_dropped_when_it_comes_late() {
         "the new filters are counted"
     );
 }
+
+#[test]
+fn a_name_nothing_contains_empties_the_rows_at_once_and_says_close_matches_are_coming() {
+    let mut app = app_with(3);
+    app.handle_key(ch('/'));
+    let effects = app.handle_key(ch('q'));
+    let seq = window_seq(&effects);
+    app.apply_files(FilesReply::NoSubstringMatch { seq });
+    assert!(app.files.rows.is_empty());
+    assert!(app.files.seeking_fuzzy && app.files.loading);
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    terminal
+        .draw(|f| smartimage::tui::layout::draw(f, &app))
+        .unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("looking for close"), "{screen}");
+    // The fuzzy answer (same read) replaces it.
+    app.apply_files(FilesReply::Window {
+        seq,
+        rows: vec![file(9, "quay.png")],
+        anchor_index: 0,
+        at_start: true,
+        at_end: true,
+        fuzzy: true,
+    });
+    assert!(!app.files.seeking_fuzzy && !app.files.loading);
+    assert_eq!(app.files.rows.len(), 1);
+    // An early word for an older read is dropped.
+    app.apply_files(FilesReply::NoSubstringMatch { seq: seq - 1 });
+    assert_eq!(app.files.rows.len(), 1);
+}

@@ -275,3 +275,39 @@ fn the_worker_answers_the_newest_window_and_a_cancelled_read_is_no_error() {
         }
     }
 }
+
+#[test]
+fn a_name_nothing_contains_is_answered_at_once_then_its_close_matches_follow() {
+    use smartimage::tui::all_files::worker::serve;
+    use smartimage::tui::all_files::{Anchor, FilesReply, FilesRequest};
+    let mut f = fixture();
+    let ann = ann(&f.lib);
+    let request = |name: &str| FilesRequest::Window {
+        seq: 7,
+        filter: FileFilter {
+            name_contains: Some(name.into()),
+            ..FileFilter::default()
+        },
+        order: FileOrder::default(),
+        anchor: Anchor::First,
+        before: 0,
+        after: 50,
+    };
+    // "pstr" is in no name, but its letters are in "poster.png" in order.
+    let mut early = vec![];
+    let reply = serve(&mut f.lib, &ann, request("pstr"), &mut |r| early.push(r)).unwrap();
+    assert!(
+        matches!(early[..], [FilesReply::NoSubstringMatch { seq: 7 }]),
+        "{early:?}"
+    );
+    let FilesReply::Window { rows, fuzzy, .. } = reply else {
+        panic!("{reply:?}")
+    };
+    assert!(fuzzy);
+    assert_eq!(names(&rows), ["poster.png"]);
+    // A substring match answers once, with no early word.
+    let mut early = vec![];
+    let reply = serve(&mut f.lib, &ann, request("post"), &mut |r| early.push(r)).unwrap();
+    assert!(early.is_empty(), "{early:?}");
+    assert!(matches!(reply, FilesReply::Window { fuzzy: false, .. }));
+}

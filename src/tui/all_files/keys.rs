@@ -380,6 +380,10 @@ impl App {
                 out.extend(self.files_preview_effects());
                 out
             }
+            FilesReply::NoSubstringMatch { seq } => {
+                f.apply_no_substring_match(seq);
+                vec![]
+            }
             FilesReply::Count {
                 seq,
                 count,

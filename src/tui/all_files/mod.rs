@@ -115,6 +115,11 @@ pub enum FilesReply {
         /// The name matched nothing as a substring; these are fuzzy matches.
         fuzzy: bool,
     },
+    /// Sent before a fuzzy read: nothing contains the typed text (the rows empty at once, so a
+    /// keystroke never waits for the slower fuzzy walk to show its answer).
+    NoSubstringMatch {
+        seq: u64,
+    },
     Count {
         seq: u64,
         count: u64,
@@ -187,6 +192,8 @@ pub struct AllFiles {
     pub collection: Option<String>,
     /// The name matched nothing as a substring; the rows are fuzzy matches.
     pub fuzzy: bool,
+    /// Nothing contains the typed text; the fuzzy matches are being looked for.
+    pub seeking_fuzzy: bool,
     /// The window: rows read around the visible ones, in list order.
     pub rows: Vec<FileRecord>,
     /// Index in `rows` of the first visible row.
@@ -241,6 +248,7 @@ impl Default for AllFiles {
             kind: None,
             collection: None,
             fuzzy: false,
+            seeking_fuzzy: false,
             rows: Vec::new(),
             top: 0,
             cursor: 0,
@@ -370,6 +378,17 @@ impl AllFiles {
 
     /// A window read came back. Keeps the selected file selected and the first visible row
     /// where it was.
+    /// The substring answer was empty; the fuzzy one follows under the same `seq`.
+    pub fn apply_no_substring_match(&mut self, seq: u64) {
+        if seq != self.seq {
+            return;
+        }
+        self.rows.clear();
+        (self.top, self.cursor) = (0, 0);
+        (self.at_start, self.at_end) = (true, true);
+        self.seeking_fuzzy = true;
+    }
+
     pub fn apply_window(
         &mut self,
         seq: u64,
@@ -383,6 +402,7 @@ impl AllFiles {
             return vec![];
         }
         self.loading = false;
+        self.seeking_fuzzy = false;
         let selected = self.selected().map(|f| f.id);
         // At the head of the list new rows show up on top; further down nothing moves.
         let at_head = self.top == 0 && self.at_start;

@@ -148,7 +148,7 @@ fn run(
         batch.extend(inbox.try_iter());
         for request in coalesce(batch) {
             let answer = match options.actor(&library) {
-                Ok(actor) => serve(&mut library, &actor, request),
+                Ok(actor) => serve(&mut library, &actor, request, &mut |early| reply(early)),
                 Err(why) => Some(FilesReply::Failed(why)),
             };
             if let Some(answer) = answer {
@@ -191,7 +191,14 @@ pub fn coalesce(batch: Vec<FilesRequest>) -> Vec<FilesRequest> {
 }
 
 /// Answer one request (blocking). Everything goes through the permission-checked library.
-pub fn serve(library: &mut Library, actor: &Actor, request: FilesRequest) -> Option<FilesReply> {
+/// `early` gets a first answer that is ready before the whole one (see
+/// [`FilesReply::NoSubstringMatch`]).
+pub fn serve(
+    library: &mut Library,
+    actor: &Actor,
+    request: FilesRequest,
+    early: &mut dyn FnMut(FilesReply),
+) -> Option<FilesReply> {
     let outcome = match request {
         FilesRequest::Window {
             seq,
@@ -200,7 +207,9 @@ pub fn serve(library: &mut Library, actor: &Actor, request: FilesRequest) -> Opt
             anchor,
             before,
             after,
-        } => match window(library, actor, seq, &filter, order, &anchor, before, after) {
+        } => match window(
+            library, actor, seq, &filter, order, &anchor, before, after, early,
+        ) {
             Err(e) if cancelled(&e) => return None,
             other => other.map_err(|e| e.to_string()),
         },
@@ -308,6 +317,7 @@ fn window(
     anchor: &Anchor,
     before: u32,
     after: u32,
+    early: &mut dyn FnMut(FilesReply),
 ) -> Result<FilesReply, LibraryError> {
     let read = |filter: &FileFilter| -> Result<(Vec<_>, usize, bool, bool), LibraryError> {
         let page =
@@ -337,7 +347,9 @@ fn window(
     let (mut rows, mut anchor_index, mut at_start, mut at_end) = read(filter)?;
     let mut fuzzy = false;
     if rows.is_empty() && filter.name_contains.is_some() && !filter.name_fuzzy {
-        // Nothing contains the text: show what matches it fuzzily instead.
+        // Nothing contains the text: say so at once, then show what matches it fuzzily (a walk
+        // over every name, too slow to keep the keystroke waiting).
+        early(FilesReply::NoSubstringMatch { seq });
         let loose = FileFilter {
             name_fuzzy: true,
             ..filter.clone()
@@ -423,7 +435,12 @@ pub fn serve_now(
     while let Some(effect) = pending.pop_front() {
         match effect {
             Effect::Files(request) => {
-                if let Some(reply) = serve(library, actor, request) {
+                let mut first = vec![];
+                let reply = serve(library, actor, request, &mut |early| first.push(early));
+                for early in first {
+                    pending.extend(app.apply_files(early));
+                }
+                if let Some(reply) = reply {
                     pending.extend(app.apply_files(reply));
                 }
             }

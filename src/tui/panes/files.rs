@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
 
 use crate::library::model::{FileRecord, Source};
 use crate::library::store::SortKey;
@@ -154,14 +154,19 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
     let visible = area.height.saturating_sub(1) as usize;
     f.viewport.set(visible.max(1));
     if f.rows.is_empty() {
-        let text = if f.loading {
+        let text = if f.seeking_fuzzy {
+            "No name contains that text; looking for close matches…"
+        } else if f.loading {
             "Reading…"
         } else if f.filtered() {
             "No file matches these filters."
         } else {
             "No files yet."
         };
-        frame.render_widget(Paragraph::new(Span::styled(text, theme.dim())), area);
+        frame.render_widget(
+            Paragraph::new(Span::styled(text, theme.dim())).wrap(Wrap { trim: true }),
+            area,
+        );
         return;
     }
     let cols = Columns {
