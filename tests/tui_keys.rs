@@ -35,6 +35,7 @@ fn error(item: i64, account: &str, at: i64) -> ErrorRow {
         at,
         retrying: false,
         report: None,
+        upload: false,
     }
 }
 

@@ -344,6 +344,7 @@ fn hostile_names_are_shown_escaped_never_sent_to_the_terminal() {
         at: FIXED_TIME,
         retrying: false,
         report: None,
+        upload: false,
     }];
     app.focus = PaneId::Errors;
     for detail in [false, true] {

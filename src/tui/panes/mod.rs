@@ -31,3 +31,13 @@ mod tests {
         assert_eq!(visible_rows(0, 0, 20), 0..0);
     }
 }
+
+/// A path as the queue and the error log show it: a direct upload says so (imports are the
+/// pane's default and go unmarked).
+pub fn source_marked(path: &str, upload: bool) -> std::borrow::Cow<'_, str> {
+    if upload {
+        format!("[upload] {path}").into()
+    } else {
+        path.into()
+    }
+}
