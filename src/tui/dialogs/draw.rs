@@ -114,6 +114,8 @@ fn upload_dialog(frame: &mut Frame, area: Rect, theme: Theme, dialog: &UploadDia
         )));
     }
     match &dialog.lookup {
+        // Several matches: the value is a prefix, not yet a path to count.
+        Lookup::Ready { .. } if !dialog.candidates.is_empty() => {}
         Lookup::Stale if dialog.field.value().trim().is_empty() => below.push(Line::from(
             Span::styled("Type a path, or drop files on the terminal.", theme.dim()),
         )),
