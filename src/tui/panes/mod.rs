@@ -17,6 +17,16 @@ pub fn visible_rows(selected: usize, len: usize, height: usize) -> std::ops::Ran
     start..(start + height).min(len)
 }
 
+/// A path as the queue and the error log show it: a direct upload says so (imports are the
+/// pane's default and go unmarked).
+pub fn source_marked(path: &str, upload: bool) -> std::borrow::Cow<'_, str> {
+    if upload {
+        format!("[upload] {path}").into()
+    } else {
+        path.into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::visible_rows;
@@ -29,15 +39,5 @@ mod tests {
         assert_eq!(visible_rows(9_999, 10_000, 20), 9_980..10_000);
         assert_eq!(visible_rows(3, 5, 20), 0..5);
         assert_eq!(visible_rows(0, 0, 20), 0..0);
-    }
-}
-
-/// A path as the queue and the error log show it: a direct upload says so (imports are the
-/// pane's default and go unmarked).
-pub fn source_marked(path: &str, upload: bool) -> std::borrow::Cow<'_, str> {
-    if upload {
-        format!("[upload] {path}").into()
-    } else {
-        path.into()
     }
 }
