@@ -674,3 +674,38 @@ fn upload_from_the_keys_counts_the_files_stores_them_and_reports_each_as_a_row()
         .into();
     assert_eq!(before, after, "the source files are never changed");
 }
+
+#[test]
+fn upload_is_checked_before_the_dialog_opens_with_the_clis_own_sentence() {
+    let lib = Lib::new();
+    let mut app = lib.app(ADMIN);
+    select(&mut app, ACME);
+    // Removed from the account since the console last read the library.
+    if let Some(actor) = app.view.actor.as_mut() {
+        actor.memberships.clear();
+    }
+    app.focus = PaneId::Files;
+    assert_eq!(app.handle_key(key('u')), vec![]);
+    let Some(Dialog::Notice { title, text }) = &app.dialog else {
+        panic!("no notice")
+    };
+    assert_eq!(title, "Not allowed");
+    let outsider = "zoe@elsewhere.test";
+    {
+        let mut l = Library::open(&lib.data, PlanCatalog::defaults()).unwrap();
+        let op = l.actor(Some(OPERATOR), None).unwrap();
+        let grant = AdminGrant {
+            email: outsider.into(),
+            admin_of: vec![BAKERY.into()],
+            ..AdminGrant::default()
+        };
+        l.add_admin(&op, &grant).unwrap();
+    }
+    let out = lib
+        .cli(outsider, &["upload", "--account", ACME, "/nonexistent"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    let cli_sentence = said.replace(outsider, ADMIN);
+    assert!(cli_sentence.contains(text.as_str()), "{said} vs {text}");
+}
