@@ -610,10 +610,9 @@ fn a_pasted_path_is_uploaded_and_listed_with_the_upload_source() {
         s.contains("Upload to Acme Marketing") && s.contains("Takes 1 file(s)")
     });
     tmux.keys(&["Enter"]);
-    // The queue row is marked as an upload (its long temporary path is cut on the right).
     let screen = tmux.wait_for("the upload in the queue", |s| {
         s.lines()
-            .any(|l| l.contains("imported") && l.contains("[upload]"))
+            .any(|l| l.contains("imported") && l.contains("[upload] pasted shot.png"))
     });
     assert!(!screen.contains("Upload to"), "{screen}");
     tmux.wait_for("the uploaded file in All Files", |s| {
