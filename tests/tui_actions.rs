@@ -709,3 +709,41 @@ fn upload_is_checked_before_the_dialog_opens_with_the_clis_own_sentence() {
     let cli_sentence = said.replace(outsider, ADMIN);
     assert!(cli_sentence.contains(text.as_str()), "{said} vs {text}");
 }
+
+#[test]
+fn every_file_of_an_upload_gets_one_outcome_even_when_named_twice() {
+    let lib = Lib::new();
+    let src = lib.dir.path().join("twice");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("a.png"), png(3)).unwrap();
+    std::fs::write(src.join("b.txt"), b"text").unwrap();
+    let (outcome, events) = lib.run_reporting(
+        OWNER,
+        ConsoleAction::Upload {
+            account: ACME.into(),
+            paths: vec![src.clone(), src.join("a.png")],
+        },
+    );
+    outcome.unwrap();
+    let queued: Vec<i64> = events
+        .iter()
+        .filter_map(|e| match e {
+            EngineEvent::UploadQueued(u) => Some(u.upload),
+            _ => None,
+        })
+        .collect();
+    let mut finished: Vec<i64> = events
+        .iter()
+        .filter_map(|e| match e {
+            EngineEvent::Uploaded { upload, .. } | EngineEvent::UploadRefused { upload, .. } => {
+                Some(upload.upload)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(queued.len(), 3);
+    finished.sort();
+    let mut expected = queued.clone();
+    expected.sort();
+    assert_eq!(finished, expected, "{events:?}");
+}

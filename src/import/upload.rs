@@ -3,6 +3,7 @@
 //! reports each file as [`EngineEvent`]s so front ends show it like any import. The source files
 //! are only ever read.
 
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -147,7 +148,9 @@ pub fn upload(
         .check(crate::library::permissions::Right::Organise(&target))
         .map_err(|e| e.to_string())?;
     let files = collect_files(paths).map_err(|e| e.to_string())?;
-    let mut refs = std::collections::HashMap::new();
+    // By path, in order: a file named twice (a folder and a file in it) is uploaded twice, as
+    // the CLI does, and each of its rows gets its own outcome.
+    let mut refs: HashMap<PathBuf, VecDeque<UploadRef>> = HashMap::new();
     for file in &files {
         let upload = UploadRef {
             upload: next_upload_id(),
@@ -156,13 +159,13 @@ pub fn upload(
             size: std::fs::metadata(file).map(|m| m.len()).unwrap_or(0),
         };
         events(EngineEvent::UploadQueued(upload.clone()));
-        refs.insert(file.clone(), upload);
+        refs.entry(file.clone()).or_default().push_back(upload);
     }
     let mut summary = UploadSummary::default();
     let mut denied = None;
     library
         .add_local_files(actor, &target.name, &files, |path, outcome| {
-            let Some(upload) = refs.get(path).cloned() else {
+            let Some(upload) = refs.get_mut(path).and_then(VecDeque::pop_front) else {
                 return;
             };
             match outcome {
