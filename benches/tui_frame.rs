@@ -87,6 +87,7 @@ fn busy_console() -> App {
                 at: 1_795_000_000 - i,
                 retrying: false,
                 report: Some(format!("/{account}/Smartimage upload errors 2026-11-18T11-06-40Z.txt")),
+upload: false,
             }
         })
         .collect();

@@ -9,6 +9,7 @@ use assert_cmd::Command;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use smartimage::dropbox::local::LocalSettings;
 use smartimage::import::engine::{EngineSettings, ImportEngine};
+use smartimage::import::events::EngineEvent;
 use smartimage::library::Library;
 use smartimage::library::actions::AdminGrant;
 use smartimage::library::model::AuditEntry;
@@ -103,7 +104,25 @@ impl Lib {
         sessions: &ApiLinkSessions,
         action: ConsoleAction,
     ) -> Result<String, String> {
-        actions::run(options, sessions, self.rt.handle(), action)
+        actions::run(options, sessions, self.rt.handle(), action, &|_| {})
+    }
+
+    /// Run `action` as `who`, with the engine events it reports (an upload's files).
+    fn run_reporting(
+        &self,
+        who: &str,
+        action: ConsoleAction,
+    ) -> (Result<String, String>, Vec<EngineEvent>) {
+        let events = std::sync::Mutex::new(Vec::new());
+        let report = |event| events.lock().unwrap().push(event);
+        let outcome = actions::run(
+            &self.options(who),
+            &ApiLinkSessions::default(),
+            self.rt.handle(),
+            action,
+            &report,
+        );
+        (outcome, events.into_inner().unwrap())
     }
 
     fn cli(&self, who: &str, args: &[&str]) -> Command {
@@ -709,4 +728,186 @@ impl Lib {
         .unwrap();
         lib
     }
+}
+
+fn png(seed: u8) -> Vec<u8> {
+    let mut b =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+    b.extend([seed; 64]);
+    b
+}
+
+#[test]
+fn upload_from_the_keys_counts_the_files_stores_them_and_reports_each_as_a_row() {
+    let lib = Lib::new();
+    let src = lib.dir.path().join("to upload");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    std::fs::write(src.join("a.png"), png(1)).unwrap();
+    std::fs::write(src.join("sub/b.png"), png(2)).unwrap();
+    std::fs::write(src.join("fake.jpg"), b"just some text, not a picture").unwrap();
+    let before: Vec<_> = ["a.png", "sub/b.png", "fake.jpg"]
+        .map(|f| std::fs::read(src.join(f)).unwrap())
+        .into();
+
+    let mut app = lib.app(OWNER);
+    select(&mut app, ACME);
+    app.focus = PaneId::Files;
+    assert_eq!(app.handle_key(key('u')), vec![]);
+    assert!(matches!(app.dialog, Some(Dialog::Upload(_))));
+    // Typed with an escaped space, then Tab: the folder completes and its files are counted.
+    let typed = format!("{}/to\\ up", lib.dir.path().display());
+    for c in typed.chars() {
+        app.handle_key(key(c));
+    }
+    let effects = app.handle_key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+    let [
+        Effect::UploadLookup {
+            text,
+            complete: true,
+        },
+    ] = &effects[..]
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(text, &typed);
+    let completed = smartimage::tui::path_completion::complete(text);
+    let paths = smartimage::tui::paste_paths::parse_paths(&completed.value);
+    assert_eq!(paths, vec![src.clone()]);
+    let preview = smartimage::import::upload::preview(&paths).map_err(|e| e.to_string());
+    app.upload_looked_up(text, completed.value.clone(), completed.candidates, preview);
+    let Some(Dialog::Upload(dialog)) = &app.dialog else {
+        panic!("the dialog closed")
+    };
+    assert_eq!(dialog.field.value(), format!("'{}/'", src.display()));
+    let smartimage::tui::dialogs::upload::Lookup::Ready { preview: Ok(p), .. } = &dialog.lookup
+    else {
+        panic!("{:?}", dialog.lookup)
+    };
+    assert_eq!(p.files, 3);
+
+    let effects = app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let [Effect::Run(action)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert!(app.dialog.is_none());
+    let (outcome, events) = lib.run_reporting(OWNER, action.clone());
+    let message = outcome.clone().unwrap();
+    assert!(message.starts_with("uploaded 2 file(s)"), "{message}");
+    assert!(message.contains("1 rejected"), "{message}");
+    for event in events {
+        app.apply_engine(event);
+    }
+    let rows = app.queue_rows();
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r.upload && r.account == ACME));
+    let errors = app.error_rows();
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].upload && errors[0].path.ends_with("fake.jpg"));
+    assert_eq!(errors[0].kind, "unsupported_format");
+    // A refused upload is not sent back to an engine: it says to upload again.
+    app.focus = PaneId::Errors;
+    assert_eq!(app.handle_key(key('r')), vec![]);
+    assert!(
+        app.last_problem
+            .as_deref()
+            .unwrap()
+            .contains("upload it again")
+    );
+    assert_eq!(app.action_finished(action, outcome), vec![Effect::Refresh]);
+    // The live rejection stays in the log after the library is read again.
+    app.apply_view(load_view(&lib.options(OWNER), Some(ACME)).unwrap());
+    assert_eq!(app.error_rows().len(), 1);
+    let library = Library::open(&lib.data, PlanCatalog::defaults()).unwrap();
+    let owner = library.actor(Some(OWNER), None).unwrap();
+    let uploaded = library
+        .list_files(
+            &owner,
+            &smartimage::library::organise::FileFilter {
+                account: Some(ACME.into()),
+                source: Some(smartimage::library::model::Source::Upload),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        uploaded.iter().filter(|f| f.name.ends_with(".png")).count(),
+        2
+    );
+    let after: Vec<_> = ["a.png", "sub/b.png", "fake.jpg"]
+        .map(|f| std::fs::read(src.join(f)).unwrap())
+        .into();
+    assert_eq!(before, after, "the source files are never changed");
+}
+
+#[test]
+fn upload_is_checked_before_the_dialog_opens_with_the_clis_own_sentence() {
+    let lib = Lib::new();
+    let mut app = lib.app(ADMIN);
+    select(&mut app, ACME);
+    // Removed from the account since the console last read the library.
+    if let Some(actor) = app.view.actor.as_mut() {
+        actor.memberships.clear();
+    }
+    app.focus = PaneId::Files;
+    assert_eq!(app.handle_key(key('u')), vec![]);
+    let Some(Dialog::Notice { title, text }) = &app.dialog else {
+        panic!("no notice")
+    };
+    assert_eq!(title, "Not allowed");
+    let outsider = "zoe@elsewhere.test";
+    {
+        let mut l = Library::open(&lib.data, PlanCatalog::defaults()).unwrap();
+        let op = l.actor(Some(OPERATOR), None).unwrap();
+        let grant = AdminGrant {
+            email: outsider.into(),
+            admin_of: vec![BAKERY.into()],
+            ..AdminGrant::default()
+        };
+        l.add_admin(&op, &grant).unwrap();
+    }
+    let out = lib
+        .cli(outsider, &["upload", "--account", ACME, "/nonexistent"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    let cli_sentence = said.replace(outsider, ADMIN);
+    assert!(cli_sentence.contains(text.as_str()), "{said} vs {text}");
+}
+
+#[test]
+fn every_file_of_an_upload_gets_one_outcome_even_when_named_twice() {
+    let lib = Lib::new();
+    let src = lib.dir.path().join("twice");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("a.png"), png(3)).unwrap();
+    std::fs::write(src.join("b.txt"), b"text").unwrap();
+    let (outcome, events) = lib.run_reporting(
+        OWNER,
+        ConsoleAction::Upload {
+            account: ACME.into(),
+            paths: vec![src.clone(), src.join("a.png")],
+        },
+    );
+    outcome.unwrap();
+    let queued: Vec<i64> = events
+        .iter()
+        .filter_map(|e| match e {
+            EngineEvent::UploadQueued(u) => Some(u.upload),
+            _ => None,
+        })
+        .collect();
+    let mut finished: Vec<i64> = events
+        .iter()
+        .filter_map(|e| match e {
+            EngineEvent::Uploaded { upload, .. } | EngineEvent::UploadRefused { upload, .. } => {
+                Some(upload.upload)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(queued.len(), 3);
+    finished.sort();
+    let mut expected = queued.clone();
+    expected.sort();
+    assert_eq!(finished, expected, "{events:?}");
 }

@@ -35,6 +35,7 @@ fn error(item: i64, account: &str, at: i64) -> ErrorRow {
         at,
         retrying: false,
         report: None,
+        upload: false,
     }
 }
 
@@ -450,4 +451,99 @@ fn the_queue_shows_each_link_s_rate_and_time_left() {
     );
     // The grid's queue pane is narrow: percentage, a short bar and the file's own rate.
     assert!(screen.contains(" 40% [#···] 1.9 MiB/s"), "{screen}");
+}
+
+#[test]
+fn u_in_all_files_opens_upload_and_on_all_accounts_it_asks_for_an_account() {
+    use smartimage::tui::dialogs::Dialog;
+    let mut app = app();
+    app.focus = PaneId::Queue;
+    assert_eq!(app.handle_key(ch('u')), vec![]);
+    assert!(app.dialog.is_none(), "u is All Files' key only");
+    app.focus = PaneId::Files;
+    assert_eq!(app.handle_key(ch('u')), vec![]);
+    let Some(Dialog::Upload(dialog)) = &app.dialog else {
+        panic!("no upload dialog")
+    };
+    assert_eq!(dialog.account, None);
+    // Typed keys are text, and Enter without an account does not start anything.
+    for c in "/srv/q".chars() {
+        assert_eq!(app.handle_key(ch(c)), vec![]);
+    }
+    assert_eq!(app.handle_key(key(KeyCode::Enter)), vec![]);
+    assert!(app.dialog.is_some());
+    assert_eq!(app.handle_key(key(KeyCode::Esc)), vec![]);
+    assert!(app.dialog.is_none());
+}
+
+#[test]
+fn dropped_files_pasted_with_no_dialog_open_the_upload_dialog_filled_in() {
+    use smartimage::tui::dialogs::Dialog;
+    let mut app = app();
+    let effects = app.handle_paste("'/srv/My Photos/a.jpg' file:///srv/b%20c.png\n");
+    assert_eq!(
+        effects,
+        vec![Effect::UploadLookup {
+            text: "'/srv/My Photos/a.jpg' '/srv/b c.png'".into(),
+            complete: false
+        }]
+    );
+    let Some(Dialog::Upload(dialog)) = &app.dialog else {
+        panic!("no upload dialog")
+    };
+    assert_eq!(
+        dialog.paths(),
+        vec![
+            std::path::PathBuf::from("/srv/My Photos/a.jpg"),
+            "/srv/b c.png".into()
+        ]
+    );
+    // Blank pastes open nothing.
+    let mut app2 = self::app();
+    assert_eq!(app2.handle_paste(" \n"), vec![]);
+    assert!(app2.dialog.is_none());
+}
+
+#[test]
+fn upload_events_become_queue_rows_and_a_refusal_an_error_row_marked_as_uploads() {
+    use smartimage::import::events::UploadRef;
+    let mut app = app();
+    let file = |n: i64| UploadRef {
+        upload: -n,
+        account: "Acme".into(),
+        path: format!("/srv/{n}.png"),
+        size: 10,
+    };
+    app.apply_engine(EngineEvent::UploadQueued(file(1)));
+    app.apply_engine(EngineEvent::UploadQueued(file(2)));
+    assert_eq!(app.queue_rows().len(), 2);
+    assert!(
+        app.queue_rows()
+            .iter()
+            .all(|r| r.upload && r.state == QueueState::Waiting)
+    );
+    app.apply_engine(EngineEvent::Uploaded {
+        upload: file(1),
+        file: 7,
+    });
+    app.apply_engine(EngineEvent::UploadRefused {
+        upload: file(2),
+        kind: ErrorKind::StorageLimit,
+        detail: "over the storage limit".into(),
+    });
+    let state = |n: i64| {
+        app.queue
+            .iter()
+            .find(|r| r.item == -n)
+            .unwrap()
+            .state
+            .clone()
+    };
+    assert_eq!(state(1), QueueState::Imported);
+    assert_eq!(state(2), QueueState::Failed("storage_limit".into()));
+    assert_eq!(app.totals.imported, 1);
+    let errors = app.error_rows();
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].upload);
+    assert_eq!(errors[0].detail, "over the storage limit");
 }

@@ -355,6 +355,7 @@ fn hostile_names_are_shown_escaped_never_sent_to_the_terminal() {
         at: FIXED_TIME,
         retrying: false,
         report: None,
+        upload: false,
     }];
     app.focus = PaneId::Errors;
     for detail in [false, true] {
@@ -488,6 +489,105 @@ fn every_colour_drawn_is_one_of_the_16_ansi_colours() {
                     !matches!(colour, Color::Rgb(..) | Color::Indexed(_)),
                     "{cell:?}"
                 );
+            }
+        }
+    }
+}
+
+/// Upload… in All Files: what a pasted folder holds, Tab's matches, and *All accounts*, at both
+/// sizes, with colour and without.
+#[test]
+fn upload_dialog_at_both_sizes_in_colour_and_without() {
+    use smartimage::import::upload::UploadPreview;
+    use smartimage::tui::app::Effect;
+    use smartimage::tui::dialogs::Dialog;
+    let demo = demo_like();
+    // A paste (files dropped on the terminal), answered as the event loop would answer it.
+    fn pasted(
+        app: &mut App,
+        text: &str,
+        candidates: &[&str],
+        preview: Result<UploadPreview, String>,
+    ) {
+        let effects = app.handle_paste(text);
+        let [Effect::UploadLookup { text: asked, .. }] = &effects[..] else {
+            panic!("{effects:?}")
+        };
+        let asked = asked.clone();
+        app.upload_looked_up(
+            &asked,
+            asked.clone(),
+            candidates.iter().map(|c| c.to_string()).collect(),
+            preview,
+        );
+    }
+    fn shoot() -> UploadPreview {
+        UploadPreview {
+            files: 7,
+            bytes: 48_234_112,
+            first: [
+                "a-roof.jpg",
+                "b-yard.jpg",
+                "c-\u{1b}[2Jhall.png",
+                "d-kitchen.heic",
+                "e-walk.mov",
+            ]
+            .iter()
+            .map(|n| format!("/srv/shoots/2026 spring/{n}").into())
+            .collect(),
+        }
+    }
+    type Open = fn(&mut App);
+    let cases: [(&str, Open); 4] = [
+        ("upload", |app| {
+            select(app, "Acme");
+            pasted(app, "'/srv/shoots/2026 spring'", &[], Ok(shoot()));
+        }),
+        ("upload_matches", |app| {
+            select(app, "Acme");
+            app.focus = PaneId::Files;
+            press(app, KeyCode::Char('u'));
+            pasted(
+                app,
+                "/srv/shoots/2026",
+                &["2026 spring/", "2026 summer/", "2026-notes.txt"],
+                Ok(UploadPreview::default()),
+            );
+        }),
+        ("upload_missing", |app| {
+            select(app, "Acme");
+            pasted(
+                app,
+                "/srv/nope",
+                &[],
+                Err("cannot read /srv/nope: No such file or directory (os error 2)".into()),
+            );
+        }),
+        ("upload_all_accounts", |app| {
+            app.focus = PaneId::Files;
+            press(app, KeyCode::Char('u'));
+            for c in "/srv/shoots/".chars() {
+                press(app, KeyCode::Char(c));
+            }
+        }),
+    ];
+    for (mode, theme) in themes() {
+        for (name, open) in cases {
+            let mut app = app(&demo, theme);
+            open(&mut app);
+            assert!(
+                matches!(app.dialog, Some(Dialog::Upload(_))),
+                "{name}: no dialog"
+            );
+            for size in [SMALL, LARGE] {
+                let terminal = render(&app, size);
+                insta::assert_snapshot!(
+                    format!("dialog_{name}_{}x{}_{mode}", size.0, size.1),
+                    terminal.backend()
+                );
+                if !theme.color {
+                    no_colour_anywhere(terminal.backend().buffer());
+                }
             }
         }
     }

@@ -583,3 +583,60 @@ fn an_owner_watches_imports_and_errors_links_a_second_account_delegates_and_retr
         "{log}"
     );
 }
+
+/// Files dropped on the terminal arrive as a bracketed paste of their paths: the Upload…
+/// dialog opens with them, Enter uploads, the file shows in the queue as an upload and in All
+/// Files with the upload source, and `files list --source upload` lists it.
+#[test]
+fn a_pasted_path_is_uploaded_and_listed_with_the_upload_source() {
+    let Some((tmux, dir)) = console_on_a_demo() else {
+        return;
+    };
+    tmux.wait_for("the engine", |s| s.contains("engine watching"));
+    let drop = dir.path().join("dropped files");
+    std::fs::create_dir_all(&drop).unwrap();
+    let png =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89paste";
+    let shot = drop.join("pasted shot.png");
+    std::fs::write(&shot, png).unwrap();
+    tmux.select_account("Acme Marketing");
+    // As a terminal sends a dropped file: its quoted path, in a bracketed paste.
+    let pasted = format!("{}\n", shell_quote(&shot));
+    let set = tmux.run(&["set-buffer", "-b", "drop", "--", &pasted]);
+    assert!(set.status.success(), "{set:?}");
+    let paste = tmux.run(&["paste-buffer", "-p", "-d", "-b", "drop", "-t", "console"]);
+    assert!(paste.status.success(), "{paste:?}");
+    tmux.wait_for("the upload dialog with its count", |s| {
+        s.contains("Upload to Acme Marketing") && s.contains("Takes 1 file(s)")
+    });
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("the upload in the queue", |s| {
+        s.lines()
+            .any(|l| l.contains("imported") && l.contains("[upload] pasted shot.png"))
+    });
+    assert!(!screen.contains("Upload to"), "{screen}");
+    tmux.wait_for("the uploaded file in All Files", |s| {
+        s.lines()
+            .any(|l| l.contains("pasted shot.png") && l.contains("upload"))
+    });
+    tmux.keys(&["q"]);
+    tmux.wait_for("the shell", |s| s.contains(SHELL_MARKER));
+    let listed = demo_cli(
+        &dir.path().join("demo"),
+        "operator@demo.smartimage.test",
+        &["files", "list", "--json", "--source", "upload"],
+    );
+    let files: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let names: Vec<_> = files
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap(), f["source"].as_str().unwrap()))
+        .collect();
+    assert_eq!(names, vec![("pasted shot.png", "upload")], "{listed}");
+    assert_eq!(
+        std::fs::read(&shot).unwrap(),
+        png,
+        "the source is untouched"
+    );
+}

@@ -192,7 +192,10 @@ impl EventPrinter {
             | EngineEvent::Admitted { .. }
             | EngineEvent::PassFinished { .. }
             | EngineEvent::Progress { .. }
-            | EngineEvent::Verifying { .. } => return,
+            | EngineEvent::Verifying { .. }
+            | EngineEvent::UploadQueued(_)
+            | EngineEvent::Uploaded { .. }
+            | EngineEvent::UploadRefused { .. } => return,
         };
         let line = escape_for_terminal(&line);
         match &self.bars {

@@ -2,11 +2,11 @@
 //! the same rules as Dropbox imports. The source files are only ever read.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use smartimage::import::skip::is_system_file;
+use smartimage::import::upload::{self, CollectError};
 use smartimage::library::LibraryError;
 use smartimage::terminal_text::escape_for_terminal;
 
@@ -31,44 +31,12 @@ struct UploadReport<'a> {
     failed: Vec<Refused>,
 }
 
-/// Every regular file under `paths`; folders are walked, symlinks inside them are not followed
-/// (a link loop or a link out of the tree cannot pull in what was not asked for).
+/// The files `paths` mean (shared with the console's Upload… dialog).
 fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
-    let mut out = Vec::new();
-    for path in paths {
-        let meta = std::fs::metadata(path)
-            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
-        if meta.is_dir() {
-            walk(path, &mut out)
-                .map_err(|e| Failure::runtime(format!("cannot read {}: {e}", path.display())))?;
-        } else if meta.is_file() {
-            out.push(path.clone());
-        } else {
-            return Err(Failure::usage(format!(
-                "{} is neither a file nor a folder",
-                path.display()
-            )));
-        }
-    }
-    Ok(out)
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let kind = entry.file_type()?;
-        let name = entry.file_name();
-        if is_system_file(&name.to_string_lossy()) {
-            continue;
-        }
-        if kind.is_dir() {
-            walk(&entry.path(), out)?;
-        } else if kind.is_file() {
-            out.push(entry.path());
-        }
-    }
-    Ok(())
+    upload::collect_files(paths).map_err(|e| match e {
+        CollectError::Walk { .. } => Failure::runtime(e.to_string()),
+        _ => Failure::usage(e.to_string()),
+    })
 }
 
 pub fn upload(cx: &mut Context, account: &str, paths: &[PathBuf], as_json: bool) -> Outcome {

@@ -19,6 +19,16 @@ pub struct ItemRef {
     pub size: u64,
 }
 
+/// A file of a direct upload from this machine's disk (not Dropbox), for display. `upload`
+/// numbers are negative, so they never equal an import item's id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UploadRef {
+    pub upload: i64,
+    pub account: String,
+    pub path: String,
+    pub size: u64,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct PassSummary {
     pub discovered: u64,
@@ -109,6 +119,19 @@ pub enum EngineEvent {
         link: LinkId,
         account: String,
         summary: PassSummary,
+    },
+    /// A file of a direct upload (`import::upload`) waits its turn.
+    UploadQueued(UploadRef),
+    /// The uploaded file is stored as `file` in All Files, with source `upload`.
+    Uploaded {
+        upload: UploadRef,
+        file: i64,
+    },
+    /// The uploaded file was refused (plan rules, format) or could not be stored.
+    UploadRefused {
+        upload: UploadRef,
+        kind: ErrorKind,
+        detail: String,
     },
 }
 

@@ -10,3 +10,4 @@ pub mod pass;
 pub mod report;
 pub mod skip;
 pub mod transfer;
+pub mod upload;

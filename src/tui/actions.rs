@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use crate::import::events::EngineEvent;
 use crate::import::linking::{self, ApiLinkStart};
+use crate::import::upload;
 use crate::library::Library;
 use crate::library::store::import_items::ItemId;
 use crate::library::store::links::{LinkRecord, LinkState};
@@ -49,6 +51,11 @@ pub enum ConsoleAction {
     },
     /// `smartimage retry --account A [ITEM_ID...]` (no ids = all of the account's failures).
     Retry { account: String, items: Vec<ItemId> },
+    /// `smartimage upload --account A PATH...`; each file is reported as an engine event.
+    Upload {
+        account: String,
+        paths: Vec<PathBuf>,
+    },
 }
 
 impl ConsoleAction {
@@ -74,12 +81,16 @@ impl ConsoleAction {
                 }
             }
             ConsoleAction::Retry { account, .. } => format!("retrying failures of {account}…"),
+            ConsoleAction::Upload { account, .. } => format!("uploading to {account}…"),
         }
     }
 
     /// Whether the engine should look at its links again once this succeeded.
     pub fn wakes_engine(&self) -> bool {
-        !matches!(self, ConsoleAction::Delegate { .. })
+        !matches!(
+            self,
+            ConsoleAction::Delegate { .. } | ConsoleAction::Upload { .. }
+        )
     }
 }
 
@@ -116,15 +127,17 @@ impl ApiLinkSessions {
 
 /// Run `action` as the console's admin. Blocking (disk, and Dropbox for links): call it from
 /// `spawn_blocking`. `Ok` is the sentence to show; `Err` says what went wrong and what to do.
-/// Logged (the code of an API link shows as `Secret(…)`).
+/// Logged (the code of an API link shows as `Secret(…)`). An upload reports each file to
+/// `events`, as the engine reports imports.
 pub fn run(
     options: &ConsoleOptions,
     sessions: &ApiLinkSessions,
     runtime: &tokio::runtime::Handle,
     action: ConsoleAction,
+    events: &dyn Fn(EngineEvent),
 ) -> Result<String, String> {
     tracing::info!(?action, "console action");
-    let outcome = run_unlogged(options, sessions, runtime, action);
+    let outcome = run_unlogged(options, sessions, runtime, action, events);
     match &outcome {
         Ok(message) => tracing::info!(%message, "console action done"),
         Err(why) => tracing::warn!(%why, "console action failed"),
@@ -137,6 +150,7 @@ fn run_unlogged(
     sessions: &ApiLinkSessions,
     runtime: &tokio::runtime::Handle,
     action: ConsoleAction,
+    events: &dyn Fn(EngineEvent),
 ) -> Result<String, String> {
     let mut library =
         Library::open(&options.data_dir, options.plans.clone()).map_err(|e| e.to_string())?;
@@ -216,6 +230,16 @@ fn run_unlogged(
                 .retry_failures(&actor, Some(&account), &items)
                 .map_err(|e| e.to_string())?;
             Ok(format!("{n} failed import(s) of {account} queued again"))
+        }
+        ConsoleAction::Upload { account, paths } => {
+            let done = upload::upload(&mut library, &actor, &account, &paths, events)?;
+            Ok(format!(
+                "uploaded {} file(s) ({}) to {account}; {} rejected, {} failed (see the error log); the source files were not changed",
+                done.uploaded,
+                super::text::bytes(done.uploaded_bytes),
+                done.rejected,
+                done.failed
+            ))
         }
     }
 }

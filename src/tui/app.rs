@@ -79,6 +79,12 @@ pub enum Effect {
     Mouse(bool),
     /// A read or write for All Files, done by its worker off the UI task.
     Files(FilesRequest),
+    /// Complete the Upload… field's last path (`complete`) and count its files, off the UI
+    /// task; the answer comes back to [`App::upload_looked_up`].
+    UploadLookup {
+        text: String,
+        complete: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -146,6 +152,8 @@ pub struct QueueRow {
     pub path: String,
     pub size: u64,
     pub state: QueueState,
+    /// A direct upload from the server's disk, not a Dropbox import.
+    pub upload: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -162,6 +170,8 @@ pub struct ErrorRow {
     pub retrying: bool,
     /// The TXT report in Dropbox that lists this failure, once one was written.
     pub report: Option<String>,
+    /// A refused direct upload (not retried: upload the file again).
+    pub upload: bool,
 }
 
 /// A wait Dropbox asked for.
@@ -410,6 +420,7 @@ impl App {
             | Action::PauseResume
             | Action::Delegate
             | Action::Revoke => return self.account_action(action),
+            Action::Upload => return self.open_upload(vec![]),
             Action::ToggleMouse => {
                 self.mouse = !self.mouse;
                 self.status = Some(if self.mouse {
@@ -450,14 +461,24 @@ impl App {
                 self.dialog = None;
                 self.start(action)
             }
+            DialogOutcome::UploadLookup { text, complete } => {
+                vec![Effect::UploadLookup { text, complete }]
+            }
         }
     }
 
-    /// Text pasted into the terminal (bracketed paste): only a dialog's field takes it.
-    pub fn handle_paste(&mut self, text: &str) {
-        if let Some(dialog) = self.dialog.as_mut() {
-            dialog.paste(text);
-            self.dirty = true;
+    /// Text pasted into the terminal (bracketed paste): an open dialog's field takes it;
+    /// otherwise pasted paths (files dropped on the terminal) open Upload… with them.
+    pub fn handle_paste(&mut self, text: &str) -> Vec<Effect> {
+        self.dirty = true;
+        match self.dialog.as_mut() {
+            Some(dialog) => match dialog.paste(text) {
+                DialogOutcome::UploadLookup { text, complete } => {
+                    vec![Effect::UploadLookup { text, complete }]
+                }
+                _ => vec![],
+            },
+            None => self.paste_paths(text),
         }
     }
 
@@ -540,6 +561,14 @@ impl App {
         let Some(row) = self.selected_error() else {
             return vec![];
         };
+        if row.upload {
+            self.last_problem = Some(
+                "a refused upload is not retried: fix the file, then upload it again (u in All Files)"
+                    .into(),
+            );
+            self.dirty = true;
+            return vec![];
+        }
         let account = row.account.clone();
         let item = row.item;
         if !self.view.links.contains_key(&account) {
@@ -581,6 +610,7 @@ impl App {
                     path: item.path,
                     size: item.size,
                     state: QueueState::Waiting,
+                    upload: false,
                 });
                 self.trim_queue();
             }
@@ -624,6 +654,7 @@ impl App {
                         at: time::OffsetDateTime::now_utc().unix_timestamp(),
                         retrying: false,
                         report: None,
+                        upload: false,
                     },
                 );
             }
@@ -681,6 +712,9 @@ impl App {
                 visible = self.error_detail;
             }
             EngineEvent::PassStarted { .. } | EngineEvent::Admitted { .. } => visible = false,
+            upload @ (EngineEvent::UploadQueued(_)
+            | EngineEvent::Uploaded { .. }
+            | EngineEvent::UploadRefused { .. }) => self.apply_upload(upload),
         }
         self.dirty |= visible;
         effects
@@ -702,13 +736,13 @@ impl App {
             .record(link, self.now, bytes_now.saturating_sub(before));
     }
 
-    fn set_state(&mut self, item: ItemId, state: QueueState) {
+    pub(crate) fn set_state(&mut self, item: ItemId, state: QueueState) {
         if let Some(row) = self.queue.iter_mut().find(|r| r.item == item) {
             row.state = state;
         }
     }
 
-    fn trim_queue(&mut self) {
+    pub(crate) fn trim_queue(&mut self) {
         while self.queue.len() > QUEUE_CAPACITY {
             match self.queue.iter().rposition(|r| r.state.finished()) {
                 Some(i) => {
@@ -754,6 +788,7 @@ impl App {
                 at: f.updated_at,
                 retrying: false,
                 report: f.report_path.clone(),
+                upload: false,
             })
             .collect();
         // A failure seen live but not yet in the store read keeps its row.

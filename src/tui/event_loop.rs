@@ -14,6 +14,7 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 use crate::import::engine::ImportEngine;
 use crate::import::events::{EngineCommand, EngineEvent};
+use crate::import::upload::{self, UploadPreview};
 use crate::library::Library;
 
 use super::actions::{self, ApiLinkSessions, ConsoleAction};
@@ -23,6 +24,7 @@ use super::app::{App, Effect, EngineStatus, LibraryView};
 use super::terminal::{ConsoleTerminal, TerminalGuard};
 use super::theme::Theme;
 use super::{ConsoleOptions, layout, load_view};
+use super::{paste_paths, path_completion};
 
 /// Shortest gap between two frames (~30 fps).
 pub const FRAME: Duration = Duration::from_millis(33);
@@ -52,6 +54,13 @@ pub enum AppEvent {
     },
     /// All Files' worker answered.
     Files(FilesReply),
+    /// The Upload… field's completion and count, for the text `asked`.
+    UploadLookedUp {
+        asked: String,
+        value: String,
+        candidates: Vec<String>,
+        preview: Result<UploadPreview, String>,
+    },
 }
 
 pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
@@ -123,6 +132,7 @@ pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
                     Effect::StartApiLink { account } => {
                         start_api_link(&options, &sessions, account, &tx)
                     }
+                    Effect::UploadLookup { text, complete } => upload_lookup(text, complete, &tx),
                     Effect::Engine(command) => {
                         let _ = commands.send(command);
                     }
@@ -166,8 +176,35 @@ fn run_action(
     let tx = tx.clone();
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
-        let outcome = actions::run(&options, &sessions, &runtime, action.clone());
+        // An upload's files show in the queue and the error log as the engine's do.
+        let events = |event| {
+            let _ = tx.send(AppEvent::Engine(event));
+        };
+        let outcome = actions::run(&options, &sessions, &runtime, action.clone(), &events);
         let _ = tx.send(AppEvent::ActionDone { action, outcome });
+    });
+}
+
+/// Complete the Upload… field's last path and count what it holds, on a blocking thread.
+fn upload_lookup(text: String, complete: bool, tx: &UnboundedSender<AppEvent>) {
+    let tx = tx.clone();
+    tokio::task::spawn_blocking(move || {
+        let completion = if complete {
+            path_completion::complete(&text)
+        } else {
+            path_completion::Completion {
+                value: text.clone(),
+                candidates: vec![],
+            }
+        };
+        let preview = upload::preview(&paste_paths::parse_paths(&completion.value))
+            .map_err(|e| e.to_string());
+        let _ = tx.send(AppEvent::UploadLookedUp {
+            asked: text,
+            value: completion.value,
+            candidates: completion.candidates,
+            preview,
+        });
     });
 }
 
@@ -244,10 +281,7 @@ fn draw(terminal: &mut ConsoleTerminal, app: &App) -> std::io::Result<()> {
 fn apply(app: &mut App, event: AppEvent, screen: ratatui::layout::Rect) -> Vec<Effect> {
     match event {
         AppEvent::Input(Event::Key(key)) if key.kind == KeyEventKind::Press => app.handle_key(key),
-        AppEvent::Input(Event::Paste(text)) => {
-            app.handle_paste(&text);
-            vec![]
-        }
+        AppEvent::Input(Event::Paste(text)) => app.handle_paste(&text),
         AppEvent::Input(Event::Mouse(mouse)) => {
             let pane = layout::pane_at(screen, app, mouse.column, mouse.row);
             app.handle_mouse(mouse, pane)
@@ -265,6 +299,15 @@ fn apply(app: &mut App, event: AppEvent, screen: ratatui::layout::Rect) -> Vec<E
         AppEvent::ActionDone { action, outcome } => app.action_finished(&action, outcome),
         AppEvent::ApiLinkStarted { account, url } => {
             app.api_link_started(&account, url);
+            vec![]
+        }
+        AppEvent::UploadLookedUp {
+            asked,
+            value,
+            candidates,
+            preview,
+        } => {
+            app.upload_looked_up(&asked, value, candidates, preview);
             vec![]
         }
         AppEvent::EngineStarted(result) => {

@@ -32,6 +32,8 @@ pub enum Action {
     PauseResume,
     Delegate,
     Revoke,
+    /// All Files: upload files from the server's disk (`dialogs/upload.rs`).
+    Upload,
     ToggleMouse,
     /// All Files keys.
     Files(FilesAction),
@@ -413,6 +415,15 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Revoke,
         scope: Scope::Pane(PaneId::Accounts),
         footer: false,
+    },
+    Binding {
+        keys: &[key('u')],
+        label: "u",
+        help: "upload files from this server",
+        hint: "upload",
+        action: Action::Upload,
+        scope: Scope::Pane(PaneId::Files),
+        footer: true,
     },
     Binding {
         keys: &[key('m')],

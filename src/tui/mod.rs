@@ -12,11 +12,14 @@ pub mod keymap_config;
 pub mod layout;
 pub mod logging;
 pub mod panes;
+pub mod paste_paths;
+pub mod path_completion;
 pub mod qr;
 pub mod terminal;
 pub mod text;
 pub mod theme;
 pub mod throughput;
+pub mod upload;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

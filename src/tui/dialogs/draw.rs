@@ -9,7 +9,8 @@ use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragra
 use tui_input::Input;
 
 use super::Dialog;
-use crate::tui::text::{clean, fit};
+use super::upload::{Lookup, UploadDialog};
+use crate::tui::text::{bytes, clean, fit};
 use crate::tui::theme::Theme;
 
 /// Widest a text dialog gets.
@@ -90,7 +91,124 @@ pub fn draw(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: Theme) {
                 theme.error(),
             );
         }
+        Dialog::Upload(upload) => upload_dialog(frame, area, theme, upload),
     }
+}
+
+/// Upload…: the field, then what it holds (or the Tab matches), the account, the keys.
+fn upload_dialog(frame: &mut Frame, area: Rect, theme: Theme, dialog: &UploadDialog) {
+    let width = TEXT_WIDTH.min(area.width.saturating_sub(2));
+    let inner_w = width.saturating_sub(2) as usize;
+    let mut below: Vec<Line> = Vec::new();
+    if !dialog.candidates.is_empty() {
+        below.push(Line::from(format!("{} matches:", dialog.candidates.len())));
+        let joined = dialog
+            .candidates
+            .iter()
+            .map(|c| clean(c))
+            .collect::<Vec<_>>()
+            .join("  ");
+        below.push(Line::from(Span::styled(
+            fit(&joined, inner_w * 2),
+            theme.key(),
+        )));
+    }
+    match &dialog.lookup {
+        // Several matches: the value is a prefix, not yet a path to count.
+        Lookup::Ready { .. } if !dialog.candidates.is_empty() => {}
+        Lookup::Stale if dialog.field.value().trim().is_empty() => below.push(Line::from(
+            Span::styled("Type a path, or drop files on the terminal.", theme.dim()),
+        )),
+        Lookup::Stale => below.push(Line::from(Span::styled(
+            "Tab completes the path and counts its files.",
+            theme.dim(),
+        ))),
+        Lookup::Pending { .. } => {
+            below.push(Line::from(Span::styled("Counting the files…", theme.dim())))
+        }
+        Lookup::Ready {
+            preview: Err(why), ..
+        } => below.push(Line::from(Span::styled(clean(why), theme.error()))),
+        Lookup::Ready {
+            preview: Ok(preview),
+            ..
+        } => {
+            below.push(Line::from(format!(
+                "Takes {} file(s), {}:",
+                preview.files,
+                bytes(preview.bytes)
+            )));
+            for name in &preview.first {
+                below.push(Line::from(format!(
+                    "  {}",
+                    fit(&name.display().to_string(), inner_w.saturating_sub(2))
+                )));
+            }
+            let more = preview.files.saturating_sub(preview.first.len() as u64);
+            if more > 0 {
+                below.push(Line::from(Span::styled(
+                    format!("  …and {more} more"),
+                    theme.dim(),
+                )));
+            }
+        }
+    }
+    below.push(Line::from(""));
+    below.push(match &dialog.account {
+        Some(account) => Line::from(vec![
+            Span::raw("Goes to "),
+            Span::styled(clean(account), theme.title()),
+            Span::raw(". The files on this server are only read, never changed."),
+        ]),
+        None => Line::from(Span::styled(
+            "All accounts is selected: pick the account to upload to in the Accounts pane first.",
+            theme.warning(),
+        )),
+    });
+    let intro = vec![Line::from(
+        "Files or folders on this server, separated by spaces:",
+    )];
+    let intro_h = wrapped_height(&intro, width.saturating_sub(2));
+    let below_h = wrapped_height(&below, width.saturating_sub(2));
+    let title = match &dialog.account {
+        Some(account) => format!(" Upload to {} ", clean(account)),
+        None => " Upload ".to_owned(),
+    };
+    let rect = centred(area, width, intro_h + 3 + below_h + 1 + 2);
+    frame.render_widget(Clear, rect);
+    let block = frame_block(theme, &title, theme.border(true));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [intro_area, field_area, below_area, hint_area] = Layout::vertical([
+        Constraint::Length(intro_h),
+        Constraint::Length(3),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(intro).wrap(Wrap { trim: false }), intro_area);
+    let field_block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true));
+    let field_inner = field_block.inner(field_area);
+    frame.render_widget(field_block, field_area);
+    frame.render_widget(
+        Paragraph::new(field_line(&dialog.field, field_inner.width, theme)),
+        field_inner,
+    );
+    frame.render_widget(Paragraph::new(below).wrap(Wrap { trim: false }), below_area);
+    let hint = if dialog.account.is_some() {
+        "Enter uploads · Tab completes · Esc cancels"
+    } else {
+        "Tab completes · Esc cancels"
+    };
+    frame.render_widget(
+        Paragraph::new(Span::styled(
+            fit(hint, hint_area.width as usize),
+            theme.dim(),
+        )),
+        hint_area,
+    );
 }
 
 fn centred(area: Rect, width: u16, height: u16) -> Rect {

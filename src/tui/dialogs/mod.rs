@@ -3,6 +3,7 @@
 //! Key handling here is pure: a key changes the dialog or yields what to run.
 
 pub mod draw;
+pub mod upload;
 
 use std::path::PathBuf;
 
@@ -12,6 +13,7 @@ use tui_input::{Input, InputRequest};
 
 use super::actions::{ConsoleAction, Secret};
 use crate::library::store::links::LinkState;
+use upload::{UploadDialog, UploadOutcome};
 
 pub enum Dialog {
     /// The synced Dropbox folder to link `account` to.
@@ -38,6 +40,8 @@ pub enum Dialog {
     },
     /// A denial or a failure, in full.
     Notice { title: String, text: String },
+    /// Upload files from this machine's disk into All Files.
+    Upload(UploadDialog),
 }
 
 /// What a key did to the open dialog.
@@ -46,6 +50,24 @@ pub enum DialogOutcome {
     Stay,
     Close,
     Run(ConsoleAction),
+    /// The Upload… field wants its last path completed (`complete`) and its files counted.
+    UploadLookup {
+        text: String,
+        complete: bool,
+    },
+}
+
+impl From<UploadOutcome> for DialogOutcome {
+    fn from(outcome: UploadOutcome) -> DialogOutcome {
+        match outcome {
+            UploadOutcome::Stay => DialogOutcome::Stay,
+            UploadOutcome::Close => DialogOutcome::Close,
+            UploadOutcome::Lookup { text, complete } => {
+                DialogOutcome::UploadLookup { text, complete }
+            }
+            UploadOutcome::Run(action) => DialogOutcome::Run(action),
+        }
+    }
 }
 
 impl Dialog {
@@ -153,17 +175,22 @@ impl Dialog {
                 KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char(' ') => DialogOutcome::Close,
                 _ => DialogOutcome::Stay,
             },
+            Dialog::Upload(upload) => upload.handle_key(key).into(),
         }
     }
 
     /// Pasted text (bracketed paste) goes into the field, if the dialog has one.
-    pub fn paste(&mut self, text: &str) {
+    pub fn paste(&mut self, text: &str) -> DialogOutcome {
+        if let Dialog::Upload(upload) = self {
+            return upload.paste(text).into();
+        }
         if let Dialog::LinkFolder { field, .. } | Dialog::ApiLink { field, .. } = self {
             // One line only: a pasted newline must not submit or corrupt the value.
             for c in text.chars().filter(|c| !c.is_control()) {
                 field.handle(InputRequest::InsertChar(c));
             }
         }
+        DialogOutcome::Stay
     }
 }
 

@@ -84,7 +84,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Row::new(vec![
             Span::styled(time_utc(e.at), theme.dim()),
             Span::raw(fit(&e.account, account_w)),
-            Span::raw(fit(&e.path, file_w)),
+            Span::raw(fit(&super::source_marked(&e.path, e.upload), file_w)),
             Span::styled(fit(&kind, kind_w), theme.error()),
             Span::raw(fit(&e.detail, detail_w)),
         ])

@@ -19,9 +19,37 @@ pub fn visible_rows(selected: usize, len: usize, height: usize) -> std::ops::Ran
     start..(start + height).min(len)
 }
 
+/// A path as the queue and the error log show it: a direct upload says so, and puts its file
+/// name before its folder (a local path is long and would be cut before the name). Imports are
+/// the pane's default and go unmarked.
+pub fn source_marked(path: &str, upload: bool) -> std::borrow::Cow<'_, str> {
+    if !upload {
+        return path.into();
+    }
+    match path.rsplit_once('/') {
+        Some((dir, name)) if !name.is_empty() => format!(
+            "[upload] {name} in {}",
+            if dir.is_empty() { "/" } else { dir }
+        )
+        .into(),
+        _ => format!("[upload] {path}").into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::visible_rows;
+    use super::{source_marked, visible_rows};
+
+    #[test]
+    fn an_upload_is_marked_and_named_before_its_folder() {
+        assert_eq!(source_marked("/Acme/a.png", false), "/Acme/a.png");
+        assert_eq!(
+            source_marked("/srv/shoots/a b.png", true),
+            "[upload] a b.png in /srv/shoots"
+        );
+        assert_eq!(source_marked("/a.png", true), "[upload] a.png in /");
+        assert_eq!(source_marked("rel.png", true), "[upload] rel.png");
+    }
 
     #[test]
     fn the_window_keeps_the_selection_in_view() {

@@ -78,7 +78,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Row::new(vec![
             Span::styled(fit(&label, state_width), style),
             Span::raw(fit(&r.account, account_width)),
-            Span::raw(fit(&r.path, file_width)),
+            Span::raw(fit(&super::source_marked(&r.path, r.upload), file_width)),
         ])
     });
     let table = Table::new(
