@@ -522,10 +522,15 @@ fn upload_events_become_queue_rows_and_a_refusal_an_error_row_marked_as_uploads(
             .iter()
             .all(|r| r.upload && r.state == QueueState::Waiting)
     );
-    app.apply_engine(EngineEvent::Uploaded {
+    let effects = app.apply_engine(EngineEvent::Uploaded {
         upload: file(1),
         file: 7,
     });
+    // All Files reads its window again, as for an import, so the new file shows.
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Files(_))),
+        "{effects:?}"
+    );
     app.apply_engine(EngineEvent::UploadRefused {
         upload: file(2),
         kind: ErrorKind::StorageLimit,

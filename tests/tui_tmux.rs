@@ -616,8 +616,24 @@ fn a_pasted_path_is_uploaded_and_listed_with_the_upload_source() {
     });
     assert!(!screen.contains("Upload to"), "{screen}");
     tmux.wait_for("the uploaded file in All Files", |s| {
+        s.lines().any(|l| {
+            l.contains("pasted shot.png") && l.contains("upload") && !l.contains("[upload]")
+        })
+    });
+    // The Dropbox-upload filter hides it (the queue still names it), and shows it again when off.
+    let in_all_files = |s: &str| {
         s.lines()
-            .any(|l| l.contains("pasted shot.png") && l.contains("upload"))
+            .any(|l| l.contains("pasted shot.png") && !l.contains("[upload]"))
+    };
+    tmux.keys(&["3"]);
+    tmux.keys(&["d"]);
+    tmux.wait_for(
+        "All Files filtered to Dropbox uploads, without the upload",
+        |s| s.contains("Dropbox uploads") && !in_all_files(s),
+    );
+    tmux.keys(&["d"]);
+    tmux.wait_for("the upload back without the filter", |s| {
+        !s.contains("Dropbox uploads") && in_all_files(s)
     });
     tmux.keys(&["q"]);
     tmux.wait_for("the shell", |s| s.contains(SHELL_MARKER));

@@ -714,7 +714,13 @@ impl App {
             EngineEvent::PassStarted { .. } | EngineEvent::Admitted { .. } => visible = false,
             upload @ (EngineEvent::UploadQueued(_)
             | EngineEvent::Uploaded { .. }
-            | EngineEvent::UploadRefused { .. }) => self.apply_upload(upload),
+            | EngineEvent::UploadRefused { .. }) => {
+                if matches!(upload, EngineEvent::Uploaded { .. }) {
+                    // Like an import: the new file shows in All Files, selection kept.
+                    effects.extend(self.files_reload());
+                }
+                self.apply_upload(upload)
+            }
         }
         self.dirty |= visible;
         effects
