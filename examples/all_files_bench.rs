@@ -146,7 +146,7 @@ fn measure(data: &Path) {
         options.admin_label.clone(),
         Theme::from_env(),
     );
-    app.apply_view(load_view(&options, None).expect("view"));
+    app.apply_view(load_view(&options).expect("view"));
     app.focus = PaneId::Files;
     let start = app.files_start();
     let mut b = Bench {

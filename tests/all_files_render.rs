@@ -54,7 +54,7 @@ impl Console {
             engine: Default::default(),
             keymap: Default::default(),
         };
-        app.apply_view(load_view(&options, None).unwrap());
+        app.apply_view(load_view(&options).unwrap());
         for e in &mut app.errors {
             e.at = FIXED_TIME;
         }

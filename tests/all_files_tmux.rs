@@ -2,76 +2,14 @@
 //! uploads, mark them all, batch-add them to a new collection, put one file into a second
 //! collection with the pencil, quit — then `smartimage files list --json` must agree.
 
+#[path = "support/tmux.rs"]
+mod tmux;
+
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use tmux::{SHELL_MARKER, Tmux, shell_quote, tmux_available};
 
-const SCREEN_DEADLINE: Duration = Duration::from_secs(30);
-const POLL: Duration = Duration::from_millis(100);
 const OPERATOR: &str = "operator@demo.smartimage.test";
-const SHELL_MARKER: &str = "console-done";
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .expect("tmux runs")
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "console"]).stdout)
-            .into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "console"];
-        args.extend_from_slice(keys);
-        self.run(&args);
-    }
-
-    /// Type text as it is (spaces and all).
-    fn type_text(&self, text: &str) {
-        self.run(&["send-keys", "-t", "console", "-l", text]);
-    }
-
-    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + SCREEN_DEADLINE;
-        loop {
-            let screen = self.screen();
-            if ready(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "waited {SCREEN_DEADLINE:?} for {what}; the screen was:\n{screen}"
-            );
-            std::thread::sleep(POLL);
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.run(&["kill-server"]);
-    }
-}
-
-fn shell_quote(p: &Path) -> String {
-    format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
-}
-
-fn tmux_available() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 #[test]
 fn filter_mark_all_batch_add_then_edit_one_file_and_the_cli_agrees() {

@@ -531,7 +531,7 @@ async fn a_revoked_refresh_token_sets_the_link_to_needs_reauth_and_nothing_is_lo
         OWNER.into(),
         smartimage::tui::theme::Theme { color: false },
     );
-    app.apply_view(smartimage::tui::load_view(&options, None).unwrap());
+    app.apply_view(smartimage::tui::load_view(&options).unwrap());
     for event in events.clone() {
         app.apply_engine(event);
     }

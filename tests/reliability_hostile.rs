@@ -423,7 +423,7 @@ fn hostile_names_and_contents_are_imported_or_refused_with_a_reason_and_never_re
         OWNER.into(),
         Theme { color: false },
     );
-    app.apply_view(load_view(&options, None).unwrap());
+    app.apply_view(load_view(&options).unwrap());
     let link = app.view.links[ACCOUNT];
     for (i, case) in cases.iter().enumerate() {
         let item = ItemRef {

@@ -145,7 +145,7 @@ impl Lib {
     /// The console's state as `who`, after its first library read.
     fn app(&self, who: &str) -> App {
         let mut app = App::new("lib".into(), who.into(), Theme { color: true });
-        app.apply_view(load_view(&self.options(who), None).unwrap());
+        app.apply_view(load_view(&self.options(who)).unwrap());
         app
     }
 
@@ -356,7 +356,7 @@ fn pause_resume_and_unlink_are_the_clis_verbs() {
     assert!(lib.run(OWNER, pause.clone()).unwrap().contains("paused"));
     assert_eq!(lib.audit()[0].action, "link.pause");
     // Read again: p now resumes.
-    app.apply_view(load_view(&lib.options(OWNER), Some(ACME)).unwrap());
+    app.apply_view(load_view(&lib.options(OWNER)).unwrap());
     let effects = app.handle_key(key('p'));
     let [Effect::Run(resume)] = &effects[..] else {
         panic!("{effects:?}")
@@ -372,7 +372,7 @@ fn pause_resume_and_unlink_are_the_clis_verbs() {
     };
     assert!(lib.run(OWNER, unlink.clone()).unwrap().contains("unlinked"));
     assert_eq!(lib.audit()[0].action, "unlink");
-    let view = load_view(&lib.options(OWNER), None).unwrap();
+    let view = load_view(&lib.options(OWNER)).unwrap();
     assert!(view.accounts.iter().all(|a| a.dropbox.is_none()));
 }
 
@@ -815,7 +815,7 @@ fn upload_from_the_keys_counts_the_files_stores_them_and_reports_each_as_a_row()
     );
     assert_eq!(app.action_finished(action, outcome), vec![Effect::Refresh]);
     // The live rejection stays in the log after the library is read again.
-    app.apply_view(load_view(&lib.options(OWNER), Some(ACME)).unwrap());
+    app.apply_view(load_view(&lib.options(OWNER)).unwrap());
     assert_eq!(app.error_rows().len(), 1);
     let library = Library::open(&lib.data, PlanCatalog::defaults()).unwrap();
     let owner = library.actor(Some(OWNER), None).unwrap();

@@ -163,7 +163,7 @@ fn app(demo: &DemoLike, theme: Theme) -> App {
 fn app_as(demo: &DemoLike, theme: Theme, who: &str) -> App {
     let mut app = App::new("/srv/smartimage".into(), who.into(), theme);
     app.engine = EngineStatus::Watching;
-    let view = load_view(&options_as(&demo.data, who), None).unwrap();
+    let view = load_view(&options_as(&demo.data, who)).unwrap();
     assert_eq!(app.apply_view(view), vec![]);
     // Files of one pass are committed concurrently, in no fixed order: sort by name.
     app.files.order.sort = smartimage::library::store::SortKey::Name;

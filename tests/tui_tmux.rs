@@ -1,98 +1,17 @@
 //! The real binary in a real terminal (tmux, 120x40): the console opens on a demo library,
 //! shows its panes and help, moves focus, quits on `q` and gives the shell its screen back.
 
+#[path = "support/tmux.rs"]
+mod tmux;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// How long the console may take to show something.
-const SCREEN_DEADLINE: Duration = Duration::from_secs(30);
-const POLL: Duration = Duration::from_millis(100);
+use tmux::{POLL, SCREEN_DEADLINE, SHELL_MARKER, Tmux, shell_quote, tmux_available};
+
 /// How long a settled console is watched for output it should not write.
 const IDLE_WINDOW: Duration = Duration::from_secs(3);
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .expect("tmux runs")
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "console"]).stdout)
-            .into_owned()
-    }
-
-    /// The screen with its escape sequences (colours, reverse video).
-    fn styled_screen(&self) -> String {
-        String::from_utf8_lossy(
-            &self
-                .run(&["capture-pane", "-p", "-e", "-t", "console"])
-                .stdout,
-        )
-        .into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "console"];
-        args.extend_from_slice(keys);
-        self.run(&args);
-    }
-
-    /// Poll the screen until `ready` holds, or fail with what was on it.
-    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + SCREEN_DEADLINE;
-        loop {
-            let screen = self.screen();
-            if ready(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "waited {SCREEN_DEADLINE:?} for {what}; the screen was:\n{screen}"
-            );
-            std::thread::sleep(POLL);
-        }
-    }
-
-    /// The console's process: the only child of the pane's shell.
-    fn console_pid(&self) -> i32 {
-        let out = self.run(&["display-message", "-p", "-t", "console", "#{pane_pid}"]);
-        let shell = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        let children =
-            std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap();
-        children
-            .split_whitespace()
-            .next()
-            .expect("the console runs under the pane's shell")
-            .parse()
-            .unwrap()
-    }
-
-    fn in_alternate_screen(&self) -> bool {
-        let out = self.run(&["display-message", "-p", "-t", "console", "#{alternate_on}"]);
-        String::from_utf8_lossy(&out.stdout).trim() == "1"
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.run(&["kill-server"]);
-    }
-}
-
-fn tmux_available() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 /// A demo library and the console on it in a fresh tmux server at 120x40, panes on screen.
 fn console_on_a_demo() -> Option<(Tmux, tempfile::TempDir)> {
@@ -175,7 +94,6 @@ fn console_on_a_demo_as(
 }
 
 /// Printed by the pane's shell once the console has exited.
-const SHELL_MARKER: &str = "console-done";
 
 #[test]
 fn console_opens_shows_help_moves_focus_and_restores_the_terminal_on_quit() {
@@ -277,10 +195,6 @@ impl<'a, I: DoubleEndedIterator<Item = &'a str>> LastNonEmpty<'a> for I {
     fn last_non_empty(mut self) -> Option<&'a str> {
         self.rfind(|l| !l.trim().is_empty())
     }
-}
-
-fn shell_quote(p: &Path) -> String {
-    format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
 }
 
 #[test]

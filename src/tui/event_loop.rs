@@ -79,7 +79,7 @@ pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
     spawn_tick(tx.clone());
     spawn_signals(tx.clone());
     let (commands, engine_task) = spawn_engine(&options, tx.clone());
-    request_refresh(&options, None, &tx);
+    request_refresh(&options, &tx);
     let files_worker = spawn_files_worker(&options, tx.clone())?;
     for effect in app.files_start() {
         if let Effect::Files(request) = effect {
@@ -136,9 +136,7 @@ pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
                     Effect::Engine(command) => {
                         let _ = commands.send(command);
                     }
-                    Effect::Refresh => {
-                        request_refresh(&options, app.scoped_account().map(str::to_owned), &tx)
-                    }
+                    Effect::Refresh => request_refresh(&options, &tx),
                     Effect::Files(request) => files_worker.send(request),
                 }
             }
@@ -445,15 +443,11 @@ fn forward_engine_events(
     });
 }
 
-fn request_refresh(
-    options: &ConsoleOptions,
-    account: Option<String>,
-    tx: &UnboundedSender<AppEvent>,
-) {
+fn request_refresh(options: &ConsoleOptions, tx: &UnboundedSender<AppEvent>) {
     let options = options.clone();
     let tx = tx.clone();
     tokio::spawn(async move {
-        let view = tokio::task::spawn_blocking(move || load_view(&options, account.as_deref()))
+        let view = tokio::task::spawn_blocking(move || load_view(&options))
             .await
             .map_err(|e| e.to_string())
             .and_then(|r| r);

@@ -481,30 +481,3 @@ pub(crate) fn matches(k: &Key, event: &KeyEvent) -> bool {
     };
     k.code == code && k.ctrl == ctrl
 }
-
-/// The action `event` means with `focus` focused, if any. Pane bindings win over global ones.
-pub fn action_for(event: &KeyEvent, focus: PaneId) -> Option<Action> {
-    let hit = |b: &&Binding| b.keys.iter().any(|k| matches(k, event));
-    BINDINGS
-        .iter()
-        .filter(|b| b.scope == Scope::Pane(focus))
-        .find(hit)
-        .or_else(|| {
-            BINDINGS
-                .iter()
-                .filter(|b| b.scope == Scope::Global)
-                .find(hit)
-        })
-        .map(|b| b.action)
-}
-
-/// The footer's bindings for the focused pane: its own keys first, then the global ones.
-pub fn footer(focus: PaneId) -> impl Iterator<Item = &'static Binding> {
-    let own = BINDINGS
-        .iter()
-        .filter(move |b| b.footer && b.scope == Scope::Pane(focus));
-    let global = BINDINGS
-        .iter()
-        .filter(|b| b.footer && b.scope == Scope::Global);
-    own.chain(global)
-}

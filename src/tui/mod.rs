@@ -46,7 +46,7 @@ pub struct ConsoleOptions {
 }
 
 /// Read what the panes show (blocking: run it with `spawn_blocking`).
-pub fn load_view(options: &ConsoleOptions, _account: Option<&str>) -> Result<LibraryView, String> {
+pub fn load_view(options: &ConsoleOptions) -> Result<LibraryView, String> {
     let library =
         Library::open(&options.data_dir, options.plans.clone()).map_err(|e| e.to_string())?;
     let actor = library
