@@ -1,6 +1,12 @@
-//! Content-addressed blob store: `blobs/ab/cd/<sha256>`, written through a temp file, fsync'd,
+//! Content-addressed blob store: `blobs/ab/<sha256>`, written through a temp file, fsync'd,
 //! renamed into place, directory fsync'd. A crash at any instant leaves either no blob or a
 //! complete, correct one; leftovers in `tmp/` are swept by [`BlobStore::remove_temp_files`].
+//!
+//! One fan-out level, as git's object store: 256 directories, ~4,000 blobs each at a million
+//! files (ext4's hashed directories look names up in constant time at that size). The first
+//! layout had two levels (`ab/cd/`, DESIGN §4), which made a fresh store create a directory for
+//! almost every blob — measured as the largest system-time cost of importing 10,000 small files.
+//! A store in that layout is moved over when it is opened ([`BlobStore::open`]).
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
@@ -26,8 +32,7 @@ const STREAM_CHUNK_BYTES: usize = 1024 * 1024;
 const WRITEBACK_CHUNK_BYTES: u64 = 4 * 1024 * 1024;
 /// Length of a sha256 digest written as lowercase hex.
 const SHA256_HEX_LEN: usize = 64;
-/// Hex digits per fan-out level: `ab/cd/<hash>` keeps every directory at most 256 entries wide
-/// until the leaves, which then hold 1/65536 of the blobs each.
+/// Hex digits of the fan-out level: `ab/<hash>`, 256 directories, each holding 1/256 of the blobs.
 const FAN_OUT_DIGITS: usize = 2;
 /// Directory under the root that holds in-flight writes; on the same filesystem as the blobs so
 /// the final rename is atomic.
@@ -69,7 +74,8 @@ pub struct BlobStore {
 }
 
 impl BlobStore {
-    /// Opens (creating if needed) a store rooted at `root`.
+    /// Opens (creating if needed) a store rooted at `root`; a store in the old two-level layout
+    /// is moved to the current one first.
     pub fn open(root: &Path) -> io::Result<BlobStore> {
         let temp_dir = root.join(TEMP_DIR_NAME);
         fs::create_dir_all(&temp_dir).context("creating blob store", &temp_dir)?;
@@ -81,10 +87,67 @@ impl BlobStore {
             None => root,
         };
         sync_dirs([root, parent])?;
-        Ok(BlobStore {
+        let store = BlobStore {
             root: root.to_path_buf(),
             temp_dir,
-        })
+        };
+        store.move_legacy_layout()?;
+        Ok(store)
+    }
+
+    /// Moves blobs of the old layout (`ab/cd/<sha256>`) to `ab/<sha256>`. Each move is one
+    /// rename on the same file system, so a crash leaves every blob under one of its two names
+    /// and the next open finishes the job. Nothing that is not a blob of ours is touched: it
+    /// stays where it is and [`BlobStore::collect_unreferenced`] reports it as foreign.
+    fn move_legacy_layout(&self) -> io::Result<()> {
+        let mut moved_any = false;
+        for top in list_dir(&self.root)? {
+            let Some(ab) = fan_out_dir_name(&top)? else {
+                continue;
+            };
+            for mid in list_dir(&top.path())? {
+                let Some(cd) = fan_out_dir_name(&mid)? else {
+                    continue;
+                };
+                for leaf in list_dir(&mid.path())? {
+                    let name = leaf.file_name();
+                    let Some(sha256) = name.to_str().filter(|name| {
+                        is_sha256_hex(name)
+                            && name[..FAN_OUT_DIGITS] == ab
+                            && name[FAN_OUT_DIGITS..2 * FAN_OUT_DIGITS] == cd
+                    }) else {
+                        continue;
+                    };
+                    if !leaf
+                        .file_type()
+                        .context("inspecting", leaf.path())?
+                        .is_file()
+                    {
+                        continue;
+                    }
+                    let target = blob_path(&self.root, sha256);
+                    let size = leaf.metadata().context("inspecting", leaf.path())?.len();
+                    if existing_file_len(&target)? == Some(size) {
+                        // Moved before a crash, or stored again since: one copy is enough.
+                        fs::remove_file(leaf.path()).context("removing old blob", leaf.path())?;
+                    } else {
+                        fs::rename(leaf.path(), &target)
+                            .context("moving blob to the one-level layout", &target)?;
+                    }
+                    moved_any = true;
+                }
+                // Only an empty directory goes; anything else in it stays for an admin.
+                match fs::remove_dir(mid.path()) {
+                    Ok(()) => moved_any = true,
+                    Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => {}
+                    Err(e) => return Err(e).context("removing old blob directory", mid.path()),
+                }
+            }
+        }
+        if moved_any {
+            sync_file_system(&self.root)?;
+        }
+        Ok(())
     }
 
     pub fn root(&self) -> &Path {
@@ -204,9 +267,7 @@ impl BlobStore {
         for PendingBlob { blob, temp } in pending {
             let target = blob_path(&self.root, &blob.sha256);
             if existing_file_len(&target)? != Some(blob.size) {
-                let leaf_dir = target.parent().unwrap_or(&self.root);
-                create_dir_if_missing(leaf_dir.parent().unwrap_or(&self.root))?;
-                create_dir_if_missing(leaf_dir)?;
+                create_dir_if_missing(target.parent().unwrap_or(&self.root))?;
                 temp.persist(&target)
                     .map_err(|e| e.error)
                     .context("moving blob into place at", &target)?;
@@ -291,31 +352,23 @@ impl BlobStore {
                 visit(StoredEntry::Foreign(top.path()))?;
                 continue;
             };
-            for mid in list_dir(&top.path())? {
-                let Some(cd) = fan_out_dir_name(&mid)? else {
-                    visit(StoredEntry::Foreign(mid.path()))?;
-                    continue;
-                };
-                for leaf in list_dir(&mid.path())? {
-                    let path = leaf.path();
-                    let file_type = leaf.file_type().context("inspecting", &path)?;
-                    let name = leaf.file_name();
-                    let sha256 = name.to_str().filter(|name| {
-                        is_sha256_hex(name)
-                            && name[..FAN_OUT_DIGITS] == ab
-                            && name[FAN_OUT_DIGITS..2 * FAN_OUT_DIGITS] == cd
-                    });
-                    match sha256 {
-                        Some(sha256) if file_type.is_file() => {
-                            let size = leaf.metadata().context("inspecting", &path)?.len();
-                            visit(StoredEntry::Blob {
-                                sha256: sha256.to_owned(),
-                                path,
-                                size,
-                            })?;
-                        }
-                        _ => visit(StoredEntry::Foreign(path))?,
+            for leaf in list_dir(&top.path())? {
+                let path = leaf.path();
+                let file_type = leaf.file_type().context("inspecting", &path)?;
+                let name = leaf.file_name();
+                let sha256 = name
+                    .to_str()
+                    .filter(|name| is_sha256_hex(name) && name[..FAN_OUT_DIGITS] == ab);
+                match sha256 {
+                    Some(sha256) if file_type.is_file() => {
+                        let size = leaf.metadata().context("inspecting", &path)?.len();
+                        visit(StoredEntry::Blob {
+                            sha256: sha256.to_owned(),
+                            path,
+                            size,
+                        })?;
                     }
+                    _ => visit(StoredEntry::Foreign(path))?,
                 }
             }
         }
@@ -397,12 +450,11 @@ impl BlobWriter {
         let (file, blob, temp, root) = self.finish_writing()?;
         let target = blob_path(&root, &blob.sha256);
         let leaf_dir = target.parent().unwrap_or(&root);
-        let mid_dir = leaf_dir.parent().unwrap_or(&root);
 
         if existing_file_len(&target)? == Some(blob.size) {
             // Dedup. A concurrent writer may have renamed this blob in without having made its
             // directory entries durable yet; we are about to report it as stored, so sync them.
-            sync_dirs([leaf_dir, mid_dir, &root])?;
+            sync_dirs([leaf_dir, &root])?;
             return Ok(blob);
         }
         // A file of the wrong size under this name is damaged; the rename below replaces it.
@@ -412,17 +464,16 @@ impl BlobWriter {
         file.sync_all().context("syncing blob temp file", &temp)?;
         drop(file);
 
-        create_dir_if_missing(mid_dir)?;
         create_dir_if_missing(leaf_dir)?;
 
         temp.persist(&target)
             .map_err(|e| e.error)
             .context("moving blob into place at", &target)?;
 
-        // Make the new name durable, and the fan-out directories' own entries. Synced every time,
-        // not only when this call created them: a directory another writer created a moment ago
+        // Make the new name durable, and the fan-out directory's own entry. Synced every time,
+        // not only when this call created it: a directory another writer created a moment ago
         // may not be durable yet. An unchanged directory syncs in ~40 µs on our 2-core test VM.
-        sync_dirs([leaf_dir, mid_dir, &root])?;
+        sync_dirs([leaf_dir, &root])?;
         Ok(blob)
     }
 }
@@ -495,9 +546,7 @@ fn sync_file_system(_dir: &Path) -> io::Result<()> {
 }
 
 fn blob_path(root: &Path, sha256: &str) -> PathBuf {
-    root.join(&sha256[..FAN_OUT_DIGITS])
-        .join(&sha256[FAN_OUT_DIGITS..2 * FAN_OUT_DIGITS])
-        .join(sha256)
+    root.join(&sha256[..FAN_OUT_DIGITS]).join(sha256)
 }
 
 fn is_sha256_hex(s: &str) -> bool {
@@ -580,7 +629,9 @@ fn existing_file_len(path: &Path) -> io::Result<Option<u64>> {
 fn create_dir_if_missing(dir: &Path) -> io::Result<()> {
     match fs::create_dir(dir) {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        // Something that is not a directory in the way would only surface later, as a rename
+        // failing with "Not a directory"; name the real problem here.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
         Err(e) => Err(e).context("creating blob directory", dir),
     }
 }

@@ -162,14 +162,58 @@ fn put_bytes_round_trips_through_open_and_verify() {
 }
 
 #[test]
-fn stores_content_under_its_sha256_in_two_fan_out_levels() {
+fn stores_content_under_its_sha256_in_one_fan_out_level() {
     let (_dir, store) = new_store();
     let blob = store.put_bytes(b"abc").unwrap();
     assert_eq!(blob.sha256, ABC_SHA256);
-    let expected_path = store.root().join("ba").join("78").join(ABC_SHA256);
+    let expected_path = store.root().join("ba").join(ABC_SHA256);
     assert_eq!(store.path_of(ABC_SHA256), Some(expected_path.clone()));
     assert_eq!(store.path(&blob), Some(expected_path.clone()));
     assert_eq!(fs::read(expected_path).unwrap(), b"abc");
+}
+
+#[test]
+fn opening_a_store_of_the_two_level_layout_moves_its_blobs_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("blobs");
+    let legacy = |sha: &str| root.join(&sha[..2]).join(&sha[2..4]).join(sha);
+    let abc_old = legacy(ABC_SHA256);
+    let empty_old = legacy(EMPTY_SHA256);
+    fs::create_dir_all(abc_old.parent().unwrap()).unwrap();
+    fs::create_dir_all(empty_old.parent().unwrap()).unwrap();
+    fs::write(&abc_old, b"abc").unwrap();
+    fs::write(&empty_old, b"").unwrap();
+    // A crash between the move and removing the old name leaves both; one copy is kept.
+    fs::write(root.join("e3").join(EMPTY_SHA256), b"").unwrap();
+    // Something an admin put in an old directory is not ours to move or delete.
+    fs::write(abc_old.with_file_name("notes.txt"), b"mine").unwrap();
+
+    let store = BlobStore::open(&root).unwrap();
+
+    assert_eq!(read_blob(&store, ABC_SHA256), b"abc");
+    assert_eq!(
+        store.path_of(ABC_SHA256),
+        Some(root.join("ba").join(ABC_SHA256))
+    );
+    assert_eq!(
+        store.verify(EMPTY_SHA256).unwrap(),
+        BlobCheck::Ok { size: 0 }
+    );
+    assert!(!abc_old.exists() && !empty_old.exists());
+    assert!(
+        !empty_old.parent().unwrap().exists(),
+        "empty old directory left"
+    );
+    assert_eq!(
+        fs::read(abc_old.with_file_name("notes.txt")).unwrap(),
+        b"mine"
+    );
+    let stats = store.collect_unreferenced(|_| true).unwrap();
+    assert_eq!(stats.kept, 2);
+    assert_eq!(stats.foreign, vec![abc_old.parent().unwrap().to_owned()]);
+    // Opening again finds nothing left to move.
+    let again = BlobStore::open(&root).unwrap();
+    assert_eq!(read_blob(&again, ABC_SHA256), b"abc");
 }
 
 #[test]
