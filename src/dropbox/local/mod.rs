@@ -33,7 +33,7 @@ use std::collections::HashSet;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use sha2::{Digest, Sha256};
@@ -92,7 +92,10 @@ struct Inner {
     settings: LocalSettings,
     account_id: String,
     cursors: Mutex<CursorStore>,
-    watcher: ChangeWatcher,
+    /// Started by the first wait for changes, not on open: a one-off pass (`import --once`)
+    /// never waits, and a recursive watch would have the kernel queue an event for every read,
+    /// rename and delete the import itself does.
+    watcher: OnceLock<ChangeWatcher>,
     /// What scans left out and have already logged.
     noted: Mutex<HashSet<String>>,
 }
@@ -121,13 +124,12 @@ impl LocalFolder {
             .as_nanos();
         let instance_seed = format!("{account_id}-{}-{nanos}", std::process::id());
         let instance = hex(&Sha256::digest(instance_seed.as_bytes())[..6]);
-        let watcher = ChangeWatcher::start(&root.path);
         let inner = Inner {
             root,
             settings,
             account_id,
             cursors: Mutex::new(CursorStore::new(instance)),
-            watcher,
+            watcher: OnceLock::new(),
             noted: Mutex::new(HashSet::new()),
         };
         Ok(LocalFolder {
@@ -159,6 +161,11 @@ impl LocalFolder {
 }
 
 impl Inner {
+    fn watcher(&self) -> &ChangeWatcher {
+        self.watcher
+            .get_or_init(|| ChangeWatcher::start(&self.root.path))
+    }
+
     fn cursors(&self) -> std::sync::MutexGuard<'_, CursorStore> {
         self.cursors.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -323,7 +330,8 @@ impl DropboxBackend for LocalFolder {
         let settings = self.inner.settings;
         let settle =
             (settings.stable_for / 2).clamp(MIN_SCAN_GAP_AFTER_EVENT, MAX_SCAN_GAP_AFTER_EVENT);
-        let mut events = self.inner.watcher.subscribe();
+        // Subscribed before the first scan below, so a change after that scan wakes us.
+        let mut events = self.inner.watcher().subscribe();
         loop {
             if let Some(events) = events.as_mut() {
                 events.borrow_and_update();
