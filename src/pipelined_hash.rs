@@ -11,7 +11,10 @@ use std::thread::JoinHandle;
 /// cost more than it saves).
 pub const PIPELINE_AFTER_BYTES: u64 = 4 * 1024 * 1024;
 /// Chunks in flight to the hashing thread (bounds the memory one stream can hold).
-const PIPELINE_DEPTH: usize = 8;
+const PIPELINE_DEPTH: usize = 4;
+/// Bytes gathered before a chunk goes to the hashing thread. Network reads arrive in pieces of
+/// 8-64 KiB; handing each over on its own cost a thread wake-up per piece.
+const PIPE_CHUNK_BYTES: usize = 1024 * 1024;
 
 /// Anything that digests a byte stream.
 pub trait StreamHasher: Clone + Send + 'static {
@@ -31,6 +34,8 @@ pub enum PipelinedHasher<H: StreamHasher> {
         fed: u64,
     },
     Piped {
+        /// Bytes not yet handed over (up to `PIPE_CHUNK_BYTES`).
+        gathering: Vec<u8>,
         chunks: SyncSender<Vec<u8>>,
         /// Emptied chunks come back for reuse, so large streams do not fault in fresh pages.
         spare: Receiver<Vec<u8>>,
@@ -53,13 +58,23 @@ impl<H: StreamHasher> PipelinedHasher<H> {
                     self.start_pipeline();
                 }
             }
-            PipelinedHasher::Piped { chunks, spare, .. } => {
-                let mut chunk = spare.try_recv().unwrap_or_default();
-                chunk.clear();
-                chunk.extend_from_slice(bytes);
-                if let Err(SendError(chunk)) = chunks.send(chunk) {
-                    // The worker is gone (it panicked); `finish` reports it.
-                    drop(chunk);
+            PipelinedHasher::Piped {
+                gathering,
+                chunks,
+                spare,
+                ..
+            } => {
+                let mut bytes = bytes;
+                while !bytes.is_empty() {
+                    let take = bytes.len().min(PIPE_CHUNK_BYTES - gathering.len());
+                    gathering.extend_from_slice(&bytes[..take]);
+                    bytes = &bytes[take..];
+                    if gathering.len() == PIPE_CHUNK_BYTES {
+                        let mut next = spare.try_recv().unwrap_or_default();
+                        next.clear();
+                        next.reserve(PIPE_CHUNK_BYTES);
+                        send_chunk(chunks, std::mem::replace(gathering, next));
+                    }
                 }
             }
             PipelinedHasher::Finished => {}
@@ -86,6 +101,7 @@ impl<H: StreamHasher> PipelinedHasher<H> {
             });
         *self = match spawned {
             Ok(worker) => PipelinedHasher::Piped {
+                gathering: Vec::with_capacity(PIPE_CHUNK_BYTES),
                 chunks,
                 spare,
                 worker,
@@ -99,7 +115,15 @@ impl<H: StreamHasher> PipelinedHasher<H> {
     pub fn finish(self) -> io::Result<H> {
         match self {
             PipelinedHasher::Inline { hasher, .. } => Ok(hasher),
-            PipelinedHasher::Piped { chunks, worker, .. } => {
+            PipelinedHasher::Piped {
+                gathering,
+                chunks,
+                worker,
+                ..
+            } => {
+                if !gathering.is_empty() {
+                    send_chunk(&chunks, gathering);
+                }
                 drop(chunks);
                 worker
                     .join()
@@ -107,6 +131,13 @@ impl<H: StreamHasher> PipelinedHasher<H> {
             }
             PipelinedHasher::Finished => Err(io::Error::other("hash already finished")),
         }
+    }
+}
+
+fn send_chunk(chunks: &SyncSender<Vec<u8>>, chunk: Vec<u8>) {
+    if let Err(SendError(chunk)) = chunks.send(chunk) {
+        // The worker is gone (it panicked); `finish` reports it.
+        drop(chunk);
     }
 }
 
@@ -126,8 +157,15 @@ mod tests {
         ] {
             let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
             let mut hasher = PipelinedHasher::new(Sha256::new());
-            for chunk in data.chunks(300_001) {
-                hasher.update(chunk);
+            // Pieces smaller and larger than the gathered chunk, ending mid-chunk.
+            for (i, chunk) in data.chunks(300_001).enumerate() {
+                for piece in chunk.chunks(if i % 2 == 0 {
+                    8_192
+                } else {
+                    3 * PIPE_CHUNK_BYTES
+                }) {
+                    hasher.update(piece);
+                }
             }
             let piped = matches!(hasher, PipelinedHasher::Piped { .. });
             assert_eq!(piped, len as u64 >= PIPELINE_AFTER_BYTES, "len {len}");
