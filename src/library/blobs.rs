@@ -11,6 +11,8 @@
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -66,11 +68,16 @@ pub struct GcStats {
     pub foreign: Vec<PathBuf>,
 }
 
-/// A directory of blobs. Cheap to clone; all state lives on disk.
+/// A directory of blobs. Cheap to clone; all state lives on disk but for a note of which
+/// fan-out directories are known to be durable.
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     root: PathBuf,
     temp_dir: PathBuf,
+    /// Fan-out directories (by their first byte) whose own entry in the root is durable:
+    /// present when the root was synced at open, or created and synced by this process. A blob
+    /// renamed into one of them needs only that directory synced, not the root as well.
+    durable_dirs: Arc<[AtomicBool; 256]>,
 }
 
 impl BlobStore {
@@ -86,13 +93,40 @@ impl BlobStore {
             Some(parent) => parent,
             None => root,
         };
-        sync_dirs([root, parent])?;
         let store = BlobStore {
             root: root.to_path_buf(),
             temp_dir,
+            durable_dirs: Arc::new(std::array::from_fn(|_| AtomicBool::new(false))),
         };
         store.move_legacy_layout()?;
+        // Every fan-out directory there now has a durable entry once the root is synced below.
+        let present: Vec<u8> = list_dir(root)?
+            .iter()
+            .filter_map(|entry| fan_out_dir_name(entry).ok().flatten())
+            .filter_map(|name| u8::from_str_radix(&name, 16).ok())
+            .collect();
+        sync_dirs([root, parent])?;
+        for index in present {
+            store.durable_dirs[usize::from(index)].store(true, Ordering::Relaxed);
+        }
         Ok(store)
+    }
+
+    /// Makes the name of a blob just renamed into `leaf_dir` durable: that directory, and the
+    /// root too unless the directory's own entry is known durable already.
+    fn sync_new_name(&self, leaf_dir: &Path, sha256: &str) -> io::Result<()> {
+        sync_dir(leaf_dir)?;
+        let slot = u8::from_str_radix(&sha256[..FAN_OUT_DIGITS], 16)
+            .map(|index| &self.durable_dirs[usize::from(index)]);
+        match slot {
+            Ok(known) if known.load(Ordering::Relaxed) => Ok(()),
+            Ok(known) => {
+                sync_dir(&self.root)?;
+                known.store(true, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(_) => sync_dir(&self.root),
+        }
     }
 
     /// Moves blobs of the old layout (`ab/cd/<sha256>`) to `ab/<sha256>`. Each move is one
@@ -176,7 +210,7 @@ impl BlobStore {
             hashing: PipelinedHasher::new(Sha256::new()),
             size: 0,
             writeback_started: 0,
-            root: self.root.clone(),
+            store: self.clone(),
         })
     }
 
@@ -262,6 +296,11 @@ impl BlobStore {
         if pending.is_empty() {
             return Ok(Vec::new());
         }
+        if let [_] = pending.as_slice() {
+            // One blob: its own fsync is cheaper than syncing the whole file system twice.
+            let PendingBlob { blob, temp } = pending.into_iter().next().expect("one blob");
+            return self.commit_one(blob, temp, false).map(|blob| vec![blob]);
+        }
         sync_file_system(&self.root)?;
         let mut committed = Vec::with_capacity(pending.len());
         for PendingBlob { blob, temp } in pending {
@@ -275,7 +314,35 @@ impl BlobStore {
             committed.push(blob);
         }
         sync_file_system(&self.root)?;
+        for blob in &committed {
+            if let Ok(index) = u8::from_str_radix(&blob.sha256[..FAN_OUT_DIGITS], 16) {
+                self.durable_dirs[usize::from(index)].store(true, Ordering::Relaxed);
+            }
+        }
         Ok(committed)
+    }
+
+    /// A written blob made durable on its own: fsync of its bytes (unless the caller did),
+    /// rename, directory sync. If the store holds these bytes already, the temp file just goes.
+    fn commit_one(&self, blob: Blob, temp: TempPath, bytes_synced: bool) -> io::Result<Blob> {
+        let target = blob_path(&self.root, &blob.sha256);
+        let leaf_dir = target.parent().unwrap_or(&self.root);
+        // A file of the wrong size under this name is damaged; the rename below replaces it.
+        if existing_file_len(&target)? != Some(blob.size) {
+            if !bytes_synced {
+                File::open(&temp)
+                    .and_then(|file| file.sync_all())
+                    .context("syncing blob temp file", &temp)?;
+            }
+            create_dir_if_missing(leaf_dir)?;
+            temp.persist(&target)
+                .map_err(|e| e.error)
+                .context("moving blob into place at", &target)?;
+        }
+        // Also for a blob that was there: a concurrent writer may have renamed it in without
+        // having made its name durable yet, and we are about to report it as stored.
+        self.sync_new_name(leaf_dir, &blob.sha256)?;
+        Ok(blob)
     }
 
     /// Crash recovery: deletes the temp files of writes that never committed. Call it at start-up
@@ -398,7 +465,7 @@ pub struct BlobWriter {
     size: u64,
     /// Bytes from the start of the file for which writeback has been started.
     writeback_started: u64,
-    root: PathBuf,
+    store: BlobStore,
 }
 
 impl BlobWriter {
@@ -418,13 +485,13 @@ impl BlobWriter {
 
     /// Flushes the buffer and finishes the hash: the bytes are in the temp file (not yet
     /// durable), and the blob's name is known.
-    fn finish_writing(self) -> io::Result<(File, Blob, TempPath, PathBuf)> {
+    fn finish_writing(self) -> io::Result<(File, Blob, TempPath, BlobStore)> {
         let BlobWriter {
             out,
             temp,
             hashing,
             size,
-            root,
+            store,
             ..
         } = self;
         let hasher = hashing.finish().context("hashing blob temp file", &temp)?;
@@ -440,41 +507,24 @@ impl BlobWriter {
                 size,
             },
             temp,
-            root,
+            store,
         ))
     }
 
     /// Makes the blob durable at its final path and returns it. If the store already holds the
     /// same content, the temp file is dropped and the existing blob returned.
     pub fn commit(self) -> io::Result<Blob> {
-        let (file, blob, temp, root) = self.finish_writing()?;
-        let target = blob_path(&root, &blob.sha256);
-        let leaf_dir = target.parent().unwrap_or(&root);
-
-        if existing_file_len(&target)? == Some(blob.size) {
-            // Dedup. A concurrent writer may have renamed this blob in without having made its
-            // directory entries durable yet; we are about to report it as stored, so sync them.
-            sync_dirs([leaf_dir, &root])?;
-            return Ok(blob);
-        }
-        // A file of the wrong size under this name is damaged; the rename below replaces it.
-
+        let (file, blob, temp, store) = self.finish_writing()?;
         // The content must be on disk before the rename can make it visible; otherwise a crash
-        // could leave a complete-looking name over missing data.
-        file.sync_all().context("syncing blob temp file", &temp)?;
+        // could leave a complete-looking name over missing data. Synced here, through the
+        // descriptor still open, unless the store already holds these bytes.
+        let target = blob_path(&store.root, &blob.sha256);
+        let synced = existing_file_len(&target)? != Some(blob.size);
+        if synced {
+            file.sync_all().context("syncing blob temp file", &temp)?;
+        }
         drop(file);
-
-        create_dir_if_missing(leaf_dir)?;
-
-        temp.persist(&target)
-            .map_err(|e| e.error)
-            .context("moving blob into place at", &target)?;
-
-        // Make the new name durable, and the fan-out directory's own entry. Synced every time,
-        // not only when this call created it: a directory another writer created a moment ago
-        // may not be durable yet. An unchanged directory syncs in ~40 µs on our 2-core test VM.
-        sync_dirs([leaf_dir, &root])?;
-        Ok(blob)
+        store.commit_one(blob, temp, synced)
     }
 }
 
