@@ -89,6 +89,7 @@ impl Lib {
             os_user: None,
             admin_label: who.into(),
             engine,
+            send: Default::default(),
             keymap: Default::default(),
         }
     }

@@ -151,6 +151,7 @@ fn options_as(data: &Path, who: &str) -> ConsoleOptions {
         os_user: None,
         admin_label: who.into(),
         engine: EngineSettings::default(),
+        send: Default::default(),
         keymap: Default::default(),
     }
 }

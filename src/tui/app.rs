@@ -18,6 +18,7 @@ use super::all_files::{AllFiles, FilesRequest};
 use super::dialogs::{Dialog, DialogOutcome};
 use super::keymap::Action;
 use super::keymap_config::Keymap;
+use super::sending::{SendJob, SendProgress};
 use super::theme::Theme;
 use super::throughput::Throughput;
 
@@ -85,6 +86,9 @@ pub enum Effect {
         text: String,
         complete: bool,
     },
+    /// Send files to Dropbox or share them, off the UI task; its events come back to
+    /// [`App::send_progress`], its end to [`App::send_finished`].
+    Send(SendJob),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -225,6 +229,8 @@ pub struct App {
     pub download_started: HashMap<ItemId, Instant>,
     /// All Files: its window of rows, filters, marks and dialogs.
     pub files: AllFiles,
+    /// A send to Dropbox (or a share) under way.
+    pub sending: Option<SendProgress>,
 }
 
 impl App {
@@ -254,6 +260,7 @@ impl App {
             throughput: Throughput::default(),
             download_started: HashMap::new(),
             files: AllFiles::default(),
+            sending: None,
         }
     }
 
@@ -463,6 +470,10 @@ impl App {
             }
             DialogOutcome::UploadLookup { text, complete } => {
                 vec![Effect::UploadLookup { text, complete }]
+            }
+            DialogOutcome::Send(job) => {
+                self.dialog = None;
+                self.start_send(job)
             }
         }
     }
