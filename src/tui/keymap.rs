@@ -366,7 +366,7 @@ pub static BINDINGS: &[Binding] = &[
     Binding {
         keys: &[key('L')],
         label: "L",
-        help: "share link (* collection: folder)",
+        help: "share link (or * collection)",
         hint: "share",
         action: Action::Files(FilesAction::Share),
         scope: Scope::Pane(PaneId::Files),

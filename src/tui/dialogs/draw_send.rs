@@ -27,7 +27,7 @@ pub fn send(frame: &mut Frame, area: Rect, theme: Theme, dialog: &SendDialog) {
             Span::styled(clean(&dialog.destination()), theme.key()),
         ]),
         Line::from(Span::styled(
-            "Copies only: the library is not changed; a name taken there gets a new one.",
+            "A copy: the library is not changed; a name taken there gets a new one.",
             theme.dim(),
         )),
         Line::from("Subfolder in the downloads folder (optional):"),
