@@ -607,6 +607,7 @@ fn send_and_share_dialogs_at_both_sizes_in_colour_and_without() {
     use smartimage::export::{ExportRequest, ShareRequest, ShareTarget};
     use smartimage::library::outgoing::OutgoingSelection;
     use smartimage::tui::dialogs::Dialog;
+    use smartimage::tui::dialogs::send::SentDialog;
     use smartimage::tui::sending::{SendDone, SendJob};
     let demo = demo_like();
     type Open = fn(&mut App, &Path);
@@ -651,6 +652,15 @@ fn send_and_share_dialogs_at_both_sizes_in_colour_and_without() {
                 bytes_sent: 40_000,
             };
             app.send_finished(&job, Ok(SendDone::Exported(summary)));
+            // The demo's links are synced folders, which cannot share; an API link can.
+            let Some(Dialog::Sent(sent)) = &mut app.dialog else {
+                panic!("no Sent dialog")
+            };
+            assert!(sent.share.is_none(), "a synced folder cannot share");
+            sent.share = Some(SentDialog::share_folder(
+                "Acme",
+                "/Acme (from Smartimage)/Launch",
+            ));
         }),
         ("share", |app, _| {
             let job = SendJob::Share(ShareRequest {

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use crate::dropbox::local::sharing_needs_the_api;
 use crate::export::folders::downloads_folder;
 use crate::export::{
     ExportError, ExportEvent, ExportRequest, ExportSummary, ShareOutcome, ShareRequest,
@@ -16,6 +17,7 @@ use crate::library::actions::AccountSummary;
 use crate::library::organise::FileFilter;
 use crate::library::outgoing::OutgoingSelection;
 use crate::library::permissions::Right;
+use crate::library::store::links::BackendKind;
 
 use super::ConsoleOptions;
 use super::all_files::Marked;
@@ -266,7 +268,13 @@ impl App {
                 }
             },
         };
-        if self.sendable(&account).is_none() {
+        let Some(summary) = self.sendable(&account) else {
+            return vec![];
+        };
+        if !can_share(&summary) {
+            // Said before anything is sent (the engine would copy the file first, then refuse).
+            let why = ExportError::Dropbox(sharing_needs_the_api());
+            self.dialog = Some(Dialog::notice("Not shared", why.to_string()));
             return vec![];
         }
         self.start_send(SendJob::Share(ShareRequest { account, target }))
@@ -416,14 +424,31 @@ impl App {
                 shared.link.url,
                 shared.link.created,
             )),
-            (_, Ok(SendDone::Exported(summary))) => Dialog::Sent(sent_dialog(&summary)),
+            (_, Ok(SendDone::Exported(summary))) => {
+                let shareable = self
+                    .view
+                    .accounts
+                    .iter()
+                    .find(|a| a.account.name == summary.account)
+                    .is_some_and(can_share);
+                Dialog::Sent(sent_dialog(&summary, shareable))
+            }
             (SendJob::Export(_), Err(why)) => Dialog::notice("Not sent", why),
             (SendJob::Share(_), Err(why)) => Dialog::notice("Not shared", why),
         });
     }
 }
 
-fn sent_dialog(summary: &ExportSummary) -> SentDialog {
+/// Shared links need the Dropbox API; a synced-folder link cannot make them.
+fn can_share(summary: &AccountSummary) -> bool {
+    summary
+        .dropbox
+        .as_ref()
+        .is_some_and(|link| link.backend == BackendKind::Api)
+}
+
+/// What a finished send did; `shareable`: its folder may be shared from there.
+fn sent_dialog(summary: &ExportSummary, shareable: bool) -> SentDialog {
     let (sent, failed) = (summary.sent.len(), summary.failed.len());
     let mut lines = vec![format!(
         "Sent {sent} file{} ({}) to {}",
@@ -454,7 +479,8 @@ fn sent_dialog(summary: &ExportSummary) -> SentDialog {
         },
         lines,
         failed: sent == 0,
-        share: (sent > 0).then(|| SentDialog::share_folder(&summary.account, &summary.folder)),
+        share: (sent > 0 && shareable)
+            .then(|| SentDialog::share_folder(&summary.account, &summary.folder)),
     }
 }
 
