@@ -488,3 +488,67 @@ fn sent_dialog(summary: &ExportSummary, shareable: bool) -> SentDialog {
 pub fn share_folder_hint() -> String {
     format!("{SHARE_FOLDER_KEY} shares the folder")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dropbox::sending::SentVia;
+
+    #[test]
+    fn the_footer_counts_files_and_bytes_including_those_in_flight() {
+        let mut progress = SendProgress::new("sending");
+        assert_eq!(progress.line(), "sending…");
+        progress.apply(&ExportEvent::Planned {
+            account: "Acme".into(),
+            folder: "/Acme (from Smartimage)".into(),
+            files: 3,
+            bytes: 3 * 1024,
+        });
+        progress.apply(&ExportEvent::Progress {
+            index: 0,
+            name: "a.png".into(),
+            bytes: 1024,
+            total: 1024,
+        });
+        progress.apply(&ExportEvent::Sent {
+            index: 0,
+            name: "a.png".into(),
+            path: "/Acme (from Smartimage)/a.png".into(),
+            via: SentVia::Upload,
+        });
+        progress.apply(&ExportEvent::Progress {
+            index: 1,
+            name: "b.png".into(),
+            bytes: 512,
+            total: 1024,
+        });
+        assert_eq!(progress.line(), "sending 1/3 files, 1.5 KiB of 3.0 KiB");
+        progress.apply(&ExportEvent::Retrying {
+            index: 1,
+            name: "b.png".into(),
+            attempt: 1,
+            reason: "too many requests".into(),
+        });
+        assert_eq!(
+            progress.line(),
+            "sending 1/3 files, 1.0 KiB of 3.0 KiB, retrying b.png (try 2)"
+        );
+        progress.apply(&ExportEvent::Failed {
+            index: 2,
+            name: "c.png".into(),
+            reason: "no".into(),
+        });
+        assert_eq!((progress.sent, progress.failed), (1, 1));
+    }
+
+    #[test]
+    fn a_filter_reads_as_a_person_says_it() {
+        let filter = FileFilter {
+            name_contains: Some("hero".into()),
+            kind: Some("image".into()),
+            collection: Some("Summer".into()),
+            ..FileFilter::default()
+        };
+        assert_eq!(describe(&filter), "\"hero\", kind image, in Summer");
+    }
+}
