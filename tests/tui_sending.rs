@@ -445,6 +445,31 @@ fn star_under_the_collection_filter_sends_the_collection_into_its_subfolder() {
         panic!("no Share dialog")
     };
     assert_eq!(link.path, format!("/{DOWNLOADS}/Summer"));
+
+    // One unticked: everything matching less it, into the folder typed (no collection folder).
+    app.dialog = None;
+    app.handle_key(key('g'));
+    let unticked = app.files.selected().unwrap().name.clone();
+    let effects = app.handle_key(key(' '));
+    setup.serve(&mut app, OWNER, effects);
+    app.handle_key(key('X'));
+    let Some(Dialog::Send(dialog)) = &app.dialog else {
+        panic!("no Send dialog")
+    };
+    assert_eq!(dialog.what, "all 1 file matching in Summer");
+    assert!(
+        matches!(&dialog.selection, OutgoingSelection::Matching { exclude, .. } if exclude.len() == 1),
+        "{:?}",
+        dialog.selection
+    );
+    for c in "Less one".chars() {
+        app.handle_key(key(c));
+    }
+    let effects = app.handle_key(enter());
+    setup.run(&mut app, OWNER, effects);
+    let sent = names_in(&setup.downloads().join("Less one"));
+    assert_eq!(sent.len(), 1);
+    assert_ne!(sent[0], unticked);
 }
 
 #[test]

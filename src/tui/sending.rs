@@ -346,41 +346,32 @@ impl App {
                     what,
                 ))
             }
-            marked @ Marked::Matching { .. } => {
+            Marked::Matching {
+                filter,
+                exclude,
+                count,
+            } => {
                 let Some(account) = self.files.scope.clone() else {
                     self.files.notice = Some(one_account.into());
                     return None;
                 };
-                let Marked::Matching {
-                    filter,
-                    exclude,
-                    count,
-                } = &marked
-                else {
-                    return None;
-                };
                 let all = match count {
-                    Some(n) => format!("all {n} file{}", plural(*n)),
+                    Some(n) => format!("all {n} file{}", plural(n)),
                     None => "all files".into(),
                 };
-                if let Some(collection) = whole_collection(&marked) {
+                if let Some(collection) = whole_collection(&self.files.marked) {
                     let what = format!("{all} of the collection {collection}");
-                    return Some((
-                        account,
-                        OutgoingSelection::Collection(collection.to_owned()),
-                        what,
-                    ));
+                    let selection = OutgoingSelection::Collection(collection.to_owned());
+                    return Some((account, selection, what));
                 }
-                let what = match describe(filter) {
+                let what = match describe(&filter) {
                     d if d.is_empty() => format!("{all} of {account}"),
                     d => format!("{all} matching {d}"),
                 };
+                let exclude = exclude.into_iter().collect();
                 Some((
                     account,
-                    OutgoingSelection::Matching {
-                        filter: filter.clone(),
-                        exclude: exclude.iter().copied().collect(),
-                    },
+                    OutgoingSelection::Matching { filter, exclude },
                     what,
                 ))
             }
