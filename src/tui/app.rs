@@ -231,6 +231,8 @@ pub struct App {
     pub files: AllFiles,
     /// A send to Dropbox (or a share) under way.
     pub sending: Option<SendProgress>,
+    /// `q` was pressed once while a send ran: the next one quits.
+    pub quit_asked: bool,
 }
 
 impl App {
@@ -261,6 +263,7 @@ impl App {
             download_started: HashMap::new(),
             files: AllFiles::default(),
             sending: None,
+            quit_asked: false,
         }
     }
 
@@ -397,7 +400,7 @@ impl App {
         }
         match action {
             Action::Files(_) => return vec![],
-            Action::Quit => return vec![Effect::Quit],
+            Action::Quit => return self.quit(),
             Action::Suspend => return vec![Effect::Suspend],
             Action::ToggleHelp => {
                 self.help = !self.help;

@@ -378,6 +378,20 @@ impl App {
         }
     }
 
+    /// `q`: quits, but asks once while a send runs (quitting then leaves the files not yet
+    /// sent unsent, and the export without its audit row).
+    pub(crate) fn quit(&mut self) -> Vec<Effect> {
+        if self.sending.is_some() && !std::mem::replace(&mut self.quit_asked, true) {
+            let key = self.keymap.label_of(crate::tui::keymap::Action::Quit);
+            self.last_problem = Some(format!(
+                "a send to Dropbox is running; {key} again quits and leaves it unfinished"
+            ));
+            self.dirty = true;
+            return vec![];
+        }
+        vec![Effect::Quit]
+    }
+
     /// Hand `job` to the event loop; the footer follows its progress.
     pub(crate) fn start_send(&mut self, job: SendJob) -> Vec<Effect> {
         if self.refuse_while_sending() {
@@ -409,6 +423,9 @@ impl App {
         self.dirty = true;
         self.sending = None;
         self.status = None;
+        if std::mem::take(&mut self.quit_asked) {
+            self.last_problem = None;
+        }
         self.dialog = Some(match (job, outcome) {
             (_, Ok(SendDone::Shared(shared))) => Dialog::Share(ShareDialog::new(
                 shared.path,
@@ -530,6 +547,26 @@ mod tests {
             reason: "no".into(),
         });
         assert_eq!((progress.sent, progress.failed), (1, 1));
+    }
+
+    #[test]
+    fn quitting_while_a_send_runs_asks_once() {
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        let theme = crate::tui::theme::Theme { color: false };
+        let mut app = App::new("lib".into(), "a@b.test".into(), theme);
+        app.sending = Some(SendProgress::new("sending"));
+        assert_eq!(app.handle_key(q), vec![]);
+        assert!(
+            app.last_problem
+                .as_deref()
+                .unwrap()
+                .contains("q again quits")
+        );
+        assert_eq!(app.handle_key(q), vec![Effect::Quit]);
+        app.quit_asked = false;
+        app.sending = None;
+        assert_eq!(app.handle_key(q), vec![Effect::Quit]);
     }
 
     #[test]
