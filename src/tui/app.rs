@@ -18,7 +18,8 @@ use super::all_files::{AllFiles, FilesRequest};
 use super::dialogs::{Dialog, DialogOutcome};
 use super::keymap::Action;
 use super::keymap_config::Keymap;
-use super::sending::{SendJob, SendProgress};
+use super::send_progress::SendProgress;
+use super::sending::SendJob;
 use super::theme::Theme;
 use super::throughput::Throughput;
 

@@ -15,6 +15,7 @@ pub mod panes;
 pub mod paste_paths;
 pub mod path_completion;
 pub mod qr;
+pub mod send_progress;
 pub mod sending;
 pub mod terminal;
 pub mod text;
