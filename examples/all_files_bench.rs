@@ -127,6 +127,7 @@ fn measure(data: &Path) {
         os_user: None,
         admin_label: synthetic_library::OPERATOR.into(),
         engine: Default::default(),
+        send: Default::default(),
         keymap: Default::default(),
     };
     // Open to first frame: the library, the accounts, the first window of rows, one frame.

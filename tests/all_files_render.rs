@@ -52,6 +52,7 @@ impl Console {
             os_user: None,
             admin_label: OPERATOR.into(),
             engine: Default::default(),
+            send: Default::default(),
             keymap: Default::default(),
         };
         app.apply_view(load_view(&options).unwrap());

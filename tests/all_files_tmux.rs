@@ -83,6 +83,15 @@ fn filter_mark_all_batch_add_then_edit_one_file_and_the_cli_agrees() {
         s.lines()
             .any(|l| l.contains("marked · c add to a collection"))
     });
+    // The operator organises but may not send: X says so in the CLI's words, sends nothing.
+    tmux.keys(&["X"]);
+    tmux.wait_for("the send refused", |s| {
+        s.contains("Not allowed") && s.contains("may not send files")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the notice closed, the marks kept", |s| {
+        !s.contains("Not allowed") && s.contains("marked · c add to a collection")
+    });
     tmux.keys(&["c"]);
     tmux.wait_for("the batch dialog", |s| s.contains("New collection…"));
     tmux.keys(&["Enter"]);

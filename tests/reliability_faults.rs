@@ -524,6 +524,7 @@ async fn a_revoked_refresh_token_sets_the_link_to_needs_reauth_and_nothing_is_lo
         os_user: None,
         admin_label: OWNER.into(),
         engine: EngineSettings::default(),
+        send: Default::default(),
         keymap: Default::default(),
     };
     let mut app = smartimage::tui::app::App::new(

@@ -416,6 +416,7 @@ fn hostile_names_and_contents_are_imported_or_refused_with_a_reason_and_never_re
             },
             ..EngineSettings::default()
         },
+        send: Default::default(),
         keymap: Default::default(),
     };
     let mut app = App::new(

@@ -89,6 +89,7 @@ impl Lib {
             os_user: None,
             admin_label: who.into(),
             engine,
+            send: Default::default(),
             keymap: Default::default(),
         }
     }
@@ -910,4 +911,58 @@ fn every_file_of_an_upload_gets_one_outcome_even_when_named_twice() {
     let mut expected = queued.clone();
     expected.sort();
     assert_eq!(finished, expected, "{events:?}");
+}
+
+/// A synced-folder link sends (the downloads folder is a folder beside Acme's) but cannot make
+/// shared links: `L` says so before anything is copied, and the Sent notice offers no share.
+#[test]
+fn a_synced_folder_sends_from_all_files_but_share_says_it_needs_the_api_first() {
+    use smartimage::tui::all_files::worker::serve_now;
+    use smartimage::tui::sending::{self, SendJob};
+    let lib = Lib::new();
+    lib.link_acme();
+    std::fs::write(lib.dropbox.join(ACME).join("logo.png"), png(7)).unwrap();
+    lib.import_once();
+    let mut app = lib.app(OWNER);
+    let mut effects = vec![];
+    app.focus = PaneId::Accounts;
+    while app.scoped_account() != Some(ACME) {
+        effects.extend(app.handle_key(key('j')));
+    }
+    let mut library = Library::open(&lib.data, PlanCatalog::defaults()).unwrap();
+    let owner = library.actor(Some(OWNER), None).unwrap();
+    serve_now(&mut app, &mut library, &owner, effects);
+    app.focus = PaneId::Files;
+    assert_eq!(app.files.rows.len(), 1);
+
+    assert_eq!(app.handle_key(key('L')), vec![]);
+    let Some(Dialog::Notice { title, text }) = &app.dialog else {
+        panic!("no notice")
+    };
+    assert_eq!(title, "Not shared");
+    assert!(text.contains("sharing needs the Dropbox API"), "{text}");
+    let downloads = lib.dropbox.join("Acme Marketing (from Smartimage)");
+    assert!(!downloads.exists(), "nothing was copied before the refusal");
+
+    app.dialog = None;
+    app.handle_key(key('X'));
+    let effects = app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let [Effect::Send(job @ SendJob::Export(_))] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    let outcome = sending::run(&lib.options(OWNER), lib.rt.handle(), job.clone(), &|_| {});
+    app.send_finished(job, outcome);
+    let Some(Dialog::Sent(sent)) = &app.dialog else {
+        panic!("no Sent dialog")
+    };
+    assert_eq!(
+        sent.lines,
+        ["Sent 1 file (97 B) to /Acme Marketing (from Smartimage)"]
+    );
+    assert!(sent.share.is_none(), "a synced folder cannot share");
+    assert_eq!(
+        std::fs::read(downloads.join("logo.png")).unwrap(),
+        png(7),
+        "the library's bytes"
+    );
 }

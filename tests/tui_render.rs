@@ -151,6 +151,7 @@ fn options_as(data: &Path, who: &str) -> ConsoleOptions {
         os_user: None,
         admin_label: who.into(),
         engine: EngineSettings::default(),
+        send: Default::default(),
         keymap: Default::default(),
     }
 }
@@ -577,6 +578,117 @@ fn upload_dialog_at_both_sizes_in_colour_and_without() {
             open(&mut app);
             assert!(
                 matches!(app.dialog, Some(Dialog::Upload(_))),
+                "{name}: no dialog"
+            );
+            for size in [SMALL, LARGE] {
+                let terminal = render(&app, size);
+                insta::assert_snapshot!(
+                    format!("dialog_{name}_{}x{}_{mode}", size.0, size.1),
+                    terminal.backend()
+                );
+                if !theme.color {
+                    no_colour_anywhere(terminal.backend().buffer());
+                }
+            }
+        }
+    }
+}
+
+/// A Dropbox shared link as Dropbox would make it (a fixed one: real ones are random).
+const FIXED_SHARE_URL: &str = "https://www.dropbox.com/scl/fi/k3j9x2m4p7q8r1s5t6u0v/hero.png?rlkey=a1b2c3d4e5f6g7h8i9j0k1l2m&dl=0";
+
+/// All Files' Send to Dropbox (two marked files, a subfolder typed), what a send did (one file
+/// failed) and a shared link with its QR code, at both sizes, with colour and without.
+#[test]
+fn send_and_share_dialogs_at_both_sizes_in_colour_and_without() {
+    use smartimage::dropbox::sending::{SentVia, SharedLink};
+    use smartimage::export::ShareOutcome;
+    use smartimage::export::engine::{ExportSummary, FailedSummary, SentSummary};
+    use smartimage::export::{ExportRequest, ShareRequest, ShareTarget};
+    use smartimage::library::outgoing::OutgoingSelection;
+    use smartimage::tui::dialogs::Dialog;
+    use smartimage::tui::dialogs::send::SentDialog;
+    use smartimage::tui::sending::{SendDone, SendJob};
+    let demo = demo_like();
+    type Open = fn(&mut App, &Path);
+    let cases: [(&str, Open); 3] = [
+        ("send", |app, data| {
+            select(app, "Acme");
+            let effects = app.files_start();
+            settle(app, data, effects);
+            app.focus = PaneId::Files;
+            press(app, KeyCode::Char(' '));
+            press(app, KeyCode::Char(' '));
+            assert_eq!(
+                app.handle_key(KeyEvent::new(KeyCode::Char('X'), KeyModifiers::SHIFT)),
+                vec![]
+            );
+            for c in "Launch/Week 1".chars() {
+                press(app, KeyCode::Char(c));
+            }
+        }),
+        ("sent", |app, _| {
+            let job = SendJob::Export(ExportRequest {
+                account: "Acme".into(),
+                selection: OutgoingSelection::Ids(vec![1, 2]),
+                subfolder: Some("Launch".into()),
+            });
+            let summary = ExportSummary {
+                account: "Acme".into(),
+                folder: "/Acme (from Smartimage)/Launch".into(),
+                sent: vec![SentSummary {
+                    file_id: 1,
+                    name: "hero.png".into(),
+                    path: "/Acme (from Smartimage)/Launch/hero.png".into(),
+                    size: 40_000,
+                    content_hash: None,
+                    via: SentVia::LocalCopy,
+                }],
+                failed: vec![FailedSummary {
+                    file_id: 2,
+                    name: "poster.png".into(),
+                    reason: "Dropbox is full (insufficient_space); free some space".into(),
+                }],
+                bytes_sent: 40_000,
+            };
+            app.send_finished(&job, Ok(SendDone::Exported(summary)));
+            // The demo's links are synced folders, which cannot share; an API link can.
+            let Some(Dialog::Sent(sent)) = &mut app.dialog else {
+                panic!("no Sent dialog")
+            };
+            assert!(sent.share.is_none(), "a synced folder cannot share");
+            sent.share = Some(SentDialog::share_folder(
+                "Acme",
+                "/Acme (from Smartimage)/Launch",
+            ));
+        }),
+        ("share", |app, _| {
+            let job = SendJob::Share(ShareRequest {
+                account: "Acme".into(),
+                target: ShareTarget::File(1),
+            });
+            let shared = ShareOutcome {
+                account: "Acme".into(),
+                path: "/Acme (from Smartimage)/hero.png".into(),
+                link: SharedLink {
+                    url: FIXED_SHARE_URL.into(),
+                    path_lower: None,
+                    is_folder: false,
+                    created: true,
+                },
+            };
+            app.send_finished(&job, Ok(SendDone::Shared(shared)));
+        }),
+    ];
+    for (mode, theme) in themes() {
+        for (name, open) in cases {
+            let mut app = app_as(&demo, theme, OWNER);
+            open(&mut app, &demo.data);
+            assert!(
+                matches!(
+                    app.dialog,
+                    Some(Dialog::Send(_) | Dialog::Sent(_) | Dialog::Share(_))
+                ),
                 "{name}: no dialog"
             );
             for size in [SMALL, LARGE] {

@@ -46,6 +46,7 @@ pub fn open_with(
         os_user,
         admin_label: actor.admin.email.clone(),
         engine,
+        send: config.export.send_settings(),
         keymap,
     })
     .map_err(|e| Failure::runtime(format!("the console stopped: {e}")))

@@ -5,12 +5,11 @@ use std::collections::HashMap;
 use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use std::sync::{Arc, Mutex};
 
 use smartimage::config::Config;
 use smartimage::export::engine::ExportError;
 use smartimage::export::{
-    ExportEvent, ExportRequest, ShareRequest, ShareTarget, export, open_backend, share,
+    ExportEvent, ExportRequest, ShareRequest, ShareTarget, export_checked, share_checked,
 };
 use smartimage::library::outgoing::OutgoingSelection;
 use smartimage::qr_text::{QrPalette, qr_lines};
@@ -136,6 +135,7 @@ where
     outcome
 }
 
+/// The right is checked before Dropbox is opened (by `export_checked`, as the console's Send).
 pub fn export_files(
     cx: Context,
     config: &Config,
@@ -146,8 +146,6 @@ pub fn export_files(
     as_json: bool,
 ) -> Outcome {
     let actor = cx.actor()?;
-    // Refuse before opening Dropbox.
-    cx.library.account_for_sending(&actor, account)?;
     let selection = match collection {
         Some(name) => OutgoingSelection::Collection(name),
         None => OutgoingSelection::Ids(ids),
@@ -157,11 +155,11 @@ pub fn export_files(
         selection,
         subfolder: to,
     };
-    let library = Arc::new(Mutex::new(cx.library));
-    let backend = open_backend(&library, account, &backend_settings(config, None))?;
+    let backends = backend_settings(config, None);
     let settings = config.export.send_settings();
+    let library = cx.library;
     let summary = runtime()?.block_on(with_events(as_json, |events| async move {
-        export(&library, &actor, &request, &backend, &settings, &events).await
+        export_checked(library, &actor, &request, &backends, &settings, &events).await
     }))?;
     if as_json {
         json(&summary)?;
@@ -198,16 +196,15 @@ pub fn share_link(
     as_json: bool,
 ) -> Outcome {
     let actor = cx.actor()?;
-    cx.library.account_for_sending(&actor, account)?;
     let request = ShareRequest {
         account: account.to_owned(),
         target,
     };
-    let library = Arc::new(Mutex::new(cx.library));
-    let backend = open_backend(&library, account, &backend_settings(config, None))?;
+    let backends = backend_settings(config, None);
     let settings = config.export.send_settings();
+    let library = cx.library;
     let outcome = runtime()?.block_on(with_events(as_json, |events| async move {
-        share(&library, &actor, &request, &backend, &settings, &events).await
+        share_checked(library, &actor, &request, &backends, &settings, &events).await
     }))?;
     if as_json {
         return json(&outcome);

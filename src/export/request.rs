@@ -4,7 +4,7 @@ use crate::library::model::FileId;
 use crate::library::outgoing::OutgoingSelection;
 
 /// Send files of one account to its Dropbox downloads folder.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExportRequest {
     pub account: String,
     pub selection: OutgoingSelection,
@@ -13,7 +13,7 @@ pub struct ExportRequest {
 }
 
 /// What to share.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ShareTarget {
     /// A path in the downloads folder (`Summer/photo.jpg`), or an app-folder path (`/…`) inside
     /// the account's own import or downloads folder.
@@ -24,7 +24,7 @@ pub enum ShareTarget {
     Collection(String),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShareRequest {
     pub account: String,
     pub target: ShareTarget,

@@ -14,12 +14,17 @@ use crate::library::store::collections as coll;
 use crate::library::store::files::{self, FileQuery};
 
 /// Which files of one account go out.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OutgoingSelection {
     Ids(Vec<FileId>),
     Collection(String),
     /// A filter as All Files applies it (the account part is replaced by the account).
     Filter(FileFilter),
+    /// Everything matching a filter less some files (the console's `*` with a few unticked).
+    Matching {
+        filter: FileFilter,
+        exclude: Vec<FileId>,
+    },
 }
 
 /// A file to send and where its bytes are.
@@ -83,6 +88,17 @@ impl Library {
                     ..filter.clone()
                 };
                 files::list_files(c, &self.file_query(actor, &filter)?)?
+            }
+            OutgoingSelection::Matching { filter, exclude } => {
+                let filter = FileFilter {
+                    account: Some(account.name.clone()),
+                    ..filter.clone()
+                };
+                let query = FileQuery {
+                    exclude: exclude.clone(),
+                    ..self.file_query(actor, &filter)?
+                };
+                files::list_files(c, &query)?
             }
         };
         records

@@ -18,6 +18,8 @@ use super::all_files::{AllFiles, FilesRequest};
 use super::dialogs::{Dialog, DialogOutcome};
 use super::keymap::Action;
 use super::keymap_config::Keymap;
+use super::send_progress::SendProgress;
+use super::sending::SendJob;
 use super::theme::Theme;
 use super::throughput::Throughput;
 
@@ -85,6 +87,9 @@ pub enum Effect {
         text: String,
         complete: bool,
     },
+    /// Send files to Dropbox or share them, off the UI task; its events come back to
+    /// [`App::send_progress`], its end to [`App::send_finished`].
+    Send(SendJob),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -225,6 +230,10 @@ pub struct App {
     pub download_started: HashMap<ItemId, Instant>,
     /// All Files: its window of rows, filters, marks and dialogs.
     pub files: AllFiles,
+    /// A send to Dropbox (or a share) under way.
+    pub sending: Option<SendProgress>,
+    /// `q` was pressed once while a send ran: the next one quits.
+    pub quit_asked: bool,
 }
 
 impl App {
@@ -254,6 +263,8 @@ impl App {
             throughput: Throughput::default(),
             download_started: HashMap::new(),
             files: AllFiles::default(),
+            sending: None,
+            quit_asked: false,
         }
     }
 
@@ -390,7 +401,7 @@ impl App {
         }
         match action {
             Action::Files(_) => return vec![],
-            Action::Quit => return vec![Effect::Quit],
+            Action::Quit => return self.quit(),
             Action::Suspend => return vec![Effect::Suspend],
             Action::ToggleHelp => {
                 self.help = !self.help;
@@ -463,6 +474,10 @@ impl App {
             }
             DialogOutcome::UploadLookup { text, complete } => {
                 vec![Effect::UploadLookup { text, complete }]
+            }
+            DialogOutcome::Send(job) => {
+                self.dialog = None;
+                self.start_send(job)
             }
         }
     }

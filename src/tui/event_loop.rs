@@ -12,6 +12,7 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
+use crate::export::ExportEvent;
 use crate::import::engine::ImportEngine;
 use crate::import::events::{EngineCommand, EngineEvent};
 use crate::import::upload::{self, UploadPreview};
@@ -21,6 +22,7 @@ use super::actions::{self, ApiLinkSessions, ConsoleAction};
 use super::all_files::FilesReply;
 use super::all_files::worker::{FilesWorker, WorkerOptions};
 use super::app::{App, Effect, EngineStatus, LibraryView};
+use super::sending::{self, SendDone, SendJob};
 use super::terminal::{ConsoleTerminal, TerminalGuard};
 use super::theme::Theme;
 use super::{ConsoleOptions, layout, load_view};
@@ -54,6 +56,13 @@ pub enum AppEvent {
     },
     /// All Files' worker answered.
     Files(FilesReply),
+    /// An event of the send to Dropbox (or share) under way.
+    Sending(ExportEvent),
+    /// The send (or share) ended.
+    SendDone {
+        job: SendJob,
+        outcome: Result<SendDone, String>,
+    },
     /// The Upload… field's completion and count, for the text `asked`.
     UploadLookedUp {
         asked: String,
@@ -133,6 +142,7 @@ pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
                         start_api_link(&options, &sessions, account, &tx)
                     }
                     Effect::UploadLookup { text, complete } => upload_lookup(text, complete, &tx),
+                    Effect::Send(job) => run_send(&options, job, &tx),
                     Effect::Engine(command) => {
                         let _ = commands.send(command);
                     }
@@ -180,6 +190,21 @@ fn run_action(
         };
         let outcome = actions::run(&options, &sessions, &runtime, action.clone(), &events);
         let _ = tx.send(AppEvent::ActionDone { action, outcome });
+    });
+}
+
+/// Send files to Dropbox (or share) on a blocking thread; progress and the end come back as
+/// events.
+fn run_send(options: &ConsoleOptions, job: SendJob, tx: &UnboundedSender<AppEvent>) {
+    let options = options.clone();
+    let tx = tx.clone();
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let events = |event| {
+            let _ = tx.send(AppEvent::Sending(event));
+        };
+        let outcome = sending::run(&options, &runtime, job.clone(), &events);
+        let _ = tx.send(AppEvent::SendDone { job, outcome });
     });
 }
 
@@ -295,6 +320,14 @@ fn apply(app: &mut App, event: AppEvent, screen: ratatui::layout::Rect) -> Vec<E
             app.apply_engine(event)
         }
         AppEvent::ActionDone { action, outcome } => app.action_finished(&action, outcome),
+        AppEvent::Sending(event) => {
+            app.send_progress(event);
+            vec![]
+        }
+        AppEvent::SendDone { job, outcome } => {
+            app.send_finished(&job, outcome);
+            vec![]
+        }
         AppEvent::ApiLinkStarted { account, url } => {
             app.api_link_started(&account, url);
             vec![]

@@ -354,6 +354,25 @@ pub static BINDINGS: &[Binding] = &[
         footer: true,
     },
     Binding {
+        // Not `x`: the documented `[keys]` example gives `x` to quit.
+        keys: &[key('X')],
+        label: "X",
+        help: "send to Dropbox",
+        hint: "send",
+        action: Action::Files(FilesAction::Send),
+        scope: Scope::Pane(PaneId::Files),
+        footer: false,
+    },
+    Binding {
+        keys: &[key('L')],
+        label: "L",
+        help: "share link (or * collection)",
+        hint: "share",
+        action: Action::Files(FilesAction::Share),
+        scope: Scope::Pane(PaneId::Files),
+        footer: false,
+    },
+    Binding {
         keys: &[key('p')],
         label: "p",
         help: "image preview",

@@ -15,6 +15,8 @@ pub mod panes;
 pub mod paste_paths;
 pub mod path_completion;
 pub mod qr;
+pub mod send_progress;
+pub mod sending;
 pub mod terminal;
 pub mod text;
 pub mod theme;
@@ -24,6 +26,7 @@ pub mod upload;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use crate::dropbox::sending::SendSettings;
 use crate::import::engine::EngineSettings;
 use crate::library::Library;
 use crate::library::policy::PlanCatalog;
@@ -41,6 +44,8 @@ pub struct ConsoleOptions {
     /// The acting admin's email, for the title bar.
     pub admin_label: String,
     pub engine: EngineSettings,
+    /// How files are sent to Dropbox (Send and Share in All Files; `[export]` of the config).
+    pub send: SendSettings,
     /// The keys in force (`[keys]` of the config file over the defaults).
     pub keymap: keymap_config::Keymap,
 }

@@ -29,6 +29,8 @@ mod send;
 mod watch;
 mod write;
 
+pub use send::sharing_needs_the_api;
+
 use std::collections::HashSet;
 use std::io;
 use std::os::fd::AsRawFd;

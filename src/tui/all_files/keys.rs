@@ -30,6 +30,10 @@ pub enum FilesAction {
     Edit,
     BatchAdd,
     Preview,
+    /// Send the marked files (or the highlighted one) to Dropbox (`tui/sending.rs`).
+    Send,
+    /// A Dropbox shared link to the highlighted file (or the `*`-marked collection).
+    Share,
 }
 
 fn effects(requests: Vec<FilesRequest>) -> Vec<Effect> {
@@ -217,6 +221,8 @@ impl App {
                 f.preview_open = !f.preview_open;
                 self.files_preview_effects()
             }
+            FilesAction::Send => self.open_send(),
+            FilesAction::Share => self.open_share(),
         }
     }
 
@@ -282,7 +288,7 @@ impl App {
     }
 
     /// The account a batch goes to: the scoped one, else the one every marked file is in.
-    fn batch_account(&self) -> Option<String> {
+    pub(crate) fn batch_account(&self) -> Option<String> {
         if let Some(scope) = &self.files.scope {
             return Some(scope.clone());
         }

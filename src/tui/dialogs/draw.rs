@@ -14,7 +14,7 @@ use crate::tui::text::{bytes, clean, fit};
 use crate::tui::theme::Theme;
 
 /// Widest a text dialog gets.
-const TEXT_WIDTH: u16 = 72;
+pub(super) const TEXT_WIDTH: u16 = 72;
 /// Columns the API dialog keeps for its text beside the QR code.
 const API_TEXT_WIDTH: u16 = 44;
 
@@ -92,6 +92,9 @@ pub fn draw(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: Theme) {
             );
         }
         Dialog::Upload(upload) => upload_dialog(frame, area, theme, upload),
+        Dialog::Send(send) => super::draw_send::send(frame, area, theme, send),
+        Dialog::Sent(sent) => super::draw_send::sent(frame, area, theme, sent),
+        Dialog::Share(share) => super::draw_send::share(frame, area, theme, share),
     }
 }
 
@@ -211,7 +214,7 @@ fn upload_dialog(frame: &mut Frame, area: Rect, theme: Theme, dialog: &UploadDia
     );
 }
 
-fn centred(area: Rect, width: u16, height: u16) -> Rect {
+pub(super) fn centred(area: Rect, width: u16, height: u16) -> Rect {
     let [vert] = Layout::vertical([Constraint::Length(height.min(area.height))])
         .flex(Flex::Center)
         .areas(area);
@@ -221,7 +224,7 @@ fn centred(area: Rect, width: u16, height: u16) -> Rect {
     rect
 }
 
-fn frame_block<'a>(theme: Theme, title: &str, border: Style) -> Block<'a> {
+pub(super) fn frame_block<'a>(theme: Theme, title: &str, border: Style) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
         .border_style(border)
@@ -230,7 +233,7 @@ fn frame_block<'a>(theme: Theme, title: &str, border: Style) -> Block<'a> {
 
 /// Rows `lines` take when wrapped to `width`: by characters, plus a little for the ends of
 /// rows that word wrapping leaves empty (a row too few would hide the last line).
-fn wrapped_height(lines: &[Line], width: u16) -> u16 {
+pub(super) fn wrapped_height(lines: &[Line], width: u16) -> u16 {
     let width = width.max(1) as usize;
     lines
         .iter()
@@ -247,7 +250,7 @@ fn wrapped_height(lines: &[Line], width: u16) -> u16 {
         .sum()
 }
 
-fn text_box(
+pub(super) fn text_box(
     frame: &mut Frame,
     area: Rect,
     theme: Theme,
@@ -266,7 +269,7 @@ fn text_box(
 }
 
 /// One line of an editable value, scrolled so the cursor shows, the cursor in reverse video.
-fn field_line(field: &Input, width: u16, theme: Theme) -> Line<'static> {
+pub(super) fn field_line(field: &Input, width: u16, theme: Theme) -> Line<'static> {
     let width = width.max(2) as usize;
     let value = clean(field.value());
     let cursor = field.visual_cursor().min(value.chars().count());
@@ -287,7 +290,7 @@ fn field_line(field: &Input, width: u16, theme: Theme) -> Line<'static> {
     ])
 }
 
-fn field_dialog(
+pub(super) fn field_dialog(
     frame: &mut Frame,
     area: Rect,
     theme: Theme,

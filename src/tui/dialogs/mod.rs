@@ -1,8 +1,11 @@
 //! Small windows over the panes for account actions: a text field (synced folder path, Dropbox
-//! code), the API link page with its QR code, a yes/no question, an admin picker, a notice.
+//! code), the API link page with its QR code, a yes/no question, an admin picker, a notice;
+//! and All Files' Upload…, Send to Dropbox and shared link (`send.rs`).
 //! Key handling here is pure: a key changes the dialog or yields what to run.
 
 pub mod draw;
+mod draw_send;
+pub mod send;
 pub mod upload;
 
 use std::path::PathBuf;
@@ -12,7 +15,9 @@ use tui_input::backend::crossterm::to_input_request;
 use tui_input::{Input, InputRequest};
 
 use super::actions::{ConsoleAction, Secret};
+use super::sending::SendJob;
 use crate::library::store::links::LinkState;
+use send::{SendDialog, SendOutcome, SentDialog, ShareDialog};
 use upload::{UploadDialog, UploadOutcome};
 
 pub enum Dialog {
@@ -42,6 +47,12 @@ pub enum Dialog {
     Notice { title: String, text: String },
     /// Upload files from this machine's disk into All Files.
     Upload(UploadDialog),
+    /// Send files of All Files to the account's Dropbox downloads folder.
+    Send(SendDialog),
+    /// What a send did.
+    Sent(SentDialog),
+    /// A Dropbox shared link, as text and as a QR code.
+    Share(ShareDialog),
 }
 
 /// What a key did to the open dialog.
@@ -55,6 +66,18 @@ pub enum DialogOutcome {
         text: String,
         complete: bool,
     },
+    /// Send files to Dropbox, or share them, off the UI task.
+    Send(SendJob),
+}
+
+impl From<SendOutcome> for DialogOutcome {
+    fn from(outcome: SendOutcome) -> DialogOutcome {
+        match outcome {
+            SendOutcome::Stay => DialogOutcome::Stay,
+            SendOutcome::Close => DialogOutcome::Close,
+            SendOutcome::Run(job) => DialogOutcome::Send(job),
+        }
+    }
 }
 
 impl From<UploadOutcome> for DialogOutcome {
@@ -176,6 +199,9 @@ impl Dialog {
                 _ => DialogOutcome::Stay,
             },
             Dialog::Upload(upload) => upload.handle_key(key).into(),
+            Dialog::Send(send) => send.handle_key(key).into(),
+            Dialog::Sent(sent) => sent.handle_key(key).into(),
+            Dialog::Share(share) => share.handle_key(key).into(),
         }
     }
 
@@ -183,6 +209,9 @@ impl Dialog {
     pub fn paste(&mut self, text: &str) -> DialogOutcome {
         if let Dialog::Upload(upload) = self {
             return upload.paste(text).into();
+        }
+        if let Dialog::Send(send) = self {
+            send.paste(text);
         }
         if let Dialog::LinkFolder { field, .. } | Dialog::ApiLink { field, .. } = self {
             // One line only: a pasted newline must not submit or corrupt the value.

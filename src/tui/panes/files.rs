@@ -112,7 +112,7 @@ fn draw_status(frame: &mut Frame, area: Rect, f: &AllFiles, theme: Theme) {
             Span::styled(marked, theme.good()),
             Span::styled(
                 fit(
-                    " · c add to a collection · Esc clear",
+                    " · c add to a collection · X send · Esc clear",
                     width.saturating_sub(12),
                 ),
                 theme.dim(),
