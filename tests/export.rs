@@ -372,7 +372,14 @@ async fn collection_arrives_byte_identical(linked: Linked) {
     }
     // Nothing half-written or temporary is left beside them.
     assert_eq!(files_below(&linked.downloads()).len(), files.len());
-    assert!(linked.lib.audit_actions().contains(&"export".to_owned()));
+    // Newest first: the outcome, and before it the row written before anything was sent (so a
+    // send cut short still leaves a trace).
+    let actions = linked.lib.audit_actions();
+    let position = |action: &str| actions.iter().position(|a| a == action);
+    assert!(
+        position("export") < position("export start") && position("export").is_some(),
+        "{actions:?}"
+    );
 }
 
 async fn second_send_renames_and_never_overwrites(linked: Linked) {

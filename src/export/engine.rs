@@ -151,6 +151,18 @@ pub async fn export<B: DropboxBackend + DropboxSender>(
         files: items.len(),
         bytes: items.iter().map(|item| item.file.size).sum(),
     });
+    // Recorded before the first byte goes out, so a send cut short (the process killed, the
+    // console quit mid-way, Dropbox failing outright) still leaves a trace of what was sent.
+    locked(library)?.record_sending(
+        actor,
+        &account,
+        "export start",
+        &format!(
+            "sending {} files ({} bytes) to {folder}",
+            items.len(),
+            items.iter().map(|item| item.file.size).sum::<u64>()
+        ),
+    )?;
     let (sent, failed) = send_with_retries(&items, &folder, backend, settings, events).await?;
     let summary = ExportSummary {
         account: account.name.clone(),
