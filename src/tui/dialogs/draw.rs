@@ -375,28 +375,7 @@ fn api_link(
         return;
     };
     let rect = centred(area, qr_w + API_TEXT_WIDTH + 3, qr_h + 2);
-    frame.render_widget(Clear, rect);
-    let block = frame_block(theme, &title, theme.border(true));
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
-    let [code_area, _, text_area] = Layout::horizontal([
-        Constraint::Length(qr_w),
-        Constraint::Length(1),
-        Constraint::Min(10),
-    ])
-    .areas(inner);
-    // Dark modules on a light ground whatever the terminal's colours, when colour is allowed.
-    let qr_style = if theme.color {
-        Style::new().fg(Color::White).bg(Color::Black)
-    } else {
-        Style::new()
-    };
-    let rows: Vec<Line> = qr
-        .unwrap_or_default()
-        .iter()
-        .map(|r| Line::from(Span::styled(r.clone(), qr_style)))
-        .collect();
-    frame.render_widget(Paragraph::new(rows), code_area);
+    let text_area = qr_beside_text(frame, rect, theme, &title, qr.unwrap_or_default(), qr_w);
     let text = vec![
         Line::from("1. Scan the code with a phone, or open this page:"),
         Line::from(Span::styled(clean(url), theme.key())),
@@ -427,6 +406,40 @@ fn api_link(
         Paragraph::new(Span::styled("Enter links · Esc cancels", theme.dim())),
         hint_area,
     );
+}
+
+/// A dialog frame at `rect` with a QR code (`qr_w` columns) on its left; returns the area
+/// right of it for the words. The code is drawn dark on light whatever the terminal's colours
+/// when colour is allowed (phones read it better), plain under NO_COLOR.
+pub(super) fn qr_beside_text(
+    frame: &mut Frame,
+    rect: Rect,
+    theme: Theme,
+    title: &str,
+    qr: &[String],
+    qr_w: u16,
+) -> Rect {
+    frame.render_widget(Clear, rect);
+    let block = frame_block(theme, title, theme.border(true));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [code_area, _, text_area] = Layout::horizontal([
+        Constraint::Length(qr_w),
+        Constraint::Length(1),
+        Constraint::Min(10),
+    ])
+    .areas(inner);
+    let qr_style = if theme.color {
+        Style::new().fg(Color::White).bg(Color::Black)
+    } else {
+        Style::new()
+    };
+    let rows: Vec<Line> = qr
+        .iter()
+        .map(|r| Line::from(Span::styled(r.clone(), qr_style)))
+        .collect();
+    frame.render_widget(Paragraph::new(rows), code_area);
+    text_area
 }
 
 fn picker(

@@ -3,11 +3,10 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
-use super::draw::{centred, field_dialog, frame_block, text_box, wrapped_height};
+use super::draw::{centred, field_dialog, qr_beside_text, text_box, wrapped_height};
 use super::send::{SendDialog, SentDialog, ShareDialog};
 use crate::tui::sending::share_folder_hint;
 use crate::tui::text::clean;
@@ -115,28 +114,8 @@ pub fn share(frame: &mut Frame, area: Rect, theme: Theme, dialog: &ShareDialog) 
     let words = share_words(theme, dialog);
     let height = (wrapped_height(&words, text_w) + 2).max(qr_h);
     let rect = centred(area, qr_w + text_w + 3, height + 2);
-    frame.render_widget(Clear, rect);
-    let block = frame_block(theme, title, theme.border(true));
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
-    let [code_area, _, text_area] = Layout::horizontal([
-        Constraint::Length(qr_w),
-        Constraint::Length(1),
-        Constraint::Min(10),
-    ])
-    .areas(inner);
-    let qr_style = if theme.color {
-        Style::new().fg(Color::White).bg(Color::Black)
-    } else {
-        Style::new()
-    };
-    let rows: Vec<Line> = dialog
-        .qr
-        .iter()
-        .flatten()
-        .map(|r| Line::from(Span::styled(r.clone(), qr_style)))
-        .collect();
-    frame.render_widget(Paragraph::new(rows), code_area);
+    let qr = dialog.qr.as_deref().unwrap_or_default();
+    let text_area = qr_beside_text(frame, rect, theme, title, qr, qr_w);
     let [words_area, _, hint_area] = Layout::vertical([
         Constraint::Min(1),
         Constraint::Length(1),
