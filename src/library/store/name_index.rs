@@ -1,39 +1,73 @@
-//! Every file's folded name in memory, for the needles the trigram index cannot serve (one or
-//! two characters): without it such a needle is a walk over every name in SQLite (~0.45 s at a
-//! million files); with it, a `memmem` over one buffer (a few ms) answers which files can match.
+//! The files whose names hold each one- and two-character piece, in memory, for the needles
+//! the trigram index cannot serve: without it such a needle is a walk over every name in SQLite
+//! (~0.45 s at a million files); with it, one hash lookup answers which files can match.
+//!
+//! Only *rare* pieces keep their files: once a piece is in more than [`MAX_HITS`] names it is
+//! marked common and its list dropped — a needle that common fills a page from the ordered scan
+//! at once anyway. So the index is small (for the bench's million names, whose pieces are all
+//! common, a few hundred entries), and a piece it has never seen matches nothing.
 //!
 //! The index is a candidate set, never the answer: every hit is checked again in SQL with the
-//! query's own terms (so a deleted row simply does not come back), and rows added after the
-//! index was read — ids above its high-water mark (`files.id` is an `INTEGER PRIMARY KEY`, so a
-//! new row takes the largest id plus one) — are candidates too ([`NameHits::above`]). Names are
-//! folded with [`name_match::fold`], the same definition the SQL check uses.
-//!
-//! Layout (~34 bytes a file for the bench's names): the folded names back to back, each ended by
-//! a NUL (a needle holding one is not served here, so no match can span two names), where each
-//! name starts, and its id.
+//! query's own terms (so a deleted or renamed row simply does not come back), and rows added
+//! after the index was read — ids above its high-water mark (`files.id` is an `INTEGER PRIMARY
+//! KEY`, so a new row takes the largest id plus one) — are candidates too
+//! ([`NameHits::above`]). Names are folded with [`name_match::fold`], the same definition the
+//! SQL check uses, and a needle is looked up by its folded form.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 
-use memchr::memmem;
 use rusqlite::Connection;
 
 use super::name_match;
 use crate::library::model::FileId;
 
-/// Ends each name in [`NameIndex::text`].
-const SEPARATOR: u8 = 0;
-
-/// More hits than this and a query reads pages the usual way (matches are then common enough
-/// for the ordered scan to fill a page quickly).
+/// A piece in more names than this is common: it keeps no list, and a query reads pages the
+/// usual way (matches are then common enough for the ordered scan to fill a page quickly).
 pub const MAX_HITS: usize = 5_000;
 
+/// Give up (queries go without the index) past this many pieces or listed files: a library of
+/// names in a script with thousands of letters (CJK) has millions of rare pairs.
+const MAX_PIECES: usize = 2_000_000;
+const MAX_LISTED: usize = 8_000_000;
+
+/// One or two characters, packed: the first in the high half, the second (or `NONE`) low.
+type Piece = u64;
+const NONE: u64 = u32::MAX as u64;
+
+fn piece(first: char, second: Option<char>) -> Piece {
+    ((first as u64) << 32) | second.map_or(NONE, |c| c as u64)
+}
+
+/// Pieces are already well mixed integers: multiply and take the high bits.
+#[derive(Default)]
+struct PieceHasher(u64);
+
+impl Hasher for PieceHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// Files of a piece: ids (in the order read, each once), or `None` once the piece is common.
+type Listing = Option<Vec<u32>>;
+
 pub struct NameIndex {
-    /// The folded names, each followed by [`SEPARATOR`].
-    text: Vec<u8>,
-    /// Where each name starts in `text` (ascending).
-    starts: Vec<u32>,
-    /// The file id of each name.
-    ids: Vec<u32>,
+    pieces: HashMap<Piece, Listing, BuildHasherDefault<PieceHasher>>,
+    /// Ids held in all the lists.
+    listed: usize,
+    /// Names read.
+    names: usize,
+    max_hits: usize,
     /// Every row with an id up to this one was read (as of one snapshot, or appended since).
     high_water: FileId,
 }
@@ -53,42 +87,47 @@ impl fmt::Debug for NameHits {
 }
 
 impl NameIndex {
-    /// Read every file's name (one snapshot). `None` when the library is beyond what the
-    /// compact layout holds (ids or total name bytes over 4 GiB): queries then go without it.
+    /// Read every file's name (one snapshot). `None` when the index would be too big (see
+    /// `MAX_PIECES`) or an id does not fit its 32 bits: queries then go without it.
     pub fn build(c: &Connection) -> rusqlite::Result<Option<NameIndex>> {
+        NameIndex::build_with(c, MAX_HITS)
+    }
+
+    /// [`NameIndex::build`] with another threshold for a common piece (tests).
+    pub fn build_with(c: &Connection, max_hits: usize) -> rusqlite::Result<Option<NameIndex>> {
         // One read transaction: the high-water mark and the names are of the same moment.
         let tx = c.unchecked_transaction()?;
         let high_water: FileId =
             tx.query_row("SELECT coalesce(max(id), 0) FROM files", [], |r| r.get(0))?;
-        let count: i64 = tx.query_row("SELECT count(*) FROM files", [], |r| r.get(0))?;
-        let mut index = NameIndex {
-            text: Vec::new(),
-            starts: Vec::with_capacity(count as usize),
-            ids: Vec::with_capacity(count as usize),
-            high_water,
-        };
+        let mut index = NameIndex::empty_with(high_water, max_hits);
         {
             // The name index holds (name, id): a fraction of the table's pages to read.
             let mut stmt = tx.prepare("SELECT id, name FROM files INDEXED BY files_all_by_name")?;
             let mut rows = stmt.query([])?;
+            let mut folded = Vec::new();
             while let Some(row) = rows.next()? {
                 let name = row.get_ref(1)?.as_str().unwrap_or("");
-                if !index.push(row.get(0)?, name) {
+                if !index.push(row.get(0)?, name, &mut folded) {
                     return Ok(None);
                 }
             }
         }
         tx.finish()?;
-        index.text.shrink_to_fit();
+        index.pieces.shrink_to_fit();
         Ok(Some(index))
     }
 
     /// An empty index that has seen every row up to `high_water` (tests).
     pub fn empty(high_water: FileId) -> NameIndex {
+        NameIndex::empty_with(high_water, MAX_HITS)
+    }
+
+    fn empty_with(high_water: FileId, max_hits: usize) -> NameIndex {
         NameIndex {
-            text: vec![],
-            starts: vec![],
-            ids: vec![],
+            pieces: HashMap::default(),
+            listed: 0,
+            names: 0,
+            max_hits,
             high_water,
         }
     }
@@ -100,14 +139,15 @@ impl NameIndex {
             .collect()
     }
 
-    /// Take in rows from [`NameIndex::read_new`]. `false` if the layout cannot hold them (the
-    /// index is then unusable and should be dropped).
+    /// Take in rows from [`NameIndex::read_new`]. `false` if the index cannot hold them (it is
+    /// then unusable and should be dropped).
     pub fn append(&mut self, rows: &[(FileId, String)]) -> bool {
+        let mut folded = Vec::new();
         for (id, name) in rows {
             if *id <= self.high_water {
                 continue;
             }
-            if !self.push(*id, name) {
+            if !self.push(*id, name, &mut folded) {
                 return false;
             }
             self.high_water = *id;
@@ -115,61 +155,84 @@ impl NameIndex {
         true
     }
 
-    fn push(&mut self, id: FileId, name: &str) -> bool {
-        let (Ok(id), Ok(start)) = (u32::try_from(id), u32::try_from(self.text.len())) else {
+    /// List `id` under every piece of `name`. `folded` is scratch space.
+    fn push(&mut self, id: FileId, name: &str, folded: &mut Vec<u8>) -> bool {
+        let Ok(id) = u32::try_from(id) else {
             return false;
         };
-        self.starts.push(start);
-        self.ids.push(id);
-        name_match::fold_into(name, &mut self.text);
-        self.text.push(SEPARATOR);
-        u32::try_from(self.text.len()).is_ok()
+        folded.clear();
+        name_match::fold_into(name, folded);
+        // Folding keeps UTF-8 valid; an invalid name (never stored) would just not be listed.
+        let Ok(text) = std::str::from_utf8(folded) else {
+            return true;
+        };
+        self.names += 1;
+        let mut chars = text.chars().peekable();
+        while let Some(first) = chars.next() {
+            self.list(piece(first, None), id);
+            if let Some(&second) = chars.peek() {
+                self.list(piece(first, Some(second)), id);
+            }
+        }
+        self.pieces.len() <= MAX_PIECES && self.listed <= MAX_LISTED
     }
 
-    /// Files indexed.
+    /// Add `id` to the list of `p`, unless it is there or `p` is common (or becomes so now).
+    fn list(&mut self, p: Piece, id: u32) {
+        let listing = self.pieces.entry(p).or_insert_with(|| Some(Vec::new()));
+        let Some(ids) = listing else { return };
+        // Lists fill one name at a time: a repeated piece of this name has its id last.
+        if ids.last() == Some(&id) {
+            return;
+        }
+        if ids.len() >= self.max_hits {
+            self.listed -= ids.len();
+            *listing = None;
+        } else {
+            ids.push(id);
+            self.listed += 1;
+        }
+    }
+
+    /// Names read.
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.names
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.names == 0
     }
 
     pub fn high_water(&self) -> FileId {
         self.high_water
     }
 
-    /// Bytes held on the heap.
+    /// Roughly the bytes held on the heap.
     pub fn heap_bytes(&self) -> usize {
-        self.text.capacity() + 4 * (self.starts.capacity() + self.ids.capacity())
+        let entry = std::mem::size_of::<(Piece, Listing)>() + 1;
+        self.pieces.capacity() * entry
+            + self
+                .pieces
+                .values()
+                .map(|l| l.as_ref().map_or(0, |ids| 4 * ids.capacity()))
+                .sum::<usize>()
     }
 
     /// The files whose folded name contains `folded_needle` (see [`name_match::fold`]), or
-    /// `None` when this index cannot say: an empty needle or one holding a NUL, or more than
-    /// `max` hits.
-    pub fn hits(&self, folded_needle: &str, max: usize) -> Option<NameHits> {
-        let needle = folded_needle.as_bytes();
-        if needle.is_empty() || needle.contains(&SEPARATOR) {
-            return None;
-        }
-        let finder = memmem::Finder::new(needle);
-        let mut ids = Vec::new();
-        let mut from = 0;
-        while let Some(found) = finder.find(&self.text[from..]) {
-            let at = from + found;
-            let row = self.starts.partition_point(|&s| s as usize <= at) - 1;
-            ids.push(FileId::from(self.ids[row]));
-            if ids.len() > max {
-                return None;
-            }
-            // On to the next name: one hit per file.
-            from = self
-                .starts
-                .get(row + 1)
-                .map_or(self.text.len(), |&s| s as usize);
-        }
+    /// `None` when this index cannot say: a needle not of one or two characters, or a common
+    /// one (more than [`MAX_HITS`] files).
+    pub fn hits(&self, folded_needle: &str) -> Option<NameHits> {
+        let mut chars = folded_needle.chars();
+        let key = match (chars.next(), chars.next(), chars.next()) {
+            (Some(first), second, None) => piece(first, second),
+            _ => return None,
+        };
+        let mut ids: Vec<FileId> = match self.pieces.get(&key) {
+            None => vec![],
+            Some(None) => return None,
+            Some(Some(ids)) => ids.iter().map(|&id| FileId::from(id)).collect(),
+        };
         ids.sort_unstable();
-        ids.dedup();
         Some(NameHits {
             ids,
             above: self.high_water,
@@ -216,7 +279,7 @@ mod tests {
     }
 
     fn hit_ids(index: &NameIndex, needle: &str) -> Vec<FileId> {
-        index.hits(&name_match::fold(needle), MAX_HITS).unwrap().ids
+        index.hits(&name_match::fold(needle)).unwrap().ids
     }
 
     #[test]
@@ -247,9 +310,16 @@ mod tests {
         assert_eq!(hit_ids(&index, "qz"), Vec::<FileId>::new());
         // No match spans two names ("a" ends the last one, "\0" never matches).
         assert_eq!(hit_ids(&index, "fh"), Vec::<FileId>::new());
-        assert!(index.hits("", MAX_HITS).is_none());
-        assert!(index.hits("a\0", MAX_HITS).is_none());
-        assert!(index.hits("e", 1).is_none(), "more hits than asked for");
+        assert!(index.hits("").is_none());
+        assert!(
+            index.hits("her").is_none(),
+            "three characters: the trigram index's"
+        );
+        let small = NameIndex::build_with(store.connection(), 1)
+            .unwrap()
+            .unwrap();
+        assert!(small.hits("e").is_none(), "in two names: common here");
+        assert_eq!(small.hits("x").unwrap().ids, vec![ids[1]]);
     }
 
     #[test]
@@ -288,7 +358,7 @@ mod tests {
         let (_dir, mut store, ids) = library(&["one.png", "two.png"]);
         let mut index = NameIndex::build(store.connection()).unwrap().unwrap();
         let added = store.transaction(|tx| insert(tx, 1, "hxnew.png")).unwrap();
-        let hits = index.hits("hx", MAX_HITS).unwrap();
+        let hits = index.hits("hx").unwrap();
         assert_eq!((hits.ids, hits.above), (vec![], ids[1]));
         assert!(added > hits.above, "a new row has the largest id");
         let rows = index.read_new(store.connection()).unwrap();
@@ -298,7 +368,7 @@ mod tests {
             index.append(&rows),
             "appending the same rows again is a no-op"
         );
-        let hits = index.hits("hx", MAX_HITS).unwrap();
+        let hits = index.hits("hx").unwrap();
         assert_eq!((hits.ids, hits.above), (vec![added], added));
         assert_eq!(index.len(), 3);
     }
@@ -329,6 +399,6 @@ mod tests {
         let index = NameIndex::build(store.connection()).unwrap().unwrap();
         assert!(index.is_empty());
         assert_eq!(index.high_water(), 0);
-        assert_eq!(index.hits("a", MAX_HITS).unwrap().ids, Vec::<FileId>::new());
+        assert_eq!(index.hits("a").unwrap().ids, Vec::<FileId>::new());
     }
 }

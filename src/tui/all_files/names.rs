@@ -11,7 +11,7 @@ use rusqlite::Connection;
 
 use crate::library::model::FileId;
 use crate::library::organise::FileFilter;
-use crate::library::store::name_index::{MAX_HITS, NameHits, NameIndex};
+use crate::library::store::name_index::{NameHits, NameIndex};
 use crate::library::store::name_match;
 
 use super::worker::WorkerOptions;
@@ -26,7 +26,7 @@ pub const REFRESH: Duration = Duration::from_secs(1);
 const NAMES_CACHE_KIB: i64 = 1024;
 
 /// The candidates for `filter`'s name, when the index is ready and serves it: a substring
-/// (not fuzzy) too short for the trigram index, with at most [`MAX_HITS`] hits.
+/// (not fuzzy) too short for the trigram index, and not common (see [`NameIndex::hits`]).
 pub fn hits_for(names: Option<&NameSlot>, filter: &FileFilter) -> Option<Arc<NameHits>> {
     let text = filter
         .name_contains
@@ -37,7 +37,7 @@ pub fn hits_for(names: Option<&NameSlot>, filter: &FileFilter) -> Option<Arc<Nam
         return None;
     }
     let guard = names?.read().ok()?;
-    guard.as_ref()?.hits(&folded, MAX_HITS).map(Arc::new)
+    guard.as_ref()?.hits(&folded).map(Arc::new)
 }
 
 /// The builder thread's life: wait for `wake` (the first window served), build, then keep up
