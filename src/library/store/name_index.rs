@@ -27,10 +27,12 @@ use crate::library::model::FileId;
 /// usual way (matches are then common enough for the ordered scan to fill a page quickly).
 pub const MAX_HITS: usize = 5_000;
 
-/// Give up (queries go without the index) past this many pieces or listed files: a library of
-/// names in a script with thousands of letters (CJK) has millions of rare pairs.
-const MAX_PIECES: usize = 2_000_000;
-const MAX_LISTED: usize = 8_000_000;
+/// Give up (queries go without the index) when it would take more memory than this: a library
+/// of names in a script with thousands of letters (CJK) has millions of rare pairs. Names in
+/// Latin, Greek or Cyrillic letters have a few thousand pieces at most.
+const MAX_BYTES: usize = 24 << 20;
+/// What one piece costs, list header and allocation included (an estimate).
+const PIECE_BYTES: usize = 80;
 
 /// One or two characters, packed: the first in the high half, the second (or `NONE`) low.
 type Piece = u64;
@@ -88,7 +90,7 @@ impl fmt::Debug for NameHits {
 
 impl NameIndex {
     /// Read every file's name (one snapshot). `None` when the index would be too big (see
-    /// `MAX_PIECES`) or an id does not fit its 32 bits: queries then go without it.
+    /// `MAX_BYTES`) or an id does not fit its 32 bits: queries then go without it.
     pub fn build(c: &Connection) -> rusqlite::Result<Option<NameIndex>> {
         NameIndex::build_with(c, MAX_HITS)
     }
@@ -174,7 +176,7 @@ impl NameIndex {
                 self.list(piece(first, Some(second)), id);
             }
         }
-        self.pieces.len() <= MAX_PIECES && self.listed <= MAX_LISTED
+        self.pieces.len() * PIECE_BYTES + self.listed * 4 <= MAX_BYTES
     }
 
     /// Add `id` to the list of `p`, unless it is there or `p` is common (or becomes so now).
@@ -400,5 +402,26 @@ mod tests {
         assert!(index.is_empty());
         assert_eq!(index.high_water(), 0);
         assert_eq!(index.hits("a").unwrap().ids, Vec::<FileId>::new());
+    }
+
+    #[test]
+    fn gives_up_rather_than_grow_past_its_budget() {
+        let mut index = NameIndex::empty(0);
+        // Every pair of a few thousand letters, as CJK names would have them.
+        let letters: Vec<char> = ('\u{4e00}'..'\u{5a00}').collect();
+        let rows: Vec<(FileId, String)> = letters
+            .chunks(2)
+            .enumerate()
+            .map(|(i, pair)| (i as FileId + 1, pair.iter().collect()))
+            .collect();
+        assert!(index.append(&rows[..10]));
+        let many: Vec<(FileId, String)> = (0..400_000)
+            .map(|i: usize| {
+                let a = letters[i % letters.len()];
+                let b = letters[(i / letters.len()) % letters.len()];
+                (i as FileId + 100, format!("{a}{b}"))
+            })
+            .collect();
+        assert!(!index.append(&many), "past the budget");
     }
 }
