@@ -3,7 +3,11 @@
 //! in the name filter to updated rows, the Dropbox toggle, select-all + batch-add — and the
 //! peak RSS of the measuring process. Targets: issue 6 / BENCHMARKS.md.
 //!
-//! `cargo run --release --example all_files_bench -- [--files 1000000] [--dir DIR]`
+//! `cargo run --release --example all_files_bench -- [--files 1000000] [--dir DIR] [--no-name-index]`
+//!
+//! `--no-name-index` measures without the pane's in-memory name index (as before it existed, or
+//! in the console's first moments, before its builder thread is done). Each run removes the
+//! collection its batch add created.
 //!
 //! The measurements run in a child process so the generator's memory does not count. Frames
 //! are drawn into ratatui's `TestBackend` (the terminal write itself is not timed). Matching
@@ -142,7 +146,33 @@ fn current_rss_mib() -> f64 {
         .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
-fn measure(data: &Path) {
+/// Build the name index into `b` and say how long it took and what it holds.
+fn build_name_index(b: &mut Bench, data: &Path) {
+    let rss_before = current_rss_mib();
+    let started = Instant::now();
+    let builder = Library::open(data, PlanCatalog::default()).expect("library");
+    builder
+        .store()
+        .connection()
+        .pragma_update(None, "cache_size", -1024)
+        .expect("cache size");
+    let index = NameIndex::build(builder.store().connection())
+        .expect("name index")
+        .expect("fits");
+    drop(builder);
+    let built = started.elapsed();
+    println!(
+        "| name index build, {} names ({:.0} KiB on the heap; RSS {:.1} → {:.1} MiB) | {} | off the UI thread |",
+        index.len(),
+        index.heap_bytes() as f64 / 1024.0,
+        rss_before,
+        current_rss_mib(),
+        ms(built)
+    );
+    *b.names.write().expect("names") = Some(index);
+}
+
+fn measure(data: &Path, name_index: bool) {
     let options = ConsoleOptions {
         data_dir: data.to_path_buf(),
         plans: PlanCatalog::default(),
@@ -196,28 +226,11 @@ fn measure(data: &Path) {
 
     // The name index, as the console's builder thread makes it after the first frame (its own
     // connection, a 1 MiB page cache), timed on its own.
-    let rss_before = current_rss_mib();
-    let started = Instant::now();
-    let builder = Library::open(data, PlanCatalog::default()).expect("library");
-    builder
-        .store()
-        .connection()
-        .pragma_update(None, "cache_size", -1024)
-        .expect("cache size");
-    let index = NameIndex::build(builder.store().connection())
-        .expect("name index")
-        .expect("fits");
-    drop(builder);
-    let built = started.elapsed();
-    println!(
-        "| name index build, {} names ({:.1} MiB on the heap; RSS {:.1} → {:.1} MiB) | {} | off the UI thread |",
-        index.len(),
-        index.heap_bytes() as f64 / (1024.0 * 1024.0),
-        rss_before,
-        current_rss_mib(),
-        ms(built)
-    );
-    *b.names.write().expect("names") = Some(index);
+    if name_index {
+        build_name_index(&mut b, data);
+    } else {
+        println!("| name index | not built (--no-name-index) | |");
+    }
 
     for (w, h) in [(120, 40), (80, 24)] {
         b.terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
@@ -349,6 +362,18 @@ fn measure(data: &Path) {
         "| peak RSS of the measuring process (VmHWM) | {:.1} MiB | ≤ 150 MiB |",
         peak_rss_mib()
     );
+    // Leave the library as it was: each run's million collection rows would make the next
+    // run's pages (and memory) heavier.
+    let removed = b.library.store().connection().execute_batch(&format!(
+        "BEGIN IMMEDIATE;
+             DELETE FROM collection_files WHERE collection IN
+               (SELECT id FROM collections WHERE name = '{name}');
+             DELETE FROM collections WHERE name = '{name}';
+             COMMIT;"
+    ));
+    if let Err(e) = removed {
+        eprintln!("could not remove the collection {name:?}: {e}");
+    }
 }
 
 fn main() {
@@ -356,18 +381,20 @@ fn main() {
     let mut files = DEFAULT_FILES;
     let mut dir: Option<PathBuf> = None;
     let mut measure_only = false;
+    let mut name_index = true;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--files" => files = args.next().and_then(|v| v.parse().ok()).expect("--files N"),
             "--dir" => dir = args.next().map(PathBuf::from),
             "--measure-only" => measure_only = true,
+            "--no-name-index" => name_index = false,
             other => panic!("unknown argument {other:?}"),
         }
     }
     let dir =
         dir.unwrap_or_else(|| std::env::temp_dir().join(format!("smartimage-all-files-{files}")));
     if measure_only {
-        measure(&dir);
+        measure(&dir, name_index);
         return;
     }
     if !dir.join("library.sqlite3").exists() {
@@ -387,6 +414,7 @@ fn main() {
     let status = std::process::Command::new(std::env::current_exe().expect("exe"))
         .args(["--measure-only", "--dir"])
         .arg(&dir)
+        .args((!name_index).then_some("--no-name-index"))
         .status()
         .expect("measuring run");
     assert!(status.success());
