@@ -319,15 +319,13 @@ impl Walk<'_> {
 
     fn driver(&self) -> Option<Driver> {
         let q = self.query;
-        let substring = q
-            .name_contains
-            .as_deref()
-            .filter(|text| !q.name_fuzzy && !text.is_empty());
-        if substring.is_some()
+        let name = q.name_contains.as_deref().filter(|text| !text.is_empty());
+        if name.is_some()
             && let Some(hits) = &q.name_hits
         {
             return Some(Driver::Hits(hits.clone()));
         }
+        let substring = name.filter(|_| !q.name_fuzzy);
         if let Some(text) = substring
             && let Some(fts) = name_match::trigram_query(&name_match::fold(text))
         {

@@ -220,6 +220,35 @@ impl NameIndex {
                 .sum::<usize>()
     }
 
+    /// The files whose folded name can hold `folded_needle`'s characters in order (a fuzzy
+    /// match, see [`name_match::matches`]): those holding its rarest character. `None` when
+    /// every character of it is common (or it is empty); no files when one was never seen.
+    pub fn fuzzy_hits(&self, folded_needle: &str) -> Option<NameHits> {
+        let mut rarest: Option<&Vec<u32>> = None;
+        for c in folded_needle.chars() {
+            match self.pieces.get(&piece(c, None)) {
+                None => {
+                    return Some(NameHits {
+                        ids: vec![],
+                        above: self.high_water,
+                    });
+                }
+                Some(None) => {}
+                Some(Some(ids)) => {
+                    if rarest.is_none_or(|r| ids.len() < r.len()) {
+                        rarest = Some(ids);
+                    }
+                }
+            }
+        }
+        let mut ids: Vec<FileId> = rarest?.iter().map(|&id| FileId::from(id)).collect();
+        ids.sort_unstable();
+        Some(NameHits {
+            ids,
+            above: self.high_water,
+        })
+    }
+
     /// The files whose folded name contains `folded_needle` (see [`name_match::fold`]), or
     /// `None` when this index cannot say: a needle not of one or two characters, or a common
     /// one (more than [`MAX_HITS`] files).
@@ -353,6 +382,22 @@ mod tests {
                 .collect();
             assert_eq!(hit_ids(&index, needle), expected, "{needle:?}");
         }
+    }
+
+    #[test]
+    fn fuzzy_hits_are_the_files_with_the_rarest_character() {
+        let names = ["Hero.PNG", "hx-hx.jpg", "Ωmega.png", "a"];
+        let (_dir, store, ids) = library(&names);
+        let index = NameIndex::build_with(store.connection(), 2)
+            .unwrap()
+            .unwrap();
+        let fuzzy = |needle: &str| index.fuzzy_hits(&name_match::fold(needle)).map(|h| h.ids);
+        // "p" is in two names, "ω" in one: the rarest decides.
+        assert_eq!(fuzzy("pω"), Some(vec![ids[2]]));
+        assert_eq!(fuzzy("hj"), Some(vec![ids[1]]));
+        assert_eq!(fuzzy("hq"), Some(vec![]), "no name has a q");
+        assert_eq!(fuzzy("g"), None, "in three names: common here");
+        assert_eq!(fuzzy(""), None);
     }
 
     #[test]

@@ -25,19 +25,22 @@ pub const REFRESH: Duration = Duration::from_secs(1);
 /// pages would only add to the console's memory.
 const NAMES_CACHE_KIB: i64 = 1024;
 
-/// The candidates for `filter`'s name, when the index is ready and serves it: a substring
-/// (not fuzzy) too short for the trigram index, and not common (see [`NameIndex::hits`]).
+/// The candidates for `filter`'s name, when the index is ready and serves it: a substring too
+/// short for the trigram index and not common (see [`NameIndex::hits`]), or a fuzzy name with a
+/// rare character (see [`NameIndex::fuzzy_hits`]).
 pub fn hits_for(names: Option<&NameSlot>, filter: &FileFilter) -> Option<Arc<NameHits>> {
-    let text = filter
-        .name_contains
-        .as_deref()
-        .filter(|_| !filter.name_fuzzy)?;
-    let folded = name_match::fold(text);
-    if folded.is_empty() || folded.chars().count() >= name_match::TRIGRAM {
+    let folded = name_match::fold(filter.name_contains.as_deref()?);
+    if folded.is_empty() || (!filter.name_fuzzy && folded.chars().count() >= name_match::TRIGRAM) {
         return None;
     }
     let guard = names?.read().ok()?;
-    guard.as_ref()?.hits(&folded).map(Arc::new)
+    let index = guard.as_ref()?;
+    if filter.name_fuzzy {
+        index.fuzzy_hits(&folded)
+    } else {
+        index.hits(&folded)
+    }
+    .map(Arc::new)
 }
 
 /// The builder thread's life: wait for `wake` (the first window served), build, then keep up
@@ -147,7 +150,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_short_substrings_use_the_index() {
+    fn short_substrings_and_fuzzy_names_use_the_index() {
         let slot: NameSlot = RwLock::new(Some(NameIndex::empty(7)));
         let filter = |text: &str, fuzzy: bool| FileFilter {
             name_contains: Some(text.into()),
@@ -161,10 +164,8 @@ mod tests {
             hits_for(Some(&slot), &filter("hxq", false)).is_none(),
             "trigrams"
         );
-        assert!(
-            hits_for(Some(&slot), &filter("hx", true)).is_none(),
-            "fuzzy"
-        );
+        let fuzzy = hits_for(Some(&slot), &filter("hxq", true)).expect("fuzzy, never seen");
+        assert!(fuzzy.ids.is_empty());
         assert!(hits_for(Some(&slot), &filter("", false)).is_none());
         assert!(hits_for(None, &filter("hx", false)).is_none(), "no index");
         let empty: NameSlot = RwLock::new(None);

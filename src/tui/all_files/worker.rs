@@ -276,7 +276,7 @@ pub fn serve_among(
         } => match window(
             library,
             actor,
-            names::hits_for(names, &filter),
+            names,
             Read {
                 seq,
                 filter: &filter,
@@ -405,7 +405,7 @@ struct Read<'a> {
 fn window(
     library: &Library,
     actor: &Actor,
-    hits: Option<Arc<NameHits>>,
+    names: Option<&NameSlot>,
     request: Read<'_>,
     early: &mut dyn FnMut(FilesReply),
 ) -> Result<FilesReply, LibraryError> {
@@ -445,6 +445,7 @@ fn window(
             }
         })
     };
+    let hits = names::hits_for(names, filter);
     let (mut rows, mut anchor_index, mut at_start, mut at_end) = read(filter, hits)?;
     let mut fuzzy = false;
     if rows.is_empty() && filter.name_contains.is_some() && !filter.name_fuzzy {
@@ -455,7 +456,8 @@ fn window(
             name_fuzzy: true,
             ..filter.clone()
         };
-        (rows, anchor_index, at_start, at_end) = read(&loose, None)?;
+        let hits = names::hits_for(names, &loose);
+        (rows, anchor_index, at_start, at_end) = read(&loose, hits)?;
         fuzzy = true;
     }
     Ok(FilesReply::Window {
