@@ -4,13 +4,18 @@
 # frame with rows, drive All Files at 80x24 (Dropbox filter, a name filter, last page, first page, mark
 # all), then read the console's peak RSS (VmHWM) before quitting. Also prints how long the
 # first frame took, as tmux saw it (polling every 20 ms, so ±20 ms).
-# Usage: benches/all_files_console.sh [LIBRARY_DIR]   (needs tmux)
+# Usage: benches/all_files_console.sh [LIBRARY_DIR]   (needs tmux; SMARTIMAGE_BIN=path runs that
+# binary instead of building this tree's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${1:-${TMPDIR:-/tmp}/smartimage-all-files-1000000}
 [ -f "$DIR/library.sqlite3" ] || { echo "no library in $DIR: run the all_files_bench example first" >&2; exit 1; }
-cargo build --release --bin smartimage >/dev/null
-BIN=$PWD/target/release/smartimage
+if [ -n "${SMARTIMAGE_BIN:-}" ]; then
+  BIN=$SMARTIMAGE_BIN   # another build to compare with, e.g. a copy of an earlier commit's binary
+else
+  cargo build --release --bin smartimage >/dev/null
+  BIN=$PWD/target/release/smartimage
+fi
 SOCK=smartimage-bench-$$
 tm() { tmux -L "$SOCK" "$@"; }
 trap 'tm kill-server 2>/dev/null || true' EXIT

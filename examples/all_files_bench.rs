@@ -3,7 +3,11 @@
 //! in the name filter to updated rows, the Dropbox toggle, select-all + batch-add — and the
 //! peak RSS of the measuring process. Targets: issue 6 / BENCHMARKS.md.
 //!
-//! `cargo run --release --example all_files_bench -- [--files 1000000] [--dir DIR]`
+//! `cargo run --release --example all_files_bench -- [--files 1000000] [--dir DIR] [--no-name-index]`
+//!
+//! `--no-name-index` measures without the pane's in-memory name index (as before it existed, or
+//! in the console's first moments, before its builder thread is done). Each run removes the
+//! collection its batch add created.
 //!
 //! The measurements run in a child process so the generator's memory does not count. Frames
 //! are drawn into ratatui's `TestBackend` (the terminal write itself is not timed). Matching
@@ -21,8 +25,10 @@ use ratatui::backend::TestBackend;
 use smartimage::library::Library;
 use smartimage::library::permissions::Actor;
 use smartimage::library::policy::PlanCatalog;
+use smartimage::library::store::name_index::NameIndex;
 use smartimage::tui::all_files::FilesRequest;
-use smartimage::tui::all_files::worker::{WRITE_CACHE_KIB, coalesce, serve};
+use smartimage::tui::all_files::names::NameSlot;
+use smartimage::tui::all_files::worker::{WRITE_CACHE_KIB, coalesce, serve_among};
 use smartimage::tui::app::{App, Effect, PaneId};
 use smartimage::tui::theme::Theme;
 use smartimage::tui::{ConsoleOptions, layout, load_view};
@@ -40,6 +46,8 @@ struct Bench {
     /// When the current key's first frame was drawn from an early answer (the empty substring
     /// answer the worker sends before a fuzzy walk), if it had one.
     first_frame: Option<Instant>,
+    /// The name index, once built (the console builds it on a thread after the first frame).
+    names: NameSlot,
 }
 
 impl Bench {
@@ -53,9 +61,13 @@ impl Bench {
                     continue;
                 }
                 let mut early = vec![];
-                let reply = serve(&mut self.library, &self.actor, request, &mut |r| {
-                    early.push((r, Instant::now()))
-                });
+                let reply = serve_among(
+                    &mut self.library,
+                    &self.actor,
+                    Some(&self.names),
+                    request,
+                    &mut |r| early.push((r, Instant::now())),
+                );
                 for (r, at) in early {
                     // In the console this frame is drawn while the worker walks on.
                     pending.extend(self.app.apply_files(r));
@@ -74,7 +86,13 @@ impl Bench {
     fn counts(&mut self) -> Duration {
         let started = Instant::now();
         for request in coalesce(std::mem::take(&mut self.deferred)) {
-            if let Some(reply) = serve(&mut self.library, &self.actor, request, &mut |_| {}) {
+            if let Some(reply) = serve_among(
+                &mut self.library,
+                &self.actor,
+                Some(&self.names),
+                request,
+                &mut |_| {},
+            ) {
                 let more = self.app.apply_files(reply);
                 self.serve(more);
             }
@@ -119,7 +137,42 @@ fn peak_rss_mib() -> f64 {
         .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
-fn measure(data: &Path) {
+fn current_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+/// Build the name index into `b` and say how long it took and what it holds.
+fn build_name_index(b: &mut Bench, data: &Path) {
+    let rss_before = current_rss_mib();
+    let started = Instant::now();
+    let builder = Library::open(data, PlanCatalog::default()).expect("library");
+    builder
+        .store()
+        .connection()
+        .pragma_update(None, "cache_size", -1024)
+        .expect("cache size");
+    let index = NameIndex::build(builder.store().connection())
+        .expect("name index")
+        .expect("fits");
+    drop(builder);
+    let built = started.elapsed();
+    println!(
+        "| name index build, {} names ({:.0} KiB on the heap; RSS {:.1} → {:.1} MiB) | {} | off the UI thread |",
+        index.len(),
+        index.heap_bytes() as f64 / 1024.0,
+        rss_before,
+        current_rss_mib(),
+        ms(built)
+    );
+    *b.names.write().expect("names") = Some(index);
+}
+
+fn measure(data: &Path, name_index: bool) {
     let options = ConsoleOptions {
         data_dir: data.to_path_buf(),
         plans: PlanCatalog::default(),
@@ -157,6 +210,7 @@ fn measure(data: &Path) {
         terminal: Terminal::new(TestBackend::new(120, 40)).expect("terminal"),
         deferred: vec![],
         first_frame: None,
+        names: NameSlot::default(),
     };
     b.serve(start);
     b.draw();
@@ -170,6 +224,14 @@ fn measure(data: &Path) {
         "| matching count of all files (after the rows) | {} | deferred |",
         ms(first_count)
     );
+
+    // The name index, as the console's builder thread makes it after the first frame (its own
+    // connection, a 1 MiB page cache), timed on its own.
+    if name_index {
+        build_name_index(&mut b, data);
+    } else {
+        println!("| name index | not built (--no-name-index) | |");
+    }
 
     for (w, h) in [(120, 40), (80, 24)] {
         b.terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
@@ -208,6 +270,10 @@ fn measure(data: &Path) {
         ("substring, non-ASCII", "straße"),
         ("substring, one rare file", "0424242"),
         ("no substring match → fuzzy fallback", "hxq"),
+        ("two letters, no name has them", "qz"),
+        ("one then two letters, in 10 names", "zq"),
+        ("two letters, in ~80,000 names", "ha"),
+        ("one letter, in most names", "e"),
     ] {
         b.key(KeyCode::Char('/'));
         let (mut times, mut settled) = (vec![], Duration::ZERO);
@@ -297,6 +363,18 @@ fn measure(data: &Path) {
         "| peak RSS of the measuring process (VmHWM) | {:.1} MiB | ≤ 150 MiB |",
         peak_rss_mib()
     );
+    // Leave the library as it was: each run's million collection rows would make the next
+    // run's pages (and memory) heavier.
+    let removed = b.library.store().connection().execute_batch(&format!(
+        "BEGIN IMMEDIATE;
+             DELETE FROM collection_files WHERE collection IN
+               (SELECT id FROM collections WHERE name = '{name}');
+             DELETE FROM collections WHERE name = '{name}';
+             COMMIT;"
+    ));
+    if let Err(e) = removed {
+        eprintln!("could not remove the collection {name:?}: {e}");
+    }
 }
 
 fn main() {
@@ -304,18 +382,20 @@ fn main() {
     let mut files = DEFAULT_FILES;
     let mut dir: Option<PathBuf> = None;
     let mut measure_only = false;
+    let mut name_index = true;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--files" => files = args.next().and_then(|v| v.parse().ok()).expect("--files N"),
             "--dir" => dir = args.next().map(PathBuf::from),
             "--measure-only" => measure_only = true,
+            "--no-name-index" => name_index = false,
             other => panic!("unknown argument {other:?}"),
         }
     }
     let dir =
         dir.unwrap_or_else(|| std::env::temp_dir().join(format!("smartimage-all-files-{files}")));
     if measure_only {
-        measure(&dir);
+        measure(&dir, name_index);
         return;
     }
     if !dir.join("library.sqlite3").exists() {
@@ -329,11 +409,13 @@ fn main() {
     } else {
         println!("using the library in {}", dir.display());
     }
+    synthetic_library::ensure_rare_names(&dir);
     println!("| what | as measured | target |");
     println!("|---|---|---|");
     let status = std::process::Command::new(std::env::current_exe().expect("exe"))
         .args(["--measure-only", "--dir"])
         .arg(&dir)
+        .args((!name_index).then_some("--no-name-index"))
         .status()
         .expect("measuring run");
     assert!(status.success());

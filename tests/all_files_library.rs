@@ -311,3 +311,107 @@ fn a_name_nothing_contains_is_answered_at_once_then_its_close_matches_follow() {
     assert!(early.is_empty(), "{early:?}");
     assert!(matches!(reply, FilesReply::Window { fuzzy: false, .. }));
 }
+
+#[test]
+fn the_name_index_is_built_when_woken_and_keeps_up_with_new_files() {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use smartimage::tui::all_files::names::{self, NameSlot};
+    use smartimage::tui::all_files::worker::{WorkerOptions, serve_among};
+    use smartimage::tui::all_files::{Anchor, CountPurpose, FilesReply, FilesRequest};
+    let mut f = fixture();
+    let ann = ann(&f.lib);
+    let slot = Arc::new(NameSlot::default());
+    let (wake, woken) = std::sync::mpsc::channel();
+    let builder = {
+        let options = WorkerOptions {
+            data_dir: f.lib.data_dir().to_path_buf(),
+            plans: PlanCatalog::default(),
+            as_admin: Some(ANN.into()),
+            os_user: None,
+        };
+        let slot = slot.clone();
+        std::thread::spawn(move || names::build_and_refresh(options, slot, woken))
+    };
+    let wait_until = |what: &str, done: &dyn Fn(&NameSlot) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !done(&slot) {
+            assert!(Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(slot.read().unwrap().is_none(), "built only once woken");
+    wake.send(()).unwrap();
+    wait_until("the index is built", &|s| s.read().unwrap().is_some());
+    let filter = |name: &str| FileFilter {
+        name_contains: Some(name.into()),
+        ..FileFilter::default()
+    };
+    let read = |lib: &mut Library, name: &str| {
+        let window = FilesRequest::Window {
+            seq: 1,
+            filter: filter(name),
+            order: FileOrder::default(),
+            anchor: Anchor::First,
+            before: 0,
+            after: 50,
+        };
+        let mut early = vec![];
+        let reply = serve_among(lib, &ann, Some(&slot), window, &mut |r| early.push(r));
+        let Some(FilesReply::Window { rows, fuzzy, .. }) = reply else {
+            panic!("{reply:?}")
+        };
+        let count = FilesRequest::Count {
+            seq: 2,
+            filter: filter(name),
+            exclude: vec![],
+            purpose: CountPurpose::Matching,
+        };
+        let Some(FilesReply::Count { count, .. }) =
+            serve_among(lib, &ann, Some(&slot), count, &mut |_| {})
+        else {
+            panic!("no count")
+        };
+        let early = matches!(early[..], [FilesReply::NoSubstringMatch { .. }]);
+        let rows: Vec<String> = if fuzzy {
+            vec![]
+        } else {
+            rows.into_iter().map(|r| r.name).collect()
+        };
+        (rows, count, early)
+    };
+    assert!(names::hits_for(Some(&slot), &filter("ÉR")).is_some());
+    assert_eq!(
+        read(&mut f.lib, "ÉR"),
+        (vec!["Héros été.png".to_owned()], 1, false)
+    );
+    // Ann does not see Other's "secret.png": the index is only a candidate set.
+    assert_eq!(read(&mut f.lib, "cr"), (vec![], 0, true));
+    assert_eq!(read(&mut f.lib, "zq"), (vec![], 0, true));
+    // A file added since is above the index's high-water mark: found all the same, then taken
+    // into the index by the builder.
+    let op = f.lib.actor(Some(OPERATOR), None).unwrap();
+    let path = f.lib.data_dir().join("../zq-new.png");
+    std::fs::write(&path, png(9)).unwrap();
+    let added = f.lib.add_local_file(&op, "Acme", &path).unwrap();
+    let above = names::hits_for(Some(&slot), &filter("zq")).unwrap().above;
+    assert!(added.id > above);
+    assert_eq!(
+        read(&mut f.lib, "zq"),
+        (vec!["zq-new.png".to_owned()], 1, false)
+    );
+    wait_until("the new file is indexed", &|s| {
+        s.read().unwrap().as_ref().unwrap().high_water() >= added.id
+    });
+    let hits = names::hits_for(Some(&slot), &filter("zq")).unwrap();
+    assert_eq!(hits.ids, vec![added.id]);
+    assert_eq!(
+        read(&mut f.lib, "zq"),
+        (vec!["zq-new.png".to_owned()], 1, false)
+    );
+    // The builder ends with its last waker.
+    drop(wake);
+    builder.join().unwrap();
+}

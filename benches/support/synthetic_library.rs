@@ -93,3 +93,47 @@ pub fn generate(data_dir: &Path, files: u64) {
         done = end;
     }
 }
+
+/// Names holding "zq": no generated name has a "z" or a "q", so a one- or two-letter filter
+/// ("z", "zq") matches exactly these few files. Added once (later runs find them).
+#[allow(dead_code)]
+pub const RARE_NAMES: u64 = 10;
+
+/// Add the [`RARE_NAMES`] files (`rare-zq-N.jpg`) unless the library has them already.
+#[allow(dead_code)]
+pub fn ensure_rare_names(data_dir: &Path) {
+    let lib = Library::open(data_dir, PlanCatalog::default()).expect("library");
+    let db = lib.store().path().to_path_buf();
+    drop(lib);
+    let mut store = Store::open(&db).expect("store");
+    let c = store.connection();
+    // A prefix LIKE is a range of the NOCASE name index.
+    let have: i64 = c
+        .query_row(
+            "SELECT count(*) FROM files WHERE name LIKE 'rare-zq-%'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count rare names");
+    if have as u64 >= RARE_NAMES {
+        return;
+    }
+    let (account, operator): (i64, i64) = c
+        .query_row(
+            "SELECT (SELECT id FROM accounts WHERE name = ?1), (SELECT id FROM admins WHERE email = ?2)",
+            [ACCOUNT, OPERATOR],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("account and operator");
+    let mut rng = Rng(0x0dd_5eed);
+    store
+        .transaction(|tx| -> rusqlite::Result<()> {
+            for k in have as u64..RARE_NAMES {
+                let mut file = row(&mut rng, account, operator, 9_000_000 + k);
+                file.name = format!("rare-zq-{k}.jpg");
+                files::insert_file(tx, &file, None)?;
+            }
+            Ok(())
+        })
+        .expect("insert rare names");
+}

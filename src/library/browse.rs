@@ -1,6 +1,8 @@
 //! All Files for the console: pages, counts and one file's details, scoped to the accounts the
 //! admin may see — the same rules `files list` follows.
 
+use std::sync::Arc;
+
 use crate::library::actions::Library;
 use crate::library::error::{LibraryError, Result};
 use crate::library::model::{Collection, FileId, FileRecord};
@@ -8,6 +10,7 @@ use crate::library::organise::FileFilter;
 use crate::library::permissions::{Actor, Right};
 use crate::library::store::collections as coll;
 use crate::library::store::file_pages::{self, PageStart};
+use crate::library::store::name_index::NameHits;
 use crate::library::store::{SortKey, files, people};
 
 /// How All Files is sorted.
@@ -27,7 +30,22 @@ impl Library {
         start: &PageStart,
         limit: u32,
     ) -> Result<Vec<FileRecord>> {
+        self.file_page_among(actor, filter, order, start, limit, None)
+    }
+
+    /// [`Library::file_page`], told by the name index which files' names can contain the
+    /// filter's text (`None`: read as usual).
+    pub fn file_page_among(
+        &self,
+        actor: &Actor,
+        filter: &FileFilter,
+        order: FileOrder,
+        start: &PageStart,
+        limit: u32,
+        name_hits: Option<Arc<NameHits>>,
+    ) -> Result<Vec<FileRecord>> {
         let mut query = self.file_query(actor, filter)?;
+        query.name_hits = name_hits;
         query.sort = order.sort;
         query.descending = order.descending;
         Ok(file_pages::page(
@@ -45,8 +63,20 @@ impl Library {
         filter: &FileFilter,
         exclude: &[FileId],
     ) -> Result<u64> {
+        self.count_matching_among(actor, filter, exclude, None)
+    }
+
+    /// [`Library::count_matching`] with the name index's hits (see [`Library::file_page_among`]).
+    pub fn count_matching_among(
+        &self,
+        actor: &Actor,
+        filter: &FileFilter,
+        exclude: &[FileId],
+        name_hits: Option<Arc<NameHits>>,
+    ) -> Result<u64> {
         let mut query = self.file_query(actor, filter)?;
         query.exclude = exclude.to_vec();
+        query.name_hits = name_hits;
         Ok(file_pages::count(self.store.connection(), &query)?)
     }
 

@@ -6,12 +6,15 @@
 //! and the scope (named with `INDEXED BY`, so the plan cannot drift to a full sort), checking the
 //! remaining filters row by row, at most [`SCAN_CHUNK`] rows at a time. When a chunk finds too
 //! few matches the filters are selective, and a *driver* reads the candidates instead — the
-//! trigram index for a name, or the collection's members — and sorts only those.
+//! trigram index for a name, or the collection's members — and sorts only those. A one- or
+//! two-character name, which has no trigram, is driven by the in-memory name index's hits
+//! ([`FileQuery::name_hits`]) instead, straight away: they are few by construction.
 
 use rusqlite::types::{ToSql, Value};
 use rusqlite::{Connection, Row};
 
 use super::files::{FILE_SELECT, FileQuery, SortKey, Term, file_from_row};
+use super::name_index::NameHits;
 use super::name_match;
 use crate::library::model::{FileId, FileRecord};
 
@@ -103,34 +106,42 @@ pub fn page_with(
     let mut ids = Vec::with_capacity(limit as usize);
     let mut position = from.cloned();
     let mut first_chunk_inclusive = inclusive;
-    loop {
-        let chunk =
-            walk.scan_chunk(c, position.as_ref(), first_chunk_inclusive, plan.scan_chunk)?;
-        first_chunk_inclusive = false;
-        let exhausted = (chunk.len() as u32) < plan.scan_chunk;
-        for (cursor, hit) in &chunk {
-            if *hit && ids.len() < limit as usize {
-                ids.push(cursor.id);
-            }
-        }
-        if ids.len() >= limit as usize || exhausted {
-            break;
-        }
-        if plan.drivers {
-            ids = match walk.driver() {
-                Some(driver) => walk.driven(c, &driver, from, inclusive, limit)?,
-                None => {
-                    // No index narrows it: let SQLite walk the rest itself and hand back only
-                    // the matches (one statement, no row crosses into Rust unless it matches).
-                    let after = chunk.last().map(|(cursor, _)| cursor);
-                    let more = limit - ids.len() as u32;
-                    ids.extend(walk.filtered_scan(c, after, more)?);
-                    ids
+    let hits = walk
+        .driver()
+        .filter(|d| plan.drivers && matches!(d, Driver::Hits(_)));
+    if let Some(hits) = hits {
+        // The name index already knows the few files that can match: no scan.
+        ids = walk.driven(c, &hits, from, inclusive, limit)?;
+    } else {
+        loop {
+            let chunk =
+                walk.scan_chunk(c, position.as_ref(), first_chunk_inclusive, plan.scan_chunk)?;
+            first_chunk_inclusive = false;
+            let exhausted = (chunk.len() as u32) < plan.scan_chunk;
+            for (cursor, hit) in &chunk {
+                if *hit && ids.len() < limit as usize {
+                    ids.push(cursor.id);
                 }
-            };
-            break;
+            }
+            if ids.len() >= limit as usize || exhausted {
+                break;
+            }
+            if plan.drivers {
+                ids = match walk.driver() {
+                    Some(driver) => walk.driven(c, &driver, from, inclusive, limit)?,
+                    None => {
+                        // No index narrows it: let SQLite walk the rest itself and hand back only
+                        // the matches (one statement, no row crosses into Rust unless it matches).
+                        let after = chunk.last().map(|(cursor, _)| cursor);
+                        let more = limit - ids.len() as u32;
+                        ids.extend(walk.filtered_scan(c, after, more)?);
+                        ids
+                    }
+                };
+                break;
+            }
+            position = chunk.last().map(|(cursor, _)| cursor.clone());
         }
-        position = chunk.last().map(|(cursor, _)| cursor.clone());
     }
     let mut rows = records(c, &ids)?;
     if reverse {
@@ -143,6 +154,8 @@ pub fn page_with(
 enum Driver {
     Trigrams(String),
     Collection(i64),
+    /// The name index's hits, and every file added since it was read.
+    Hits(std::sync::Arc<NameHits>),
 }
 
 struct Walk<'a> {
@@ -306,8 +319,14 @@ impl Walk<'_> {
 
     fn driver(&self) -> Option<Driver> {
         let q = self.query;
-        if !q.name_fuzzy
-            && let Some(text) = q.name_contains.as_deref()
+        let name = q.name_contains.as_deref().filter(|text| !text.is_empty());
+        if name.is_some()
+            && let Some(hits) = &q.name_hits
+        {
+            return Some(Driver::Hits(hits.clone()));
+        }
+        let substring = name.filter(|_| !q.name_fuzzy);
+        if let Some(text) = substring
             && let Some(fts) = name_match::trigram_query(&name_match::fold(text))
         {
             return Some(Driver::Trigrams(fts));
@@ -340,6 +359,7 @@ impl Walk<'_> {
                     values.len()
                 )
             }
+            Driver::Hits(hits) => hits_source(hits, &mut values),
         };
         let mut conditions: Vec<String> = self
             .query
@@ -359,6 +379,28 @@ impl Walk<'_> {
         let params: Vec<&dyn ToSql> = values.iter().map(|v| v.as_ref()).collect();
         stmt.query_map(params.as_slice(), |r| r.get(0))?.collect()
     }
+}
+
+/// The candidate rows of [`Driver::Hits`] as `f`: the listed ids, then every row above the
+/// index's high-water mark (none of them are in the list, so none comes twice).
+fn hits_source(hits: &NameHits, values: &mut Vec<Box<dyn ToSql>>) -> String {
+    let list = format!(
+        "[{}]",
+        hits.ids
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    values.push(Box::new(list));
+    let list = values.len();
+    values.push(Box::new(hits.above));
+    let above = values.len();
+    format!(
+        "(SELECT value AS id FROM json_each(?{list}) \
+          UNION ALL SELECT id FROM files WHERE id > ?{above}) m \
+         CROSS JOIN files f ON f.id = m.id"
+    )
 }
 
 fn where_sql(conditions: &[String]) -> String {
@@ -383,26 +425,28 @@ fn records(c: &Connection, ids: &[FileId]) -> rusqlite::Result<Vec<FileRecord>> 
     Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }
 
-/// How many files match `query`. A substring filter counts only the trigram index's
-/// candidates instead of checking every name.
+/// How many files match `query`. A substring filter counts only the candidates of the trigram
+/// index (or of the name index) instead of checking every name.
 pub fn count(c: &Connection, query: &FileQuery) -> rusqlite::Result<u64> {
     let walk = Walk {
         query,
         descending: false,
     };
-    let Some(Driver::Trigrams(fts)) = walk.driver() else {
-        return super::files::count_files(c, query);
+    let mut values: Vec<Box<dyn ToSql>> = vec![];
+    let from = match walk.driver() {
+        Some(Driver::Trigrams(fts)) => {
+            values.push(Box::new(fts));
+            "file_names(?1) m CROSS JOIN files f ON f.id = m.rowid".to_owned()
+        }
+        Some(Driver::Hits(hits)) => hits_source(&hits, &mut values),
+        _ => return super::files::count_files(c, query),
     };
-    let mut values: Vec<Box<dyn ToSql>> = vec![Box::new(fts)];
     let conditions: Vec<String> = query
         .terms(&mut values)
         .into_iter()
         .map(|(_, sql)| sql)
         .collect();
-    let sql = format!(
-        "SELECT count(*) FROM file_names(?1) m CROSS JOIN files f ON f.id = m.rowid {}",
-        where_sql(&conditions)
-    );
+    let sql = format!("SELECT count(*) FROM {from} {}", where_sql(&conditions));
     let params: Vec<&dyn ToSql> = values.iter().map(|v| v.as_ref()).collect();
     let n: i64 = c.query_row(&sql, params.as_slice(), |r| r.get(0))?;
     Ok(n as u64)

@@ -48,6 +48,10 @@ pub struct FileQuery {
     pub name_fuzzy: bool,
     /// Files left out (everything matching, except these).
     pub exclude: Vec<FileId>,
+    /// A planner hint for `name_contains`: the only files whose names can match it, as a
+    /// substring or fuzzily as `name_fuzzy` says (from the in-memory [`super::name_index`]).
+    /// Every row is still checked in SQL.
+    pub name_hits: Option<std::sync::Arc<super::name_index::NameHits>>,
     pub sort: SortKey,
     pub descending: bool,
     pub limit: Option<u32>,

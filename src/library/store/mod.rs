@@ -10,6 +10,7 @@ pub mod files;
 pub mod import_items;
 pub mod links;
 pub mod migrations;
+pub mod name_index;
 pub mod name_match;
 pub mod people;
 pub mod quota;

@@ -11,9 +11,21 @@ pub const MATCH_FUNCTION: &str = "smartimage_name_matches";
 /// The trigram tokenizer indexes runs of this many characters; shorter needles cannot use it.
 pub const TRIGRAM: usize = 3;
 
-/// The needle as it is compared: lower-cased with Unicode's rules, once per query.
-pub fn fold(needle: &str) -> String {
-    needle.to_lowercase()
+/// A needle or a name as it is compared: lower-cased with Unicode's rules (a needle once per
+/// query). The one definition of case-insensitivity: [`matches`] and the in-memory name index
+/// ([`super::name_index`]) both fold with it.
+pub fn fold(text: &str) -> String {
+    text.to_lowercase()
+}
+
+/// Append `fold(name)` to `out`, without allocating for an ASCII name.
+pub fn fold_into(name: &str, out: &mut Vec<u8>) {
+    if name.is_ascii() {
+        // For ASCII, Unicode's lower-casing is exactly ASCII's.
+        out.extend(name.bytes().map(|b| b.to_ascii_lowercase()));
+    } else {
+        out.extend_from_slice(fold(name).as_bytes());
+    }
 }
 
 /// Does `name` match the folded needle? Empty needles match everything.
@@ -34,7 +46,7 @@ pub fn matches(name: &str, folded_needle: &str, fuzzy: bool) -> bool {
                 .any(|w| w.eq_ignore_ascii_case(needle))
         };
     }
-    let folded = name.to_lowercase();
+    let folded = fold(name);
     if fuzzy {
         is_subsequence(folded_needle.chars(), folded.chars())
     } else {
@@ -95,6 +107,22 @@ mod tests {
         assert!(matches("ЖУРНАЛ.jpg", &fold("журнал"), false));
         assert!(!matches("hero.png", &fold("hx"), false));
         assert!(matches("anything", "", false));
+    }
+
+    #[test]
+    fn fold_into_is_fold() {
+        for name in [
+            "Hero.PNG",
+            "ÉTÉ à Paris.jpg",
+            "ΟΔΟΣ.png",
+            "İstanbul",
+            "\u{212a}elvin",
+            "",
+        ] {
+            let mut out = vec![];
+            fold_into(name, &mut out);
+            assert_eq!(out, fold(name).into_bytes(), "{name:?}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod dialogs;
 pub mod keys;
+pub mod names;
 pub mod preview;
 pub mod worker;
 

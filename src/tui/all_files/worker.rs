@@ -14,9 +14,11 @@ use crate::library::permissions::Actor;
 use crate::library::policy::PlanCatalog;
 use crate::library::store::StoreError;
 use crate::library::store::file_pages::{Cursor, PageStart};
+use crate::library::store::name_index::NameHits;
 use crate::library::{Library, LibraryError};
 
 use super::dialogs::EditData;
+use super::names::{self, NameSlot};
 use super::preview::{self, PreviewReply};
 use super::{Anchor, CountPurpose, FilesReply, FilesRequest};
 
@@ -30,7 +32,7 @@ pub struct WorkerOptions {
 }
 
 impl WorkerOptions {
-    fn open(&self) -> Result<Library, String> {
+    pub(super) fn open(&self) -> Result<Library, String> {
         Library::open(&self.data_dir, self.plans.clone()).map_err(|e| e.to_string())
     }
 
@@ -68,27 +70,59 @@ impl FilesWorker {
         reply: impl Fn(FilesReply) + Send + Sync + 'static,
     ) -> std::io::Result<FilesWorker> {
         let reply: Arc<dyn Fn(FilesReply) + Send + Sync> = Arc::new(reply);
+        let slot = Arc::new(NameSlot::default());
+        // The name index is built once the first window has been served (not to slow the
+        // first frame), and kept up until the windows lane — holding `wake` — ends.
+        let (wake, woken) = mpsc::channel();
+        {
+            let (options, slot) = (options.clone(), slot.clone());
+            std::thread::Builder::new()
+                .name("files-names".into())
+                .spawn(move || names::build_and_refresh(options, slot, woken))?;
+        }
         let start = |name: &str,
                      cache_kib: i64,
-                     interrupt: Interrupt|
+                     interrupt: Interrupt,
+                     wake: Option<Sender<()>>|
          -> std::io::Result<Sender<FilesRequest>> {
             let (tx, rx) = mpsc::channel();
-            let options = options.clone();
-            let reply = reply.clone();
+            let lane = Lane {
+                options: options.clone(),
+                reply: reply.clone(),
+                cache_kib,
+                interrupt,
+                names: slot.clone(),
+                wake,
+            };
             std::thread::Builder::new()
                 .name(name.into())
-                .spawn(move || run(options, rx, reply, cache_kib, interrupt))?;
+                .spawn(move || run(lane, rx))?;
             Ok(tx)
         };
         let windows_interrupt = Interrupt::default();
         let counts_interrupt = Interrupt::default();
         Ok(FilesWorker {
-            windows: start("files-windows", READ_CACHE_KIB, windows_interrupt.clone())?,
+            windows: start(
+                "files-windows",
+                READ_CACHE_KIB,
+                windows_interrupt.clone(),
+                Some(wake),
+            )?,
             windows_interrupt,
-            counts: start("files-counts", READ_CACHE_KIB, counts_interrupt.clone())?,
+            counts: start(
+                "files-counts",
+                READ_CACHE_KIB,
+                counts_interrupt.clone(),
+                None,
+            )?,
             counts_interrupt,
-            pages: start("files-pages", WRITE_CACHE_KIB, Interrupt::default())?,
-            previews: start("files-previews", PREVIEW_CACHE_KIB, Interrupt::default())?,
+            pages: start("files-pages", WRITE_CACHE_KIB, Interrupt::default(), None)?,
+            previews: start(
+                "files-previews",
+                PREVIEW_CACHE_KIB,
+                Interrupt::default(),
+                None,
+            )?,
         })
     }
 
@@ -116,13 +150,26 @@ impl FilesWorker {
     }
 }
 
-fn run(
+/// One worker thread: what it reads with, and where its answers go.
+struct Lane {
     options: WorkerOptions,
-    inbox: Receiver<FilesRequest>,
     reply: Arc<dyn Fn(FilesReply) + Send + Sync>,
     cache_kib: i64,
     interrupt: Interrupt,
-) {
+    names: Arc<NameSlot>,
+    /// Tells the name index's builder to start (after this lane's first answer).
+    wake: Option<Sender<()>>,
+}
+
+fn run(lane: Lane, inbox: Receiver<FilesRequest>) {
+    let Lane {
+        options,
+        reply,
+        cache_kib,
+        interrupt,
+        names,
+        wake,
+    } = lane;
     let mut library = match options.open() {
         Ok(library) => {
             // Negative = KiB. The OS keeps the file's pages anyway; four full-size caches
@@ -148,12 +195,20 @@ fn run(
         batch.extend(inbox.try_iter());
         for request in coalesce(batch) {
             let answer = match options.actor(&library) {
-                Ok(actor) => serve(&mut library, &actor, request, &mut |early| reply(early)),
+                Ok(actor) => {
+                    serve_among(&mut library, &actor, Some(&names), request, &mut |early| {
+                        reply(early)
+                    })
+                }
                 Err(why) => Some(FilesReply::Failed(why)),
             };
             if let Some(answer) = answer {
                 reply(answer);
             }
+        }
+        if let Some(wake) = &wake {
+            // Sent after every batch; the builder only waits for the first.
+            let _ = wake.send(());
         }
     }
 }
@@ -199,6 +254,17 @@ pub fn serve(
     request: FilesRequest,
     early: &mut dyn FnMut(FilesReply),
 ) -> Option<FilesReply> {
+    serve_among(library, actor, None, request, early)
+}
+
+/// [`serve`], with the name index (when it is built) for one- and two-letter names.
+pub fn serve_among(
+    library: &mut Library,
+    actor: &Actor,
+    names: Option<&NameSlot>,
+    request: FilesRequest,
+    early: &mut dyn FnMut(FilesReply),
+) -> Option<FilesReply> {
     let outcome = match request {
         FilesRequest::Window {
             seq,
@@ -208,7 +274,18 @@ pub fn serve(
             before,
             after,
         } => match window(
-            library, actor, seq, &filter, order, &anchor, before, after, early,
+            library,
+            actor,
+            names,
+            Read {
+                seq,
+                filter: &filter,
+                order,
+                anchor: &anchor,
+                before,
+                after,
+            },
+            early,
         ) {
             Err(e) if cancelled(&e) => return None,
             other => other.map_err(|e| e.to_string()),
@@ -218,7 +295,12 @@ pub fn serve(
             filter,
             exclude,
             purpose,
-        } => match library.count_matching(actor, &filter, &exclude) {
+        } => match library.count_matching_among(
+            actor,
+            &filter,
+            &exclude,
+            names::hits_for(names, &filter),
+        ) {
             Err(e) if cancelled(&e) => return None,
             other => other
                 .map(|count| FilesReply::Count {
@@ -233,7 +315,10 @@ pub fn serve(
             order,
             from,
             to,
-        } => range(library, actor, &filter, order, from, &to),
+        } => {
+            let hits = names::hits_for(names, &filter);
+            range(library, actor, &filter, hits, order, from, &to)
+        }
         FilesRequest::OpenEdit { file } => library
             .file_record(actor, file)
             .and_then(|file| {
@@ -307,21 +392,37 @@ fn cancelled(e: &LibraryError) -> bool {
     )
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a window read asks for.
+struct Read<'a> {
+    seq: u64,
+    filter: &'a FileFilter,
+    order: FileOrder,
+    anchor: &'a Anchor,
+    before: u32,
+    after: u32,
+}
+
 fn window(
     library: &Library,
     actor: &Actor,
-    seq: u64,
-    filter: &FileFilter,
-    order: FileOrder,
-    anchor: &Anchor,
-    before: u32,
-    after: u32,
+    names: Option<&NameSlot>,
+    request: Read<'_>,
     early: &mut dyn FnMut(FilesReply),
 ) -> Result<FilesReply, LibraryError> {
-    let read = |filter: &FileFilter| -> Result<(Vec<_>, usize, bool, bool), LibraryError> {
-        let page =
-            |start: PageStart, limit: u32| library.file_page(actor, filter, order, &start, limit);
+    let Read {
+        seq,
+        filter,
+        order,
+        anchor,
+        before,
+        after,
+    } = request;
+    let read = |filter: &FileFilter,
+                hits: Option<Arc<NameHits>>|
+     -> Result<(Vec<_>, usize, bool, bool), LibraryError> {
+        let page = |start: PageStart, limit: u32| {
+            library.file_page_among(actor, filter, order, &start, limit, hits.clone())
+        };
         Ok(match anchor {
             Anchor::First => {
                 let rows = page(PageStart::First, after)?;
@@ -344,7 +445,8 @@ fn window(
             }
         })
     };
-    let (mut rows, mut anchor_index, mut at_start, mut at_end) = read(filter)?;
+    let hits = names::hits_for(names, filter);
+    let (mut rows, mut anchor_index, mut at_start, mut at_end) = read(filter, hits)?;
     let mut fuzzy = false;
     if rows.is_empty() && filter.name_contains.is_some() && !filter.name_fuzzy {
         // Nothing contains the text: say so at once, then show what matches it fuzzily (a walk
@@ -354,7 +456,8 @@ fn window(
             name_fuzzy: true,
             ..filter.clone()
         };
-        (rows, anchor_index, at_start, at_end) = read(&loose)?;
+        let hits = names::hits_for(names, &loose);
+        (rows, anchor_index, at_start, at_end) = read(&loose, hits)?;
         fuzzy = true;
     }
     Ok(FilesReply::Window {
@@ -374,50 +477,56 @@ fn range(
     library: &Library,
     actor: &Actor,
     filter: &FileFilter,
+    hits: Option<Arc<NameHits>>,
     order: FileOrder,
     from: Cursor,
     to: &Cursor,
 ) -> Result<FilesReply, String> {
-    // The two ends may come in either order: walk from one; if the other never comes, it was
-    // before it.
-    let forward = walk_to(library, actor, filter, order, from.clone(), to)?;
-    if forward.last() == Some(&to.id) {
-        return Ok(FilesReply::Range(forward));
-    }
-    Ok(FilesReply::Range(walk_to(
+    let list = List {
         library,
         actor,
         filter,
+        hits,
         order,
-        to.clone(),
-        &from,
-    )?))
+    };
+    // The two ends may come in either order: walk from one; if the other never comes, it was
+    // before it.
+    let forward = list.walk_to(from.clone(), to)?;
+    if forward.last() == Some(&to.id) {
+        return Ok(FilesReply::Range(forward));
+    }
+    Ok(FilesReply::Range(list.walk_to(to.clone(), &from)?))
 }
 
-fn walk_to(
-    library: &Library,
-    actor: &Actor,
-    filter: &FileFilter,
+/// The list a range is collected from.
+struct List<'a> {
+    library: &'a Library,
+    actor: &'a Actor,
+    filter: &'a FileFilter,
+    hits: Option<Arc<NameHits>>,
     order: FileOrder,
-    from: Cursor,
-    to: &Cursor,
-) -> Result<Vec<i64>, String> {
-    let mut ids = Vec::new();
-    let mut start = PageStart::At(from);
-    loop {
-        let rows = library
-            .file_page(actor, filter, order, &start, RANGE_PAGE)
-            .map_err(|e| e.to_string())?;
-        let Some(last) = rows.last() else { break };
-        start = PageStart::After(Cursor::of(last, order.sort));
-        for row in &rows {
-            ids.push(row.id);
-            if row.id == to.id {
-                return Ok(ids);
+}
+
+impl List<'_> {
+    fn walk_to(&self, from: Cursor, to: &Cursor) -> Result<Vec<i64>, String> {
+        let (library, actor, filter, order) = (self.library, self.actor, self.filter, self.order);
+        let mut ids = Vec::new();
+        let mut start = PageStart::At(from);
+        loop {
+            let rows = library
+                .file_page_among(actor, filter, order, &start, RANGE_PAGE, self.hits.clone())
+                .map_err(|e| e.to_string())?;
+            let Some(last) = rows.last() else { break };
+            start = PageStart::After(Cursor::of(last, order.sort));
+            for row in &rows {
+                ids.push(row.id);
+                if row.id == to.id {
+                    return Ok(ids);
+                }
             }
         }
+        Ok(ids)
     }
-    Ok(ids)
 }
 
 /// Carry out `effects` at once on this thread, and whatever the answers ask for next, until

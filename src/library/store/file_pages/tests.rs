@@ -8,6 +8,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::library::model::{NewFile, Source};
+use crate::library::store::name_index::NameIndex;
 use crate::library::store::{Store, collections, files, people};
 
 #[derive(Clone, Debug)]
@@ -149,9 +150,15 @@ struct Built {
 }
 
 fn build(files: &[ModelFile]) -> Built {
+    build_split(files, files.len()).0
+}
+
+/// The library of `files`, and a name index read when only the first `split` were in it (the
+/// rest come after, as an import adds rows while the console runs).
+fn build_split(files: &[ModelFile], split: usize) -> (Built, NameIndex) {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("library.sqlite3")).unwrap();
-    let (accounts, collections, ids) = store
+    let (accounts, collections, mut ids) = store
         .transaction(|tx| -> rusqlite::Result<_> {
             let admin = people::NewAdmin {
                 email: "ann@example.com",
@@ -171,36 +178,56 @@ fn build(files: &[ModelFile]) -> Built {
                 ]);
             }
             let mut ids = vec![];
-            for f in files {
-                let row = NewFile {
-                    account: accounts[f.account],
-                    name: f.name.clone(),
-                    size: f.size,
-                    kind: f.kind.into(),
-                    format: "format".into(),
-                    mime: "application/x-test".into(),
-                    sha256: "0".repeat(64),
-                    source: f.source,
-                    uploaded_by: None,
-                    imported_at: f.imported_at,
-                    dropbox: None,
-                };
-                let id = files::insert_file(tx, &row, None)?;
-                for &c in &f.collections {
-                    collections::add_files(tx, cols[f.account][c], &[id], by, 0)?;
-                }
-                ids.push(id);
+            for f in &files[..split] {
+                ids.push(insert_model(tx, f, &accounts, &cols)?);
             }
             Ok((accounts, cols, ids))
         })
         .unwrap();
-    Built {
+    let index = NameIndex::build(store.connection()).unwrap().unwrap();
+    store
+        .transaction(|tx| -> rusqlite::Result<()> {
+            for f in &files[split..] {
+                ids.push(insert_model(tx, f, &accounts, &collections)?);
+            }
+            Ok(())
+        })
+        .unwrap();
+    let built = Built {
         _dir: dir,
         store,
         accounts,
         collections,
         ids,
+    };
+    (built, index)
+}
+
+fn insert_model(
+    tx: &rusqlite::Connection,
+    f: &ModelFile,
+    accounts: &[i64],
+    cols: &[Vec<i64>],
+) -> rusqlite::Result<i64> {
+    let row = NewFile {
+        account: accounts[f.account],
+        name: f.name.clone(),
+        size: f.size,
+        kind: f.kind.into(),
+        format: "format".into(),
+        mime: "application/x-test".into(),
+        sha256: "0".repeat(64),
+        source: f.source,
+        uploaded_by: None,
+        imported_at: f.imported_at,
+        dropbox: None,
+    };
+    let id = files::insert_file(tx, &row, None)?;
+    for &c in &f.collections {
+        // The admin inserted first.
+        collections::add_files(tx, cols[f.account][c], &[id], 1, 0)?;
     }
+    Ok(id)
 }
 
 fn store_query(b: &Built, q: &ModelQuery) -> FileQuery {
@@ -284,13 +311,68 @@ proptest! {
             prop_assert_eq!(files::count_files(b.store.connection(), &q).unwrap(), expected.len() as u64);
             prop_assert_eq!(count(b.store.connection(), &q).unwrap(), expected.len() as u64);
             // A page at a row starts with that row.
-            if let Some(&middle) = expected.get(expected.len() / 2) {
-                let record = files::file_by_id(b.store.connection(), middle).unwrap().unwrap();
-                let at = page(b.store.connection(), &q, &PageStart::At(Cursor::of(&record, q.sort)), 2).unwrap();
-                prop_assert_eq!(at[0].id, middle);
-            }
+            check_at_middle(&b, &q, &expected)?;
         }
     }
+
+    /// The same with the name index's hits for one- and two-letter substrings and for fuzzy
+    /// names: an index read before some rows were added, some of its rows deleted since.
+    #[test]
+    fn pages_driven_by_the_name_index_give_exactly_the_model_list(
+        mut files in prop::collection::vec(file_strategy(), 0..40),
+        queries in prop::collection::vec(query_strategy(), 1..6),
+        page_size in 1u32..6,
+        split in 0usize..40,
+        deleted_size in prop::option::of(0..4u64),
+    ) {
+        let split = split.min(files.len());
+        let (mut b, index) = build_split(&files, split);
+        if let Some(size) = deleted_size {
+            // Deleted after the index was read: it still names them; the SQL check drops them.
+            b.store.connection().execute("DELETE FROM collection_files WHERE file IN (SELECT id FROM files WHERE size = ?1)", [size as i64]).unwrap();
+            b.store.connection().execute("DELETE FROM files WHERE size = ?1", [size as i64]).unwrap();
+            let keep: Vec<bool> = files.iter().map(|f| f.size != size).collect();
+            let mut k = keep.iter();
+            files.retain(|_| *k.next().unwrap());
+            let mut k = keep.iter();
+            b.ids.retain(|_| *k.next().unwrap());
+        }
+        for mq in &queries {
+            let expected: Vec<i64> = model_order(&files, mq).iter().map(|&i| b.ids[i]).collect();
+            let mut q = store_query(&b, mq);
+            q.name_hits = q.name_contains.as_deref()
+                .map(name_match::fold)
+                .and_then(|text| if q.name_fuzzy { index.fuzzy_hits(&text) } else { index.hits(&text) })
+                .map(std::sync::Arc::new);
+            let short = mq.name.as_deref().is_some_and(|n| name_match::fold(n).chars().count() < name_match::TRIGRAM);
+            // Never common here: fewer files than MAX_HITS.
+            prop_assert_eq!(q.name_hits.is_some(), mq.name.is_some() && (mq.fuzzy || short));
+            for plan in PLANS {
+                prop_assert_eq!(&read_forward(&b, &q, page_size, plan), &expected, "forward {:?} {:?}", mq, plan);
+                prop_assert_eq!(&read_backward(&b, &q, page_size, plan), &expected, "backward {:?} {:?}", mq, plan);
+            }
+            prop_assert_eq!(count(b.store.connection(), &q).unwrap(), expected.len() as u64);
+            check_at_middle(&b, &q, &expected)?;
+        }
+    }
+}
+
+/// A page at a row starts with that row.
+fn check_at_middle(b: &Built, q: &FileQuery, expected: &[i64]) -> Result<(), TestCaseError> {
+    if let Some(&middle) = expected.get(expected.len() / 2) {
+        let record = files::file_by_id(b.store.connection(), middle)
+            .unwrap()
+            .unwrap();
+        let at = page(
+            b.store.connection(),
+            q,
+            &PageStart::At(Cursor::of(&record, q.sort)),
+            2,
+        )
+        .unwrap();
+        prop_assert_eq!(at[0].id, middle);
+    }
+    Ok(())
 }
 
 fn every_combination() -> Vec<FileQuery> {
@@ -424,4 +506,77 @@ fn a_v1_library_gets_the_v2_indexes_and_its_old_names_are_searchable() {
         1,
         "the row from before V2 is in the trigram index"
     );
+}
+
+/// One- and two-letter needles through the name index's hits, over names whose case folding is
+/// tricky (final sigma, dotted İ, the Kelvin sign, ß), agree with the SQL check on every name;
+/// a row renamed or deleted after the index was read is checked again and left out.
+#[test]
+fn name_index_hits_agree_with_the_sql_check_and_stale_rows_drop_out() {
+    let names = [
+        "ΟΔΟΣ.png",
+        "σκ.png",
+        "İstanbul.jpg",
+        "\u{212a}.gif",
+        "straße",
+        "STRASSE",
+        "hx.png",
+        "HX-2.png",
+        "日本",
+        "ab",
+    ];
+    let files: Vec<ModelFile> = names
+        .iter()
+        .map(|n| ModelFile {
+            account: 0,
+            name: (*n).into(),
+            size: 1,
+            kind: "image",
+            source: Source::Upload,
+            imported_at: 0,
+            collections: vec![],
+        })
+        .collect();
+    let (b, index) = build_split(&files, 7);
+    let c = b.store.connection();
+    let read = |needle: &str| {
+        let mut q = FileQuery {
+            name_contains: Some(needle.into()),
+            sort: SortKey::Name,
+            ..FileQuery::default()
+        };
+        q.name_hits = Some(std::sync::Arc::new(
+            index.hits(&name_match::fold(needle)).unwrap(),
+        ));
+        let rows: Vec<i64> = page(c, &q, &PageStart::First, 100)
+            .unwrap()
+            .iter()
+            .map(|f| f.id)
+            .collect();
+        assert_eq!(count(c, &q).unwrap(), rows.len() as u64, "{needle:?}");
+        rows
+    };
+    for needle in [
+        "σ", "Σ", "ς", "i", "İ", "k", "K", "ß", "ss", "hx", "HX", "日", "本", "b", "qz",
+    ] {
+        let folded = name_match::fold(needle);
+        let mut expected: Vec<(Vec<u8>, i64)> = names
+            .iter()
+            .zip(&b.ids)
+            .filter(|(n, _)| name_match::matches(n, &folded, false))
+            .map(|(n, id)| (nocase(n), *id))
+            .collect();
+        expected.sort();
+        let expected: Vec<i64> = expected.into_iter().map(|(_, id)| id).collect();
+        assert_eq!(read(needle), expected, "{needle:?}");
+    }
+    c.execute(
+        "UPDATE files SET name = 'renamed' WHERE name = 'hx.png'",
+        [],
+    )
+    .unwrap();
+    c.execute("DELETE FROM files WHERE name = 'HX-2.png'", [])
+        .unwrap();
+    assert_eq!(read("hx"), Vec::<i64>::new());
+    assert_eq!(read("x"), Vec::<i64>::new());
 }
