@@ -6,7 +6,7 @@
 pub const APPLICATION_ID: i32 = 0x534D_4947;
 
 /// Each entry migrates from version `index` to `index + 1`, in one transaction.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 pub fn latest_version() -> i64 {
     MIGRATIONS.len() as i64
@@ -238,3 +238,39 @@ CREATE TRIGGER file_names_rename AFTER UPDATE OF name ON files BEGIN
     INSERT INTO file_names(rowid, name) VALUES (NEW.id, NEW.name);
 END;
 "#;
+
+/// Bulk inserts: a row reaches the trigram index at the end of its transaction, in one
+/// statement, not from a trigger per row. FTS5 writes its pending terms to disk at every
+/// statement savepoint of a transaction that touched it, so a trigger per insert made it write
+/// tiny segments (and merge them) once per row: 100,000 rows went in at 22,900 rows/s, and at
+/// 35,800 rows/s this way. [`super::Store::transaction`] runs [`INDEX_PENDING_NAMES`] before
+/// every commit. A delete or rename of a row still pending touches only the pending list (the
+/// trigram index never saw it; an external-content FTS5 index must not be told to delete what
+/// it does not hold).
+const V3: &str = r#"
+DROP TRIGGER file_names_insert;
+DROP TRIGGER file_names_delete;
+DROP TRIGGER file_names_rename;
+CREATE TABLE file_names_pending (id INTEGER PRIMARY KEY);
+CREATE TRIGGER file_names_insert AFTER INSERT ON files BEGIN
+    INSERT INTO file_names_pending(id) VALUES (NEW.id);
+END;
+CREATE TRIGGER file_names_delete AFTER DELETE ON files BEGIN
+    INSERT INTO file_names(file_names, rowid, name)
+        SELECT 'delete', OLD.id, OLD.name
+        WHERE NOT EXISTS (SELECT 1 FROM file_names_pending WHERE id = OLD.id);
+    DELETE FROM file_names_pending WHERE id = OLD.id;
+END;
+CREATE TRIGGER file_names_rename AFTER UPDATE OF name ON files
+WHEN NOT EXISTS (SELECT 1 FROM file_names_pending WHERE id = OLD.id) BEGIN
+    INSERT INTO file_names(file_names, rowid, name) VALUES ('delete', OLD.id, OLD.name);
+    INSERT INTO file_names(rowid, name) VALUES (NEW.id, NEW.name);
+END;
+"#;
+
+/// Moves the names of rows inserted in this transaction into the trigram index (see V3).
+pub const INDEX_PENDING_NAMES: &str = "
+INSERT INTO file_names(rowid, name)
+    SELECT f.id, f.name FROM file_names_pending p JOIN files f ON f.id = p.id;
+DELETE FROM file_names_pending;
+";

@@ -377,3 +377,78 @@ fn abandoned_reservations_are_released_by_age_and_fresh_ones_kept() {
         "the fresh reservation still holds its quota"
     );
 }
+
+/// Ids the trigram index answers for a substring (through FTS5 alone, not the files table).
+fn trigram_hits(store: &Store, needle: &str) -> Vec<i64> {
+    let mut stmt = store
+        .connection()
+        .prepare("SELECT rowid FROM file_names(?1) ORDER BY rowid")
+        .unwrap();
+    let query = name_match::trigram_query(needle).expect("three or more characters");
+    stmt.query_map([query], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+fn assert_trigram_index_intact(store: &Store) {
+    store
+        .connection()
+        .execute(
+            "INSERT INTO file_names(file_names, rank) VALUES ('integrity-check', 1)",
+            [],
+        )
+        .unwrap();
+}
+
+#[test]
+fn names_reach_the_trigram_index_when_their_transaction_commits() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    let acct = account(&mut store, "Acme");
+    let named = |name: &str| NewFile {
+        name: name.into(),
+        ..new_file(acct, 10, 0)
+    };
+    let (kept, renamed) = store
+        .transaction(|tx| -> rusqlite::Result<_> {
+            let kept = files::insert_file(tx, &named("Harbour sunset.jpg"), None)?;
+            let gone = files::insert_file(tx, &named("Harbour gone.jpg"), None)?;
+            let renamed = files::insert_file(tx, &named("draft.png"), None)?;
+            // Deleted and renamed while still pending: the index never hears of the old names.
+            tx.execute("DELETE FROM files WHERE id = ?1", [gone])?;
+            tx.execute(
+                "UPDATE files SET name = 'Harbour final.png' WHERE id = ?1",
+                [renamed],
+            )?;
+            // Not in the trigram index yet: listed as pending until the commit.
+            let pending: i64 =
+                tx.query_row("SELECT count(*) FROM file_names_pending", [], |r| r.get(0))?;
+            assert_eq!(pending, 2);
+            Ok((kept, renamed))
+        })
+        .unwrap();
+    assert_eq!(trigram_hits(&store, "harbour"), vec![kept, renamed]);
+    assert!(trigram_hits(&store, "draft").is_empty());
+    assert_trigram_index_intact(&store);
+
+    // Once indexed, a rename and a delete go through the index itself.
+    store
+        .transaction(|tx| -> rusqlite::Result<()> {
+            tx.execute(
+                "UPDATE files SET name = 'final.png' WHERE id = ?1",
+                [renamed],
+            )?;
+            tx.execute("DELETE FROM files WHERE id = ?1", [kept])?;
+            Ok(())
+        })
+        .unwrap();
+    assert!(trigram_hits(&store, "harbour").is_empty());
+    assert_eq!(trigram_hits(&store, "final"), vec![renamed]);
+    assert_trigram_index_intact(&store);
+    let pending: i64 = store
+        .connection()
+        .query_row("SELECT count(*) FROM file_names_pending", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(pending, 0);
+}

@@ -486,7 +486,10 @@ fn a_v1_library_gets_the_v2_indexes_and_its_old_names_are_searchable() {
         .unwrap();
     }
     let store = Store::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(
+        store.schema_version().unwrap(),
+        migrations::latest_version()
+    );
     let q = FileQuery {
         name_contains: Some("bour sun".into()),
         ..FileQuery::default()
