@@ -39,6 +39,10 @@ const FAN_OUT_DIGITS: usize = 2;
 /// Directory under the root that holds in-flight writes; on the same filesystem as the blobs so
 /// the final rename is atomic.
 const TEMP_DIR_NAME: &str = "tmp";
+/// A file in the root saying the store is in the one-level layout, so opening a store does not
+/// list every blob looking for the old one.
+const LAYOUT_MARKER: &str = "LAYOUT";
+const LAYOUT_MARKER_TEXT: &[u8] = b"one fan-out level: ab/<sha256>\n";
 /// Prefix of temp file names, so a sweep removes only what this module created.
 const TEMP_FILE_PREFIX: &str = ".blob-";
 
@@ -98,7 +102,13 @@ impl BlobStore {
             temp_dir,
             durable_dirs: Arc::new(std::array::from_fn(|_| AtomicBool::new(false))),
         };
-        store.move_legacy_layout()?;
+        let marker = root.join(LAYOUT_MARKER);
+        if !marker.exists() {
+            store.move_legacy_layout()?;
+            // The marker's own entry becomes durable with the root's sync below; a crash before
+            // that only means the (by then empty) search for the old layout runs again.
+            fs::write(&marker, LAYOUT_MARKER_TEXT).context("writing", &marker)?;
+        }
         // Every fan-out directory there now has a durable entry once the root is synced below.
         let present: Vec<u8> = list_dir(root)?
             .iter()
@@ -160,14 +170,18 @@ impl BlobStore {
                         continue;
                     }
                     let target = blob_path(&self.root, sha256);
-                    let size = leaf.metadata().context("inspecting", leaf.path())?.len();
-                    if existing_file_len(&target)? == Some(size) {
-                        // Moved before a crash, or stored again since: one copy is enough.
-                        fs::remove_file(leaf.path()).context("removing old blob", leaf.path())?;
-                    } else {
-                        fs::rename(leaf.path(), &target)
-                            .context("moving blob to the one-level layout", &target)?;
+                    if target.exists() {
+                        // Moved before a crash, or stored again since. Only a copy whose bytes
+                        // match its name may replace what is there; one that does not stays
+                        // where it is, for an admin (reported as foreign).
+                        let mut old = File::open(leaf.path()).context("opening", leaf.path())?;
+                        let (actual, _) = hash_stream(&mut old).context("reading", leaf.path())?;
+                        if actual != sha256 {
+                            continue;
+                        }
                     }
+                    fs::rename(leaf.path(), &target)
+                        .context("moving blob to the one-level layout", &target)?;
                     moved_any = true;
                 }
                 // Only an empty directory goes; anything else in it stays for an admin.
@@ -412,7 +426,7 @@ impl BlobStore {
     /// Visits every entry of the fan-out tree (not `tmp/`), classifying it as a blob or foreign.
     fn walk(&self, mut visit: impl FnMut(StoredEntry) -> io::Result<()>) -> io::Result<()> {
         for top in list_dir(&self.root)? {
-            if top.file_name() == TEMP_DIR_NAME {
+            if top.file_name() == TEMP_DIR_NAME || top.file_name() == LAYOUT_MARKER {
                 continue;
             }
             let Some(ab) = fan_out_dir_name(&top)? else {

@@ -94,11 +94,12 @@ fn temp_files(store: &BlobStore) -> Vec<PathBuf> {
 }
 
 /// Every file in the store outside `tmp/`.
+/// Every file under the root but the temp dir and the layout marker.
 fn stored_files(store: &BlobStore) -> Vec<PathBuf> {
-    fn collect(dir: &Path, skip: &Path, found: &mut Vec<PathBuf>) {
+    fn collect(dir: &Path, skip: &[PathBuf], found: &mut Vec<PathBuf>) {
         for entry in fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
-            if path == skip {
+            if skip.contains(&path) {
             } else if path.is_dir() {
                 collect(&path, skip, found);
             } else {
@@ -107,7 +108,11 @@ fn stored_files(store: &BlobStore) -> Vec<PathBuf> {
         }
     }
     let mut found = Vec::new();
-    collect(store.root(), &store.root().join(TEMP_DIR_NAME), &mut found);
+    let skip = [
+        store.root().join(TEMP_DIR_NAME),
+        store.root().join(LAYOUT_MARKER),
+    ];
+    collect(store.root(), &skip, &mut found);
     found
 }
 
@@ -187,6 +192,13 @@ fn opening_a_store_of_the_two_level_layout_moves_its_blobs_and_keeps_the_rest() 
     fs::write(root.join("e3").join(EMPTY_SHA256), b"").unwrap();
     // Something an admin put in an old directory is not ours to move or delete.
     fs::write(abc_old.with_file_name("notes.txt"), b"mine").unwrap();
+    // An old copy whose bytes do not match its name never replaces the new one.
+    let pattern = patterned(100);
+    let good = sha256_hex(&pattern);
+    fs::create_dir_all(legacy(&good).parent().unwrap()).unwrap();
+    fs::write(legacy(&good), b"damaged").unwrap();
+    fs::create_dir_all(root.join(&good[..2])).unwrap();
+    fs::write(root.join(&good[..2]).join(&good), &pattern).unwrap();
 
     let store = BlobStore::open(&root).unwrap();
 
@@ -208,12 +220,26 @@ fn opening_a_store_of_the_two_level_layout_moves_its_blobs_and_keeps_the_rest() 
         fs::read(abc_old.with_file_name("notes.txt")).unwrap(),
         b"mine"
     );
+    assert_eq!(read_blob(&store, &good), pattern);
+    assert_eq!(fs::read(legacy(&good)).unwrap(), b"damaged");
     let stats = store.collect_unreferenced(|_| true).unwrap();
-    assert_eq!(stats.kept, 2);
-    assert_eq!(stats.foreign, vec![abc_old.parent().unwrap().to_owned()]);
-    // Opening again finds nothing left to move.
+    assert_eq!(stats.kept, 3);
+    let mut foreign = stats.foreign.clone();
+    foreign.sort();
+    let mut expected = vec![
+        abc_old.parent().unwrap().to_owned(),
+        legacy(&good).parent().unwrap().to_owned(),
+    ];
+    expected.sort();
+    assert_eq!(foreign, expected);
+    // Once moved, the store says so and later opens do not search every blob again.
+    assert!(root.join("LAYOUT").is_file());
+    let late = legacy(EMPTY_SHA256);
+    fs::create_dir_all(late.parent().unwrap()).unwrap();
+    fs::write(&late, b"").unwrap();
     let again = BlobStore::open(&root).unwrap();
     assert_eq!(read_blob(&again, ABC_SHA256), b"abc");
+    assert!(late.exists(), "a marked store was searched again");
 }
 
 #[test]
