@@ -273,19 +273,33 @@ impl Walk<'_> {
         cursor: Option<&Cursor>,
         limit: u32,
     ) -> rusqlite::Result<Vec<FileId>> {
-        let mut values = Vec::new();
         let (index, _) = self.index();
+        let from = format!("files f INDEXED BY {index}");
+        self.ids_from(c, &from, Vec::new(), cursor, false, limit)
+    }
+
+    /// `SELECT f.id FROM {from}` with every filter and the keyset after `cursor`, in the sort's
+    /// order; `values` already holds the parameters `from` refers to.
+    fn ids_from(
+        &self,
+        c: &Connection,
+        from: &str,
+        mut values: Vec<Box<dyn ToSql>>,
+        cursor: Option<&Cursor>,
+        inclusive: bool,
+        limit: u32,
+    ) -> rusqlite::Result<Vec<FileId>> {
         let mut conditions: Vec<String> = self
             .query
             .terms(&mut values)
             .into_iter()
             .map(|(_, sql)| sql)
             .collect();
-        if let Some(k) = self.keyset(cursor, false, &mut values) {
+        if let Some(k) = self.keyset(cursor, inclusive, &mut values) {
             conditions.push(k);
         }
         let sql = format!(
-            "SELECT f.id FROM files f INDEXED BY {index} {} {} LIMIT {limit}",
+            "SELECT f.id FROM {from} {} {} LIMIT {limit}",
             where_sql(&conditions),
             self.order_by()
         );
@@ -361,23 +375,7 @@ impl Walk<'_> {
             }
             Driver::Hits(hits) => hits_source(hits, &mut values),
         };
-        let mut conditions: Vec<String> = self
-            .query
-            .terms(&mut values)
-            .into_iter()
-            .map(|(_, sql)| sql)
-            .collect();
-        if let Some(k) = self.keyset(cursor, inclusive, &mut values) {
-            conditions.push(k);
-        }
-        let sql = format!(
-            "SELECT f.id FROM {from} {} {} LIMIT {limit}",
-            where_sql(&conditions),
-            self.order_by()
-        );
-        let mut stmt = c.prepare_cached(&sql)?;
-        let params: Vec<&dyn ToSql> = values.iter().map(|v| v.as_ref()).collect();
-        stmt.query_map(params.as_slice(), |r| r.get(0))?.collect()
+        self.ids_from(c, &from, values, cursor, inclusive, limit)
     }
 }
 
