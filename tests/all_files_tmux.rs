@@ -33,26 +33,7 @@ fn filter_mark_all_batch_add_then_edit_one_file_and_the_cli_agrees() {
     let tmux = Tmux {
         socket: format!("smartimage-files-{}", std::process::id()),
     };
-    let started = tmux.run(&[
-        "-f",
-        "/dev/null",
-        "new-session",
-        "-d",
-        "-s",
-        "console",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        "env",
-        "PS1=$ ",
-        "bash",
-        "--norc",
-        "--noprofile",
-        "-i",
-    ]);
-    assert!(started.status.success(), "{started:?}");
-    tmux.wait_for("the shell prompt", |s| s.contains('$'));
+    tmux.start_shell();
     let command = format!(
         "{} --data-dir {} --as {OPERATOR}; echo {SHELL_MARKER}",
         shell_quote(Path::new(bin)),

@@ -60,27 +60,7 @@ fn console_on_a_demo_as(
         shell_quote(Path::new(bin)),
         shell_quote(&data)
     );
-    // An interactive shell with job control, as over SSH: Ctrl-Z and `fg` work as for real.
-    let started = tmux.run(&[
-        "-f",
-        "/dev/null",
-        "new-session",
-        "-d",
-        "-s",
-        "console",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        "env",
-        "PS1=$ ",
-        "bash",
-        "--norc",
-        "--noprofile",
-        "-i",
-    ]);
-    assert!(started.status.success(), "{started:?}");
-    tmux.wait_for("the shell prompt", |s| s.contains('$'));
+    tmux.start_shell();
     tmux.keys(&[&command, "Enter"]);
     let screen = tmux.wait_for("the four panes", |s| {
         ["Accounts", "Dropbox queue", "All Files", "Error log"]

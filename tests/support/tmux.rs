@@ -26,6 +26,31 @@ impl Tmux {
             .expect("tmux runs")
     }
 
+    /// A 120x40 session named `console` running an interactive shell with job control, as
+    /// over SSH (Ctrl-Z and `fg` work as for real), once its prompt is up.
+    pub fn start_shell(&self) {
+        let started = self.run(&[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "console",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            "env",
+            "PS1=$ ",
+            "bash",
+            "--norc",
+            "--noprofile",
+            "-i",
+        ]);
+        assert!(started.status.success(), "{started:?}");
+        self.wait_for("the shell prompt", |s| s.contains('$'));
+    }
+
     pub fn screen(&self) -> String {
         String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "console"]).stdout)
             .into_owned()
