@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use smartimage::dropbox::api::Endpoints;
 use smartimage::dropbox::content_hash::content_hash;
 use smartimage::dropbox::emulator::{
-    AccountConfig, AuthCodeConfig, Emulator, EmulatorConfig, EmulatorHandle, FaultConfig,
+    AccountConfig, Emulator, EmulatorConfig, EmulatorHandle, FaultConfig,
 };
 use smartimage::dropbox::local::LocalSettings;
 use smartimage::dropbox::sending::{SendSettings, SentVia};
@@ -21,7 +20,7 @@ use smartimage::export::{
 };
 use smartimage::import::backends::BackendSettings;
 use smartimage::import::engine::{EngineSettings, ImportEngine};
-use smartimage::import::linking::{finish_api_link, link_local_folder, start_api_link};
+use smartimage::import::linking::link_local_folder;
 use smartimage::library::Library;
 use smartimage::library::LibraryError;
 use smartimage::library::actions::AdminGrant;
@@ -31,6 +30,10 @@ use smartimage::library::outgoing::OutgoingSelection;
 use smartimage::library::permissions::Actor;
 use smartimage::library::policy::PlanCatalog;
 use smartimage::library::store::links::{self, BackendKind, NewConnection};
+
+#[path = "support/api_link.rs"]
+mod api_link;
+use api_link::link_through_emulator;
 
 const OPERATOR: &str = "op@example.com";
 const OWNER: &str = "owner@example.com";
@@ -194,29 +197,16 @@ impl Linked {
         ));
         let (base, handle) = Emulator::start(config).await.unwrap();
         let lib = TestLibrary::new();
-        let settings = BackendSettings {
-            endpoints: Endpoints::single(&base),
-            app_key: Some(APP_KEY.into()),
-            ..BackendSettings::default()
-        };
-        let start = start_api_link(APP_KEY, &format!("{base}/oauth2/authorize")).unwrap();
-        handle.register_code(AuthCodeConfig {
-            code: "code".into(),
-            account_id: DBX.into(),
-            code_challenge: Some(start.pkce.challenge().to_owned()),
-        });
         let mut library = lib.open();
-        finish_api_link(
+        let settings = link_through_emulator(
             &mut library,
             &lib.actor(OWNER),
             ACCOUNT,
-            "code",
-            &start,
+            (&base, &handle),
+            DBX,
             APP_KEY,
-            &settings,
         )
-        .await
-        .unwrap();
+        .await;
         Linked {
             root: handle.account_dir(DBX).unwrap(),
             lib,

@@ -5,12 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use smartimage::dropbox::api::Endpoints;
-use smartimage::dropbox::emulator::{AccountConfig, AuthCodeConfig, Emulator, EmulatorConfig};
-use smartimage::import::backends::BackendSettings;
-use smartimage::import::linking::{finish_api_link, start_api_link};
+use smartimage::dropbox::emulator::{AccountConfig, Emulator, EmulatorConfig};
 use smartimage::library::Library;
 use smartimage::library::policy::PlanCatalog;
+
+#[path = "support/api_link.rs"]
+mod api_link;
+use api_link::link_through_emulator;
 
 const OPERATOR: &str = "op@example.com";
 const OWNER: &str = "owner@example.com";
@@ -212,31 +213,18 @@ async fn share_prints_the_url_and_reuses_the_link() {
         "Owner Example",
     ));
     let (base, handle) = Emulator::start(config).await.unwrap();
-    let settings = BackendSettings {
-        endpoints: Endpoints::single(&base),
-        app_key: Some(APP_KEY.into()),
-        ..BackendSettings::default()
-    };
-    let start = start_api_link(APP_KEY, &format!("{base}/oauth2/authorize")).unwrap();
-    handle.register_code(AuthCodeConfig {
-        code: "code".into(),
-        account_id: DBX.into(),
-        code_challenge: Some(start.pkce.challenge().to_owned()),
-    });
     {
         let mut library = Library::open(&cli.data(), PlanCatalog::default()).unwrap();
         let owner = library.actor(Some(OWNER), None).unwrap();
-        finish_api_link(
+        link_through_emulator(
             &mut library,
             &owner,
             ACCOUNT,
-            "code",
-            &start,
+            (&base, &handle),
+            DBX,
             APP_KEY,
-            &settings,
         )
-        .await
-        .unwrap();
+        .await;
     }
     let config = cli.dir.path().join("config.toml");
     std::fs::write(

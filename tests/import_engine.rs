@@ -16,6 +16,10 @@ use smartimage::library::model::{FileRecord, Source};
 use smartimage::library::organise::FileFilter;
 use smartimage::library::policy::{ErrorKind, PlanCatalog, PlanOverride};
 
+#[path = "support/api_link.rs"]
+mod api_link;
+use api_link::link_through_emulator;
+
 const OPERATOR: &str = "op@example.com";
 const OWNER: &str = "owner@example.com";
 
@@ -542,10 +546,9 @@ mod emulator {
 
     use smartimage::dropbox::api::Endpoints;
     use smartimage::dropbox::emulator::{
-        AccountConfig, AuthCodeConfig, Emulator, EmulatorConfig, EmulatorHandle, FaultConfig,
+        AccountConfig, Emulator, EmulatorConfig, EmulatorHandle, FaultConfig,
     };
     use smartimage::import::backends::BackendSettings;
-    use smartimage::import::linking::{finish_api_link, start_api_link};
 
     use super::*;
 
@@ -596,26 +599,16 @@ mod emulator {
                 base,
                 _root: root,
             };
-            for (i, account) in ["Acme Marketing", "Tiny"].iter().enumerate() {
-                let start =
-                    start_api_link(APP_KEY, &format!("{}/oauth2/authorize", api.base)).unwrap();
-                let code = format!("code-{i}");
-                api.handle.register_code(AuthCodeConfig {
-                    code: code.clone(),
-                    account_id: DBX.into(),
-                    code_challenge: Some(start.pkce.challenge().to_owned()),
-                });
-                finish_api_link(
+            for account in ["Acme Marketing", "Tiny"] {
+                link_through_emulator(
                     &mut lib,
                     &owner,
                     account,
-                    &code,
-                    &start,
+                    (&api.base, &api.handle),
+                    DBX,
                     APP_KEY,
-                    &api.backend_settings(),
                 )
-                .await
-                .unwrap();
+                .await;
             }
             api
         }

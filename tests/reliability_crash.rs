@@ -20,15 +20,17 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use smartimage::dropbox::api::Endpoints;
-use smartimage::dropbox::emulator::{AccountConfig, AuthCodeConfig, Emulator, EmulatorConfig};
-use smartimage::import::backends::BackendSettings;
-use smartimage::import::linking::{finish_api_link, link_local_folder, start_api_link};
+use smartimage::dropbox::emulator::{AccountConfig, Emulator, EmulatorConfig};
+use smartimage::import::linking::link_local_folder;
 use smartimage::library::Library;
 use smartimage::library::actions::AdminGrant;
 use smartimage::library::blobs::BlobCheck;
 use smartimage::library::policy::PlanCatalog;
 use smartimage::library::store::crash_point::KILL_IN_TRANSACTION_ENV;
+
+#[path = "support/api_link.rs"]
+mod api_link;
+use api_link::link_through_emulator;
 
 const OPERATOR: &str = "op@example.com";
 const OWNER: &str = "owner@example.com";
@@ -237,27 +239,14 @@ fn rig(rt: &tokio::runtime::Runtime) -> (Rig, smartimage::dropbox::emulator::Emu
         Default::default(),
     ))
     .unwrap();
-    let start = start_api_link(APP_KEY, &format!("{base}/oauth2/authorize")).unwrap();
-    handle.register_code(AuthCodeConfig {
-        code: "crash-code".into(),
-        account_id: DBX.into(),
-        code_challenge: Some(start.pkce.challenge().to_owned()),
-    });
-    let settings = BackendSettings {
-        endpoints: Endpoints::single(&base),
-        app_key: Some(APP_KEY.into()),
-        ..BackendSettings::default()
-    };
-    rt.block_on(finish_api_link(
+    rt.block_on(link_through_emulator(
         &mut lib,
         &owner,
         API_ACCOUNT,
-        "crash-code",
-        &start,
+        (&base, &handle),
+        DBX,
         APP_KEY,
-        &settings,
-    ))
-    .unwrap();
+    ));
     drop(lib);
     let api_root = handle.account_dir(DBX).unwrap();
     (

@@ -26,6 +26,10 @@ use smartimage::library::blobs::BlobCheck;
 use smartimage::library::policy::PlanCatalog;
 use smartimage::library::store::links::LinkState;
 
+#[path = "support/api_link.rs"]
+mod api_link;
+use api_link::link_through_emulator;
+
 const OPERATOR: &str = "op@example.com";
 const OWNER: &str = "owner@example.com";
 const DBX: &str = "dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc";
@@ -97,23 +101,15 @@ impl Rig {
             handle,
             versions: Mutex::new(Vec::new()),
         };
-        let start = start_api_link(APP_KEY, &format!("{}/oauth2/authorize", rig.base)).unwrap();
-        rig.handle.register_code(AuthCodeConfig {
-            code: "code".into(),
-            account_id: DBX.into(),
-            code_challenge: Some(start.pkce.challenge().to_owned()),
-        });
-        finish_api_link(
+        link_through_emulator(
             &mut lib,
             &owner,
             ACCOUNT,
-            "code",
-            &start,
+            (&rig.base, &rig.handle),
+            DBX,
             APP_KEY,
-            &rig.backend_settings(),
         )
-        .await
-        .unwrap();
+        .await;
         rig
     }
 

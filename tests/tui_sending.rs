@@ -11,11 +11,9 @@ use assert_cmd::Command;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use smartimage::dropbox::api::Endpoints;
 use smartimage::dropbox::emulator::EmulatorConfig;
-use smartimage::dropbox::emulator::{AccountConfig, AuthCodeConfig, Emulator, EmulatorHandle};
+use smartimage::dropbox::emulator::{AccountConfig, Emulator, EmulatorHandle};
 use smartimage::dropbox::sending::content_hash_of_file;
 use smartimage::export::ExportEvent;
-use smartimage::import::backends::BackendSettings;
-use smartimage::import::linking::{finish_api_link, start_api_link};
 use smartimage::library::Library;
 use smartimage::library::actions::AdminGrant;
 use smartimage::library::model::FileRecord;
@@ -28,6 +26,10 @@ use smartimage::tui::dialogs::Dialog;
 use smartimage::tui::sending::{self, SendDone, SendJob};
 use smartimage::tui::theme::Theme;
 use smartimage::tui::{ConsoleOptions, load_view};
+
+#[path = "support/api_link.rs"]
+mod api_link;
+use api_link::link_through_emulator;
 
 const OPERATOR: &str = "op@example.com";
 const OWNER: &str = "olivia@acme.test";
@@ -105,21 +107,14 @@ impl Setup {
         let config =
             EmulatorConfig::new(&root).with_account(AccountConfig::new(DBX, OWNER, "Olivia Owner"));
         let (base, emulator) = rt.block_on(Emulator::start(config)).unwrap();
-        let start = start_api_link(APP_KEY, &format!("{base}/oauth2/authorize")).unwrap();
-        emulator.register_code(AuthCodeConfig {
-            code: "code".into(),
-            account_id: DBX.into(),
-            code_challenge: Some(start.pkce.challenge().to_owned()),
-        });
-        let settings = BackendSettings {
-            endpoints: Endpoints::single(&base),
-            app_key: Some(APP_KEY.into()),
-            ..BackendSettings::default()
-        };
-        rt.block_on(finish_api_link(
-            &mut lib, &owner, ACME, "code", &start, APP_KEY, &settings,
-        ))
-        .unwrap();
+        rt.block_on(link_through_emulator(
+            &mut lib,
+            &owner,
+            ACME,
+            (&base, &emulator),
+            DBX,
+            APP_KEY,
+        ));
         Setup {
             dir,
             data,
