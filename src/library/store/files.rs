@@ -149,8 +149,10 @@ impl FileQuery {
     }
 }
 
+/// Inserts a file row with its bookkeeping (running totals, trigram-index list); takes a
+/// transaction so the row and its totals land together or not at all.
 pub fn insert_file(
-    c: &Connection,
+    c: &rusqlite::Transaction<'_>,
     f: &NewFile,
     video_month: Option<&str>,
 ) -> rusqlite::Result<FileId> {
@@ -180,7 +182,21 @@ pub fn insert_file(
         origin.map(|o| o.rev.as_str()),
         origin.map(|o| o.content_hash.as_str()),
     ])?;
-    Ok(c.last_insert_rowid())
+    let id = c.last_insert_rowid();
+    // What insert triggers used to do (migration V4 says why they are gone): the running
+    // totals admission reads, and the row's place in the list for the trigram index.
+    c.prepare_cached("UPDATE storage_usage SET bytes = bytes + ?2 WHERE account = ?1")?
+        .execute(params![f.account, f.size as i64])?;
+    if let Some(month) = video_month {
+        c.prepare_cached(
+            "INSERT INTO video_usage(account, month, bytes) VALUES (?1, ?2, ?3)
+             ON CONFLICT(account, month) DO UPDATE SET bytes = bytes + excluded.bytes",
+        )?
+        .execute(params![f.account, month, f.size as i64])?;
+    }
+    c.prepare_cached("INSERT INTO file_names_pending(id) VALUES (?1)")?
+        .execute([id])?;
+    Ok(id)
 }
 
 pub(crate) const FILE_SELECT: &str =

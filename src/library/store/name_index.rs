@@ -289,7 +289,7 @@ mod tests {
         (dir, store, ids)
     }
 
-    fn insert(c: &Connection, account: i64, name: &str) -> rusqlite::Result<FileId> {
+    fn insert(c: &rusqlite::Transaction<'_>, account: i64, name: &str) -> rusqlite::Result<FileId> {
         files::insert_file(
             c,
             &NewFile {

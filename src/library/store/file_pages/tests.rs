@@ -204,7 +204,7 @@ fn build_split(files: &[ModelFile], split: usize) -> (Built, NameIndex) {
 }
 
 fn insert_model(
-    tx: &rusqlite::Connection,
+    tx: &rusqlite::Transaction<'_>,
     f: &ModelFile,
     accounts: &[i64],
     cols: &[Vec<i64>],
