@@ -187,8 +187,8 @@ fn sigkill_at_any_moment_loses_nothing_and_duplicates_nothing() {
         referenced.len(),
         "every blob belongs to a file row"
     );
-    let tmp = library.blobs().root().join("tmp");
-    assert_eq!(std::fs::read_dir(tmp).unwrap().count(), 0, "no temp files");
+    let temp_files = library.blobs().temp_files().unwrap();
+    assert!(temp_files.is_empty(), "temp files left: {temp_files:?}");
     let in_flight: i64 = library
         .store()
         .connection()

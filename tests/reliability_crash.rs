@@ -475,8 +475,8 @@ fn sigkill_and_store_power_cuts_at_seeded_moments_lose_and_duplicate_nothing() {
     assert_eq!(gc.removed, 0, "unreferenced blobs survived recovery");
     assert_eq!(gc.kept, referenced.len(), "every row's blob is there");
     assert!(gc.foreign.is_empty(), "{:?}", gc.foreign);
-    let tmp = library.blobs().root().join("tmp");
-    assert_eq!(std::fs::read_dir(tmp).unwrap().count(), 0, "no temp files");
+    let temp_files = library.blobs().temp_files().unwrap();
+    assert!(temp_files.is_empty(), "temp files left: {temp_files:?}");
     let in_flight: i64 = library
         .store()
         .connection()

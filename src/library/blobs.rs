@@ -19,6 +19,9 @@ use sha2::{Digest, Sha256};
 use tempfile::TempPath;
 
 use crate::pipelined_hash::PipelinedHasher;
+use temp_area::TempArea;
+
+mod temp_area;
 
 /// Capacity of the writer's buffer. Downloads arrive in small network chunks; batching them into
 /// large writes keeps syscall overhead out of the way so a put runs at disk speed.
@@ -77,7 +80,7 @@ pub struct GcStats {
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     root: PathBuf,
-    temp_dir: PathBuf,
+    temp: TempArea,
     /// Fan-out directories (by their first byte) whose own entry in the root is durable:
     /// present when the root was synced at open, or created and synced by this process. A blob
     /// renamed into one of them needs only that directory synced, not the root as well.
@@ -88,8 +91,7 @@ impl BlobStore {
     /// Opens (creating if needed) a store rooted at `root`; a store in the old two-level layout
     /// is moved to the current one first.
     pub fn open(root: &Path) -> io::Result<BlobStore> {
-        let temp_dir = root.join(TEMP_DIR_NAME);
-        fs::create_dir_all(&temp_dir).context("creating blob store", &temp_dir)?;
+        let temp = TempArea::open(root.join(TEMP_DIR_NAME))?;
         // Commits sync the tree from the root down; the root's own entry in its parent is made
         // durable here, once, in case this call just created it.
         let parent = match root.parent() {
@@ -99,7 +101,7 @@ impl BlobStore {
         };
         let store = BlobStore {
             root: root.to_path_buf(),
-            temp_dir,
+            temp,
             durable_dirs: Arc::new(std::array::from_fn(|_| AtomicBool::new(false))),
         };
         let marker = root.join(LAYOUT_MARKER);
@@ -213,10 +215,11 @@ impl BlobStore {
         let capacity = usize::try_from(expected_size)
             .unwrap_or(usize::MAX)
             .clamp(MIN_WRITE_BUFFER_BYTES, WRITE_BUFFER_BYTES);
+        let temp_dir = self.temp.next_dir()?;
         let (file, temp) = tempfile::Builder::new()
             .prefix(TEMP_FILE_PREFIX)
-            .tempfile_in(&self.temp_dir)
-            .context("creating blob temp file in", &self.temp_dir)?
+            .tempfile_in(&temp_dir)
+            .context("creating blob temp file in", &temp_dir)?
             .into_parts();
         Ok(BlobWriter {
             out: BufWriter::with_capacity(capacity, file),
@@ -362,28 +365,12 @@ impl BlobStore {
     /// Crash recovery: deletes the temp files of writes that never committed. Call it at start-up
     /// before any writer exists — it cannot tell a live writer's file from a dead one's.
     pub fn remove_temp_files(&self) -> io::Result<usize> {
-        let mut removed = 0;
-        for entry in list_dir(&self.temp_dir)? {
-            let ours = entry
-                .file_name()
-                .to_str()
-                .is_some_and(|name| name.starts_with(TEMP_FILE_PREFIX));
-            let is_file = entry
-                .file_type()
-                .context("inspecting", entry.path())?
-                .is_file();
-            if !ours || !is_file {
-                continue;
-            }
-            match fs::remove_file(entry.path()) {
-                Ok(()) => removed += 1,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(e).context("removing temp file", entry.path());
-                }
-            }
-        }
-        Ok(removed)
+        self.temp.remove_files(TEMP_FILE_PREFIX)
+    }
+
+    /// The temp files of writes in flight (or left by a crash, until [`Self::remove_temp_files`]).
+    pub fn temp_files(&self) -> io::Result<Vec<PathBuf>> {
+        self.temp.files(TEMP_FILE_PREFIX)
     }
 
     /// Deletes every blob for which `is_referenced(sha256)` is false. Run it only while no import

@@ -86,11 +86,18 @@ fn sha256_hex(bytes: &[u8]) -> String {
     to_hex(&Sha256::digest(bytes))
 }
 
+/// Every file in the temp area, its subdirectories included.
 fn temp_files(store: &BlobStore) -> Vec<PathBuf> {
-    fs::read_dir(store.root().join(TEMP_DIR_NAME))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .collect()
+    let mut found = Vec::new();
+    for entry in fs::read_dir(store.root().join(TEMP_DIR_NAME)).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            found.push(path);
+        }
+    }
+    found
 }
 
 /// Every file in the store outside `tmp/`.
