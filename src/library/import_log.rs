@@ -1,5 +1,6 @@
 //! The error log of Dropbox imports, scoped to what an admin may see, and retrying from it.
 
+use crate::library::store::cached::CachedStatements;
 use serde::Serialize;
 
 use crate::library::actions::{Library, event, now};
@@ -47,7 +48,7 @@ impl FailureEntry {
 /// The Dropbox path of report `id`.
 fn report_path(c: &rusqlite::Connection, id: i64) -> rusqlite::Result<Option<String>> {
     use rusqlite::OptionalExtension;
-    c.query_row(
+    c.query_row_cached(
         "SELECT dropbox_path FROM reports WHERE id = ?1",
         [id],
         |r| r.get(0),

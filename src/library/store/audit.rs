@@ -1,6 +1,7 @@
 //! The audit trail: who did what to which target, and when. Written in the same transaction
 //! as the change it describes, so the two can never disagree.
 
+use super::cached::CachedStatements;
 use rusqlite::{Connection, params};
 
 use crate::library::model::{AccountId, AdminId, AuditEntry};
@@ -16,7 +17,7 @@ pub struct AuditEvent<'a> {
 }
 
 pub fn record(c: &Connection, e: &AuditEvent<'_>) -> rusqlite::Result<()> {
-    c.execute(
+    c.execute_cached(
         "INSERT INTO audit(at, actor, actor_email, action, account, target, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![

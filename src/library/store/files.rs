@@ -1,5 +1,6 @@
 //! File rows: insert (with the Dropbox origin) and filtered, sorted listings.
 
+use super::cached::CachedStatements;
 use rusqlite::types::ToSql;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -283,7 +284,7 @@ pub fn file_by_dropbox_revision(
     dropbox_id: &str,
     rev: &str,
 ) -> rusqlite::Result<Option<FileId>> {
-    c.query_row(
+    c.query_row_cached(
         "SELECT id FROM files WHERE dropbox_link = ?1 AND dropbox_id = ?2 AND dropbox_rev = ?3",
         params![link, dropbox_id, rev],
         |r| r.get(0),

@@ -2,6 +2,7 @@
 //! Crash recovery reads it; a file is deleted from Dropbox only from state `committed`, which
 //! is written in the same transaction as its file row.
 
+use super::cached::CachedStatements;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
@@ -125,13 +126,13 @@ pub fn record_sighting(
         .optional()?;
     match existing {
         None => {
-            c.execute(
+            c.execute_cached(
                 "INSERT INTO import_items(link, dropbox_id, rev, path, size, content_hash, state, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'discovered', ?7, ?7)",
                 params![s.link, s.dropbox_id, s.rev, s.path, s.size as i64, s.content_hash, now],
             )?;
             // Older revisions of the same file that never made it are superseded by this one.
-            c.execute(
+            c.execute_cached(
                 "UPDATE import_items SET state = 'superseded', updated_at = ?4
                  WHERE link = ?1 AND dropbox_id = ?2 AND rev <> ?3 AND state IN ('discovered', 'failed')",
                 params![s.link, s.dropbox_id, s.rev, now],
@@ -143,7 +144,7 @@ pub fn record_sighting(
             ItemState::Failed | ItemState::Gone
                 if item.path != s.path || item.state == ItemState::Gone =>
             {
-                c.execute(
+                c.execute_cached(
                     "UPDATE import_items SET state = 'discovered', path = ?2, error_kind = NULL, error_detail = NULL,
                             attempts = 0, report = NULL, updated_at = ?3 WHERE id = ?1",
                     params![item.id, s.path, now],
@@ -177,7 +178,7 @@ pub fn items_in_state(
 }
 
 pub fn set_state(c: &Connection, id: ItemId, state: ItemState, now: i64) -> rusqlite::Result<()> {
-    c.execute(
+    c.execute_cached(
         "UPDATE import_items SET state = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, state.as_str(), now],
     )?;
@@ -186,7 +187,7 @@ pub fn set_state(c: &Connection, id: ItemId, state: ItemState, now: i64) -> rusq
 
 /// Claim an item for download, counting the attempt.
 pub fn start_attempt(c: &Connection, id: ItemId, now: i64) -> rusqlite::Result<()> {
-    c.execute(
+    c.execute_cached(
         "UPDATE import_items SET state = 'downloading', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
         params![id, now],
     )?;
@@ -201,7 +202,7 @@ pub fn mark_failed(
     format: Option<&str>,
     now: i64,
 ) -> rusqlite::Result<()> {
-    c.execute(
+    c.execute_cached(
         "UPDATE import_items SET state = 'failed', error_kind = ?2, error_detail = ?3,
                 format = coalesce(?4, format), updated_at = ?5 WHERE id = ?1",
         params![id, kind, detail, format, now],
@@ -217,7 +218,7 @@ pub fn mark_committed(
     format: &str,
     now: i64,
 ) -> rusqlite::Result<()> {
-    c.execute(
+    c.execute_cached(
         "UPDATE import_items SET state = 'committed', file = ?2, format = ?3, error_kind = NULL,
                 error_detail = NULL, updated_at = ?4 WHERE id = ?1",
         params![id, file, format, now],
@@ -240,7 +241,7 @@ pub fn mark_gone_at_path(
     path_lower: &str,
     now: i64,
 ) -> rusqlite::Result<usize> {
-    c.execute(
+    c.execute_cached(
         "UPDATE import_items SET state = 'gone', updated_at = ?3
          WHERE link = ?1 AND lower(path) = ?2 AND state IN ('discovered', 'failed')",
         params![link, path_lower, now],
@@ -277,7 +278,7 @@ pub fn retry(
 
 /// Crash recovery: work that was in flight goes back to the queue.
 pub fn requeue_interrupted(c: &Connection, now: i64) -> rusqlite::Result<usize> {
-    c.execute(
+    c.execute_cached(
         "UPDATE import_items SET state = 'discovered', updated_at = ?1 WHERE state = 'downloading'",
         [now],
     )

@@ -1,6 +1,7 @@
 //! Dropbox connections (who we reach Dropbox as) and links (an account's folder on one
 //! connection, with its change cursor and state). Plain data: the library does not speak Dropbox.
 
+use super::cached::CachedStatements;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::library::model::{AccountId, AdminId};
@@ -94,7 +95,7 @@ pub fn upsert_connection(
     n: &NewConnection<'_>,
     now: i64,
 ) -> rusqlite::Result<ConnectionId> {
-    c.execute(
+    c.execute_cached(
         "INSERT INTO dropbox_connections(dropbox_account_id, email, backend, token_ref, root_path, authorized_by, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT(backend, dropbox_account_id) DO UPDATE SET
@@ -103,7 +104,7 @@ pub fn upsert_connection(
             root_path = coalesce(excluded.root_path, root_path)",
         params![n.dropbox_account_id, n.email, n.backend.as_str(), n.token_ref, n.root_path, n.authorized_by, now],
     )?;
-    c.query_row(
+    c.query_row_cached(
         "SELECT id FROM dropbox_connections WHERE backend = ?1 AND dropbox_account_id = ?2",
         params![n.backend.as_str(), n.dropbox_account_id],
         |r| r.get(0),
@@ -118,7 +119,7 @@ pub fn insert_link(
     by: AdminId,
     now: i64,
 ) -> rusqlite::Result<LinkId> {
-    c.execute(
+    c.execute_cached(
         "INSERT INTO links(account, connection, folder_path, authorized_by, state, created_at)
          VALUES (?1, ?2, ?3, ?4, 'active', ?5)",
         params![account, connection, folder_path, by, now],
@@ -185,7 +186,7 @@ pub fn live_links(c: &Connection) -> rusqlite::Result<Vec<LinkRecord>> {
 }
 
 pub fn set_cursor(c: &Connection, link: LinkId, cursor: Option<&str>) -> rusqlite::Result<()> {
-    c.execute(
+    c.execute_cached(
         "UPDATE links SET cursor = ?2 WHERE id = ?1",
         params![link, cursor],
     )?;
@@ -198,7 +199,7 @@ pub fn set_state(
     state: LinkState,
     detail: Option<&str>,
 ) -> rusqlite::Result<()> {
-    c.execute(
+    c.execute_cached(
         "UPDATE links SET state = ?2, state_detail = ?3 WHERE id = ?1",
         params![link, state.as_str(), detail],
     )?;
@@ -214,7 +215,7 @@ pub fn insert_report_intent(
     dropbox_path: &str,
     now: i64,
 ) -> rusqlite::Result<i64> {
-    c.execute(
+    c.execute_cached(
         "INSERT INTO reports(link, dropbox_path, created_at) VALUES (?1, ?2, ?3)",
         params![link, dropbox_path, now],
     )?;
@@ -229,7 +230,7 @@ pub fn complete_report(
     dropbox_id: &str,
     rev: &str,
 ) -> rusqlite::Result<()> {
-    c.execute(
+    c.execute_cached(
         "UPDATE reports SET dropbox_path = ?2, dropbox_id = ?3, rev = ?4 WHERE id = ?1",
         params![report, dropbox_path, dropbox_id, rev],
     )?;
@@ -244,7 +245,7 @@ pub fn is_our_report(
     dropbox_id: &str,
     path: &str,
 ) -> rusqlite::Result<bool> {
-    c.query_row(
+    c.query_row_cached(
         "SELECT EXISTS (SELECT 1 FROM reports WHERE link = ?1 AND (dropbox_id = ?2 OR \
          (dropbox_id IS NULL AND lower(dropbox_path) = lower(?3))))",
         params![link, dropbox_id, path],

@@ -3,6 +3,7 @@
 //! readers open their own read-only connections and never wait on a long write.
 
 pub mod audit;
+pub mod cached;
 pub mod collections;
 pub mod crash_point;
 pub mod file_pages;
@@ -159,6 +160,8 @@ impl Store {
             "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
         )?;
         self.conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+        self.conn
+            .set_prepared_statement_cache_capacity(cached::STATEMENT_CACHE_CAPACITY);
         Ok(())
     }
 
