@@ -1,6 +1,7 @@
 //! Quota: what an account uses (running totals plus reservations in flight) and atomic
 //! reservation of storage and video allowance for an admitted file.
 
+use super::cached::CachedStatements;
 use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 
@@ -34,12 +35,12 @@ pub fn video_month_key(now: OffsetDateTime) -> String {
 /// Bytes used plus bytes reserved, for storage and for this month's videos.
 pub fn usage(c: &Connection, account: AccountId, now: OffsetDateTime) -> rusqlite::Result<Usage> {
     let month = video_month_key(now);
-    let (storage, video): (i64, i64) = c.query_row(
+    let (storage, video): (i64, i64) = c.query_row_cached(
         "SELECT
             coalesce((SELECT bytes FROM storage_usage WHERE account = ?1), 0)
-              + coalesce((SELECT sum(storage_bytes) FROM reservations WHERE account = ?1), 0),
+              + coalesce((SELECT bytes FROM reserved_storage WHERE account = ?1), 0),
             coalesce((SELECT bytes FROM video_usage WHERE account = ?1 AND month = ?2), 0)
-              + coalesce((SELECT sum(video_bytes) FROM reservations WHERE account = ?1 AND video_month = ?2), 0)",
+              + coalesce((SELECT bytes FROM reserved_video WHERE account = ?1 AND month = ?2), 0)",
         params![account, month],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
@@ -52,7 +53,7 @@ pub fn usage(c: &Connection, account: AccountId, now: OffsetDateTime) -> rusqlit
 /// Bytes actually stored (no reservations): what dashboards show.
 pub fn stored(c: &Connection, account: AccountId, now: OffsetDateTime) -> rusqlite::Result<Usage> {
     let month = video_month_key(now);
-    let (storage, video): (i64, i64) = c.query_row(
+    let (storage, video): (i64, i64) = c.query_row_cached(
         "SELECT coalesce((SELECT bytes FROM storage_usage WHERE account = ?1), 0),
                 coalesce((SELECT bytes FROM video_usage WHERE account = ?1 AND month = ?2), 0)",
         params![account, month],
@@ -80,7 +81,7 @@ pub fn reserve(
 ) -> Result<Reservation, ReserveError> {
     let current = usage(c, account, now)?;
     let admission = policy::admit(plan, current, name, size, detection, now)?;
-    c.execute(
+    c.execute_cached(
         "INSERT INTO reservations(account, storage_bytes, video_bytes, video_month, purpose, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
@@ -100,24 +101,24 @@ pub fn reserve(
 }
 
 pub fn release(c: &Connection, id: ReservationId) -> rusqlite::Result<bool> {
-    Ok(c.execute("DELETE FROM reservations WHERE id = ?1", [id])? > 0)
+    Ok(c.execute_cached("DELETE FROM reservations WHERE id = ?1", [id])? > 0)
 }
 
 /// Crash recovery: reservations of a process that died hold quota nobody will use.
 pub fn release_all(c: &Connection) -> rusqlite::Result<usize> {
-    c.execute("DELETE FROM reservations", [])
+    c.execute_cached("DELETE FROM reservations", [])
 }
 
 /// Crash recovery for one kind of holder (e.g. the import engine's own `import`
 /// reservations, which only the single engine of a data dir makes).
 pub fn release_purpose(c: &Connection, purpose: &str) -> rusqlite::Result<usize> {
-    c.execute("DELETE FROM reservations WHERE purpose = ?1", [purpose])
+    c.execute_cached("DELETE FROM reservations WHERE purpose = ?1", [purpose])
 }
 
 /// Crash recovery for holders in other processes (direct uploads): a reservation this old
 /// belongs to a process that died; a live upload commits or releases long before.
 pub fn release_older_than(c: &Connection, created_before: i64) -> rusqlite::Result<usize> {
-    c.execute(
+    c.execute_cached(
         "DELETE FROM reservations WHERE created_at < ?1",
         [created_before],
     )

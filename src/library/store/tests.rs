@@ -210,6 +210,71 @@ fn reservations_count_until_released() {
     );
 }
 
+/// The running totals of reserved quota (migration V5) against the sums they replace, after
+/// every way a reservation comes and goes.
+#[test]
+fn reserved_totals_follow_every_way_a_reservation_goes() {
+    fn check(store: &Store, acct: i64, now: time::OffsetDateTime) {
+        let month = quota::video_month_key(now);
+        let (storage, video): (i64, i64) = store
+            .connection()
+            .query_row(
+                "SELECT coalesce((SELECT bytes FROM storage_usage WHERE account = ?1), 0)
+                      + coalesce((SELECT sum(storage_bytes) FROM reservations WHERE account = ?1), 0),
+                        coalesce((SELECT bytes FROM video_usage WHERE account = ?1 AND month = ?2), 0)
+                      + coalesce((SELECT sum(video_bytes) FROM reservations
+                                   WHERE account = ?1 AND video_month = ?2), 0)",
+                rusqlite::params![acct, month],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        let usage = quota::usage(store.connection(), acct, now).unwrap();
+        assert_eq!(usage.storage_bytes, storage as u64);
+        assert_eq!(usage.video_bytes_this_month, video as u64);
+    }
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    let acct = account(&mut store, "Acme");
+    let other = account(&mut store, "Other");
+    let plan = tiny_plan();
+    let november = datetime!(2026-11-30 23:00 UTC);
+    let december = datetime!(2026-12-01 01:00 UTC);
+    let reserve = |store: &mut Store, who: i64, kind: FileKind, size: u64, now, purpose| {
+        store
+            .reserve(who, &plan, "f", size, &detection(kind), now, purpose)
+            .unwrap()
+    };
+    let image = reserve(&mut store, acct, FileKind::Image, 1_000, november, "import");
+    reserve(&mut store, acct, FileKind::Video, 2_000, november, "import");
+    reserve(&mut store, acct, FileKind::Video, 1_500, december, "upload");
+    reserve(&mut store, other, FileKind::Image, 700, november, "upload");
+    for now in [november, december] {
+        check(&store, acct, now);
+        check(&store, other, now);
+    }
+    assert_eq!(
+        quota::usage(store.connection(), acct, december)
+            .unwrap()
+            .storage_bytes,
+        4_500
+    );
+
+    store
+        .transaction(|tx| quota::release(tx, image.id))
+        .unwrap();
+    check(&store, acct, november);
+    store
+        .transaction(|tx| quota::release_purpose(tx, "import"))
+        .unwrap();
+    check(&store, acct, november);
+    check(&store, acct, december);
+    store.transaction(|tx| quota::release_all(tx)).unwrap();
+    for who in [acct, other] {
+        let usage = quota::usage(store.connection(), who, december).unwrap();
+        assert_eq!((usage.storage_bytes, usage.video_bytes_this_month), (0, 0));
+    }
+}
+
 /// Many connections admit files at once; the limit holds exactly.
 fn hammer_reservations(kind: FileKind, size: u64, limit_fits: usize) {
     const THREADS: usize = 8;
