@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use super::cursors::Listing;
 use super::errors::io_error;
 use super::identity::{self, Target, id_of, parse_target, rev_of};
-use super::scan::{Located, Scan, ScanRules, locate, scan};
+use super::scan::{FolderCache, Located, Scan, ScanRules, locate, scan};
 use super::{Inner, fs_at, malformed};
 use crate::dropbox::backend::BackendResult;
 use crate::dropbox::wire::Metadata;
@@ -82,12 +82,21 @@ impl Inner {
 
     /// The entry `path` names (a path, `id:` or `rev:`), checked to still be at that id/rev.
     pub(super) fn locate(&self, path: &str) -> BackendResult<Option<Located>> {
+        self.locate_with(path, &mut FolderCache::default())
+    }
+
+    /// [`Self::locate`] for one of a batch of lookups, reusing the folders opened before.
+    pub(super) fn locate_with(
+        &self,
+        path: &str,
+        folders: &mut FolderCache,
+    ) -> BackendResult<Option<Located>> {
         let target = parse_target(path).map_err(|error| malformed(path, error))?;
         let Some(components) = self.components_of(target.clone())? else {
             return Ok(None);
         };
         let Some(located) =
-            locate(&self.root, &components).map_err(|error| io_error(path, error))?
+            locate(&self.root, &components, folders).map_err(|error| io_error(path, error))?
         else {
             return Ok(None);
         };

@@ -44,7 +44,7 @@ use self::cursors::{CursorState, CursorStore, Listing, Snapshot, diff, has_chang
 use self::download::{ChangeGuardedFile, Fingerprint};
 use self::errors::{io_error, not_found, refused};
 use self::identity::{MalformedPath, Target, file_metadata, parse_target, rev_of};
-use self::scan::Root;
+use self::scan::{FolderCache, Root};
 use self::watch::ChangeWatcher;
 use crate::dropbox::backend::{
     AccountInfo, BackendError, BackendResult, ChangeWait, Download, DropboxBackend,
@@ -261,9 +261,9 @@ impl Inner {
         ))
     }
 
-    fn delete_one(&self, entry: &DeleteArg) -> BackendResult<Metadata> {
+    fn delete_one(&self, entry: &DeleteArg, folders: &mut FolderCache) -> BackendResult<Metadata> {
         let located = self
-            .locate(&entry.path)?
+            .locate_with(&entry.path, folders)?
             .ok_or_else(|| not_found(&entry.path))?;
         write::delete_exact(&self.root, located, entry.parent_rev.as_deref())
     }
@@ -395,9 +395,10 @@ impl DropboxBackend for LocalFolder {
         entries: Vec<DeleteArg>,
     ) -> BackendResult<Vec<BackendResult<Metadata>>> {
         self.blocking(move |inner| {
+            let mut folders = FolderCache::default();
             Ok(entries
                 .iter()
-                .map(|entry| inner.delete_one(entry))
+                .map(|entry| inner.delete_one(entry, &mut folders))
                 .collect())
         })
         .await

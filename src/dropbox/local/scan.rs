@@ -1,7 +1,7 @@
 //! Finding things under the root: case-insensitive lookup of one path, and the tree walk that
 //! produces a listing. Both go through `fs_at`, so symlinks are skipped, never followed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -145,12 +145,40 @@ pub fn open_folder(
     Ok(Some((dir, display)))
 }
 
+/// Folders opened by one batch of lookups, by the components that named them. A
+/// `delete_batch` names up to 1,000 files, mostly in a few folders: each folder is walked to
+/// once (an open and a stat per level) instead of once per file. Live for one batch only, so
+/// a folder moved later is not followed.
+#[derive(Default)]
+pub struct FolderCache(HashMap<Vec<String>, Option<(OwnedFd, Vec<String>)>>);
+
+impl FolderCache {
+    fn open(
+        &mut self,
+        root: &Root,
+        components: &[String],
+    ) -> io::Result<Option<(OwnedFd, Vec<String>)>> {
+        if !self.0.contains_key(components) {
+            let opened = open_folder(root, components)?;
+            self.0.insert(components.to_vec(), opened);
+        }
+        match self.0.get(components) {
+            Some(Some((dir, display))) => Ok(Some((dir.try_clone()?, display.clone()))),
+            _ => Ok(None),
+        }
+    }
+}
+
 /// Finds the entry at `components` (not the root itself); `None` if anything is missing.
-pub fn locate(root: &Root, components: &[String]) -> io::Result<Option<Located>> {
+pub fn locate(
+    root: &Root,
+    components: &[String],
+    folders: &mut FolderCache,
+) -> io::Result<Option<Located>> {
     let Some((last, parents)) = components.split_last() else {
         return Ok(None);
     };
-    let Some((parent, mut display)) = open_folder(root, parents)? else {
+    let Some((parent, mut display)) = folders.open(root, parents)? else {
         return Ok(None);
     };
     let Some((name, name_text, stat)) = find_child(&parent, last)? else {
