@@ -506,7 +506,7 @@ async fn import_item<B: DropboxBackend>(
                     item.id,
                     cx.events.clone(),
                     slot.take(),
-                    move |path| formats::detect_file(path, &name),
+                    move |content| formats::detect_reader(content, &name),
                 )
                 .await
                 .map_err(Other)

@@ -46,9 +46,14 @@ impl From<BackendError> for TransferError {
 /// backend's checks: making the blob durable (with its batch) needs the disk, not the
 /// connection, so the next download need not wait for it.
 ///
-/// `inspect` then reads the finished temp file on the same blocking thread (the importer sniffs
-/// the format there): one thread hop per file instead of two. Its own result is handed back
+/// `inspect` then reads the finished file on the same blocking thread (the importer sniffs
+/// the format there): one thread hop per file instead of two. It reads the bytes still in
+/// memory when the file came in one read, its temp file otherwise. Its own result is handed back
 /// as is, apart from transfer errors.
+/// What the inspection of a downloaded file reads from: the bytes in memory, or its temp file.
+pub trait ReadSeek: io::Read + io::Seek {}
+impl<R: io::Read + io::Seek> ReadSeek for R {}
+
 pub async fn download_to_blob<H, T, F>(
     download: Download,
     blobs: BlobStore,
@@ -60,7 +65,7 @@ pub async fn download_to_blob<H, T, F>(
 where
     H: Send + 'static,
     T: Send + 'static,
-    F: FnOnce(&std::path::Path) -> io::Result<T> + Send + 'static,
+    F: FnOnce(&mut dyn ReadSeek) -> io::Result<T> + Send + 'static,
 {
     let metadata = download.metadata;
     let total = metadata.size;
@@ -71,6 +76,7 @@ where
             let mut writer = blobs.writer_for_size(total)?;
             let mut buffer = vec![0u8; copy_buffer_len(total)];
             let mut copied: u64 = 0;
+            let mut chunks = 0;
             let mut last_progress = Instant::now();
             loop {
                 let n = match reader.read(&mut buffer) {
@@ -81,6 +87,7 @@ where
                 };
                 writer.write_all(&buffer[..n])?;
                 copied += n as u64;
+                chunks += 1;
                 if last_progress.elapsed() >= PROGRESS_EVERY {
                     last_progress = Instant::now();
                     let _ = events.send(EngineEvent::Progress {
@@ -94,7 +101,12 @@ where
             // goes back; the blob becomes durable later, with its batch (`BlobStore::commit_batch`).
             drop(held);
             let blob = writer.finish_unsynced()?;
-            let inspected = inspect(blob.temp_path());
+            // A file that came in one read is still whole in the buffer: inspect it there
+            // rather than open and read it again (most files of a batch of photos are small).
+            let inspected = match usize::try_from(copied) {
+                Ok(len) if chunks <= 1 => inspect(&mut io::Cursor::new(&buffer[..len])),
+                _ => std::fs::File::open(blob.temp_path()).and_then(|mut file| inspect(&mut file)),
+            };
             Ok((blob, inspected))
         })
         .await
