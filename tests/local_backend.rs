@@ -756,6 +756,66 @@ async fn delete_removes_only_the_exact_revision() {
     ));
 }
 
+/// A batch long enough to be deleted by two threads still answers entry by entry, in order,
+/// across folders and with stale and missing entries among the good ones.
+#[tokio::test]
+async fn a_long_delete_batch_answers_every_entry_in_order() {
+    let fx = fixture();
+    let mut expected = Vec::new();
+    let mut entries = Vec::new();
+    for i in 0..150 {
+        let relative = format!("Acme/f{}/p{i:03}.jpg", i % 3);
+        put(&fx.root, &relative, format!("photo {i}").as_bytes());
+    }
+    let (listed, _) = list_until(&fx.folder, "/acme", |all| files(all).len() == 150).await;
+    let listed = files(&listed);
+    for i in 0..150 {
+        let path = format!("/acme/f{}/p{i:03}.jpg", i % 3);
+        let rev = listed[&path].rev.clone();
+        match i % 10 {
+            // Changed since it was listed: must stay.
+            3 => {
+                put(&fx.root, &path[1..].replacen("acme", "Acme", 1), b"edited");
+                entries.push(delete_arg(&path, &rev));
+                expected.push("conflict");
+            }
+            7 => {
+                entries.push(delete_arg(&format!("/acme/missing{i}.jpg"), &rev));
+                expected.push("not found");
+            }
+            _ => {
+                entries.push(delete_arg(&path, &rev));
+                expected.push("deleted");
+            }
+        }
+    }
+    let results = fx.folder.delete_batch(entries.clone()).await.unwrap();
+    assert_eq!(results.len(), entries.len());
+    for ((entry, result), expected) in entries.iter().zip(&results).zip(&expected) {
+        let got = match result {
+            Ok(Metadata::File(file)) => {
+                assert_eq!(file.path_lower.as_deref(), Some(entry.path.as_str()));
+                "deleted"
+            }
+            Err(BackendError::Conflict { .. }) => "conflict",
+            Err(BackendError::NotFound { .. }) => "not found",
+            other => panic!("{}: {other:?}", entry.path),
+        };
+        assert_eq!(got, *expected, "{}", entry.path);
+    }
+    let left: usize = (0..3)
+        .map(|f| {
+            fs::read_dir(fx.root.join(format!("Acme/f{f}")))
+                .unwrap()
+                .count()
+        })
+        .sum();
+    assert_eq!(
+        left, 30,
+        "the 15 edited files and the 15 whose entry named another path stay, nothing else"
+    );
+}
+
 #[tokio::test]
 async fn folders_are_never_deleted_and_a_delete_needs_a_rev() {
     let fx = fixture();
