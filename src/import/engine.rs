@@ -364,8 +364,15 @@ pub fn recover(
         })
         .map_err(LibraryError::from)?;
     // One indexed lookup per blob on disk, not a set of every hash in memory: a library of a
-    // million files would hold ~150 MiB of hashes just to start.
-    let c = library.store().connection();
+    // million files would hold ~150 MiB of hashes just to start. All in one read transaction:
+    // on its own each lookup takes and drops SQLite's read lock (two `fcntl`s a blob). A blob
+    // whose row lands after the snapshot is recent, and the grace period keeps it.
+    let snapshot = library
+        .store()
+        .connection()
+        .unchecked_transaction()
+        .map_err(LibraryError::from)?;
+    let c: &rusqlite::Connection = &snapshot;
     let mut lookup_failed = None;
     let stats = blobs
         .collect_unreferenced(|sha| {
@@ -377,6 +384,7 @@ pub fn recover(
             referenced || recently_written(blobs, sha, gc_grace)
         })
         .map_err(|e| EngineError::Recovery(e.to_string()))?;
+    drop(snapshot);
     if let Some(e) = lookup_failed {
         return Err(LibraryError::from(e).into());
     }
