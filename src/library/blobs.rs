@@ -111,12 +111,22 @@ impl BlobStore {
             // that only means the (by then empty) search for the old layout runs again.
             fs::write(&marker, LAYOUT_MARKER_TEXT).context("writing", &marker)?;
         }
-        // Every fan-out directory there now has a durable entry once the root is synced below.
-        let present: Vec<u8> = list_dir(root)?
+        // All 256 fan-out directories exist from the start (a store soon has a blob in each):
+        // the first blobs need no `mkdir` and no sync of the root on the way in.
+        let mut present: Vec<u8> = list_dir(root)?
             .iter()
             .filter_map(|entry| fan_out_dir_name(entry).ok().flatten())
             .filter_map(|name| u8::from_str_radix(&name, 16).ok())
             .collect();
+        if present.len() < 256 {
+            for index in 0..=u8::MAX {
+                if !present.contains(&index) {
+                    create_dir_if_missing(&root.join(format!("{index:02x}")))?;
+                    present.push(index);
+                }
+            }
+        }
+        // Every fan-out directory there now has a durable entry once the root is synced below.
         sync_dirs([root, parent])?;
         for index in present {
             store.durable_dirs[usize::from(index)].store(true, Ordering::Relaxed);

@@ -24,7 +24,7 @@ const SPREAD: usize = 256;
 #[derive(Debug, Clone)]
 pub(super) struct TempArea {
     dir: PathBuf,
-    /// Subdirectories this process has made sure exist.
+    /// Subdirectories known to exist (all of them once `open` is done, unless removed since).
     present: Arc<[AtomicBool; SPREAD]>,
     next: Arc<AtomicUsize>,
 }
@@ -34,16 +34,24 @@ impl TempArea {
     pub(super) fn open(dir: PathBuf) -> io::Result<TempArea> {
         fs::create_dir_all(&dir).context("creating blob store", &dir)?;
         spread_subdirectories(&dir);
-        Ok(TempArea {
+        let area = TempArea {
             dir,
             present: Arc::new(std::array::from_fn(|_| AtomicBool::new(false))),
             next: Arc::new(AtomicUsize::new(0)),
-        })
+        };
+        // Made now rather than by the first writes (one listing when they are all there).
+        for entry in list_dir(&area.dir)? {
+            if let Some(index) = subdirectory_index(&entry.file_name()) {
+                area.present[index].store(true, Ordering::Relaxed);
+            }
+        }
+        for index in 0..SPREAD {
+            area.ensure(index)?;
+        }
+        Ok(area)
     }
 
-    /// The directory for the next temp file (each call the next of the 256).
-    pub(super) fn next_dir(&self) -> io::Result<PathBuf> {
-        let index = self.next.fetch_add(1, Ordering::Relaxed) % SPREAD;
+    fn ensure(&self, index: usize) -> io::Result<PathBuf> {
         let dir = self.dir.join(format!("{index:02x}"));
         if !self.present[index].load(Ordering::Relaxed) {
             match fs::create_dir(&dir) {
@@ -56,6 +64,11 @@ impl TempArea {
         Ok(dir)
     }
 
+    /// The directory for the next temp file (each call the next of the 256).
+    pub(super) fn next_dir(&self) -> io::Result<PathBuf> {
+        self.ensure(self.next.fetch_add(1, Ordering::Relaxed) % SPREAD)
+    }
+
     /// The files named `prefix*` in the area: in its subdirectories, and in the area itself
     /// where older versions wrote them. Anything else there is not ours.
     pub(super) fn files(&self, prefix: &str) -> io::Result<Vec<PathBuf>> {
@@ -65,7 +78,7 @@ impl TempArea {
                 .file_type()
                 .context("inspecting", entry.path())?
                 .is_dir();
-            if is_dir && is_subdirectory_name(&entry.file_name()) {
+            if is_dir && subdirectory_index(&entry.file_name()).is_some() {
                 found.extend(files_in(&entry.path(), prefix)?);
             }
         }
@@ -86,13 +99,15 @@ impl TempArea {
     }
 }
 
-fn is_subdirectory_name(name: &std::ffi::OsStr) -> bool {
-    name.to_str().is_some_and(|name| {
-        name.len() == 2
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
+/// `ab` (two lowercase hex digits) names subdirectory 0xab.
+fn subdirectory_index(name: &std::ffi::OsStr) -> Option<usize> {
+    let name = name.to_str()?;
+    let lower_hex = name
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    (name.len() == 2 && lower_hex)
+        .then(|| usize::from_str_radix(name, 16).ok())
+        .flatten()
 }
 
 fn files_in(dir: &Path, prefix: &str) -> io::Result<Vec<PathBuf>> {

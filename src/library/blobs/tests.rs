@@ -509,6 +509,7 @@ fn commit_replaces_a_stored_blob_of_the_wrong_size() {
 fn a_failed_commit_leaves_no_temp_file_and_says_what_failed() {
     let (_dir, store) = new_store();
     // A regular file where the fan-out directory `ba/` of sha256("abc") must go.
+    fs::remove_dir(store.root().join("ba")).unwrap();
     fs::write(store.root().join("ba"), b"in the way").unwrap();
 
     let err = store.put_bytes(b"abc").unwrap_err();
