@@ -112,7 +112,8 @@ impl BlobStore {
             fs::write(&marker, LAYOUT_MARKER_TEXT).context("writing", &marker)?;
         }
         // All 256 fan-out directories exist from the start (a store soon has a blob in each):
-        // the first blobs need no `mkdir` and no sync of the root on the way in.
+        // the first blobs need no `mkdir` and no sync of the root on the way in. Best effort:
+        // someone who may only read the store can still open it; a write makes what it needs.
         let mut present: Vec<u8> = list_dir(root)?
             .iter()
             .filter_map(|entry| fan_out_dir_name(entry).ok().flatten())
@@ -120,8 +121,9 @@ impl BlobStore {
             .collect();
         if present.len() < 256 {
             for index in 0..=u8::MAX {
-                if !present.contains(&index) {
-                    create_dir_if_missing(&root.join(format!("{index:02x}")))?;
+                if !present.contains(&index)
+                    && create_dir_if_missing(&root.join(format!("{index:02x}"))).is_ok()
+                {
                     present.push(index);
                 }
             }

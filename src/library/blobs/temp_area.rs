@@ -40,13 +40,14 @@ impl TempArea {
             next: Arc::new(AtomicUsize::new(0)),
         };
         // Made now rather than by the first writes (one listing when they are all there).
+        // Best effort, like the fan-out directories: a reader need not be able to write here.
         for entry in list_dir(&area.dir)? {
             if let Some(index) = subdirectory_index(&entry.file_name()) {
                 area.present[index].store(true, Ordering::Relaxed);
             }
         }
         for index in 0..SPREAD {
-            area.ensure(index)?;
+            let _ = area.ensure(index);
         }
         Ok(area)
     }

@@ -312,15 +312,9 @@ CREATE TRIGGER reservations_delete AFTER DELETE ON reservations BEGIN
     UPDATE reserved_video SET bytes = bytes - OLD.video_bytes
         WHERE account = OLD.account AND month = OLD.video_month;
 END;
-CREATE TRIGGER reservations_update AFTER UPDATE ON reservations BEGIN
-    UPDATE reserved_storage SET bytes = bytes - OLD.storage_bytes WHERE account = OLD.account;
-    UPDATE reserved_video SET bytes = bytes - OLD.video_bytes
-        WHERE account = OLD.account AND month = OLD.video_month;
-    INSERT INTO reserved_storage(account, bytes) VALUES (NEW.account, NEW.storage_bytes)
-        ON CONFLICT(account) DO UPDATE SET bytes = bytes + excluded.bytes;
-    INSERT INTO reserved_video(account, month, bytes)
-        VALUES (NEW.account, NEW.video_month, NEW.video_bytes)
-        ON CONFLICT(account, month) DO UPDATE SET bytes = bytes + excluded.bytes;
+-- A reservation is inserted and deleted, never changed: the totals above count on it.
+CREATE TRIGGER reservations_are_not_updated BEFORE UPDATE ON reservations BEGIN
+    SELECT RAISE(ABORT, 'a quota reservation is never changed: release it and reserve anew');
 END;
 "#;
 

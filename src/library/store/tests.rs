@@ -268,6 +268,11 @@ fn reserved_totals_follow_every_way_a_reservation_goes() {
         .unwrap();
     check(&store, acct, november);
     check(&store, acct, december);
+    let changed = store
+        .connection()
+        .execute("UPDATE reservations SET storage_bytes = 1", []);
+    assert!(changed.is_err(), "a reservation is never changed in place");
+    check(&store, acct, december);
     store.transaction(|tx| quota::release_all(tx)).unwrap();
     for who in [acct, other] {
         let usage = quota::usage(store.connection(), who, december).unwrap();
