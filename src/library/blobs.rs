@@ -1,6 +1,7 @@
 //! Content-addressed blob store: `blobs/ab/<sha256>`, written through a temp file, fsync'd,
 //! renamed into place, directory fsync'd. A crash at any instant leaves either no blob or a
-//! complete, correct one; leftovers in `tmp/` are swept by [`BlobStore::remove_temp_files`].
+//! complete, correct one; leftovers in `tmp/` (spread over `tmp/00`..`tmp/ff`, see `temp_area`)
+//! are swept by [`BlobStore::remove_temp_files`].
 //!
 //! One fan-out level, as git's object store: 256 directories, ~4,000 blobs each at a million
 //! files (ext4's hashed directories look names up in constant time at that size). The first
