@@ -552,3 +552,38 @@ fn upload_events_become_queue_rows_and_a_refusal_an_error_row_marked_as_uploads(
     assert!(errors[0].upload);
     assert_eq!(errors[0].detail, "over the storage limit");
 }
+
+#[test]
+fn uploads_in_flight_get_a_line_per_account_apart_from_the_links_lines() {
+    use ratatui::{Terminal, backend::TestBackend};
+    use smartimage::import::events::UploadRef;
+    let mut app = app();
+    let upload = |n: i64, account: &str| UploadRef {
+        upload: -n,
+        account: account.into(),
+        path: format!("/srv/{n}.png"),
+        size: 2048,
+    };
+    app.apply_engine(EngineEvent::UploadQueued(upload(1, "Acme")));
+    app.apply_engine(EngineEvent::UploadQueued(upload(2, "Acme")));
+    app.apply_engine(EngineEvent::UploadQueued(upload(3, "Zeta")));
+    app.apply_engine(EngineEvent::Discovered(item(4, "Acme")));
+    app.focus = PaneId::Queue;
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal
+        .draw(|f| smartimage::tui::layout::draw(f, &app))
+        .unwrap();
+    let screen: Vec<String> = terminal
+        .backend()
+        .buffer()
+        .content()
+        .chunks(120)
+        .map(|row| row.iter().map(|c| c.symbol()).collect())
+        .collect();
+    let has = |text: &str| screen.iter().any(|line| line.contains(text));
+    // Two uploads to Acme and one to Zeta are two lines, never merged into one fake link.
+    assert!(has("Acme upload: 2 left (4.0 KiB)"), "{screen:#?}");
+    assert!(has("Zeta upload: 1 left (2.0 KiB)"), "{screen:#?}");
+    // The Dropbox link keeps its own line with a rate.
+    assert!(has("Acme: 1 left (1000 B) · starting"), "{screen:#?}");
+}

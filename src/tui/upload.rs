@@ -73,6 +73,7 @@ impl App {
                 self.queue.retain(|r| r.item != upload.upload);
                 self.queue.push_front(QueueRow {
                     item: upload.upload,
+                    // No Dropbox link: the queue groups uploads by account instead.
                     link: 0,
                     account: upload.account,
                     path: upload.path,

@@ -109,45 +109,51 @@ fn finished(s: &QueueState) -> bool {
 }
 
 /// One line per link with files in flight: how many and how much is left, the rate, the ETA.
+/// Uploads from this machine's disk have no link: one line per account says what is left.
 fn link_lines(app: &App, rows: &[&QueueRow], width: usize) -> Vec<Line<'static>> {
-    let mut per_link: Vec<(LinkId, &str, usize, u64)> = vec![];
+    // (link, or None for uploads; account; files; bytes left)
+    let mut groups: Vec<(Option<LinkId>, &str, usize, u64)> = vec![];
     for r in rows.iter().filter(|r| !finished(&r.state)) {
         let left = match r.state {
             QueueState::Waiting => r.size,
             QueueState::Downloading { bytes, total } => total.saturating_sub(bytes),
             _ => 0,
         };
-        match per_link.iter_mut().find(|(l, ..)| *l == r.link) {
+        let link = (!r.upload).then_some(r.link);
+        let same = |(l, a, ..): &&mut (Option<LinkId>, &str, usize, u64)| {
+            *l == link && (link.is_some() || *a == r.account)
+        };
+        match groups.iter_mut().find(same) {
             Some(entry) => {
                 entry.2 += 1;
                 entry.3 += left;
             }
-            None => per_link.push((r.link, &r.account, 1, left)),
+            None => groups.push((link, &r.account, 1, left)),
         }
     }
-    per_link.sort_by(|a, b| a.1.cmp(b.1));
-    per_link
+    groups.sort_by(|a, b| (a.1, a.0.is_none()).cmp(&(b.1, b.0.is_none())));
+    groups
         .into_iter()
         .map(|(link, account, files, left)| {
-            let rate = app.throughput.rate(link, app.now);
-            let speed = match rate {
-                Some(r) => format!("{}/s", bytes(r as u64)),
-                None => "starting".into(),
-            };
-            let eta = rate.and_then(|r| eta_seconds(left, r)).map_or_else(
-                || "ETA —".to_owned(),
-                |s| format!("ETA {}", duration_label(s)),
-            );
-            Line::from(Span::styled(
-                fit(
-                    &format!(
+            let text = match link {
+                Some(link) => {
+                    let rate = app.throughput.rate(link, app.now);
+                    let speed = match rate {
+                        Some(r) => format!("{}/s", bytes(r as u64)),
+                        None => "starting".into(),
+                    };
+                    let eta = rate.and_then(|r| eta_seconds(left, r)).map_or_else(
+                        || "ETA —".to_owned(),
+                        |s| format!("ETA {}", duration_label(s)),
+                    );
+                    format!(
                         "{account}: {files} left ({}) · {speed} · {eta}",
                         bytes(left)
-                    ),
-                    width,
-                ),
-                app.theme.key(),
-            ))
+                    )
+                }
+                None => format!("{account} upload: {files} left ({})", bytes(left)),
+            };
+            Line::from(Span::styled(fit(&text, width), app.theme.key()))
         })
         .collect()
 }
