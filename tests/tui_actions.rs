@@ -11,7 +11,6 @@ use smartimage::dropbox::local::LocalSettings;
 use smartimage::import::engine::{EngineSettings, ImportEngine};
 use smartimage::import::events::EngineEvent;
 use smartimage::library::Library;
-use smartimage::library::actions::AdminGrant;
 use smartimage::library::model::AuditEntry;
 use smartimage::library::policy::PlanCatalog;
 use smartimage::library::store::links::LinkState;
@@ -20,6 +19,10 @@ use smartimage::tui::app::{App, Effect, PaneId};
 use smartimage::tui::dialogs::Dialog;
 use smartimage::tui::theme::Theme;
 use smartimage::tui::{ConsoleOptions, load_view};
+
+#[path = "support/people.rs"]
+mod people;
+use people::add_admins;
 
 const OPERATOR: &str = "op@example.com";
 const OWNER: &str = "olivia@acme.test";
@@ -54,19 +57,15 @@ impl Lib {
         let op = lib.actor(Some(OPERATOR), None).unwrap();
         lib.add_account(&op, ACME, "team").unwrap();
         lib.add_account(&op, BAKERY, "basic").unwrap();
-        for (email, owner_of, admin_of) in [
-            (OWNER, vec![ACME.to_string(), BAKERY.to_string()], vec![]),
-            (ADMIN, vec![], vec![ACME.to_string()]),
-            (OTHER_ADMIN, vec![], vec![ACME.to_string()]),
-        ] {
-            let grant = AdminGrant {
-                email: email.into(),
-                owner_of,
-                admin_of,
-                ..AdminGrant::default()
-            };
-            lib.add_admin(&op, &grant).unwrap();
-        }
+        add_admins(
+            &mut lib,
+            OPERATOR,
+            &[
+                (OWNER, &[ACME, BAKERY], &[]),
+                (ADMIN, &[], &[ACME]),
+                (OTHER_ADMIN, &[], &[ACME]),
+            ],
+        );
         Lib {
             dir,
             data,
@@ -710,13 +709,7 @@ impl Lib {
     fn for_matrix() -> Lib {
         let lib = Lib::new();
         let mut library = Library::open(&lib.data, PlanCatalog::defaults()).unwrap();
-        let op = library.actor(Some(OPERATOR), None).unwrap();
-        let grant = AdminGrant {
-            email: OUTSIDER.into(),
-            owner_of: vec![BAKERY.into()],
-            ..AdminGrant::default()
-        };
-        library.add_admin(&op, &grant).unwrap();
+        add_admins(&mut library, OPERATOR, &[(OUTSIDER, &[BAKERY], &[])]);
         drop(library);
         lib.run(
             OWNER,
@@ -858,13 +851,7 @@ fn upload_is_checked_before_the_dialog_opens_with_the_clis_own_sentence() {
     let outsider = "zoe@elsewhere.test";
     {
         let mut l = Library::open(&lib.data, PlanCatalog::defaults()).unwrap();
-        let op = l.actor(Some(OPERATOR), None).unwrap();
-        let grant = AdminGrant {
-            email: outsider.into(),
-            admin_of: vec![BAKERY.into()],
-            ..AdminGrant::default()
-        };
-        l.add_admin(&op, &grant).unwrap();
+        add_admins(&mut l, OPERATOR, &[(outsider, &[], &[BAKERY])]);
     }
     let out = lib
         .cli(outsider, &["upload", "--account", ACME, "/nonexistent"])

@@ -15,7 +15,6 @@ use smartimage::dropbox::emulator::{AccountConfig, Emulator, EmulatorHandle};
 use smartimage::dropbox::sending::content_hash_of_file;
 use smartimage::export::ExportEvent;
 use smartimage::library::Library;
-use smartimage::library::actions::AdminGrant;
 use smartimage::library::model::FileRecord;
 use smartimage::library::organise::{FileFilter, FileSelection};
 use smartimage::library::outgoing::OutgoingSelection;
@@ -30,6 +29,9 @@ use smartimage::tui::{ConsoleOptions, load_view};
 #[path = "support/api_link.rs"]
 mod api_link;
 use api_link::link_through_emulator;
+#[path = "support/people.rs"]
+mod people;
+use people::add_admins;
 
 const OPERATOR: &str = "op@example.com";
 const OWNER: &str = "olivia@acme.test";
@@ -69,18 +71,11 @@ impl Setup {
         lib.init(OPERATOR, None, Some("nobody-in-tests")).unwrap();
         let op = lib.actor(Some(OPERATOR), None).unwrap();
         lib.add_account(&op, ACME, "team").unwrap();
-        for (email, owner_of, admin_of) in [
-            (OWNER, vec![ACME.to_string()], vec![]),
-            (ADMIN, vec![], vec![ACME.to_string()]),
-        ] {
-            let grant = AdminGrant {
-                email: email.into(),
-                owner_of,
-                admin_of,
-                ..AdminGrant::default()
-            };
-            lib.add_admin(&op, &grant).unwrap();
-        }
+        add_admins(
+            &mut lib,
+            OPERATOR,
+            &[(OWNER, &[ACME], &[]), (ADMIN, &[], &[ACME])],
+        );
         let owner = lib.actor(Some(OWNER), None).unwrap();
         for (name, seed) in [("a.png", 1u8), ("b.png", 2)] {
             std::fs::write(sources.join(name), png(seed)).unwrap();
