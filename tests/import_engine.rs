@@ -421,6 +421,49 @@ async fn recovery_cleans_up_what_a_crash_leaves_behind() {
     assert_eq!(summary.imported, 1);
 }
 
+/// An upload in another process may be between writing a blob and committing its row when an
+/// engine starts: its temp file and a stored blob it is about to share look like a crash's
+/// leftovers, so recovery leaves both to the next start.
+#[tokio::test]
+async fn recovery_leaves_the_blobs_of_an_upload_in_flight_to_the_next_start() {
+    let h = Harness::local().await;
+    let mut lib = h.library();
+    // A blob left by an old crash, which the upload's file happens to match byte for byte.
+    let bytes = png(5, 900);
+    let orphan = lib.blobs().put_bytes(&bytes).unwrap();
+    // The upload in flight: the blob store held for writing, a temp file of its next file.
+    let upload = lib.blobs().writing().unwrap();
+    let mut writer = lib.blobs().writer().unwrap();
+    std::io::Write::write_all(&mut writer, b"the upload's next file").unwrap();
+    let in_flight = lib.blobs().temp_files().unwrap();
+    assert_eq!(in_flight.len(), 1);
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let (engine, report) = ImportEngine::start(h.library(), h.settings(1), tx.clone()).unwrap();
+    assert!(report.blob_cleanup_postponed, "{report:?}");
+    assert_eq!((report.temp_files_removed, report.blobs_collected), (0, 0));
+    assert!(lib.blobs().contains(&orphan.sha256));
+    assert_eq!(lib.blobs().temp_files().unwrap(), in_flight);
+    // The upload lands, sharing the stored blob; its writer finishes.
+    let sources = tempfile::tempdir().unwrap();
+    let source = sources.path().join("same bytes.png");
+    std::fs::write(&source, &bytes).unwrap();
+    let owner = lib.actor(Some(OWNER), None).unwrap();
+    let record = lib.add_local_file(&owner, "Acme", &source).unwrap();
+    assert_eq!(record.sha256, orphan.sha256);
+    drop(writer);
+    drop(upload);
+    drop(engine);
+    // Next start, nobody writing: the sweep runs, and the shared blob is kept.
+    std::mem::forget(lib.blobs().writer().unwrap());
+    let (_engine, report) = ImportEngine::start(h.library(), h.settings(1), tx).unwrap();
+    assert!(!report.blob_cleanup_postponed, "{report:?}");
+    assert_eq!((report.temp_files_removed, report.blobs_collected), (1, 0));
+    assert_eq!(
+        lib.blobs().verify(&orphan.sha256).unwrap(),
+        smartimage::library::blobs::BlobCheck::Ok { size: record.size }
+    );
+}
+
 #[tokio::test]
 async fn watch_mode_imports_files_as_they_arrive_and_shuts_down_gracefully() {
     let h = Harness::local().await;

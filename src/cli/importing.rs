@@ -335,7 +335,16 @@ fn start_printing(
 }
 
 fn print_recovery(recovery: &smartimage::import::engine::RecoveryReport) {
-    if *recovery != Default::default() {
+    if recovery.blob_cleanup_postponed {
+        println!(
+            "an upload is writing to this library: leftover temp files and orphan blobs are cleaned up at the next start"
+        );
+    }
+    let cleaned = smartimage::import::engine::RecoveryReport {
+        blob_cleanup_postponed: false,
+        ..recovery.clone()
+    };
+    if cleaned != Default::default() {
         println!(
             "recovered from an interrupted run: {} temp file(s) removed, {} download(s) requeued, {} orphan blob(s) collected",
             recovery.temp_files_removed, recovery.interrupted_requeued, recovery.blobs_collected

@@ -72,6 +72,9 @@ pub struct RecoveryReport {
     pub reservations_released: usize,
     pub interrupted_requeued: usize,
     pub blobs_collected: usize,
+    /// An upload was writing blobs at start: temp files and orphan blobs were left alone (a
+    /// live writer's look like a crash's), for the next start.
+    pub blob_cleanup_postponed: bool,
 }
 
 pub struct ImportEngine {
@@ -344,15 +347,13 @@ impl ImportEngine {
 
 /// Start-up recovery: no temp file, no stale reservation, no half-claimed item, no orphan blob
 /// survives a crash. Files committed but not yet deleted from Dropbox stay `committed`; the
-/// next pass deletes them.
+/// next pass deletes them. While an upload is writing blobs, temp files and orphan blobs are
+/// left for the next start (they would look alike; see `blobs::writers_lock`).
 pub fn recover(
     library: &mut Library,
     blobs: &BlobStore,
     gc_grace: Duration,
 ) -> Result<RecoveryReport, EngineError> {
-    let temp_files_removed = blobs
-        .remove_temp_files()
-        .map_err(|e| EngineError::Recovery(e.to_string()))?;
     let at = time::OffsetDateTime::now_utc().unix_timestamp();
     let (reservations_released, interrupted_requeued) = library
         .store_mut()
@@ -363,6 +364,34 @@ pub fn recover(
             Ok((released, journal::requeue_interrupted(tx, at)?))
         })
         .map_err(LibraryError::from)?;
+    let cleaned = clean_blobs(library, blobs, gc_grace)?;
+    if cleaned.is_none() {
+        tracing::info!(
+            "an upload is writing to the library: temp files and orphan blobs are left for the next start"
+        );
+    }
+    let (temp_files_removed, blobs_collected) = cleaned.unwrap_or_default();
+    Ok(RecoveryReport {
+        temp_files_removed,
+        reservations_released,
+        interrupted_requeued,
+        blobs_collected,
+        blob_cleanup_postponed: cleaned.is_none(),
+    })
+}
+
+/// Sweeps temp files and blobs no row references: `(temp files, blobs)` removed, or `None`
+/// (nothing touched) while an upload holds the blob store's writers lock.
+fn clean_blobs(
+    library: &Library,
+    blobs: &BlobStore,
+    gc_grace: Duration,
+) -> Result<Option<(usize, usize)>, EngineError> {
+    let recovery = |e: std::io::Error| EngineError::Recovery(e.to_string());
+    let Some(_cleaning) = blobs.try_cleaning().map_err(recovery)? else {
+        return Ok(None);
+    };
+    let temp_files_removed = blobs.remove_temp_files().map_err(recovery)?;
     // One indexed lookup per blob on disk, not a set of every hash in memory: a library of a
     // million files would hold ~150 MiB of hashes just to start. All in one read transaction:
     // on its own each lookup takes and drops SQLite's read lock (two `fcntl`s a blob). A blob
@@ -383,17 +412,12 @@ pub fn recover(
             });
             referenced || recently_written(blobs, sha, gc_grace)
         })
-        .map_err(|e| EngineError::Recovery(e.to_string()))?;
+        .map_err(recovery)?;
     drop(snapshot);
     if let Some(e) = lookup_failed {
         return Err(LibraryError::from(e).into());
     }
-    Ok(RecoveryReport {
-        temp_files_removed,
-        reservations_released,
-        interrupted_requeued,
-        blobs_collected: stats.removed,
-    })
+    Ok(Some((temp_files_removed, stats.removed)))
 }
 
 fn recently_written(blobs: &BlobStore, sha: &str, grace: Duration) -> bool {

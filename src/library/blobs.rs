@@ -21,8 +21,10 @@ use tempfile::TempPath;
 
 use crate::pipelined_hash::PipelinedHasher;
 use temp_area::TempArea;
+pub use writers_lock::WritersLock;
 
 mod temp_area;
+mod writers_lock;
 
 /// Capacity of the writer's buffer. Downloads arrive in small network chunks; batching them into
 /// large writes keeps syscall overhead out of the way so a put runs at disk speed.
@@ -375,8 +377,28 @@ impl BlobStore {
         Ok(blob)
     }
 
+    /// For a writer outside the import engine (an upload): held from before its first blob until
+    /// its last row is committed, so crash recovery never takes its temp files or its blobs for
+    /// leftovers (see `writers_lock`). Waits while a clean-up runs.
+    pub fn writing(&self) -> io::Result<WritersLock> {
+        writers_lock::share(&self.writers_lock_path())
+    }
+
+    /// For crash recovery: the right to sweep temp files and orphan blobs, or `None` at once
+    /// while any writer holds [`Self::writing`].
+    pub fn try_cleaning(&self) -> io::Result<Option<WritersLock>> {
+        writers_lock::try_exclusive(&self.writers_lock_path())
+    }
+
+    fn writers_lock_path(&self) -> PathBuf {
+        self.root
+            .join(TEMP_DIR_NAME)
+            .join(writers_lock::WRITERS_LOCK)
+    }
+
     /// Crash recovery: deletes the temp files of writes that never committed. Call it at start-up
-    /// before any writer exists — it cannot tell a live writer's file from a dead one's.
+    /// before any writer of this process exists, holding [`Self::try_cleaning`] — it cannot
+    /// tell a live writer's file from a dead one's.
     pub fn remove_temp_files(&self) -> io::Result<usize> {
         self.temp.remove_files(TEMP_FILE_PREFIX)
     }
@@ -387,7 +409,8 @@ impl BlobStore {
     }
 
     /// Deletes every blob for which `is_referenced(sha256)` is false. Run it only while no import
-    /// is in flight: a blob committed but not yet recorded in the database looks unreferenced.
+    /// is in flight and holding [`Self::try_cleaning`]: a blob committed but not yet recorded in
+    /// the database looks unreferenced.
     pub fn collect_unreferenced(
         &self,
         mut is_referenced: impl FnMut(&str) -> bool,

@@ -58,6 +58,12 @@ impl Library {
         let account = self.account(account)?;
         actor.check(Right::Organise(&account))?;
         let plan = self.plan(&account.plan)?.clone();
+        // Until the last row is in, an engine starting meanwhile must not sweep our temp files,
+        // nor an orphan blob one of our files turns out to share.
+        let _writing = self
+            .blobs
+            .writing()
+            .map_err(|e| LibraryError::io("cannot lock the blob store", self.blobs.root(), e))?;
         for batch in paths.chunks(UPLOAD_BATCH) {
             self.upload_batch(actor, &account, &plan, batch, &mut each)?;
         }
