@@ -250,14 +250,11 @@ pub fn missing_app_key() -> &'static str {
 }
 
 fn describe(link: &LinkRecord) -> String {
-    let place = match (&link.root_path, &link.dropbox_email) {
-        (Some(root), _) => format!("the synced folder {root}"),
-        (None, Some(email)) => format!("the Dropbox of {email}"),
-        (None, None) => format!("Dropbox account {}", link.dropbox_account_id),
-    };
     format!(
-        "{} is linked to {place}; its folder there is {}",
-        link.account_name, link.folder_path
+        "{} is linked to {}; its folder there is {}",
+        link.account_name,
+        link.place(),
+        link.folder_path
     )
 }
 

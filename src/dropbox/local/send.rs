@@ -11,11 +11,9 @@ use std::path::Path;
 
 use super::errors::{conflict, io_error, refused};
 use super::fs_at;
-use super::identity::{file_metadata, is_ignored_name, join_path};
+use super::identity::file_metadata;
 use super::scan::{Root, find_child};
-use super::write::{
-    UPLOAD_PURPOSE, ensure_folder_chain, free_name, sweep_stale_uploads, temporary_name,
-};
+use super::write::{UPLOAD_PURPOSE, folder_to_write_in, free_name, temporary_name};
 use crate::dropbox::backend::{BackendError, BackendResult};
 use crate::dropbox::sending::{OutgoingFile, SentFile, SentVia, changed_while_sending};
 
@@ -109,17 +107,7 @@ pub fn send_file(
     file: &OutgoingFile,
     progress: &dyn Fn(u64),
 ) -> BackendResult<SentFile> {
-    let Some((name, parents)) = components.split_last() else {
-        return Err(refused("path/malformed_path/ cannot write to the root"));
-    };
-    if is_ignored_name(name) {
-        return Err(refused(&format!(
-            "path/disallowed_name/ {name:?} is a name Dropbox does not store"
-        )));
-    }
-    let (dir, display, _) = ensure_folder_chain(root, parents)?;
-    let folder = join_path(&display);
-    sweep_stale_uploads(&dir, &folder);
+    let (name, dir, folder) = folder_to_write_in(root, components)?;
     let sent = |name: &str, stat: &libc::stat| SentFile {
         metadata: file_metadata(&format!("{folder}/{name}"), name, stat),
         via: SentVia::LocalCopy,

@@ -192,17 +192,15 @@ fn write_file(
     }
 }
 
-/// Dropbox's `files/upload` write modes (reference §3.8): absent target ⇒ written; folder ⇒
-/// conflict; identical content ⇒ nothing written; otherwise by `mode` and `autorename`.
-pub fn upload(
+/// The file name in `components` and its folder, made if missing (open, and as displayed),
+/// with stale temp files of earlier writes there swept: where a new file goes. Refused as
+/// Dropbox refuses: no name (the root) or a name it does not store.
+pub(super) fn folder_to_write_in<'a>(
     root: &Root,
-    components: &[String],
-    bytes: &[u8],
-    mode: &WriteMode,
-    autorename: bool,
-) -> BackendResult<FileMetadata> {
+    components: &'a [String],
+) -> BackendResult<(&'a String, OwnedFd, String)> {
     let Some((name, parents)) = components.split_last() else {
-        return Err(refused("path/malformed_path/ cannot upload to the root"));
+        return Err(refused("path/malformed_path/ cannot write to the root"));
     };
     if is_ignored_name(name) {
         return Err(refused(&format!(
@@ -212,6 +210,19 @@ pub fn upload(
     let (dir, display, _) = ensure_folder_chain(root, parents)?;
     let folder = join_path(&display);
     sweep_stale_uploads(&dir, &folder);
+    Ok((name, dir, folder))
+}
+
+/// Dropbox's `files/upload` write modes (reference §3.8): absent target ⇒ written; folder ⇒
+/// conflict; identical content ⇒ nothing written; otherwise by `mode` and `autorename`.
+pub fn upload(
+    root: &Root,
+    components: &[String],
+    bytes: &[u8],
+    mode: &WriteMode,
+    autorename: bool,
+) -> BackendResult<FileMetadata> {
+    let (name, dir, folder) = folder_to_write_in(root, components)?;
     let path = format!("{folder}/{name}");
     let existing = find_child(&dir, name).map_err(|error| io_error(&path, error))?;
     let Some((on_disk, on_disk_text, stat)) = existing else {

@@ -80,6 +80,18 @@ pub struct LinkRecord {
     pub state_detail: Option<String>,
 }
 
+impl LinkRecord {
+    /// Where the link's files come from, for a sentence: "the synced folder /srv/Dropbox",
+    /// "the Dropbox of ada@example.com".
+    pub fn place(&self) -> String {
+        match (&self.root_path, &self.dropbox_email) {
+            (Some(root), _) => format!("the synced folder {root}"),
+            (None, Some(email)) => format!("the Dropbox of {email}"),
+            (None, None) => format!("Dropbox account {}", self.dropbox_account_id),
+        }
+    }
+}
+
 pub struct NewConnection<'a> {
     pub dropbox_account_id: &'a str,
     pub email: Option<&'a str>,
