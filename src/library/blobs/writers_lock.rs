@@ -31,6 +31,11 @@ pub struct WritersLock {
 
 /// Shared, waiting for a clean-up in progress to end (it takes seconds, not minutes).
 pub(super) fn share(path: &Path) -> io::Result<WritersLock> {
+    if let Some(held) = lock(path, libc::LOCK_SH | libc::LOCK_NB)? {
+        return Ok(held);
+    }
+    // The log says why an upload sits still (a console suspended mid-recovery holds it on).
+    tracing::info!(lock = %path.display(), "waiting for crash recovery to finish");
     lock(path, libc::LOCK_SH)?
         .ok_or_else(|| io::Error::other(format!("{} could not be locked", path.display())))
 }
