@@ -437,12 +437,40 @@ async fn recovery_leaves_the_blobs_of_an_upload_in_flight_to_the_next_start() {
     std::io::Write::write_all(&mut writer, b"the upload's next file").unwrap();
     let in_flight = lib.blobs().temp_files().unwrap();
     assert_eq!(in_flight.len(), 1);
+    // ... and the quota its batch reserved.
+    let acme = lib.account("Acme").unwrap().id;
+    let reserve_for_upload = |lib: &Library| {
+        lib.store()
+            .connection()
+            .execute(
+                "INSERT INTO reservations(account, storage_bytes, video_bytes, video_month, purpose, created_at)
+                 VALUES (?1, 5000, 0, '2026-11', 'upload', strftime('%s', 'now'))",
+                [acme],
+            )
+            .unwrap();
+    };
+    let upload_reservations = |lib: &Library| -> i64 {
+        lib.store()
+            .connection()
+            .query_row(
+                "SELECT count(*) FROM reservations WHERE purpose = 'upload'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    reserve_for_upload(&lib);
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let (engine, report) = ImportEngine::start(h.library(), h.settings(1), tx.clone()).unwrap();
     assert!(report.blob_cleanup_postponed, "{report:?}");
     assert_eq!((report.temp_files_removed, report.blobs_collected), (0, 0));
     assert!(lib.blobs().contains(&orphan.sha256));
     assert_eq!(lib.blobs().temp_files().unwrap(), in_flight);
+    assert_eq!(
+        upload_reservations(&lib),
+        1,
+        "a live upload keeps its quota"
+    );
     // The upload lands, sharing the stored blob; its writer finishes.
     let sources = tempfile::tempdir().unwrap();
     let source = sources.path().join("same bytes.png");
@@ -453,11 +481,16 @@ async fn recovery_leaves_the_blobs_of_an_upload_in_flight_to_the_next_start() {
     drop(writer);
     drop(upload);
     drop(engine);
-    // Next start, nobody writing: the sweep runs, and the shared blob is kept.
+    // Next start, nobody writing: the sweep runs, and the shared blob is kept. What an upload
+    // that died left (a temp file, a reservation) is cleared at once, not a day later.
     std::mem::forget(lib.blobs().writer().unwrap());
+    let before = upload_reservations(&lib);
+    assert!(before >= 1);
     let (_engine, report) = ImportEngine::start(h.library(), h.settings(1), tx).unwrap();
     assert!(!report.blob_cleanup_postponed, "{report:?}");
     assert_eq!((report.temp_files_removed, report.blobs_collected), (1, 0));
+    assert_eq!(upload_reservations(&lib), 0);
+    assert!(report.reservations_released as i64 >= before, "{report:?}");
     assert_eq!(
         lib.blobs().verify(&orphan.sha256).unwrap(),
         smartimage::library::blobs::BlobCheck::Ok { size: record.size }

@@ -19,6 +19,7 @@ use crate::import::pass::{PassContext, PassError, run_pass};
 use crate::library::Library;
 use crate::library::blobs::BlobStore;
 use crate::library::error::LibraryError;
+use crate::library::ingest::UPLOAD_PURPOSE;
 use crate::library::store::import_items as journal;
 use crate::library::store::links::{self, LinkId, LinkRecord, LinkState};
 use crate::library::store::{files, quota};
@@ -347,29 +348,41 @@ impl ImportEngine {
 
 /// Start-up recovery: no temp file, no stale reservation, no half-claimed item, no orphan blob
 /// survives a crash. Files committed but not yet deleted from Dropbox stay `committed`; the
-/// next pass deletes them. While an upload is writing blobs, temp files and orphan blobs are
-/// left for the next start (they would look alike; see `blobs::writers_lock`).
+/// next pass deletes them. While an upload is writing blobs, its temp files and reservations
+/// look like a dead one's: temp files, orphan blobs and upload reservations younger than
+/// [`ABANDONED_RESERVATION_AGE`] are then left for the next start (see `blobs::writers_lock`).
 pub fn recover(
     library: &mut Library,
     blobs: &BlobStore,
     gc_grace: Duration,
 ) -> Result<RecoveryReport, EngineError> {
+    let recovery = |e: std::io::Error| EngineError::Recovery(e.to_string());
+    // Uploads reserve quota and write blobs only while they hold the writers lock: holding it
+    // ourselves, everything an upload left behind belongs to one that died.
+    let cleaning = blobs.try_cleaning().map_err(recovery)?;
     let at = time::OffsetDateTime::now_utc().unix_timestamp();
     let (reservations_released, interrupted_requeued) = library
         .store_mut()
         .transaction(|tx| -> rusqlite::Result<(usize, usize)> {
             let abandoned = at - ABANDONED_RESERVATION_AGE.as_secs() as i64;
-            let released =
+            let mut released =
                 quota::release_purpose(tx, "import")? + quota::release_older_than(tx, abandoned)?;
+            if cleaning.is_some() {
+                released += quota::release_purpose(tx, UPLOAD_PURPOSE)?;
+            }
             Ok((released, journal::requeue_interrupted(tx, at)?))
         })
         .map_err(LibraryError::from)?;
-    let cleaned = clean_blobs(library, blobs, gc_grace)?;
-    if cleaned.is_none() {
-        tracing::info!(
-            "an upload is writing to the library: temp files and orphan blobs are left for the next start"
-        );
-    }
+    let cleaned = match &cleaning {
+        Some(_held) => Some(clean_blobs(library, blobs, gc_grace)?),
+        None => {
+            tracing::info!(
+                "an upload is writing to the library: temp files and orphan blobs are left for the next start"
+            );
+            None
+        }
+    };
+    drop(cleaning);
     let (temp_files_removed, blobs_collected) = cleaned.unwrap_or_default();
     Ok(RecoveryReport {
         temp_files_removed,
@@ -380,17 +393,14 @@ pub fn recover(
     })
 }
 
-/// Sweeps temp files and blobs no row references: `(temp files, blobs)` removed, or `None`
-/// (nothing touched) while an upload holds the blob store's writers lock.
+/// Sweeps temp files and blobs no row references: `(temp files, blobs)` removed. Call it
+/// holding [`BlobStore::try_cleaning`].
 fn clean_blobs(
     library: &Library,
     blobs: &BlobStore,
     gc_grace: Duration,
-) -> Result<Option<(usize, usize)>, EngineError> {
+) -> Result<(usize, usize), EngineError> {
     let recovery = |e: std::io::Error| EngineError::Recovery(e.to_string());
-    let Some(_cleaning) = blobs.try_cleaning().map_err(recovery)? else {
-        return Ok(None);
-    };
     let temp_files_removed = blobs.remove_temp_files().map_err(recovery)?;
     // One indexed lookup per blob on disk, not a set of every hash in memory: a library of a
     // million files would hold ~150 MiB of hashes just to start. All in one read transaction:
@@ -417,7 +427,7 @@ fn clean_blobs(
     if let Some(e) = lookup_failed {
         return Err(LibraryError::from(e).into());
     }
-    Ok(Some((temp_files_removed, stats.removed)))
+    Ok((temp_files_removed, stats.removed))
 }
 
 fn recently_written(blobs: &BlobStore, sha: &str, grace: Duration) -> bool {

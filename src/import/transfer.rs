@@ -40,6 +40,10 @@ impl From<BackendError> for TransferError {
     }
 }
 
+/// What the inspection of a downloaded file reads from: the bytes in memory, or its temp file.
+pub trait ReadSeek: io::Read + io::Seek {}
+impl<R: io::Read + io::Seek> ReadSeek for R {}
+
 /// Stream `download` into a new blob. Runs the blocking copy off the async workers.
 ///
 /// `held` (a download slot) is dropped as soon as the whole body has arrived and passed the
@@ -50,10 +54,6 @@ impl From<BackendError> for TransferError {
 /// the format there): one thread hop per file instead of two. It reads the bytes still in
 /// memory when the file came in one read, its temp file otherwise. Its own result is handed back
 /// as is, apart from transfer errors.
-/// What the inspection of a downloaded file reads from: the bytes in memory, or its temp file.
-pub trait ReadSeek: io::Read + io::Seek {}
-impl<R: io::Read + io::Seek> ReadSeek for R {}
-
 pub async fn download_to_blob<H, T, F>(
     download: Download,
     blobs: BlobStore,

@@ -17,6 +17,9 @@ use crate::library::store::files;
 use crate::library::store::is_unique_violation;
 use crate::library::store::quota::{self, Reservation};
 
+/// The purpose of a direct upload's quota reservations (start-up recovery frees those of an
+/// upload that died).
+pub const UPLOAD_PURPOSE: &str = "upload";
 /// Files a direct upload admits, writes and commits together.
 const UPLOAD_BATCH: usize = 256;
 
@@ -92,8 +95,16 @@ impl Library {
             candidates
                 .iter()
                 .map(|(_, name, size, detection)| {
-                    match quota::reserve(tx, account.id, plan, name, *size, detection, at, "upload")
-                    {
+                    match quota::reserve(
+                        tx,
+                        account.id,
+                        plan,
+                        name,
+                        *size,
+                        detection,
+                        at,
+                        UPLOAD_PURPOSE,
+                    ) {
                         Ok(r) => Ok(Ok(r.id)),
                         Err(quota::ReserveError::Refused(e)) => Ok(Err(e)),
                         Err(quota::ReserveError::Sqlite(e)) => Err(e),

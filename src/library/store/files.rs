@@ -186,17 +186,18 @@ pub fn insert_file(
     let id = c.last_insert_rowid();
     // What insert triggers used to do (migration V4 says why they are gone): the running
     // totals admission reads, and the row's place in the list for the trigram index.
-    c.prepare_cached("UPDATE storage_usage SET bytes = bytes + ?2 WHERE account = ?1")?
-        .execute(params![f.account, f.size as i64])?;
+    c.execute_cached(
+        "UPDATE storage_usage SET bytes = bytes + ?2 WHERE account = ?1",
+        params![f.account, f.size as i64],
+    )?;
     if let Some(month) = video_month {
-        c.prepare_cached(
+        c.execute_cached(
             "INSERT INTO video_usage(account, month, bytes) VALUES (?1, ?2, ?3)
              ON CONFLICT(account, month) DO UPDATE SET bytes = bytes + excluded.bytes",
-        )?
-        .execute(params![f.account, month, f.size as i64])?;
+            params![f.account, month, f.size as i64],
+        )?;
     }
-    c.prepare_cached("INSERT INTO file_names_pending(id) VALUES (?1)")?
-        .execute([id])?;
+    c.execute_cached("INSERT INTO file_names_pending(id) VALUES (?1)", [id])?;
     Ok(id)
 }
 
