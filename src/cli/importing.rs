@@ -346,8 +346,11 @@ fn print_recovery(recovery: &smartimage::import::engine::RecoveryReport) {
     };
     if cleaned != Default::default() {
         println!(
-            "recovered from an interrupted run: {} temp file(s) removed, {} download(s) requeued, {} orphan blob(s) collected",
-            recovery.temp_files_removed, recovery.interrupted_requeued, recovery.blobs_collected
+            "recovered from an interrupted run: {} temp file(s) removed, {} download(s) requeued, {} quota reservation(s) released, {} orphan blob(s) collected",
+            recovery.temp_files_removed,
+            recovery.interrupted_requeued,
+            recovery.reservations_released,
+            recovery.blobs_collected
         );
     }
 }
