@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    quiet_when_stdout_closes();
     let args = cli::Cli::parse();
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -17,4 +18,28 @@ fn main() -> ExitCode {
             ExitCode::from(failure.code)
         }
     }
+}
+
+/// Exit status of a Unix tool killed by SIGPIPE (128 + 13).
+const CLOSED_STDOUT_EXIT: i32 = 141;
+
+/// `smartimage files list | head`: once the reader has what it wants it closes the pipe, and
+/// `println!` panics with a backtrace. End quietly instead, as Unix tools do (status 141). The
+/// signal itself stays ignored, as Rust sets it: the Dropbox client's sockets rely on seeing
+/// EPIPE as an error rather than dying of it. An interrupted import is safe to end this way (it
+/// is crash safe at any instant).
+fn quiet_when_stdout_closes() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(CLOSED_STDOUT_EXIT);
+        }
+        previous(info);
+    }));
 }

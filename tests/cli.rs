@@ -1243,3 +1243,21 @@ fn a_large_upload_goes_in_batches_and_stops_exactly_at_the_storage_limit() {
     assert_eq!(adds, 450);
     assert_eq!(std::fs::read_dir(&src).unwrap().count(), 600);
 }
+
+/// `smartimage formats | head -1`: the reader closes the pipe early; the verb ends quietly
+/// with a Unix tool's SIGPIPE status, not a panic and a backtrace.
+#[test]
+fn a_reader_that_closes_the_pipe_early_gets_no_panic() {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("smartimage"))
+        .arg("formats")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closed before the process has written anything: its first line meets a closed pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
