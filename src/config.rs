@@ -57,8 +57,6 @@ impl Config {
 
 /// Seconds a file in a synced folder must be left alone before it is imported.
 pub const DEFAULT_SYNCED_FOLDER_STABLE_SECS: f64 = 2.0;
-/// Seconds an unreferenced blob is kept before garbage collection may remove it.
-pub const DEFAULT_ORPHAN_BLOB_GRACE_SECS: u64 = 3600;
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -67,9 +65,10 @@ pub struct ImportSettings {
     /// A file still being written into a synced folder is not imported until it has been
     /// unchanged this long.
     pub synced_folder_stable_secs: f64,
-    /// Crash recovery removes blobs no file row references once they are this old (a direct
-    /// upload in another process may be about to commit its row).
-    pub orphan_blob_grace_secs: u64,
+    /// No longer used: garbage collection deletes only blobs the store released, whatever
+    /// their age (RELIABILITY.md). Accepted so an older config file still loads.
+    #[serde(rename = "orphan_blob_grace_secs")]
+    pub legacy_orphan_blob_grace_secs: Option<u64>,
 }
 
 impl Default for ImportSettings {
@@ -77,7 +76,7 @@ impl Default for ImportSettings {
         ImportSettings {
             download_workers: DEFAULT_DOWNLOAD_WORKERS,
             synced_folder_stable_secs: DEFAULT_SYNCED_FOLDER_STABLE_SECS,
-            orphan_blob_grace_secs: DEFAULT_ORPHAN_BLOB_GRACE_SECS,
+            legacy_orphan_blob_grace_secs: None,
         }
     }
 }

@@ -10,6 +10,8 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     quiet_when_stdout_closes();
+    // Nothing this process creates is open to other users (files 0660, folders 0770).
+    smartimage::library::privacy::restrict_process_umask();
     let args = cli::Cli::parse();
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,

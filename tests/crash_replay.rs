@@ -64,7 +64,7 @@ fn sigkill_at_any_moment_loses_nothing_and_duplicates_nothing() {
     std::fs::create_dir_all(&dropbox).unwrap();
     std::fs::write(
         &config,
-        "[import]\nsynced_folder_stable_secs = 0.05\norphan_blob_grace_secs = 0\ndownload_workers = 4\n",
+        "[import]\nsynced_folder_stable_secs = 0.05\ndownload_workers = 4\n",
     )
     .unwrap();
     let status = |mut c: Command| assert!(c.status().unwrap().success());
@@ -181,9 +181,9 @@ fn sigkill_at_any_moment_loses_nothing_and_duplicates_nothing() {
     }
     // No blob without a row, no temp file, nothing half-claimed.
     let referenced: HashSet<String> = files.iter().map(|f| f.sha256.clone()).collect();
-    let all = library.blobs().collect_unreferenced(|_| true).unwrap();
+    let all = library.blobs().inventory(|_| {}).unwrap();
     assert_eq!(
-        all.kept,
+        all.blobs,
         referenced.len(),
         "every blob belongs to a file row"
     );

@@ -313,7 +313,6 @@ impl Linked {
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let settings = EngineSettings {
             workers: 2,
-            gc_grace: Duration::ZERO,
             backends: self.settings.clone(),
             ..EngineSettings::default()
         };

@@ -118,7 +118,6 @@ impl Harness {
     fn settings(&self, workers: usize) -> EngineSettings {
         let mut settings = EngineSettings {
             workers,
-            gc_grace: Duration::ZERO,
             ..EngineSettings::default()
         };
         settings.backends.local = fast_local();
@@ -401,13 +400,22 @@ async fn only_one_engine_runs_per_library() {
 async fn recovery_cleans_up_what_a_crash_leaves_behind() {
     let h = Harness::local().await;
     let lib = h.library();
-    // A half-written temp blob, and a complete blob no row references.
+    // A half-written temp blob; a blob pinned and stored whose row was never written (the
+    // writer died between the two); and a blob the store never heard of (a restored database's
+    // blob store holds such), which is never deleted.
+    let mut lib = lib;
     let mut writer = lib.blobs().writer().unwrap();
     std::io::Write::write_all(&mut writer, b"half a download").unwrap();
     std::mem::forget(writer);
-    let orphan = lib
+    let dead_write = b"committed blob, row never written";
+    let sha = sha256_hex(dead_write);
+    lib.pin_blobs(&[(sha.clone(), dead_write.len() as u64)])
+        .unwrap();
+    let orphan = lib.blobs().put_bytes(dead_write).unwrap();
+    assert_eq!(orphan.sha256, sha);
+    let unknown = lib
         .blobs()
-        .put_bytes(b"committed blob, row never written")
+        .put_bytes(b"a blob the database never knew")
         .unwrap();
     drop(lib);
     h.drop_file("Acme", "a.png", &png(1, 300));
@@ -417,8 +425,58 @@ async fn recovery_cleans_up_what_a_crash_leaves_behind() {
     assert_eq!(report.temp_files_removed, 1, "{report:?}");
     assert_eq!(report.blobs_collected, 1, "{report:?}");
     assert!(!h.library().blobs().contains(&orphan.sha256));
+    assert!(
+        h.library().blobs().contains(&unknown.sha256),
+        "a blob the store never knew was deleted"
+    );
     let (summary, _) = engine.run_once(None).await.unwrap();
     assert_eq!(summary.imported, 1);
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Garbage collection deletes only what the store released, checked again as it deletes: a
+/// blob a file row references is kept even if its table row says released (a restored or
+/// hand-edited database), and one a writer pinned again is kept too.
+#[tokio::test]
+async fn collection_deletes_only_released_blobs_and_checks_again_as_it_deletes() {
+    let h = Harness::local().await;
+    h.drop_file("Acme", "kept.png", &png(7, 400));
+    h.pass(1).await;
+    let mut lib = h.library();
+    let kept = lib.blobs().inventory(|_| {}).unwrap().blobs;
+    // Mark every blob released behind the store's back: the file rows still reference them.
+    lib.store()
+        .connection()
+        .execute("UPDATE blobs SET state = 'released'", [])
+        .unwrap();
+    let pinned_again = b"released, then pinned by a writer";
+    let sha = sha256_hex(pinned_again);
+    lib.pin_blobs(&[(sha.clone(), pinned_again.len() as u64)])
+        .unwrap();
+    lib.blobs().put_bytes(pinned_again).unwrap();
+    lib.store()
+        .connection()
+        .execute(
+            "UPDATE blobs SET state = 'released' WHERE sha256 = ?1",
+            [&sha],
+        )
+        .unwrap();
+    let collected = lib.collect_released_blobs().unwrap();
+    assert_eq!(collected.blobs, 0, "{collected:?}");
+    assert_eq!(lib.blobs().inventory(|_| {}).unwrap().blobs, kept + 1);
+    // Once the writer lets go with no row, the blob is released for real and collected.
+    lib.unpin_blobs([sha.as_str()]).unwrap();
+    let collected = lib.collect_released_blobs().unwrap();
+    assert_eq!(collected.blobs, 1, "{collected:?}");
+    assert!(!lib.blobs().contains(&sha));
+    assert_eq!(lib.blobs().inventory(|_| {}).unwrap().blobs, kept);
 }
 
 /// An upload in another process may be between writing a blob and committing its row when an
@@ -712,7 +770,6 @@ mod emulator {
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
             let settings = EngineSettings {
                 workers: 4,
-                gc_grace: Duration::ZERO,
                 backends: self.backend_settings(),
                 ..EngineSettings::default()
             };

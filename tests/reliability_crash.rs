@@ -210,7 +210,7 @@ fn rig(rt: &tokio::runtime::Runtime) -> (Rig, smartimage::dropbox::emulator::Emu
     std::fs::write(
         &config,
         format!(
-            "[import]\nsynced_folder_stable_secs = 0.05\norphan_blob_grace_secs = 0\n\
+            "[import]\nsynced_folder_stable_secs = 0.05\n\
              download_workers = 4\n\n[dropbox]\napp_key = \"{APP_KEY}\"\nendpoint = \"{base}\"\n"
         ),
     )
@@ -468,13 +468,21 @@ fn sigkill_and_store_power_cuts_at_seeded_moments_lose_and_duplicate_nothing() {
     // No blob without a row (recovery collected them), no temp file, nothing half-claimed.
     let library = Library::open(&rig.data, PlanCatalog::defaults()).unwrap();
     let referenced: HashSet<&str> = rows.iter().map(|r| r.2.as_str()).collect();
-    let gc = library
+    let mut unreferenced = Vec::new();
+    let on_disk = library
         .blobs()
-        .collect_unreferenced(|sha| referenced.contains(sha))
+        .inventory(|sha| {
+            if !referenced.contains(sha) {
+                unreferenced.push(sha.to_owned());
+            }
+        })
         .unwrap();
-    assert_eq!(gc.removed, 0, "unreferenced blobs survived recovery");
-    assert_eq!(gc.kept, referenced.len(), "every row's blob is there");
-    assert!(gc.foreign.is_empty(), "{:?}", gc.foreign);
+    assert!(
+        unreferenced.is_empty(),
+        "blobs without a row survived recovery: {unreferenced:?}"
+    );
+    assert_eq!(on_disk.blobs, referenced.len(), "every row's blob is there");
+    assert!(on_disk.foreign.is_empty(), "{:?}", on_disk.foreign);
     let temp_files = library.blobs().temp_files().unwrap();
     assert!(temp_files.is_empty(), "temp files left: {temp_files:?}");
     let in_flight: i64 = library

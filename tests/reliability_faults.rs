@@ -168,7 +168,6 @@ impl Rig {
     fn engine_settings(&self) -> EngineSettings {
         EngineSettings {
             workers: 2,
-            gc_grace: Duration::ZERO,
             backends: self.backend_settings(),
             ..EngineSettings::default()
         }
@@ -404,8 +403,8 @@ async fn spoiled_downloads(fault: FaultConfig) {
     // Nothing half-downloaded was kept: every row's blob verified in `pass`, and the blob store
     // holds exactly one blob per row.
     let lib = rig.library();
-    let gc = lib.blobs().collect_unreferenced(|_| true).unwrap();
-    assert_eq!(gc.kept, 6);
+    let on_disk = lib.blobs().inventory(|_| {}).unwrap();
+    assert_eq!(on_disk.blobs, 6);
 }
 
 #[tokio::test]
@@ -681,7 +680,7 @@ fn cli_config(rig: &Rig) -> PathBuf {
     std::fs::write(
         &path,
         format!(
-            "[import]\norphan_blob_grace_secs = 0\n\n[dropbox]\napp_key = \"{APP_KEY}\"\nendpoint = \"{}\"\n",
+            "[import]\n\n[dropbox]\napp_key = \"{APP_KEY}\"\nendpoint = \"{}\"\n",
             rig.base
         ),
     )
@@ -978,7 +977,6 @@ async fn a_longpoll_reset_while_watching_lists_again_without_duplicates() {
 
     let engine_settings = EngineSettings {
         workers: 2,
-        gc_grace: Duration::ZERO,
         idle_wait: Duration::from_secs(1),
         backends: settings,
     };

@@ -285,7 +285,7 @@ async fn fifty_thousand_files_on_twenty_links_finish_within_bounded_memory_and_r
     std::fs::write(
         &config_file,
         format!(
-            "[import]\ndownload_workers = 8\norphan_blob_grace_secs = 0\n\n[dropbox]\napp_key = \"{APP_KEY}\"\nendpoint = \"{base}\"\n"
+            "[import]\ndownload_workers = 8\n\n[dropbox]\napp_key = \"{APP_KEY}\"\nendpoint = \"{base}\"\n"
         ),
     )
     .unwrap();

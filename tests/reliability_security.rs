@@ -249,7 +249,6 @@ async fn no_token_code_or_verifier_appears_in_any_output_of_a_whole_run() {
     std::fs::write(folder.join("late.png"), png(40, 2_000)).unwrap();
     let settings = EngineSettings {
         workers: 2,
-        gc_grace: Duration::ZERO,
         backends: BackendSettings {
             endpoints: Endpoints::single(&rig.base),
             app_key: Some(APP_KEY.into()),

@@ -77,7 +77,6 @@ impl Lib {
     fn options(&self, who: &str) -> ConsoleOptions {
         let mut engine = EngineSettings {
             workers: 1,
-            gc_grace: Duration::ZERO,
             ..EngineSettings::default()
         };
         engine.backends.local = fast_local();

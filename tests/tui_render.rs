@@ -122,7 +122,6 @@ fn demo_like() -> DemoLike {
     std::thread::sleep(Duration::from_millis(80));
     let mut settings = EngineSettings {
         workers: 1,
-        gc_grace: Duration::ZERO,
         ..EngineSettings::default()
     };
     settings.backends.local = fast_local();

@@ -10,6 +10,7 @@ use std::time::Duration;
 use smartimage::config::{self, Config};
 use smartimage::dropbox::local::LocalSettings;
 use smartimage::import::linking::link_local_folder;
+use smartimage::library::Library;
 use smartimage::library::actions::AdminGrant;
 
 use super::demo_assets::DEMO_FILES;
@@ -122,7 +123,8 @@ fn fill_dropbox(dropbox: &Path) -> Result<(), Failure> {
 pub fn run(flag: Option<&Path>, config: &Config, headless: bool) -> Outcome {
     let dir = demo_dir(flag)?;
     prepare(&dir)?;
-    let library = open_library(&dir, config)?;
+    // The demo makes its own library (in a dir it made itself).
+    let library = Library::open(&dir, config.plans()).map_err(Failure::from)?;
     let mut cx = Context {
         library,
         as_admin: Some(OPERATOR.into()),

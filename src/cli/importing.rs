@@ -233,7 +233,6 @@ pub fn engine_settings(config: &Config) -> EngineSettings {
         std::time::Duration::from_secs_f64(config.import.synced_folder_stable_secs);
     EngineSettings {
         workers: config.import.download_workers,
-        gc_grace: std::time::Duration::from_secs(config.import.orphan_blob_grace_secs),
         backends,
         ..EngineSettings::default()
     }
@@ -337,7 +336,7 @@ fn start_printing(
 fn print_recovery(recovery: &smartimage::import::engine::RecoveryReport) {
     if recovery.blob_cleanup_postponed {
         println!(
-            "an upload is writing to this library: leftover temp files and orphan blobs are cleaned up at the next start"
+            "an upload is writing to this library: leftover temp files and released blobs are cleaned up at the next start"
         );
     }
     let cleaned = smartimage::import::engine::RecoveryReport {
@@ -346,7 +345,7 @@ fn print_recovery(recovery: &smartimage::import::engine::RecoveryReport) {
     };
     if cleaned != Default::default() {
         println!(
-            "recovered from an interrupted run: {} temp file(s) removed, {} download(s) requeued, {} quota reservation(s) released, {} orphan blob(s) collected",
+            "recovered from an interrupted run: {} temp file(s) removed, {} download(s) requeued, {} quota reservation(s) released, {} released blob(s) collected",
             recovery.temp_files_removed,
             recovery.interrupted_requeued,
             recovery.reservations_released,

@@ -7,6 +7,7 @@ mod demo_assets;
 mod exporting;
 mod importing;
 mod linking;
+mod maintenance;
 mod organise;
 mod output;
 mod people;
@@ -199,6 +200,32 @@ pub enum Command {
         #[arg(long)]
         markdown: bool,
     },
+    /// Check the library: the database's integrity, every file's blob, blobs the database does
+    /// not know, what a process that died left behind (operators). Exit 5 when it found
+    /// problems, each printed with what to do.
+    #[command(group = clap::ArgGroup::new("mode").args(["read_data", "adopt"]))]
+    Check {
+        /// Re-hash every blob (reads every byte; a progress bar shows how long is left)
+        #[arg(long)]
+        read_data: bool,
+        /// Make the blobs the database does not know files of --account again (source
+        /// "recovered", in a new collection "Recovered <date>"), and bind the blob store to
+        /// this database
+        #[arg(long, requires = "account")]
+        adopt: bool,
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A consistent copy of the library database, safe while an engine runs (operators)
+    Backup {
+        /// The file to write (must not exist yet)
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Make a demo library (in its own data dir) and show it
     Demo {
         /// Do not open the console; print what was made
@@ -291,7 +318,19 @@ pub fn run(cli: Cli) -> Outcome {
         return output::print_plans(&config.plans(), json);
     }
     let data_dir = config::resolve_data_dir(cli.data_dir.as_deref())?;
-    let library = open_library(&data_dir, &config)?;
+    let library = match command {
+        // Only `init` makes a library; every other verb needs one already.
+        Command::Init { .. } => {
+            let database = data_dir.join(smartimage::library::actions::DATABASE_FILE);
+            if std::fs::metadata(&database).is_ok_and(|m| m.len() == 0) {
+                // An empty file where a library was is damage to look at, not a place to start.
+                return Err(LibraryError::EmptyDatabase { database }.into());
+            }
+            Library::open(&data_dir, config.plans())?
+        }
+        _ => open_library(&data_dir, &config)?,
+    };
+    warn_if_exposed(&data_dir);
     let mut cx = Context {
         library,
         as_admin: cli.as_admin,
@@ -361,14 +400,32 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Files(c) => organise::files(&mut cx, c),
         Command::Collection(c) => organise::collection(&mut cx, c),
         Command::Audit { json, limit } => people::audit(&mut cx, json, limit),
+        Command::Check {
+            adopt: true,
+            account: Some(account),
+            json,
+            ..
+        } => maintenance::adopt(&mut cx, &account, json),
+        Command::Check {
+            read_data, json, ..
+        } => maintenance::check(&mut cx, read_data, json),
+        Command::Backup { to, json } => maintenance::backup(&mut cx, &to, json),
         Command::Demo { .. } | Command::Formats { .. } | Command::Plans { .. } => {
             unreachable!("handled above")
         }
     }
 }
 
+/// The library at `data_dir`, which must exist (only `init` and `demo` make one).
 pub fn open_library(data_dir: &Path, config: &Config) -> Result<Library, Failure> {
-    Library::open(data_dir, config.plans()).map_err(Failure::from)
+    Library::open_existing(data_dir, config.plans()).map_err(Failure::from)
+}
+
+/// A data dir open to every user gets a warning on stderr naming the fix (every verb).
+pub fn warn_if_exposed(data_dir: &Path) {
+    for warning in smartimage::library::privacy::exposure_warnings(data_dir) {
+        eprintln!("smartimage: warning: {warning}");
+    }
 }
 
 /// The login name of the effective user, for binding admins to OS accounts.

@@ -12,6 +12,7 @@ use super::{Context, Failure, Outcome};
 pub enum SourceArg {
     Dropbox,
     Upload,
+    Recovered,
 }
 
 impl From<SourceArg> for Source {
@@ -19,6 +20,7 @@ impl From<SourceArg> for Source {
         match s {
             SourceArg::Dropbox => Source::Dropbox,
             SourceArg::Upload => Source::Upload,
+            SourceArg::Recovered => Source::Recovered,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::sync::{Notify, watch};
@@ -22,7 +22,7 @@ use crate::library::error::LibraryError;
 use crate::library::ingest::UPLOAD_PURPOSE;
 use crate::library::store::import_items as journal;
 use crate::library::store::links::{self, LinkId, LinkRecord, LinkState};
-use crate::library::store::{files, quota};
+use crate::library::store::quota;
 
 /// How long one wait for Dropbox changes lasts before the link is scanned anyway.
 pub const DEFAULT_IDLE_WAIT: Duration = Duration::from_secs(120);
@@ -30,9 +30,6 @@ pub const DEFAULT_IDLE_WAIT: Duration = Duration::from_secs(120);
 const LINK_RETRY_MIN: Duration = Duration::from_secs(2);
 /// …doubling up to this.
 const LINK_RETRY_MAX: Duration = Duration::from_secs(300);
-/// Unreferenced blobs younger than this are kept by garbage collection: another process
-/// (a direct upload) may be about to commit its row.
-pub const DEFAULT_GC_GRACE: Duration = Duration::from_secs(3600);
 /// A quota reservation of another process (a direct upload) this old is abandoned.
 const ABANDONED_RESERVATION_AGE: Duration = Duration::from_secs(24 * 3600);
 
@@ -40,8 +37,6 @@ const ABANDONED_RESERVATION_AGE: Duration = Duration::from_secs(24 * 3600);
 pub struct EngineSettings {
     pub workers: usize,
     pub idle_wait: Duration,
-    /// See [`DEFAULT_GC_GRACE`].
-    pub gc_grace: Duration,
     pub backends: BackendSettings,
 }
 
@@ -50,7 +45,6 @@ impl Default for EngineSettings {
         EngineSettings {
             workers: crate::config::DEFAULT_DOWNLOAD_WORKERS,
             idle_wait: DEFAULT_IDLE_WAIT,
-            gc_grace: DEFAULT_GC_GRACE,
             backends: BackendSettings::default(),
         }
     }
@@ -97,7 +91,7 @@ impl ImportEngine {
         let data_dir = library.data_dir().to_path_buf();
         let lock = EngineLock::acquire(&data_dir)?;
         let blobs = library.blobs().clone();
-        let report = recover(&mut library, &blobs, settings.gc_grace)?;
+        let report = recover(&mut library, &blobs)?;
         let shutdown = Arc::new(AtomicBool::new(false));
         let cx = PassContext {
             library: Arc::new(Mutex::new(library)),
@@ -346,19 +340,20 @@ impl ImportEngine {
     }
 }
 
-/// Start-up recovery: no temp file, no stale reservation, no half-claimed item, no orphan blob
-/// survives a crash. Files committed but not yet deleted from Dropbox stay `committed`; the
-/// next pass deletes them. While an upload is writing blobs, its temp files and reservations
-/// look like a dead one's: temp files, orphan blobs and upload reservations younger than
-/// [`ABANDONED_RESERVATION_AGE`] are then left for the next start (see `blobs::writers_lock`).
-pub fn recover(
-    library: &mut Library,
-    blobs: &BlobStore,
-    gc_grace: Duration,
-) -> Result<RecoveryReport, EngineError> {
+/// Start-up recovery: no temp file, no stale reservation, no half-claimed item, no blob the
+/// store released survives a crash. Files committed but not yet deleted from Dropbox stay
+/// `committed`; the next pass deletes them. First of all the database and the blob store must
+/// be one library (`library::custody`): a restored or replaced database stops the engine here,
+/// before anything is released or collected. While an upload is writing blobs, its temp files,
+/// pins and reservations look like a dead one's: they are then left for the next start (see
+/// `blobs::writers_lock`).
+pub fn recover(library: &mut Library, blobs: &BlobStore) -> Result<RecoveryReport, EngineError> {
     let recovery = |e: std::io::Error| EngineError::Recovery(e.to_string());
-    // Uploads reserve quota and write blobs only while they hold the writers lock: holding it
-    // ourselves, everything an upload left behind belongs to one that died.
+    library.require_custody()?;
+    // A copy of the database taken before this start is older than the blob store from now on.
+    library.advance_epoch()?;
+    // Uploads reserve quota, pin and write blobs only while they hold the writers lock:
+    // holding it ourselves, everything an upload left behind belongs to one that died.
     let cleaning = blobs.try_cleaning().map_err(recovery)?;
     let at = time::OffsetDateTime::now_utc().unix_timestamp();
     let (reservations_released, interrupted_requeued) = library
@@ -374,10 +369,15 @@ pub fn recover(
         })
         .map_err(LibraryError::from)?;
     let cleaned = match &cleaning {
-        Some(_held) => Some(clean_blobs(library, blobs, gc_grace)?),
+        Some(_held) => {
+            let temp_files_removed = blobs.remove_temp_files().map_err(recovery)?;
+            library.release_dead_pins()?;
+            let collected = library.collect_released_blobs()?;
+            Some((temp_files_removed, collected.blobs))
+        }
         None => {
             tracing::info!(
-                "an upload is writing to the library: temp files and orphan blobs are left for the next start"
+                "an upload is writing to the library: temp files and released blobs are left for the next start"
             );
             None
         }
@@ -391,55 +391,4 @@ pub fn recover(
         blobs_collected,
         blob_cleanup_postponed: cleaned.is_none(),
     })
-}
-
-/// Sweeps temp files and blobs no row references: `(temp files, blobs)` removed. Call it
-/// holding [`BlobStore::try_cleaning`].
-fn clean_blobs(
-    library: &Library,
-    blobs: &BlobStore,
-    gc_grace: Duration,
-) -> Result<(usize, usize), EngineError> {
-    let recovery = |e: std::io::Error| EngineError::Recovery(e.to_string());
-    let temp_files_removed = blobs.remove_temp_files().map_err(recovery)?;
-    // One indexed lookup per blob on disk, not a set of every hash in memory: a library of a
-    // million files would hold ~150 MiB of hashes just to start. All in one read transaction:
-    // on its own each lookup takes and drops SQLite's read lock (two `fcntl`s a blob). A blob
-    // whose row lands after the snapshot is recent, and the grace period keeps it.
-    let snapshot = library
-        .store()
-        .connection()
-        .unchecked_transaction()
-        .map_err(LibraryError::from)?;
-    let c: &rusqlite::Connection = &snapshot;
-    let mut lookup_failed = None;
-    let stats = blobs
-        .collect_unreferenced(|sha| {
-            let referenced = files::is_referenced(c, sha).unwrap_or_else(|e| {
-                // Unsure means referenced: never delete on a failed read.
-                lookup_failed.get_or_insert(e);
-                true
-            });
-            referenced || recently_written(blobs, sha, gc_grace)
-        })
-        .map_err(recovery)?;
-    drop(snapshot);
-    if let Some(e) = lookup_failed {
-        return Err(LibraryError::from(e).into());
-    }
-    Ok((temp_files_removed, stats.removed))
-}
-
-fn recently_written(blobs: &BlobStore, sha: &str, grace: Duration) -> bool {
-    let modified = blobs
-        .path_of(sha)
-        .and_then(|p| std::fs::metadata(p).ok())
-        .and_then(|m| m.modified().ok());
-    match modified {
-        Some(t) => SystemTime::now()
-            .duration_since(t)
-            .map(|age| age < grace)
-            .unwrap_or(true),
-        None => false,
-    }
 }

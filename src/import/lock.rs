@@ -75,6 +75,16 @@ impl EngineLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Is an engine running on this library? Asks the lock without taking it for longer than
+    /// the question (and without writing a holder into it). No lock file: no engine ever ran.
+    pub fn is_held(data_dir: &Path) -> bool {
+        let Ok(file) = File::open(data_dir.join(LOCK_FILE)) else {
+            return false;
+        };
+        // SAFETY: flock on a valid, open descriptor; the lock, if taken, goes with the file.
+        unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) != 0 }
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use crate::library::error::LibraryError;
 use crate::library::formats::{self, Detection};
 use crate::library::model::{Account, DropboxOrigin, NewFile, Source};
 use crate::library::policy::{AdmitError, ErrorKind, Plan};
+use crate::library::store::blob_table;
 use crate::library::store::import_items::{self as journal, ImportItem, ItemState, Sighting};
 use crate::library::store::links::{self, LinkRecord};
 use crate::library::store::people;
@@ -664,17 +665,32 @@ async fn commit_batch(cx: &PassContext, batch: Vec<CommitRequest>) -> Result<(),
         rows.push((request.new, request.detection, request.reservation));
         waiting.push((request.item, request.reply));
     }
-    let blobs = cx.blobs.clone();
-    let stored = tokio::task::spawn_blocking(move || blobs.commit_batch(pendings))
-        .await
-        .map_err(|e| PassError::Internal(e.to_string()))?;
+    // Pinned in the store before the blobs are renamed into place (`library::custody`); the
+    // blob store's syncs run outside the library lock, as the downloads' admissions go on.
+    let pins: Vec<(String, u64)> = pendings
+        .iter()
+        .map(|p| (p.blob().sha256.clone(), p.blob().size))
+        .collect();
+    let to_pin = pins.clone();
+    let pinned = cx.db(move |lib| lib.pin_blobs(&to_pin)).await;
+    let was_pinned = pinned.is_ok();
+    let stored = match pinned {
+        Err(e) => Err(format!("cannot record the downloaded files: {e}")),
+        Ok(()) => {
+            let blobs = cx.blobs.clone();
+            tokio::task::spawn_blocking(move || blobs.commit_batch(pendings))
+                .await
+                .map_err(|e| PassError::Internal(e.to_string()))?
+                .map_err(|e| format!("cannot store the downloaded files: {e}"))
+        }
+    };
     let items: Vec<i64> = waiting.iter().map(|(item, _)| *item).collect();
     let reservations: Vec<i64> = rows
         .iter()
         .map(|(_, _, reservation)| *reservation)
         .collect();
     let outcome = match stored {
-        Err(e) => Err(format!("cannot store the downloaded files: {e}")),
+        Err(detail) => Err(detail),
         Ok(_) => {
             let items = items.clone();
             cx.db(move |lib| {
@@ -713,6 +729,12 @@ async fn commit_batch(cx: &PassContext, batch: Vec<CommitRequest>) -> Result<(),
                                 now().unix_timestamp(),
                             )?;
                             quota::release(tx, *reservation)?;
+                        }
+                        if was_pinned {
+                            let at = now().unix_timestamp();
+                            for (sha256, _) in &pins {
+                                blob_table::unpin(tx, sha256, at)?;
+                            }
                         }
                         Ok(())
                     })?;

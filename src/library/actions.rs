@@ -79,9 +79,41 @@ pub fn now() -> OffsetDateTime {
 impl Library {
     /// Open the library in `data_dir`, creating the directory and database if needed.
     pub fn open(data_dir: &Path, plans: PlanCatalog) -> Result<Library> {
-        std::fs::create_dir_all(data_dir)
+        crate::library::privacy::create_private_dir(data_dir)
             .map_err(|e| LibraryError::io("cannot create the data directory", data_dir, e))?;
         let store = Store::open(&data_dir.join(DATABASE_FILE))?;
+        Library::with_store(data_dir, store, plans)
+    }
+
+    /// Open the library in `data_dir`, which must already be one: a missing, empty or foreign
+    /// database is an error naming the file, and nothing is created (only `init` creates). A
+    /// data dir or database this user cannot write is said to be read-only, not damaged.
+    pub fn open_existing(data_dir: &Path, plans: PlanCatalog) -> Result<Library> {
+        let database = data_dir.join(DATABASE_FILE);
+        match std::fs::metadata(&database) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(LibraryError::NoLibrary {
+                    data_dir: data_dir.to_path_buf(),
+                    database,
+                });
+            }
+            Err(e) => return Err(LibraryError::io("cannot read the library", &database, e)),
+            Ok(meta) if meta.len() == 0 => return Err(LibraryError::EmptyDatabase { database }),
+            Ok(_) => {}
+        }
+        for path in [data_dir, database.as_path()] {
+            if !crate::library::privacy::writable(path) {
+                return Err(LibraryError::ReadOnly {
+                    path: path.to_path_buf(),
+                    user: crate::library::privacy::current_user(),
+                });
+            }
+        }
+        let store = Store::open_existing(&database)?;
+        Library::with_store(data_dir, store, plans)
+    }
+
+    fn with_store(data_dir: &Path, store: Store, plans: PlanCatalog) -> Result<Library> {
         let blob_root = data_dir.join(BLOB_DIR);
         let blobs = BlobStore::open(&blob_root)
             .map_err(|e| LibraryError::io("cannot open the blob store", &blob_root, e))?;

@@ -23,8 +23,10 @@ use crate::pipelined_hash::PipelinedHasher;
 use temp_area::TempArea;
 pub use writers_lock::WritersLock;
 
+mod identity;
 mod temp_area;
 mod writers_lock;
+pub use identity::BlobStoreIdentity;
 
 /// Capacity of the writer's buffer. Downloads arrive in small network chunks; batching them into
 /// large writes keeps syscall overhead out of the way so a put runs at disk speed.
@@ -49,6 +51,8 @@ const TEMP_DIR_NAME: &str = "tmp";
 /// list every blob looking for the old one.
 const LAYOUT_MARKER: &str = "LAYOUT";
 const LAYOUT_MARKER_TEXT: &[u8] = b"one fan-out level: ab/<sha256>\n";
+/// Mode of a blob file: the data dir's group may read it (the umask still applies).
+const BLOB_FILE_MODE: u32 = 0o660;
 /// Prefix of temp file names, so a sweep removes only what this module created.
 const TEMP_FILE_PREFIX: &str = ".blob-";
 
@@ -67,12 +71,10 @@ pub enum BlobCheck {
     Corrupt { actual_sha256: String },
 }
 
-/// What [`BlobStore::collect_unreferenced`] did.
+/// What [`BlobStore::inventory`] found on disk.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GcStats {
-    pub kept: usize,
-    pub removed: usize,
-    pub bytes_removed: u64,
+pub struct Inventory {
+    pub blobs: usize,
     /// Entries in the blob tree that are not blobs of this store (wrong name or wrong place).
     /// They are never deleted: someone put them there, an admin has to decide.
     pub foreign: Vec<PathBuf>,
@@ -233,6 +235,8 @@ impl BlobStore {
         let temp_dir = self.temp.next_dir()?;
         let (file, temp) = tempfile::Builder::new()
             .prefix(TEMP_FILE_PREFIX)
+            // Readable by the data dir's group (tempfile's default is the owner alone).
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(BLOB_FILE_MODE))
             .tempfile_in(&temp_dir)
             .context("creating blob temp file in", &temp_dir)?
             .into_parts();
@@ -408,41 +412,38 @@ impl BlobStore {
         self.temp.files(TEMP_FILE_PREFIX)
     }
 
-    /// Deletes every blob for which `is_referenced(sha256)` is false. Run it only while no import
-    /// is in flight and holding [`Self::try_cleaning`]: a blob committed but not yet recorded in
-    /// the database looks unreferenced.
-    pub fn collect_unreferenced(
-        &self,
-        mut is_referenced: impl FnMut(&str) -> bool,
-    ) -> io::Result<GcStats> {
-        let mut stats = GcStats::default();
+    /// Lists every blob on disk (`visit` gets each hash) and what in the blob tree is not a
+    /// blob of this store. Deletes nothing: what may go is the metadata store's decision
+    /// (`store::blob_table`), never this listing's.
+    pub fn inventory(&self, mut visit: impl FnMut(&str)) -> io::Result<Inventory> {
+        let mut inventory = Inventory::default();
         self.walk(|entry| {
             match entry {
-                StoredEntry::Foreign(path) => stats.foreign.push(path),
-                StoredEntry::Blob { sha256, .. } if is_referenced(&sha256) => stats.kept += 1,
-                StoredEntry::Blob { path, .. } => {
-                    // Only a blob that goes is looked at: a stat of every blob kept was most
-                    // of the walk (a million blobs: 2.3 s warm, its inode reads cold).
-                    let size = match fs::symlink_metadata(&path) {
-                        Ok(metadata) => metadata.len(),
-                        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-                        Err(e) => return Err(e).context("inspecting", &path),
-                    };
-                    match fs::remove_file(&path) {
-                        Ok(()) => {
-                            stats.removed += 1;
-                            stats.bytes_removed += size;
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                        Err(e) => {
-                            return Err(e).context("removing blob", &path);
-                        }
-                    }
+                StoredEntry::Foreign(path) => inventory.foreign.push(path),
+                StoredEntry::Blob { sha256, .. } => {
+                    inventory.blobs += 1;
+                    visit(&sha256);
                 }
             }
             Ok(())
         })?;
-        Ok(stats)
+        Ok(inventory)
+    }
+
+    /// Deletes one blob's bytes: the bytes it freed, or `None` when it was not there. Only for
+    /// a blob the metadata store released, in the transaction that forgets it.
+    pub fn remove(&self, sha256: &str) -> io::Result<Option<u64>> {
+        let path = self.checked_path(sha256)?;
+        let size = match fs::symlink_metadata(&path) {
+            Ok(metadata) => metadata.len(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).context("inspecting", &path),
+        };
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(Some(size)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).context("removing blob", &path),
+        }
     }
 
     /// Fails with `InvalidInput` rather than building a path from a malformed hash.
@@ -458,7 +459,8 @@ impl BlobStore {
     /// Visits every entry of the fan-out tree (not `tmp/`), classifying it as a blob or foreign.
     fn walk(&self, mut visit: impl FnMut(StoredEntry) -> io::Result<()>) -> io::Result<()> {
         for top in list_dir(&self.root)? {
-            if top.file_name() == TEMP_DIR_NAME || top.file_name() == LAYOUT_MARKER {
+            let name = top.file_name();
+            if name == TEMP_DIR_NAME || name == LAYOUT_MARKER || identity::is_its_file(&name) {
                 continue;
             }
             let Some(ab) = fan_out_dir_name(&top)? else {
@@ -476,7 +478,6 @@ impl BlobStore {
                     Some(sha256) if file_type.is_file() => {
                         visit(StoredEntry::Blob {
                             sha256: sha256.to_owned(),
-                            path,
                         })?;
                     }
                     _ => visit(StoredEntry::Foreign(path))?,
@@ -488,7 +489,7 @@ impl BlobStore {
 }
 
 enum StoredEntry {
-    Blob { sha256: String, path: PathBuf },
+    Blob { sha256: String },
     Foreign(PathBuf),
 }
 

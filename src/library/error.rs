@@ -25,6 +25,46 @@ pub enum LibraryError {
     Refused(#[from] AdmitError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(
+        "the blob store {blobs} belongs to another library than the database {database} (a new \
+         database made by `init`, or one from elsewhere); nothing was collected or deleted. Run \
+         `smartimage check`, then `smartimage check --adopt --account NAME` to take its files \
+         into this library"
+    )]
+    ForeignBlobStore { blobs: PathBuf, database: PathBuf },
+    #[error(
+        "the database {database} is older than its blob store {blobs} (epoch {database_epoch}, \
+         the blob store has seen {blobs_epoch}): it was restored from a backup or copied back, \
+         and may not know files imported since; nothing was collected or deleted. Run \
+         `smartimage check`, then `smartimage check --adopt --account NAME` to bring them back"
+    )]
+    OlderDatabase {
+        database: PathBuf,
+        blobs: PathBuf,
+        database_epoch: u64,
+        blobs_epoch: u64,
+    },
+    #[error(
+        "no library at {data_dir}: {database} does not exist; nothing was created. Make one with \
+         `smartimage init --operator EMAIL`, or point --data-dir (or SMARTIMAGE_DATA_DIR) at an \
+         existing library"
+    )]
+    NoLibrary {
+        data_dir: PathBuf,
+        database: PathBuf,
+    },
+    #[error(
+        "{database} is empty (0 bytes): it is not a library, and it was left untouched. If it was \
+         cut short or damaged, restore it from a backup (README, \"Backup and restore\"), then \
+         run `smartimage check`"
+    )]
+    EmptyDatabase { database: PathBuf },
+    #[error(
+        "{path} is read-only for {user}: smartimage writes there (the database and its journal, \
+         the blob store); nothing was changed. Check its owner and mode (`ls -ld {path}`) and \
+         the admins' group (README, \"Who may open the data dir\"), or run as the service's user"
+    )]
+    ReadOnly { path: PathBuf, user: String },
     #[error("{context} ({path}): {source}")]
     Io {
         context: &'static str,
@@ -45,10 +85,16 @@ impl LibraryError {
             LibraryError::PermissionDenied(_) => EXIT_PERMISSION_DENIED,
             LibraryError::InvalidInput(_)
             | LibraryError::NotFound(_)
-            | LibraryError::AlreadyExists(_) => EXIT_BAD_USAGE,
-            LibraryError::Refused(_) | LibraryError::Store(_) | LibraryError::Io { .. } => {
-                EXIT_RUNTIME_FAILURE
-            }
+            | LibraryError::AlreadyExists(_)
+            // The data dir named is not a library: the call's words are off.
+            | LibraryError::NoLibrary { .. } => EXIT_BAD_USAGE,
+            LibraryError::Refused(_)
+            | LibraryError::Store(_)
+            | LibraryError::Io { .. }
+            | LibraryError::ForeignBlobStore { .. }
+            | LibraryError::EmptyDatabase { .. }
+            | LibraryError::ReadOnly { .. }
+            | LibraryError::OlderDatabase { .. } => EXIT_RUNTIME_FAILURE,
         }
     }
 

@@ -13,6 +13,7 @@ use crate::library::model::{Account, FileId, FileRecord, NewFile, Source};
 use crate::library::permissions::{Actor, Right};
 use crate::library::policy::Plan;
 use crate::library::store::audit;
+use crate::library::store::blob_table;
 use crate::library::store::files;
 use crate::library::store::is_unique_violation;
 use crate::library::store::quota::{self, Reservation};
@@ -133,9 +134,9 @@ impl Library {
                 }
             }
         }
-        let blobs = match self.blobs.commit_batch(pendings) {
+        let blobs = match self.store_pinned_blobs(pendings) {
             Ok(blobs) => blobs,
-            Err(e) => {
+            Err(LibraryError::Io { source: e, .. }) => {
                 // None of them is kept: give the quota back and say why, file by file.
                 released.extend(written.iter().map(|w| w.3));
                 self.release_all(&released)?;
@@ -147,6 +148,7 @@ impl Library {
                 }
                 return Ok(());
             }
+            Err(e) => return Err(e),
         };
         // One durable transaction: every row, its audit row and released reservation.
         let rows: Vec<(NewFile, Detection, i64)> = written
@@ -325,6 +327,9 @@ fn insert_committed(
         Err(e) => return Err(e.into()),
     };
     quota::release(tx, reservation)?;
+    // The writer pinned the blob before storing it (`Library::store_pinned_blobs`); the row
+    // holds it now.
+    blob_table::unpin(tx, &new.sha256, at)?;
     if let Some(actor) = actor {
         let detail = format!("{} bytes, {}", new.size, new.source.label());
         audit::record(

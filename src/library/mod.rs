@@ -2,9 +2,13 @@
 //! guard them. Knows nothing about Dropbox or terminals.
 
 pub mod actions;
+pub mod adopt;
+pub mod backup;
 pub mod blobs;
 pub mod browse;
+pub mod check;
 pub mod collection_edit;
+pub mod custody;
 pub mod error;
 pub mod formats;
 pub mod import_log;
@@ -16,6 +20,7 @@ pub mod organise;
 pub mod outgoing;
 pub mod permissions;
 pub mod policy;
+pub mod privacy;
 pub mod store;
 
 pub use actions::Library;

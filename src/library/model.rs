@@ -63,6 +63,9 @@ pub struct Membership {
 pub enum Source {
     Dropbox,
     Upload,
+    /// Brought back by `check --adopt`: bytes the blob store kept that the database did not
+    /// know (a restored backup).
+    Recovered,
 }
 
 impl Source {
@@ -70,12 +73,14 @@ impl Source {
         match self {
             Source::Dropbox => "dropbox",
             Source::Upload => "upload",
+            Source::Recovered => "recovered",
         }
     }
     pub fn parse(s: &str) -> Option<Source> {
         match s {
             "dropbox" => Some(Source::Dropbox),
             "upload" => Some(Source::Upload),
+            "recovered" => Some(Source::Recovered),
             _ => None,
         }
     }
@@ -84,6 +89,7 @@ impl Source {
         match self {
             Source::Dropbox => "Dropbox upload",
             Source::Upload => "Upload",
+            Source::Recovered => "Recovered",
         }
     }
 }

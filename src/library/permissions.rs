@@ -29,6 +29,8 @@ pub enum Right<'a> {
     ViewAccount(&'a Account),
     Organise(&'a Account),
     ViewAudit(&'a Account),
+    /// Check the library, bring back blobs it did not know, back it up: operators.
+    Maintain,
 }
 
 impl Actor {
@@ -61,7 +63,7 @@ impl Actor {
     pub fn may(&self, right: Right<'_>) -> bool {
         let operator = self.is_operator();
         match right {
-            Right::ManageAccounts | Right::ManageAdmins => operator,
+            Right::ManageAccounts | Right::ManageAdmins | Right::Maintain => operator,
             Right::AddAdminTo(a) | Right::ViewAudit(a) => {
                 operator || self.role_in(a.id) == Some(Role::Owner)
             }
@@ -83,6 +85,9 @@ impl Actor {
             Right::ManageAccounts => {
                 format!("{who} is not an operator; only operators create accounts or change plans")
             }
+            Right::Maintain => format!(
+                "{who} is not an operator; only operators check, repair and back up the library"
+            ),
             Right::ManageAdmins => format!(
                 "{who} is not an operator; only operators create operators or admins without an account"
             ),

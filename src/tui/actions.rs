@@ -152,8 +152,8 @@ fn run_unlogged(
     action: ConsoleAction,
     events: &dyn Fn(EngineEvent),
 ) -> Result<String, String> {
-    let mut library =
-        Library::open(&options.data_dir, options.plans.clone()).map_err(|e| e.to_string())?;
+    let mut library = Library::open_existing(&options.data_dir, options.plans.clone())
+        .map_err(|e| e.to_string())?;
     let actor = library
         .actor(options.as_admin.as_deref(), options.os_user.as_deref())
         .map_err(|e| e.to_string())?;

@@ -443,7 +443,7 @@ fn spawn_engine(
     let settings = options.engine.clone();
     let task = tokio::spawn(async move {
         let started = tokio::task::spawn_blocking(move || {
-            let library = Library::open(&data_dir, plans).map_err(|e| e.to_string())?;
+            let library = Library::open_existing(&data_dir, plans).map_err(|e| e.to_string())?;
             ImportEngine::start(library, settings, events_tx).map_err(|e| e.to_string())
         })
         .await

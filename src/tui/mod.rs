@@ -52,8 +52,8 @@ pub struct ConsoleOptions {
 
 /// Read what the panes show (blocking: run it with `spawn_blocking`).
 pub fn load_view(options: &ConsoleOptions) -> Result<LibraryView, String> {
-    let library =
-        Library::open(&options.data_dir, options.plans.clone()).map_err(|e| e.to_string())?;
+    let library = Library::open_existing(&options.data_dir, options.plans.clone())
+        .map_err(|e| e.to_string())?;
     let actor = library
         .actor(options.as_admin.as_deref(), options.os_user.as_deref())
         .map_err(|e| e.to_string())?;

@@ -65,8 +65,8 @@ fn run_unlogged(
     job: SendJob,
     events: &dyn Fn(ExportEvent),
 ) -> Result<SendDone, String> {
-    let library =
-        Library::open(&options.data_dir, options.plans.clone()).map_err(|e| e.to_string())?;
+    let library = Library::open_existing(&options.data_dir, options.plans.clone())
+        .map_err(|e| e.to_string())?;
     let actor = library
         .actor(options.as_admin.as_deref(), options.os_user.as_deref())
         .map_err(|e| e.to_string())?;

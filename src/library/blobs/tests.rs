@@ -47,7 +47,7 @@ fn a_dropped_pending_blob_leaves_nothing() {
     let temp = pending.temp_path().to_path_buf();
     drop(pending);
     assert!(!temp.exists());
-    assert_eq!(store.collect_unreferenced(|_| true).unwrap().kept, 0);
+    assert_eq!(store.inventory(|_| {}).unwrap().blobs, 0);
 }
 
 #[test]
@@ -229,8 +229,8 @@ fn opening_a_store_of_the_two_level_layout_moves_its_blobs_and_keeps_the_rest() 
     );
     assert_eq!(read_blob(&store, &good), pattern);
     assert_eq!(fs::read(legacy(&good)).unwrap(), b"damaged");
-    let stats = store.collect_unreferenced(|_| true).unwrap();
-    assert_eq!(stats.kept, 3);
+    let stats = store.inventory(|_| {}).unwrap();
+    assert_eq!(stats.blobs, 3);
     let mut foreign = stats.foreign.clone();
     foreign.sort();
     let mut expected = vec![
@@ -436,7 +436,7 @@ fn path_of_accepts_only_64_lowercase_hex_digits() {
 }
 
 #[test]
-fn collect_unreferenced_removes_only_unreferenced_blobs_and_keeps_foreign_files() {
+fn the_inventory_lists_blobs_and_foreign_entries_and_deletes_nothing() {
     let (_dir, store) = new_store();
     let referenced = store.put_bytes(b"in a collection").unwrap();
     let orphan_a = store.put_bytes(b"orphan a").unwrap();
@@ -457,16 +457,25 @@ fn collect_unreferenced_removes_only_unreferenced_blobs_and_keeps_foreign_files(
         fs::write(path, b"an admin's file").unwrap();
     }
     let mut in_flight = store.writer().unwrap();
-    in_flight.write_all(b"in tmp, not GC's business").unwrap();
+    in_flight
+        .write_all(b"in tmp, not the inventory's business")
+        .unwrap();
     in_flight.flush().unwrap();
 
+    let mut listed = Vec::new();
     let stats = store
-        .collect_unreferenced(|sha256| sha256 == referenced.sha256)
+        .inventory(|sha256| listed.push(sha256.to_owned()))
         .unwrap();
 
-    assert_eq!(stats.kept, 1);
-    assert_eq!(stats.removed, 2);
-    assert_eq!(stats.bytes_removed, orphan_a.size + orphan_b.size);
+    assert_eq!(stats.blobs, 3);
+    listed.sort();
+    let mut expected_blobs = vec![
+        referenced.sha256.clone(),
+        orphan_a.sha256.clone(),
+        orphan_b.sha256.clone(),
+    ];
+    expected_blobs.sort();
+    assert_eq!(listed, expected_blobs);
     let mut reported = stats.foreign.clone();
     reported.sort();
     let mut expected = foreign.clone();
@@ -475,10 +484,24 @@ fn collect_unreferenced_removes_only_unreferenced_blobs_and_keeps_foreign_files(
     for path in &foreign {
         assert!(path.exists(), "deleted foreign file {}", path.display());
     }
-    assert!(store.contains(&referenced.sha256));
-    assert!(!store.contains(&orphan_a.sha256));
-    assert!(!store.contains(&orphan_b.sha256));
+    for blob in [&referenced, &orphan_a, &orphan_b] {
+        assert!(store.contains(&blob.sha256), "the inventory deleted a blob");
+    }
     assert_eq!(temp_files(&store).len(), 1);
+}
+
+#[test]
+fn remove_deletes_one_blob_and_says_how_many_bytes_it_freed() {
+    let (_dir, store) = new_store();
+    let kept = store.put_bytes(b"kept").unwrap();
+    let gone = store.put_bytes(&patterned(4096)).unwrap();
+    assert_eq!(store.remove(&gone.sha256).unwrap(), Some(4096));
+    assert_eq!(store.remove(&gone.sha256).unwrap(), None, "already gone");
+    assert!(store.contains(&kept.sha256));
+    assert!(
+        store.remove("not-a-hash").is_err(),
+        "no path is built from a bad name"
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@
 pub const APPLICATION_ID: i32 = 0x534D_4947;
 
 /// Each entry migrates from version `index` to `index + 1`, in one transaction.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 pub fn latest_version() -> i64 {
     MIGRATIONS.len() as i64
@@ -317,6 +317,66 @@ CREATE TRIGGER reservations_are_not_updated BEFORE UPDATE ON reservations BEGIN
     SELECT RAISE(ABORT, 'a quota reservation is never changed: release it and reserve anew');
 END;
 "#;
+
+/// The blob table and the library's identity (RELIABILITY.md, "Garbage collection"). A blob is
+/// *pinned* while a writer has it on the way in, *live* while a file row references it, and
+/// *released* once neither holds: only released blobs are ever deleted, and a blob on disk this
+/// table never heard of (a restored or replaced database) is kept for `check --adopt`. Inserts
+/// keep the table in `files::insert_file` (no insert trigger, see V4); a deleted file row
+/// releases its blob through a trigger, as the other delete paths keep their totals.
+const V6: &str = r#"
+CREATE TABLE library_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE blobs (
+    sha256     TEXT    PRIMARY KEY,
+    size       INTEGER NOT NULL CHECK (size >= 0),
+    state      TEXT    NOT NULL CHECK (state IN ('pinned', 'live', 'released')),
+    pins       INTEGER NOT NULL DEFAULT 0 CHECK (pins >= 0),
+    changed_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX blobs_not_live ON blobs(state) WHERE state <> 'live';
+INSERT INTO blobs(sha256, size, state, pins, changed_at)
+    SELECT sha256, max(size), 'live', 0, CAST(strftime('%s', 'now') AS INTEGER)
+    FROM files GROUP BY sha256;
+CREATE TRIGGER files_delete_releases_blob AFTER DELETE ON files
+    WHEN NOT EXISTS (SELECT 1 FROM files WHERE sha256 = OLD.sha256)
+BEGIN
+    UPDATE blobs SET state = CASE WHEN pins > 0 THEN 'pinned' ELSE 'released' END,
+                     changed_at = CAST(strftime('%s', 'now') AS INTEGER)
+        WHERE sha256 = OLD.sha256;
+END;
+"#;
+
+/// The schema version whose migration widens `files.source` (see [`widen_file_sources`]).
+pub const WIDEN_SOURCES_AT: i64 = 6;
+
+/// `files.source` gains `recovered` (files `check --adopt` brings back). SQLite cannot alter a
+/// CHECK constraint; rewriting the table would copy every row of a million-file library, so
+/// the constraint's text is widened in place, the procedure SQLite documents for loosening a
+/// constraint (every existing row satisfies the wider one). The schema cookie is bumped so
+/// every connection re-reads it.
+pub fn widen_file_sources(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let cookie: i64 = tx.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
+    tx.execute_batch("PRAGMA writable_schema = ON")?;
+    let changed = tx.execute(
+        "UPDATE sqlite_schema
+            SET sql = replace(sql, 'CHECK (source IN (''dropbox'', ''upload''))',
+                                   'CHECK (source IN (''dropbox'', ''upload'', ''recovered''))')
+          WHERE type = 'table' AND name = 'files'",
+        [],
+    );
+    tx.execute_batch("PRAGMA writable_schema = OFF")?;
+    if changed? != 1 {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+            Some("the files table's source constraint is not the one V1 made".into()),
+        ));
+    }
+    tx.pragma_update(None, "schema_version", cookie + 1)?;
+    Ok(())
+}
 
 /// Moves the names of rows inserted in this transaction into the trigram index (see V3).
 pub const INDEX_PENDING_NAMES: &str = "

@@ -3,11 +3,13 @@
 //! readers open their own read-only connections and never wait on a long write.
 
 pub mod audit;
+pub mod blob_table;
 pub mod cached;
 pub mod collections;
 pub mod crash_point;
 pub mod file_pages;
 pub mod files;
+pub mod identity;
 pub mod import_items;
 pub mod links;
 pub mod migrations;
@@ -48,7 +50,9 @@ pub enum StoreError {
     NotALibrary { path: PathBuf },
     #[error(
         "the library database {path} is damaged or not a database ({detail}); it was left \
-         untouched — restore it from a backup or move it aside"
+         untouched. Keep a copy of the data dir, run `smartimage check` to see what is wrong, \
+         then restore the database from a backup and run `smartimage check --adopt --account \
+         NAME` (README, \"Backup and restore\") — never start a new one beside the blob store"
     )]
     Corrupt { path: PathBuf, detail: String },
     #[error("database error: {0}")]
@@ -66,9 +70,20 @@ pub struct Store {
 impl Store {
     /// Open (creating if absent) the library database and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Store> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        Store::open_with(path, true)
+    }
+
+    /// Open an existing library database (bringing its schema up to date is allowed): a file
+    /// that is not already a Smartimage library is refused, never made into one.
+    pub fn open_existing(path: &Path) -> Result<Store> {
+        Store::open_with(path, false)
+    }
+
+    fn open_with(path: &Path, create: bool) -> Result<Store> {
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if create {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
         let conn = Connection::open_with_flags(path, flags)?;
         name_match::register(&conn)?;
         let mut store = Store {
@@ -76,6 +91,11 @@ impl Store {
             path: path.to_path_buf(),
         };
         store.identify()?;
+        if !create && store.is_blank()? {
+            return Err(StoreError::NotALibrary {
+                path: path.to_path_buf(),
+            });
+        }
         store.configure()?;
         store.migrate()?;
         Ok(store)
@@ -131,6 +151,15 @@ impl Store {
         }
     }
 
+    /// A database with no schema at all (a new file SQLite would make into anything).
+    fn is_blank(&self) -> Result<bool> {
+        let tables: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .map_err(|e| self.corrupt(e))?;
+        Ok(tables == 0)
+    }
+
     fn corrupt(&self, e: rusqlite::Error) -> StoreError {
         StoreError::Corrupt {
             path: self.path.clone(),
@@ -183,9 +212,13 @@ impl Store {
         while version < latest {
             tx.execute_batch(migrations::MIGRATIONS[version as usize])?;
             version += 1;
+            if version == migrations::WIDEN_SOURCES_AT {
+                migrations::widen_file_sources(&tx)?;
+            }
             tx.pragma_update(None, "user_version", version)?;
         }
         tx.pragma_update(None, "application_id", migrations::APPLICATION_ID)?;
+        identity::ensure(&tx)?;
         index_pending_names(&tx)?;
         tx.commit()?;
         Ok(())

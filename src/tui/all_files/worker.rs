@@ -33,7 +33,7 @@ pub struct WorkerOptions {
 
 impl WorkerOptions {
     pub(super) fn open(&self) -> Result<Library, String> {
-        Library::open(&self.data_dir, self.plans.clone()).map_err(|e| e.to_string())
+        Library::open_existing(&self.data_dir, self.plans.clone()).map_err(|e| e.to_string())
     }
 
     fn actor(&self, library: &Library) -> Result<Actor, String> {

@@ -261,6 +261,7 @@ fn row<'a>(
     let badge = match file.source {
         Source::Dropbox => Span::styled("Dropbox", theme.key()),
         Source::Upload => Span::styled("upload", theme.dim()),
+        Source::Recovered => Span::styled("recovered", theme.warning()),
     };
     let mut cells = vec![
         Line::from(Span::styled(mark, theme.good())),

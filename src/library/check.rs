@@ -1,0 +1,367 @@
+//! `smartimage check`: does the library hold what it says it holds? The database's own
+//! integrity check, its identity against the blob store's, every file row's blob (present, the
+//! right size, and with `--read-data` the right bytes), blobs the database does not know, and
+//! what a process that died left behind. It only reads; `check --adopt` (`adopt.rs`) mends.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::library::actions::Library;
+use crate::library::blobs::BlobCheck;
+use crate::library::custody::Custody;
+use crate::library::error::{LibraryError, Result};
+use crate::library::permissions::{Actor, Right};
+use crate::library::store::blob_table::{self, BlobCounts, BlobState};
+
+/// Problems of one kind listed one by one before the rest are only counted (human output).
+pub const PROBLEMS_LISTED_PER_KIND: usize = 20;
+
+/// What to look at.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CheckOptions {
+    /// Re-hash every blob, not only its size.
+    pub read_data: bool,
+    /// An import engine holds this library (the caller knows; the lock is the engine's):
+    /// reservations, claims and pins may then be its work in flight, not leftovers.
+    pub engine_running: bool,
+}
+
+/// One thing `check` found wrong, and what to do about it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    /// The file, blob or path it is about.
+    pub subject: String,
+    pub detail: String,
+    pub fix: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    DatabaseIntegrity,
+    ForeignBlobStore,
+    OlderDatabase,
+    BlobMissing,
+    BlobWrongSize,
+    BlobCorrupt,
+    UnknownBlob,
+    ForeignEntry,
+    LeftoverReservation,
+    LeftoverDownload,
+    LeftoverTempFile,
+    DeadPin,
+}
+
+/// What `check` saw, problems included.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CheckReport {
+    pub database: String,
+    pub blob_store: String,
+    pub files: u64,
+    pub blobs_on_disk: u64,
+    pub blob_table: BlobCounts,
+    pub read_data: bool,
+    /// Bytes re-hashed (with `read_data`).
+    pub bytes_read: u64,
+    pub problems: Vec<Problem>,
+}
+
+impl CheckReport {
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Progress of the blob pass: (blobs done, blobs in all, bytes done, bytes in all).
+pub type CheckProgress<'a> = &'a mut dyn FnMut(u64, u64, u64, u64);
+
+impl Library {
+    /// Checks the whole library; `progress` hears of every blob checked.
+    pub fn check(
+        &mut self,
+        actor: &Actor,
+        options: CheckOptions,
+        progress: CheckProgress<'_>,
+    ) -> Result<CheckReport> {
+        actor.check(Right::Maintain)?;
+        let mut report = CheckReport {
+            database: self.store.path().display().to_string(),
+            blob_store: self.blobs.root().display().to_string(),
+            read_data: options.read_data,
+            ..CheckReport::default()
+        };
+        self.check_database(&mut report)?;
+        self.check_custody(&mut report)?;
+        self.check_file_blobs(&mut report, options.read_data, progress)?;
+        self.check_unknown_blobs(&mut report)?;
+        self.check_leftovers(&mut report, options.engine_running)?;
+        report.blob_table = blob_table::counts(self.store.connection())?;
+        report.problems.sort_by_key(|p| p.kind);
+        Ok(report)
+    }
+
+    fn check_database(&self, report: &mut CheckReport) -> Result<()> {
+        let c = self.store.connection();
+        let mut stmt = c.prepare("PRAGMA integrity_check")?;
+        let lines: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for line in lines.into_iter().filter(|l| l != "ok") {
+            report.problems.push(Problem {
+                kind: ProblemKind::DatabaseIntegrity,
+                subject: report.database.clone(),
+                detail: line,
+                fix: "stop every smartimage process, keep a copy of the data dir, and restore the \
+                      database from the newest backup (README, \"Backup and restore\"); then run \
+                      `smartimage check --adopt --account NAME`"
+                    .into(),
+            });
+        }
+        report.files =
+            c.query_row("SELECT count(*) FROM files", [], |r| r.get::<_, i64>(0))? as u64;
+        Ok(())
+    }
+
+    fn check_custody(&mut self, report: &mut CheckReport) -> Result<()> {
+        let fix = "run `smartimage check --adopt --account NAME`: it turns the blobs this \
+                   database does not know into files of that account and binds the blob store \
+                   to this database"
+            .to_owned();
+        match self.custody()? {
+            Custody::Bound => {}
+            Custody::Foreign { blobs, database } => report.problems.push(Problem {
+                kind: ProblemKind::ForeignBlobStore,
+                subject: report.blob_store.clone(),
+                detail: format!(
+                    "the blob store belongs to library {blobs}, this database is library \
+                     {database} (made by `init` over an existing blob store, or from elsewhere); \
+                     the import engine will not start"
+                ),
+                fix,
+            }),
+            Custody::OlderDatabase { blobs, database } => report.problems.push(Problem {
+                kind: ProblemKind::OlderDatabase,
+                subject: report.database.clone(),
+                detail: format!(
+                    "the database is at epoch {database}, the blob store has seen {blobs}: it was \
+                     restored from a backup or copied back; the import engine will not start"
+                ),
+                fix,
+            }),
+        }
+        Ok(())
+    }
+
+    fn check_file_blobs(
+        &self,
+        report: &mut CheckReport,
+        read_data: bool,
+        progress: CheckProgress<'_>,
+    ) -> Result<()> {
+        let c = self.store.connection();
+        let (count, total_bytes): (i64, f64) = c.query_row(
+            "SELECT count(*), total(size) FROM (SELECT sha256, max(size) AS size FROM files GROUP BY sha256)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let mut stmt = c.prepare(
+            "SELECT sha256, max(size), group_concat(id) FROM files GROUP BY sha256 ORDER BY sha256",
+        )?;
+        let mut rows = stmt.query([])?;
+        let (mut done, mut bytes_done) = (0u64, 0u64);
+        while let Some(row) = rows.next()? {
+            let sha256: String = row.get(0)?;
+            let size = row.get::<_, i64>(1)? as u64;
+            let ids: String = row.get(2)?;
+            let subject = format!("file {} (blob {sha256})", ids.replace(',', ", "));
+            let restore = "restore the blob from a backup of the blob store (README, \"Backup \
+                           and restore\"), or re-import the file from its source"
+                .to_owned();
+            let path = self.blobs.path_of(&sha256);
+            let on_disk = path.as_ref().map(std::fs::metadata);
+            match on_disk {
+                None | Some(Err(_)) => report.problems.push(Problem {
+                    kind: ProblemKind::BlobMissing,
+                    subject,
+                    detail: "the file's bytes are not in the blob store".into(),
+                    fix: restore,
+                }),
+                Some(Ok(meta)) if meta.len() != size => report.problems.push(Problem {
+                    kind: ProblemKind::BlobWrongSize,
+                    subject,
+                    detail: format!("the blob has {} bytes, the file {size}", meta.len()),
+                    fix: restore,
+                }),
+                Some(Ok(_)) if read_data => match self.blobs.verify(&sha256) {
+                    Ok(BlobCheck::Ok { .. }) => {}
+                    Ok(BlobCheck::Missing) => report.problems.push(Problem {
+                        kind: ProblemKind::BlobMissing,
+                        subject,
+                        detail: "the file's bytes vanished while being checked".into(),
+                        fix: restore,
+                    }),
+                    Ok(BlobCheck::Corrupt { actual_sha256 }) => report.problems.push(Problem {
+                        kind: ProblemKind::BlobCorrupt,
+                        subject,
+                        detail: format!(
+                            "the blob's bytes hash to {actual_sha256}: they changed on disk \
+                             (export and preview refuse it)"
+                        ),
+                        fix: restore,
+                    }),
+                    Err(e) => report.problems.push(Problem {
+                        kind: ProblemKind::BlobCorrupt,
+                        subject,
+                        detail: format!("the blob cannot be read: {e}"),
+                        fix: restore,
+                    }),
+                },
+                Some(Ok(_)) => {}
+            }
+            done += 1;
+            bytes_done += size;
+            if read_data {
+                report.bytes_read += size;
+            }
+            progress(done, count as u64, bytes_done, total_bytes as u64);
+        }
+        Ok(())
+    }
+
+    fn check_unknown_blobs(&self, report: &mut CheckReport) -> Result<()> {
+        let c = self.store.connection();
+        // One read transaction for every lookup (each would otherwise take SQLite's lock).
+        let snapshot = c.unchecked_transaction()?;
+        let mut unknown = Vec::new();
+        let mut failed = None;
+        let inventory = self
+            .blobs
+            .inventory(|sha256| {
+                let referenced = snapshot
+                    .query_row(
+                        "SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = ?1)",
+                        [sha256],
+                        |r| r.get::<_, bool>(0),
+                    )
+                    .and_then(|referenced| {
+                        Ok(referenced || blob_table::state(&snapshot, sha256)?.is_some())
+                    });
+                match referenced {
+                    Ok(true) => {}
+                    Ok(false) => unknown.push(sha256.to_owned()),
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                    }
+                }
+            })
+            .map_err(|e| LibraryError::io("cannot list the blob store", self.blobs.root(), e))?;
+        drop(snapshot);
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        report.blobs_on_disk = inventory.blobs as u64;
+        for sha256 in unknown {
+            let size = self
+                .blobs
+                .path_of(&sha256)
+                .and_then(|p| std::fs::metadata(p).ok())
+                .map_or(0, |m| m.len());
+            report.problems.push(Problem {
+                kind: ProblemKind::UnknownBlob,
+                subject: format!("blob {sha256}"),
+                detail: format!(
+                    "{size} bytes the database does not know (a restored or replaced database?); \
+                     kept, never deleted automatically"
+                ),
+                fix: "`smartimage check --adopt --account NAME` makes it a file of that account"
+                    .into(),
+            });
+        }
+        for path in inventory.foreign {
+            report.problems.push(Problem {
+                kind: ProblemKind::ForeignEntry,
+                subject: path.display().to_string(),
+                detail: "not a blob of this store (wrong name or place); kept".into(),
+                fix: "move it out of the blob store once you know what it is".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// What a dead process left: only while no engine and no upload runs can we tell.
+    fn check_leftovers(&mut self, report: &mut CheckReport, engine_running: bool) -> Result<()> {
+        if engine_running {
+            return Ok(());
+        }
+        let cannot = |e| LibraryError::io("cannot lock the blob store", self.blobs.root(), e);
+        let Some(_writers_out) = self.blobs.try_cleaning().map_err(cannot)? else {
+            return Ok(()); // An upload is writing: what looks left over may be its work.
+        };
+        let restart = "start the import engine once (`smartimage import --once`): its recovery \
+                       releases and requeues what a process that died left"
+            .to_owned();
+        let c = self.store.connection();
+        let mut stmt = c.prepare(
+            "SELECT r.id, a.name, r.purpose, r.storage_bytes FROM reservations r
+             JOIN accounts a ON a.id = r.account ORDER BY r.id",
+        )?;
+        let reservations: Vec<(i64, String, String, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (id, account, purpose, bytes) in reservations {
+            report.problems.push(Problem {
+                kind: ProblemKind::LeftoverReservation,
+                subject: format!("reservation {id} ({account})"),
+                detail: format!("{bytes} bytes of quota held for an {purpose} nobody is running"),
+                fix: restart.clone(),
+            });
+        }
+        let mut stmt =
+            c.prepare("SELECT id, path FROM import_items WHERE state = 'downloading' ORDER BY id")?;
+        let claimed: Vec<(i64, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (id, path) in claimed {
+            report.problems.push(Problem {
+                kind: ProblemKind::LeftoverDownload,
+                subject: format!("queue item {id} ({path})"),
+                detail: "claimed by a download nobody is running".into(),
+                fix: restart.clone(),
+            });
+        }
+        let temp = self
+            .blobs
+            .temp_files()
+            .map_err(|e| LibraryError::io("cannot list the blob store", self.blobs.root(), e))?;
+        for path in temp {
+            report.problems.push(Problem {
+                kind: ProblemKind::LeftoverTempFile,
+                subject: path.display().to_string(),
+                detail: "a blob write that never finished".into(),
+                fix: restart.clone(),
+            });
+        }
+        let mut stmt = c.prepare("SELECT sha256 FROM blobs WHERE pins > 0 ORDER BY sha256")?;
+        let pinned: BTreeSet<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for sha256 in pinned {
+            let referenced = matches!(blob_table::state(c, &sha256)?, Some((BlobState::Live, _)));
+            report.problems.push(Problem {
+                kind: ProblemKind::DeadPin,
+                subject: format!("blob {sha256}"),
+                detail: if referenced {
+                    "pinned by a writer that died (a file references it: it stays)".into()
+                } else {
+                    "pinned by a writer that died before its file row (the next start releases \
+                     and deletes it)"
+                        .into()
+                },
+                fix: restart.clone(),
+            });
+        }
+        Ok(())
+    }
+}
