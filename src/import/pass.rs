@@ -776,14 +776,18 @@ fn unsupported_by_content(name: &str, by_name: &Detection, content: &Detection) 
                 noun(kind)
             )
         }
+        Some(kind) if category == formats::CATEGORY_EMPTY => format!(
+            "{name:?} is empty, not the {} its name suggests; Smartimage does not accept empty files.",
+            noun(kind)
+        ),
         Some(kind) => format!(
-            "{name:?} contains a {} ({category}), not the {} its name suggests; Smartimage does not accept it.",
-            content.format,
+            "{name:?} contains {} ({category}), not the {} its name suggests; Smartimage does not accept it.",
+            formats::format_in_sentence(&content.format),
             noun(kind)
         ),
         None => format!(
-            "{name:?} is a {} ({category}); Smartimage does not accept this format.",
-            content.format
+            "{name:?} is {} ({category}); Smartimage does not accept this format.",
+            formats::format_in_sentence(&content.format)
         ),
     };
     Refusal {
@@ -1036,3 +1040,6 @@ async fn write_report<B: DropboxBackend>(
     });
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests;

@@ -85,6 +85,9 @@ impl Detection {
 pub const CATEGORY_EXECUTABLE: &str = "executable";
 pub const CATEGORY_SCRIPT: &str = "script";
 pub const CATEGORY_WEB_PAGE: &str = "web page";
+/// A private key or an access secret: in the library it would reach everyone the files are
+/// shared with.
+pub const CATEGORY_CREDENTIALS: &str = "private key or credentials";
 pub const CATEGORY_ARCHIVE: &str = "archive";
 pub const CATEGORY_DISK_IMAGE: &str = "disk image";
 /// A format we recognise but do not accept (an icon, a database, a 3D model, …).
@@ -92,6 +95,8 @@ pub const CATEGORY_UNLISTED_FORMAT: &str = "other format";
 pub const CATEGORY_UNKNOWN_BINARY: &str = "unknown binary";
 /// Text content behind the name of a binary format (`notes` renamed `photo.jpg`).
 pub const CATEGORY_MISMATCH: &str = "content does not match its extension";
+/// Text under no extension, or one the table does not list (`notes`, `config.json`).
+pub const CATEGORY_TEXT_WITHOUT_TEXT_NAME: &str = "text without a .txt, .csv or .md extension";
 pub const CATEGORY_EMPTY: &str = "empty file";
 /// Only [`detect_by_name`] says this: the extension is not in the table (or there is none).
 pub const CATEGORY_UNKNOWN_TYPE: &str = "unknown file type";
@@ -166,6 +171,7 @@ const EXECUTABLE: Support = Support::Unsupported(CATEGORY_EXECUTABLE);
 const SCRIPT: Support = Support::Unsupported(CATEGORY_SCRIPT);
 const ARCHIVE: Support = Support::Unsupported(CATEGORY_ARCHIVE);
 const DISK_IMAGE: Support = Support::Unsupported(CATEGORY_DISK_IMAGE);
+const CREDENTIALS: Support = Support::Unsupported(CATEGORY_CREDENTIALS);
 
 const SOLO: &[Family] = &[];
 const OCTET_STREAM: &str = "application/octet-stream";
@@ -210,8 +216,10 @@ pub static FORMAT_TABLE: &[&FormatRow] = &[
     &AI, &EPS, &INDD, &SKETCH, &TTF, &OTF, &WOFF, &WOFF2,
     &WINDOWS_EXECUTABLE, &WINDOWS_INSTALLER, &ELF, &MACH_O, &JAVA, &APP_PACKAGE, &OTHER_EXECUTABLE,
     &SHELL_SCRIPT, &BATCH_SCRIPT, &POWERSHELL_SCRIPT, &WINDOWS_SCRIPT_HOST, &PHP_SCRIPT, &JAVASCRIPT,
-    &PYTHON_SCRIPT, &SHEBANG_SCRIPT,
+    &PYTHON_SCRIPT, &PERL_SCRIPT, &RUBY_SCRIPT, &LUA_SCRIPT, &TCL_SCRIPT, &AWK_SCRIPT, &APPLESCRIPT,
+    &HTML_APPLICATION, &DESKTOP_LAUNCHER, &SHEBANG_SCRIPT,
     &WEB_PAGE,
+    &PEM_PRIVATE_KEY, &SSH_PRIVATE_KEY, &PUTTY_PRIVATE_KEY, &PGP_PRIVATE_KEY, &AWS_CREDENTIALS,
     &ZIP, &RAR, &SEVEN_ZIP, &TAR, &GZIP, &BZIP2, &XZ, &OTHER_ARCHIVE,
     &ISO_IMAGE, &DMG, &VIRTUAL_DISK, &OTHER_DISK_IMAGE,
     &UNLISTED_FORMAT, &UNKNOWN_BINARY, &EMPTY,
@@ -278,6 +286,57 @@ fn capitalised(word: &str) -> String {
         .next()
         .map(|first| first.to_uppercase().chain(chars).collect())
         .unwrap_or_default()
+}
+
+/// First words of our row names that are ordinary nouns, lower-cased inside a sentence ("an
+/// empty file", "a shell script"); other names start with a proper name or an acronym.
+const COMMON_FIRST_WORDS: &[&str] = &[
+    "Empty", "Unknown", "Plain", "Shell", "Script", "Web", "App", "Virtual",
+];
+/// Names that read as mass nouns and take no article ("unknown binary data").
+const MASS_NOUN_STARTS: &[&str] = &["plain text", "unknown binary data"];
+/// Initials whose spoken name starts with a vowel sound: "an MP4 video", "an XZ archive".
+const VOWEL_SOUNDING_INITIALS: &str = "AEFHILMNORSX8";
+/// Acronyms said as words, so the word's sound picks the article: "a RAR archive".
+const ACRONYMS_SAID_AS_WORDS: &[&str] = &["HEIC", "HEIF", "FLAC", "RAR"];
+/// Vowel-letter starts said with a consonant: "a Universal 3D model".
+const CONSONANT_SOUNDING_STARTS: &[&str] = &["uni", "eu"];
+
+/// A format's name as it reads inside a sentence, article included: "a Windows executable",
+/// "an MP4 video", "an empty file", "unknown binary data". Names come from the table and from
+/// the `file-format` crate, so the article cannot be written down beside each.
+pub fn format_in_sentence(format: &str) -> String {
+    let first_word = format.split([' ', '-']).next().unwrap_or_default();
+    let phrase = if COMMON_FIRST_WORDS.contains(&first_word) {
+        let mut chars = format.chars();
+        chars
+            .next()
+            .map(|first| first.to_lowercase().chain(chars).collect())
+            .unwrap_or_default()
+    } else {
+        format.to_owned()
+    };
+    if MASS_NOUN_STARTS
+        .iter()
+        .any(|start| phrase.starts_with(start))
+    {
+        return phrase;
+    }
+    let is_acronym = first_word.len() > 1
+        && first_word
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    let lower = phrase.to_lowercase();
+    let vowel_sound = if is_acronym && !ACRONYMS_SAID_AS_WORDS.contains(&first_word) {
+        first_word.starts_with(|c| VOWEL_SOUNDING_INITIALS.contains(c))
+    } else {
+        lower.starts_with(['a', 'e', 'i', 'o', 'u', '8'])
+            && !CONSONANT_SOUNDING_STARTS
+                .iter()
+                .any(|start| lower.starts_with(start))
+    };
+    let article = if vowel_sound { "an" } else { "a" };
+    format!("{article} {phrase}")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -412,13 +471,17 @@ fn classify(content: FileFormat, head: &[u8], extension: Option<&str>) -> Detect
         FileFormat::ArbitraryBinaryData => recognise_by_signature(head, is_text),
         other => other,
     };
-    // A script stays a script whatever it is called; `#!AMR` is audio, not an interpreter line.
-    let outcome =
-        if strip_utf8_bom(head).starts_with(SHEBANG) && content != FileFormat::AdaptiveMultiRate {
-            Outcome::Row(script_row(content, extension))
-        } else {
-            content_outcome(content, head, is_text)
-        };
+    // A secret or a script stays one whatever it is called; `#!AMR` is audio, not an
+    // interpreter line.
+    let secret = is_text.then(|| credentials_row(head)).flatten();
+    let outcome = if let Some(row) = secret {
+        Outcome::Row(row)
+    } else if strip_utf8_bom(head).starts_with(SHEBANG) && content != FileFormat::AdaptiveMultiRate
+    {
+        Outcome::Row(script_row(content, extension))
+    } else {
+        content_outcome(content, head, is_text)
+    };
     match outcome {
         Outcome::Row(row) => row.detection(),
         Outcome::Family { family, otherwise } => {
@@ -864,25 +927,90 @@ const PHP_OPEN_TAG: &[u8] = b"<?php";
 const PHP_ECHO_TAG: &[u8] = b"<?=";
 const DOCTYPE_OPEN: &[u8] = b"<!doctype";
 
-/// Plain text wearing the name of a binary format (an image, a video, a PDF…) is refused: it
-/// is not what its name promises, and admitting it by name would let anything through.
+/// Plain text is a document only under a text name (.txt, .csv, .md). Wearing the name of a
+/// binary format (an image, a video, a PDF…) it is not what its name promises; under no
+/// extension or an unlisted one it is more often a config file, a dump or a secret than a
+/// document — and admission by name refuses those names too.
 fn text_detection(head: &[u8], extension: Option<&str>) -> Detection {
     let row = text_row(head, extension);
-    let claimed = extension.and_then(row_for_extension);
-    match claimed {
-        Some(named)
-            if std::ptr::eq(row, &PLAIN_TEXT) && !named.families.contains(&Family::PlainText) =>
-        {
-            Detection {
-                format: format!("Plain text with a .{} name", extension.unwrap_or_default()),
-                mime: row.mime.to_owned(),
-                verdict: Verdict::Unsupported {
-                    category: CATEGORY_MISMATCH.to_owned(),
-                },
-            }
-        }
-        _ => row.detection(),
+    if !std::ptr::eq(row, &PLAIN_TEXT) {
+        return row.detection();
     }
+    let (format, category) = match (extension, extension.and_then(row_for_extension)) {
+        (_, Some(named)) if named.families.contains(&Family::PlainText) => {
+            return row.detection();
+        }
+        (Some(extension), Some(_)) => (
+            format!("Plain text with a .{extension} name"),
+            CATEGORY_MISMATCH,
+        ),
+        (Some(extension), None) => (
+            format!("Plain text with a .{extension} name"),
+            CATEGORY_TEXT_WITHOUT_TEXT_NAME,
+        ),
+        (None, _) => (
+            "Plain text without an extension".to_owned(),
+            CATEGORY_TEXT_WITHOUT_TEXT_NAME,
+        ),
+    };
+    Detection {
+        format,
+        mime: row.mime.to_owned(),
+        verdict: Verdict::Unsupported {
+            category: category.to_owned(),
+        },
+    }
+}
+
+/// Lines that make text a secret: the armour of a private key (PEM, OpenSSH, SSH2, PGP),
+/// PuTTY's key header, an AWS secret key setting. Looked for on any line of the head, not just
+/// the first: a key pasted into notes leaks as surely as a key file.
+const ARMOUR_BEGIN: &[u8] = b"-----BEGIN ";
+const PRIVATE_KEY_ARMOUR_END: &[u8] = b"PRIVATE KEY-----";
+const OPENSSH_KEY_LABEL: &[u8] = b"OPENSSH ";
+const SSH2_PRIVATE_KEY_BEGIN: &[u8] = b"---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----";
+const PGP_PRIVATE_KEY_BEGIN: &[u8] = b"-----BEGIN PGP PRIVATE KEY BLOCK-----";
+const PUTTY_KEY_HEADER: &[u8] = b"PuTTY-User-Key-File-";
+const AWS_SECRET_KEY_SETTING: &[u8] = b"aws_secret_access_key";
+
+/// The credentials row a text head reveals, if any.
+fn credentials_row(head: &[u8]) -> Option<&'static FormatRow> {
+    strip_utf8_bom(head)
+        .split(|&b| b == b'\n')
+        .map(<[u8]>::trim_ascii)
+        .find_map(|line| {
+            if let Some(label) = line
+                .strip_prefix(ARMOUR_BEGIN)
+                .and_then(|rest| rest.strip_suffix(PRIVATE_KEY_ARMOUR_END))
+            {
+                // "", "RSA ", "EC ", "DSA ", "ENCRYPTED ", … are PEM; "OPENSSH " is not.
+                Some(if label == OPENSSH_KEY_LABEL {
+                    &SSH_PRIVATE_KEY
+                } else {
+                    &PEM_PRIVATE_KEY
+                })
+            } else if line == SSH2_PRIVATE_KEY_BEGIN {
+                Some(&SSH_PRIVATE_KEY)
+            } else if line == PGP_PRIVATE_KEY_BEGIN {
+                Some(&PGP_PRIVATE_KEY)
+            } else if line.starts_with(PUTTY_KEY_HEADER) {
+                Some(&PUTTY_PRIVATE_KEY)
+            } else if sets_a_value(line, AWS_SECRET_KEY_SETTING) {
+                Some(&AWS_CREDENTIALS)
+            } else {
+                None
+            }
+        })
+}
+
+/// `name = value` (any case, spaces optional) with a value: a template's empty setting is no
+/// secret.
+fn sets_a_value(line: &[u8], name: &[u8]) -> bool {
+    starts_with_ignore_case(line, name)
+        && line[name.len()..]
+            .trim_ascii_start()
+            .strip_prefix(b"=")
+            .is_some_and(|value| !value.trim_ascii().is_empty())
 }
 
 /// Text decides by its start (PHP, a web page, an SVG root) and otherwise by the extension:

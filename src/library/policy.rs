@@ -10,7 +10,7 @@ use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
-use crate::library::formats::{Detection, Verdict};
+use crate::library::formats::{CATEGORY_EMPTY, Detection, Verdict, format_in_sentence};
 
 /// One "GB" of Smartimage's published packages, taken as a gibibyte (2^30 bytes), not 10^9.
 /// Storage dashboards and our own messages show binary units, so a "2 GB" plan must read as
@@ -408,9 +408,14 @@ impl fmt::Display for AdmitError {
                 human(*cap),
                 exact_when_rounding_hides(*size, *cap),
             )?,
-            AdmitError::UnsupportedFormat { format, category } => {
-                write!(f, "Smartimage does not accept {format} files ({category}).")?
+            AdmitError::UnsupportedFormat { category, .. } if category == CATEGORY_EMPTY => {
+                write!(f, "Smartimage does not accept empty files.")?
             }
+            AdmitError::UnsupportedFormat { format, category } => write!(
+                f,
+                "Smartimage does not accept {} ({category}).",
+                format_in_sentence(format)
+            )?,
             AdmitError::Unknown { detail } => {
                 let detail = detail.trim().trim_end_matches('.');
                 if detail.is_empty() {

@@ -82,15 +82,32 @@ pub(super) static MACH_O: FormatRow = row("macOS executable (Mach-O)", EXECUTABL
 pub(super) static JAVA: FormatRow = row("Java program", EXECUTABLE, "application/java-archive", &["jar", "class"], SOLO);
 pub(super) static APP_PACKAGE: FormatRow = row("App package", EXECUTABLE, "application/vnd.android.package-archive", &["apk", "aab", "ipa", "appx", "msix"], SOLO);
 pub(super) static OTHER_EXECUTABLE: FormatRow = row("Other program or installer", EXECUTABLE, OCTET_STREAM, &[], SOLO);
-pub(super) static SHELL_SCRIPT: FormatRow = row("Shell script", SCRIPT, "text/x-shellscript", &["sh", "bash", "zsh", "ksh", "csh", "command"], SOLO);
+pub(super) static SHELL_SCRIPT: FormatRow = row("Shell script", SCRIPT, "text/x-shellscript", &["sh", "bash", "zsh", "ksh", "csh", "tcsh", "fish", "command"], SOLO);
 pub(super) static BATCH_SCRIPT: FormatRow = row("Windows batch script", SCRIPT, "text/x-msdos-batch", &["bat", "cmd"], SOLO);
 pub(super) static POWERSHELL_SCRIPT: FormatRow = row("PowerShell script", SCRIPT, "text/x-powershell", &["ps1", "psm1", "psd1"], SOLO);
-pub(super) static WINDOWS_SCRIPT_HOST: FormatRow = row("Windows Script Host script", SCRIPT, "text/vbscript", &["vbs", "vbe", "wsf"], SOLO);
+pub(super) static WINDOWS_SCRIPT_HOST: FormatRow = row("Windows Script Host script", SCRIPT, "text/vbscript", &["vbs", "vbe", "wsf", "wsc", "jse"], SOLO);
 pub(super) static PHP_SCRIPT: FormatRow = row("PHP script", SCRIPT, "application/x-httpd-php", &["php", "phtml", "phar"], SOLO);
 pub(super) static JAVASCRIPT: FormatRow = row("JavaScript", SCRIPT, "text/javascript", &["js", "mjs", "cjs"], SOLO);
 pub(super) static PYTHON_SCRIPT: FormatRow = row("Python script", SCRIPT, "text/x-python", &["py", "pyw"], SOLO);
+pub(super) static PERL_SCRIPT: FormatRow = row("Perl script", SCRIPT, "text/x-perl", &["pl", "pm", "perl"], SOLO);
+pub(super) static RUBY_SCRIPT: FormatRow = row("Ruby script", SCRIPT, "text/x-ruby", &["rb", "rbw", "rake"], SOLO);
+pub(super) static LUA_SCRIPT: FormatRow = row("Lua script", SCRIPT, "text/x-lua", &["lua"], SOLO);
+pub(super) static TCL_SCRIPT: FormatRow = row("Tcl script", SCRIPT, "text/x-tcl", &["tcl"], SOLO);
+pub(super) static AWK_SCRIPT: FormatRow = row("AWK script", SCRIPT, "text/x-awk", &["awk"], SOLO);
+pub(super) static APPLESCRIPT: FormatRow = row("AppleScript", SCRIPT, "application/x-applescript", &["applescript", "scpt"], SOLO);
+pub(super) static HTML_APPLICATION: FormatRow = row("HTML application", SCRIPT, "application/hta", &["hta"], SOLO);
+pub(super) static DESKTOP_LAUNCHER: FormatRow = row("Linux desktop launcher", SCRIPT, "application/x-desktop", &["desktop"], SOLO);
 pub(super) static SHEBANG_SCRIPT: FormatRow = row("Script (#! interpreter line)", SCRIPT, "text/plain", &[], SOLO);
 pub(super) static WEB_PAGE: FormatRow = row("Web page (HTML)", Support::Unsupported(CATEGORY_WEB_PAGE), "text/html", &["html", "htm", "xhtml", "shtml"], SOLO);
+
+// Refused: secrets. Content decides, anywhere in the head (see `credentials_row`); only PuTTY's
+// extension is unambiguous enough to refuse by name (`.pem` and `.key` also hold certificates
+// and Keynote decks).
+pub(super) static PEM_PRIVATE_KEY: FormatRow = row("PEM private key", CREDENTIALS, "application/x-pem-file", &[], SOLO);
+pub(super) static SSH_PRIVATE_KEY: FormatRow = row("SSH private key", CREDENTIALS, "application/x-pem-file", &[], SOLO);
+pub(super) static PUTTY_PRIVATE_KEY: FormatRow = row("PuTTY private key", CREDENTIALS, "application/x-putty-private-key", &["ppk"], SOLO);
+pub(super) static PGP_PRIVATE_KEY: FormatRow = row("PGP private key", CREDENTIALS, "application/pgp-keys", &[], SOLO);
+pub(super) static AWS_CREDENTIALS: FormatRow = row("AWS secret access key", CREDENTIALS, "text/plain", &[], SOLO);
 
 // Refused: containers whose contents we would not see.
 pub(super) static ZIP: FormatRow = row("ZIP archive", ARCHIVE, "application/zip", &["zip", "zipx"], SOLO);

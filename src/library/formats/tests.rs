@@ -443,11 +443,6 @@ fn detects_documents_by_content() {
             ("PPTX", pptx, "PowerPoint presentation (PPTX)"),
             ("ODT", odt, "OpenDocument text"),
             ("RTF", br"{\rtf1\ansi Hello}".to_vec(), "RTF document"),
-            (
-                "plain text",
-                b"Shot list for Monday\n".to_vec(),
-                "Plain text",
-            ),
         ],
         FileKind::Document,
     );
@@ -605,6 +600,165 @@ fn scripts_are_refused_whatever_their_name() {
         "Windows batch script",
         "batch by content",
     );
+}
+
+#[test]
+fn script_extensions_are_refused_by_name_and_by_content() {
+    for (name, row) in [
+        ("backup.pl", "Perl script"),
+        ("Helpers.pm", "Perl script"),
+        ("deploy.rb", "Ruby script"),
+        ("init.lua", "Lua script"),
+        ("build.tcl", "Tcl script"),
+        ("app.desktop", "Linux desktop launcher"),
+        ("count.awk", "AWK script"),
+        ("config.fish", "Shell script"),
+        ("open.applescript", "AppleScript"),
+        ("update.hta", "HTML application"),
+        ("run.jse", "Windows Script Host script"),
+    ] {
+        assert_row(&detect_by_name(name), row, name);
+        // No interpreter line, nothing in the text gives it away: the extension alone refuses it.
+        assert_row(&detect_bytes(b"print 1\n", name), row, name);
+    }
+}
+
+#[test]
+fn an_interpreter_line_makes_a_script_of_any_name() {
+    for name in ["photo.jpg", "notes.txt", "clip.mov", "table.csv", "upload"] {
+        let detection = detect_bytes(b"#!/usr/bin/env lua\nos.execute('id')\n", name);
+        assert_refused(&detection, CATEGORY_SCRIPT, name);
+        assert_eq!(detection.kind(), None, "{name}");
+    }
+}
+
+#[test]
+fn private_keys_and_credentials_are_refused_whatever_their_name() {
+    let pem = |label: &str| {
+        format!("-----BEGIN {label}PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END {label}PRIVATE KEY-----\n")
+            .into_bytes()
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("PKCS#8", pem(""), "PEM private key"),
+        ("RSA", pem("RSA "), "PEM private key"),
+        ("EC", pem("EC "), "PEM private key"),
+        ("DSA", pem("DSA "), "PEM private key"),
+        ("encrypted", pem("ENCRYPTED "), "PEM private key"),
+        ("OpenSSH", pem("OPENSSH "), "SSH private key"),
+        (
+            "SSH2",
+            b"---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\r\nComment: \"key\"\r\nP2/56w==\r\n".to_vec(),
+            "SSH private key",
+        ),
+        (
+            "PuTTY",
+            b"PuTTY-User-Key-File-3: ssh-ed25519\r\nEncryption: none\r\n".to_vec(),
+            "PuTTY private key",
+        ),
+        (
+            "PGP",
+            b"-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF0=\n".to_vec(),
+            "PGP private key",
+        ),
+        (
+            "AWS credentials",
+            b"[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG\n".to_vec(),
+            "AWS secret access key",
+        ),
+        (
+            "AWS in an env file",
+            b"REGION=eu-west-1\nAWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG\n".to_vec(),
+            "AWS secret access key",
+        ),
+        (
+            "key pasted into notes, after a BOM",
+            [UTF8_BOM, b"Server login, keep safe:\n\n", &pem("RSA ")].concat(),
+            "PEM private key",
+        ),
+    ];
+    for (case, bytes, row) in &cases {
+        for name in ["notes.txt", "README.md", "key.ppk", "id_rsa", "photo.jpg"] {
+            let detection = detect_bytes(bytes, name);
+            assert_row(&detection, row, &format!("{case} named {name}"));
+            assert_refused(&detection, CATEGORY_CREDENTIALS, case);
+        }
+    }
+    assert_row(
+        &detect_by_name("server.ppk"),
+        "PuTTY private key",
+        "by name",
+    );
+    // Public halves, and text that only talks about keys, are ordinary text.
+    for (case, text) in [
+        (
+            "public key",
+            &b"-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQ==\n"[..],
+        ),
+        ("certificate", b"-----BEGIN CERTIFICATE-----\nMIIB\n"),
+        (
+            "prose",
+            b"Never mail the PRIVATE KEY-----BEGIN marker to anyone.\n",
+        ),
+        ("empty template", b"[default]\naws_secret_access_key =\n"),
+    ] {
+        assert_row(&detect_bytes(text, "notes.txt"), "Plain text", case);
+    }
+}
+
+#[test]
+fn text_without_a_text_extension_is_not_plain_text() {
+    let notes = b"Call the printer on Monday.\n";
+    for name in ["notes", "config.json", "server.log", "data.xyz", "Makefile"] {
+        let detection = detect_bytes(notes, name);
+        assert_refused(&detection, CATEGORY_TEXT_WITHOUT_TEXT_NAME, name);
+        assert_ne!(detection.format, "Plain text", "{name}");
+    }
+    assert_eq!(
+        detect_bytes(notes, "notes").format,
+        "Plain text without an extension"
+    );
+    assert_eq!(
+        detect_bytes(notes, "config.json").format,
+        "Plain text with a .json name"
+    );
+    for (name, row) in [
+        ("notes.txt", "Plain text"),
+        ("NOTES.TEXT", "Plain text"),
+        ("notes.md", "Markdown text"),
+        ("notes.markdown", "Markdown text"),
+        ("notes.csv", "CSV table"),
+    ] {
+        assert_row(&detect_bytes(notes, name), row, name);
+    }
+}
+
+#[test]
+fn format_names_read_naturally_in_a_sentence() {
+    for (format, phrase) in [
+        ("Empty file", "an empty file"),
+        ("Unknown binary data", "unknown binary data"),
+        ("Plain text with a .jpg name", "plain text with a .jpg name"),
+        ("Windows executable", "a Windows executable"),
+        ("Shell script", "a shell script"),
+        (
+            "Script (#! interpreter line)",
+            "a script (#! interpreter line)",
+        ),
+        ("Web page (HTML)", "a web page (HTML)"),
+        ("App package", "an app package"),
+        ("MP4 video", "an MP4 video"),
+        ("MS-DOS Executable", "an MS-DOS Executable"),
+        ("SSH private key", "an SSH private key"),
+        ("PEM private key", "a PEM private key"),
+        ("RAR archive", "a RAR archive"),
+        ("XZ archive", "an XZ archive"),
+        ("ISO disc image", "an ISO disc image"),
+        ("7-Zip archive", "a 7-Zip archive"),
+        ("Universal 3D", "a Universal 3D"),
+        ("OpenDocument Formula", "an OpenDocument Formula"),
+    ] {
+        assert_eq!(format_in_sentence(format), phrase, "{format}");
+    }
 }
 
 #[test]
@@ -873,7 +1027,6 @@ fn plain_text_is_named_by_extension() {
         "md",
     );
     assert_row(&detect_bytes(csv, "files.txt"), "Plain text", "txt");
-    assert_row(&detect_bytes(csv, "files"), "Plain text", "no extension");
     let disguised = detect_bytes(b"just some notes\n", "holiday.jpg");
     assert_eq!(
         disguised.verdict,
@@ -1063,7 +1216,12 @@ fn every_brief_format_has_a_row_of_the_right_kind() {
     }
     for (category, extensions) in [
         (CATEGORY_EXECUTABLE, &["exe", "dll"][..]),
-        (CATEGORY_SCRIPT, &["sh", "bat", "ps1", "php", "js", "py"]),
+        (
+            CATEGORY_SCRIPT,
+            &[
+                "sh", "bat", "ps1", "php", "js", "py", "pl", "rb", "lua", "tcl", "desktop",
+            ],
+        ),
         (CATEGORY_WEB_PAGE, &["html", "htm"]),
         (
             CATEGORY_ARCHIVE,

@@ -686,9 +686,38 @@ fn unsupported_message_names_the_format_and_advice() {
     assert_eq!(
         err.to_string(),
         format!(
-            "Smartimage does not accept Windows executable files (executable). {}",
+            "Smartimage does not accept a Windows executable (executable). {}",
             ErrorKind::UnsupportedFormat.advice()
         )
+    );
+}
+
+#[test]
+fn unsupported_message_reads_naturally_for_every_refusal() {
+    let message = |bytes: &[u8], name: &str| {
+        let detection = crate::library::formats::detect_bytes(bytes, name);
+        let err = admit_now(&plan("team"), Usage::default(), 1, &detection).unwrap_err();
+        err.to_string()
+    };
+    let empty = message(b"", "photo.jpg");
+    assert!(
+        empty.starts_with("Smartimage does not accept empty files. "),
+        "{empty}"
+    );
+    let noise: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let binary = message(&noise, "photo.jpg");
+    assert!(
+        binary.starts_with("Smartimage does not accept unknown binary data (unknown binary)."),
+        "{binary}"
+    );
+    let key = message(b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbg==\n", "id.txt");
+    assert!(
+        key.starts_with(
+            "Smartimage does not accept an SSH private key (private key or credentials)."
+        ),
+        "{key}"
     );
 }
 
