@@ -135,6 +135,26 @@ impl TestLibrary {
         self.open().list_files(&self.actor(OWNER), &filter).unwrap()
     }
 
+    /// (action, detail) of every audit row, newest first.
+    fn audit_rows(&self) -> Vec<(String, String)> {
+        self.open()
+            .audit(&self.actor(OPERATOR), 100)
+            .unwrap()
+            .into_iter()
+            .map(|row| (row.action, row.detail.unwrap_or_default()))
+            .collect()
+    }
+
+    /// Flips one bit in the middle of `file`'s blob, as bit rot or a bad disk would.
+    fn flip_a_bit(&self, file: &FileRecord) -> PathBuf {
+        let blob = self.open().blobs().path_of(&file.sha256).unwrap();
+        let mut bytes = std::fs::read(&blob).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x10;
+        std::fs::write(&blob, &bytes).unwrap();
+        blob
+    }
+
     fn audit_actions(&self) -> Vec<String> {
         self.open()
             .audit(&self.actor(OPERATOR), 100)
@@ -469,8 +489,134 @@ async fn failed_export_leaves_the_library_untouched(linked: Linked) {
     assert!(files_below(&linked.downloads()).is_empty());
 }
 
+/// Export's verdict on a blob whose bytes no longer match its file: that file is refused,
+/// named with its blob, audited, and nothing of it reaches Dropbox.
+fn assert_refused_as_damaged(
+    linked: &Linked,
+    summary: &ExportSummary,
+    file: &FileRecord,
+    blob: &Path,
+) {
+    let failed = summary
+        .failed
+        .iter()
+        .find(|failed| failed.file_id == file.id)
+        .unwrap_or_else(|| panic!("{} was not refused: {summary:?}", file.name));
+    assert!(
+        failed.reason.contains(&format!("file #{}", file.id)),
+        "{}",
+        failed.reason
+    );
+    assert!(failed.reason.contains(&file.sha256), "{}", failed.reason);
+    assert!(failed.reason.contains("damaged"), "{}", failed.reason);
+    assert!(
+        failed.reason.contains(&blob.display().to_string()),
+        "{}",
+        failed.reason
+    );
+    assert!(summary.sent.iter().all(|sent| sent.file_id != file.id));
+    let refusals: Vec<String> = linked
+        .lib
+        .audit_rows()
+        .into_iter()
+        .filter(|(action, _)| action == "export refused")
+        .map(|(_, detail)| detail)
+        .collect();
+    assert!(
+        refusals
+            .iter()
+            .any(|detail| detail.contains(&format!("file #{}", file.id))
+                && detail.contains(&file.sha256)),
+        "{refusals:?}"
+    );
+    // Nothing of it in Dropbox, not even a temp file.
+    assert!(
+        files_below(&linked.downloads())
+            .iter()
+            .all(|name| !name.ends_with(&file.name) && !name.contains(".~")),
+        "{:?}",
+        files_below(&linked.downloads())
+    );
+}
+
+async fn a_flipped_blob_is_refused_and_nothing_arrives(linked: Linked, settings: SendSettings) {
+    let file = linked.lib.add("rot.mp4", &mp4(60, 300_000));
+    let blob = linked.lib.flip_a_bit(&file);
+    let (outcome, events) = linked
+        .export_as(
+            OWNER,
+            OutgoingSelection::Ids(vec![file.id]),
+            None,
+            &settings,
+        )
+        .await;
+    let summary = outcome.unwrap();
+    assert!(summary.sent.is_empty(), "{summary:?}");
+    assert_refused_as_damaged(&linked, &summary, &file, &blob);
+    assert!(files_below(&linked.downloads()).is_empty());
+    // Refused at once: a damaged blob is not worth another attempt.
+    assert!(
+        !events
+            .iter()
+            .any(|event| matches!(event, ExportEvent::Retrying { .. })),
+        "{events:?}"
+    );
+    // The library is as it was.
+    assert_eq!(linked.lib.files(), vec![file]);
+}
+
+async fn one_flipped_of_two_is_refused_the_other_sent(linked: Linked, settings: SendSettings) {
+    let good_bytes = png(61, 90_000);
+    let good = linked.lib.add("good.png", &good_bytes);
+    let bad = linked.lib.add("bad.png", &png(62, 90_000));
+    let blob = linked.lib.flip_a_bit(&bad);
+    let (outcome, _) = linked
+        .export_as(
+            OWNER,
+            OutgoingSelection::Ids(vec![good.id, bad.id]),
+            None,
+            &settings,
+        )
+        .await;
+    let summary = outcome.unwrap();
+    assert_eq!(summary.sent.len(), 1, "{summary:?}");
+    assert_eq!(summary.sent[0].file_id, good.id);
+    assert_refused_as_damaged(&linked, &summary, &bad, &blob);
+    assert_eq!(files_below(&linked.downloads()), vec!["good.png"]);
+    assert_eq!(
+        std::fs::read(linked.downloads().join("good.png")).unwrap(),
+        good_bytes
+    );
+}
+
+/// Upload sessions in small chunks, so a file is several calls.
+fn in_sessions() -> SendSettings {
+    SendSettings {
+        session_threshold: 1024,
+        chunk_bytes: 16 * 1024,
+        parallel: 2,
+    }
+}
+
 mod api {
     use super::*;
+
+    #[tokio::test]
+    async fn a_flipped_blob_is_refused_before_its_upload() {
+        a_flipped_blob_is_refused_and_nothing_arrives(Linked::api().await, SendSettings::default())
+            .await;
+    }
+
+    #[tokio::test]
+    async fn a_flipped_blob_is_refused_before_its_upload_session_is_finished() {
+        let linked = Linked::api().await;
+        a_flipped_blob_is_refused_and_nothing_arrives(linked, in_sessions()).await;
+    }
+
+    #[tokio::test]
+    async fn one_flipped_blob_of_a_batch_is_refused_and_the_other_committed() {
+        one_flipped_of_two_is_refused_the_other_sent(Linked::api().await, in_sessions()).await;
+    }
 
     #[tokio::test]
     async fn a_collection_of_mixed_files_arrives_byte_identical() {
@@ -658,6 +804,96 @@ mod synced_folder {
     use super::*;
 
     #[tokio::test]
+    async fn a_flipped_blob_is_refused_and_never_placed() {
+        a_flipped_blob_is_refused_and_nothing_arrives(
+            Linked::local().await,
+            SendSettings::default(),
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn one_flipped_blob_of_two_is_refused_and_the_other_sent() {
+        one_flipped_of_two_is_refused_the_other_sent(
+            Linked::local().await,
+            SendSettings::default(),
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_flipped_blob_is_refused_even_when_its_bytes_are_already_there() {
+        // The damaged bytes sit in the downloads folder already (copied by hand): still not
+        // "sent", since they are not the file.
+        let linked = Linked::local().await;
+        let file = linked.lib.add("same.png", &png(63, 5_000));
+        let blob = linked.lib.flip_a_bit(&file);
+        std::fs::create_dir_all(linked.downloads()).unwrap();
+        std::fs::copy(&blob, linked.downloads().join("same.png")).unwrap();
+        let (outcome, _) = linked
+            .export_as(
+                OWNER,
+                OutgoingSelection::Ids(vec![file.id]),
+                None,
+                &SendSettings::default(),
+            )
+            .await;
+        let summary = outcome.unwrap();
+        assert!(summary.sent.is_empty(), "{summary:?}");
+        assert!(summary.failed[0].reason.contains(&file.sha256));
+    }
+
+    #[tokio::test]
+    async fn sharing_a_file_checks_for_an_api_link_before_writing_anything() {
+        let linked = Linked::local().await;
+        let file = linked.lib.add("never sent.png", &png(31, 300));
+        let before = files_below(&linked.root);
+        let error = linked.share(ShareTarget::File(file.id)).await.unwrap_err();
+        assert!(
+            matches!(error, ExportError::SharingNeedsApi { .. }),
+            "{error}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains("shared links need an API link"),
+            "{message}"
+        );
+        assert!(message.contains("--api"), "{message}");
+        assert_eq!(error.exit_code(), 1);
+        // Nothing written: no copy, no folder, no temp file.
+        assert_eq!(files_below(&linked.root), before);
+        assert!(!linked.downloads().exists());
+        assert!(!linked.lib.audit_actions().contains(&"share".to_owned()));
+    }
+
+    #[tokio::test]
+    async fn the_next_export_removes_the_temp_files_a_killed_one_left_and_nothing_else() {
+        let linked = Linked::local().await;
+        let leftovers = Leftovers::plant(&linked.downloads());
+        let file = linked.lib.add("after.png", &png(64, 700));
+        let summary = linked
+            .export(OutgoingSelection::Ids(vec![file.id]), Some("Later"))
+            .await;
+        assert_eq!(summary.sent.len(), 1);
+        leftovers.assert_only_ours_gone();
+        assert!(linked.downloads().join("Later/after.png").exists());
+    }
+
+    #[tokio::test]
+    async fn engine_start_removes_the_temp_files_a_killed_export_left_and_nothing_else() {
+        let linked = Linked::local().await;
+        let leftovers = Leftovers::plant(&linked.downloads());
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let settings = EngineSettings {
+            backends: linked.settings.clone(),
+            ..EngineSettings::default()
+        };
+        let (_engine, report) = ImportEngine::start(linked.lib.open(), settings, tx).unwrap();
+        assert_eq!(report.export_temp_files_removed, 2, "{report:?}");
+        leftovers.assert_only_ours_gone();
+    }
+
+    #[tokio::test]
     async fn a_filter_as_all_files_applies_it_selects_what_goes_out() {
         let linked = Linked::local().await;
         let picked = linked.lib.add("holiday beach.png", &png(40, 400));
@@ -773,5 +1009,54 @@ mod synced_folder {
             "{error}"
         );
         assert!(!linked.lib.audit_actions().contains(&"share".to_owned()));
+    }
+}
+
+/// What a killed export leaves in the downloads folder (temp files of ours, at the top and in
+/// a subfolder), beside files of the customer's that merely look like them and the temp file
+/// of an export still running.
+struct Leftovers {
+    ours: Vec<PathBuf>,
+    theirs: Vec<PathBuf>,
+}
+
+impl Leftovers {
+    fn plant(downloads: &Path) -> Leftovers {
+        // The pid of a process that has ended, as a killed export's has.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let live = std::process::id();
+        let sub = downloads.join("Summer");
+        std::fs::create_dir_all(&sub).unwrap();
+        let ours = vec![
+            downloads.join(format!(".~smartimage-export-{dead}-18c2a1b3f-0.tmp")),
+            sub.join(format!(".~smartimage-export-{dead}-18c2a1b40-7.tmp")),
+        ];
+        let theirs = vec![
+            // Customer files that look like ours.
+            downloads.join(format!(".~smartimage-export-{dead}-18c2a1b3f-0.tmp.jpg")),
+            downloads.join(format!("smartimage-export-{dead}-18c2a1b3f-0.tmp")),
+            sub.join(format!(".~smartimage-export-{dead}-18c2a1b3f.tmp")),
+            sub.join(".~smartimage-notes.tmp"),
+            sub.join("photo.jpg"),
+            // A delete's quarantine holds a customer's file: never ours to remove.
+            downloads.join(format!(".~smartimage-deleting-{dead}-18c2a1b3f-0.tmp")),
+            // An export running now (its pid is alive).
+            sub.join(format!(".~smartimage-export-{live}-18c2a1b41-3.tmp")),
+        ];
+        for path in ours.iter().chain(&theirs) {
+            std::fs::write(path, b"half a file").unwrap();
+        }
+        Leftovers { ours, theirs }
+    }
+
+    fn assert_only_ours_gone(&self) {
+        for path in &self.ours {
+            assert!(!path.exists(), "{} was left", path.display());
+        }
+        for path in &self.theirs {
+            assert!(path.exists(), "{} was removed", path.display());
+        }
     }
 }

@@ -112,6 +112,180 @@ impl Cli {
     }
 }
 
+impl Cli {
+    /// (id, sha256) of the uploaded file named `name`.
+    fn file(&self, name: &str) -> (String, String) {
+        let files: serde_json::Value =
+            serde_json::from_str(&self.ok(OWNER, &["files", "list", "--json"])).unwrap();
+        let file = files
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|file| file["name"] == name)
+            .unwrap();
+        (
+            file["id"].to_string(),
+            file["sha256"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Flips one bit of the file's blob (`<data dir>/blobs/ab/<sha256>`), as bit rot would.
+    fn flip_a_bit(&self, sha256: &str) {
+        let blob = self.data().join("blobs").join(&sha256[..2]).join(sha256);
+        let mut bytes = std::fs::read(&blob).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x01;
+        std::fs::write(&blob, &bytes).unwrap();
+    }
+
+    fn link_synced_folder(&self) -> PathBuf {
+        let dropbox = self.dir.path().join("Dropbox");
+        std::fs::create_dir_all(&dropbox).unwrap();
+        self.ok(
+            OWNER,
+            &[
+                "link",
+                "--account",
+                ACCOUNT,
+                "--local-folder",
+                dropbox.to_str().unwrap(),
+            ],
+        );
+        dropbox
+    }
+
+    /// The details of the `export refused` audit rows.
+    fn refusals(&self) -> Vec<String> {
+        let audit: serde_json::Value =
+            serde_json::from_str(&self.ok(OPERATOR, &["audit", "--json"])).unwrap();
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|row| row["action"] == "export refused")
+            .map(|row| row["detail"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+/// Every file below `dir`, as paths relative to it.
+fn tree(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).unwrap() {
+            let path = entry.unwrap().path();
+            out.push(
+                path.strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `a.png`'s blob flipped: exporting it alone is refused (exit 1) and nothing arrives; with
+/// `b.png` beside it, `b.png` arrives and the export ends with exit 4. Both times the message
+/// and an audit row name the file and its blob. `downloads` is where files land on disk.
+fn a_flipped_blob_is_refused(cli: &Cli, downloads: &Path) {
+    let (a, a_sha) = cli.file("a.png");
+    let (b, _) = cli.file("b.png");
+    cli.flip_a_bit(&a_sha);
+    let alone = cli.fails(OWNER, &["export", "--account", ACCOUNT, &a], 1);
+    assert!(alone.contains(&format!("file #{a}")), "{alone}");
+    assert!(alone.contains(&a_sha), "{alone}");
+    assert!(alone.contains("damaged"), "{alone}");
+    assert!(
+        !downloads.exists() || tree(downloads).is_empty(),
+        "{:?}",
+        tree(downloads)
+    );
+    let refusals = cli.refusals();
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert!(
+        refusals[0].contains(&format!("file #{a}")) && refusals[0].contains(&a_sha),
+        "{refusals:?}"
+    );
+
+    let out = cli
+        .cmd(OWNER, &["export", "--account", ACCOUNT, &a, &b])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Sent 1 of 2 files"), "{stdout}");
+    assert!(stdout.contains(&a_sha), "{stdout}");
+    assert_eq!(tree(downloads), vec!["b.png"]);
+    assert_eq!(cli.refusals().len(), 2);
+}
+
+#[test]
+fn a_flipped_blob_is_refused_by_an_export_to_a_synced_folder() {
+    let cli = Cli::new();
+    let dropbox = cli.link_synced_folder();
+    a_flipped_blob_is_refused(&cli, &dropbox.join("Acme (from Smartimage)"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flipped_blob_is_refused_by_an_export_over_the_api() {
+    let mut cli = Cli::new();
+    let root = tempfile::tempdir().unwrap();
+    let config = EmulatorConfig::new(root.path()).with_account(AccountConfig::new(
+        DBX,
+        OWNER,
+        "Owner Example",
+    ));
+    let (base, handle) = Emulator::start(config).await.unwrap();
+    {
+        let mut library = Library::open(&cli.data(), PlanCatalog::default()).unwrap();
+        let owner = library.actor(Some(OWNER), None).unwrap();
+        link_through_emulator(
+            &mut library,
+            &owner,
+            ACCOUNT,
+            (&base, &handle),
+            DBX,
+            APP_KEY,
+        )
+        .await;
+    }
+    let config = cli.dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[dropbox]\nendpoint = \"{base}\"\napp_key = \"{APP_KEY}\"\n"),
+    )
+    .unwrap();
+    cli.config = Some(config);
+    let downloads = handle
+        .account_dir(DBX)
+        .unwrap()
+        .join("Acme (from Smartimage)");
+    tokio::task::spawn_blocking(move || a_flipped_blob_is_refused(&cli, &downloads))
+        .await
+        .unwrap();
+    drop(handle);
+}
+
+#[test]
+fn share_file_over_a_synced_folder_is_refused_before_anything_is_written() {
+    let cli = Cli::new();
+    let dropbox = cli.link_synced_folder();
+    let before = tree(&dropbox);
+    let (a, _) = cli.file("a.png");
+    let error = cli.fails(OWNER, &["share", "--account", ACCOUNT, "--file", &a], 1);
+    assert!(error.contains("shared links need an API link"), "{error}");
+    assert!(error.contains("--api"), "{error}");
+    assert_eq!(tree(&dropbox), before);
+    let audit = cli.ok(OPERATOR, &["audit", "--json"]);
+    assert!(!audit.contains("\"share\""), "{audit}");
+}
+
 fn names_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()

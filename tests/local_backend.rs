@@ -1046,13 +1046,19 @@ async fn upload_autorenames_and_skips_identical_content() {
 }
 
 #[tokio::test]
-async fn an_upload_sweeps_only_stale_upload_temporaries_of_its_folder() {
+async fn an_upload_sweeps_only_dead_writers_upload_temporaries_of_its_folder() {
     let fx = fixture();
-    let stale = ".~smartimage-upload-1-abc-0.tmp";
-    let fresh = ".~smartimage-upload-2-def-0.tmp";
-    let interrupted_delete = ".~smartimage-deleting-3-123-0.tmp";
+    // A writer that has ended, as a killed one has; and one still running (this test).
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let ended = child.id();
+    child.wait().unwrap();
+    let running = std::process::id();
+    let stale = &format!(".~smartimage-upload-{running}-abc-0.tmp");
+    let killed = &format!(".~smartimage-upload-{ended}-abd-0.tmp");
+    let fresh = &format!(".~smartimage-upload-{running}-def-0.tmp");
+    let interrupted_delete = &format!(".~smartimage-deleting-{ended}-123-0.tmp");
     let someone_elses = ".~lock.report.odt#";
-    for name in [stale, fresh, interrupted_delete, someone_elses] {
+    for name in [stale, killed, fresh, interrupted_delete, someone_elses] {
         put(&fx.root, &format!("Acme/{name}"), b"left over");
     }
     let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(2 * 60 * 60);
@@ -1067,10 +1073,12 @@ async fn an_upload_sweeps_only_stale_upload_temporaries_of_its_folder() {
         .upload("/Acme/report.txt", b"r".to_vec(), WriteMode::Add, true)
         .await
         .unwrap();
-    assert!(
-        !fx.root.join("Acme").join(stale).exists(),
-        "a crash's leftover is removed"
-    );
+    for name in [stale, killed] {
+        assert!(
+            !fx.root.join("Acme").join(name).exists(),
+            "a crash's leftover {name} is removed"
+        );
+    }
     for name in [fresh, interrupted_delete, someone_elses] {
         assert!(fx.root.join("Acme").join(name).exists(), "{name} must stay");
     }

@@ -647,6 +647,7 @@ fn send_and_share_dialogs_at_both_sizes_in_colour_and_without() {
                     file_id: 2,
                     name: "poster.png".into(),
                     reason: "Dropbox is full (insufficient_space); free some space".into(),
+                    damaged_blob: None,
                 }],
                 bytes_sent: 40_000,
             };

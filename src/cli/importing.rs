@@ -339,8 +339,15 @@ fn print_recovery(recovery: &smartimage::import::engine::RecoveryReport) {
             "an upload is writing to this library: leftover temp files and released blobs are cleaned up at the next start"
         );
     }
+    if recovery.export_temp_files_removed > 0 {
+        println!(
+            "removed {} temp file(s) an interrupted export left in Dropbox",
+            recovery.export_temp_files_removed
+        );
+    }
     let cleaned = smartimage::import::engine::RecoveryReport {
         blob_cleanup_postponed: false,
+        export_temp_files_removed: 0,
         ..recovery.clone()
     };
     if cleaned != Default::default() {

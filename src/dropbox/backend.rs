@@ -63,6 +63,13 @@ pub enum BackendError {
     Refused { status: u16, summary: String },
     #[error("local Dropbox folder: {0}")]
     Io(#[from] std::io::Error),
+    /// The bytes read on this machine to send are not the ones the caller vouched for (a
+    /// damaged copy): the file was not committed to Dropbox, and trying again cannot help.
+    #[error("{} is damaged: {detail}; it was not sent", path.display())]
+    DamagedSource {
+        path: std::path::PathBuf,
+        detail: String,
+    },
 }
 
 impl BackendError {

@@ -3,12 +3,16 @@
 //! The API client uploads (`files/upload` up to a threshold, upload sessions above it, and
 //! `finish_batch_v2` for many files); the synced folder copies atomically. Either way a clash
 //! is renamed (`name (1).ext`), never overwritten, and identical content already at the target
-//! is left as it is, as Dropbox's `add` mode does (reference §3.8).
+//! is left as it is, as Dropbox's `add` mode does (reference §3.8). A file sent with a sha256
+//! has the bytes actually read checked against it before anything is committed: a damaged
+//! copy is refused ([`BackendError::DamagedSource`]), never sent.
 
 use std::future::Future;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
 
 use crate::dropbox::backend::{BackendError, BackendResult};
 use crate::dropbox::content_hash::ContentHasher;
@@ -27,6 +31,9 @@ const READ_BUFFER: usize = 1024 * 1024;
 pub struct OutgoingFile {
     pub source: PathBuf,
     pub size: u64,
+    /// What the bytes read from `source` must hash to (lowercase hex), when the caller knows:
+    /// a library blob's name. Checked before the file is committed in Dropbox.
+    pub sha256: Option<String>,
     pub destination: String,
 }
 
@@ -106,14 +113,32 @@ pub trait DropboxSender: Send + Sync {
 
     /// A shared link to the file or folder at `path`: the existing one if there is one.
     fn share(&self, path: &str) -> impl Future<Output = BackendResult<SharedLink>> + Send;
+
+    /// Whether [`share`](Self::share) can work at all, asked before anything is written (a
+    /// synced folder cannot make shared links).
+    fn can_share(&self) -> BackendResult<()>;
+
+    /// Removes what an earlier send, killed midway, left in the tree at `folder` (temp files
+    /// of ours only, never anyone else's); how many went. Nothing to do where a send leaves
+    /// nothing behind (upload sessions never finished are dropped by Dropbox).
+    fn remove_leftovers(&self, folder: &str) -> impl Future<Output = BackendResult<usize>> + Send;
 }
 
-/// The Dropbox content hash and size of a local file, read in a streaming way.
-pub fn content_hash_of_file(path: &Path) -> io::Result<(String, u64)> {
+/// The Dropbox content hash, sha256 and size of a local file, read once in a streaming way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileHashes {
+    pub content_hash: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// Reads `path` once, hashing it both ways (memory stays one buffer).
+pub fn hashes_of_file(path: &Path) -> io::Result<FileHashes> {
     let mut file = std::fs::File::open(path)?;
-    let mut hasher = ContentHasher::new();
+    let mut content = ContentHasher::new();
+    let mut sha = Sha256::new();
     let mut buffer = vec![0u8; READ_BUFFER];
-    let mut total = 0u64;
+    let mut size = 0u64;
     loop {
         let n = match file.read(&mut buffer) {
             Ok(0) => break,
@@ -121,10 +146,86 @@ pub fn content_hash_of_file(path: &Path) -> io::Result<(String, u64)> {
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(error),
         };
-        hasher.update(&buffer[..n]);
-        total += n as u64;
+        content.update(&buffer[..n]);
+        sha.update(&buffer[..n]);
+        size += n as u64;
     }
-    Ok((hasher.finalize(), total))
+    Ok(FileHashes {
+        content_hash: content.finalize(),
+        sha256: hex(&sha.finalize()),
+        size,
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Hashes what is read of a file being sent, to hold it against [`OutgoingFile::sha256`]
+/// before the file is committed. Does nothing for a file sent without one.
+pub struct SourceCheck {
+    expected: Option<(String, Sha256)>,
+    read: u64,
+}
+
+impl SourceCheck {
+    pub fn new(file: &OutgoingFile) -> SourceCheck {
+        SourceCheck {
+            expected: file
+                .sha256
+                .as_ref()
+                .map(|sha| (sha.to_ascii_lowercase(), Sha256::new())),
+            read: 0,
+        }
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        if let Some((_, hasher)) = &mut self.expected {
+            hasher.update(bytes);
+        }
+        self.read += bytes.len() as u64;
+    }
+
+    /// `Ok` when everything read (and nothing else) is what the file must hold.
+    pub fn verify(&self, file: &OutgoingFile) -> BackendResult<()> {
+        let Some((expected, hasher)) = &self.expected else {
+            return Ok(());
+        };
+        let actual = hex(&hasher.clone().finalize());
+        if actual == *expected && self.read == file.size {
+            return Ok(());
+        }
+        Err(damaged_source(file, &actual, self.read))
+    }
+}
+
+/// A file whose bytes read (`read` of them, hashing to `actual`) are not its sha256.
+pub fn damaged_source(file: &OutgoingFile, actual: &str, read: u64) -> BackendError {
+    BackendError::DamagedSource {
+        path: file.source.clone(),
+        detail: format!(
+            "its {read} bytes hash to sha256 {actual}, not {} ({} bytes)",
+            file.sha256.as_deref().unwrap_or("-"),
+            file.size
+        ),
+    }
+}
+
+/// A file that ended before (or ran past) its size while being read: damaged when its bytes
+/// were vouched for (a blob never changes), else changed meanwhile and worth another try.
+pub fn short_or_changed(file: &OutgoingFile, read: u64) -> BackendError {
+    match &file.sha256 {
+        Some(_) => BackendError::DamagedSource {
+            path: file.source.clone(),
+            detail: format!("{read} bytes were read, {} expected", file.size),
+        },
+        None => changed_while_sending(file, read),
+    }
+}
+
+/// The Dropbox content hash and size of a local file, read in a streaming way.
+pub fn content_hash_of_file(path: &Path) -> io::Result<(String, u64)> {
+    hashes_of_file(path).map(|hashes| (hashes.content_hash, hashes.size))
 }
 
 /// Dropbox must report back the bytes we sent: same size, same content hash.

@@ -32,6 +32,20 @@ impl DropboxSender for AnyBackend {
             AnyBackend::Api(b) => b.share(path).await,
         }
     }
+
+    fn can_share(&self) -> BackendResult<()> {
+        match self {
+            AnyBackend::Local(b) => b.can_share(),
+            AnyBackend::Api(b) => b.can_share(),
+        }
+    }
+
+    async fn remove_leftovers(&self, folder: &str) -> BackendResult<usize> {
+        match self {
+            AnyBackend::Local(b) => b.remove_leftovers(folder).await,
+            AnyBackend::Api(b) => b.remove_leftovers(folder).await,
+        }
+    }
 }
 
 /// The account's live link, or why there is none.

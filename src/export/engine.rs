@@ -1,7 +1,10 @@
 //! Export: the chosen files of one account go to its downloads folder in Dropbox, each
 //! streamed from its blob, renamed on a clash, never overwriting; failed files are retried,
-//! then reported with the reason. The library is only read (plus one audit row), so a failed
-//! export leaves it as it was.
+//! then reported with the reason. The library is only read (plus audit rows), so a failed
+//! export leaves it as it was. Every file's bytes are checked against its sha256 as they are
+//! read, before Dropbox commits them: a damaged blob is refused (named, with an audit row of
+//! its own), the rest still go. Temp files an earlier export left when it was killed are swept
+//! from the downloads folder first.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,6 +19,7 @@ use super::request::ExportRequest;
 use crate::dropbox::backend::{BackendError, DropboxBackend};
 use crate::dropbox::sending::{DropboxSender, OutgoingFile, SendSettings, SentVia};
 use crate::library::error::LibraryError;
+use crate::library::model::Account;
 use crate::library::outgoing::{OutgoingItem, OutgoingSelection};
 use crate::library::permissions::Actor;
 use crate::library::store::links::{self, LinkRecord};
@@ -43,6 +47,15 @@ pub enum ExportError {
     FolderClash { folder: String, other: String },
     #[error(transparent)]
     Dropbox(#[from] BackendError),
+    #[error(
+        "shared links need an API link: {account:?} is linked to a synced folder, which cannot \
+         create Dropbox shared links (sharing needs the Dropbox API); nothing was written to \
+         Dropbox. Link it with `smartimage link --account {account:?} --api` to share"
+    )]
+    SharingNeedsApi { account: String },
+    /// A file whose blob does not match its sha256 (see [`damaged_reason`]).
+    #[error("{reason}")]
+    DamagedBlob { reason: String },
     #[error("{0}")]
     Internal(String),
 }
@@ -73,6 +86,9 @@ pub struct FailedSummary {
     pub file_id: i64,
     pub name: String,
     pub reason: String,
+    /// The blob, when the file was refused because its bytes do not match it.
+    #[serde(skip)]
+    pub damaged_blob: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -123,7 +139,7 @@ pub async fn export<B: DropboxBackend + DropboxSender>(
     settings: &SendSettings,
     events: &UnboundedSender<ExportEvent>,
 ) -> Result<ExportSummary, ExportError> {
-    let (account, folder, items) = {
+    let (account, downloads, folder, items) = {
         let guard = locked(library)?;
         let account = guard.account_for_sending(actor, &request.account)?;
         let link = live_link(&guard, &account)?;
@@ -135,15 +151,16 @@ pub async fn export<B: DropboxBackend + DropboxSender>(
         };
         let folder = match subfolder {
             Some(sub) => join_subfolder(&downloads, &sub),
-            None => downloads,
+            None => downloads.clone(),
         };
         check_not_imported(&guard, &link, &folder)?;
         let items = guard.outgoing_files(actor, &account, &request.selection)?;
-        (account, folder, items)
+        (account, downloads, folder, items)
     };
     if items.is_empty() {
         return Err(ExportError::NothingSelected);
     }
+    remove_leftovers(backend, &downloads).await;
     backend.ensure_folder(&folder).await?;
     let _ = events.send(ExportEvent::Planned {
         account: account.name.clone(),
@@ -164,6 +181,7 @@ pub async fn export<B: DropboxBackend + DropboxSender>(
         ),
     )?;
     let (sent, failed) = send_with_retries(&items, &folder, backend, settings, events).await?;
+    record_refusals(library, actor, &account, &failed)?;
     let summary = ExportSummary {
         account: account.name.clone(),
         folder,
@@ -187,6 +205,57 @@ pub async fn export<B: DropboxBackend + DropboxSender>(
     Ok(summary)
 }
 
+/// Sweeps what an export killed midway left in the downloads folder (best effort: a failure
+/// is logged, the export goes on).
+pub(super) async fn remove_leftovers<B: DropboxSender>(backend: &B, downloads: &str) {
+    match backend.remove_leftovers(downloads).await {
+        Ok(0) => {}
+        Ok(removed) => {
+            tracing::info!(
+                folder = downloads,
+                removed,
+                "removed temp files of a killed export"
+            );
+        }
+        Err(error) => {
+            tracing::warn!(
+                folder = downloads,
+                %error,
+                "could not sweep temp files of a killed export"
+            );
+        }
+    }
+}
+
+/// The reason a file was refused: its blob's bytes are not the file's.
+pub(super) fn damaged_reason(item: &OutgoingItem, detail: &str) -> String {
+    format!(
+        "file #{} ({:?}) was not sent: its blob {} is damaged ({detail}); restore {} from a backup",
+        item.file.id,
+        item.file.name,
+        item.file.sha256,
+        item.blob.display()
+    )
+}
+
+/// One audit row per file refused for a damaged blob, naming the file and the blob.
+pub(super) fn record_refusals(
+    library: &Arc<Mutex<Library>>,
+    actor: &Actor,
+    account: &Account,
+    failed: &[FailedSummary],
+) -> Result<(), ExportError> {
+    for refused in failed.iter().filter(|failed| failed.damaged_blob.is_some()) {
+        locked(library)?.record_sending(
+            actor,
+            account,
+            crate::library::check::EXPORT_REFUSED_ACTION,
+            &refused.reason,
+        )?;
+    }
+    Ok(())
+}
+
 /// Sends `items` into `folder`; retryable failures go again, up to [`MAX_SEND_ATTEMPTS`].
 pub(super) async fn send_with_retries<B: DropboxSender>(
     items: &[OutgoingItem],
@@ -207,6 +276,7 @@ pub(super) async fn send_with_retries<B: DropboxSender>(
             .map(|&index| OutgoingFile {
                 source: items[index].blob.clone(),
                 size: items[index].file.size,
+                sha256: Some(items[index].file.sha256.clone()),
                 destination: format!("{folder}/{}", safe_name(&items[index].file.name)),
             })
             .collect();
@@ -247,15 +317,22 @@ pub(super) async fn send_with_retries<B: DropboxSender>(
                     again.push(index);
                 }
                 Err(error) => {
+                    let (reason, damaged_blob) = match &error {
+                        BackendError::DamagedSource { detail, .. } => {
+                            (damaged_reason(item, detail), Some(item.file.sha256.clone()))
+                        }
+                        _ => (error.to_string(), None),
+                    };
                     let _ = events.send(ExportEvent::Failed {
                         index,
                         name: item.file.name.clone(),
-                        reason: error.to_string(),
+                        reason: reason.clone(),
                     });
                     failed.push(FailedSummary {
                         file_id: item.file.id,
                         name: item.file.name.clone(),
-                        reason: error.to_string(),
+                        reason,
+                        damaged_blob,
                     });
                 }
             }

@@ -12,6 +12,8 @@ use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::sync::{Notify, watch};
 
 use crate::dropbox::backend::{BackendError, DropboxBackend};
+use crate::dropbox::folder_name::downloads_folder_path;
+use crate::dropbox::local::{LocalFolder, LocalSettings};
 use crate::import::backends::{AnyBackend, BackendSettings};
 use crate::import::events::{EngineCommand, EngineEvent, PassSummary};
 use crate::import::lock::{EngineLock, LockError};
@@ -21,7 +23,7 @@ use crate::library::blobs::BlobStore;
 use crate::library::error::LibraryError;
 use crate::library::ingest::UPLOAD_PURPOSE;
 use crate::library::store::import_items as journal;
-use crate::library::store::links::{self, LinkId, LinkRecord, LinkState};
+use crate::library::store::links::{self, BackendKind, LinkId, LinkRecord, LinkState};
 use crate::library::store::quota;
 
 /// How long one wait for Dropbox changes lasts before the link is scanned anyway.
@@ -70,6 +72,8 @@ pub struct RecoveryReport {
     /// An upload was writing blobs at start: temp files and orphan blobs were left alone (a
     /// live writer's look like a crash's), for the next start.
     pub blob_cleanup_postponed: bool,
+    /// Temp files a killed export left in synced folders' downloads folders, removed.
+    pub export_temp_files_removed: usize,
 }
 
 pub struct ImportEngine {
@@ -91,7 +95,8 @@ impl ImportEngine {
         let data_dir = library.data_dir().to_path_buf();
         let lock = EngineLock::acquire(&data_dir)?;
         let blobs = library.blobs().clone();
-        let report = recover(&mut library, &blobs)?;
+        let mut report = recover(&mut library, &blobs)?;
+        report.export_temp_files_removed = remove_export_leftovers(&library);
         let shutdown = Arc::new(AtomicBool::new(false));
         let cx = PassContext {
             library: Arc::new(Mutex::new(library)),
@@ -390,5 +395,46 @@ pub fn recover(library: &mut Library, blobs: &BlobStore) -> Result<RecoveryRepor
         interrupted_requeued,
         blobs_collected,
         blob_cleanup_postponed: cleaned.is_none(),
+        // Swept by `ImportEngine::start`, which knows the links.
+        export_temp_files_removed: 0,
     })
+}
+
+/// Removes the temp files a killed export left in the downloads folder of each synced-folder
+/// link (an API link has none: an unfinished upload session is no file). Best effort and
+/// cheap — a walk of those folders only; a failure is logged, never fatal.
+fn remove_export_leftovers(library: &Library) -> usize {
+    let live = match links::live_links(library.store().connection()) {
+        Ok(live) => live,
+        Err(error) => {
+            tracing::warn!(%error, "could not list links to sweep export temp files");
+            return 0;
+        }
+    };
+    let mut removed = 0;
+    for link in live
+        .iter()
+        .filter(|link| link.backend == BackendKind::Local)
+    {
+        let Some(root) = link.root_path.as_deref() else {
+            continue;
+        };
+        let downloads = downloads_folder_path(&link.folder_path);
+        let swept = LocalFolder::open(std::path::Path::new(root), LocalSettings::default())
+            .map_err(BackendError::from)
+            .and_then(|folder| folder.remove_leftovers_blocking(&downloads));
+        match swept {
+            Ok(count) => removed += count,
+            Err(error) => tracing::warn!(
+                account = %link.account_name,
+                folder = downloads,
+                %error,
+                "could not sweep temp files of a killed export"
+            ),
+        }
+    }
+    if removed > 0 {
+        tracing::info!(removed, "removed temp files killed exports left in Dropbox");
+    }
+    removed
 }

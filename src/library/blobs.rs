@@ -10,7 +10,7 @@
 //! A store in that layout is moved over when it is opened ([`BlobStore::open`]).
 
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -161,7 +161,7 @@ impl BlobStore {
     /// Moves blobs of the old layout (`ab/cd/<sha256>`) to `ab/<sha256>`. Each move is one
     /// rename on the same file system, so a crash leaves every blob under one of its two names
     /// and the next open finishes the job. Nothing that is not a blob of ours is touched: it
-    /// stays where it is and [`BlobStore::collect_unreferenced`] reports it as foreign.
+    /// stays where it is and [`BlobStore::inventory`] reports it as foreign.
     fn move_legacy_layout(&self) -> io::Result<()> {
         let mut moved_any = false;
         for top in list_dir(&self.root)? {
@@ -304,6 +304,27 @@ impl BlobStore {
     pub fn open_blob(&self, sha256: &str) -> io::Result<File> {
         let path = self.checked_path(sha256)?;
         File::open(&path).context("opening blob", &path)
+    }
+
+    /// Opens a stored blob for reading after rehashing it (streaming, through the same open
+    /// file) and finding its bytes are its name; the file is back at its start. A blob whose
+    /// bytes are not its name is an `InvalidData` error saying so.
+    pub fn open_verified(&self, sha256: &str) -> io::Result<File> {
+        let path = self.checked_path(sha256)?;
+        let mut file = File::open(&path).context("opening blob", &path)?;
+        let (actual, size) = hash_stream(&mut file).context("reading blob", &path)?;
+        if actual != sha256 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "blob {sha256} is damaged: its {size} bytes hash to {actual} ({})",
+                    path.display()
+                ),
+            ));
+        }
+        file.seek(io::SeekFrom::Start(0))
+            .context("reading blob", &path)?;
+        Ok(file)
     }
 
     /// Rehashes the stored content (streaming) and compares it with its name.

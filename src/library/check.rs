@@ -14,6 +14,20 @@ use crate::library::error::{LibraryError, Result};
 use crate::library::permissions::{Actor, Right};
 use crate::library::store::blob_table::{self, BlobCounts, BlobState};
 
+/// The audit action of a file an export or share refused because its blob is damaged.
+pub const EXPORT_REFUSED_ACTION: &str = "export refused";
+
+/// The 64-hex-digit blob name after "blob " in an audit detail, if there is one.
+fn blob_named_in(detail: &str) -> Option<String> {
+    detail.match_indices("blob ").find_map(|(at, word)| {
+        let rest = &detail[at + word.len()..];
+        let name = rest.get(..64)?;
+        name.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            .then(|| name.to_owned())
+    })
+}
+
 /// Problems of one kind listed one by one before the rest are only counted (human output).
 pub const PROBLEMS_LISTED_PER_KIND: usize = 20;
 
@@ -95,6 +109,9 @@ impl Library {
         self.check_database(&mut report)?;
         self.check_custody(&mut report)?;
         self.check_file_blobs(&mut report, options.read_data, progress)?;
+        if !options.read_data {
+            self.check_blobs_refused_on_export(&mut report)?;
+        }
         self.check_unknown_blobs(&mut report)?;
         self.check_leftovers(&mut report, options.engine_running)?;
         report.blob_table = blob_table::counts(self.store.connection())?;
@@ -226,6 +243,43 @@ impl Library {
                 report.bytes_read += size;
             }
             progress(done, count as u64, bytes_done, total_bytes as u64);
+        }
+        Ok(())
+    }
+
+    /// Without `--read-data`, the blobs an export or a share refused as damaged (their audit
+    /// rows name them) are re-hashed: a blob still damaged is listed.
+    fn check_blobs_refused_on_export(&self, report: &mut CheckReport) -> Result<()> {
+        let c = self.store.connection();
+        let mut stmt = c.prepare("SELECT detail FROM audit WHERE action = ?1")?;
+        let details: Vec<Option<String>> = stmt
+            .query_map([EXPORT_REFUSED_ACTION], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let named: BTreeSet<String> = details
+            .iter()
+            .flatten()
+            .filter_map(|detail| blob_named_in(detail))
+            .collect();
+        for sha256 in named {
+            let ids: Option<String> = c.query_row(
+                "SELECT group_concat(id, ', ') FROM files WHERE sha256 = ?1",
+                [&sha256],
+                |r| r.get(0),
+            )?;
+            let Some(ids) = ids else { continue }; // no file uses it any more
+            if let Ok(BlobCheck::Corrupt { actual_sha256 }) = self.blobs.verify(&sha256) {
+                report.problems.push(Problem {
+                    kind: ProblemKind::BlobCorrupt,
+                    subject: format!("file {ids} (blob {sha256})"),
+                    detail: format!(
+                        "an export refused this blob, and its bytes still hash to \
+                         {actual_sha256}: they changed on disk"
+                    ),
+                    fix: "restore the blob from a backup of the blob store (README, \"Backup and \
+                          restore\"), or re-import the file from its source"
+                        .into(),
+                });
+            }
         }
         Ok(())
     }

@@ -3,7 +3,10 @@
 //! `append_v2`, `finish`); many at once through sessions filled in parallel and committed by
 //! `finish_batch_v2`, one commit in flight per account. Every commit is `add` + `autorename`,
 //! and what Dropbox reports back must match the size and content hash of what was sent.
-//! Memory stays flat: at most one chunk per file in flight.
+//! Memory stays flat: at most one chunk per file in flight. A file with a sha256 is checked
+//! before it can be committed: `files/upload` hashes it before sending (and sends its content
+//! hash, so Dropbox refuses a body that changed after); a session hashes as it reads and
+//! never sends the closing chunk of a file that does not match, nor finishes its session.
 
 use std::sync::Arc;
 
@@ -16,7 +19,7 @@ use crate::dropbox::backend::{BackendError, BackendResult};
 use crate::dropbox::content_hash::{ContentHasher, content_hash};
 use crate::dropbox::sending::{
     DropboxSender, OutgoingFile, SendProgress, SendSettings, SentFile, SentVia, SharedLink,
-    changed_while_sending, check_sent, content_hash_of_file,
+    SourceCheck, check_sent, damaged_source, hashes_of_file, short_or_changed,
 };
 use crate::dropbox::wire::sharing::{SHARED_LINK_FOLDER_TAG, SharedLinkAlreadyExistsMetadata};
 use crate::dropbox::wire::{
@@ -87,22 +90,31 @@ async fn read_chunk(file: &mut tokio::fs::File, want: u64) -> std::io::Result<Ve
 }
 
 impl ApiClient {
-    /// One `files/upload`, the body streamed from the file; the hash is taken first so
-    /// Dropbox can refuse a body that was changed in transit.
+    /// One `files/upload`, the body streamed from the file; the hashes are taken first, so a
+    /// damaged file is refused before a byte goes out and Dropbox can refuse a body that
+    /// changed after (its content hash goes with it).
     async fn upload_from_disk(
         &self,
         file: &OutgoingFile,
         progress: Arc<dyn Fn(u64) + Send + Sync>,
     ) -> BackendResult<SentFile> {
         let source = file.source.clone();
-        let (hash, size) = tokio::task::spawn_blocking(move || content_hash_of_file(&source))
+        let hashes = tokio::task::spawn_blocking(move || hashes_of_file(&source))
             .await
             .map_err(|error| BackendError::Transient {
                 detail: format!("hashing task failed: {error}"),
             })??;
-        if size != file.size {
-            return Err(changed_while_sending(file, size));
+        if file
+            .sha256
+            .as_deref()
+            .is_some_and(|sha| !sha.eq_ignore_ascii_case(&hashes.sha256))
+        {
+            return Err(damaged_source(file, &hashes.sha256, hashes.size));
         }
+        if hashes.size != file.size {
+            return Err(short_or_changed(file, hashes.size));
+        }
+        let hash = hashes.content_hash;
         let arg = UploadArg {
             path: file.destination.clone(),
             mode: WriteMode::Add,
@@ -148,6 +160,9 @@ impl ApiClient {
     ) -> BackendResult<FilledSession> {
         let mut source = tokio::fs::File::open(&file.source).await?;
         let mut whole = ContentHasher::new();
+        // Checked before the chunk that closes the session goes out: a damaged file's session
+        // is never closed nor finished, so nothing of it is ever committed.
+        let mut check = SourceCheck::new(file);
         let first = read_chunk(&mut source, chunk_bytes.min(file.size.max(1))).await?;
         whole.update(&first);
         let mut offset = first.len() as u64;
@@ -155,6 +170,10 @@ impl ApiClient {
             close: offset >= file.size,
             content_hash: Some(content_hash(&first)),
         };
+        check.update(&first);
+        if start.close {
+            check.verify(file)?;
+        }
         let started: UploadSessionStartResult = self
             .rpc(session_data_call(CallSpec::upload(
                 "files/upload_session/start",
@@ -169,11 +188,15 @@ impl ApiClient {
         while !closed {
             let chunk = read_chunk(&mut source, chunk_bytes).await?;
             if chunk.is_empty() {
-                return Err(changed_while_sending(file, offset));
+                return Err(short_or_changed(file, offset));
             }
             whole.update(&chunk);
             let len = chunk.len() as u64;
             closed = offset + len >= file.size;
+            check.update(&chunk);
+            if closed {
+                check.verify(file)?;
+            }
             let arg = UploadSessionAppendArg {
                 cursor: UploadSessionCursor {
                     session_id: started.session_id.clone(),
@@ -212,8 +235,9 @@ impl ApiClient {
             calls += 1;
             progress(offset);
         }
-        if offset != file.size || read_chunk(&mut source, 1).await?.len() == 1 {
-            return Err(changed_while_sending(file, offset));
+        let past_the_end = read_chunk(&mut source, 1).await?.len() as u64;
+        if offset != file.size || past_the_end > 0 {
+            return Err(short_or_changed(file, offset + past_the_end));
         }
         Ok(FilledSession {
             cursor: UploadSessionCursor {
@@ -443,6 +467,16 @@ impl DropboxSender for ApiClient {
             _ => Err(endpoint.refused()),
         }
     }
+
+    fn can_share(&self) -> BackendResult<()> {
+        Ok(())
+    }
+
+    /// Nothing to remove: bytes in an upload session never finished are not a file in
+    /// Dropbox, and Dropbox drops the session itself.
+    async fn remove_leftovers(&self, _folder: &str) -> BackendResult<usize> {
+        Ok(0)
+    }
 }
 
 #[cfg(test)]
@@ -530,6 +564,7 @@ mod tests {
         let file = OutgoingFile {
             source,
             size: 9,
+            sha256: None,
             destination: "/A/a.jpg".into(),
         };
         let results = client(&server)
@@ -586,6 +621,7 @@ mod tests {
         let file = OutgoingFile {
             source,
             size: 3000,
+            sha256: None,
             destination: "/A/big.bin".into(),
         };
         let settings = SendSettings {

@@ -23,6 +23,7 @@ mod download;
 mod errors;
 mod fs_at;
 mod identity;
+mod leftovers;
 mod lookup;
 mod scan;
 mod send;
@@ -146,6 +147,14 @@ impl LocalFolder {
 
     pub fn settings(&self) -> LocalSettings {
         self.inner.settings
+    }
+
+    /// Removes the temp files killed writes left in the folder at `folder` and below (only
+    /// ours, only a dead writer's: see `leftovers.rs`); how many went. Blocking: for start-up
+    /// recovery, which runs before any async work (sends use
+    /// [`remove_leftovers`](crate::dropbox::sending::DropboxSender::remove_leftovers)).
+    pub fn remove_leftovers_blocking(&self, folder: &str) -> BackendResult<usize> {
+        self.inner.remove_leftovers(folder)
     }
 
     /// Runs blocking file-system work off the async threads.
@@ -298,6 +307,11 @@ impl Inner {
             .locate_with(&entry.path, folders)?
             .ok_or_else(|| not_found(&entry.path))?;
         write::delete_exact(&self.root, located, entry.parent_rev.as_deref())
+    }
+
+    fn remove_leftovers(&self, folder: &str) -> BackendResult<usize> {
+        let components = Inner::components_for_write(folder)?;
+        leftovers::sweep_tree(&self.root, &components)
     }
 
     fn components_for_write(path: &str) -> BackendResult<Vec<String>> {
@@ -493,5 +507,15 @@ impl crate::dropbox::sending::DropboxSender for LocalFolder {
 
     async fn share(&self, _path: &str) -> BackendResult<crate::dropbox::sending::SharedLink> {
         Err(send::sharing_needs_the_api())
+    }
+
+    fn can_share(&self) -> BackendResult<()> {
+        Err(send::sharing_needs_the_api())
+    }
+
+    async fn remove_leftovers(&self, folder: &str) -> BackendResult<usize> {
+        let folder = folder.to_owned();
+        self.blocking(move |inner| inner.remove_leftovers(&folder))
+            .await
     }
 }

@@ -2,20 +2,23 @@
 //! hidden temporary name, fsync'd, then renamed into place without replacing anything, so no
 //! half file is ever visible and the desktop client only ever syncs complete files. A clash is
 //! renamed `name (1).ext` like Dropbox's `add` + `autorename`; identical content already at the
-//! target is left as it is. Sharing needs the Dropbox API, so it is refused with that reason.
+//! target is left as it is. A file sent with a sha256 is hashed as it is copied and its temp
+//! file removed, never renamed into place, if it does not match. The temp file's name is ours
+//! (`leftovers.rs`), so what a killed export leaves is swept later. Sharing needs the Dropbox
+//! API, so it is refused with that reason.
 
 use std::ffi::OsStr;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::Path;
 
 use super::errors::{conflict, io_error, refused};
 use super::fs_at;
 use super::identity::file_metadata;
+use super::leftovers::{EXPORT_PURPOSE, create_temporary};
 use super::scan::{Root, find_child};
-use super::write::{UPLOAD_PURPOSE, folder_to_write_in, free_name, temporary_name};
+use super::write::{folder_to_write_in, free_name};
 use crate::dropbox::backend::{BackendError, BackendResult};
-use crate::dropbox::sending::{OutgoingFile, SentFile, SentVia, changed_while_sending};
+use crate::dropbox::sending::{OutgoingFile, SentFile, SentVia, SourceCheck, short_or_changed};
 
 const COPY_BUFFER: usize = 1024 * 1024;
 /// A new file taking the free name first (another writer) moves us on to the next name.
@@ -29,18 +32,25 @@ pub fn sharing_needs_the_api() -> BackendError {
     )
 }
 
-/// Whether the file `name` in `dir` holds exactly the bytes of `source`.
-fn same_content(dir: &OwnedFd, name: &OsStr, size: u64, source: &Path) -> io::Result<bool> {
+/// Whether the file `name` in `dir` holds exactly the bytes of `file`'s source; when it does,
+/// `check` has seen all of them.
+fn same_content(
+    dir: &OwnedFd,
+    name: &OsStr,
+    file: &OutgoingFile,
+    check: &mut SourceCheck,
+) -> io::Result<bool> {
     let stat = fs_at::stat_at(dir, name)?;
-    if !fs_at::is_regular(&stat) || stat.st_size as u64 != size {
+    if !fs_at::is_regular(&stat) || stat.st_size as u64 != file.size {
         return Ok(false);
     }
-    let mut ours = std::fs::File::open(source)?;
+    let mut ours = std::fs::File::open(&file.source)?;
     let mut theirs = fs_at::open_file_at(dir, name)?;
     let (mut a, mut b) = (vec![0u8; COPY_BUFFER], vec![0u8; COPY_BUFFER]);
     loop {
         let n = read_full(&mut ours, &mut a)?;
         let m = read_full(&mut theirs, &mut b)?;
+        check.update(&a[..n]);
         if n != m || a[..n] != b[..m] {
             return Ok(false);
         }
@@ -63,16 +73,19 @@ fn read_full(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-/// Copies `source` into a new hidden file in `dir`, synced; returns its name and stat.
+/// Copies `source` into a new hidden file in `dir`, hashing what it reads, synced; returns
+/// its name, stat and the file (open, so the temp file stays locked until it is placed). A
+/// copy that does not match the file's sha256 is removed, never placed.
 fn copy_to_temporary(
     dir: &OwnedFd,
     file: &OutgoingFile,
     progress: &dyn Fn(u64),
-) -> BackendResult<(std::ffi::OsString, libc::stat)> {
-    let temporary = temporary_name(UPLOAD_PURPOSE);
+) -> BackendResult<(std::ffi::OsString, libc::stat, std::fs::File)> {
+    let (temporary, mut target) = create_temporary(dir, EXPORT_PURPOSE)
+        .map_err(|error| io_error(&file.destination, error))?;
+    let mut check = SourceCheck::new(file);
     let copied = (|| -> io::Result<(u64, libc::stat)> {
         let mut source = std::fs::File::open(&file.source)?;
-        let mut target = fs_at::create_new_file_at(dir, &temporary)?;
         let mut buffer = vec![0u8; COPY_BUFFER];
         let mut total = 0u64;
         loop {
@@ -80,6 +93,7 @@ fn copy_to_temporary(
             if n == 0 {
                 break;
             }
+            check.update(&buffer[..n]);
             target.write_all(&buffer[..n])?;
             total += n as u64;
             progress(total);
@@ -87,15 +101,21 @@ fn copy_to_temporary(
         target.sync_all()?;
         Ok((total, fs_at::stat_fd(target.as_raw_fd())?))
     })();
-    match copied {
-        Ok((total, stat)) if total == file.size => Ok((temporary, stat)),
-        Ok((total, _)) => {
-            let _ = fs_at::unlink_at(dir, &temporary);
-            Err(changed_while_sending(file, total))
-        }
+    let checked = match copied {
+        Ok((total, stat)) => check.verify(file).and_then(|()| {
+            if total == file.size {
+                Ok(stat)
+            } else {
+                Err(short_or_changed(file, total))
+            }
+        }),
+        Err(error) => Err(io_error(&file.destination, error)),
+    };
+    match checked {
+        Ok(stat) => Ok((temporary, stat, target)),
         Err(error) => {
             let _ = fs_at::unlink_at(dir, &temporary);
-            Err(io_error(&file.destination, error))
+            Err(error)
         }
     }
 }
@@ -112,14 +132,18 @@ pub fn send_file(
         metadata: file_metadata(&format!("{folder}/{name}"), name, stat),
         via: SentVia::LocalCopy,
     };
+    let mut check = SourceCheck::new(file);
     if let Some((on_disk, on_disk_text, stat)) =
         find_child(&dir, name).map_err(|error| io_error(&file.destination, error))?
-        && same_content(&dir, &on_disk, file.size, &file.source)
+        && same_content(&dir, &on_disk, file, &mut check)
             .map_err(|error| io_error(&file.destination, error))?
     {
+        // The same bytes are there, but they count as sent only if they are the file's.
+        check.verify(file)?;
         return Ok(sent(&on_disk_text, &stat));
     }
-    let (temporary, stat) = copy_to_temporary(&dir, file, progress)?;
+    // Held open (so locked) until placed: a sweep never takes a temp file being placed.
+    let (temporary, stat, _locked) = copy_to_temporary(&dir, file, progress)?;
     for _ in 0..PLACEMENT_ATTEMPTS {
         let target = match find_child(&dir, name).map_err(|error| io_error(&folder, error))? {
             None => name.clone(),

@@ -1,16 +1,19 @@
 //! Changing the synced folder: creating folders, uploading the report file, and deleting exactly
 //! the revision that was imported. Every write goes to a hidden temporary name first (ignored by
-//! the scanner and by Dropbox) and is renamed into place, so no half file is ever visible.
+//! the scanner and by Dropbox, see `leftovers.rs`) and is renamed into place, so no half file is
+//! ever visible.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::errors::{conflict, io_error, not_found, refused};
 use super::fs_at;
 use super::identity::{
     MAX_NAME_BYTES, file_metadata, folder_metadata, is_ignored_name, join_path, rev_of,
+};
+use super::leftovers::{
+    DELETING_PURPOSE, UPLOAD_PURPOSE, create_temporary, sweep_dir, temporary_name,
 };
 use super::scan::{Located, Root, find_child};
 use crate::dropbox::backend::BackendResult;
@@ -18,61 +21,6 @@ use crate::dropbox::wire::{FileMetadata, FolderMetadata, Metadata, WriteMode};
 
 /// How many ` (n)` suffixes autorename tries before giving up.
 const MAX_AUTORENAME: u32 = 10_000;
-/// An upload's temporary file older than this was left by a crash (an upload takes seconds).
-const STALE_UPLOAD_AGE: std::time::Duration = std::time::Duration::from_secs(60 * 60);
-pub(super) const UPLOAD_PURPOSE: &str = "upload";
-const TEMPORARY_PREFIX: &str = ".~smartimage-";
-
-/// A name nobody else will pick, hidden from the scanner (`.~` prefix, `.tmp` suffix).
-pub(super) fn temporary_name(purpose: &str) -> OsString {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos();
-    format!(
-        "{TEMPORARY_PREFIX}{purpose}-{}-{nanos:x}-{count}.tmp",
-        std::process::id()
-    )
-    .into()
-}
-
-/// Removes upload temporaries a crash left in `dir` (only ours, only old ones, only files).
-/// Leftovers of an interrupted delete are not touched: their original name is unknown, and
-/// they hold a file someone may still want; they are logged instead.
-pub(super) fn sweep_stale_uploads(dir: &OwnedFd, folder: &str) {
-    let Ok(names) = fs_at::read_dir_at(dir) else {
-        return;
-    };
-    let upload_prefix = format!("{TEMPORARY_PREFIX}{UPLOAD_PURPOSE}-");
-    let now = std::time::SystemTime::now();
-    for name in names {
-        let Some(text) = name.to_str() else { continue };
-        if !text.starts_with(TEMPORARY_PREFIX) {
-            continue;
-        }
-        if !text.starts_with(&upload_prefix) {
-            tracing::warn!(
-                folder,
-                name = text,
-                "leftover of an interrupted delete; check it by hand"
-            );
-            continue;
-        }
-        let Ok(stat) = fs_at::stat_at(dir, &name) else {
-            continue;
-        };
-        let modified = std::time::UNIX_EPOCH
-            + std::time::Duration::from_secs(u64::try_from(stat.st_mtime).unwrap_or(0));
-        let stale = now
-            .duration_since(modified)
-            .is_ok_and(|age| age > STALE_UPLOAD_AGE);
-        if fs_at::is_regular(&stat) && stale && fs_at::unlink_at(dir, &name).is_ok() {
-            tracing::info!(folder, name = text, "removed an upload left by a crash");
-        }
-    }
-}
 
 fn same_inode(a: &libc::stat, b: &libc::stat) -> bool {
     a.st_dev == b.st_dev && a.st_ino == b.st_ino
@@ -168,9 +116,9 @@ fn write_file(
     replace: bool,
 ) -> BackendResult<FileMetadata> {
     let path = format!("{folder}/{name}");
-    let temporary = temporary_name(UPLOAD_PURPOSE);
+    let (temporary, mut file) =
+        create_temporary(dir, UPLOAD_PURPOSE).map_err(|error| io_error(&path, error))?;
     let written = (|| -> io::Result<libc::stat> {
-        let mut file = fs_at::create_new_file_at(dir, &temporary)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         let stat = fs_at::stat_fd(file.as_raw_fd())?;
@@ -209,7 +157,7 @@ pub(super) fn folder_to_write_in<'a>(
     }
     let (dir, display, _) = ensure_folder_chain(root, parents)?;
     let folder = join_path(&display);
-    sweep_stale_uploads(&dir, &folder);
+    sweep_dir(&dir, &folder);
     Ok((name, dir, folder))
 }
 
@@ -283,7 +231,7 @@ pub fn delete_exact(
             "path_write/conflict/file/ {path:?} is no longer at rev {parent_rev}"
         )));
     }
-    let quarantine = temporary_name("deleting");
+    let quarantine = temporary_name(DELETING_PURPOSE);
     match fs_at::rename_at(&located.parent, &located.name, &quarantine, false) {
         Ok(()) => {}
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Err(not_found(&path)),

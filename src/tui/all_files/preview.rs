@@ -1,11 +1,14 @@
 //! Image previews: decoded off the UI task with hard limits (a decompression bomb is refused,
-//! never allocated), shrunk to a thumbnail and kept in a small cache.
+//! never allocated), shrunk to a thumbnail and kept in a small cache. A blob is checked against
+//! its sha256 before it is decoded: a damaged one shows a message, not a picture.
 
+use std::io::{self, BufRead, BufReader, Seek};
 use std::path::Path;
 use std::sync::Arc;
 
 use image::{DynamicImage, ImageReader, Limits};
 
+use crate::library::blobs::BlobStore;
 use crate::library::model::{FileId, FileRecord};
 
 /// Widest or tallest image decoded; a header claiming more is refused before decoding.
@@ -63,16 +66,47 @@ fn limits() -> Limits {
     limits
 }
 
-/// Decode `path` within the limits and shrink it to a thumbnail.
-pub fn decode(path: &Path, size: u64) -> Result<DynamicImage, String> {
+fn too_large(size: u64) -> Result<(), String> {
     if size > MAX_FILE_BYTES {
         return Err(format!(
             "too large to preview ({} MiB or more)",
             MAX_FILE_BYTES >> 20
         ));
     }
-    let mut reader = ImageReader::open(path)
-        .and_then(|r| r.with_guessed_format())
+    Ok(())
+}
+
+/// Decode `path` within the limits and shrink it to a thumbnail.
+pub fn decode(path: &Path, size: u64) -> Result<DynamicImage, String> {
+    too_large(size)?;
+    let reader = ImageReader::open(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    decode_from(reader)
+}
+
+/// Decode the library's blob `sha256` once its bytes are checked to be what the file's row
+/// says (rehashed as a stream through the file that is then decoded): a damaged blob is
+/// refused with a message, never shown as if it were the file.
+pub fn decode_blob(blobs: &BlobStore, sha256: &str, size: u64) -> Result<DynamicImage, String> {
+    too_large(size)?;
+    let file = match blobs.open_verified(sha256) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+            return Err(format!(
+                "not shown: the library's copy of this file is damaged (its bytes do not match \
+                 it): {e}"
+            ));
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err("the file's content is not in the blob store".into());
+        }
+        Err(e) => return Err(format!("cannot read the file: {e}")),
+    };
+    decode_from(ImageReader::new(BufReader::new(file)))
+}
+
+fn decode_from<R: BufRead + Seek>(reader: ImageReader<R>) -> Result<DynamicImage, String> {
+    let mut reader = reader
+        .with_guessed_format()
         .map_err(|e| format!("cannot read the file: {e}"))?;
     reader.limits(limits());
     let image = reader
@@ -162,6 +196,30 @@ mod tests {
         let thumb = decode(&path, 1).unwrap();
         assert_eq!((thumb.width(), thumb.height()), (256, 128));
         assert_eq!(dimensions(&path), Some((600, 300)));
+    }
+
+    #[test]
+    fn a_blob_whose_bytes_do_not_match_is_refused_not_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::open(&dir.path().join("blobs")).unwrap();
+        let source = dir.path().join("red.png");
+        image::RgbImage::from_pixel(40, 20, image::Rgb([200, 10, 10]))
+            .save(&source)
+            .unwrap();
+        let blob = blobs.put_file(&source).unwrap();
+        let thumb = decode_blob(&blobs, &blob.sha256, blob.size).unwrap();
+        assert_eq!(thumb.width(), 2 * thumb.height());
+
+        // One byte flipped at rest, in the pixel data: the image may still decode, but it is
+        // not the file any more.
+        let path = blobs.path(&blob).unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x01;
+        std::fs::write(&path, &bytes).unwrap();
+        let why = decode_blob(&blobs, &blob.sha256, blob.size).unwrap_err();
+        assert!(why.contains("damaged"), "{why}");
+        assert!(why.contains(&blob.sha256), "{why}");
     }
 
     fn crc32(bytes: &[u8]) -> u32 {

@@ -370,10 +370,8 @@ pub fn serve_among(
             .map(FilesReply::BatchAdded)
             .map_err(|e| e.to_string()),
         FilesRequest::Preview(request) => {
-            let image = match library.blobs().path_of(&request.sha256) {
-                Some(path) => preview::decode(&path, request.size).map(Arc::new),
-                None => Err("the file's content is not in the blob store".into()),
-            };
+            let image =
+                preview::decode_blob(library.blobs(), &request.sha256, request.size).map(Arc::new);
             Ok(FilesReply::Preview(PreviewReply {
                 file: request.file,
                 image,
