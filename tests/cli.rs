@@ -1185,7 +1185,13 @@ fn upload_takes_a_tree_under_the_plan_rules_and_never_touches_the_source() {
             src.join("photos/logo.png").to_str().unwrap(),
         ],
     );
-    assert!(one.contains("Uploaded 1 file(s)"), "{one}");
+    // Its bytes are in Acme already (from the tree): skipped, named, nothing added.
+    assert!(
+        one.contains("Uploaded 0 file(s)")
+            && one.contains("1 skipped")
+            && one.contains("logo.png: already in the library (file "),
+        "{one}"
+    );
     assert!(audit_actions(&lib).contains(&"file.add".to_string()));
 }
 

@@ -886,13 +886,22 @@ fn every_file_of_an_upload_gets_one_outcome_even_when_named_twice() {
     let mut finished: Vec<i64> = events
         .iter()
         .filter_map(|e| match e {
-            EngineEvent::Uploaded { upload, .. } | EngineEvent::UploadRefused { upload, .. } => {
-                Some(upload.upload)
-            }
+            EngineEvent::Uploaded { upload, .. }
+            | EngineEvent::UploadRefused { upload, .. }
+            | EngineEvent::UploadSkipped { upload, .. } => Some(upload.upload),
             _ => None,
         })
         .collect();
     assert_eq!(queued.len(), 3);
+    // The second a.png is the first one's bytes: skipped as a duplicate, not stored twice.
+    let skipped: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            EngineEvent::UploadSkipped { upload, reason } => Some((upload.upload, reason.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(skipped, vec![(queued[2], "duplicate")], "{events:?}");
     finished.sort();
     let mut expected = queued.clone();
     expected.sort();

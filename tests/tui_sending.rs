@@ -15,6 +15,7 @@ use smartimage::dropbox::emulator::{AccountConfig, Emulator, EmulatorHandle};
 use smartimage::dropbox::sending::content_hash_of_file;
 use smartimage::export::ExportEvent;
 use smartimage::library::Library;
+use smartimage::library::local_source::UploadOptions;
 use smartimage::library::model::FileRecord;
 use smartimage::library::organise::{FileFilter, FileSelection};
 use smartimage::library::outgoing::OutgoingSelection;
@@ -85,6 +86,7 @@ impl Setup {
             &owner,
             ACME,
             std::slice::from_ref(&sources),
+            UploadOptions::default(),
             |_| {},
         )
         .unwrap();
@@ -185,7 +187,15 @@ impl Setup {
         let mut lib = Library::open(&self.data, PlanCatalog::defaults()).unwrap();
         let owner = lib.actor(Some(OWNER), None).unwrap();
         let before: Vec<i64> = self.files().iter().map(|f| f.id).collect();
-        smartimage::import::upload::upload(&mut lib, &owner, ACME, &[dir], |_| {}).unwrap();
+        smartimage::import::upload::upload(
+            &mut lib,
+            &owner,
+            ACME,
+            &[dir],
+            UploadOptions::default(),
+            |_| {},
+        )
+        .unwrap();
         let after = self.files();
         after.iter().find(|f| !before.contains(&f.id)).unwrap().id
     }

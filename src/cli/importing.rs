@@ -195,7 +195,8 @@ impl EventPrinter {
             | EngineEvent::Verifying { .. }
             | EngineEvent::UploadQueued(_)
             | EngineEvent::Uploaded { .. }
-            | EngineEvent::UploadRefused { .. } => return,
+            | EngineEvent::UploadRefused { .. }
+            | EngineEvent::UploadSkipped { .. } => return,
         };
         let line = escape_for_terminal(&line);
         match &self.bars {

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 use smartimage::config::{self, Config};
 use smartimage::library::error::{EXIT_BAD_USAGE, EXIT_RUNTIME_FAILURE};
+use smartimage::library::local_source::UploadOptions;
 use smartimage::library::permissions::Actor;
 use smartimage::library::store::links::LinkState;
 use smartimage::library::{Library, LibraryError};
@@ -128,13 +129,22 @@ pub enum Command {
         items: Vec<i64>,
     },
     /// Upload files and folders from this machine into an account's All Files (same rules as
-    /// Dropbox imports; the source files are only read). Exit 4 when some files were rejected.
+    /// Dropbox imports; the source files are only read). Files whose bytes the account already
+    /// has are skipped, so running it again adds nothing twice. Exit 4 when some files were
+    /// rejected.
     Upload {
         #[arg(long, value_name = "NAME")]
         account: String,
-        /// Files and folders (folders are walked; links inside them are not followed)
+        /// Files and folders (folders are walked; symbolic links, named here or inside a
+        /// folder, are skipped and reported)
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
+        /// Store a file even when the account already has the same bytes (a second copy)
+        #[arg(long)]
+        allow_duplicates: bool,
+        /// Follow symbolic links (never into /proc, /sys or /dev, never round a cycle)
+        #[arg(long)]
+        follow_symlinks: bool,
         #[arg(long)]
         json: bool,
     },
@@ -373,8 +383,16 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Upload {
             account,
             paths,
+            allow_duplicates,
+            follow_symlinks,
             json,
-        } => uploading::upload(&mut cx, &account, &paths, json),
+        } => {
+            let options = UploadOptions {
+                allow_duplicates,
+                follow_symlinks,
+            };
+            uploading::upload(&mut cx, &account, &paths, options, json)
+        }
         Command::Export {
             account,
             collection,

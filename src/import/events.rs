@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::library::local_source::SkipReason;
 use crate::library::policy::ErrorKind;
 use crate::library::store::import_items::ItemId;
 use crate::library::store::links::{LinkId, LinkState};
@@ -132,6 +133,12 @@ pub enum EngineEvent {
         upload: UploadRef,
         kind: ErrorKind,
         detail: String,
+    },
+    /// The file was left out, not failed: its bytes are already in the account (as
+    /// `reason`'s file), or it is a link not to follow.
+    UploadSkipped {
+        upload: UploadRef,
+        reason: SkipReason,
     },
 }
 

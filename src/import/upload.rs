@@ -7,6 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use crate::library::local_source::{LocalUpload, SkipReason, UploadOptions, link_skip};
 use crate::library::permissions::Actor;
 use crate::library::policy::ErrorKind;
 use crate::library::{Library, LibraryError};
@@ -46,23 +47,43 @@ impl std::fmt::Display for CollectError {
 
 impl std::error::Error for CollectError {}
 
+/// What a set of paths means to an upload: the files to read, in order, and what was left out
+/// and why (links, unless followed).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Collected {
+    pub files: Vec<PathBuf>,
+    pub skipped: Vec<(PathBuf, SkipReason)>,
+}
+
 /// Every regular file under `paths`; folders are walked (sorted, system files such as
-/// `.DS_Store` skipped), symlinks inside them are not followed (a link loop or a link out of
-/// the tree cannot pull in what was not asked for).
-pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CollectError> {
-    let mut out = Vec::new();
+/// `.DS_Store` skipped). A symbolic link — named in `paths` or met in a tree — is skipped with
+/// its reason unless `follow_symlinks`; followed, a link never leads into `/proc`, `/sys` or
+/// `/dev`, nor to a folder it is inside (a cycle). The rule is [`link_skip`]'s, the one
+/// `Library::add_local_files` applies.
+pub fn collect_files(paths: &[PathBuf], follow_symlinks: bool) -> Result<Collected, CollectError> {
+    let mut out = Collected::default();
     for path in paths {
-        let meta = std::fs::metadata(path).map_err(|error| CollectError::Unreadable {
+        let unreadable = |error| CollectError::Unreadable {
             path: path.clone(),
             error,
-        })?;
+        };
+        if let Some(reason) = link_skip(path, follow_symlinks).map_err(unreadable)? {
+            out.skipped.push((path.clone(), reason));
+            continue;
+        }
+        let meta = std::fs::metadata(path).map_err(unreadable)?;
         if meta.is_dir() {
-            walk(path, &mut out).map_err(|error| CollectError::Walk {
+            let mut walk = Walk {
+                follow_symlinks,
+                ancestors: Vec::new(),
+                out: &mut out,
+            };
+            walk.dir(path).map_err(|error| CollectError::Walk {
                 path: path.clone(),
                 error,
             })?;
         } else if meta.is_file() {
-            out.push(path.clone());
+            out.files.push(path.clone());
         } else {
             return Err(CollectError::NotAFileOrFolder(path.clone()));
         }
@@ -70,22 +91,59 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CollectError> {
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let kind = entry.file_type()?;
-        let name = entry.file_name();
-        if is_system_file(&name.to_string_lossy()) {
-            continue;
+/// One folder tree being walked.
+struct Walk<'a> {
+    follow_symlinks: bool,
+    /// The folders from the top to the one being listed, resolved (only when following links:
+    /// otherwise no walk can come back round).
+    ancestors: Vec<PathBuf>,
+    out: &'a mut Collected,
+}
+
+impl Walk<'_> {
+    fn dir(&mut self, dir: &Path) -> std::io::Result<()> {
+        if self.follow_symlinks {
+            let resolved = std::fs::canonicalize(dir)?;
+            if self.ancestors.contains(&resolved) {
+                self.out
+                    .skipped
+                    .push((dir.to_path_buf(), SkipReason::LinkCycle));
+                return Ok(());
+            }
+            self.ancestors.push(resolved);
         }
-        if kind.is_dir() {
-            walk(&entry.path(), out)?;
-        } else if kind.is_file() {
-            out.push(entry.path());
+        let listed = self.entries(dir);
+        if self.follow_symlinks {
+            self.ancestors.pop();
         }
+        listed
     }
-    Ok(())
+
+    fn entries(&mut self, dir: &Path) -> std::io::Result<()> {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let name = entry.file_name();
+            if is_system_file(&name.to_string_lossy()) {
+                continue;
+            }
+            let path = entry.path();
+            let mut kind = entry.file_type()?;
+            if kind.is_symlink() {
+                if let Some(reason) = link_skip(&path, self.follow_symlinks)? {
+                    self.out.skipped.push((path, reason));
+                    continue;
+                }
+                kind = std::fs::metadata(&path)?.file_type();
+            }
+            if kind.is_dir() {
+                self.dir(&path)?;
+            } else if kind.is_file() {
+                self.out.files.push(path);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What an upload of some paths would take.
@@ -100,9 +158,10 @@ pub struct UploadPreview {
 /// How many files `preview` names.
 pub const PREVIEW_NAMES: usize = 5;
 
-/// Count the files under `paths` and their size (reads metadata only).
+/// Count the files under `paths` and their size (reads metadata only), as the console uploads
+/// them: links not followed.
 pub fn preview(paths: &[PathBuf]) -> Result<UploadPreview, CollectError> {
-    let files = collect_files(paths)?;
+    let files = collect_files(paths, false)?.files;
     let bytes = files
         .iter()
         .filter_map(|f| std::fs::metadata(f).ok())
@@ -127,19 +186,22 @@ fn next_upload_id() -> i64 {
 pub struct UploadSummary {
     pub uploaded: u64,
     pub uploaded_bytes: u64,
+    /// Left out with a reason: already in the library, or a link.
+    pub skipped: u64,
     pub rejected: u64,
     pub failed: u64,
 }
 
 /// Upload the files under `paths` to `account` through [`Library::add_local_files`]: every
 /// file is announced as [`EngineEvent::UploadQueued`] first, then each one is reported as
-/// stored or refused (with its reason). A permission denial or a store failure that stops the
-/// whole upload is the `Err`.
+/// stored, skipped or refused (with its reason). A permission denial or a store failure that
+/// stops the whole upload is the `Err`.
 pub fn upload(
     library: &mut Library,
     actor: &Actor,
     account: &str,
     paths: &[PathBuf],
+    options: UploadOptions,
     mut events: impl FnMut(EngineEvent),
 ) -> Result<UploadSummary, String> {
     // Permission and account first: nothing is read before the answer is yes.
@@ -147,35 +209,47 @@ pub fn upload(
     actor
         .check(crate::library::permissions::Right::Organise(&target))
         .map_err(|e| e.to_string())?;
-    let files = collect_files(paths).map_err(|e| e.to_string())?;
-    // By path, in order: a file named twice (a folder and a file in it) is uploaded twice, as
-    // the CLI does, and each of its rows gets its own outcome.
+    let collected = collect_files(paths, options.follow_symlinks).map_err(|e| e.to_string())?;
+    let upload_ref = |file: &Path| UploadRef {
+        upload: next_upload_id(),
+        account: target.name.clone(),
+        path: file.display().to_string(),
+        size: std::fs::metadata(file).map(|m| m.len()).unwrap_or(0),
+    };
+    let mut summary = UploadSummary::default();
+    for (path, reason) in collected.skipped {
+        let upload = upload_ref(&path);
+        events(EngineEvent::UploadQueued(upload.clone()));
+        summary.skipped += 1;
+        events(EngineEvent::UploadSkipped { upload, reason });
+    }
+    let files = collected.files;
+    // By path, in order: a file named twice (a folder and a file in it) is read twice, as
+    // the CLI does, and each of its rows gets its own outcome (the second: a duplicate).
     let mut refs: HashMap<PathBuf, VecDeque<UploadRef>> = HashMap::new();
     for file in &files {
-        let upload = UploadRef {
-            upload: next_upload_id(),
-            account: target.name.clone(),
-            path: file.display().to_string(),
-            size: std::fs::metadata(file).map(|m| m.len()).unwrap_or(0),
-        };
+        let upload = upload_ref(file);
         events(EngineEvent::UploadQueued(upload.clone()));
         refs.entry(file.clone()).or_default().push_back(upload);
     }
-    let mut summary = UploadSummary::default();
     let mut denied = None;
     library
-        .add_local_files(actor, &target.name, &files, |path, outcome| {
+        .add_local_files(actor, &target.name, &files, options, |path, outcome| {
             let Some(upload) = refs.get_mut(path).and_then(VecDeque::pop_front) else {
                 return;
             };
             match outcome {
-                Ok(record) => {
+                Ok(LocalUpload::Stored(record)) => {
                     summary.uploaded += 1;
                     summary.uploaded_bytes += record.size;
                     events(EngineEvent::Uploaded {
                         upload,
                         file: record.id,
                     });
+                }
+                Ok(LocalUpload::Skipped(reason)) => {
+                    summary.skipped += 1;
+                    events(EngineEvent::UploadSkipped { upload, reason });
                 }
                 Err(LibraryError::PermissionDenied(e)) => denied = Some(e.to_string()),
                 Err(LibraryError::Refused(refusal)) => {
@@ -214,7 +288,9 @@ mod tests {
         std::fs::write(dir.path().join("b.jpg"), b"12345").unwrap();
         std::fs::write(dir.path().join(".DS_Store"), b"x").unwrap();
         std::fs::write(dir.path().join("sub/a.png"), b"123").unwrap();
-        let files = collect_files(&[dir.path().to_path_buf()]).unwrap();
+        let files = collect_files(&[dir.path().to_path_buf()], false)
+            .unwrap()
+            .files;
         assert_eq!(
             files,
             vec![dir.path().join("b.jpg"), dir.path().join("sub/a.png")]
@@ -222,7 +298,7 @@ mod tests {
         let p = preview(&[dir.path().to_path_buf()]).unwrap();
         assert_eq!((p.files, p.bytes), (2, 8));
         assert!(matches!(
-            collect_files(&[dir.path().join("missing")]),
+            collect_files(&[dir.path().join("missing")], false),
             Err(CollectError::Unreadable { .. })
         ));
     }

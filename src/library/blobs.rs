@@ -699,6 +699,11 @@ fn to_hex(bytes: &[u8]) -> String {
     hex
 }
 
+/// The sha256 (lowercase hex, as blobs are named) and length of everything `reader` yields.
+pub(crate) fn sha256_of(reader: &mut impl Read) -> io::Result<(String, u64)> {
+    hash_stream(reader)
+}
+
 fn hash_stream(reader: &mut impl Read) -> io::Result<(String, u64)> {
     let mut hasher = Sha256::new();
     let mut size = 0u64;

@@ -9,6 +9,9 @@ use crate::library::actions::{Library, event, now};
 use crate::library::blobs::PendingBlob;
 use crate::library::error::{LibraryError, Result};
 use crate::library::formats::{self, Detection};
+use crate::library::local_source::{
+    LocalUpload, SkipReason, UploadOptions, link_skip, open_source, source_sha256,
+};
 use crate::library::model::{Account, FileId, FileRecord, NewFile, Source};
 use crate::library::permissions::{Actor, Right};
 use crate::library::policy::Plan;
@@ -25,7 +28,9 @@ pub const UPLOAD_PURPOSE: &str = "upload";
 const UPLOAD_BATCH: usize = 256;
 
 impl Library {
-    /// Direct upload of one file from this machine's disk. The source file is only read.
+    /// Direct upload of one file from this machine's disk, under the defaults (duplicates
+    /// skipped, a link not followed). The source file is only read. Idempotent: when the
+    /// account already has these bytes, nothing is added and the row is that file's.
     pub fn add_local_file(
         &mut self,
         actor: &Actor,
@@ -33,15 +38,29 @@ impl Library {
         path: &Path,
     ) -> Result<FileRecord> {
         let mut outcome = None;
-        self.add_local_files(actor, account, &[path.to_path_buf()], |_, result| {
-            outcome = Some(result)
-        })?;
-        outcome.unwrap_or_else(|| {
-            Err(LibraryError::InvalidInput(format!(
+        self.add_local_files(
+            actor,
+            account,
+            &[path.to_path_buf()],
+            UploadOptions::default(),
+            |_, result| outcome = Some(result),
+        )?;
+        match outcome {
+            Some(Ok(LocalUpload::Stored(record))) => Ok(*record),
+            Some(Ok(LocalUpload::Skipped(SkipReason::Duplicate(id)))) => {
+                files::file_by_id(self.store.connection(), id)?
+                    .ok_or_else(|| LibraryError::NotFound(format!("file #{id} vanished")))
+            }
+            Some(Ok(LocalUpload::Skipped(reason))) => Err(LibraryError::InvalidInput(format!(
+                "{}: {reason}",
+                path.display()
+            ))),
+            Some(Err(e)) => Err(e),
+            None => Err(LibraryError::InvalidInput(format!(
                 "{} was not uploaded",
                 path.display()
-            )))
-        })
+            ))),
+        }
     }
 
     /// Direct upload of many files from this machine's disk, in order, `each` told the outcome
@@ -50,6 +69,11 @@ impl Library {
     /// one transaction for their rows, audit rows and released reservations — durable per
     /// batch, as one fsync per file would be, at a fraction of the syncs.
     ///
+    /// Unless `options.allow_duplicates`, a file whose bytes the account already has — stored
+    /// before, or earlier in this run — is skipped before any quota is reserved for it, so a run
+    /// killed after its commit and started again adds nothing twice. Unless
+    /// `options.follow_symlinks`, a path that is a symbolic link is skipped unread.
+    ///
     /// Errors only if the account or the right is missing (nothing was read) or the library
     /// itself fails; a file's own problem is its outcome.
     pub fn add_local_files(
@@ -57,7 +81,8 @@ impl Library {
         actor: &Actor,
         account: &str,
         paths: &[PathBuf],
-        mut each: impl FnMut(&Path, Result<FileRecord>),
+        options: UploadOptions,
+        mut each: impl FnMut(&Path, Result<LocalUpload>),
     ) -> Result<()> {
         let account = self.account(account)?;
         actor.check(Right::Organise(&account))?;
@@ -68,41 +93,59 @@ impl Library {
             .blobs
             .writing()
             .map_err(|e| LibraryError::io("cannot lock the blob store", self.blobs.root(), e))?;
-        for batch in paths.chunks(UPLOAD_BATCH) {
-            self.upload_batch(actor, &account, &plan, batch, &mut each)?;
+        let mut rest = paths;
+        while !rest.is_empty() {
+            let taken = self.upload_batch(actor, &account, &plan, rest, options, &mut each)?;
+            rest = &rest[taken..];
         }
         Ok(())
     }
 
+    /// Up to [`UPLOAD_BATCH`] files from the front of `paths`; returns how many paths it took.
+    /// A batch ends early before a file with the same bytes as one already in it: that file
+    /// opens the next batch, where the first one's committed row makes it a duplicate (and if
+    /// the first one was refused, it gets its own chance).
     fn upload_batch(
         &mut self,
         actor: &Actor,
         account: &Account,
         plan: &Plan,
         paths: &[PathBuf],
-        each: &mut impl FnMut(&Path, Result<FileRecord>),
-    ) -> Result<()> {
-        // Read what each file is (only its head); a file that cannot be read is its outcome.
-        let mut candidates = Vec::with_capacity(paths.len());
+        options: UploadOptions,
+        each: &mut impl FnMut(&Path, Result<LocalUpload>),
+    ) -> Result<usize> {
+        // Read what each file is (only its head, or all of it when it may be a duplicate); a
+        // file that cannot be read, or is skipped, is its outcome.
+        let mut candidates: Vec<Candidate<'_>> = Vec::with_capacity(paths.len().min(UPLOAD_BATCH));
+        let mut taken = 0;
         for path in paths {
-            match inspect_local_file(path) {
-                Ok((name, size, detection)) => candidates.push((path, name, size, detection)),
-                Err(e) => each(path, Err(e)),
+            if candidates.len() == UPLOAD_BATCH {
+                break;
             }
+            match self.gather(account, path, options, &mut candidates)? {
+                Gathered::Candidate(candidate) => candidates.push(candidate),
+                Gathered::Outcome(outcome) => each(path, outcome),
+                Gathered::NextBatch => break,
+            }
+            taken += 1;
+        }
+        if candidates.is_empty() {
+            // All skipped or unreadable (a re-run): no transaction to pay for.
+            return Ok(taken);
         }
         // Admit them all in one transaction; quota is reserved in order.
         let at = now();
         let decided = self.store.transaction_relaxed(|tx| {
             candidates
                 .iter()
-                .map(|(_, name, size, detection)| {
+                .map(|c| {
                     match quota::reserve(
                         tx,
                         account.id,
                         plan,
-                        name,
-                        *size,
-                        detection,
+                        &c.name,
+                        c.size,
+                        &c.detection,
                         at,
                         UPLOAD_PURPOSE,
                     ) {
@@ -115,22 +158,27 @@ impl Library {
         })?;
         // Write the admitted blobs (not yet durable nor visible).
         let (mut written, mut pendings, mut released) = (Vec::new(), Vec::new(), Vec::new());
-        for ((path, name, size, detection), decision) in candidates.into_iter().zip(decided) {
+        for (candidate, decision) in candidates.into_iter().zip(decided) {
             let reservation = match decision {
                 Ok(id) => id,
                 Err(refusal) => {
-                    each(path, Err(LibraryError::Refused(refusal)));
+                    each(candidate.path, Err(LibraryError::Refused(refusal)));
                     continue;
                 }
             };
-            match self.write_pending_blob(path, size) {
+            match self.write_pending_blob(candidate.path, candidate.size, options) {
                 Ok(pending) => {
-                    written.push((path, name, detection, reservation));
+                    written.push((
+                        candidate.path,
+                        candidate.name,
+                        candidate.detection,
+                        reservation,
+                    ));
                     pendings.push(pending);
                 }
                 Err(e) => {
                     released.push(reservation);
-                    each(path, Err(e));
+                    each(candidate.path, Err(e));
                 }
             }
         }
@@ -146,7 +194,7 @@ impl Library {
                         Err(LibraryError::io("cannot store the file", path, io_copy(&e))),
                     );
                 }
-                return Ok(());
+                return Ok(taken);
             }
             Err(e) => return Err(e),
         };
@@ -174,28 +222,113 @@ impl Library {
                 (new, detection.clone(), *reservation)
             })
             .collect();
-        let ids = self.store.transaction(|tx| -> Result<Vec<FileId>> {
+        let landed = self.store.transaction(|tx| -> Result<Vec<Landed>> {
             for reservation in &released {
                 quota::release(tx, *reservation)?;
             }
             rows.iter()
                 .map(|(new, detection, reservation)| {
-                    insert_committed(tx, Some(actor), new, detection, *reservation)
+                    // The last word on duplicates, inside the write lock: another upload may
+                    // have stored these bytes since they were looked up, or the file changed
+                    // into bytes the account has. Rows of this batch count too.
+                    if !options.allow_duplicates
+                        && let Some(existing) =
+                            files::file_with_sha256(tx, new.account, &new.sha256)?
+                    {
+                        quota::release(tx, *reservation)?;
+                        // The bytes are the existing file's blob: our pin on them goes.
+                        blob_table::unpin(tx, &new.sha256, new.imported_at)?;
+                        return Ok(Landed::AlreadyThere(existing));
+                    }
+                    insert_committed(tx, Some(actor), new, detection, *reservation).map(Landed::New)
                 })
                 .collect()
         })?;
-        for ((path, ..), id) in written.iter().zip(ids) {
-            let record = files::file_by_id(self.store.connection(), id)?
-                .ok_or_else(|| LibraryError::NotFound(format!("file #{id} vanished after commit")));
-            each(path, record);
+        for ((path, ..), landed) in written.iter().zip(landed) {
+            let outcome = match landed {
+                Landed::New(id) => files::file_by_id(self.store.connection(), id)?
+                    .map(|record| LocalUpload::Stored(Box::new(record)))
+                    .ok_or_else(|| {
+                        LibraryError::NotFound(format!("file #{id} vanished after commit"))
+                    }),
+                Landed::AlreadyThere(id) => Ok(LocalUpload::Skipped(SkipReason::Duplicate(id))),
+            };
+            each(path, outcome);
         }
-        Ok(())
+        Ok(taken)
+    }
+
+    /// One path of an upload: a candidate for the batch, its outcome already (skipped, cannot
+    /// be read), or the sign that the batch must end before it (its bytes are in the batch).
+    fn gather<'p>(
+        &self,
+        account: &Account,
+        path: &'p Path,
+        options: UploadOptions,
+        batch: &mut [Candidate<'p>],
+    ) -> Result<Gathered<'p>> {
+        let follow = options.follow_symlinks;
+        let (name, size, detection) = match inspect_local_file(path, follow) {
+            Ok(Inspected::File(name, size, detection)) => (name, size, detection),
+            Ok(Inspected::Skipped(reason)) => {
+                return Ok(Gathered::Outcome(Ok(LocalUpload::Skipped(reason))));
+            }
+            Err(e) => return Ok(Gathered::Outcome(Err(e))),
+        };
+        let mut candidate = Candidate {
+            path,
+            name,
+            size,
+            detection,
+            sha256: None,
+        };
+        // Same bytes, same size: a file of a size nothing else has is new without reading it
+        // twice (the blob writer hashes it anyway), which is the common case.
+        if options.allow_duplicates
+            || !(batch.iter().any(|c| c.size == size)
+                || files::account_has_size(self.store.connection(), account.id, size)?)
+        {
+            return Ok(Gathered::Candidate(candidate));
+        }
+        let sha256 = match source_sha256(path, follow) {
+            Ok(sha256) => sha256,
+            Err(e) => {
+                return Ok(Gathered::Outcome(Err(LibraryError::io(
+                    "cannot read the file",
+                    path,
+                    e,
+                ))));
+            }
+        };
+        if let Some(existing) =
+            files::file_with_sha256(self.store.connection(), account.id, &sha256)?
+        {
+            return Ok(Gathered::Outcome(Ok(LocalUpload::Skipped(
+                SkipReason::Duplicate(existing),
+            ))));
+        }
+        for other in batch.iter_mut().filter(|c| c.size == size) {
+            if other.sha256.is_none() {
+                // Unreadable now: it fails when it is stored, and is nobody's original.
+                other.sha256 = source_sha256(other.path, follow).ok();
+            }
+            if other.sha256.as_deref() == Some(sha256.as_str()) {
+                return Ok(Gathered::NextBatch);
+            }
+        }
+        candidate.sha256 = Some(sha256);
+        Ok(Gathered::Candidate(candidate))
     }
 
     /// The file's bytes in a blob temp file, checked against the size it was admitted with.
-    fn write_pending_blob(&self, path: &Path, admitted_size: u64) -> Result<PendingBlob> {
+    fn write_pending_blob(
+        &self,
+        path: &Path,
+        admitted_size: u64,
+        options: UploadOptions,
+    ) -> Result<PendingBlob> {
         let cannot_store = |e| LibraryError::io("cannot store the file", path, e);
-        let mut source = std::fs::File::open(path)
+        let mut source = open_source(path, options.follow_symlinks)
             .map_err(|e| LibraryError::io("cannot read the file", path, e))?;
         let mut writer = self
             .blobs
@@ -278,23 +411,55 @@ impl Library {
     }
 }
 
-/// A local file's name, size and format (read from its head), or why it cannot be uploaded.
-fn inspect_local_file(path: &Path) -> Result<(String, u64, Detection)> {
+/// A file of an upload batch: where it is, what it is, and the hash of its bytes when it had to
+/// be read in full to tell whether it is a duplicate.
+struct Candidate<'p> {
+    path: &'p Path,
+    name: String,
+    size: u64,
+    detection: Detection,
+    sha256: Option<String>,
+}
+
+enum Gathered<'p> {
+    Candidate(Candidate<'p>),
+    Outcome(Result<LocalUpload>),
+    NextBatch,
+}
+
+/// How a file of a committed batch landed.
+enum Landed {
+    New(FileId),
+    /// Its bytes were stored meanwhile; nothing was added.
+    AlreadyThere(FileId),
+}
+
+enum Inspected {
+    File(String, u64, Detection),
+    Skipped(SkipReason),
+}
+
+/// A local file's name, size and format (read from its head), why it is skipped (a link), or
+/// why it cannot be uploaded.
+fn inspect_local_file(path: &Path, follow: bool) -> Result<Inspected> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| LibraryError::InvalidInput(format!("{} is not a file", path.display())))?;
-    let meta =
-        std::fs::metadata(path).map_err(|e| LibraryError::io("cannot read the file", path, e))?;
+    let cannot_read = |e| LibraryError::io("cannot read the file", path, e);
+    if let Some(reason) = link_skip(path, follow).map_err(cannot_read)? {
+        return Ok(Inspected::Skipped(reason));
+    }
+    let meta = std::fs::metadata(path).map_err(cannot_read)?;
     if !meta.is_file() {
         return Err(LibraryError::InvalidInput(format!(
             "{} is not a regular file",
             path.display()
         )));
     }
-    let detection = formats::detect_file(path, &name)
-        .map_err(|e| LibraryError::io("cannot read the file", path, e))?;
-    Ok((name, meta.len(), detection))
+    let source = open_source(path, follow).map_err(cannot_read)?;
+    let detection = formats::detect_reader(&source, &name).map_err(cannot_read)?;
+    Ok(Inspected::File(name, meta.len(), detection))
 }
 
 /// `io::Error` is not `Clone`; every file of a failed batch gets the same story.

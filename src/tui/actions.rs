@@ -11,6 +11,7 @@ use crate::import::events::EngineEvent;
 use crate::import::linking::{self, ApiLinkStart};
 use crate::import::upload;
 use crate::library::Library;
+use crate::library::local_source::UploadOptions;
 use crate::library::store::import_items::ItemId;
 use crate::library::store::links::{LinkRecord, LinkState};
 
@@ -232,11 +233,20 @@ fn run_unlogged(
             Ok(format!("{n} failed import(s) of {account} queued again"))
         }
         ConsoleAction::Upload { account, paths } => {
-            let done = upload::upload(&mut library, &actor, &account, &paths, events)?;
+            // The CLI's defaults: duplicates skipped, links not followed.
+            let done = upload::upload(
+                &mut library,
+                &actor,
+                &account,
+                &paths,
+                UploadOptions::default(),
+                events,
+            )?;
             Ok(format!(
-                "uploaded {} file(s) ({}) to {account}; {} rejected, {} failed (see the error log); the source files were not changed",
+                "uploaded {} file(s) ({}) to {account}; {} skipped (already in the library, or links), {} rejected, {} failed (see the error log); the source files were not changed",
                 done.uploaded,
                 super::text::bytes(done.uploaded_bytes),
+                done.skipped,
                 done.rejected,
                 done.failed
             ))

@@ -129,12 +129,17 @@ pub struct LibraryView {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum QueueState {
     Waiting,
-    Downloading { bytes: u64, total: u64 },
+    Downloading {
+        bytes: u64,
+        total: u64,
+    },
     Verifying,
     Imported,
     Deleted,
     KeptChanged,
     Failed(String),
+    /// An upload left it out (`SkipReason::as_str`: a duplicate, a link).
+    Skipped(&'static str),
 }
 
 impl QueueState {
@@ -145,6 +150,7 @@ impl QueueState {
                 | QueueState::Deleted
                 | QueueState::KeptChanged
                 | QueueState::Failed(_)
+                | QueueState::Skipped(_)
         )
     }
 }
@@ -729,7 +735,8 @@ impl App {
             EngineEvent::PassStarted { .. } | EngineEvent::Admitted { .. } => visible = false,
             upload @ (EngineEvent::UploadQueued(_)
             | EngineEvent::Uploaded { .. }
-            | EngineEvent::UploadRefused { .. }) => {
+            | EngineEvent::UploadRefused { .. }
+            | EngineEvent::UploadSkipped { .. }) => {
                 if matches!(upload, EngineEvent::Uploaded { .. }) {
                     // Like an import: the new file shows in All Files, selection kept.
                     effects.extend(self.files_reload());

@@ -66,7 +66,7 @@ impl App {
         }
     }
 
-    /// A file of an upload: waiting, stored or refused.
+    /// A file of an upload: waiting, stored, skipped or refused.
     pub(crate) fn apply_upload(&mut self, event: EngineEvent) {
         match event {
             EngineEvent::UploadQueued(upload) => {
@@ -87,6 +87,10 @@ impl App {
                 self.totals.imported += 1;
                 self.totals.imported_bytes += upload.size;
                 self.set_state(upload.upload, QueueState::Imported);
+            }
+            EngineEvent::UploadSkipped { upload, reason } => {
+                // Not an error: the queue row says why, the error log stays for failures.
+                self.set_state(upload.upload, QueueState::Skipped(reason.as_str()));
             }
             EngineEvent::UploadRefused {
                 upload,

@@ -293,3 +293,34 @@ pub fn file_by_dropbox_revision(
     )
     .optional()
 }
+
+/// Does the account hold a file of exactly `size` bytes? An upload hashes a file before
+/// storing it only then: bytes the account has come with a size it has (`files_by_size`).
+pub fn account_has_size(c: &Connection, account: AccountId, size: u64) -> rusqlite::Result<bool> {
+    c.prepare_cached("SELECT EXISTS (SELECT 1 FROM files WHERE account = ?1 AND size = ?2)")?
+        .query_row(params![account, size as i64], |r| r.get(0))
+}
+
+/// The account's oldest file with these bytes, if any: what an upload skips as a duplicate.
+/// Served by `files_by_sha256` (the `+` keeps the planner off the account-first indexes, which
+/// would walk every file of the account); a hash is in few rows, whatever the account.
+pub fn file_with_sha256(
+    c: &Connection,
+    account: AccountId,
+    sha256: &str,
+) -> rusqlite::Result<Option<FileId>> {
+    c.query_row_cached(DUPLICATE_LOOKUP, params![sha256, account], |r| {
+        r.get::<_, Option<FileId>>(0)
+    })
+}
+
+const DUPLICATE_LOOKUP: &str = "SELECT min(id) FROM files WHERE sha256 = ?1 AND +account = ?2";
+
+/// The query plan of [`file_with_sha256`], as `EXPLAIN QUERY PLAN` tells it (for tests).
+pub fn duplicate_lookup_plan(c: &Connection) -> rusqlite::Result<String> {
+    let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {DUPLICATE_LOOKUP}"))?;
+    let lines: Vec<String> = stmt
+        .query_map(params!["", 0], |r| r.get::<_, String>(3))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(lines.join("\n"))
+}

@@ -522,3 +522,41 @@ fn names_reach_the_trigram_index_when_their_transaction_commits() {
         .unwrap();
     assert_eq!(pending, 0);
 }
+
+#[test]
+fn a_duplicate_is_the_same_bytes_in_the_same_account_found_through_the_hash_index() {
+    let (_dir, path) = temp_db();
+    let mut store = Store::open(&path).unwrap();
+    let (acme, other) = (account(&mut store, "Acme"), account(&mut store, "Other"));
+    let same = "5".repeat(64);
+    let (first, second) = store
+        .transaction(|tx| -> rusqlite::Result<(i64, i64)> {
+            let mut file = new_file(acme, 300, 0);
+            file.sha256 = same.clone();
+            let first = files::insert_file(tx, &file, None)?;
+            let second = files::insert_file(tx, &file, None)?;
+            Ok((first, second))
+        })
+        .unwrap();
+    assert!(first < second);
+    let c = store.connection();
+    assert_eq!(
+        files::file_with_sha256(c, acme, &same).unwrap(),
+        Some(first),
+        "the oldest"
+    );
+    assert_eq!(
+        files::file_with_sha256(c, other, &same).unwrap(),
+        None,
+        "another account's"
+    );
+    assert_eq!(
+        files::file_with_sha256(c, acme, &"6".repeat(64)).unwrap(),
+        None
+    );
+    assert!(files::account_has_size(c, acme, 300).unwrap());
+    assert!(!files::account_has_size(c, other, 300).unwrap());
+    // Not an account-first index: that would walk every file of the account per lookup.
+    let plan = files::duplicate_lookup_plan(c).unwrap();
+    assert!(plan.contains("USING INDEX files_by_sha256"), "{plan}");
+}
