@@ -347,28 +347,12 @@ fn sigkill_and_store_power_cuts_at_seeded_moments_lose_and_duplicate_nothing() {
                 .filter(|o| o.expect == Expect::Imported && rig.in_dropbox(o).is_some())
                 .count();
             if pending < wave / 2 {
-                for _ in 0..wave {
-                    let n = originals.len();
-                    let account = if n.is_multiple_of(2) {
-                        LOCAL_ACCOUNT
-                    } else {
-                        API_ACCOUNT
-                    };
-                    let (rel, bytes, expect) = mixed_file(&mut rng, n);
-                    let path = rig.folder(account).join(&rel);
-                    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-                    std::fs::write(&path, &bytes).unwrap();
-                    figures.bytes += bytes.len() as u64;
-                    originals.push(Original {
-                        account,
-                        rel,
-                        sha256: sha_hex(&bytes),
-                        bytes,
-                        expect,
-                    });
-                }
-                // The synced folder imports a file only once it has been still for 50 ms.
-                std::thread::sleep(Duration::from_millis(70));
+                let before = originals.len();
+                drop_wave(&rig, &mut rng, &mut originals, wave);
+                figures.bytes += originals[before..]
+                    .iter()
+                    .map(|o| o.bytes.len() as u64)
+                    .sum::<u64>();
             }
             // Every third kill point is a power cut of the store.
             let in_transaction = kill_points % 3 == 2;
@@ -571,4 +555,164 @@ fn a_report_uploaded_just_before_a_crash_is_never_imported() {
             .count();
         assert_eq!(still_there, 1, "{account}: the report stays in Dropbox");
     }
+}
+
+/// Drops `n` mixed files, alternating between the two accounts.
+fn drop_wave(rig: &Rig, rng: &mut Rng, originals: &mut Vec<Original>, n: usize) {
+    for _ in 0..n {
+        let i = originals.len();
+        let account = if i.is_multiple_of(2) {
+            LOCAL_ACCOUNT
+        } else {
+            API_ACCOUNT
+        };
+        let (rel, bytes, expect) = mixed_file(rng, i);
+        let path = rig.folder(account).join(&rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &bytes).unwrap();
+        originals.push(Original {
+            account,
+            rel,
+            sha256: sha_hex(&bytes),
+            bytes,
+            expect,
+        });
+    }
+    // The synced folder imports a file only once it has been still for 50 ms.
+    std::thread::sleep(Duration::from_millis(70));
+}
+
+/// An import run killed (SIGKILL) at a seeded moment, or left to finish if it ends first.
+fn import_killed_at_random(rig: &Rig, rng: &mut Rng) {
+    let mut child = rig.import().stderr(Stdio::null()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(
+        rng.range(KILL_WINDOW_MS.0, KILL_WINDOW_MS.1),
+    ));
+    let _ = child.kill();
+    child.wait().unwrap();
+}
+
+fn smartimage(rig: &Rig, actor: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_smartimage"))
+        .env_remove("SMARTIMAGE_ADMIN")
+        .arg("--data-dir")
+        .arg(&rig.data)
+        .arg("--config")
+        .arg(&rig.config)
+        .args(["--as", actor])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// The admin's worst day: a backup taken while an import runs, more imports killed at random
+/// (their files deleted from Dropbox), then the backup restored over the newer database. The
+/// engine refuses to start on it; `check --adopt` brings back every file that left Dropbox since.
+/// Nothing that ever left Dropbox is missing from the library by content, and `check` is clean.
+#[test]
+fn a_backup_restored_mid_run_then_adopted_loses_nothing() {
+    let seed: u64 = env_or("SMARTIMAGE_CRASH_SEED", DEFAULT_SEED);
+    let wave: usize = env_or("SMARTIMAGE_CRASH_WAVE", DEFAULT_WAVE);
+    let mut rng = Rng(seed ^ 0x5EED_BAC0);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (rig, _emulator) = rig(&rt);
+    let mut originals = Vec::new();
+    let mut verified = HashSet::new();
+
+    drop_wave(&rig, &mut rng, &mut originals, wave);
+    import_killed_at_random(&rig, &mut rng);
+    // The online backup, while an import is at work.
+    drop_wave(&rig, &mut rng, &mut originals, wave);
+    let mut running = rig.import().stderr(Stdio::null()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(rng.range(5, 300)));
+    let backup = rig.data.parent().unwrap().join("mid-run.sqlite3");
+    let out = smartimage(
+        &rig,
+        OPERATOR,
+        &["backup", "--to", backup.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    running.wait().unwrap();
+    // More work after the backup: killed runs, then one that finishes.
+    for _ in 0..3 {
+        drop_wave(&rig, &mut rng, &mut originals, wave);
+        import_killed_at_random(&rig, &mut rng);
+        check_nothing_lost(&rig, &originals, &mut verified);
+    }
+    assert!(rig.import().output().unwrap().status.success());
+    check_nothing_lost(&rig, &originals, &mut verified);
+    let gone_since: Vec<&Original> = originals
+        .iter()
+        .filter(|o| rig.in_dropbox(o).is_none())
+        .collect();
+    assert!(!gone_since.is_empty(), "the runs imported nothing");
+
+    // Restore the older database.
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(rig.data.join(format!("library.sqlite3{suffix}")));
+    }
+    std::fs::copy(&backup, rig.data.join("library.sqlite3")).unwrap();
+    let refused = rig.import().output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("older than its blob store"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let adopted = smartimage(
+        &rig,
+        OPERATOR,
+        &["check", "--adopt", "--account", LOCAL_ACCOUNT],
+    );
+    assert!(
+        adopted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&adopted.stderr)
+    );
+    for _ in 0..2 {
+        let out = rig.import().output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // Nothing lost: every file that left Dropbox is in the library by content, intact.
+    let library = Library::open_existing(&rig.data, PlanCatalog::defaults()).unwrap();
+    let in_library: HashSet<String> = rows(&rig.data).into_iter().map(|r| r.2).collect();
+    for o in &originals {
+        match (o.expect, rig.in_dropbox(o)) {
+            (Expect::StaysInDropbox, bytes) => {
+                assert_eq!(bytes.as_deref(), Some(&o.bytes[..]), "{} untouched", o.rel)
+            }
+            (Expect::Imported, Some(_)) => panic!("{} still in Dropbox after clean runs", o.rel),
+            (Expect::Imported, None) => {
+                assert!(
+                    in_library.contains(&o.sha256),
+                    "{} left Dropbox and is not in the library: LOST",
+                    o.dropbox_path()
+                );
+                assert!(matches!(
+                    library.blobs().verify(&o.sha256).unwrap(),
+                    BlobCheck::Ok { .. }
+                ));
+            }
+        }
+    }
+    let check = smartimage(&rig, OPERATOR, &["check", "--read-data"]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
 }
