@@ -6,12 +6,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use crate::import::engine::DEFAULT_DOWNLOAD_WORKERS;
 use crate::library::policy::{PlanCatalog, PlanOverride};
 
 pub const DATA_DIR_ENV: &str = "SMARTIMAGE_DATA_DIR";
 pub const CONFIG_FILE_NAME: &str = "config.toml";
-/// Parallel downloads per engine when the config does not say.
-pub const DEFAULT_DOWNLOAD_WORKERS: usize = 4;
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]

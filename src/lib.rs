@@ -1,8 +1,9 @@
 //! Smartimage terminal console — the library crate.
 //!
-//! Layers, top to bottom (arrows point down only): `tui` and the binary use `import`,
-//! `export`, `library` and `dropbox`; `import` and `export` use `library` and `dropbox`;
-//! `library` and `dropbox` never use each other.
+//! Layers, top to bottom (a module uses only lower ones; ARCHITECTURE.md, enforced by
+//! `tests/architecture.rs`): the binary; `tui`; `config`; `import` and `export`; `library` and
+//! `dropbox`, which never use each other; the helpers `pipelined_hash`, `terminal_text`,
+//! `qr_text`.
 
 pub mod config;
 pub mod dropbox;

@@ -1,5 +1,5 @@
 //! The `smartimage` binary: with no subcommand the console; with one, a headless verb of the
-//! scripting contract (DESIGN §6). Exit codes: 0 ok, 1 runtime failure, 2 bad usage,
+//! scripting contract (README.md, "Using it"). Exit codes: 0 ok, 1 runtime failure, 2 bad usage,
 //! 3 permission denied.
 
 mod cli;

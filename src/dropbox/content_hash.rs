@@ -1,6 +1,6 @@
 //! The Dropbox `content_hash` (reference §4): SHA-256 over the concatenated SHA-256 digests of
 //! 4 MiB blocks, as lower-case hex. Streaming, so downloads can be verified on the fly without
-//! buffering a file (DESIGN §4.3).
+//! buffering a file (ARCHITECTURE.md, "engines").
 
 use sha2::{Digest, Sha256};
 

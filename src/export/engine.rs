@@ -61,7 +61,7 @@ pub enum ExportError {
 }
 
 impl ExportError {
-    /// The scripting contract's exit code (DESIGN §6).
+    /// The scripting contract's exit code (README.md, "Using it").
     pub fn exit_code(&self) -> i32 {
         match self {
             ExportError::Library(error) => error.exit_code(),

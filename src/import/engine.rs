@@ -26,6 +26,8 @@ use crate::library::store::import_items as journal;
 use crate::library::store::links::{self, BackendKind, LinkId, LinkRecord, LinkState};
 use crate::library::store::quota;
 
+/// Parallel downloads per engine when the config does not say.
+pub const DEFAULT_DOWNLOAD_WORKERS: usize = 4;
 /// How long one wait for Dropbox changes lasts before the link is scanned anyway.
 pub const DEFAULT_IDLE_WAIT: Duration = Duration::from_secs(120);
 /// After a link-level failure (network down, Dropbox trouble), wait this long first…
@@ -45,7 +47,7 @@ pub struct EngineSettings {
 impl Default for EngineSettings {
     fn default() -> Self {
         EngineSettings {
-            workers: crate::config::DEFAULT_DOWNLOAD_WORKERS,
+            workers: DEFAULT_DOWNLOAD_WORKERS,
             idle_wait: DEFAULT_IDLE_WAIT,
             backends: BackendSettings::default(),
         }

@@ -5,7 +5,7 @@
 //!
 //! One fan-out level, as git's object store: 256 directories, ~4,000 blobs each at a million
 //! files (ext4's hashed directories look names up in constant time at that size). The first
-//! layout had two levels (`ab/cd/`, DESIGN §4), which made a fresh store create a directory for
+//! layout had two levels (`ab/cd/`), which made a fresh store create a directory for
 //! almost every blob — measured as the largest system-time cost of importing 10,000 small files.
 //! A store in that layout is moved over when it is opened ([`BlobStore::open`]).
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::library::policy::AdmitError;
 use crate::library::store::StoreError;
 
-/// Exit codes of the scripting contract (DESIGN §6).
+/// Exit codes of the scripting contract (README.md, "Using it").
 pub const EXIT_RUNTIME_FAILURE: i32 = 1;
 pub const EXIT_BAD_USAGE: i32 = 2;
 pub const EXIT_PERMISSION_DENIED: i32 = 3;

@@ -1,7 +1,7 @@
-//! A Dropbox API v2 emulator for tests and benchmarks (DESIGN §2, reference §9): one HTTP (or,
-//! with `EmulatorConfig::tls`, HTTPS) listener serving the api, content and notify hosts plus
-//! `/oauth2/token` by path, with several accounts whose app folders are real directories, and
-//! deterministic fault injection.
+//! A Dropbox API v2 emulator for tests and benchmarks (ARCHITECTURE.md, "Tests"; reference
+//! §9): one HTTP (or, with `EmulatorConfig::tls`, HTTPS) listener serving the api, content and
+//! notify hosts plus `/oauth2/token` by path, with several accounts whose app folders are real
+//! directories, and deterministic fault injection.
 //!
 //! Routes: `users/get_current_account`, `files/list_folder` (+`/continue`,
 //! `/get_latest_cursor`, `/longpoll`), `files/get_metadata`, `files/download`, `files/upload`,
