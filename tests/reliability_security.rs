@@ -362,15 +362,24 @@ async fn the_token_file_is_private_and_a_loose_one_is_refused_without_touching_d
     std::fs::write(rig.folder().join("keep.png"), png(1, 2_000)).unwrap();
     for loose in [0o644, 0o640, 0o604, 0o660, 0o666] {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(loose)).unwrap();
-        // The previous refusal set the link to "needs re-auth"; an admin resumes it.
-        let resumed = rig.cli(&["resume", "--account", ACCOUNT]).await;
-        assert!(resumed.status.success(), "{}", text(&resumed));
         let out = rig.cli(&["import", "--once"]).await;
         let said = text(&out);
+        assert!(
+            !out.status.success(),
+            "a blocked link is not a quiet success: {said}"
+        );
         assert!(
             said.contains("chmod 600"),
             "mode {loose:o}: the refusal says how to fix it: {said}"
         );
+        // Fixable here, so not "needs re-auth": the link waits and says it will resume.
+        let accounts = cli(&rig.data, None, &["account", "list", "--json"]);
+        let accounts: serde_json::Value = serde_json::from_slice(&accounts.stdout).unwrap();
+        let link = &accounts[0]["dropbox"];
+        assert_eq!(link["state"], "error", "mode {loose:o}: {link}");
+        let detail = link["state_detail"].as_str().unwrap();
+        assert!(detail.contains("chmod 600"), "{detail}");
+        assert!(detail.contains("resumes by itself"), "{detail}");
         assert!(
             rig.folder().join("keep.png").exists(),
             "mode {loose:o}: Dropbox untouched"
@@ -378,10 +387,8 @@ async fn the_token_file_is_private_and_a_loose_one_is_refused_without_touching_d
         let files = cli(&rig.data, None, &["files", "list", "--json"]);
         assert_eq!(String::from_utf8_lossy(&files.stdout).trim(), "[]");
     }
-    // Fixed as told, and relinking is not needed: the next run imports.
+    // Fixed as told: neither relinking nor `resume` is needed, the next run imports.
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let out = rig.cli(&["resume", "--account", ACCOUNT]).await;
-    assert!(out.status.success(), "{}", text(&out));
     let out = rig.cli(&["import", "--once"]).await;
     assert!(out.status.success(), "{}", text(&out));
     assert!(!rig.folder().join("keep.png").exists());

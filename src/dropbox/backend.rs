@@ -63,6 +63,10 @@ pub enum BackendError {
     Refused { status: u16, summary: String },
     #[error("local Dropbox folder: {0}")]
     Io(#[from] std::io::Error),
+    /// A condition of this server stops the link (a token file's mode, a missing file, the
+    /// configuration): fixed here, not by authorizing again.
+    #[error("{detail}")]
+    Blocked { detail: String },
     /// The bytes read on this machine to send are not the ones the caller vouched for (a
     /// damaged copy): the file was not committed to Dropbox, and trying again cannot help.
     #[error("{} is damaged: {detail}; it was not sent", path.display())]

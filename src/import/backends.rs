@@ -12,6 +12,7 @@ use crate::dropbox::backend::{
 };
 use crate::dropbox::local::{LocalFolder, LocalSettings};
 use crate::dropbox::pacer::PacerRegistry;
+use crate::dropbox::token_file::TokenFileError;
 use crate::dropbox::wire::{
     DeleteArg, FileMetadata, FolderMetadata, ListFolderResult, Metadata, WriteMode,
 };
@@ -72,8 +73,11 @@ impl AnyBackend {
                         .ok_or_else(|| BackendError::NeedsReauth {
                             detail: "no token is stored for this link".into(),
                         })?;
-                let app_key = settings.app_key.clone().ok_or_else(|| BackendError::NeedsReauth {
-                    detail: "no Dropbox app key is configured (config [dropbox] app_key or SMARTIMAGE_DROPBOX_APP_KEY)".into(),
+                let app_key = settings.app_key.clone().ok_or_else(|| {
+                    fixable_here(
+                        "no Dropbox app key is configured (config [dropbox] app_key or \
+                         SMARTIMAGE_DROPBOX_APP_KEY)",
+                    )
                 })?;
                 let http = reqwest::Client::builder()
                     .connect_timeout(Duration::from_secs(30))
@@ -82,12 +86,18 @@ impl AnyBackend {
                         detail: e.to_string(),
                     })?;
                 let oauth = OAuthClient::new(http, &settings.endpoints.oauth, app_key);
-                let tokens =
-                    TokenSource::from_file(oauth, data_dir.join(token_ref)).map_err(|e| {
-                        BackendError::NeedsReauth {
-                            detail: e.to_string(),
+                let tokens = TokenSource::from_file(oauth, data_dir.join(token_ref)).map_err(
+                    |e| match e {
+                        // A loose mode or an unreadable, missing file is fixed on this server,
+                        // not by authorizing again: the link waits and resumes by itself.
+                        TokenFileError::InsecurePermissions { .. } | TokenFileError::Io { .. } => {
+                            fixable_here(&e.to_string())
                         }
-                    })?;
+                        TokenFileError::Malformed { .. } => BackendError::NeedsReauth {
+                            detail: e.to_string(),
+                        },
+                    },
+                )?;
                 let pacer = settings.pacers.for_account(&link.dropbox_account_id);
                 let client = ApiClient::new(
                     ClientConfig::with_endpoints(settings.endpoints.clone()),
@@ -100,6 +110,16 @@ impl AnyBackend {
                 Ok(AnyBackend::Api(Arc::new(client)))
             }
         }
+    }
+}
+
+/// A link blocked by a condition of this server (a token file's mode, a missing file, the
+/// configuration): the link goes to `error` and the engine resumes it once the condition is
+/// fixed (`ImportEngine::resume_fixed_links`); `needs_reauth` is kept for what only a new
+/// authorization mends.
+fn fixable_here(what: &str) -> BackendError {
+    BackendError::Blocked {
+        detail: format!("{what}; the link resumes by itself once this is fixed"),
     }
 }
 

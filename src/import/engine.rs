@@ -148,13 +148,66 @@ impl ImportEngine {
     ) -> Result<(PassSummary, Vec<(String, String)>), EngineError> {
         let mut total = PassSummary::default();
         let mut problems = Vec::new();
+        self.resume_fixed_links(only);
         for link in self.active_links(only)? {
             match self.pass_with_backend(&link).await {
                 Ok(summary) => total.add(&summary),
                 Err(detail) => problems.push((link.account_name.clone(), detail)),
             }
         }
+        // A link that is waiting for someone is said, not passed over in silence.
+        for link in self.waiting_links(only)? {
+            if problems
+                .iter()
+                .any(|(account, _)| *account == link.account_name)
+            {
+                continue;
+            }
+            problems.push((link.account_name.clone(), waiting_detail(&link)));
+        }
         Ok((total, problems))
+    }
+
+    /// Links in `error` or `needs_reauth` (or just `only`).
+    fn waiting_links(&self, only: Option<LinkId>) -> Result<Vec<LinkRecord>, EngineError> {
+        let lib = self
+            .cx
+            .library
+            .lock()
+            .map_err(|_| EngineError::Recovery("library lock poisoned".into()))?;
+        Ok(links::live_links(lib.store().connection())
+            .map_err(LibraryError::from)?
+            .into_iter()
+            .filter(|l| {
+                matches!(l.state, LinkState::Error | LinkState::NeedsReauth)
+                    && only.is_none_or(|id| id == l.id)
+            })
+            .collect())
+    }
+
+    /// A link blocked by a condition of this server (`error`: a token file's mode, a missing
+    /// file, the configuration) goes back to `active` once its backend opens again — no admin
+    /// has to say `resume`. Opening reads local files only; nothing is asked of Dropbox.
+    pub fn resume_fixed_links(&self, only: Option<LinkId>) {
+        let Ok(blocked) = self.waiting_links(only) else {
+            return;
+        };
+        for link in blocked.into_iter().filter(|l| l.state == LinkState::Error) {
+            if AnyBackend::open(&link, &self.settings.backends, &self.data_dir).is_err() {
+                continue;
+            }
+            if let Ok(lib) = self.cx.library.lock() {
+                let _ =
+                    links::set_state(lib.store().connection(), link.id, LinkState::Active, None);
+            }
+            tracing::info!(link = link.id, account = %link.account_name, "the problem was fixed: the link resumes");
+            let _ = self.cx.events.send(EngineEvent::LinkState {
+                link: link.id,
+                account: link.account_name.clone(),
+                state: LinkState::Active,
+                detail: Some("resumed: the problem was fixed".into()),
+            });
+        }
     }
 
     async fn pass_with_backend(&self, link: &LinkRecord) -> Result<PassSummary, String> {
@@ -173,7 +226,9 @@ impl ImportEngine {
         let detail = error.to_string();
         let new_state = match &error {
             PassError::Dropbox(BackendError::NeedsReauth { .. }) => Some(LinkState::NeedsReauth),
-            PassError::Dropbox(BackendError::Io(_)) => Some(LinkState::Error),
+            PassError::Dropbox(BackendError::Io(_) | BackendError::Blocked { .. }) => {
+                Some(LinkState::Error)
+            }
             PassError::Dropbox(BackendError::RateLimited { retry_after }) => {
                 let _ = self.cx.events.send(EngineEvent::RateLimited {
                     link: link.id,
@@ -242,6 +297,7 @@ impl ImportEngine {
         let mut tasks = tokio::task::JoinSet::new();
         let mut refresh = tokio::time::interval(Duration::from_secs(5));
         loop {
+            self.resume_fixed_links(None);
             // Start a watcher for every active link that has none (new links, resumed links).
             if let Ok(active) = self.active_links(None) {
                 for link in active {
@@ -297,7 +353,11 @@ impl ImportEngine {
                 Err(e) => {
                     let fatal = matches!(
                         e,
-                        PassError::Dropbox(BackendError::NeedsReauth { .. } | BackendError::Io(_))
+                        PassError::Dropbox(
+                            BackendError::NeedsReauth { .. }
+                                | BackendError::Io(_)
+                                | BackendError::Blocked { .. }
+                        )
                     );
                     self.link_failed(&link, e).await;
                     if fatal {
@@ -344,6 +404,19 @@ impl ImportEngine {
                 _ = stop.changed() => return,
             }
         }
+    }
+}
+
+/// What an admin reads about a link that is waiting: the problem, and who does what.
+fn waiting_detail(link: &LinkRecord) -> String {
+    let problem = link.state_detail.as_deref().unwrap_or("no detail recorded");
+    match link.state {
+        LinkState::NeedsReauth => format!(
+            "needs a new Dropbox authorization ({problem}); an owner or a delegated admin runs \
+             `smartimage link --account {:?} --api`",
+            link.account_name
+        ),
+        _ => format!("blocked: {problem}"),
     }
 }
 

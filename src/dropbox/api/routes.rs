@@ -242,6 +242,9 @@ fn replicate(error: &BackendError) -> BackendError {
             summary: summary.clone(),
         },
         BackendError::Io(io) => BackendError::Io(io::Error::new(io.kind(), io.to_string())),
+        BackendError::Blocked { detail } => BackendError::Blocked {
+            detail: detail.clone(),
+        },
         BackendError::DamagedSource { path, detail } => BackendError::DamagedSource {
             path: path.clone(),
             detail: detail.clone(),
