@@ -24,7 +24,7 @@ use crate::library::error::LibraryError;
 use crate::library::ingest::UPLOAD_PURPOSE;
 use crate::library::store::import_items as journal;
 use crate::library::store::links::{self, BackendKind, LinkId, LinkRecord, LinkState};
-use crate::library::store::quota;
+use crate::library::store::{processes, quota};
 
 /// Parallel downloads per engine when the config does not say.
 pub const DEFAULT_DOWNLOAD_WORKERS: usize = 4;
@@ -298,6 +298,9 @@ impl ImportEngine {
         let mut refresh = tokio::time::interval(Duration::from_secs(5));
         loop {
             self.resume_fixed_links(None);
+            if let Ok(lib) = self.cx.library.lock() {
+                let _ = lib.heartbeat();
+            }
             // Start a watcher for every active link that has none (new links, resumed links).
             if let Ok(active) = self.active_links(None) {
                 for link in active {
@@ -443,8 +446,9 @@ pub fn recover(library: &mut Library, blobs: &BlobStore) -> Result<RecoveryRepor
             let mut released =
                 quota::release_purpose(tx, "import")? + quota::release_older_than(tx, abandoned)?;
             if cleaning.is_some() {
-                released += quota::release_purpose(tx, UPLOAD_PURPOSE)?;
+                released += quota::release_unheld_purpose(tx, UPLOAD_PURPOSE)?;
             }
+            released += processes::release_dead(tx, at)?;
             Ok((released, journal::requeue_interrupted(tx, at)?))
         })
         .map_err(LibraryError::from)?;

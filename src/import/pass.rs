@@ -30,6 +30,8 @@ use crate::library::store::quota::{self, ReserveError};
 
 /// Entries per `delete_batch` call (Dropbox allows 1000).
 pub const DELETE_BATCH_SIZE: usize = 1000;
+/// How the engine registers in the registry of live processes.
+pub const ENGINE_ROLE: &str = "engine";
 /// Attempts at one download before the file is reported as failed.
 pub const MAX_DOWNLOAD_ATTEMPTS: u32 = 3;
 /// First pause between download attempts; doubles each time.
@@ -405,11 +407,12 @@ async fn admit_chunk(
     let decided = cx
         .db(move |lib| {
             let at = now();
+            let holder = Some(lib.holder(ENGINE_ROLE)?);
             let decided = lib.store_mut().transaction_relaxed(|tx| {
                 let mut decided = Vec::with_capacity(requests.len());
                 for (item, name, size, detection) in &requests {
                     match quota::reserve(
-                        tx, account_id, &plan, name, *size, detection, at, "import",
+                        tx, account_id, &plan, name, *size, detection, at, "import", holder,
                     ) {
                         Ok(r) => {
                             journal::start_attempt(tx, *item, at.unix_timestamp())?;
@@ -562,10 +565,10 @@ async fn import_item<B: DropboxBackend>(
             .db(move |lib| {
                 let at = now();
                 lib.release(reservation_id)?;
-                match lib
-                    .store_mut()
-                    .reserve(account_id, &plan, &name2, size, &detection, at, "import")
-                {
+                let holder = Some(lib.holder(ENGINE_ROLE)?);
+                match lib.store_mut().reserve(
+                    account_id, &plan, &name2, size, &detection, at, "import", holder,
+                ) {
                     Ok(r) => Ok(Ok(r.id)),
                     Err(ReserveError::Refused(e)) => Ok(Err(e)),
                     Err(ReserveError::Sqlite(e)) => Err(e.into()),

@@ -14,6 +14,7 @@ use crate::library::permissions::{Actor, Right};
 use crate::library::policy::{Plan, PlanCatalog, Usage};
 use crate::library::store::audit::{self, AuditEvent};
 use crate::library::store::people::{self, NewAdmin};
+use crate::library::store::processes::{self, ProcessId};
 use crate::library::store::{Store, is_unique_violation, quota};
 
 pub const DATABASE_FILE: &str = "library.sqlite3";
@@ -26,6 +27,8 @@ pub struct Library {
     pub(crate) blobs: BlobStore,
     pub(crate) plans: PlanCatalog,
     data_dir: PathBuf,
+    /// This process in the registry of live processes, once it holds quota (`holder`).
+    process: Option<ProcessId>,
 }
 
 /// An account with what an admin needs to see about it.
@@ -70,6 +73,15 @@ pub struct AdminGrant {
     pub operator: bool,
     pub owner_of: Vec<String>,
     pub admin_of: Vec<String>,
+}
+
+impl Drop for Library {
+    /// A process that ends normally leaves the registry (a killed one is found dead later).
+    fn drop(&mut self) {
+        if let Some(id) = self.process.take() {
+            let _ = processes::deregister(self.store.connection(), id);
+        }
+    }
 }
 
 pub fn now() -> OffsetDateTime {
@@ -122,7 +134,32 @@ impl Library {
             blobs,
             plans,
             data_dir: data_dir.to_path_buf(),
+            process: None,
         })
+    }
+
+    /// This process as the holder of the quota it reserves: registered in the registry of
+    /// live processes the first time (`store::processes`), so its reservations are freed by
+    /// whoever needs them once it is dead, however it died.
+    pub fn holder(&mut self, role: &str) -> Result<ProcessId> {
+        if let Some(id) = self.process {
+            return Ok(id);
+        }
+        let user = crate::library::privacy::current_user();
+        let at = now().unix_timestamp();
+        let id = self
+            .store
+            .transaction(|tx| processes::register(tx, role, &user, at))?;
+        self.process = Some(id);
+        Ok(id)
+    }
+
+    /// Says this process is alive (for processes on other hosts, which only a heartbeat tells).
+    pub fn heartbeat(&self) -> Result<()> {
+        if let Some(id) = self.process {
+            processes::heartbeat(self.store.connection(), id, now().unix_timestamp())?;
+        }
+        Ok(())
     }
 
     pub fn data_dir(&self) -> &Path {

@@ -133,8 +133,11 @@ impl Library {
             // All skipped or unreadable (a re-run): no transaction to pay for.
             return Ok(taken);
         }
-        // Admit them all in one transaction; quota is reserved in order.
+        // Admit them all in one transaction; quota is reserved in order, held by this process
+        // (freed by whoever needs it should this process die before its rows are in).
         let at = now();
+        let holder = self.holder(UPLOAD_PURPOSE)?;
+        self.heartbeat()?;
         let decided = self.store.transaction_relaxed(|tx| {
             candidates
                 .iter()
@@ -148,6 +151,7 @@ impl Library {
                         &c.detection,
                         at,
                         UPLOAD_PURPOSE,
+                        Some(holder),
                     ) {
                         Ok(r) => Ok(Ok(r.id)),
                         Err(quota::ReserveError::Refused(e)) => Ok(Err(e)),

@@ -14,6 +14,7 @@ pub mod formats;
 pub mod import_log;
 pub mod ingest;
 pub mod linking;
+pub mod liveness;
 pub mod local_source;
 pub mod model;
 pub mod names;

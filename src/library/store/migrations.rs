@@ -6,7 +6,7 @@
 pub const APPLICATION_ID: i32 = 0x534D_4947;
 
 /// Each entry migrates from version `index` to `index + 1`, in one transaction.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 pub fn latest_version() -> i64 {
     MIGRATIONS.len() as i64
@@ -347,6 +347,25 @@ BEGIN
                      changed_at = CAST(strftime('%s', 'now') AS INTEGER)
         WHERE sha256 = OLD.sha256;
 END;
+"#;
+
+/// The registry of live processes (`processes.rs`): a reservation names its holder, so the
+/// quota a killed or hung-up process held is freed by whoever next needs it, not only at the
+/// next engine start. Reservations made before this have no holder and keep the old rules.
+const V7: &str = r#"
+CREATE TABLE processes (
+    id            INTEGER PRIMARY KEY,
+    host          TEXT    NOT NULL,
+    boot_id       TEXT    NOT NULL,
+    pid           INTEGER NOT NULL,
+    started       INTEGER NOT NULL,
+    role          TEXT    NOT NULL,
+    os_user       TEXT    NOT NULL,
+    registered_at INTEGER NOT NULL,
+    heartbeat_at  INTEGER NOT NULL
+);
+ALTER TABLE reservations ADD COLUMN holder INTEGER REFERENCES processes(id) ON DELETE CASCADE;
+CREATE INDEX reservations_by_holder ON reservations(holder) WHERE holder IS NOT NULL;
 "#;
 
 /// The schema version whose migration widens `files.source` (see [`widen_file_sources`]).

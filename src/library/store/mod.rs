@@ -16,6 +16,7 @@ pub mod migrations;
 pub mod name_index;
 pub mod name_match;
 pub mod people;
+pub mod processes;
 pub mod quota;
 pub mod writer;
 
@@ -298,9 +299,12 @@ impl Store {
         detection: &crate::library::formats::Detection,
         now: time::OffsetDateTime,
         purpose: &str,
+        holder: Option<processes::ProcessId>,
     ) -> std::result::Result<Reservation, quota::ReserveError> {
         self.transaction(|tx| {
-            quota::reserve(tx, account, plan, name, size, detection, now, purpose)
+            quota::reserve(
+                tx, account, plan, name, size, detection, now, purpose, holder,
+            )
         })
     }
 }

@@ -5,9 +5,10 @@ use super::cached::CachedStatements;
 use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 
+use super::processes::{self, ProcessId};
 use crate::library::formats::Detection;
 use crate::library::model::AccountId;
-use crate::library::policy::{self, Admission, AdmitError, Plan, Usage};
+use crate::library::policy::{self, Admission, AdmitError, ErrorKind, Plan, Usage};
 
 pub type ReservationId = i64;
 
@@ -78,19 +79,35 @@ pub fn reserve(
     detection: &Detection,
     now: OffsetDateTime,
     purpose: &str,
+    holder: Option<ProcessId>,
 ) -> Result<Reservation, ReserveError> {
     let current = usage(c, account, now)?;
-    let admission = policy::admit(plan, current, name, size, detection, now)?;
+    let admission = match policy::admit(plan, current, name, size, detection, now) {
+        Ok(admission) => admission,
+        // Before a file is refused for quota, the quota dead processes still hold is freed:
+        // a killed upload never makes a live engine report a false storage limit.
+        Err(refusal)
+            if matches!(
+                refusal.kind(),
+                ErrorKind::StorageLimit | ErrorKind::VideoAllotment
+            ) && processes::release_dead(c, now.unix_timestamp())? > 0 =>
+        {
+            policy::admit(plan, usage(c, account, now)?, name, size, detection, now)?
+        }
+        Err(refusal) => return Err(refusal.into()),
+    };
     c.execute_cached(
-        "INSERT INTO reservations(account, storage_bytes, video_bytes, video_month, purpose, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO reservations(account, storage_bytes, video_bytes, video_month, purpose,
+                                  created_at, holder)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             account,
             admission.storage_bytes as i64,
             admission.video_bytes as i64,
             video_month_key(now),
             purpose,
-            now.unix_timestamp()
+            now.unix_timestamp(),
+            holder
         ],
     )?;
     Ok(Reservation {
@@ -113,6 +130,16 @@ pub fn release_all(c: &Connection) -> rusqlite::Result<usize> {
 /// reservations, which only the single engine of a data dir makes).
 pub fn release_purpose(c: &Connection, purpose: &str) -> rusqlite::Result<usize> {
     c.execute_cached("DELETE FROM reservations WHERE purpose = ?1", [purpose])
+}
+
+/// Crash recovery for reservations made before holders were recorded (migration V7): those of
+/// `purpose` without a holder. A held reservation goes when its holder is found dead
+/// (`processes::release_dead`).
+pub fn release_unheld_purpose(c: &Connection, purpose: &str) -> rusqlite::Result<usize> {
+    c.execute_cached(
+        "DELETE FROM reservations WHERE purpose = ?1 AND holder IS NULL",
+        [purpose],
+    )
 }
 
 /// Crash recovery for holders in other processes (direct uploads): a reservation this old

@@ -180,6 +180,7 @@ fn reservations_count_until_released() {
             &detection(FileKind::Image),
             now,
             "test",
+            None,
         )
         .unwrap();
     let refused = store.reserve(
@@ -190,6 +191,7 @@ fn reservations_count_until_released() {
         &detection(FileKind::Image),
         now,
         "test",
+        None,
     );
     assert!(
         matches!(refused, Err(quota::ReserveError::Refused(ref e)) if e.kind() == ErrorKind::StorageLimit)
@@ -204,7 +206,8 @@ fn reservations_count_until_released() {
                 1_001,
                 &detection(FileKind::Image),
                 now,
-                "test"
+                "test",
+                None
             )
             .is_ok()
     );
@@ -241,7 +244,7 @@ fn reserved_totals_follow_every_way_a_reservation_goes() {
     let december = datetime!(2026-12-01 01:00 UTC);
     let reserve = |store: &mut Store, who: i64, kind: FileKind, size: u64, now, purpose| {
         store
-            .reserve(who, &plan, "f", size, &detection(kind), now, purpose)
+            .reserve(who, &plan, "f", size, &detection(kind), now, purpose, None)
             .unwrap()
     };
     let image = reserve(&mut store, acct, FileKind::Image, 1_000, november, "import");
@@ -300,7 +303,16 @@ fn hammer_reservations(kind: FileKind, size: u64, limit_fits: usize) {
                 (0..TRIES_PER_THREAD)
                     .filter(|_| {
                         store
-                            .reserve(acct, &tiny_plan(), "f", size, &detection(kind), now, "race")
+                            .reserve(
+                                acct,
+                                &tiny_plan(),
+                                "f",
+                                size,
+                                &detection(kind),
+                                now,
+                                "race",
+                                None,
+                            )
                             .is_ok()
                     })
                     .count()
@@ -424,6 +436,7 @@ fn abandoned_reservations_are_released_by_age_and_fresh_ones_kept() {
             &detection(FileKind::Image),
             old,
             "upload",
+            None,
         )
         .unwrap();
     store
@@ -435,6 +448,7 @@ fn abandoned_reservations_are_released_by_age_and_fresh_ones_kept() {
             &detection(FileKind::Image),
             new,
             "upload",
+            None,
         )
         .unwrap();
     let released = store
