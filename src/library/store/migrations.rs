@@ -337,6 +337,8 @@ CREATE TABLE blobs (
     changed_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX blobs_not_live ON blobs(state) WHERE state <> 'live';
+-- Crash recovery reads the pins left behind without scanning a million live blobs.
+CREATE INDEX blobs_pinned ON blobs(pins) WHERE pins > 0;
 INSERT INTO blobs(sha256, size, state, pins, changed_at)
     SELECT sha256, max(size), 'live', 0, CAST(strftime('%s', 'now') AS INTEGER)
     FROM files GROUP BY sha256;
