@@ -64,6 +64,9 @@ pub struct ImportSettings {
     /// A file still being written into a synced folder is not imported until it has been
     /// unchanged this long.
     pub synced_folder_stable_secs: f64,
+    /// Folders in a synced folder that the import emptied are removed (`rmdir`: only when
+    /// empty, never the account folder). Over the API folders are always left alone.
+    pub remove_emptied_folders: bool,
     /// No longer used: garbage collection deletes only blobs the store released, whatever
     /// their age (RELIABILITY.md). Accepted so an older config file still loads.
     #[serde(rename = "orphan_blob_grace_secs")]
@@ -75,6 +78,7 @@ impl Default for ImportSettings {
         ImportSettings {
             download_workers: DEFAULT_DOWNLOAD_WORKERS,
             synced_folder_stable_secs: DEFAULT_SYNCED_FOLDER_STABLE_SECS,
+            remove_emptied_folders: true,
             legacy_orphan_blob_grace_secs: None,
         }
     }
@@ -246,6 +250,17 @@ mod tests {
             .to_string();
         assert!(err.contains("/etc/x.toml"), "{err}");
         assert!(Config::parse("[import]\ndownload_workers = 0\n", Path::new("c.toml")).is_err());
+    }
+
+    #[test]
+    fn emptied_folders_are_removed_unless_the_config_says_otherwise() {
+        assert!(Config::default().import.remove_emptied_folders);
+        let keep = Config::parse(
+            "[import]\nremove_emptied_folders = false\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert!(!keep.import.remove_emptied_folders);
     }
 
     #[test]

@@ -1267,3 +1267,108 @@ fn a_reader_that_closes_the_pipe_early_gets_no_panic() {
     assert_eq!(out.status.code(), Some(141), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// A library with Acme Marketing linked to a synced folder, and a config file that makes the
+/// folder report files after 50 ms (the default is 2 s) plus `extra` config lines.
+fn linked_acme(extra: &str) -> (Lib, PathBuf, PathBuf) {
+    let lib = Lib::with_people();
+    let dropbox = lib.path.parent().unwrap().join("Dropbox");
+    std::fs::create_dir_all(&dropbox).unwrap();
+    lib.ok(
+        Some(ACME_OWNER),
+        &[
+            "link",
+            "--account",
+            "Acme Marketing",
+            "--local-folder",
+            dropbox.to_str().unwrap(),
+        ],
+    );
+    let config = lib.path.parent().unwrap().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[import]\nsynced_folder_stable_secs = 0.05\n{extra}"),
+    )
+    .unwrap();
+    (lib, dropbox.join("Acme Marketing"), config)
+}
+
+fn import_once(lib: &Lib, config: &Path) -> String {
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    lib.ok(
+        Some(ACME_OWNER),
+        &["--config", config.to_str().unwrap(), "import", "--once"],
+    )
+}
+
+/// The text of the account folder's TXT reports.
+fn reports_in(folder: &Path) -> Vec<String> {
+    std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            let name = path.file_name().unwrap().to_string_lossy();
+            name.starts_with("Smartimage upload errors") && name.ends_with(".txt")
+        })
+        .map(|path| std::fs::read_to_string(path).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_file_name_that_is_not_text_is_one_failure_shown_escaped_in_errors_and_the_report() {
+    use std::os::unix::ffi::OsStrExt;
+    let (lib, folder, config) = linked_acme("");
+    let bad = folder.join(std::ffi::OsStr::from_bytes(b"caf\xe9.png"));
+    std::fs::write(&bad, png_bytes()).unwrap();
+    let out = import_once(&lib, &config);
+    assert!(
+        out.contains("Imported 0 file(s)") && out.contains("1 failed"),
+        "{out}"
+    );
+    assert!(out.contains("/Acme Marketing/caf\\xE9.png"), "{out}");
+    let errors = lib.json(Some(ACME_OWNER), &["errors", "list", "--json"]);
+    let errors = errors.as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["kind"], "invalid_name");
+    assert_eq!(errors[0]["path"], "/Acme Marketing/caf\\xE9.png");
+    assert_eq!(errors[0]["reported"], true);
+    let reports = reports_in(&folder);
+    assert_eq!(reports.len(), 1);
+    assert!(
+        reports[0].contains("File name that is not valid text")
+            && reports[0].contains("/Acme Marketing/caf\\xE9.png")
+            && reports[0].contains("Rename the file"),
+        "{}",
+        reports[0]
+    );
+    assert_eq!(std::fs::read(&bad).unwrap(), png_bytes(), "left untouched");
+
+    let again = import_once(&lib, &config);
+    assert!(again.contains("0 failed"), "reported once: {again}");
+    let errors = lib.json(Some(ACME_OWNER), &["errors", "list", "--json"]);
+    assert_eq!(errors.as_array().unwrap().len(), 1);
+    assert_eq!(reports_in(&folder).len(), 1);
+    assert!(bad.exists());
+}
+
+#[test]
+fn emptied_folders_go_unless_the_config_keeps_them() {
+    let (lib, folder, config) = linked_acme("");
+    std::fs::create_dir_all(folder.join("tree/2026/spring/raw")).unwrap();
+    std::fs::write(folder.join("tree/2026/spring/raw/a.png"), png_bytes()).unwrap();
+    let out = import_once(&lib, &config);
+    assert!(out.contains("Imported 1 file(s)"), "{out}");
+    assert!(!folder.join("tree").exists());
+    assert!(folder.is_dir(), "the account folder stays");
+
+    let (lib, folder, config) = linked_acme("remove_emptied_folders = false\n");
+    std::fs::create_dir_all(folder.join("batch50")).unwrap();
+    std::fs::write(folder.join("batch50/a.png"), png_bytes()).unwrap();
+    let out = import_once(&lib, &config);
+    assert!(out.contains("Imported 1 file(s)"), "{out}");
+    assert!(folder.join("batch50").is_dir());
+    assert_eq!(
+        std::fs::read_dir(folder.join("batch50")).unwrap().count(),
+        0
+    );
+}

@@ -360,6 +360,164 @@ async fn a_failed_file_is_tried_again_when_it_changes_or_an_admin_retries_it() {
     assert!(!h.files_on_disk("Acme").contains(&"photo.jpg".to_string()));
 }
 
+/// The folders under `account`'s folder, relative to it, sorted.
+fn folders_on_disk(h: &Harness, account: &str) -> Vec<String> {
+    fn walk_folders(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                out.push(
+                    path.strip_prefix(root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+                walk_folders(root, &path, out);
+            }
+        }
+    }
+    let root = h.dropbox.join(account);
+    let mut out = Vec::new();
+    walk_folders(&root, &root, &mut out);
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn an_imported_tree_leaves_no_emptied_folders_behind() {
+    let h = Harness::local().await;
+    for i in 0..50 {
+        h.drop_file("Acme", &format!("batch50/{i:02}.png"), &png(i, 300));
+    }
+    h.drop_file("Acme", "tree/2026/spring/raw/a.png", &png(60, 300));
+    h.drop_file("Acme", "tree/2026/spring/raw/b.png", &png(61, 300));
+    h.drop_file("Acme", "tree/2026/spring/c.png", &png(62, 300));
+    h.drop_file("Acme", "tree/2026/summer/d.png", &png(63, 300));
+    h.drop_file("Acme", "shoot/keep/holiday.jpg", &exe());
+    h.drop_file("Acme", "shoot/keep/e.png", &png(64, 300));
+    h.drop_file("Acme", "shoot/f.png", &png(65, 300));
+    h.drop_file("Acme", "mac/g.png", &png(66, 300));
+    h.drop_file("Acme", "mac/.DS_Store", b"finder");
+    h.drop_file("Acme", "top.png", &png(67, 300));
+    let (summary, _) = h.pass(4).await;
+    assert_eq!((summary.imported, summary.failed), (58, 1), "{summary:?}");
+    assert_eq!(
+        folders_on_disk(&h, "Acme"),
+        ["mac", "shoot", "shoot/keep"],
+        "the emptied folders went; a failed file and a .DS_Store keep theirs"
+    );
+    let left: Vec<String> = h
+        .files_on_disk("Acme")
+        .into_iter()
+        .filter(|name| !name.starts_with("Smartimage upload errors"))
+        .collect();
+    assert_eq!(left, ["mac/.DS_Store", "shoot/keep/holiday.jpg"]);
+
+    // The account folder itself stays, even emptied.
+    h.drop_file("Tiny", "only/h.png", &png(68, 300));
+    let (summary, _) = h.pass(1).await;
+    assert_eq!(summary.imported, 1, "{summary:?}");
+    assert!(h.dropbox.join("Tiny").is_dir());
+    assert!(folders_on_disk(&h, "Tiny").is_empty());
+}
+
+#[tokio::test]
+async fn remove_emptied_folders_false_keeps_them() {
+    let h = Harness::local().await;
+    h.drop_file("Acme", "batch50/a.png", &png(1, 300));
+    h.drop_file("Acme", "tree/2026/spring/raw/b.png", &png(2, 300));
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    let settings = EngineSettings {
+        remove_emptied_folders: false,
+        ..h.settings(2)
+    };
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let (engine, _) = ImportEngine::start(h.library(), settings, tx).unwrap();
+    let (summary, problems) = engine.run_once(None).await.unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(summary.imported, 2, "{summary:?}");
+    drop(engine);
+    assert!(h.files_on_disk("Acme").is_empty());
+    assert_eq!(
+        folders_on_disk(&h, "Acme"),
+        [
+            "batch50",
+            "tree",
+            "tree/2026",
+            "tree/2026/spring",
+            "tree/2026/spring/raw"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_name_that_is_not_text_is_one_failure_and_the_file_stays_untouched() {
+    use std::os::unix::ffi::OsStrExt;
+    let h = Harness::local().await;
+    let bytes = png(1, 400);
+    let acme = h.dropbox.join("Acme");
+    std::fs::create_dir_all(acme.join("raw")).unwrap();
+    let bad = acme
+        .join("raw")
+        .join(std::ffi::OsStr::from_bytes(b"caf\xe9.png"));
+    std::fs::write(&bad, &bytes).unwrap();
+    let bad_folder = acme.join(std::ffi::OsStr::from_bytes(b"Fotos \xff"));
+    std::fs::create_dir(&bad_folder).unwrap();
+    std::fs::write(bad_folder.join("inside.png"), png(2, 400)).unwrap();
+    h.drop_file("Acme", "raw/good.png", &png(3, 400));
+
+    let (summary, events) = h.pass(2).await;
+    assert_eq!((summary.imported, summary.failed), (1, 2), "{summary:?}");
+    let kinds = failures_by_kind(&events);
+    assert_eq!(
+        kinds,
+        BTreeMap::from([
+            (
+                "/Acme/Fotos \\xFF/inside.png".to_string(),
+                ErrorKind::InvalidName
+            ),
+            ("/Acme/raw/caf\\xE9.png".to_string(), ErrorKind::InvalidName),
+        ])
+    );
+    let failures = {
+        let lib = h.library();
+        let owner = lib.actor(Some(OWNER), None).unwrap();
+        lib.import_failures(&owner, Some("Acme")).unwrap()
+    };
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    for failure in &failures {
+        assert_eq!(failure.kind, "invalid_name");
+        assert!(failure.detail.contains("\\xNN"), "{}", failure.detail);
+        assert!(failure.reported, "in the TXT report");
+    }
+    assert_eq!(std::fs::read(&bad).unwrap(), bytes, "never deleted");
+    assert!(bad_folder.join("inside.png").exists());
+
+    let (again, events) = h.pass(2).await;
+    assert_eq!(again, PassSummary::default(), "not reported twice");
+    assert!(failures_by_kind(&events).is_empty());
+
+    // An admin retry cannot help: it fails again (never "gone"), and the file stays.
+    {
+        let mut lib = h.library();
+        let owner = lib.actor(Some(OWNER), None).unwrap();
+        assert_eq!(lib.retry_failures(&owner, Some("Acme"), &[]).unwrap(), 2);
+    }
+    let (retried, _) = h.pass(2).await;
+    assert_eq!(retried.failed, 2, "{retried:?}");
+    assert_eq!(std::fs::read(&bad).unwrap(), bytes);
+
+    // Renamed by the customer, it is imported by itself and leaves the error log.
+    std::fs::rename(&bad, acme.join("raw/cafe.png")).unwrap();
+    let (renamed, _) = h.pass(2).await;
+    assert_eq!(renamed.imported, 1, "{renamed:?}");
+    let lib = h.library();
+    let owner = lib.actor(Some(OWNER), None).unwrap();
+    let left = lib.import_failures(&owner, Some("Acme")).unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].path, "/Acme/Fotos \\xFF/inside.png");
+}
+
 #[tokio::test]
 async fn a_file_still_being_written_waits_until_it_is_stable() {
     let h = Harness::local().await;
@@ -840,6 +998,22 @@ mod emulator {
                 .any(|f| f.dropbox_path.as_deref() == Some("/Acme Marketing/sub/deeper/c 😀.png"))
         );
         assert!(files.iter().any(|f| f.kind == "video"));
+    }
+
+    #[tokio::test]
+    async fn over_the_api_emptied_folders_are_left_alone() {
+        let api = Api::start(3600).await;
+        api.drop_file("Acme Marketing", "tree/2026/spring/a.png", &png(1, 700));
+        let (summary, _, problems) = api.pass().await;
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!((summary.imported, summary.deleted), (1, 1), "{summary:?}");
+        assert!(remaining(&api.folder("Acme Marketing")).is_empty());
+        assert!(
+            api.folder("Acme Marketing")
+                .join("tree/2026/spring")
+                .is_dir(),
+            "deleting a folder over the API would delete what arrived in it meanwhile"
+        );
     }
 
     #[tokio::test]

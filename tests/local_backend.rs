@@ -1266,15 +1266,158 @@ async fn hostile_names_round_trip_through_list_download_and_delete() {
 }
 
 #[tokio::test]
-async fn a_name_that_is_not_utf8_is_left_out_without_failing_the_listing() {
+async fn a_name_that_is_not_utf8_is_listed_escaped_and_never_downloaded_or_deleted() {
     use std::os::unix::ffi::OsStrExt;
     let fx = fixture();
     let bad = std::ffi::OsStr::from_bytes(b"latin1 caf\xe9.jpg");
     fs::write(fx.root.join(bad), b"bad").unwrap();
+    let bad_folder = fx.root.join(std::ffi::OsStr::from_bytes(b"dir\xff"));
+    fs::create_dir(&bad_folder).unwrap();
+    fs::write(bad_folder.join("inner\\.jpg"), b"inner").unwrap();
     put(&fx.root, "good.jpg", b"good");
-    let (entries, _) = list_until(&fx.folder, "", has_file("/good.jpg")).await;
-    assert_eq!(entries.len(), 1, "{entries:?}");
-    assert!(fx.root.join(bad).exists());
+    let (entries, _) = list_until(&fx.folder, "", |entries| files(entries).len() == 3).await;
+    let listed = files(&entries);
+    assert!(!listed["/good.jpg"].escaped_name);
+    // Each byte that is not text as \xNN; below such a folder, every name is escaped too.
+    let escaped = &listed["/latin1 caf\\xe9.jpg"];
+    assert_eq!(escaped.name, "latin1 caf\\xE9.jpg");
+    assert_eq!(
+        escaped.path_display.as_deref(),
+        Some("/latin1 caf\\xE9.jpg")
+    );
+    assert!(escaped.escaped_name);
+    let inner = &listed["/dir\\xff/inner\\x5c.jpg"];
+    assert_eq!(
+        inner.path_display.as_deref(),
+        Some("/dir\\xFF/inner\\x5C.jpg")
+    );
+    assert!(inner.escaped_name);
+    assert_eq!(folders(&entries), vec!["/dir\\xFF".to_string()]);
+    for file in [escaped, inner] {
+        let path = file.path_display.as_deref().unwrap();
+        assert!(
+            matches!(
+                read_download(&fx.folder, path).await,
+                Err(BackendError::NotFound { .. })
+            ),
+            "{path}"
+        );
+        assert!(delete_one(&fx.folder, path, &file.rev).await.is_err());
+    }
+    assert_eq!(fs::read(fx.root.join(bad)).unwrap(), b"bad");
+    assert_eq!(fs::read(bad_folder.join("inner\\.jpg")).unwrap(), b"inner");
+}
+
+/// Deletes `files` (paths as listed) at their listed revs, as the import does.
+async fn delete_listed(folder: &LocalFolder, entries: &[Metadata], paths: &[&str]) {
+    let listed = files(entries);
+    let batch = paths
+        .iter()
+        .map(|path| delete_arg(path, &listed[&path.to_lowercase()].rev))
+        .collect();
+    for result in folder.delete_batch(batch).await.unwrap() {
+        result.unwrap();
+    }
+}
+
+fn parents(paths: &[&str]) -> Vec<String> {
+    paths
+        .iter()
+        .map(|path| path.rsplit_once('/').unwrap().0.to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn emptied_folders_go_up_to_the_account_folder_and_no_further() {
+    let fx = fixture();
+    let imported = [
+        "/Acme/tree/2026/spring/raw/a.jpg",
+        "/Acme/tree/2026/spring/b.jpg",
+        "/Acme/tree/2026/summer/c.jpg",
+        "/Acme/keep/d.jpg",
+        "/Acme/mac/e.jpg",
+        "/Acme/late/f.jpg",
+        "/Acme/top.jpg",
+        "/Solo/only/g.jpg",
+    ];
+    for path in imported {
+        put(&fx.root, &path[1..], b"imported");
+    }
+    put(&fx.root, "Acme/keep/failed.jpg", b"failed, stays");
+    put(&fx.root, "Acme/mac/.DS_Store", b"finder");
+    put(&fx.root, "Acme/untouched/empty/.keep-me", b"");
+    fs::remove_file(fx.root.join("Acme/untouched/empty/.keep-me")).unwrap();
+    let (entries, _) = list_until(&fx.folder, "", |entries| files(entries).len() == 9).await;
+    delete_listed(&fx.folder, &entries, &imported).await;
+    // The customer drops a file into a folder the import just emptied, before it is removed.
+    put(&fx.root, "Acme/late/new.jpg", b"new");
+
+    let removed = fx
+        .folder
+        .remove_emptied_folders("/Acme", parents(&imported))
+        .await
+        .unwrap();
+    assert!(!fx.root.join("Acme/tree").exists(), "the whole tree went");
+    assert_eq!(removed, 5, "raw, spring, summer, 2026, tree");
+    assert_eq!(
+        fs::read(fx.root.join("Acme/keep/failed.jpg")).unwrap(),
+        b"failed, stays"
+    );
+    assert!(
+        fx.root.join("Acme/mac/.DS_Store").exists(),
+        "a .DS_Store keeps its folder"
+    );
+    assert_eq!(fs::read(fx.root.join("Acme/late/new.jpg")).unwrap(), b"new");
+    assert!(
+        fx.root.join("Acme/untouched/empty").is_dir(),
+        "a folder the import did not empty is not ours to remove"
+    );
+    assert!(fx.root.join("Acme").is_dir());
+    assert!(
+        fx.root.join("Solo/only").is_dir(),
+        "only folders below the given account folder"
+    );
+
+    assert_eq!(
+        fx.folder
+            .remove_emptied_folders("/solo", parents(&["/Solo/only/g.jpg"]))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(!fx.root.join("Solo/only").exists());
+    assert!(
+        fx.root.join("Solo").is_dir(),
+        "the account folder stays, even empty"
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn removing_emptied_folders_never_follows_a_symlink() {
+    let fx = fixture();
+    fs::create_dir_all(fx.outside.join("empty")).unwrap();
+    fs::create_dir(fx.root.join("Acme")).unwrap();
+    std::os::unix::fs::symlink(&fx.outside, fx.root.join("Acme/link")).unwrap();
+    std::os::unix::fs::symlink(fx.outside.join("empty"), fx.root.join("Acme/empty")).unwrap();
+    let removed = fx
+        .folder
+        .remove_emptied_folders(
+            "/Acme",
+            vec!["/Acme/link/empty".into(), "/Acme/empty".into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(removed, 0);
+    assert!(fx.outside.join("empty").is_dir());
+    for link in ["Acme/link", "Acme/empty"] {
+        assert!(
+            fs::symlink_metadata(fx.root.join(link))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
 }
 
 #[tokio::test]

@@ -979,6 +979,7 @@ async fn a_longpoll_reset_while_watching_lists_again_without_duplicates() {
         workers: 2,
         idle_wait: Duration::from_secs(1),
         backends: settings,
+        ..EngineSettings::default()
     };
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let (engine, _) = ImportEngine::start(

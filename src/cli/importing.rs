@@ -235,6 +235,7 @@ pub fn engine_settings(config: &Config) -> EngineSettings {
     EngineSettings {
         workers: config.import.download_workers,
         backends,
+        remove_emptied_folders: config.import.remove_emptied_folders,
         ..EngineSettings::default()
     }
 }

@@ -145,6 +145,19 @@ pub trait DropboxBackend: Send + Sync {
         to: &str,
     ) -> impl Future<Output = BackendResult<Metadata>> + Send;
 
+    /// After the import deleted files from `folders`, removes each that is empty now and then
+    /// its parents while they are empty — never `within` (the account folder) or anything
+    /// outside it; returns how many folders went. By default nothing is removed: over the API,
+    /// deleting a folder deletes whatever arrived in it meanwhile. Only a backend that can
+    /// remove a folder *if it is empty*, atomically (a synced folder's `rmdir`), does it.
+    fn remove_emptied_folders(
+        &self,
+        _within: &str,
+        _folders: Vec<String>,
+    ) -> impl Future<Output = BackendResult<usize>> + Send {
+        async { Ok(0) }
+    }
+
     /// `None` when nothing is at `path`.
     fn get_metadata(
         &self,

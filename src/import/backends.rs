@@ -181,6 +181,16 @@ impl DropboxBackend for AnyBackend {
             AnyBackend::Api(b) => b.upload(path, bytes, mode, autorename).await,
         }
     }
+    async fn remove_emptied_folders(
+        &self,
+        within: &str,
+        folders: Vec<String>,
+    ) -> BackendResult<usize> {
+        match self {
+            AnyBackend::Local(b) => b.remove_emptied_folders(within, folders).await,
+            AnyBackend::Api(b) => b.remove_emptied_folders(within, folders).await,
+        }
+    }
     async fn move_entry(&self, from: &str, to: &str) -> BackendResult<Metadata> {
         match self {
             AnyBackend::Local(b) => b.move_entry(from, to).await,

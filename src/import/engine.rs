@@ -42,6 +42,9 @@ pub struct EngineSettings {
     pub workers: usize,
     pub idle_wait: Duration,
     pub backends: BackendSettings,
+    /// Remove the folders of a synced folder that the import emptied (config
+    /// `[import] remove_emptied_folders`).
+    pub remove_emptied_folders: bool,
 }
 
 impl Default for EngineSettings {
@@ -50,6 +53,7 @@ impl Default for EngineSettings {
             workers: DEFAULT_DOWNLOAD_WORKERS,
             idle_wait: DEFAULT_IDLE_WAIT,
             backends: BackendSettings::default(),
+            remove_emptied_folders: true,
         }
     }
 }
@@ -108,6 +112,7 @@ impl ImportEngine {
             shutdown: shutdown.clone(),
             download_slots: Arc::new(tokio::sync::Semaphore::new(settings.workers.max(1))),
             db_gate: Arc::new(tokio::sync::Semaphore::new(1)),
+            remove_emptied_folders: settings.remove_emptied_folders,
         };
         Ok((
             ImportEngine {

@@ -72,6 +72,8 @@ pub struct PassContext {
     /// of in-flight items each park a blocking thread on the library mutex, and every file
     /// pays for the thread wake-ups.
     pub db_gate: Arc<tokio::sync::Semaphore>,
+    /// Remove the folders the deletes emptied, where the backend can do it safely.
+    pub remove_emptied_folders: bool,
 }
 
 /// Why a link's pass stopped early.
@@ -144,8 +146,10 @@ pub async fn run_pass<B: DropboxBackend>(
         link: link.id,
         account: account.name.clone(),
     });
+    let (discovered, misnamed) = scan(cx, link, backend).await?;
     let mut summary = PassSummary {
-        discovered: scan(cx, link, backend).await?,
+        discovered,
+        failed: misnamed,
         ..PassSummary::default()
     };
 
@@ -228,13 +232,30 @@ pub async fn run_pass<B: DropboxBackend>(
     Ok(summary)
 }
 
+/// Why a file whose name is not text (`FileMetadata::escaped_name`) cannot be imported.
+fn invalid_name(path: &str) -> Refusal {
+    Refusal {
+        kind: ErrorKind::InvalidName,
+        detail:
+            "Its name, or the name of a folder it is in, is not valid text (UTF-8), so neither \
+                 Dropbox nor Smartimage can store it; the bytes that are not text are shown as \
+                 \\xNN. The file was left untouched."
+                .to_owned(),
+        format: Some(formats::detect_by_name(last_component(path)).format),
+    }
+}
+
 /// List what changed (from the stored cursor, or everything), journal it with the new cursor in
-/// one transaction. Returns how many items were queued.
+/// one transaction. Returns how many items were queued, and how many of them failed at once
+/// because their name is not text (journaled as failed in the same transaction: such a file is
+/// never downloaded or deleted, and reported once). A retried one fails here again: a synced
+/// folder lists everything at each pass (its cursors do not outlive the backend), and if the
+/// file is gone, its download finds nothing and the item is `gone`.
 async fn scan<B: DropboxBackend>(
     cx: &PassContext,
     link: &LinkRecord,
     backend: &B,
-) -> Result<u64, PassError> {
+) -> Result<(u64, u64), PassError> {
     let cursor = {
         let id = link.id;
         cx.db(
@@ -257,15 +278,16 @@ async fn scan<B: DropboxBackend>(
     let cursor = page.cursor;
     let link_id = link.id;
     let folder_lower = link.folder_path.to_lowercase();
-    let (queued, refs) = cx
+    let (queued, refs, misnamed) = cx
         .db(move |lib| {
             let at = now().unix_timestamp();
             let account_name = links::link_by_id(lib.store().connection(), link_id)?
                 .map(|l| l.account_name)
                 .unwrap_or_default();
             lib.store_mut()
-                .transaction(|tx| -> Result<(u64, Vec<ItemRef>), LibraryError> {
+                .transaction(|tx| -> Result<ScanJournaled, LibraryError> {
                     let mut refs = Vec::new();
+                    let mut misnamed = Vec::new();
                     for entry in &entries {
                         match entry {
                             Metadata::File(file) => {
@@ -286,13 +308,26 @@ async fn scan<B: DropboxBackend>(
                                     content_hash: file.content_hash.as_deref(),
                                 };
                                 if let Some(item) = journal::record_sighting(tx, &sighting, at)? {
-                                    refs.push(ItemRef {
+                                    let item_ref = ItemRef {
                                         item,
                                         link: link_id,
                                         account: account_name.clone(),
                                         path,
                                         size: file.size,
-                                    });
+                                    };
+                                    if file.escaped_name {
+                                        let refusal = invalid_name(&item_ref.path);
+                                        journal::mark_failed(
+                                            tx,
+                                            item,
+                                            refusal.kind.as_str(),
+                                            &refusal.detail,
+                                            refusal.format.as_deref(),
+                                            at,
+                                        )?;
+                                        misnamed.push((item_ref.clone(), refusal));
+                                    }
+                                    refs.push(item_ref);
                                 }
                             }
                             Metadata::Deleted(deleted) => {
@@ -305,15 +340,26 @@ async fn scan<B: DropboxBackend>(
                     }
                     // The cursor moves only together with the journal: a crash re-lists, never skips.
                     links::set_cursor(tx, link_id, Some(&cursor))?;
-                    Ok((refs.len() as u64, refs))
+                    Ok((refs.len() as u64, refs, misnamed))
                 })
         })
         .await?;
     for r in refs {
         cx.emit(EngineEvent::Discovered(r));
     }
-    Ok(queued)
+    let failed = misnamed.len() as u64;
+    for (item, refusal) in misnamed {
+        cx.emit(EngineEvent::Failed {
+            item,
+            kind: refusal.kind,
+            detail: refusal.detail,
+        });
+    }
+    Ok((queued, failed))
 }
+
+/// What a scan journaled: items queued, their refs, and those failed at once with why.
+type ScanJournaled = (u64, Vec<ItemRef>, Vec<(ItemRef, Refusal)>);
 
 /// The display path of a file inside the link's folder (`None` for anything outside it).
 fn inside_folder(file: &FileMetadata, folder_lower: &str) -> Option<String> {
@@ -918,7 +964,14 @@ async fn delete_committed<B: DropboxBackend>(
             }
         };
         let mut updates = Vec::new();
+        // Folders this batch deleted a file from (not those a file had already left).
+        let mut emptied_from = std::collections::BTreeSet::new();
         for (item, result) in chunk.iter().zip(results) {
+            if result.is_ok()
+                && let Some((folder, _)) = item.path.rsplit_once('/')
+            {
+                emptied_from.insert(folder.to_owned());
+            }
             match result {
                 Ok(_) | Err(BackendError::NotFound { .. }) => {
                     updates.push((item.id, ItemState::Deleted));
@@ -946,8 +999,31 @@ async fn delete_committed<B: DropboxBackend>(
                 })
         })
         .await?;
+        if cx.remove_emptied_folders && !emptied_from.is_empty() {
+            remove_emptied_folders(link, backend, emptied_from.into_iter().collect()).await;
+        }
     }
     Ok((deleted, kept, batches))
+}
+
+/// Removes the folders the deletes emptied (only where the backend can do it without risking
+/// anything that arrived meanwhile: see `DropboxBackend::remove_emptied_folders`). Failing
+/// costs nothing but a folder left behind, so it never stops the pass.
+async fn remove_emptied_folders<B: DropboxBackend>(
+    link: &LinkRecord,
+    backend: &B,
+    folders: Vec<String>,
+) {
+    match backend
+        .remove_emptied_folders(&link.folder_path, folders)
+        .await
+    {
+        Ok(0) => {}
+        Ok(removed) => tracing::debug!(link = link.id, removed, "removed emptied folders"),
+        Err(e) => {
+            tracing::warn!(link = link.id, error = %e, "emptied folders were left in Dropbox")
+        }
+    }
 }
 
 /// Upload one TXT report of the failures not yet reported, and remember it so it is never imported.

@@ -233,16 +233,20 @@ pub enum ErrorKind {
     VideoOnBasicPlan,
     VideoTooLarge,
     UnsupportedFormat,
+    /// A name in a synced folder that is not valid UTF-8: nothing in Dropbox or the library
+    /// can hold it, so the file waits in the folder until it is renamed.
+    InvalidName,
     Unknown,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 6] = [
+    pub const ALL: [ErrorKind; 7] = [
         ErrorKind::StorageLimit,
         ErrorKind::VideoAllotment,
         ErrorKind::VideoOnBasicPlan,
         ErrorKind::VideoTooLarge,
         ErrorKind::UnsupportedFormat,
+        ErrorKind::InvalidName,
         ErrorKind::Unknown,
     ];
 
@@ -253,6 +257,7 @@ impl ErrorKind {
             ErrorKind::VideoOnBasicPlan => "video_on_basic_plan",
             ErrorKind::VideoTooLarge => "video_too_large",
             ErrorKind::UnsupportedFormat => "unsupported_format",
+            ErrorKind::InvalidName => "invalid_name",
             ErrorKind::Unknown => "unknown",
         }
     }
@@ -271,6 +276,7 @@ impl ErrorKind {
             ErrorKind::VideoOnBasicPlan => "Trying to upload videos when in the Basic plan",
             ErrorKind::VideoTooLarge => "Video larger than the per-video size limit",
             ErrorKind::UnsupportedFormat => "Unsupported file format",
+            ErrorKind::InvalidName => "File name that is not valid text",
             ErrorKind::Unknown => "Unknown errors",
         }
     }
@@ -297,6 +303,10 @@ impl ErrorKind {
             ErrorKind::UnsupportedFormat => {
                 "Convert the file to a supported format, such as JPEG, PNG, MP4, MP3 or PDF, then \
                  drop it into the folder again."
+            }
+            ErrorKind::InvalidName => {
+                "Rename the file (or the folder it is in, if that name shows \\xNN codes) using \
+                 ordinary letters, digits and punctuation; the renamed file is uploaded by itself."
             }
             ErrorKind::Unknown => {
                 "Retry the file later; if it keeps failing, contact Smartimage support and include \

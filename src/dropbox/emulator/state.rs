@@ -111,6 +111,7 @@ impl Entry {
             server_modified: file.modified,
             content_hash: Some(file.content_hash.clone()),
             is_downloadable: true,
+            escaped_name: false,
         }
     }
 

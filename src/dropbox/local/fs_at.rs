@@ -168,6 +168,14 @@ pub fn unlink_at(dir: &OwnedFd, name: &OsStr) -> io::Result<()> {
     check(unsafe { libc::unlinkat(dir.as_raw_fd(), c_name.as_ptr(), 0) }).map(drop)
 }
 
+/// Removes the folder `name` from `dir` if it is empty (`rmdir`: the kernel refuses a folder
+/// with anything in it, ENOTEMPTY, and a symlink, ENOTDIR — nothing is followed).
+pub fn rmdir_at(dir: &OwnedFd, name: &OsStr) -> io::Result<()> {
+    let c_name = c_name(name)?;
+    // SAFETY: valid descriptor and C string; the result is checked.
+    check(unsafe { libc::unlinkat(dir.as_raw_fd(), c_name.as_ptr(), libc::AT_REMOVEDIR) }).map(drop)
+}
+
 /// Renames within `dir`. With `replace = false` an existing target makes it fail (EEXIST).
 pub fn rename_at(dir: &OwnedFd, from: &OsStr, to: &OsStr, replace: bool) -> io::Result<()> {
     let c_from = c_name(from)?;

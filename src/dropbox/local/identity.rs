@@ -28,6 +28,31 @@ pub fn is_ignored_name(name: &str) -> bool {
         || lower.ends_with(IGNORED_SUFFIX)
 }
 
+/// A name that is not valid UTF-8 as text, for the journal, the error log and the report: text
+/// stays as it is; every byte of an invalid sequence, of a control character and of `\` itself
+/// becomes `\xNN` (upper-case hex). So each backslash in the result starts an escape, the result
+/// is one line, the same bytes always give the same text, and the text gives back exactly the
+/// bytes on disk.
+pub fn escape_name(bytes: &[u8]) -> String {
+    fn push_escaped(out: &mut String, bytes: &[u8]) {
+        for byte in bytes {
+            out.push_str(&format!("\\x{byte:02X}"));
+        }
+    }
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        for ch in chunk.valid().chars() {
+            if ch == '\\' || ch.is_control() {
+                push_escaped(&mut out, ch.encode_utf8(&mut [0; 4]).as_bytes());
+            } else {
+                out.push(ch);
+            }
+        }
+        push_escaped(&mut out, chunk.invalid());
+    }
+    out
+}
+
 /// A parsed read or write path (reference §1.4).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
@@ -128,6 +153,7 @@ pub fn file_metadata(display_path: &str, name: &str, stat: &libc::stat) -> FileM
         server_modified: modified,
         content_hash: None,
         is_downloadable: true,
+        escaped_name: false,
     }
 }
 
@@ -162,6 +188,31 @@ mod tests {
         for name in ["photo.jpg", "Icon", "tmp.jpg", "dropbox.txt", " .ds_store"] {
             assert!(!is_ignored_name(name), "{name:?} should be listed");
         }
+    }
+
+    #[test]
+    fn escaped_names_show_each_byte_that_is_not_text_and_decode_back() {
+        assert_eq!(escape_name(b"caf\xe9.jpg"), "caf\\xE9.jpg");
+        assert_eq!(escape_name("café\\b\n".as_bytes()), "café\\x5Cb\\x0A");
+        assert_eq!(escape_name(b"\xff\xfe"), "\\xFF\\xFE");
+        // Unambiguous: a literal `\xE9` (valid text) and the byte 0xE9 escape differently.
+        assert_ne!(escape_name(b"caf\\xE9"), escape_name(b"caf\xe9"));
+        for bytes in [&b"caf\xe9.jpg"[..], b"a\\b\xc3", "日本\u{7}".as_bytes()] {
+            assert_eq!(unescape(&escape_name(bytes)), bytes);
+        }
+    }
+
+    /// The inverse of `escape_name`, to show that nothing is lost.
+    fn unescape(text: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut rest = text;
+        while let Some(at) = rest.find('\\') {
+            out.extend_from_slice(&rest.as_bytes()[..at]);
+            out.push(u8::from_str_radix(&rest[at + 2..at + 4], 16).unwrap());
+            rest = &rest[at + 4..];
+        }
+        out.extend_from_slice(rest.as_bytes());
+        out
     }
 
     #[test]

@@ -63,6 +63,8 @@ impl Inner {
             .entries
             .values()
             .chain(scan.unstable.values())
+            // An escaped name names nothing a lookup could reach.
+            .filter(|entry| !matches!(entry, Metadata::File(file) if file.escaped_name))
             .find(|entry| wanted(entry));
         Ok(found
             .and_then(path_display)

@@ -17,9 +17,14 @@
 //!   in the folder, and deleting it only unlinks the name inside the root, so any other name,
 //!   inside or outside, keeps the data. (The kernel's `protected_hardlinks`, on by default,
 //!   already stops a user linking in a file they could not read and write themselves.)
+//! - A name that is not UTF-8 is listed escaped (`FileMetadata::escaped_name`, `\xNN` for each
+//!   byte that is not text) so the import can report it; lookups match only names that are
+//!   text, so it is never downloaded or deleted.
+//! - Folders are removed only by `remove_emptied_folders` (`emptied.rs`), and only when empty.
 
 mod cursors;
 mod download;
+mod emptied;
 mod errors;
 mod fs_at;
 mod identity;
@@ -309,6 +314,25 @@ impl Inner {
         write::delete_exact(&self.root, located, entry.parent_rev.as_deref())
     }
 
+    fn remove_emptied_folders(&self, within: &str, folders: &[String]) -> BackendResult<usize> {
+        let within = match parse_target(within).map_err(|error| malformed(within, error))? {
+            Target::Path(components) => components,
+            _ => {
+                return Err(refused(&format!(
+                    "path/malformed_path/ {within:?} is not a path"
+                )));
+            }
+        };
+        let folders = folders
+            .iter()
+            .filter_map(|folder| match parse_target(folder) {
+                Ok(Target::Path(components)) => Some(components),
+                _ => None,
+            })
+            .collect();
+        Ok(emptied::remove_emptied(&self.root, &within, folders))
+    }
+
     fn remove_leftovers(&self, folder: &str) -> BackendResult<usize> {
         let components = Inner::components_for_write(folder)?;
         leftovers::sweep_tree(&self.root, &components)
@@ -444,6 +468,16 @@ impl DropboxBackend for LocalFolder {
         entries: Vec<DeleteArg>,
     ) -> BackendResult<Vec<BackendResult<Metadata>>> {
         self.blocking(move |inner| Ok(inner.delete_all(&entries)))
+            .await
+    }
+
+    async fn remove_emptied_folders(
+        &self,
+        within: &str,
+        folders: Vec<String>,
+    ) -> BackendResult<usize> {
+        let within = within.to_owned();
+        self.blocking(move |inner| inner.remove_emptied_folders(&within, &folders))
             .await
     }
 

@@ -5,11 +5,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::fs_at;
-use super::identity::{ctime_of, file_metadata, folder_metadata, is_ignored_name, join_path};
+use super::identity::{
+    ctime_of, escape_name, file_metadata, folder_metadata, is_ignored_name, join_path,
+};
 use crate::dropbox::wire::Metadata;
 
 /// Deeper folders are not walked (a loop of bind mounts or a hostile tree cannot exhaust us).
@@ -203,7 +206,7 @@ pub struct Scan {
     pub unstable: BTreeMap<String, Metadata>,
     /// When the first unstable file becomes stable, if nothing else touches it.
     pub next_stable_at: Option<SystemTime>,
-    /// Things left out that an admin should hear about (names Dropbox cannot hold, …).
+    /// Things left out that an admin should hear about (a name differing only in case, …).
     pub skipped: Vec<String>,
 }
 
@@ -240,30 +243,61 @@ pub fn scan(root: &Root, components: &[String], rules: &ScanRules) -> io::Result
             Metadata::Folder(folder_metadata(&path, name, &stat)),
         );
     }
-    walk(&dir, &join_path(&display), 0, rules, &mut scan)?;
+    walk(&dir, &join_path(&display), 0, rules, &mut scan, false)?;
     Ok(Some(scan))
 }
 
+/// One name in a folder being walked: as it is on disk, and as text.
+struct Child {
+    on_disk: OsString,
+    text: String,
+    /// `text` is the escaped form of a name that is not UTF-8, or lies below one.
+    escaped: bool,
+}
+
+/// The names of `dir` a listing may report. A name that is not UTF-8, and every name below a
+/// folder whose name is not (`below_escaped`), is shown escaped (`escape_name`): such a file
+/// is listed, for the import to report it, never skipped in silence. Names that are text come
+/// first, so if one spells the same as an escaped name, it is the one listed (and imported).
+fn children(dir: &OwnedFd, below_escaped: bool) -> io::Result<Vec<Child>> {
+    let mut names = Vec::new();
+    for on_disk in fs_at::read_dir_at(dir)? {
+        let (text, escaped) = match on_disk.to_str() {
+            Some(text) if !below_escaped => (text.to_owned(), false),
+            _ => (escape_name(on_disk.as_bytes()), true),
+        };
+        if !is_ignored_name(&text) {
+            names.push(Child {
+                on_disk,
+                text,
+                escaped,
+            });
+        }
+    }
+    names.sort_by(|a, b| {
+        a.escaped
+            .cmp(&b.escaped)
+            .then_with(|| case_collision_order(&a.text, &b.text))
+    });
+    Ok(names)
+}
+
+/// Walks `dir`, shown as `folder`; `escaped` when `folder` holds an escaped name.
 fn walk(
     dir: &OwnedFd,
     folder: &str,
     depth: usize,
     rules: &ScanRules,
     scan: &mut Scan,
+    escaped: bool,
 ) -> io::Result<()> {
-    let mut names: Vec<String> = Vec::new();
-    for name in fs_at::read_dir_at(dir)? {
-        match name.into_string() {
-            Ok(name) if !is_ignored_name(&name) => names.push(name),
-            Ok(_) => {}
-            Err(name) => scan.skipped.push(format!(
-                "{folder}/{name:?}: the name is not UTF-8, which Dropbox needs"
-            )),
-        }
-    }
-    names.sort_by(|a, b| case_collision_order(a, b));
-    for name in names {
-        let stat = match fs_at::stat_at(dir, OsStr::new(&name)) {
+    for child in children(dir, escaped)? {
+        let Child {
+            on_disk,
+            text: name,
+            escaped,
+        } = child;
+        let stat = match fs_at::stat_at(dir, &on_disk) {
             Ok(stat) => stat,
             Err(error) if is_vanished(&error) => continue,
             Err(error) => {
@@ -294,8 +328,8 @@ fn walk(
                     .push(format!("{path:?}: deeper than {MAX_DEPTH} folders"));
                 continue;
             }
-            match fs_at::open_dir_at(dir, OsStr::new(&name)) {
-                Ok(child) => walk(&child, &path, depth + 1, rules, scan)?,
+            match fs_at::open_dir_at(dir, &on_disk) {
+                Ok(child) => walk(&child, &path, depth + 1, rules, scan, escaped)?,
                 Err(error) if is_vanished(&error) => {}
                 Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
                     scan.skipped
@@ -304,7 +338,9 @@ fn walk(
                 Err(error) => return Err(io::Error::new(error.kind(), format!("{path}: {error}"))),
             }
         } else if fs_at::is_regular(&stat) {
-            let metadata = Metadata::File(file_metadata(&path, &name, &stat));
+            let mut file = file_metadata(&path, &name, &stat);
+            file.escaped_name = escaped;
+            let metadata = Metadata::File(file);
             let stable_at = changed_at(&stat) + rules.stable_for;
             if stable_at <= rules.now {
                 scan.entries.insert(key, metadata);

@@ -71,6 +71,11 @@ pub struct FileMetadata {
     /// `false` for Google/Paper documents that need an export instead of a download.
     #[serde(default = "stone_default_is_downloadable")]
     pub is_downloadable: bool,
+    /// Never on the wire: set by a synced folder for a file whose name (or a folder's above it)
+    /// is not valid UTF-8. `name` and the paths then hold the escaped form (see
+    /// `local::identity::escape_name`), which names nothing that can be downloaded or deleted.
+    #[serde(skip)]
+    pub escaped_name: bool,
 }
 
 fn stone_default_is_downloadable() -> bool {
@@ -170,6 +175,7 @@ mod tests {
             server_modified: datetime!(2026-01-02 03:04:06 UTC),
             content_hash: None,
             is_downloadable: true,
+            escaped_name: false,
         }
     }
 

@@ -537,6 +537,7 @@ fn error_kind_ids_are_stable_and_round_trip() {
             "video_on_basic_plan",
             "video_too_large",
             "unsupported_format",
+            "invalid_name",
             "unknown"
         ]
     );
@@ -567,6 +568,7 @@ fn error_titles_match_the_help_article() {
             "Trying to upload videos when in the Basic plan",
             "Video larger than the per-video size limit",
             "Unsupported file format",
+            "File name that is not valid text",
             "Unknown errors",
         ]
     );
