@@ -10,7 +10,7 @@ use smartimage::dropbox::wire::{
     ListFolderContinueError, ListFolderError, ListFolderLongpollResult, ListFolderResult, Metadata,
     OAuthError, RateLimitError, TokenResponse, UploadError,
 };
-use smartimage::import::report::{ErrorReport, FailedFile, is_report_name};
+use smartimage::import::report::{ErrorReport, FailedFile, is_report_content};
 use smartimage::library::formats::{detect_by_name, detect_bytes, detect_reader};
 use smartimage::library::policy::ErrorKind;
 
@@ -128,11 +128,14 @@ pub fn report_writer(data: &[u8]) {
     let report = ErrorReport {
         account,
         plan: "team".into(),
-        generated_at: time::OffsetDateTime::from_unix_timestamp(1_795_000_000).unwrap(),
+        changed_at: time::OffsetDateTime::from_unix_timestamp(1_795_000_000).unwrap(),
         failures: failures.clone(),
     };
-    assert!(is_report_name(&report.file_name()));
     let text = report.render();
+    assert!(
+        is_report_content(text.as_bytes()),
+        "the report carries its signature"
+    );
     if let Some(c) = text.chars().find(|c| unsafe_for_terminal(*c)) {
         panic!("raw U+{:04X} in the report", c as u32);
     }

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use smartimage::dropbox::emulator::{AccountConfig, Emulator, EmulatorConfig};
 use smartimage::import::linking::link_local_folder;
+use smartimage::import::report::{REPORT_FILE_NAME, REPORT_NAME_STEM};
 use smartimage::library::Library;
 use smartimage::library::actions::AdminGrant;
 use smartimage::library::blobs::BlobCheck;
@@ -38,8 +39,6 @@ const DBX: &str = "dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc";
 const APP_KEY: &str = "crash-app-key";
 const LOCAL_ACCOUNT: &str = "Synced";
 const API_ACCOUNT: &str = "Over API";
-/// The TXT report our own engine writes into an account folder: not an original.
-const REPORT_PREFIX: &str = "Smartimage upload errors ";
 
 /// Small defaults keep `cargo test` fast; the documented long run raises them.
 const DEFAULT_KILL_POINTS: usize = 6;
@@ -479,17 +478,7 @@ fn sigkill_and_store_power_cuts_at_seeded_moments_lose_and_duplicate_nothing() {
         )
         .unwrap();
     assert_eq!(in_flight, 0, "nothing left half-claimed or undeleted");
-    let reports = [LOCAL_ACCOUNT, API_ACCOUNT]
-        .iter()
-        .flat_map(|a| std::fs::read_dir(rig.folder(a)).unwrap())
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with(REPORT_PREFIX)
-        })
-        .count();
+    let reports = assert_report_rule(&rig, &originals);
     eprintln!(
         "crash suite: seed {seed}, {kill_points} kill points survived ({} SIGKILL at a random \
          moment, {} inside a store transaction), {} runs ended before their kill; {} files \
@@ -543,18 +532,55 @@ fn a_report_uploaded_just_before_a_crash_is_never_imported() {
     assert!(rig.import().status().unwrap().success());
     assert!(rows(&rig.data).is_empty(), "a report was imported");
     for account in [LOCAL_ACCOUNT, API_ACCOUNT] {
-        let still_there = std::fs::read_dir(rig.folder(account))
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .starts_with(REPORT_PREFIX)
-            })
-            .count();
-        assert_eq!(still_there, 1, "{account}: the report stays in Dropbox");
+        assert_eq!(
+            report_names(&rig, account),
+            [REPORT_FILE_NAME],
+            "{account}: the report stays in Dropbox"
+        );
     }
+}
+
+/// The names in an account folder that look like our reports, sorted.
+fn report_names(rig: &Rig, account: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(rig.folder(account))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(REPORT_NAME_STEM))
+        .collect();
+    names.sort();
+    names
+}
+
+/// The report rule at rest: at most one report per account folder, `Smartimage upload
+/// errors.txt`, listing exactly the files failing there (the refused originals still in
+/// Dropbox); none where nothing fails. Returns how many reports there are.
+fn assert_report_rule(rig: &Rig, originals: &[Original]) -> usize {
+    let mut reports = 0;
+    for account in [LOCAL_ACCOUNT, API_ACCOUNT] {
+        let failing: std::collections::BTreeSet<String> = originals
+            .iter()
+            .filter(|o| o.account == account && o.expect == Expect::StaysInDropbox)
+            .map(Original::dropbox_path)
+            .collect();
+        let names = report_names(rig, account);
+        if failing.is_empty() {
+            assert!(names.is_empty(), "{account}: a report with nothing failing");
+            continue;
+        }
+        assert_eq!(names, [REPORT_FILE_NAME], "{account}: one current report");
+        let text = std::fs::read_to_string(rig.folder(account).join(REPORT_FILE_NAME)).unwrap();
+        let listed: std::collections::BTreeSet<String> = text
+            .lines()
+            .filter_map(|line| line.strip_prefix("  * "))
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(
+            listed, failing,
+            "{account}: the report lists what fails, exactly"
+        );
+        reports += 1;
+    }
+    reports
 }
 
 /// Drops `n` mixed files, alternating between the two accounts.
@@ -715,4 +741,7 @@ fn a_backup_restored_mid_run_then_adopted_loses_nothing() {
         "{}",
         String::from_utf8_lossy(&check.stdout)
     );
+    // The restored database knew neither the newer reports nor the newer failures: the folder
+    // still holds one report of what fails, and no report was imported.
+    assert_report_rule(&rig, &originals);
 }

@@ -20,6 +20,7 @@ use smartimage::import::backends::BackendSettings;
 use smartimage::import::engine::{EngineSettings, ImportEngine};
 use smartimage::import::events::{EngineEvent, PassSummary};
 use smartimage::import::linking::{finish_api_link, start_api_link};
+use smartimage::import::report::REPORT_NAME_STEM;
 use smartimage::library::Library;
 use smartimage::library::actions::AdminGrant;
 use smartimage::library::blobs::BlobCheck;
@@ -35,7 +36,6 @@ const OWNER: &str = "owner@example.com";
 const DBX: &str = "dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc";
 const APP_KEY: &str = "fault-app-key";
 const ACCOUNT: &str = "Acme";
-const REPORT_PREFIX: &str = "Smartimage upload errors ";
 
 fn png(seed: u32, len: usize) -> Vec<u8> {
     let mut b =
@@ -245,11 +245,32 @@ impl Rig {
                 assert_eq!(now, bytes, "{rel} altered in Dropbox");
             }
         }
+        self.reports();
+    }
+
+    /// Our reports in the account folder (never more than one: the current report).
+    fn reports(&self) -> Vec<String> {
+        let reports: Vec<String> = std::fs::read_dir(self.folder())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with(REPORT_NAME_STEM))
+            .collect();
+        assert!(
+            reports.len() <= 1,
+            "one report per folder at most: {reports:?}"
+        );
+        reports
     }
 
     /// After the fault: the latest version of every file is in the library exactly once and
-    /// gone from Dropbox; no report, no leftover.
+    /// gone from Dropbox; nothing fails, so there is no report (one written while files failed
+    /// is gone); no leftover.
     fn assert_all_imported_once(&self) {
+        assert!(
+            self.reports().is_empty(),
+            "nothing fails, yet a report stays: {:?}",
+            self.reports()
+        );
         let rows = self.rows();
         let mut latest: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         for (rel, bytes, superseded) in self.versions.lock().unwrap().iter() {
@@ -389,16 +410,6 @@ async fn spoiled_downloads(fault: FaultConfig) {
     drop(lib);
     let (again, _, _) = rig.pass().await;
     assert_eq!(again.imported, summary.failed, "{again:?}");
-    for report in std::fs::read_dir(rig.folder()).unwrap() {
-        let report = report.unwrap();
-        if report
-            .file_name()
-            .to_string_lossy()
-            .starts_with(REPORT_PREFIX)
-        {
-            std::fs::remove_file(report.path()).unwrap();
-        }
-    }
     rig.assert_all_imported_once();
     // Nothing half-downloaded was kept: every row's blob verified in `pass`, and the blob store
     // holds exactly one blob per row.
@@ -818,11 +829,6 @@ async fn a_full_disk_while_writing_blobs_fails_the_files_that_do_not_fit_and_los
     let (again, _, problems) = rig.pass().await;
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(again.imported as usize, 12 - imported);
-    let _ = std::fs::read_dir(rig.folder()).map(|d| {
-        d.filter_map(Result::ok)
-            .filter(|e| e.file_name().to_string_lossy().starts_with(REPORT_PREFIX))
-            .for_each(|e| std::fs::remove_file(e.path()).unwrap())
-    });
     rig.assert_all_imported_once();
     eprintln!("disk full simulated with a {how}: {imported} of 12 fitted, the rest waited");
 }

@@ -17,6 +17,7 @@ use serde_json::Value;
 use smartimage::dropbox::local::LocalSettings;
 use smartimage::import::engine::EngineSettings;
 use smartimage::import::events::{EngineEvent, ItemRef};
+use smartimage::import::report::REPORT_FILE_NAME;
 use smartimage::library::policy::{ErrorKind, PlanCatalog};
 use smartimage::tui::app::{App, PaneId};
 use smartimage::tui::theme::Theme;
@@ -32,6 +33,8 @@ enum Expect {
     Imported,
     Rejected,
     Either,
+    /// Named like our reports: never imported, listed or deleted; it stays as it is.
+    Left,
 }
 
 struct Case {
@@ -55,6 +58,7 @@ fn corpus() -> Vec<Case> {
             expect: match e["expect"].as_str().unwrap() {
                 "imported" => Expect::Imported,
                 "rejected" => Expect::Rejected,
+                "left" => Expect::Left,
                 _ => Expect::Either,
             },
             why: e["why"].as_str().unwrap().to_owned(),
@@ -330,9 +334,8 @@ fn hostile_names_and_contents_are_imported_or_refused_with_a_reason_and_never_re
         let (in_library, in_errors) = (imported.get(name), refused.get(name));
         match (in_library, in_errors) {
             (Some(file), None) => {
-                assert_ne!(
-                    case.expect,
-                    Expect::Rejected,
+                assert!(
+                    !matches!(case.expect, Expect::Rejected | Expect::Left),
                     "{name:?} ({}) was imported",
                     case.why
                 );
@@ -346,9 +349,8 @@ fn hostile_names_and_contents_are_imported_or_refused_with_a_reason_and_never_re
                 *tally.entry("imported").or_default() += 1;
             }
             (None, Some(error)) => {
-                assert_ne!(
-                    case.expect,
-                    Expect::Imported,
+                assert!(
+                    !matches!(case.expect, Expect::Imported | Expect::Left),
                     "{name:?} ({}) refused: {error}",
                     case.why
                 );
@@ -365,6 +367,15 @@ fn hostile_names_and_contents_are_imported_or_refused_with_a_reason_and_never_re
                     assert_eq!(&std::fs::read(&on_disk).unwrap(), bytes);
                 }
                 *tally.entry("refused").or_default() += 1;
+            }
+            (None, None) if case.expect == Expect::Left => {
+                assert_eq!(
+                    &std::fs::read(&on_disk).unwrap(),
+                    bytes,
+                    "{name:?} ({}) left untouched in Dropbox",
+                    case.why
+                );
+                *tally.entry("left").or_default() += 1;
             }
             (a, b) => panic!(
                 "{name:?} ({}) must be in exactly one place: library {}, errors {}",
@@ -384,13 +395,7 @@ fn hostile_names_and_contents_are_imported_or_refused_with_a_reason_and_never_re
     let reports: Vec<PathBuf> = std::fs::read_dir(&rig.folder)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("Smartimage upload errors 2")
-                && !originals.contains_key(&*p.file_name().unwrap().to_string_lossy())
-        })
+        .filter(|p| p.file_name().unwrap().to_string_lossy() == REPORT_FILE_NAME)
         .collect();
     assert_eq!(reports.len(), 1, "{reports:?}");
     let report = std::fs::read_to_string(&reports[0]).unwrap();
@@ -469,10 +474,12 @@ fn hostile_names_and_contents_are_imported_or_refused_with_a_reason_and_never_re
     assert!(files_text.contains("\\u{1b}") && files_text.contains("\\u{202e}"));
     assert!(errors_text.contains("\\u{202e}"));
     eprintln!(
-        "hostile corpus: {} inputs ({} imported, {} refused with a reason), 6 CLI outputs and \
-         the TXT report checked, {screens} console screens rendered; nothing raw reached a terminal",
+        "hostile corpus: {} inputs ({} imported, {} refused with a reason, {} named like our \
+         report left alone), 6 CLI outputs and the TXT report checked, {screens} console screens \
+         rendered; nothing raw reached a terminal",
         cases.len(),
         tally.get("imported").unwrap_or(&0),
         tally.get("refused").unwrap_or(&0),
+        tally.get("left").unwrap_or(&0),
     );
 }

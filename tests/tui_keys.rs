@@ -587,3 +587,70 @@ fn uploads_in_flight_get_a_line_per_account_apart_from_the_links_lines() {
     // The Dropbox link keeps its own line with a rate.
     assert!(has("Acme: 1 left (1000 B) · starting"), "{screen:#?}");
 }
+
+fn failure_entry(id: i64, path: &str) -> smartimage::library::import_log::FailureEntry {
+    smartimage::library::import_log::FailureEntry {
+        id,
+        account: "Acme".into(),
+        path: path.into(),
+        size: 300,
+        kind: "unsupported_format".into(),
+        detail: "not a supported format".into(),
+        format: None,
+        attempts: 1,
+        reported: true,
+        report_path: None,
+        updated_at: 10 * id,
+    }
+}
+
+/// Regression: after a relink the error log kept the old link's rows beside the new link's,
+/// one row per link a file had failed under.
+#[test]
+fn a_library_read_replaces_the_error_rows_it_no_longer_has() {
+    let mut app = app();
+    let view = |failures| LibraryView {
+        failures,
+        ..LibraryView::default()
+    };
+    let error_items = |app: &App| {
+        let mut items: Vec<i64> = app.errors.iter().map(|e| e.item).collect();
+        items.sort();
+        items
+    };
+    app.apply_view(view(vec![
+        failure_entry(1, "/Acme/a.exe"),
+        failure_entry(2, "/Acme/b.exe"),
+    ]));
+    // Relinked: the same files fail again as the new link's items 3 and 4.
+    let failed = |id: i64, path: &str| EngineEvent::Failed {
+        item: ItemRef {
+            item: id,
+            link: 8,
+            account: "Acme".into(),
+            path: path.into(),
+            size: 300,
+        },
+        kind: ErrorKind::UnsupportedFormat,
+        detail: "not a supported format".into(),
+    };
+    app.apply_engine(failed(3, "/Acme/a.exe"));
+    app.apply_view(view(vec![
+        failure_entry(3, "/Acme/a.exe"),
+        failure_entry(4, "/Acme/b.exe"),
+    ]));
+    assert_eq!(error_items(&app), [3, 4], "each failing file once");
+    // A failure a read taken just before it missed keeps its row, once.
+    app.apply_engine(failed(5, "/Acme/c.exe"));
+    let current = || {
+        view(vec![
+            failure_entry(3, "/Acme/a.exe"),
+            failure_entry(4, "/Acme/b.exe"),
+        ])
+    };
+    app.apply_view(current());
+    assert_eq!(error_items(&app), [3, 4, 5]);
+    // The next read no longer has it (removed, imported): it is gone from the log too.
+    app.apply_view(current());
+    assert_eq!(error_items(&app), [3, 4]);
+}

@@ -167,6 +167,13 @@ impl EventPrinter {
             EngineEvent::ReportWritten { path, failures, .. } => {
                 format!("report    {path} ({failures} failed file(s))")
             }
+            EngineEvent::ReportRemoved { path, .. } => {
+                format!("report    {path} removed: nothing fails there any more")
+            }
+            EngineEvent::OurReportLeft { item } => format!(
+                "left      {} in Dropbox: a Smartimage error report, not a file to import",
+                item.path
+            ),
             EngineEvent::RateLimited { wait, .. } => {
                 format!(
                     "waiting   Dropbox asked us to slow down; resuming in {} s",

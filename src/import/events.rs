@@ -94,11 +94,23 @@ pub enum EngineEvent {
     KeptChanged {
         item: ItemId,
     },
+    /// The account folder's report was written (or rewritten) to list what fails there now.
     ReportWritten {
         link: LinkId,
         account: String,
         path: String,
         failures: u64,
+    },
+    /// Nothing fails in the account folder any more: its report was deleted.
+    ReportRemoved {
+        link: LinkId,
+        account: String,
+        path: String,
+    },
+    /// The file is one of our own reports under another name (its content says so): left in
+    /// Dropbox as it is, never imported, counted or listed.
+    OurReportLeft {
+        item: ItemRef,
     },
     RateLimited {
         link: LinkId,

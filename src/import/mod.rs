@@ -2,6 +2,7 @@
 //! Uses `library` and `dropbox`; never the console.
 
 pub mod backends;
+mod current_report;
 pub mod engine;
 pub mod events;
 pub mod linking;

@@ -1,5 +1,6 @@
 //! One pass over one link: list what changed, journal it, import each new file (admit, download,
-//! verify, commit), delete what was committed from Dropbox, and report new failures.
+//! verify, commit), delete what was committed from Dropbox, and bring the folder's error report
+//! up to date (`current_report`).
 //! Every step that changes state is journaled before the next one starts, so a crash at any
 //! point leaves each file in Dropbox, in the library, or both — never neither, never twice.
 
@@ -11,11 +12,12 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::dropbox::backend::{BackendError, DropboxBackend};
-use crate::dropbox::wire::{DeleteArg, FileMetadata, Metadata, WriteMode};
+use crate::dropbox::wire::{DeleteArg, FileMetadata, Metadata};
+use crate::import::current_report;
 use crate::import::events::{EngineEvent, ItemRef, PassSummary};
-use crate::import::report::{ErrorReport, FailedFile};
-use crate::import::skip::is_system_file;
-use crate::import::transfer::{TransferError, download_to_blob};
+use crate::import::report::{self, is_report_name};
+use crate::import::skip::is_passed_over;
+use crate::import::transfer::{ReadSeek, TransferError, download_to_blob};
 use crate::library::Library;
 use crate::library::blobs::BlobStore;
 use crate::library::error::LibraryError;
@@ -89,7 +91,7 @@ pub enum PassError {
 
 impl PassContext {
     /// Run a short library operation off the async workers.
-    async fn db<R: Send + 'static>(
+    pub(super) async fn db<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Library) -> Result<R, LibraryError> + Send + 'static,
     ) -> Result<R, PassError> {
@@ -111,7 +113,7 @@ impl PassContext {
         .map_err(|e| PassError::Internal(e.to_string()))?
     }
 
-    fn emit(&self, event: EngineEvent) {
+    pub(super) fn emit(&self, event: EngineEvent) {
         let _ = self.events.send(event);
     }
 }
@@ -146,7 +148,7 @@ pub async fn run_pass<B: DropboxBackend>(
         link: link.id,
         account: account.name.clone(),
     });
-    let (discovered, misnamed) = scan(cx, link, backend).await?;
+    let (discovered, misnamed, reports_seen) = scan(cx, link, backend).await?;
     let mut summary = PassSummary {
         discovered,
         failed: misnamed,
@@ -214,6 +216,8 @@ pub async fn run_pass<B: DropboxBackend>(
             }
             ItemOutcome::Failed => summary.failed += 1,
             ItemOutcome::KeptChanged => summary.kept_changed += 1,
+            // Queued by the scan before its content showed it is ours: not the customer's file.
+            ItemOutcome::OurReport => summary.discovered = summary.discovered.saturating_sub(1),
             ItemOutcome::Gone | ItemOutcome::Deferred => {}
         }
     }
@@ -221,7 +225,7 @@ pub async fn run_pass<B: DropboxBackend>(
     summary.deleted += deleted;
     summary.kept_changed += kept;
     summary.delete_batches += batches;
-    if write_report(cx, link, &account, &plan, backend).await? {
+    if current_report::bring_up_to_date(cx, link, &account, &plan, backend, reports_seen).await? {
         summary.reports += 1;
     }
     cx.emit(EngineEvent::PassFinished {
@@ -246,16 +250,17 @@ fn invalid_name(path: &str) -> Refusal {
 }
 
 /// List what changed (from the stored cursor, or everything), journal it with the new cursor in
-/// one transaction. Returns how many items were queued, and how many of them failed at once
+/// one transaction. Returns how many items were queued; how many of them failed at once
 /// because their name is not text (journaled as failed in the same transaction: such a file is
-/// never downloaded or deleted, and reported once). A retried one fails here again: a synced
-/// folder lists everything at each pass (its cursors do not outlive the backend), and if the
-/// file is gone, its download finds nothing and the item is `gone`.
+/// never downloaded or deleted, and reported once; a retried one fails here again: a synced
+/// folder lists everything at each pass, and if the file is gone, its download finds nothing
+/// and the item is `gone`); and the files named like our reports seen at the top of the
+/// account folder (never queued; the report upkeep looks at them).
 async fn scan<B: DropboxBackend>(
     cx: &PassContext,
     link: &LinkRecord,
     backend: &B,
-) -> Result<(u64, u64), PassError> {
+) -> Result<(u64, u64, Vec<FileMetadata>), PassError> {
     let cursor = {
         let id = link.id;
         cx.db(
@@ -263,12 +268,15 @@ async fn scan<B: DropboxBackend>(
         )
         .await?
     };
-    let mut page = match cursor {
+    // A listing from the start holds every file there is: a failed file missing from it was
+    // removed (a synced folder's cursor lives only as long as its process, so an `import --once`
+    // never hears of deletions), and drops out of the failures.
+    let (mut page, complete) = match cursor {
         Some(cursor) => match backend.list_folder_continue(&cursor).await {
-            Err(BackendError::CursorReset) => list_from_start(link, backend).await?,
-            other => other?,
+            Err(BackendError::CursorReset) => (list_from_start(link, backend).await?, true),
+            other => (other?, false),
         },
-        None => list_from_start(link, backend).await?,
+        None => (list_from_start(link, backend).await?, true),
     };
     let mut entries = std::mem::take(&mut page.entries);
     while page.has_more {
@@ -278,7 +286,7 @@ async fn scan<B: DropboxBackend>(
     let cursor = page.cursor;
     let link_id = link.id;
     let folder_lower = link.folder_path.to_lowercase();
-    let (queued, refs, misnamed) = cx
+    let (queued, refs, misnamed, reports_seen) = cx
         .db(move |lib| {
             let at = now().unix_timestamp();
             let account_name = links::link_by_id(lib.store().connection(), link_id)?
@@ -288,15 +296,22 @@ async fn scan<B: DropboxBackend>(
                 .transaction(|tx| -> Result<ScanJournaled, LibraryError> {
                     let mut refs = Vec::new();
                     let mut misnamed = Vec::new();
+                    let mut reports_seen = Vec::new();
                     for entry in &entries {
                         match entry {
                             Metadata::File(file) => {
                                 let Some(path) = inside_folder(file, &folder_lower) else {
                                     continue;
                                 };
-                                if is_system_file(&file.name)
+                                // Our reports, by name (whatever the database knows: a relink,
+                                // a restored database) or by the id we wrote them as.
+                                if is_passed_over(&file.name)
                                     || links::is_our_report(tx, link_id, &file.id, &path)?
                                 {
+                                    if is_report_name(&file.name) && at_top_of(file, &folder_lower)
+                                    {
+                                        reports_seen.push(file.clone());
+                                    }
                                     continue;
                                 }
                                 let sighting = Sighting {
@@ -338,9 +353,23 @@ async fn scan<B: DropboxBackend>(
                             Metadata::Folder(_) | Metadata::Unknown(_) => {}
                         }
                     }
+                    if complete {
+                        let listed: std::collections::HashSet<(&str, &str)> = entries
+                            .iter()
+                            .filter_map(|entry| match entry {
+                                Metadata::File(file) => Some((file.id.as_str(), file.rev.as_str())),
+                                _ => None,
+                            })
+                            .collect();
+                        for item in journal::items_in_state(tx, link_id, ItemState::Failed)? {
+                            if !listed.contains(&(item.dropbox_id.as_str(), item.rev.as_str())) {
+                                journal::set_state(tx, item.id, ItemState::Gone, at)?;
+                            }
+                        }
+                    }
                     // The cursor moves only together with the journal: a crash re-lists, never skips.
                     links::set_cursor(tx, link_id, Some(&cursor))?;
-                    Ok((refs.len() as u64, refs, misnamed))
+                    Ok((refs.len() as u64, refs, misnamed, reports_seen))
                 })
         })
         .await?;
@@ -355,11 +384,26 @@ async fn scan<B: DropboxBackend>(
             detail: refusal.detail,
         });
     }
-    Ok((queued, failed))
+    Ok((queued, failed, reports_seen))
 }
 
-/// What a scan journaled: items queued, their refs, and those failed at once with why.
-type ScanJournaled = (u64, Vec<ItemRef>, Vec<(ItemRef, Refusal)>);
+/// True for a file directly in the account folder (where our reports are written).
+fn at_top_of(file: &FileMetadata, folder_lower: &str) -> bool {
+    file.path_lower
+        .as_deref()
+        .and_then(|lower| lower.strip_prefix(folder_lower))
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(|name| !name.is_empty() && !name.contains('/'))
+}
+
+/// What a scan journaled: items queued, their refs, those failed at once with why, and the
+/// report-named files seen at the top of the folder.
+type ScanJournaled = (
+    u64,
+    Vec<ItemRef>,
+    Vec<(ItemRef, Refusal)>,
+    Vec<FileMetadata>,
+);
 
 /// The display path of a file inside the link's folder (`None` for anything outside it).
 fn inside_folder(file: &FileMetadata, folder_lower: &str) -> Option<String> {
@@ -391,6 +435,8 @@ async fn list_from_start<B: DropboxBackend>(
 
 enum ItemOutcome {
     Imported(u64),
+    /// One of our own reports under another name (its content said so): left where it is.
+    OurReport,
     /// Not started because the engine is shutting down; still queued.
     Deferred,
     Failed,
@@ -525,6 +571,11 @@ async fn import_item<B: DropboxBackend>(
         Admission::Deferred => return Ok(ItemOutcome::Deferred),
         Admission::Failed(e) => return Err(e),
         Admission::Refused(refusal) => {
+            // A report of ours the customer renamed is refused like any file (a full account):
+            // its content, not the refusal, decides — it is never listed as the customer's.
+            if current_report::is_signed_report(backend, &item.path, &item.rev, item.size).await {
+                return our_report(cx, item_ref, &item, None).await;
+            }
             let mut refusal = Refusal::from(refusal);
             refusal.format = Some(by_name.format.clone());
             return fail(cx, item_ref, None, refusal).await;
@@ -556,7 +607,15 @@ async fn import_item<B: DropboxBackend>(
                     item.id,
                     cx.events.clone(),
                     slot.take(),
-                    move |content| formats::detect_reader(content, &name),
+                    // The content decides whether it is one of our reports (renamed): checked
+                    // on the bytes downloaded, before anything is committed.
+                    move |content| {
+                        let ours = report::is_report_content(&read_head(
+                            content,
+                            report::SIGNATURE_WINDOW,
+                        )?);
+                        Ok((ours, formats::detect_reader(content, &name)?))
+                    },
                 )
                 .await
                 .map_err(Other)
@@ -586,14 +645,19 @@ async fn import_item<B: DropboxBackend>(
     };
     cx.emit(EngineEvent::Verifying { item: item.id });
 
-    // A disguised file is refused, a video re-checked.
-    let content = content.map_err(|e| {
+    let (ours, content) = content.map_err(|e| {
         PassError::Library(LibraryError::io(
             "cannot read the downloaded file",
             blob.temp_path().to_path_buf(),
             e,
         ))
     })?;
+    if ours {
+        // Never committed: the pending blob goes with `blob`.
+        drop(blob);
+        return our_report(cx, item_ref, &item, Some(reservation.id)).await;
+    }
+    // A disguised file is refused, a video re-checked.
     if content.kind().is_none() {
         let refusal = unsupported_by_content(&name, &by_name, &content);
         return fail(cx, item_ref, Some(reservation.id), refusal).await;
@@ -883,6 +947,44 @@ async fn fail(
     Ok(ItemOutcome::Failed)
 }
 
+/// The first `limit` bytes of `content` (fewer if it is shorter).
+fn read_head(content: &mut dyn ReadSeek, limit: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, SeekFrom};
+    content.seek(SeekFrom::Start(0))?;
+    let mut head = Vec::with_capacity(limit);
+    content.take(limit as u64).read_to_end(&mut head)?;
+    Ok(head)
+}
+
+/// The item is one of our reports, renamed (found by its signature): it leaves the journal and
+/// is remembered by its Dropbox id, in one transaction; the file stays in Dropbox untouched.
+async fn our_report(
+    cx: &PassContext,
+    item: ItemRef,
+    journaled: &ImportItem,
+    reservation: Option<i64>,
+) -> Result<ItemOutcome, PassError> {
+    let (id, link, path, dropbox_id) = (
+        journaled.id,
+        journaled.link,
+        journaled.path.clone(),
+        journaled.dropbox_id.clone(),
+    );
+    cx.db(move |lib| {
+        lib.store_mut().transaction(|tx| -> rusqlite::Result<()> {
+            if let Some(r) = reservation {
+                quota::release(tx, r)?;
+            }
+            journal::forget_our_report(tx, id)?;
+            links::record_found_report(tx, link, &path, &dropbox_id, now().unix_timestamp())
+        })?;
+        Ok(())
+    })
+    .await?;
+    cx.emit(EngineEvent::OurReportLeft { item });
+    Ok(ItemOutcome::OurReport)
+}
+
 async fn keep_changed(
     cx: &PassContext,
     item: i64,
@@ -1024,100 +1126,6 @@ async fn remove_emptied_folders<B: DropboxBackend>(
             tracing::warn!(link = link.id, error = %e, "emptied folders were left in Dropbox")
         }
     }
-}
-
-/// Upload one TXT report of the failures not yet reported, and remember it so it is never imported.
-async fn write_report<B: DropboxBackend>(
-    cx: &PassContext,
-    link: &LinkRecord,
-    account: &Account,
-    plan: &Plan,
-    backend: &B,
-) -> Result<bool, PassError> {
-    let link_id = link.id;
-    let unreported: Vec<ImportItem> = cx
-        .db(move |lib| {
-            Ok(
-                journal::items_in_state(lib.store().connection(), link_id, ItemState::Failed)?
-                    .into_iter()
-                    .filter(|i| i.report.is_none())
-                    .collect(),
-            )
-        })
-        .await?;
-    if unreported.is_empty() {
-        return Ok(false);
-    }
-    let report = ErrorReport {
-        account: account.name.clone(),
-        plan: plan.name.clone(),
-        generated_at: now(),
-        failures: unreported
-            .iter()
-            .map(|i| FailedFile {
-                path: i.path.clone(),
-                size: i.size,
-                format: i.format.clone(),
-                kind: i
-                    .error_kind
-                    .as_deref()
-                    .and_then(ErrorKind::parse)
-                    .unwrap_or(ErrorKind::Unknown),
-                detail: i.error_detail.clone().unwrap_or_default(),
-            })
-            .collect(),
-    };
-    let path = format!("{}/{}", link.folder_path, report.file_name());
-    // Durable before the upload: a crash between the upload and the record below must not
-    // let the next pass import our own report.
-    let intent_path = path.clone();
-    let report_id = cx
-        .db(move |lib| {
-            let at = now().unix_timestamp();
-            lib.store_mut()
-                .transaction(|tx| -> Result<i64, LibraryError> {
-                    Ok(links::insert_report_intent(tx, link_id, &intent_path, at)?)
-                })
-        })
-        .await?;
-    let written = match backend
-        .upload(&path, report.render().into_bytes(), WriteMode::Add, true)
-        .await
-    {
-        Ok(meta) => meta,
-        Err(e) => {
-            tracing::warn!(link = link.id, error = %e, "could not write the error report; will retry next pass");
-            cx.emit(EngineEvent::LinkError {
-                link: link.id,
-                account: account.name.clone(),
-                detail: format!("error report not written: {e}"),
-            });
-            return Ok(false);
-        }
-    };
-    let written_path = written.path_display.clone().unwrap_or(path);
-    let ids: Vec<i64> = unreported.iter().map(|i| i.id).collect();
-    let (meta_id, meta_rev, stored_path) = (
-        written.id.clone(),
-        written.rev.clone(),
-        written_path.clone(),
-    );
-    cx.db(move |lib| {
-        lib.store_mut()
-            .transaction(|tx| -> Result<(), LibraryError> {
-                links::complete_report(tx, report_id, &stored_path, &meta_id, &meta_rev)?;
-                journal::set_report(tx, &ids, report_id)?;
-                Ok(())
-            })
-    })
-    .await?;
-    cx.emit(EngineEvent::ReportWritten {
-        link: link.id,
-        account: account.name.clone(),
-        path: written_path,
-        failures: unreported.len() as u64,
-    });
-    Ok(true)
 }
 
 #[cfg(test)]

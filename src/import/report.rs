@@ -1,6 +1,7 @@
-//! The TXT error report written into an account's Dropbox folder after a pass with new
-//! failures: what failed, grouped by error as the Smartimage help article names them, each
-//! file with its path, size and detected format, and per group what to do.
+//! The TXT error report an account's Dropbox folder holds while files there fail: what fails,
+//! grouped by error as the Smartimage help article names them, each file with its path, size and
+//! detected format, and per group what to do. One current report per folder, under one name;
+//! its second line carries our signature, so it is known as ours under any name.
 
 use std::collections::BTreeMap;
 
@@ -10,9 +11,23 @@ use time::format_description::well_known::Rfc3339;
 use crate::library::policy::ErrorKind;
 use crate::terminal_text::escape_for_terminal;
 
-/// Every report's file name starts with this; the scanner never imports such a file.
-pub const REPORT_NAME_PREFIX: &str = "Smartimage upload errors ";
+/// The one current report in an account folder.
+pub const REPORT_FILE_NAME: &str = "Smartimage upload errors.txt";
+/// Every report's name starts with this (earlier versions added ` <UTC time>`, Dropbox may add
+/// ` (1)`): the scanner never imports such a file.
+pub const REPORT_NAME_STEM: &str = "Smartimage upload errors";
 pub const REPORT_NAME_SUFFIX: &str = ".txt";
+/// The mark in a report's content that makes it ours whatever it is called.
+pub const REPORT_SIGNATURE: &str = "smartimage-error-report/2";
+/// How much of a file's start is searched for the signature (the report puts it on line 2).
+pub const SIGNATURE_WINDOW: usize = 4096;
+/// The first line of every report, this version's and earlier ones'.
+const TITLE: &str = "Smartimage upload errors";
+/// What earlier versions (no signature) wrote in their first lines.
+const LEGACY_MARKS: [&str; 2] = [
+    "\nAccount: ",
+    "could not be uploaded to Smartimage from this Dropbox folder.",
+];
 
 /// One file that stayed in Dropbox, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,14 +46,33 @@ pub struct FailedFile {
 pub struct ErrorReport {
     pub account: String,
     pub plan: String,
-    pub generated_at: OffsetDateTime,
+    /// When the set of failing files (or what is known of them) last changed.
+    pub changed_at: OffsetDateTime,
     pub failures: Vec<FailedFile>,
 }
 
-/// True for names our reports use (case-insensitive, as Dropbox compares names).
+/// True for names our reports use, this version's and earlier ones' (case-insensitive, as
+/// Dropbox compares names).
 pub fn is_report_name(name: &str) -> bool {
     let lower = name.to_lowercase();
-    lower.starts_with(&REPORT_NAME_PREFIX.to_lowercase()) && lower.ends_with(REPORT_NAME_SUFFIX)
+    lower.starts_with(&REPORT_NAME_STEM.to_lowercase()) && lower.ends_with(REPORT_NAME_SUFFIX)
+}
+
+/// True for the current report's own name.
+pub fn is_current_report_name(name: &str) -> bool {
+    name.to_lowercase() == REPORT_FILE_NAME.to_lowercase()
+}
+
+/// True when `head` (a file's first bytes, up to [`SIGNATURE_WINDOW`]) is one of our reports:
+/// it carries the signature, or it starts as the reports of earlier versions did.
+pub fn is_report_content(head: &[u8]) -> bool {
+    let head = &head[..head.len().min(SIGNATURE_WINDOW)];
+    let text = String::from_utf8_lossy(head);
+    if text.contains(REPORT_SIGNATURE) {
+        return true;
+    }
+    let text = text.trim_start_matches('\u{feff}').replace("\r\n", "\n");
+    text.starts_with(&format!("{TITLE}\n===")) && LEGACY_MARKS.iter().all(|m| text.contains(m))
 }
 
 fn human_bytes(n: u64) -> String {
@@ -46,44 +80,38 @@ fn human_bytes(n: u64) -> String {
 }
 
 impl ErrorReport {
-    /// `Smartimage upload errors 2026-11-27T14-05-09Z.txt` — no colons, which some Dropbox
-    /// clients cannot store.
-    pub fn file_name(&self) -> String {
-        let t = self.generated_at.to_offset(time::UtcOffset::UTC);
-        format!(
-            "{REPORT_NAME_PREFIX}{:04}-{:02}-{:02}T{:02}-{:02}-{:02}Z{REPORT_NAME_SUFFIX}",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        )
-    }
-
-    /// The report text. Names from Dropbox are escaped so the file is safe to `cat`.
+    /// The report text: the same failures and time always give the same bytes (files sorted
+    /// by path within their group), so an unchanged report is recognised by its content hash.
+    /// Names from Dropbox are escaped so the file is safe to `cat`.
     pub fn render(&self) -> String {
         let when = self
-            .generated_at
+            .changed_at
             .to_offset(time::UtcOffset::UTC)
             .replace_nanosecond(0)
-            .unwrap_or(self.generated_at)
+            .unwrap_or(self.changed_at)
             .format(&Rfc3339)
-            .unwrap_or_else(|_| self.generated_at.unix_timestamp().to_string());
+            .unwrap_or_else(|_| self.changed_at.unix_timestamp().to_string());
         let mut groups: BTreeMap<ErrorKind, Vec<&FailedFile>> = BTreeMap::new();
         for failure in &self.failures {
             groups.entry(failure.kind).or_default().push(failure);
         }
+        for files in groups.values_mut() {
+            files.sort_by(|a, b| a.path.cmp(&b.path));
+        }
         let count = self.failures.len();
         let mut out = String::new();
-        out.push_str("Smartimage upload errors\n");
-        out.push_str("========================\n\n");
+        out.push_str(&format!("{TITLE}\n"));
+        out.push_str(&format!(
+            "Kept up to date by Smartimage ({REPORT_SIGNATURE}): it lists the files that fail \
+             now and goes away when none does.\n"
+        ));
+        out.push_str(&format!("{}\n\n", "=".repeat(TITLE.len())));
         out.push_str(&format!(
             "Account: {}\n",
             escape_for_terminal(&self.account)
         ));
         out.push_str(&format!("Plan:    {}\n", self.plan));
-        out.push_str(&format!("Time:    {when} (UTC)\n\n"));
+        out.push_str(&format!("Changed: {when} (UTC)\n\n"));
         out.push_str(&format!(
             "{count} file{} could not be uploaded to Smartimage from this Dropbox folder. {} left in \
              this folder untouched; nothing was uploaded for {}.\n",
@@ -113,7 +141,8 @@ impl ErrorReport {
         }
         out.push_str(
             "\nA failed file is tried again when it changes or is moved back into this folder, or \
-             when an admin retries it in the Smartimage console (Error log, key r).\n",
+             when an admin retries it in the Smartimage console (Error log, key r). This report is \
+             rewritten whenever the list changes; notes added to it are not kept.\n",
         );
         out
     }
@@ -129,7 +158,7 @@ mod tests {
         ErrorReport {
             account: "Acme Marketing".into(),
             plan: "basic".into(),
-            generated_at: datetime!(2026-11-27 14:05:09 UTC),
+            changed_at: datetime!(2026-11-27 14:05:09 UTC),
             failures,
         }
     }
@@ -145,16 +174,53 @@ mod tests {
     }
 
     #[test]
-    fn file_name_has_the_utc_time_and_no_colons() {
-        let r = report(vec![]);
-        assert_eq!(
-            r.file_name(),
+    fn report_names_of_this_and_earlier_versions_are_recognised() {
+        assert!(is_report_name(REPORT_FILE_NAME));
+        assert!(is_current_report_name("smartimage UPLOAD errors.TXT"));
+        assert!(is_report_name(
             "Smartimage upload errors 2026-11-27T14-05-09Z.txt"
-        );
-        assert!(is_report_name(&r.file_name()));
-        assert!(is_report_name("smartimage UPLOAD errors anything.TXT"));
+        ));
+        assert!(!is_current_report_name(
+            "Smartimage upload errors 2026-11-27T14-05-09Z.txt"
+        ));
+        assert!(is_report_name("smartimage UPLOAD errors (1).TXT"));
         assert!(!is_report_name("Smartimage upload errors.jpg"));
         assert!(!is_report_name("holiday.txt"));
+    }
+
+    #[test]
+    fn the_signature_makes_a_report_ours_under_any_name() {
+        let text = report(vec![failure("/A/clip.mp4", ErrorKind::VideoOnBasicPlan)]).render();
+        assert!(text.lines().nth(1).unwrap().contains(REPORT_SIGNATURE));
+        assert!(is_report_content(text.as_bytes()));
+        // Edited on Windows: a byte-order mark and CRLF line ends.
+        let edited = format!("\u{feff}{}", text.replace('\n', "\r\n"));
+        assert!(is_report_content(edited.as_bytes()));
+        assert!(!is_report_content(b"Not a report, just notes.\n"));
+        assert!(!is_report_content(
+            b"Smartimage upload errors\nmy own list of things to fix\n"
+        ));
+    }
+
+    #[test]
+    fn reports_of_earlier_versions_are_recognised_by_their_first_lines() {
+        let legacy = "Smartimage upload errors\n========================\n\nAccount: Acme\n\
+                      Plan:    basic\nTime:    2026-11-27T14:05:09Z (UTC)\n\n1 file could not be \
+                      uploaded to Smartimage from this Dropbox folder. It was left in this folder \
+                      untouched; nothing was uploaded for it.\n";
+        assert!(is_report_content(legacy.as_bytes()));
+        assert!(is_report_content(legacy.replace('\n', "\r\n").as_bytes()));
+    }
+
+    #[test]
+    fn the_same_failures_in_any_order_give_the_same_bytes() {
+        let a = failure("/A/a.mp4", ErrorKind::VideoOnBasicPlan);
+        let b = failure("/A/b.mp4", ErrorKind::VideoOnBasicPlan);
+        let c = failure("/A/c.exe", ErrorKind::UnsupportedFormat);
+        assert_eq!(
+            report(vec![a.clone(), b.clone(), c.clone()]).render(),
+            report(vec![c, b, a]).render()
+        );
     }
 
     #[test]
@@ -169,7 +235,7 @@ mod tests {
         ])
         .render();
         assert!(text.contains("Account: Acme Marketing"));
-        assert!(text.contains("2026-11-27T14:05:09Z (UTC)"));
+        assert!(text.contains("Changed: 2026-11-27T14:05:09Z (UTC)"));
         assert!(text.contains("3 files could not be uploaded"));
         let basic = text
             .find(ErrorKind::VideoOnBasicPlan.title())

@@ -1,7 +1,14 @@
 //! Files the scanner passes over silently: system and sync-client files that are not the
-//! admin's content (reference §1.4; rclone's ignore list).
+//! admin's content (reference §1.4; rclone's ignore list), and our own error reports.
 
 use crate::dropbox::system_files::is_never_stored;
+use crate::import::report::is_report_name;
+
+/// True for names the scanner never queues: [`is_system_file`]s, and names our error reports
+/// have (this version's and earlier ones'), which are never imported, counted or listed.
+pub fn is_passed_over(name: &str) -> bool {
+    is_system_file(name) || is_report_name(name)
+}
 
 /// True for names that are never imported and never reported: what Dropbox never stores, the
 /// Dropbox client's own files, Office lock files and macOS resource forks.
@@ -31,6 +38,20 @@ mod tests {
         ] {
             assert!(is_system_file(name), "{name:?}");
         }
+    }
+
+    #[test]
+    fn passes_over_our_reports_under_any_of_their_names() {
+        for name in [
+            "Smartimage upload errors.txt",
+            "Smartimage upload errors 2026-11-27T14-05-09Z.txt",
+            "smartimage upload errors (1).TXT",
+        ] {
+            assert!(is_passed_over(name), "{name:?}");
+            assert!(!is_system_file(name), "{name:?}");
+        }
+        assert!(!is_passed_over("Smartimage upload errors.txt.exe"));
+        assert!(is_passed_over("Thumbs.db"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The console's state and what keys and engine events do to it. Pure: no terminal, no I/O —
 //! `handle_key` and `apply_engine` return [`Effect`]s the event loop carries out.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyEvent, MouseEvent};
@@ -217,6 +217,10 @@ pub struct App {
     pub totals: PassSummary,
     /// Newest first.
     pub errors: Vec<ErrorRow>,
+    /// Items that failed since the last library read was applied: a read taken just before
+    /// the failure keeps their rows once; any other row missing from a read is gone (fixed,
+    /// retried, or its link was replaced by a relink).
+    pub failed_since_read: HashSet<ItemId>,
     pub rate_limits: HashMap<LinkId, RateLimit>,
     pub last_problem: Option<String>,
     pub now: Instant,
@@ -258,6 +262,7 @@ impl App {
             queue: VecDeque::new(),
             totals: PassSummary::default(),
             errors: Vec::new(),
+            failed_since_read: HashSet::new(),
             rate_limits: HashMap::new(),
             last_problem: None,
             now: Instant::now(),
@@ -663,6 +668,7 @@ impl App {
                 self.totals.failed += 1;
                 self.set_state(item.item, QueueState::Failed(kind.as_str().into()));
                 self.errors.retain(|e| e.item != item.item);
+                self.failed_since_read.insert(item.item);
                 self.errors.insert(
                     0,
                     ErrorRow {
@@ -722,15 +728,26 @@ impl App {
                 }
             }
             EngineEvent::ReportWritten { account, path, .. } => {
-                // The failures of the account not yet in a report are in this one.
+                // The account folder's one report lists every failure of the account.
                 for row in self
                     .errors
                     .iter_mut()
-                    .filter(|r| r.account == account && r.report.is_none())
+                    .filter(|r| r.account == account && !r.upload)
                 {
                     row.report = Some(path.clone());
                 }
                 visible = self.error_detail;
+            }
+            EngineEvent::ReportRemoved { account, .. } => {
+                for row in self.errors.iter_mut().filter(|r| r.account == account) {
+                    row.report = None;
+                }
+                visible = self.error_detail;
+            }
+            EngineEvent::OurReportLeft { item } => {
+                // Not the customer's file: it leaves the queue as if never found.
+                self.download_started.remove(&item.item);
+                self.queue.retain(|r| r.item != item.item);
             }
             EngineEvent::PassStarted { .. } | EngineEvent::Admitted { .. } => visible = false,
             upload @ (EngineEvent::UploadQueued(_)
@@ -819,9 +836,16 @@ impl App {
                 upload: false,
             })
             .collect();
-        // A failure seen live but not yet in the store read keeps its row.
+        // A failure seen live but not yet in the store read keeps its row (a refused upload
+        // is never in the store), unless the read has that file failing already.
+        let failed_since_read = std::mem::take(&mut self.failed_since_read);
         for (item, row) in live {
-            if !self.errors.iter().any(|e| e.item == item) {
+            let missed = row.upload || failed_since_read.contains(&item);
+            let listed = self
+                .errors
+                .iter()
+                .any(|e| e.item == item || (e.account == row.account && e.path == row.path));
+            if missed && !listed {
                 self.errors.push(row);
             }
         }

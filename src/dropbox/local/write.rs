@@ -16,7 +16,7 @@ use super::leftovers::{
     DELETING_PURPOSE, UPLOAD_PURPOSE, create_temporary, sweep_dir, temporary_name,
 };
 use super::scan::{Located, Root, find_child};
-use crate::dropbox::backend::BackendResult;
+use crate::dropbox::backend::{BackendError, BackendResult};
 use crate::dropbox::wire::{FileMetadata, FolderMetadata, Metadata, WriteMode};
 
 /// How many ` (n)` suffixes autorename tries before giving up.
@@ -191,7 +191,10 @@ pub fn upload(
     let may_replace = match mode {
         WriteMode::Add => false,
         WriteMode::Overwrite => true,
-        WriteMode::Update(rev) => rev_of(&stat) == *rev,
+        WriteMode::Update(rev) if rev_of(&stat) == *rev => {
+            return replace_exact(&dir, &folder, &on_disk, &on_disk_text, &stat, bytes);
+        }
+        WriteMode::Update(_) => false,
     };
     if may_replace {
         // Keep the existing spelling, as Dropbox keeps the existing path's case.
@@ -201,6 +204,83 @@ pub fn upload(
         write_file(&dir, &folder, &free, bytes, false)
     } else {
         Err(conflict(&format!("path/conflict/file/ {path:?} exists")))
+    }
+}
+
+/// Puts `bytes` in place of `name` only if it is still the file `checked` (inode and rev), as
+/// Dropbox's `update` write mode does: the new bytes are written and flushed under a temporary
+/// name, the old file is renamed aside and checked there, and only then does the new one take
+/// its name. A file changed at the last moment is put back (never replaced unseen): a conflict.
+fn replace_exact(
+    dir: &OwnedFd,
+    folder: &str,
+    name: &OsStr,
+    name_text: &str,
+    checked: &libc::stat,
+    bytes: &[u8],
+) -> BackendResult<FileMetadata> {
+    let path = format!("{folder}/{name_text}");
+    let (temporary, mut file) =
+        create_temporary(dir, UPLOAD_PURPOSE).map_err(|error| io_error(&path, error))?;
+    let staged = (|| -> io::Result<libc::stat> {
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs_at::stat_fd(file.as_raw_fd())
+    })();
+    let give_up = |error: BackendError| {
+        let _ = fs_at::unlink_at(dir, &temporary);
+        Err(error)
+    };
+    let stat = match staged {
+        Ok(stat) => stat,
+        Err(error) => return give_up(io_error(&path, error)),
+    };
+    // Held aside like a file being deleted: a crash here leaves it for a person, never swept.
+    let aside = temporary_name(DELETING_PURPOSE);
+    match fs_at::rename_at(dir, name, &aside, false) {
+        Ok(()) => {}
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            return give_up(conflict(&format!(
+                "path/conflict/file/ {path:?} went away while being replaced"
+            )));
+        }
+        Err(error) => return give_up(io_error(&path, error)),
+    }
+    let moved = fs_at::stat_at(dir, &aside);
+    let unchanged = moved
+        .as_ref()
+        .is_ok_and(|moved| same_inode(moved, checked) && rev_of(moved) == rev_of(checked));
+    let placed = if unchanged {
+        fs_at::rename_at(dir, &temporary, name, false)
+    } else {
+        Err(io::Error::other("changed"))
+    };
+    if let Err(error) = placed {
+        put_back(dir, &aside, name, name_text, &path);
+        return give_up(
+            if unchanged && error.kind() != io::ErrorKind::AlreadyExists {
+                io_error(&path, error)
+            } else {
+                conflict(&format!(
+                    "path/conflict/file/ {path:?} changed while being replaced"
+                ))
+            },
+        );
+    }
+    if let Err(error) = fs_at::unlink_at(dir, &aside) {
+        tracing::warn!(path, ?aside, "could not remove the replaced file: {error}");
+    }
+    fs_at::sync_dir(dir).map_err(|error| io_error(&path, error))?;
+    Ok(file_metadata(&path, name_text, &stat))
+}
+
+/// Returns a file renamed aside to `name` (or next to it, never over another).
+fn put_back(dir: &OwnedFd, aside: &OsStr, name: &OsStr, name_text: &str, path: &str) {
+    if fs_at::rename_at(dir, aside, name, false).is_err() {
+        let beside = numbered_name(name_text, 1);
+        if let Err(error) = fs_at::rename_at(dir, aside, OsStr::new(&beside), false) {
+            tracing::error!(path, ?aside, "could not put back a file set aside: {error}");
+        }
     }
 }
 

@@ -234,6 +234,13 @@ pub fn set_report(c: &Connection, ids: &[ItemId], report: i64) -> rusqlite::Resu
     Ok(())
 }
 
+/// The item turned out to be one of our own reports (by its content): it was never the
+/// customer's file, so it leaves the journal, uncounted and unlisted.
+pub fn forget_our_report(c: &Connection, id: ItemId) -> rusqlite::Result<()> {
+    c.execute_cached("DELETE FROM import_items WHERE id = ?1", [id])?;
+    Ok(())
+}
+
 /// Mark the items whose path was deleted in Dropbox before we imported them.
 pub fn mark_gone_at_path(
     c: &Connection,
@@ -284,7 +291,9 @@ pub fn requeue_interrupted(c: &Connection, now: i64) -> rusqlite::Result<usize> 
     )
 }
 
-/// Failed items of these accounts, newest first, with the account name.
+/// Failed items of these accounts' live links, newest first, with the account name. An unlinked
+/// link's items are history: after a relink the new link's items are the files failing now,
+/// each once.
 pub fn failures(
     c: &Connection,
     accounts: Option<&[AccountId]>,
@@ -303,7 +312,7 @@ pub fn failures(
         .join(", ");
     let mut stmt = c.prepare(&format!(
         "SELECT a.name, {columns} FROM import_items i JOIN links l ON l.id = i.link JOIN accounts a ON a.id = l.account
-         WHERE i.state = 'failed' {filter} ORDER BY i.updated_at DESC, i.id DESC"
+         WHERE i.state = 'failed' AND l.state <> 'unlinked' {filter} ORDER BY i.updated_at DESC, i.id DESC"
     ))?;
     stmt.query_map([], |r| {
         let account: String = r.get(0)?;

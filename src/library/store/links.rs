@@ -264,3 +264,84 @@ pub fn is_our_report(
         |r| r.get(0),
     )
 }
+
+/// A row of the reports table: a report we wrote or are writing (`dropbox_id` still `None`: the
+/// intent, durable before the upload), or one we found and keep recognising by its id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportRecord {
+    pub id: i64,
+    pub dropbox_path: String,
+    pub dropbox_id: Option<String>,
+    /// The revision we wrote, while we believe it is still there; `None` once we deleted it, or
+    /// for a report we only recognise (renamed by the customer, left as it is).
+    pub rev: Option<String>,
+    pub created_at: i64,
+}
+
+/// The link's reports that may still be in its folder: intents, and reports written and not
+/// retired. Oldest first.
+pub fn open_reports(c: &Connection, link: LinkId) -> rusqlite::Result<Vec<ReportRecord>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, dropbox_path, dropbox_id, rev, created_at FROM reports
+         WHERE link = ?1 AND (dropbox_id IS NULL OR rev IS NOT NULL) ORDER BY id",
+    )?;
+    stmt.query_map([link], |r| {
+        Ok(ReportRecord {
+            id: r.get(0)?,
+            dropbox_path: r.get(1)?,
+            dropbox_id: r.get(2)?,
+            rev: r.get(3)?,
+            created_at: r.get(4)?,
+        })
+    })?
+    .collect()
+}
+
+/// Nothing of ours is at `dropbox_path` any more (deleted, replaced by a newer report, or found
+/// not to be ours): intents there are dropped, written reports keep only their id, so a copy
+/// the customer renamed is still recognised. `keep` is the report just written there.
+pub fn retire_reports_at(
+    c: &Connection,
+    link: LinkId,
+    dropbox_path: &str,
+    keep: Option<i64>,
+) -> rusqlite::Result<()> {
+    let keep = keep.unwrap_or(-1);
+    c.execute_cached(
+        "DELETE FROM reports WHERE link = ?1 AND lower(dropbox_path) = lower(?2)
+         AND dropbox_id IS NULL AND id <> ?3",
+        params![link, dropbox_path, keep],
+    )?;
+    c.execute_cached(
+        "UPDATE reports SET rev = NULL WHERE link = ?1 AND lower(dropbox_path) = lower(?2)
+         AND id <> ?3",
+        params![link, dropbox_path, keep],
+    )?;
+    Ok(())
+}
+
+/// A report of ours found under another name (its signature, checked after download): it stays
+/// in Dropbox as the customer left it, and its id keeps the scanner from downloading it again.
+pub fn record_found_report(
+    c: &Connection,
+    link: LinkId,
+    dropbox_path: &str,
+    dropbox_id: &str,
+    now: i64,
+) -> rusqlite::Result<()> {
+    c.execute_cached(
+        "INSERT INTO reports(link, dropbox_path, dropbox_id, rev, created_at)
+         VALUES (?1, ?2, ?3, NULL, ?4)",
+        params![link, dropbox_path, dropbox_id, now],
+    )?;
+    Ok(())
+}
+
+/// True when some link of this library wrote (or found) the file with this Dropbox id.
+pub fn is_known_report_id(c: &Connection, dropbox_id: &str) -> rusqlite::Result<bool> {
+    c.query_row_cached(
+        "SELECT EXISTS (SELECT 1 FROM reports WHERE dropbox_id = ?1)",
+        [dropbox_id],
+        |r| r.get(0),
+    )
+}
