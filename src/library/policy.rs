@@ -234,16 +234,20 @@ pub enum ErrorKind {
     VideoTooLarge,
     UnsupportedFormat,
     Unknown,
+    /// A fault of our own server (disk full, permissions, a read-only blob store): shown to
+    /// admins, never written into the customer's report; the file is retried automatically.
+    ServerError,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 6] = [
+    pub const ALL: [ErrorKind; 7] = [
         ErrorKind::StorageLimit,
         ErrorKind::VideoAllotment,
         ErrorKind::VideoOnBasicPlan,
         ErrorKind::VideoTooLarge,
         ErrorKind::UnsupportedFormat,
         ErrorKind::Unknown,
+        ErrorKind::ServerError,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -254,6 +258,7 @@ impl ErrorKind {
             ErrorKind::VideoTooLarge => "video_too_large",
             ErrorKind::UnsupportedFormat => "unsupported_format",
             ErrorKind::Unknown => "unknown",
+            ErrorKind::ServerError => "server_error",
         }
     }
 
@@ -272,6 +277,7 @@ impl ErrorKind {
             ErrorKind::VideoTooLarge => "Video larger than the per-video size limit",
             ErrorKind::UnsupportedFormat => "Unsupported file format",
             ErrorKind::Unknown => "Unknown errors",
+            ErrorKind::ServerError => "Server errors (on Smartimage's side)",
         }
     }
 
@@ -301,6 +307,11 @@ impl ErrorKind {
             ErrorKind::Unknown => {
                 "Retry the file later; if it keeps failing, contact Smartimage support and include \
                  this message."
+            }
+            ErrorKind::ServerError => {
+                "Nothing for the customer to do: the file waits in Dropbox and is imported \
+                 automatically once the server is fixed (admins: check the data disk's free space \
+                 and permissions)."
             }
         }
     }

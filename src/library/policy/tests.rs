@@ -537,7 +537,8 @@ fn error_kind_ids_are_stable_and_round_trip() {
             "video_on_basic_plan",
             "video_too_large",
             "unsupported_format",
-            "unknown"
+            "unknown",
+            "server_error"
         ]
     );
     for kind in ErrorKind::ALL {
@@ -568,6 +569,7 @@ fn error_titles_match_the_help_article() {
             "Video larger than the per-video size limit",
             "Unsupported file format",
             "Unknown errors",
+            "Server errors (on Smartimage's side)",
         ]
     );
 }
