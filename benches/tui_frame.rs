@@ -86,6 +86,8 @@ fn busy_console() -> App {
                 detail: "Smartimage does not accept ZIP archives (archive). Unpack it and drop the files inside, then retry.".into(),
                 at: 1_795_000_000 - i,
                 retrying: false,
+                state: smartimage::library::store::import_items::ItemState::Failed,
+                next_attempt_at: None,
                 report: Some(format!("/{account}/Smartimage upload errors 2026-11-18T11-06-40Z.txt")),
 upload: false,
             }

@@ -38,6 +38,16 @@ pub enum KeyList {
     Many(Vec<String>),
 }
 
+impl ImportSettings {
+    /// When failed tries are tried again, and when a transient failure is persistent.
+    pub fn retry_policy(&self) -> crate::import::retry_policy::RetryPolicy {
+        crate::import::retry_policy::RetryPolicy {
+            transient_attempts: self.transient_attempts.max(1),
+            min_spread: std::time::Duration::from_secs(self.transient_spread_secs),
+        }
+    }
+}
+
 impl Config {
     /// The `[keys]` section as action name → keys.
     pub fn key_overrides(&self) -> BTreeMap<String, Vec<String>> {
@@ -71,6 +81,11 @@ pub struct ImportSettings {
     /// their age (RELIABILITY.md). Accepted so an older config file still loads.
     #[serde(rename = "orphan_blob_grace_secs")]
     pub legacy_orphan_blob_grace_secs: Option<u64>,
+    /// A transient Dropbox failure is reported to the customer only after this many tries…
+    pub transient_attempts: u32,
+    /// …spread over at least this many seconds (`retry_policy::TRANSIENT_MIN_SPREAD`; lower
+    /// it only to test).
+    pub transient_spread_secs: u64,
 }
 
 impl Default for ImportSettings {
@@ -80,6 +95,8 @@ impl Default for ImportSettings {
             synced_folder_stable_secs: DEFAULT_SYNCED_FOLDER_STABLE_SECS,
             remove_emptied_folders: true,
             legacy_orphan_blob_grace_secs: None,
+            transient_attempts: crate::import::retry_policy::DEFAULT_TRANSIENT_ATTEMPTS,
+            transient_spread_secs: crate::import::retry_policy::TRANSIENT_MIN_SPREAD.as_secs(),
         }
     }
 }
@@ -197,6 +214,12 @@ impl Config {
                 message: "import.synced_folder_stable_secs must be between 0 and 3600".into(),
             });
         }
+        if config.import.transient_attempts == 0 {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: "import.transient_attempts must be at least 1".into(),
+            });
+        }
         if config.import.download_workers == 0 {
             return Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
@@ -261,6 +284,20 @@ mod tests {
         )
         .unwrap();
         assert!(!keep.import.remove_emptied_folders);
+    }
+
+    #[test]
+    fn transient_attempts_default_to_six_over_half_an_hour_and_can_be_set() {
+        let policy = Config::default().import.retry_policy();
+        assert_eq!(policy.transient_attempts, 6);
+        assert_eq!(policy.min_spread, std::time::Duration::from_secs(1800));
+        let c = Config::parse(
+            "[import]\ntransient_attempts = 3\ntransient_spread_secs = 5\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.import.retry_policy().transient_attempts, 3);
+        assert!(Config::parse("[import]\ntransient_attempts = 0\n", Path::new("c.toml")).is_err());
     }
 
     #[test]

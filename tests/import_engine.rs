@@ -843,6 +843,7 @@ mod emulator {
         AccountConfig, Emulator, EmulatorConfig, EmulatorHandle, FaultConfig,
     };
     use smartimage::import::backends::BackendSettings;
+    use smartimage::import::retry_policy::RetryPolicy;
 
     use super::*;
 
@@ -926,11 +927,19 @@ mod emulator {
         }
 
         async fn pass(&self) -> (PassSummary, Vec<EngineEvent>, Vec<(String, String)>) {
+            self.pass_with_policy(RetryPolicy::default()).await
+        }
+
+        async fn pass_with_policy(
+            &self,
+            retry: RetryPolicy,
+        ) -> (PassSummary, Vec<EngineEvent>, Vec<(String, String)>) {
             self.handle.rescan().unwrap();
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
             let settings = EngineSettings {
                 workers: 4,
                 backends: self.backend_settings(),
+                retry,
                 ..EngineSettings::default()
             };
             let (engine, _) = ImportEngine::start(self.h.library(), settings, tx).unwrap();
@@ -1082,7 +1091,13 @@ mod emulator {
             drop_download_every: Some(1),
             ..FaultConfig::default()
         });
-        let (summary, events, _) = api.pass().await;
+        // A policy that calls a failure persistent at its first try (the default waits for six
+        // tries over half an hour: `reliability_faults` checks that).
+        let give_up_at_once = RetryPolicy {
+            transient_attempts: 1,
+            min_spread: Duration::ZERO,
+        };
+        let (summary, events, _) = api.pass_with_policy(give_up_at_once).await;
         assert_eq!(summary.failed, 1, "{events:?}");
         assert_eq!(
             failures_by_kind(&events)["/Acme Marketing/flaky.png"],

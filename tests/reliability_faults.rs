@@ -21,6 +21,7 @@ use smartimage::import::engine::{EngineSettings, ImportEngine};
 use smartimage::import::events::{EngineEvent, PassSummary};
 use smartimage::import::linking::{finish_api_link, start_api_link};
 use smartimage::import::report::REPORT_NAME_STEM;
+use smartimage::import::retry_policy::RetryPolicy;
 use smartimage::library::Library;
 use smartimage::library::actions::AdminGrant;
 use smartimage::library::blobs::BlobCheck;
@@ -65,6 +66,8 @@ struct Rig {
     /// Every version of every file ever put into Dropbox: relative path, contents, and whether
     /// the user has since replaced or removed it (then its fate is theirs, not ours).
     versions: Mutex<Vec<(String, Vec<u8>, bool)>>,
+    /// The engine's retry policy for in-process passes.
+    retry: Mutex<RetryPolicy>,
 }
 
 impl Rig {
@@ -100,6 +103,7 @@ impl Rig {
             base,
             handle,
             versions: Mutex::new(Vec::new()),
+            retry: Mutex::new(RetryPolicy::default()),
         };
         link_through_emulator(
             &mut lib,
@@ -169,7 +173,41 @@ impl Rig {
         EngineSettings {
             workers: 2,
             backends: self.backend_settings(),
+            retry: *self.retry.lock().unwrap(),
             ..EngineSettings::default()
+        }
+    }
+
+    fn set_retry(&self, policy: RetryPolicy) {
+        *self.retry.lock().unwrap() = policy;
+    }
+
+    /// The journal's state, next try and transient tries of every waiting or failed item.
+    fn waiting(&self) -> Vec<(String, String, Option<i64>, u32)> {
+        let lib = self.library();
+        let mut stmt = lib
+            .store()
+            .connection()
+            .prepare(
+                "SELECT path, state, next_attempt_at, transient_tries FROM import_items
+                 WHERE state IN ('failed', 'retrying', 'queued_for_retry') ORDER BY path",
+            )
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    /// Waits until every retrying item's next try is due.
+    async fn wait_until_due(&self) {
+        let latest = self.waiting().iter().filter_map(|w| w.2).max().unwrap_or(0);
+        loop {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            if now >= latest {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 
@@ -306,6 +344,25 @@ fn failures(events: &[EngineEvent]) -> Vec<String> {
         .collect()
 }
 
+/// Files whose try failed for a reason that may pass (not told to the customer).
+fn retries(events: &[EngineEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            EngineEvent::Retrying { item, detail, .. } => Some(format!("{}: {detail}", item.path)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A retry policy short enough for a test: the default number of tries, over a few seconds.
+fn quick_retries() -> RetryPolicy {
+    RetryPolicy {
+        min_spread: Duration::from_secs(3),
+        ..RetryPolicy::default()
+    }
+}
+
 // ----- rate limits ------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -392,24 +449,26 @@ async fn a_burst_of_503s_is_ridden_out() {
 
 async fn spoiled_downloads(fault: FaultConfig) {
     let rig = Rig::start().await;
+    rig.set_retry(quick_retries());
     rig.put_batch(6, 200_000);
     rig.handle.set_faults(fault);
     let (summary, events, problems) = rig.pass().await;
     assert!(problems.is_empty(), "{problems:?}");
-    // Retried downloads mostly succeed; a file unlucky three times in a row is failed with the
-    // reason and stays in Dropbox (checked by `pass`) until an admin retries it.
-    assert_eq!(summary.imported + summary.failed, 6, "{summary:?}");
-    assert!(summary.imported >= 3, "{summary:?} {:?}", failures(&events));
-    for failure in failures(&events) {
-        assert!(failure.contains("could not be downloaded"), "{failure}");
+    // Retried downloads mostly succeed; a file unlucky three times in a row waits in Dropbox
+    // (checked by `pass`) for its next try, and the customer is not told.
+    assert_eq!(summary.imported + summary.retrying, 6, "{summary:?}");
+    assert!(summary.imported >= 3, "{summary:?} {:?}", retries(&events));
+    assert!(failures(&events).is_empty(), "{:?}", failures(&events));
+    assert!(rig.reports().is_empty(), "{:?}", rig.reports());
+    for retry in retries(&events) {
+        assert!(retry.contains("could not be downloaded"), "{retry}");
     }
+    // With Dropbox well again they are tried again when due, no admin needed.
     rig.handle.set_faults(FaultConfig::default());
-    let mut lib = rig.library();
-    let owner = lib.actor(Some(OWNER), None).unwrap();
-    lib.retry_failures(&owner, Some(ACCOUNT), &[]).unwrap();
-    drop(lib);
+    rig.wait_until_due().await;
     let (again, _, _) = rig.pass().await;
-    assert_eq!(again.imported, summary.failed, "{again:?}");
+    assert_eq!(again.imported, summary.retrying, "{again:?}");
+    assert!(rig.reports().is_empty(), "{:?}", rig.reports());
     rig.assert_all_imported_once();
     // Nothing half-downloaded was kept: every row's blob verified in `pass`, and the blob store
     // holds exactly one blob per row.
@@ -443,6 +502,123 @@ async fn a_wrong_content_hash_is_retried_and_never_committed() {
         ..FaultConfig::default()
     })
     .await;
+}
+
+/// Dense faults: every download of two files is cut short. Each pass is one try (three
+/// downloads a few seconds apart); the files wait in Dropbox between tries, are not tried before
+/// their time, and reach the customer's report only once `transient_attempts` tries have failed
+/// over at least the minimum spread (shortened here from 30 minutes to 4 seconds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dense_transient_faults_reach_the_customer_only_after_every_try_over_the_minimum_spread() {
+    const TRIES: u32 = 3;
+    const SPREAD: Duration = Duration::from_secs(4);
+    let rig = Rig::start().await;
+    rig.set_retry(RetryPolicy {
+        transient_attempts: TRIES,
+        min_spread: SPREAD,
+    });
+    rig.put("in/a.png", &png(1, 50_135));
+    rig.put("in/b.png", &png(2, 40_000));
+    rig.handle.set_faults(FaultConfig {
+        truncate_download_every: Some(1),
+        ..FaultConfig::default()
+    });
+    let first_failure = Instant::now();
+    let (first, events, problems) = rig.pass().await;
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!((first.failed, first.retrying), (0, 2), "{first:?}");
+    assert!(failures(&events).is_empty(), "{:?}", failures(&events));
+    assert!(rig.reports().is_empty(), "not told to the customer yet");
+    // The admin sees them waiting, with the reason and the time of the next try.
+    let errors = errors_json(&rig);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    for e in &errors {
+        assert_eq!(e["state"], "retrying", "{e}");
+        assert_eq!(e["kind"], "unknown", "{e}");
+        assert_eq!(e["reported"], false, "{e}");
+        assert!(e["next_attempt_at"].is_string(), "{e}");
+        assert!(
+            e["detail"]
+                .as_str()
+                .unwrap()
+                .contains("download ended after"),
+            "{e}"
+        );
+    }
+    // Not before its time: a pass right away leaves them alone.
+    let (early, _, _) = rig.pass().await;
+    assert_eq!(
+        (early.discovered, early.retrying, early.failed),
+        (0, 0, 0),
+        "{early:?}"
+    );
+    assert!(
+        rig.waiting().iter().all(|w| w.3 == 1),
+        "{:?}",
+        rig.waiting()
+    );
+
+    let mut tries = 1;
+    let (last, last_events) = loop {
+        rig.wait_until_due().await;
+        let (summary, events, _) = rig.pass().await;
+        tries += 1;
+        if summary.failed > 0 || tries > TRIES + 2 {
+            break (summary, events);
+        }
+        assert_eq!(summary.retrying, 2, "try {tries}: {summary:?}");
+        assert!(rig.reports().is_empty(), "try {tries}: not told yet");
+    };
+    assert_eq!(tries, TRIES, "persistent after exactly {TRIES} tries");
+    assert!(
+        first_failure.elapsed() >= SPREAD,
+        "the tries spanned at least the minimum spread ({:?})",
+        first_failure.elapsed()
+    );
+    assert_eq!(last.failed, 2, "{last:?}");
+    for failure in failures(&last_events) {
+        assert!(failure.contains("download ended after"), "{failure}");
+        assert!(failure.contains("still failing after 3 tries"), "{failure}");
+    }
+    // Now, and only now, the customer's report lists them — and nothing of our server.
+    let reports = rig.reports();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    let report = std::fs::read_to_string(rig.folder().join(&reports[0])).unwrap();
+    assert!(
+        report.contains("a.png") && report.contains("b.png"),
+        "{report}"
+    );
+    assert_no_server_detail(&rig, &report);
+    rig.check_nothing_lost();
+}
+
+/// `errors list --json` of the test's owner.
+fn errors_json(rig: &Rig) -> Vec<serde_json::Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_smartimage"))
+        .env_remove("SMARTIMAGE_ADMIN")
+        .arg("--data-dir")
+        .arg(&rig.data)
+        .args(["--as", OWNER, "errors", "list", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    value.as_array().unwrap().clone()
+}
+
+/// Customer-facing text names nothing of the server: no path of the data dir, no host name.
+fn assert_no_server_detail(rig: &Rig, text: &str) {
+    let data = rig.data.to_string_lossy();
+    assert!(!text.contains(data.as_ref()), "a server path: {text}");
+    assert!(
+        !text.contains("/blobs") && !text.contains(".blob-"),
+        "{text}"
+    );
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let host = host.trim();
+    if host.len() >= 4 {
+        assert!(!text.contains(host), "the host name {host}: {text}");
+    }
 }
 
 // ----- authorization ----------------------------------------------------------------------------
@@ -691,7 +867,7 @@ fn cli_config(rig: &Rig) -> PathBuf {
     std::fs::write(
         &path,
         format!(
-            "[import]\n\n[dropbox]\napp_key = \"{APP_KEY}\"\nendpoint = \"{}\"\n",
+            "[import]\ntransient_spread_secs = 2\n\n[dropbox]\napp_key = \"{APP_KEY}\"\nendpoint = \"{}\"\n",
             rig.base
         ),
     )
@@ -728,8 +904,13 @@ fn can_mount_tmpfs() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// The data disk fills up under the blob store: a fault of our server, not of the customer's
+/// files. Nothing goes into the customer's report, the admins' error log says `server_error`
+/// (with no server path), the summary counts exactly the lines printed, and the files are
+/// imported by themselves once there is room — no admin retry.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_disk_while_writing_blobs_fails_the_files_that_do_not_fit_and_loses_nothing() {
+async fn a_full_disk_while_writing_blobs_is_a_server_error_the_files_wait_and_come_in_once_it_clears()
+ {
     const TMPFS_BYTES: u64 = 1_000_000;
     let rig = Rig::start().await;
     // Twelve files of ~300 kB: about three fit on the 1 MB "disk" the blobs live on.
@@ -798,37 +979,75 @@ async fn a_full_disk_while_writing_blobs_fails_the_files_that_do_not_fit_and_los
         imported < 12,
         "{how}: the disk cannot hold every file ({imported} imported)\n{stdout}\n{stderr}"
     );
-    let errors = std::process::Command::new(env!("CARGO_BIN_EXE_smartimage"))
-        .arg("--data-dir")
-        .arg(&rig.data)
-        .args(["--as", OWNER, "errors", "list", "--json"])
-        .output()
-        .unwrap();
-    let errors: serde_json::Value = serde_json::from_slice(&errors.stdout).unwrap();
-    let errors = errors.as_array().unwrap();
+    // The summary counts exactly the lines printed above it.
+    let lines = |prefix: &str| stdout.lines().filter(|l| l.starts_with(prefix)).count();
+    let summary = stdout
+        .lines()
+        .find(|l| l.starts_with("Imported "))
+        .unwrap_or_else(|| panic!("no summary line\n{stdout}\n{stderr}"));
+    let number_before = |words: &str| -> usize {
+        let at = summary
+            .find(words)
+            .unwrap_or_else(|| panic!("{words:?} in {summary}"));
+        summary[..at]
+            .rsplit(|c: char| !c.is_ascii_digit())
+            .find(|w| !w.is_empty())
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(lines("imported  "), imported, "{stdout}");
+    assert_eq!(number_before(" file(s) ("), imported, "{summary}");
+    assert_eq!(
+        lines("failed    "),
+        0,
+        "a full disk fails no file\n{stdout}"
+    );
+    assert_eq!(number_before(" failed and stayed"), 0, "{summary}");
+    assert_eq!(lines("retrying  "), 12 - imported, "{stdout}");
+    assert_eq!(
+        number_before(" wait in Dropbox"),
+        12 - imported,
+        "{summary}"
+    );
+    for line in stdout.lines().filter(|l| l.starts_with("retrying  ")) {
+        assert!(line.contains("Server error"), "{line}");
+        assert!(!line.contains("Dropbox:"), "not blamed on Dropbox: {line}");
+    }
+    // Nothing for the customer: no report in their folder.
+    assert!(rig.reports().is_empty(), "{how}: {:?}", rig.reports());
+    // The admins' error log: a server error per waiting file, no server path in it.
+    let errors = errors_json(&rig);
     assert_eq!(
         errors.len(),
         12 - imported,
-        "every file that did not fit is listed as an error"
+        "every file that did not fit is in the error log"
     );
-    for e in errors {
+    for e in &errors {
+        assert_eq!(e["kind"], "server_error", "{e}");
+        assert_eq!(e["state"], "retrying", "{e}");
+        assert_eq!(e["reported"], false, "{e}");
+        assert!(e["next_attempt_at"].is_string(), "{e}");
         let detail = e["detail"].as_str().unwrap();
         assert!(
-            detail.contains("space") || detail.contains("too large") || detail.contains("write"),
+            detail.contains("disk is full") || detail.contains("size limit"),
             "{how}: the reason names the disk: {detail}"
         );
+        assert!(!detail.contains("Dropbox:"), "{detail}");
+        assert_no_server_detail(&rig, detail);
     }
-    // With room again, an admin's retry imports the rest.
-    let retry = std::process::Command::new(env!("CARGO_BIN_EXE_smartimage"))
-        .arg("--data-dir")
-        .arg(&rig.data)
-        .args(["--as", OWNER, "retry", "--account", ACCOUNT])
-        .output()
-        .unwrap();
-    assert!(retry.status.success(), "{retry:?}");
-    let (again, _, problems) = rig.pass().await;
+    // Room again (the small disk is gone): the files come in by themselves when due.
+    rig.wait_until_due().await;
+    let (again, events, problems) = rig.pass().await;
     assert!(problems.is_empty(), "{problems:?}");
-    assert_eq!(again.imported as usize, 12 - imported);
+    assert_eq!(
+        again.imported as usize,
+        12 - imported,
+        "{again:?} {:?}",
+        retries(&events)
+    );
+    assert!(rig.reports().is_empty(), "{:?}", rig.reports());
+    assert!(errors_json(&rig).is_empty());
     rig.assert_all_imported_once();
     eprintln!("disk full simulated with a {how}: {imported} of 12 fitted, the rest waited");
 }
@@ -1058,4 +1277,134 @@ async fn a_longpoll_reset_while_watching_lists_again_without_duplicates() {
         0,
         "nothing left in Dropbox"
     );
+}
+
+// ----- retries from anywhere ----------------------------------------------------------------------
+
+/// The CLI against the rig's library with a plan too small for the test's file.
+fn cli(rig: &Rig, config: &Path, actor: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_smartimage"))
+        .env_remove("SMARTIMAGE_ADMIN")
+        .arg("--data-dir")
+        .arg(&rig.data)
+        .arg("--config")
+        .arg(config)
+        .args(["--as", actor])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn state_of(rig: &Rig, path: &str) -> Option<String> {
+    errors_json(rig)
+        .iter()
+        .find(|e| e["path"] == path)
+        .map(|e| e["state"].as_str().unwrap().to_owned())
+}
+
+/// An admin retries a failed file from another process — the CLI, or a console that does not
+/// host the engine — while `import --watch` runs and idles in a long Dropbox longpoll. The
+/// retry is written to the journal, shows as `queued_for_retry` until an engine takes it, and
+/// the running engine takes it at its next tick (not at its next Dropbox change).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_from_another_process_is_taken_by_the_running_watcher_within_seconds() {
+    // Real-time longpolls: the watcher would not pass again for two minutes on its own.
+    let rig = Rig::start_with(|c| c.longpoll_time_scale = 1.0).await;
+    let config = rig.data.parent().unwrap().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[plans.tiny]\nstorage_limit_bytes = 10000\nvideo_bytes_per_month = 0\nmax_video_bytes = 0\n\n\
+             [dropbox]\napp_key = \"{APP_KEY}\"\nendpoint = \"{}\"\n",
+            rig.base
+        ),
+    )
+    .unwrap();
+    let ok = |out: std::process::Output| {
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    ok(cli(
+        &rig,
+        &config,
+        OPERATOR,
+        &["account", "set-plan", ACCOUNT, "--plan", "tiny"],
+    ));
+    rig.put("in/big.png", &png(5, 20_000));
+    let path = format!("/{ACCOUNT}/in/big.png");
+    ok(cli(&rig, &config, OWNER, &["import", "--once"]));
+    assert_eq!(state_of(&rig, &path).as_deref(), Some("failed"));
+
+    // No engine runs: the retry is not lost, it waits as queued_for_retry.
+    let said = ok(cli(&rig, &config, OWNER, &["retry", "--account", ACCOUNT]));
+    assert!(said.contains("1 failed import(s) queued again"), "{said}");
+    assert_eq!(
+        state_of(&rig, &path).as_deref(),
+        Some("queued_for_retry"),
+        "{:?}",
+        errors_json(&rig)
+    );
+
+    // The watcher starts, takes the queued retry (still too big: failed again), then idles.
+    let mut watcher = Command::new(env!("CARGO_BIN_EXE_smartimage"))
+        .env_remove("SMARTIMAGE_ADMIN")
+        .arg("--data-dir")
+        .arg(&rig.data)
+        .arg("--config")
+        .arg(&config)
+        .args(["--as", OWNER, "import", "--watch"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while state_of(&rig, &path).as_deref() != Some("failed") {
+        assert!(Instant::now() < deadline, "{:?}", errors_json(&rig));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await; // well into its longpoll
+
+    // The owner upgrades and retries from another process while the watcher runs.
+    ok(cli(
+        &rig,
+        &config,
+        OPERATOR,
+        &["account", "set-plan", ACCOUNT, "--plan", "team"],
+    ));
+    let retried = Instant::now();
+    ok(cli(&rig, &config, OWNER, &["retry", "--account", ACCOUNT]));
+    // Until the engine takes it, it shows as queued for retry — never gone.
+    match state_of(&rig, &path).as_deref() {
+        Some("queued_for_retry") => {}
+        None => assert_eq!(rig.rows().len(), 1, "gone from the log only once imported"),
+        other => panic!("{other:?}"),
+    }
+    let deadline = retried + Duration::from_secs(10);
+    while rig.rows().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the running watcher never took the retry: {:?}",
+            errors_json(&rig)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let took = retried.elapsed();
+    unsafe {
+        libc::kill(watcher.id() as i32, libc::SIGTERM);
+    }
+    let out = tokio::task::spawn_blocking(move || {
+        let status = watcher.wait().unwrap();
+        let mut stdout = String::new();
+        std::io::Read::read_to_string(watcher.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+        (status, stdout)
+    })
+    .await
+    .unwrap();
+    assert!(out.0.success(), "{out:?}");
+    assert!(out.1.contains("imported  /Acme/in/big.png"), "{}", out.1);
+    assert!(errors_json(&rig).is_empty());
+    rig.assert_all_imported_once();
+    eprintln!("the running watcher took the retry after {took:?}");
 }

@@ -335,6 +335,60 @@ fn a_console_retry_writes_the_same_audit_row_as_the_cli_retry() {
     assert_eq!(what(&lib.audit()[0]), console_row);
 }
 
+/// A console that does not host the engine (another process holds it): `r` writes the retry
+/// to the journal; after the refresh the file is still in the error log, as *queued for
+/// retry*, until the engine that runs takes it — never gone.
+#[test]
+fn a_console_retry_without_the_engine_shows_the_file_queued_for_retry_not_gone() {
+    let lib = Lib::new();
+    lib.link_acme();
+    let mut exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xFF\xFF\x00\x00".to_vec();
+    exe.resize(300, 0);
+    std::fs::write(lib.dropbox.join(ACME).join("setup.exe"), &exe).unwrap();
+    lib.import_once();
+    let mut app = lib.app(OWNER);
+    app.engine = smartimage::tui::app::EngineStatus::Unavailable("engine lock held".into());
+    app.focus = PaneId::Errors;
+    let effects = app.handle_key(key('r'));
+    let [Effect::Run(retry)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    let outcome = lib.run(OWNER, retry.clone());
+    assert_eq!(app.action_finished(retry, outcome), vec![Effect::Refresh]);
+    app.apply_view(load_view(&lib.options(OWNER)).unwrap());
+    let rows = app.error_rows();
+    assert_eq!(rows.len(), 1, "still in the error log");
+    assert_eq!(
+        rows[0].state,
+        smartimage::library::store::import_items::ItemState::QueuedForRetry
+    );
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    terminal
+        .draw(|f| smartimage::tui::layout::draw(f, &app))
+        .unwrap();
+    assert!(terminal.backend().to_string().contains("queued"));
+    app.error_detail = true;
+    terminal
+        .draw(|f| smartimage::tui::layout::draw(f, &app))
+        .unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("queued for retry"), "{screen}");
+    // The CLI sees it the same way.
+    let out = lib
+        .cli(OWNER, &["errors", "list", "--json"])
+        .assert()
+        .success();
+    let listed: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(listed[0]["state"], "queued_for_retry", "{listed}");
+    // The next engine pass takes it (an executable: refused again, failed for the customer).
+    lib.import_once();
+    app.apply_view(load_view(&lib.options(OWNER)).unwrap());
+    assert_eq!(
+        app.error_rows()[0].state,
+        smartimage::library::store::import_items::ItemState::Failed
+    );
+}
+
 #[test]
 fn pause_resume_and_unlink_are_the_clis_verbs() {
     let lib = Lib::new();

@@ -34,6 +34,8 @@ fn error(item: i64, account: &str, at: i64) -> ErrorRow {
         detail: "not a supported format".into(),
         at,
         retrying: false,
+        state: smartimage::library::store::import_items::ItemState::Failed,
+        next_attempt_at: None,
         report: None,
         upload: false,
     }
@@ -358,6 +360,39 @@ fn retrying_while_another_process_runs_the_engine_still_queues_the_file_in_the_l
     );
 }
 
+/// A fault of our own server is shown to the admin as a `server_error` waiting for its next
+/// try — in the queue and the error log — never counted as a failed file.
+#[test]
+fn a_server_error_shows_in_the_error_log_as_waiting_for_its_retry_not_as_failed() {
+    let mut app = app();
+    app.apply_engine(EngineEvent::Discovered(item(5, "Acme")));
+    app.apply_engine(EngineEvent::Retrying {
+        item: item(5, "Acme"),
+        kind: ErrorKind::ServerError,
+        detail: "Server error: the library's blob store could not take the file (the data disk is full).".into(),
+        next_attempt_at: 1_800_000_000,
+    });
+    assert_eq!(app.totals.failed, 0);
+    assert_eq!(app.totals.retrying, 1);
+    assert_eq!(
+        app.queue[0].state,
+        QueueState::Retrying("server_error".into())
+    );
+    let row = &app.errors[0];
+    assert_eq!(row.kind, "server_error");
+    assert_eq!(
+        row.state,
+        smartimage::library::store::import_items::ItemState::Retrying
+    );
+    assert_eq!(row.next_attempt_at, Some(1_800_000_000));
+    // Imported at a later try: no longer an error.
+    app.apply_engine(EngineEvent::Imported {
+        item: item(5, "Acme"),
+        file: 9,
+    });
+    assert!(app.errors.is_empty());
+}
+
 #[test]
 fn a_refused_retry_opens_a_notice_and_the_rows_are_no_longer_marked() {
     let mut app = app_with_errors();
@@ -601,6 +636,8 @@ fn failure_entry(id: i64, path: &str) -> smartimage::library::import_log::Failur
         reported: true,
         report_path: None,
         updated_at: 10 * id,
+        state: smartimage::library::store::import_items::ItemState::Failed,
+        next_attempt_at: None,
     }
 }
 

@@ -347,6 +347,8 @@ fn hostile_names_are_shown_escaped_never_sent_to_the_terminal() {
         detail: "\u{1b}[2J wiped".into(),
         at: FIXED_TIME,
         retrying: false,
+        state: smartimage::library::store::import_items::ItemState::Failed,
+        next_attempt_at: None,
         report: None,
         upload: false,
     }];

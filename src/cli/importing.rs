@@ -95,7 +95,9 @@ impl ProgressBars {
                 bar.set_position(*bytes);
                 *so_far = *bytes;
             }
-            EngineEvent::Imported { item, .. } | EngineEvent::Failed { item, .. } => {
+            EngineEvent::Imported { item, .. }
+            | EngineEvent::Failed { item, .. }
+            | EngineEvent::Retrying { item, .. } => {
                 self.done_bytes += item.size;
                 if let Some((bar, _)) = self.active.remove(&item.item) {
                     bar.finish_and_clear();
@@ -157,6 +159,16 @@ impl EventPrinter {
             EngineEvent::Failed { item, detail, .. } => {
                 format!("failed    {}: {detail}", item.path)
             }
+            EngineEvent::Retrying {
+                item,
+                detail,
+                next_attempt_at,
+                ..
+            } => format!(
+                "retrying  {}: {detail} (it stays in Dropbox; tried again automatically from {} UTC)",
+                item.path,
+                timestamp(*next_attempt_at)
+            ),
             EngineEvent::Deleted { item } => format!("removed   {} from Dropbox", self.path(*item)),
             EngineEvent::KeptChanged { item } => {
                 format!(
@@ -224,10 +236,11 @@ impl EventPrinter {
 
 pub fn summary_line(s: &PassSummary) -> String {
     format!(
-        "Imported {} file(s) ({}); {} failed and stayed in Dropbox; {} removed from Dropbox ({} delete call(s)); {} kept because they changed; {} report(s) written.",
+        "Imported {} file(s) ({}); {} failed and stayed in Dropbox; {} wait in Dropbox to be tried again automatically; {} removed from Dropbox ({} delete call(s)); {} kept because they changed; {} report(s) written.",
         s.imported,
         bytes(s.imported_bytes),
         s.failed,
+        s.retrying,
         s.deleted,
         s.delete_batches,
         s.kept_changed,
@@ -243,6 +256,7 @@ pub fn engine_settings(config: &Config) -> EngineSettings {
         workers: config.import.download_workers,
         backends,
         remove_emptied_folders: config.import.remove_emptied_folders,
+        retry: config.import.retry_policy(),
         ..EngineSettings::default()
     }
 }
@@ -391,6 +405,11 @@ struct FailureJson<'a> {
     attempts: u32,
     reported: bool,
     failed_at: String,
+    /// `failed` (refused, or failing persistently: in the customer's report), `retrying`
+    /// (tried again automatically from `next_attempt_at`) or `queued_for_retry` (an admin's
+    /// retry, taken by the engine that runs).
+    state: &'a str,
+    next_attempt_at: Option<String>,
 }
 
 pub fn errors(
@@ -413,6 +432,8 @@ pub fn errors(
             attempts: f.attempts,
             reported: f.reported,
             failed_at: timestamp(f.updated_at),
+            state: f.state.as_str(),
+            next_attempt_at: f.next_attempt_at.map(timestamp),
         })
         .collect();
     if as_json {
@@ -427,12 +448,25 @@ pub fn errors(
                 f.account.to_owned(),
                 f.path.to_owned(),
                 f.kind.to_owned(),
+                match (f.state, &f.next_attempt_at) {
+                    ("retrying", Some(at)) => format!("retrying {at}"),
+                    ("queued_for_retry", _) => "queued for retry".to_owned(),
+                    (state, _) => state.to_owned(),
+                },
                 f.detail.to_owned(),
             ]
         })
         .collect();
     table(
-        &["ID", "WHEN (UTC)", "ACCOUNT", "FILE", "ERROR", "DETAIL"],
+        &[
+            "ID",
+            "WHEN (UTC)",
+            "ACCOUNT",
+            "FILE",
+            "ERROR",
+            "STATE",
+            "DETAIL",
+        ],
         &rows,
     );
     Ok(())
@@ -442,7 +476,7 @@ pub fn retry(cx: &mut Context, account: Option<&str>, items: &[i64]) -> Outcome 
     let actor = cx.actor()?;
     let n = cx.library.retry_failures(&actor, account, items)?;
     println!(
-        "{n} failed import(s) queued again; they are tried on the next `smartimage import` pass"
+        "{n} failed import(s) queued again (queued for retry); a running engine (`smartimage import --watch`, the console) takes them within seconds, else the next `smartimage import`"
     );
     Ok(())
 }

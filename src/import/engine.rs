@@ -2,7 +2,7 @@
 //! every active link — once (`import --once`) or continuously, woken by Dropbox changes and by
 //! commands (`import --watch`, the console).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,7 +17,8 @@ use crate::dropbox::local::{LocalFolder, LocalSettings};
 use crate::import::backends::{AnyBackend, BackendSettings};
 use crate::import::events::{EngineCommand, EngineEvent, PassSummary};
 use crate::import::lock::{EngineLock, LockError};
-use crate::import::pass::{PassContext, PassError, run_pass};
+use crate::import::pass::{PassContext, PassError, run_pass, run_pass_counted};
+use crate::import::retry_policy::RetryPolicy;
 use crate::library::Library;
 use crate::library::blobs::BlobStore;
 use crate::library::error::LibraryError;
@@ -34,6 +35,9 @@ pub const DEFAULT_IDLE_WAIT: Duration = Duration::from_secs(120);
 const LINK_RETRY_MIN: Duration = Duration::from_secs(2);
 /// …doubling up to this.
 const LINK_RETRY_MAX: Duration = Duration::from_secs(300);
+/// How often a watching engine looks for work it was not woken for: links resumed, and
+/// retries queued by any process (the console, `smartimage retry`) or due by their time.
+const TICK: Duration = Duration::from_secs(1);
 /// A quota reservation of another process (a direct upload) this old is abandoned.
 const ABANDONED_RESERVATION_AGE: Duration = Duration::from_secs(24 * 3600);
 
@@ -45,6 +49,8 @@ pub struct EngineSettings {
     /// Remove the folders of a synced folder that the import emptied (config
     /// `[import] remove_emptied_folders`).
     pub remove_emptied_folders: bool,
+    /// When failed tries are tried again; when a transient failure is persistent.
+    pub retry: RetryPolicy,
 }
 
 impl Default for EngineSettings {
@@ -54,6 +60,7 @@ impl Default for EngineSettings {
             idle_wait: DEFAULT_IDLE_WAIT,
             backends: BackendSettings::default(),
             remove_emptied_folders: true,
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -88,6 +95,8 @@ pub struct ImportEngine {
     settings: EngineSettings,
     shutdown: Arc<AtomicBool>,
     wake: Arc<Notify>,
+    /// One wake-up per watched link, for retries due on that link alone.
+    link_wakes: Mutex<HashMap<LinkId, Arc<Notify>>>,
     _lock: EngineLock,
 }
 
@@ -113,6 +122,7 @@ impl ImportEngine {
             download_slots: Arc::new(tokio::sync::Semaphore::new(settings.workers.max(1))),
             db_gate: Arc::new(tokio::sync::Semaphore::new(1)),
             remove_emptied_folders: settings.remove_emptied_folders,
+            retry: settings.retry,
         };
         Ok((
             ImportEngine {
@@ -121,6 +131,7 @@ impl ImportEngine {
                 settings,
                 shutdown,
                 wake: Arc::new(Notify::new()),
+                link_wakes: Mutex::new(HashMap::new()),
                 _lock: lock,
             },
             report,
@@ -155,9 +166,11 @@ impl ImportEngine {
         let mut problems = Vec::new();
         self.resume_fixed_links(only);
         for link in self.active_links(only)? {
-            match self.pass_with_backend(&link).await {
-                Ok(summary) => total.add(&summary),
-                Err(detail) => problems.push((link.account_name.clone(), detail)),
+            // What a pass announced is counted even when it stopped early.
+            let (summary, outcome) = self.pass_with_backend(&link).await;
+            total.add(&summary);
+            if let Err(detail) = outcome {
+                problems.push((link.account_name.clone(), detail));
             }
         }
         // A link that is waiting for someone is said, not passed over in silence.
@@ -215,14 +228,50 @@ impl ImportEngine {
         }
     }
 
-    async fn pass_with_backend(&self, link: &LinkRecord) -> Result<PassSummary, String> {
+    async fn pass_with_backend(&self, link: &LinkRecord) -> (PassSummary, Result<(), String>) {
         let backend = match AnyBackend::open(link, &self.settings.backends, &self.data_dir) {
             Ok(b) => b,
-            Err(e) => return Err(self.link_failed(link, PassError::Dropbox(e)).await),
+            Err(e) => {
+                let detail = self.link_failed(link, PassError::Dropbox(e)).await;
+                return (PassSummary::default(), Err(detail));
+            }
         };
-        match run_pass(&self.cx, link, &backend).await {
-            Ok(summary) => Ok(summary),
-            Err(e) => Err(self.link_failed(link, e).await),
+        let (summary, outcome) = run_pass_counted(&self.cx, link, &backend).await;
+        match outcome {
+            Ok(()) => (summary, Ok(())),
+            Err(e) => (summary, Err(self.link_failed(link, e).await)),
+        }
+    }
+
+    /// The wake-up of `link`'s watcher.
+    fn link_wake(&self, link: LinkId) -> Arc<Notify> {
+        let mut wakes = self
+            .link_wakes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        wakes.entry(link).or_default().clone()
+    }
+
+    /// Wake the watchers of links with a retry queued (by any process: the journal is shared)
+    /// or due. A watcher busy in a pass keeps the wake-up for when it next waits.
+    async fn wake_links_with_due_retries(&self) {
+        let due = self
+            .cx
+            .db(|lib| {
+                let at = time::OffsetDateTime::now_utc().unix_timestamp();
+                Ok(journal::links_with_due_retries(
+                    lib.store().connection(),
+                    at,
+                )?)
+            })
+            .await;
+        match due {
+            Ok(links) => {
+                for link in links {
+                    self.link_wake(link).notify_one();
+                }
+            }
+            Err(error) => tracing::debug!(%error, "could not look for queued retries"),
         }
     }
 
@@ -283,7 +332,7 @@ impl ImportEngine {
                     let at = time::OffsetDateTime::now_utc().unix_timestamp();
                     let _ = journal::retry(lib.store().connection(), &[link], items.as_deref(), at);
                 }
-                self.wake.notify_waiters();
+                self.link_wake(link).notify_one();
             }
             EngineCommand::Shutdown => {
                 self.shutdown.store(true, Ordering::SeqCst);
@@ -300,7 +349,8 @@ impl ImportEngine {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut running: HashSet<LinkId> = HashSet::new();
         let mut tasks = tokio::task::JoinSet::new();
-        let mut refresh = tokio::time::interval(Duration::from_secs(5));
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             self.resume_fixed_links(None);
             if let Ok(lib) = self.cx.library.lock() {
@@ -327,7 +377,7 @@ impl ImportEngine {
                     }
                 }
                 Some(Ok(done)) = tasks.join_next() => { running.remove(&done); }
-                _ = refresh.tick() => {}
+                _ = tick.tick() => self.wake_links_with_due_retries().await,
             }
         }
         self.shutdown.store(true, Ordering::SeqCst);
@@ -337,6 +387,7 @@ impl ImportEngine {
     }
 
     async fn watch_link(&self, link_id: LinkId, mut stop: watch::Receiver<bool>) {
+        let retries_due = self.link_wake(link_id);
         let mut retry_after = LINK_RETRY_MIN;
         while !self.shutdown.load(Ordering::SeqCst) {
             let Ok(mut links) = self.active_links(Some(link_id)) else {
@@ -409,6 +460,7 @@ impl ImportEngine {
             tokio::select! {
                 _ = wait_for_changes => {}
                 _ = self.wake.notified() => {}
+                _ = retries_due.notified() => {}
                 _ = stop.changed() => return,
             }
         }

@@ -35,7 +35,11 @@ pub struct PassSummary {
     pub discovered: u64,
     pub imported: u64,
     pub imported_bytes: u64,
+    /// Refused, or failing persistently: reported to the customer.
     pub failed: u64,
+    /// Failed a try for a reason that may pass (Dropbox trouble, a fault of our server):
+    /// waiting in Dropbox for their next try, not reported.
+    pub retrying: u64,
     pub deleted: u64,
     /// `delete_batch` calls made (each takes up to 1,000 files).
     pub delete_batches: u64,
@@ -49,6 +53,7 @@ impl PassSummary {
         self.imported += other.imported;
         self.imported_bytes += other.imported_bytes;
         self.failed += other.failed;
+        self.retrying += other.retrying;
         self.deleted += other.deleted;
         self.delete_batches += other.delete_batches;
         self.kept_changed += other.kept_changed;
@@ -85,6 +90,15 @@ pub enum EngineEvent {
         item: ItemRef,
         kind: ErrorKind,
         detail: String,
+    },
+    /// A try failed for a reason that may pass (a transient Dropbox failure, a fault of our
+    /// own server): the file stays in Dropbox and is tried again from `next_attempt_at` (unix
+    /// seconds). Not reported to the customer.
+    Retrying {
+        item: ItemRef,
+        kind: ErrorKind,
+        detail: String,
+        next_attempt_at: i64,
     },
     /// Deleted from Dropbox after import.
     Deleted {
@@ -160,7 +174,7 @@ pub enum EngineCommand {
     Pause(LinkId),
     Resume(LinkId),
     ScanNow,
-    /// Put failed items back in the queue (`None` = all of the link's failed items).
+    /// Queue failed (and retrying) items for a retry (`None` = all of the link's).
     Retry {
         link: LinkId,
         items: Option<Vec<ItemId>>,

@@ -9,6 +9,7 @@ pub mod linking;
 pub mod lock;
 pub mod pass;
 pub mod report;
+pub mod retry_policy;
 pub mod skip;
 pub mod transfer;
 pub mod upload;

@@ -16,8 +16,9 @@ use crate::dropbox::wire::{DeleteArg, FileMetadata, Metadata};
 use crate::import::current_report;
 use crate::import::events::{EngineEvent, ItemRef, PassSummary};
 use crate::import::report::{self, is_report_name};
+use crate::import::retry_policy::{RetryPolicy, TransientVerdict};
 use crate::import::skip::is_passed_over;
-use crate::import::transfer::{ReadSeek, TransferError, download_to_blob};
+use crate::import::transfer::{ReadSeek, ServerPart, TransferError, download_to_blob};
 use crate::library::Library;
 use crate::library::blobs::BlobStore;
 use crate::library::error::LibraryError;
@@ -25,7 +26,9 @@ use crate::library::formats::{self, Detection};
 use crate::library::model::{Account, DropboxOrigin, NewFile, Source};
 use crate::library::policy::{AdmitError, ErrorKind, Plan};
 use crate::library::store::blob_table;
-use crate::library::store::import_items::{self as journal, ImportItem, ItemState, Sighting};
+use crate::library::store::import_items::{
+    self as journal, Fault, ImportItem, ItemState, Sighting,
+};
 use crate::library::store::links::{self, LinkRecord};
 use crate::library::store::people;
 use crate::library::store::quota::{self, ReserveError};
@@ -34,9 +37,10 @@ use crate::library::store::quota::{self, ReserveError};
 pub const DELETE_BATCH_SIZE: usize = 1000;
 /// How the engine registers in the registry of live processes.
 pub const ENGINE_ROLE: &str = "engine";
-/// Attempts at one download before the file is reported as failed.
+/// Downloads in one try of a file (a few seconds apart). A try that still fails is tried again
+/// in a later pass (`retry_policy`); only a persistent failure is reported to the customer.
 pub const MAX_DOWNLOAD_ATTEMPTS: u32 = 3;
-/// First pause between download attempts; doubles each time.
+/// First pause between download attempts of one try; doubles each time.
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
 /// Files admitted in one transaction at most.
 const ADMIT_CHUNK: usize = 32;
@@ -56,7 +60,15 @@ struct CommitRequest {
     detection: Detection,
     reservation: i64,
     item: i64,
-    reply: tokio::sync::oneshot::Sender<Result<i64, String>>,
+    reply: tokio::sync::oneshot::Sender<Result<i64, CommitFailure>>,
+}
+
+/// Why a batch commit did not take a file.
+enum CommitFailure {
+    /// The blob store failed (our server's fault): the file was journaled for a later try.
+    Server { detail: String, retry_at: i64 },
+    /// The library failed: the pass stops.
+    Library(String),
 }
 
 /// Everything a pass needs that outlives it.
@@ -76,6 +88,8 @@ pub struct PassContext {
     pub db_gate: Arc<tokio::sync::Semaphore>,
     /// Remove the folders the deletes emptied, where the backend can do it safely.
     pub remove_emptied_folders: bool,
+    /// When failed tries are tried again, and when a failure is told to the customer.
+    pub retry: RetryPolicy,
 }
 
 /// Why a link's pass stopped early.
@@ -91,7 +105,7 @@ pub enum PassError {
 
 impl PassContext {
     /// Run a short library operation off the async workers.
-    pub(super) async fn db<R: Send + 'static>(
+    pub(crate) async fn db<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Library) -> Result<R, LibraryError> + Send + 'static,
     ) -> Result<R, PassError> {
@@ -132,6 +146,28 @@ pub async fn run_pass<B: DropboxBackend>(
     link: &LinkRecord,
     backend: &B,
 ) -> Result<PassSummary, PassError> {
+    let (summary, outcome) = run_pass_counted(cx, link, backend).await;
+    outcome.map(|()| summary)
+}
+
+/// Run one pass, and say what it did even when it stopped early: every file whose outcome was
+/// announced (and printed) is counted, so a summary never contradicts the lines above it.
+pub async fn run_pass_counted<B: DropboxBackend>(
+    cx: &PassContext,
+    link: &LinkRecord,
+    backend: &B,
+) -> (PassSummary, Result<(), PassError>) {
+    let mut summary = PassSummary::default();
+    let outcome = pass_into(cx, link, backend, &mut summary).await;
+    (summary, outcome)
+}
+
+async fn pass_into<B: DropboxBackend>(
+    cx: &PassContext,
+    link: &LinkRecord,
+    backend: &B,
+    summary: &mut PassSummary,
+) -> Result<(), PassError> {
     let link_id = link.id;
     let (account, plan) = cx
         .db(move |lib| {
@@ -148,12 +184,10 @@ pub async fn run_pass<B: DropboxBackend>(
         link: link.id,
         account: account.name.clone(),
     });
+    summary.discovered += requeue_due_retries(cx, link, &account).await?;
     let (discovered, misnamed, reports_seen) = scan(cx, link, backend).await?;
-    let mut summary = PassSummary {
-        discovered,
-        failed: misnamed,
-        ..PassSummary::default()
-    };
+    summary.discovered += discovered;
+    summary.failed += misnamed;
 
     let pending = cx
         .db(move |lib| {
@@ -203,23 +237,34 @@ pub async fn run_pass<B: DropboxBackend>(
     };
     let (outcomes, committed, early) =
         tokio::join!(items, committer(cx, commit_inbox, deletable), early_deletes);
-    committed?;
-    let (deleted, kept, batches) = early?;
-    summary.deleted += deleted;
-    summary.kept_changed += kept;
-    summary.delete_batches += batches;
+    // Every outcome that was announced is counted before any error stops the pass.
+    let mut first_error = None;
     for outcome in outcomes {
-        match outcome? {
-            ItemOutcome::Imported(bytes) => {
+        match outcome {
+            Ok(ItemOutcome::Imported(bytes)) => {
                 summary.imported += 1;
                 summary.imported_bytes += bytes;
             }
-            ItemOutcome::Failed => summary.failed += 1,
-            ItemOutcome::KeptChanged => summary.kept_changed += 1,
+            Ok(ItemOutcome::Failed) => summary.failed += 1,
+            Ok(ItemOutcome::Retrying) => summary.retrying += 1,
+            Ok(ItemOutcome::KeptChanged) => summary.kept_changed += 1,
             // Queued by the scan before its content showed it is ours: not the customer's file.
-            ItemOutcome::OurReport => summary.discovered = summary.discovered.saturating_sub(1),
-            ItemOutcome::Gone | ItemOutcome::Deferred => {}
+            Ok(ItemOutcome::OurReport) => summary.discovered = summary.discovered.saturating_sub(1),
+            Ok(ItemOutcome::Gone | ItemOutcome::Deferred) => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
         }
+    }
+    if let Ok((deleted, kept, batches)) = &early {
+        summary.deleted += deleted;
+        summary.kept_changed += kept;
+        summary.delete_batches += batches;
+    }
+    committed?;
+    early?;
+    if let Some(e) = first_error {
+        return Err(e);
     }
     let (deleted, kept, batches) = delete_committed(cx, link, backend, DeleteScope::All).await?;
     summary.deleted += deleted;
@@ -233,7 +278,35 @@ pub async fn run_pass<B: DropboxBackend>(
         account: account.name.clone(),
         summary: summary.clone(),
     });
-    Ok(summary)
+    Ok(())
+}
+
+/// Items an admin queued for a retry (from any process) and items whose next try is due go
+/// back to the queue, in one transaction. Returns how many.
+async fn requeue_due_retries(
+    cx: &PassContext,
+    link: &LinkRecord,
+    account: &Account,
+) -> Result<u64, PassError> {
+    let link_id = link.id;
+    let due = cx
+        .db(move |lib| {
+            let at = now().unix_timestamp();
+            lib.store_mut()
+                .transaction(|tx| journal::take_due_retries(tx, link_id, at))
+                .map_err(LibraryError::from)
+        })
+        .await?;
+    for item in &due {
+        cx.emit(EngineEvent::Discovered(ItemRef {
+            item: item.id,
+            link: link_id,
+            account: account.name.clone(),
+            path: item.path.clone(),
+            size: item.size,
+        }));
+    }
+    Ok(due.len() as u64)
 }
 
 /// Why a file whose name is not text (`FileMetadata::escaped_name`) cannot be imported.
@@ -440,6 +513,8 @@ enum ItemOutcome {
     /// Not started because the engine is shutting down; still queued.
     Deferred,
     Failed,
+    /// The try failed for a reason that may pass; journaled for a later try.
+    Retrying,
     KeptChanged,
     Gone,
 }
@@ -621,6 +696,8 @@ async fn import_item<B: DropboxBackend>(
                 .map_err(Other)
             }
             Err(BackendError::NotFound { .. }) => Err(Missing),
+            // The synced folder on this server could not be read: ours, not Dropbox's.
+            Err(BackendError::Io(e)) => Err(LocalRead(e)),
             Err(e) => Err(Other(TransferError::from(e))),
         };
         drop(slot);
@@ -632,26 +709,35 @@ async fn import_item<B: DropboxBackend>(
                 tokio::time::sleep(RETRY_PAUSE * 2u32.pow(attempt - 1)).await;
             }
             Err(Other(TransferError::Retryable(detail) | TransferError::Fatal(detail))) => {
-                let refusal = Refusal {
-                    kind: ErrorKind::Unknown,
-                    detail: format!(
-                        "The file could not be downloaded from Dropbox after {attempt} attempt(s): {detail}"
-                    ),
+                let fault = FailedTry {
+                    fault: Fault::Transient,
+                    detail: format!("The file could not be downloaded from Dropbox: {detail}"),
                     format: Some(by_name.format.clone()),
                 };
-                return fail(cx, item_ref, Some(reservation.id), refusal).await;
+                return retry_later(cx, item_ref, Some(reservation.id), fault).await;
+            }
+            Err(Other(TransferError::Server(error))) => {
+                let part = ServerPart::BlobStore;
+                return server_fault(cx, item_ref, Some(reservation.id), &by_name, part, error)
+                    .await;
+            }
+            Err(LocalRead(error)) => {
+                let part = ServerPart::SyncedFolder;
+                return server_fault(cx, item_ref, Some(reservation.id), &by_name, part, error)
+                    .await;
             }
         }
     };
     cx.emit(EngineEvent::Verifying { item: item.id });
 
-    let (ours, content) = content.map_err(|e| {
-        PassError::Library(LibraryError::io(
-            "cannot read the downloaded file",
-            blob.temp_path().to_path_buf(),
-            e,
-        ))
-    })?;
+    let (ours, content) = match content {
+        Ok(found) => found,
+        // Reading our own temp file back failed: the server's fault, not the file's.
+        Err(error) => {
+            let part = ServerPart::BlobStore;
+            return server_fault(cx, item_ref, Some(reservation.id), &by_name, part, error).await;
+        }
+    };
     if ours {
         // Never committed: the pending blob goes with `blob`.
         drop(blob);
@@ -729,10 +815,23 @@ async fn import_item<B: DropboxBackend>(
         .send(request)
         .await
         .map_err(|_| PassError::Internal("the committer stopped".into()))?;
-    let file = answer
+    let file = match answer
         .await
         .map_err(|_| PassError::Internal("the committer stopped".into()))?
-        .map_err(PassError::Internal)?;
+    {
+        Ok(file) => file,
+        Err(CommitFailure::Library(detail)) => return Err(PassError::Internal(detail)),
+        // Journaled for a later try (and its quota released) by the committer.
+        Err(CommitFailure::Server { detail, retry_at }) => {
+            cx.emit(EngineEvent::Retrying {
+                item: item_ref,
+                kind: ErrorKind::ServerError,
+                detail,
+                next_attempt_at: retry_at,
+            });
+            return Ok(ItemOutcome::Retrying);
+        }
+    };
     cx.emit(EngineEvent::Imported {
         item: item_ref,
         file,
@@ -788,13 +887,15 @@ async fn commit_batch(cx: &PassContext, batch: Vec<CommitRequest>) -> Result<(),
     let pinned = cx.db(move |lib| lib.pin_blobs(&to_pin)).await;
     let was_pinned = pinned.is_ok();
     let stored = match pinned {
-        Err(e) => Err(format!("cannot record the downloaded files: {e}")),
+        Err(e) => Err(BatchFailure::Library(format!(
+            "cannot record the downloaded files: {e}"
+        ))),
         Ok(()) => {
             let blobs = cx.blobs.clone();
             tokio::task::spawn_blocking(move || blobs.commit_batch(pendings))
                 .await
                 .map_err(|e| PassError::Internal(e.to_string()))?
-                .map_err(|e| format!("cannot store the downloaded files: {e}"))
+                .map_err(BatchFailure::BlobStore)
         }
     };
     let items: Vec<i64> = waiting.iter().map(|(item, _)| *item).collect();
@@ -803,7 +904,7 @@ async fn commit_batch(cx: &PassContext, batch: Vec<CommitRequest>) -> Result<(),
         .map(|(_, _, reservation)| *reservation)
         .collect();
     let outcome = match stored {
-        Err(detail) => Err(detail),
+        Err(failure) => Err(failure),
         Ok(_) => {
             let items = items.clone();
             cx.db(move |lib| {
@@ -819,7 +920,7 @@ async fn commit_batch(cx: &PassContext, batch: Vec<CommitRequest>) -> Result<(),
                 })
             })
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| BatchFailure::Library(e.to_string()))
         }
     };
     match outcome {
@@ -829,7 +930,49 @@ async fn commit_batch(cx: &PassContext, batch: Vec<CommitRequest>) -> Result<(),
             }
             Ok(())
         }
-        Err(detail) => {
+        Err(BatchFailure::BlobStore(error)) => {
+            // Our disk failed, not the files: each waits in Dropbox for a later try (never
+            // told to the customer), its quota and its pin given back; the pass goes on.
+            tracing::warn!(%error, files = items.len(), "the blob store could not take a batch; retried later");
+            let detail = TransferError::server_detail(ServerPart::BlobStore, &error);
+            let (policy, unpins, recorded) = (cx.retry, pins.clone(), detail.clone());
+            let retry_at = cx
+                .db(move |lib| {
+                    let at = now().unix_timestamp();
+                    lib.store_mut()
+                        .transaction(|tx| -> Result<Vec<i64>, LibraryError> {
+                            let mut retry_at = Vec::with_capacity(items.len());
+                            for (item, reservation) in items.iter().zip(&reservations) {
+                                quota::release(tx, *reservation)?;
+                                let failed = FailedTry {
+                                    fault: Fault::Server,
+                                    detail: recorded.clone(),
+                                    format: None,
+                                };
+                                match record_failed_try(tx, &policy, *item, &failed, at)? {
+                                    TryOutcome::RetryAt(when) => retry_at.push(when),
+                                    // A server fault is never final.
+                                    TryOutcome::Failed { .. } => retry_at.push(at),
+                                }
+                            }
+                            if was_pinned {
+                                for (sha256, _) in &unpins {
+                                    blob_table::unpin(tx, sha256, at)?;
+                                }
+                            }
+                            Ok(retry_at)
+                        })
+                })
+                .await?;
+            for ((_, reply), retry_at) in waiting.into_iter().zip(retry_at) {
+                let _ = reply.send(Err(CommitFailure::Server {
+                    detail: detail.clone(),
+                    retry_at,
+                }));
+            }
+            Ok(())
+        }
+        Err(BatchFailure::Library(detail)) => {
             // Back in the queue, quota given back: the next pass tries them again.
             let _ = cx
                 .db(move |lib| {
@@ -855,20 +998,30 @@ async fn commit_batch(cx: &PassContext, batch: Vec<CommitRequest>) -> Result<(),
                 })
                 .await;
             for (_, reply) in waiting {
-                let _ = reply.send(Err(detail.clone()));
+                let _ = reply.send(Err(CommitFailure::Library(detail.clone())));
             }
             Err(PassError::Internal(detail))
         }
     }
 }
 
+/// Why a batch could not be committed.
+enum BatchFailure {
+    /// Making the blobs durable failed: our disk.
+    BlobStore(std::io::Error),
+    /// The library failed.
+    Library(String),
+}
+
 /// Why a download attempt did not produce a blob.
 enum AttemptFailure {
     Changed,
     Missing,
+    /// Reading a synced folder on this server failed (a local I/O error).
+    LocalRead(std::io::Error),
     Other(TransferError),
 }
-use AttemptFailure::{Changed, Missing, Other};
+use AttemptFailure::{Changed, LocalRead, Missing, Other};
 
 fn unsupported_by_content(name: &str, by_name: &Detection, content: &Detection) -> Refusal {
     let category = match &content.verdict {
@@ -983,6 +1136,155 @@ async fn our_report(
     .await?;
     cx.emit(EngineEvent::OurReportLeft { item });
     Ok(ItemOutcome::OurReport)
+}
+
+/// A try that failed for a reason that may pass.
+struct FailedTry {
+    fault: Fault,
+    /// For the admin (and, once a transient failure is persistent, for the customer).
+    detail: String,
+    format: Option<String>,
+}
+
+/// What a failed try means for its file.
+enum TryOutcome {
+    /// Tried again from this time (unix seconds).
+    RetryAt(i64),
+    /// A transient failure that persisted: failed, with this detail for the customer.
+    Failed { detail: String },
+}
+
+/// In `tx`: journal a failed try of `item` — `retrying` with its next time, or, for a
+/// transient failure still there after `transient_attempts` tries over the minimum spread,
+/// `failed` (then, and only then, the customer's report lists it).
+fn record_failed_try(
+    tx: &rusqlite::Connection,
+    policy: &RetryPolicy,
+    item: i64,
+    failed: &FailedTry,
+    at: i64,
+) -> rusqlite::Result<TryOutcome> {
+    let Some(current) = journal::item(tx, item)? else {
+        return Ok(TryOutcome::RetryAt(at));
+    };
+    let format = failed.format.as_deref();
+    match failed.fault {
+        Fault::Server => {
+            let retry_at = policy.after_server_fault(current.server_faults + 1, at);
+            journal::mark_retrying(
+                tx,
+                item,
+                Fault::Server,
+                ErrorKind::ServerError.as_str(),
+                &failed.detail,
+                format,
+                retry_at,
+                at,
+            )?;
+            Ok(TryOutcome::RetryAt(retry_at))
+        }
+        Fault::Transient => {
+            let tries = current.transient_tries + 1;
+            let first = current.first_transient_at.unwrap_or(at);
+            match policy.after_transient(tries, first, at) {
+                TransientVerdict::RetryAt(retry_at) => {
+                    journal::mark_retrying(
+                        tx,
+                        item,
+                        Fault::Transient,
+                        ErrorKind::Unknown.as_str(),
+                        &failed.detail,
+                        format,
+                        retry_at,
+                        at,
+                    )?;
+                    Ok(TryOutcome::RetryAt(retry_at))
+                }
+                TransientVerdict::Persistent => {
+                    let minutes = (at - first) / 60;
+                    let detail = format!(
+                        "{} (still failing after {tries} tries over {minutes} minute(s))",
+                        failed.detail.trim_end_matches('.')
+                    );
+                    journal::mark_failed(
+                        tx,
+                        item,
+                        ErrorKind::Unknown.as_str(),
+                        &detail,
+                        format,
+                        at,
+                    )?;
+                    Ok(TryOutcome::Failed { detail })
+                }
+            }
+        }
+    }
+}
+
+/// A try failed for a reason that may pass: its quota goes back and the file is journaled for
+/// a later try — or, once a transient failure has persisted, failed and reported.
+async fn retry_later(
+    cx: &PassContext,
+    item: ItemRef,
+    reservation: Option<i64>,
+    failed: FailedTry,
+) -> Result<ItemOutcome, PassError> {
+    let (id, policy) = (item.item, cx.retry);
+    let kind = match failed.fault {
+        Fault::Server => ErrorKind::ServerError,
+        Fault::Transient => ErrorKind::Unknown,
+    };
+    let retrying_detail = failed.detail.clone();
+    let outcome = cx
+        .db(move |lib| {
+            let at = now().unix_timestamp();
+            lib.store_mut()
+                .transaction(|tx| -> Result<TryOutcome, LibraryError> {
+                    if let Some(r) = reservation {
+                        quota::release(tx, r)?;
+                    }
+                    Ok(record_failed_try(tx, &policy, id, &failed, at)?)
+                })
+        })
+        .await?;
+    match outcome {
+        TryOutcome::RetryAt(next_attempt_at) => {
+            cx.emit(EngineEvent::Retrying {
+                item,
+                kind,
+                detail: retrying_detail,
+                next_attempt_at,
+            });
+            Ok(ItemOutcome::Retrying)
+        }
+        TryOutcome::Failed { detail } => {
+            cx.emit(EngineEvent::Failed {
+                item,
+                kind: ErrorKind::Unknown,
+                detail,
+            });
+            Ok(ItemOutcome::Failed)
+        }
+    }
+}
+
+/// Our server could not take the file (disk full, permissions, a read-only blob store): the
+/// admin's log says so — without the server's paths — and the file waits for a later try.
+async fn server_fault(
+    cx: &PassContext,
+    item: ItemRef,
+    reservation: Option<i64>,
+    by_name: &Detection,
+    part: ServerPart,
+    error: std::io::Error,
+) -> Result<ItemOutcome, PassError> {
+    tracing::warn!(item = item.item, path = %item.path, ?part, %error, "server error while importing; retried later");
+    let failed = FailedTry {
+        fault: Fault::Server,
+        detail: TransferError::server_detail(part, &error),
+        format: Some(by_name.format.clone()),
+    };
+    retry_later(cx, item, reservation, failed).await
 }
 
 async fn keep_changed(

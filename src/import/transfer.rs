@@ -24,10 +24,52 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
 #[derive(Debug)]
 pub enum TransferError {
-    /// Worth another attempt: a reset, a short or corrupt body, a file changing while read.
+    /// Dropbox's side, worth another attempt at once: a reset, a short or corrupt body, a file
+    /// changing while read.
     Retryable(String),
-    /// Not worth retrying (disk full, blob store unusable).
+    /// Dropbox's side, not worth an attempt at once (it may pass later).
     Fatal(String),
+    /// Our own server's side: the blob store could not take the bytes (disk full, permissions,
+    /// read-only). Never the customer's fault, never told to them; the error keeps its kind
+    /// (and, for the admins' log, the temp path).
+    Server(io::Error),
+}
+
+/// The part of our own server that failed a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerPart {
+    /// The library's blob store (the data disk).
+    BlobStore,
+    /// The folder the Dropbox desktop client syncs on this server (a `--local-folder` link).
+    SyncedFolder,
+}
+
+impl TransferError {
+    /// For the admin's error log: what went wrong on the server, without the server's paths.
+    pub fn server_detail(part: ServerPart, error: &io::Error) -> String {
+        let what = match error.kind() {
+            io::ErrorKind::StorageFull => "the data disk is full".to_owned(),
+            io::ErrorKind::QuotaExceeded => "the data disk's quota is used up".to_owned(),
+            io::ErrorKind::FileTooLarge => "a file size limit of the server was reached".to_owned(),
+            io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+            io::ErrorKind::ReadOnlyFilesystem => "the blob store is read-only".to_owned(),
+            other => other.to_string(),
+        };
+        let (failed, fix) = match part {
+            ServerPart::BlobStore => (
+                "the library's blob store could not take the file",
+                "the data disk (free space, permissions)",
+            ),
+            ServerPart::SyncedFolder => (
+                "the synced Dropbox folder on this server could not be read",
+                "the synced folder's permissions or disk",
+            ),
+        };
+        format!(
+            "Server error: {failed} ({what}). It waits in Dropbox and is tried again \
+             automatically; fix {fix}."
+        )
+    }
 }
 
 impl From<BackendError> for TransferError {
@@ -71,9 +113,9 @@ where
     let total = metadata.size;
     let body = download.body;
     let outcome =
-        tokio::task::spawn_blocking(move || -> io::Result<(PendingBlob, io::Result<T>)> {
+        tokio::task::spawn_blocking(move || -> Result<(PendingBlob, io::Result<T>), Side> {
             let mut reader = SyncIoBridge::new(body);
-            let mut writer = blobs.writer_for_size(total)?;
+            let mut writer = blobs.writer_for_size(total).map_err(Side::Server)?;
             let mut buffer = vec![0u8; copy_buffer_len(total)];
             let mut copied: u64 = 0;
             let mut chunks = 0;
@@ -83,9 +125,9 @@ where
                     Ok(0) => break,
                     Ok(n) => n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(Side::Dropbox(e)),
                 };
-                writer.write_all(&buffer[..n])?;
+                writer.write_all(&buffer[..n]).map_err(Side::Server)?;
                 copied += n as u64;
                 chunks += 1;
                 if last_progress.elapsed() >= PROGRESS_EVERY {
@@ -100,7 +142,7 @@ where
             // Every byte is in and verified (the verifier fails the last read otherwise): the slot
             // goes back; the blob becomes durable later, with its batch (`BlobStore::commit_batch`).
             drop(held);
-            let blob = writer.finish_unsynced()?;
+            let blob = writer.finish_unsynced().map_err(Side::Server)?;
             // A file that came in one read is still whole in the buffer: inspect it there
             // rather than open and read it again (most files of a batch of photos are small).
             let inspected = match usize::try_from(copied) {
@@ -110,11 +152,14 @@ where
             Ok((blob, inspected))
         })
         .await
-        .map_err(|e| TransferError::Fatal(format!("download task failed: {e}")))?;
+        .map_err(|e| {
+            TransferError::Server(io::Error::other(format!("download task failed: {e}")))
+        })?;
     match outcome {
         Ok((blob, inspected)) => Ok((blob, metadata, inspected)),
+        Err(Side::Server(e)) => Err(TransferError::Server(e)),
         // The verifier reports a short, long, corrupt or changing body as InvalidData.
-        Err(e)
+        Err(Side::Dropbox(e))
             if matches!(
                 e.kind(),
                 io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
@@ -122,11 +167,17 @@ where
         {
             Err(TransferError::Retryable(e.to_string()))
         }
-        Err(e) if is_network(&e) => Err(TransferError::Retryable(e.to_string())),
-        Err(e) => Err(TransferError::Fatal(format!(
-            "cannot store the download: {e}"
+        Err(Side::Dropbox(e)) if is_network(&e) => Err(TransferError::Retryable(e.to_string())),
+        Err(Side::Dropbox(e)) => Err(TransferError::Fatal(format!(
+            "the download from Dropbox failed: {e}"
         ))),
     }
+}
+
+/// Which end of the copy failed: reading what Dropbox sends, or writing our blob store.
+enum Side {
+    Dropbox(io::Error),
+    Server(io::Error),
 }
 
 fn copy_buffer_len(expected_size: u64) -> usize {

@@ -1,4 +1,7 @@
 //! The error log of Dropbox imports, scoped to what an admin may see, and retrying from it.
+//! It holds files that failed (what the customer's report lists), files waiting for their
+//! next automatic try, and files an admin queued for a retry — from any process: the retry is
+//! written to the journal, and the engine that runs takes it at its next tick.
 
 use crate::library::store::cached::CachedStatements;
 use serde::Serialize;
@@ -7,7 +10,7 @@ use crate::library::actions::{Library, event, now};
 use crate::library::error::{LibraryError, Result};
 use crate::library::permissions::{Actor, Right};
 use crate::library::store::audit;
-use crate::library::store::import_items::{self as journal, ImportItem};
+use crate::library::store::import_items::{self as journal, ImportItem, ItemState};
 use crate::library::store::links;
 
 #[derive(Clone, Debug, Serialize)]
@@ -21,6 +24,9 @@ pub struct FailureEntry {
     pub format: Option<String>,
     pub attempts: u32,
     pub reported: bool,
+    /// `Failed`, `Retrying` (from `next_attempt_at`) or `QueuedForRetry`.
+    pub state: ItemState,
+    pub next_attempt_at: Option<i64>,
     /// Where the TXT report that lists it is, in the account's Dropbox folder.
     #[serde(skip_serializing)]
     pub report_path: Option<String>,
@@ -39,6 +45,13 @@ impl FailureEntry {
             format: item.format,
             attempts: item.attempts,
             reported: item.report.is_some(),
+            state: item.state,
+            next_attempt_at: match item.state {
+                ItemState::Retrying => item.next_attempt_at,
+                // As soon as an engine runs.
+                ItemState::QueuedForRetry => Some(item.updated_at),
+                _ => None,
+            },
             report_path,
             updated_at: item.updated_at,
         }
@@ -84,8 +97,8 @@ impl Library {
             .collect()
     }
 
-    /// Put failed imports back in the queue: the given items, or every failed item of the
-    /// account(s). Returns how many were requeued.
+    /// Queue failed (and retrying) imports for a retry: the given items, or every such item of
+    /// the account(s). Durable: whichever engine runs takes them. Returns how many were queued.
     pub fn retry_failures(
         &mut self,
         actor: &Actor,

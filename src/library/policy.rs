@@ -237,10 +237,13 @@ pub enum ErrorKind {
     /// can hold it, so the file waits in the folder until it is renamed.
     InvalidName,
     Unknown,
+    /// A fault of our own server (disk full, permissions, a read-only blob store): shown to
+    /// admins, never written into the customer's report; the file is retried automatically.
+    ServerError,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 8] = [
         ErrorKind::StorageLimit,
         ErrorKind::VideoAllotment,
         ErrorKind::VideoOnBasicPlan,
@@ -248,6 +251,7 @@ impl ErrorKind {
         ErrorKind::UnsupportedFormat,
         ErrorKind::InvalidName,
         ErrorKind::Unknown,
+        ErrorKind::ServerError,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -259,6 +263,7 @@ impl ErrorKind {
             ErrorKind::UnsupportedFormat => "unsupported_format",
             ErrorKind::InvalidName => "invalid_name",
             ErrorKind::Unknown => "unknown",
+            ErrorKind::ServerError => "server_error",
         }
     }
 
@@ -278,6 +283,7 @@ impl ErrorKind {
             ErrorKind::UnsupportedFormat => "Unsupported file format",
             ErrorKind::InvalidName => "File name that is not valid text",
             ErrorKind::Unknown => "Unknown errors",
+            ErrorKind::ServerError => "Server errors (on Smartimage's side)",
         }
     }
 
@@ -311,6 +317,11 @@ impl ErrorKind {
             ErrorKind::Unknown => {
                 "Retry the file later; if it keeps failing, contact Smartimage support and include \
                  this message."
+            }
+            ErrorKind::ServerError => {
+                "Nothing for the customer to do: the file waits in Dropbox and is imported \
+                 automatically once the server is fixed (admins: check the data disk's free space \
+                 and permissions)."
             }
         }
     }

@@ -10,7 +10,7 @@ use crate::import::events::{EngineCommand, EngineEvent, PassSummary};
 use crate::library::actions::AccountSummary;
 use crate::library::import_log::FailureEntry;
 use crate::library::permissions::Actor;
-use crate::library::store::import_items::ItemId;
+use crate::library::store::import_items::{ItemId, ItemState};
 use crate::library::store::links::LinkId;
 
 use super::actions::ConsoleAction;
@@ -138,6 +138,8 @@ pub enum QueueState {
     Deleted,
     KeptChanged,
     Failed(String),
+    /// A try failed for a reason that may pass (kind); the engine tries it again later.
+    Retrying(String),
     /// An upload left it out (`SkipReason::as_str`: a duplicate, a link).
     Skipped(&'static str),
 }
@@ -150,6 +152,7 @@ impl QueueState {
                 | QueueState::Deleted
                 | QueueState::KeptChanged
                 | QueueState::Failed(_)
+                | QueueState::Retrying(_)
                 | QueueState::Skipped(_)
         )
     }
@@ -179,6 +182,12 @@ pub struct ErrorRow {
     pub at: i64,
     /// Sent back to the engine; leaves the log on the next refresh.
     pub retrying: bool,
+    /// `Failed` (in the customer's report), `Retrying` (tried again automatically from
+    /// `next_attempt_at`) or `QueuedForRetry` (an admin's retry, from any process, waiting for
+    /// the engine that runs).
+    pub state: ItemState,
+    /// Unix seconds.
+    pub next_attempt_at: Option<i64>,
     /// The TXT report in Dropbox that lists this failure, once one was written.
     pub report: Option<String>,
     /// A refused direct upload (not retried: upload the file again).
@@ -651,6 +660,8 @@ impl App {
                 self.download_started.remove(&item.item);
                 // New files appear where the admin is looking, selection kept.
                 effects.extend(self.files_reload());
+                // A file that waited for a retry is no longer an error.
+                self.errors.retain(|e| e.upload || e.item != item.item);
                 self.totals.imported += 1;
                 self.totals.imported_bytes += item.size;
                 self.set_state(item.item, QueueState::Imported)
@@ -680,6 +691,37 @@ impl App {
                         detail,
                         at: time::OffsetDateTime::now_utc().unix_timestamp(),
                         retrying: false,
+                        state: ItemState::Failed,
+                        next_attempt_at: None,
+                        report: None,
+                        upload: false,
+                    },
+                );
+            }
+            EngineEvent::Retrying {
+                item,
+                kind,
+                detail,
+                next_attempt_at,
+            } => {
+                // Not the customer's: no report, no failure count; the admin sees why and when.
+                self.download_started.remove(&item.item);
+                self.totals.retrying += 1;
+                self.set_state(item.item, QueueState::Retrying(kind.as_str().into()));
+                self.errors.retain(|e| e.upload || e.item != item.item);
+                self.errors.insert(
+                    0,
+                    ErrorRow {
+                        item: item.item,
+                        account: item.account,
+                        path: item.path,
+                        size: item.size,
+                        kind: kind.as_str().into(),
+                        detail,
+                        at: time::OffsetDateTime::now_utc().unix_timestamp(),
+                        retrying: false,
+                        state: ItemState::Retrying,
+                        next_attempt_at: Some(next_attempt_at),
                         report: None,
                         upload: false,
                     },
@@ -728,11 +770,12 @@ impl App {
                 }
             }
             EngineEvent::ReportWritten { account, path, .. } => {
-                // The account folder's one report lists every failure of the account.
+                // The account folder's one report lists every failure of the account (those
+                // waiting to be tried again are not the customer's to see).
                 for row in self
                     .errors
                     .iter_mut()
-                    .filter(|r| r.account == account && !r.upload)
+                    .filter(|r| r.account == account && !r.upload && r.state == ItemState::Failed)
                 {
                     row.report = Some(path.clone());
                 }
@@ -832,6 +875,8 @@ impl App {
                 detail: f.detail.clone(),
                 at: f.updated_at,
                 retrying: false,
+                state: f.state,
+                next_attempt_at: f.next_attempt_at,
                 report: f.report_path.clone(),
                 upload: false,
             })

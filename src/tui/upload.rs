@@ -111,6 +111,8 @@ impl App {
                         detail,
                         at: time::OffsetDateTime::now_utc().unix_timestamp(),
                         retrying: false,
+                        state: crate::library::store::import_items::ItemState::Failed,
+                        next_attempt_at: None,
                         report: None,
                         upload: true,
                     },

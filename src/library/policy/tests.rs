@@ -538,7 +538,8 @@ fn error_kind_ids_are_stable_and_round_trip() {
             "video_too_large",
             "unsupported_format",
             "invalid_name",
-            "unknown"
+            "unknown",
+            "server_error"
         ]
     );
     for kind in ErrorKind::ALL {
@@ -570,6 +571,7 @@ fn error_titles_match_the_help_article() {
             "Unsupported file format",
             "File name that is not valid text",
             "Unknown errors",
+            "Server errors (on Smartimage's side)",
         ]
     );
 }

@@ -22,8 +22,14 @@ pub enum ItemState {
     Committed,
     /// Done: in the library and gone from Dropbox.
     Deleted,
-    /// Rejected or failed; it stays in Dropbox until it changes or an admin retries it.
+    /// Refused (a verdict) or failing persistently: what the customer's report lists. It
+    /// stays in Dropbox until it changes or an admin retries it.
     Failed,
+    /// Its last try failed for a reason that may pass (a transient Dropbox failure, a fault of
+    /// our own server); the engine tries it again from `next_attempt_at`.
+    Retrying,
+    /// An admin asked for a retry (from any process); the engine that runs takes it next.
+    QueuedForRetry,
     /// It changed in Dropbox after we imported it; the new revision is a new item.
     Superseded,
     /// Removed from Dropbox before we got to it.
@@ -31,12 +37,14 @@ pub enum ItemState {
 }
 
 impl ItemState {
-    pub const ALL: [ItemState; 7] = [
+    pub const ALL: [ItemState; 9] = [
         ItemState::Discovered,
         ItemState::Downloading,
         ItemState::Committed,
         ItemState::Deleted,
         ItemState::Failed,
+        ItemState::Retrying,
+        ItemState::QueuedForRetry,
         ItemState::Superseded,
         ItemState::Gone,
     ];
@@ -47,6 +55,8 @@ impl ItemState {
             ItemState::Committed => "committed",
             ItemState::Deleted => "deleted",
             ItemState::Failed => "failed",
+            ItemState::Retrying => "retrying",
+            ItemState::QueuedForRetry => "queued_for_retry",
             ItemState::Superseded => "superseded",
             ItemState::Gone => "gone",
         }
@@ -73,29 +83,56 @@ pub struct ImportItem {
     pub file: Option<FileId>,
     pub report: Option<i64>,
     pub updated_at: i64,
+    /// State `retrying`: not tried again before this (unix seconds).
+    pub next_attempt_at: Option<i64>,
+    /// Tries that ended in a transient Dropbox failure since the file was queued afresh…
+    pub transient_tries: u32,
+    /// …the first of them at this time.
+    pub first_transient_at: Option<i64>,
+    /// Tries that ended in a fault of our own server (never told to the customer).
+    pub server_faults: u32,
 }
 
 const ITEM_COLUMNS: &str = "id, link, dropbox_id, rev, path, size, content_hash, state, error_kind,
-    error_detail, format, attempts, file, report, updated_at";
+    error_detail, format, attempts, file, report, updated_at, next_attempt_at, transient_tries,
+    first_transient_at, server_faults";
+
+/// The states of a file that is not (yet) in the library and that an admin sees in the error
+/// log: refused or persistently failing, waiting for its next try, or queued by an admin.
+pub const WAITING_STATES: &str = "'failed', 'retrying', 'queued_for_retry'";
+
+/// A fresh start for an item's tries (a changed file, an admin's retry).
+const RESET_TRIES: &str = "attempts = 0, next_attempt_at = NULL, transient_tries = 0,
+    first_transient_at = NULL, server_faults = 0";
 
 fn item_from_row(r: &Row<'_>) -> rusqlite::Result<ImportItem> {
-    let state: String = r.get(7)?;
+    item_from_row_at(r, 0)
+}
+
+/// An item whose columns start at `first` (after the account name in `failures`).
+fn item_from_row_at(r: &Row<'_>, first: usize) -> rusqlite::Result<ImportItem> {
+    let at = |i: usize| first + i;
+    let state: String = r.get(at(7))?;
     Ok(ImportItem {
-        id: r.get(0)?,
-        link: r.get(1)?,
-        dropbox_id: r.get(2)?,
-        rev: r.get(3)?,
-        path: r.get(4)?,
-        size: r.get::<_, i64>(5)? as u64,
-        content_hash: r.get(6)?,
+        id: r.get(at(0))?,
+        link: r.get(at(1))?,
+        dropbox_id: r.get(at(2))?,
+        rev: r.get(at(3))?,
+        path: r.get(at(4))?,
+        size: r.get::<_, i64>(at(5))? as u64,
+        content_hash: r.get(at(6))?,
         state: ItemState::parse(&state).unwrap_or(ItemState::Failed),
-        error_kind: r.get(8)?,
-        error_detail: r.get(9)?,
-        format: r.get(10)?,
-        attempts: r.get(11)?,
-        file: r.get(12)?,
-        report: r.get(13)?,
-        updated_at: r.get(14)?,
+        error_kind: r.get(at(8))?,
+        error_detail: r.get(at(9))?,
+        format: r.get(at(10))?,
+        attempts: r.get(at(11))?,
+        file: r.get(at(12))?,
+        report: r.get(at(13))?,
+        updated_at: r.get(at(14))?,
+        next_attempt_at: r.get(at(15))?,
+        transient_tries: r.get(at(16))?,
+        first_transient_at: r.get(at(17))?,
+        server_faults: r.get(at(18))?,
     })
 }
 
@@ -110,8 +147,9 @@ pub struct Sighting<'a> {
 }
 
 /// Journal a sighting. Returns the item to work on, or `None` when this exact revision was
-/// already imported, or already failed at this same path (a failed file is tried again only
-/// when it changes, moves, or an admin retries it — never in a hot loop).
+/// already imported, or already failed (or waits for its next try) at this same path (a failed
+/// file is tried again only when it changes, moves, or an admin retries it; a retrying one at
+/// its time — never in a hot loop).
 pub fn record_sighting(
     c: &Connection,
     s: &Sighting<'_>,
@@ -134,19 +172,25 @@ pub fn record_sighting(
             // Older revisions of the same file that never made it are superseded by this one.
             c.execute_cached(
                 "UPDATE import_items SET state = 'superseded', updated_at = ?4
-                 WHERE link = ?1 AND dropbox_id = ?2 AND rev <> ?3 AND state IN ('discovered', 'failed')",
+                 WHERE link = ?1 AND dropbox_id = ?2 AND rev <> ?3
+                   AND state IN ('discovered', 'failed', 'retrying', 'queued_for_retry')",
                 params![s.link, s.dropbox_id, s.rev, now],
             )?;
             Ok(Some(c.last_insert_rowid()))
         }
         Some(item) => match item.state {
             ItemState::Discovered | ItemState::Downloading => Ok(Some(item.id)),
-            ItemState::Failed | ItemState::Gone
+            ItemState::Failed
+            | ItemState::Retrying
+            | ItemState::QueuedForRetry
+            | ItemState::Gone
                 if item.path != s.path || item.state == ItemState::Gone =>
             {
                 c.execute_cached(
-                    "UPDATE import_items SET state = 'discovered', path = ?2, error_kind = NULL, error_detail = NULL,
-                            attempts = 0, report = NULL, updated_at = ?3 WHERE id = ?1",
+                    &format!(
+                        "UPDATE import_items SET state = 'discovered', path = ?2, error_kind = NULL, error_detail = NULL,
+                                {RESET_TRIES}, report = NULL, updated_at = ?3 WHERE id = ?1"
+                    ),
                     params![item.id, s.path, now],
                 )?;
                 Ok(Some(item.id))
@@ -204,10 +248,80 @@ pub fn mark_failed(
 ) -> rusqlite::Result<()> {
     c.execute_cached(
         "UPDATE import_items SET state = 'failed', error_kind = ?2, error_detail = ?3,
-                format = coalesce(?4, format), updated_at = ?5 WHERE id = ?1",
+                format = coalesce(?4, format), next_attempt_at = NULL, updated_at = ?5 WHERE id = ?1",
         params![id, kind, detail, format, now],
     )?;
     Ok(())
+}
+
+/// Which counter a failed try adds to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// A Dropbox failure that may pass (counts towards *persistent*).
+    Transient,
+    /// A fault of our own server (never counts towards what the customer is told).
+    Server,
+}
+
+/// The try failed for a reason that may pass: back in the journal as `retrying`, tried again
+/// from `next_attempt_at`. The last error is kept for the admin.
+#[allow(clippy::too_many_arguments)]
+pub fn mark_retrying(
+    c: &Connection,
+    id: ItemId,
+    fault: Fault,
+    kind: &str,
+    detail: &str,
+    format: Option<&str>,
+    next_attempt_at: i64,
+    now: i64,
+) -> rusqlite::Result<()> {
+    let counters = match fault {
+        Fault::Transient => {
+            "transient_tries = transient_tries + 1, first_transient_at = coalesce(first_transient_at, ?6)"
+        }
+        Fault::Server => "server_faults = server_faults + 1",
+    };
+    c.execute_cached(
+        &format!(
+            "UPDATE import_items SET state = 'retrying', error_kind = ?2, error_detail = ?3,
+                    format = coalesce(?4, format), next_attempt_at = ?5, {counters}, updated_at = ?6
+             WHERE id = ?1"
+        ),
+        params![id, kind, detail, format, next_attempt_at, now],
+    )?;
+    Ok(())
+}
+
+/// At the start of a pass: the link's items an admin queued for a retry, and those whose next
+/// try is due, go back to the queue (`discovered`). Returns them.
+pub fn take_due_retries(
+    c: &Connection,
+    link: LinkId,
+    now: i64,
+) -> rusqlite::Result<Vec<ImportItem>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {ITEM_COLUMNS} FROM import_items
+         WHERE link = ?1 AND (state = 'queued_for_retry' OR (state = 'retrying' AND next_attempt_at <= ?2))
+         ORDER BY id"
+    ))?;
+    let due: Vec<ImportItem> = stmt
+        .query_map(params![link, now], item_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    for item in &due {
+        set_state(c, item.id, ItemState::Discovered, now)?;
+    }
+    Ok(due)
+}
+
+/// Active links with an item an admin queued for a retry, or whose next try is due: the
+/// engine's tick wakes their watchers (the request may come from any process).
+pub fn links_with_due_retries(c: &Connection, now: i64) -> rusqlite::Result<Vec<LinkId>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT DISTINCT i.link FROM import_items i JOIN links l ON l.id = i.link AND l.state = 'active'
+         WHERE i.state = 'queued_for_retry' OR (i.state = 'retrying' AND i.next_attempt_at <= ?1)",
+    )?;
+    stmt.query_map([now], |r| r.get(0))?.collect()
 }
 
 /// In the same transaction as the file row: the item is committed and points at its file.
@@ -250,12 +364,15 @@ pub fn mark_gone_at_path(
 ) -> rusqlite::Result<usize> {
     c.execute_cached(
         "UPDATE import_items SET state = 'gone', updated_at = ?3
-         WHERE link = ?1 AND lower(path) = ?2 AND state IN ('discovered', 'failed')",
+         WHERE link = ?1 AND lower(path) = ?2
+           AND state IN ('discovered', 'failed', 'retrying', 'queued_for_retry')",
         params![link, path_lower, now],
     )
 }
 
-/// Admin retry: failed items go back to the queue. `None` = every failed item of the links.
+/// Admin retry, from any process: failed and retrying items are queued for a retry, with a
+/// fresh count of tries; the engine that runs takes them at its next tick (`take_due_retries`).
+/// `None` = every such item of the links.
 pub fn retry(
     c: &Connection,
     links: &[LinkId],
@@ -276,8 +393,8 @@ pub fn retry(
     };
     c.execute(
         &format!(
-            "UPDATE import_items SET state = 'discovered', attempts = 0, report = NULL, updated_at = ?1
-             WHERE state = 'failed' AND link IN ({link_list}) {id_filter}"
+            "UPDATE import_items SET state = 'queued_for_retry', {RESET_TRIES}, report = NULL, updated_at = ?1
+             WHERE state IN ('failed', 'retrying') AND link IN ({link_list}) {id_filter}"
         ),
         [now],
     )
@@ -291,9 +408,9 @@ pub fn requeue_interrupted(c: &Connection, now: i64) -> rusqlite::Result<usize> 
     )
 }
 
-/// Failed items of these accounts' live links, newest first, with the account name. An unlinked
-/// link's items are history: after a relink the new link's items are the files failing now,
-/// each once.
+/// Failed, retrying and queued items of these accounts' live links (the error log), newest
+/// first, with the account name. An unlinked link's items are history: after a relink the new
+/// link's items are the files failing now, each once.
 pub fn failures(
     c: &Connection,
     accounts: Option<&[AccountId]>,
@@ -312,28 +429,9 @@ pub fn failures(
         .join(", ");
     let mut stmt = c.prepare(&format!(
         "SELECT a.name, {columns} FROM import_items i JOIN links l ON l.id = i.link JOIN accounts a ON a.id = l.account
-         WHERE i.state = 'failed' AND l.state <> 'unlinked' {filter} ORDER BY i.updated_at DESC, i.id DESC"
+         WHERE i.state IN ({WAITING_STATES}) AND l.state <> 'unlinked' {filter}
+         ORDER BY i.updated_at DESC, i.id DESC"
     ))?;
-    stmt.query_map([], |r| {
-        let account: String = r.get(0)?;
-        let item = ImportItem {
-            id: r.get(1)?,
-            link: r.get(2)?,
-            dropbox_id: r.get(3)?,
-            rev: r.get(4)?,
-            path: r.get(5)?,
-            size: r.get::<_, i64>(6)? as u64,
-            content_hash: r.get(7)?,
-            state: ItemState::Failed,
-            error_kind: r.get(9)?,
-            error_detail: r.get(10)?,
-            format: r.get(11)?,
-            attempts: r.get(12)?,
-            file: r.get(13)?,
-            report: r.get(14)?,
-            updated_at: r.get(15)?,
-        };
-        Ok((account, item))
-    })?
-    .collect()
+    stmt.query_map([], |r| Ok((r.get(0)?, item_from_row_at(r, 1)?)))?
+        .collect()
 }

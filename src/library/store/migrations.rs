@@ -6,7 +6,7 @@
 pub const APPLICATION_ID: i32 = 0x534D_4947;
 
 /// Each entry migrates from version `index` to `index + 1`, in one transaction.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 pub fn latest_version() -> i64 {
     MIGRATIONS.len() as i64
@@ -368,6 +368,19 @@ CREATE TABLE processes (
 );
 ALTER TABLE reservations ADD COLUMN holder INTEGER REFERENCES processes(id) ON DELETE CASCADE;
 CREATE INDEX reservations_by_holder ON reservations(holder) WHERE holder IS NOT NULL;
+"#;
+
+/// Failed tries are retried across passes (`import::retry_policy`). Two journal states join
+/// the others (`state` is free text): `retrying` — a transient Dropbox failure not yet
+/// persistent, or a fault of our own server; tried again from `next_attempt_at` — and
+/// `queued_for_retry` — an admin asked for a retry, from any process; the engine that runs
+/// takes it at its next tick. `failed` keeps its meaning: a verdict or a persistent failure,
+/// what the customer is told. The counters say how many tries ended in which kind of fault.
+const V8: &str = r#"
+ALTER TABLE import_items ADD COLUMN next_attempt_at INTEGER;
+ALTER TABLE import_items ADD COLUMN transient_tries INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE import_items ADD COLUMN first_transient_at INTEGER;
+ALTER TABLE import_items ADD COLUMN server_faults INTEGER NOT NULL DEFAULT 0;
 "#;
 
 /// The schema version whose migration widens `files.source` (see [`widen_file_sources`]).

@@ -1,12 +1,15 @@
-//! Error log: failed imports (from the store, then live), newest first. `Enter` shows the
-//! selected one in full; `r`/`R` send it (or its account's) back to the engine.
+//! Error log: failed imports (from the store, then live), newest first, with the files waiting
+//! for an automatic retry and those queued by an admin. `Enter` shows the selected one in
+//! full; `r`/`R` queue it (or its account's) for a retry.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
 
-use crate::tui::app::{App, PaneId};
+use crate::library::policy::ErrorKind;
+use crate::library::store::import_items::ItemState;
+use crate::tui::app::{App, ErrorRow, PaneId};
 use crate::tui::keymap::Action;
 use crate::tui::text::{bytes, clean, fit, time_utc};
 
@@ -23,7 +26,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     if app.error_detail
         && let Some(e) = app.selected_error()
     {
-        let lines = vec![
+        let mut lines = vec![
             Line::from(vec![
                 Span::styled("File     ", theme.key()),
                 Span::raw(clean(&e.path)),
@@ -46,11 +49,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             ]),
             Line::from(vec![
                 Span::styled("Report   ", theme.key()),
-                Span::raw(match &e.report {
-                    Some(path) => clean(path),
-                    None => {
+                Span::raw(match (&e.report, e.state) {
+                    (Some(path), _) => clean(path),
+                    (None, ItemState::Failed) => {
                         "not written yet (after the pass, in the account's Dropbox folder)".into()
                     }
+                    (None, _) if e.kind == ErrorKind::ServerError.as_str() => {
+                        "none: a server error is ours, never told to the customer".into()
+                    }
+                    (None, _) => "none yet: the customer is told only if it keeps failing".into(),
                 }),
             ]),
             Line::from(""),
@@ -66,6 +73,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 theme.dim(),
             )),
         ];
+        // Only a file that is not (yet) failed for the customer needs saying where it stands.
+        if let Some(state) = state_sentence(e) {
+            lines.insert(
+                4,
+                Line::from(vec![
+                    Span::styled("State    ", theme.key()),
+                    Span::raw(state),
+                ]),
+            );
+        }
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
         return;
     }
@@ -79,14 +96,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         let kind = if e.retrying {
             "retrying…".to_owned()
         } else {
-            e.kind.clone()
+            match e.state {
+                ItemState::QueuedForRetry => "queued".to_owned(),
+                _ => e.kind.clone(),
+            }
+        };
+        // Where a file that is not failed for the customer stands comes first in its detail.
+        let detail = match (e.state, e.next_attempt_at) {
+            (ItemState::Retrying, Some(at)) => format!("next try {} · {}", time_utc(at), e.detail),
+            (ItemState::QueuedForRetry, _) => format!("queued for retry · {}", e.detail),
+            _ => e.detail.clone(),
         };
         Row::new(vec![
             Span::styled(time_utc(e.at), theme.dim()),
             Span::raw(fit(&e.account, account_w)),
             Span::raw(fit(&super::source_marked(&e.path, e.upload), file_w)),
             Span::styled(fit(&kind, kind_w), theme.error()),
-            Span::raw(fit(&e.detail, detail_w)),
+            Span::raw(fit(&detail, detail_w)),
         ])
     });
     let table = Table::new(
@@ -106,4 +132,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     });
     let mut state = TableState::default().with_selected(Some(selected));
     frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// Where a file that is not failed for the customer stands, and what happens next.
+fn state_sentence(e: &ErrorRow) -> Option<String> {
+    Some(match e.state {
+        ItemState::Retrying => format!(
+            "waiting in Dropbox; tried again automatically from {} UTC{}",
+            e.next_attempt_at.map(time_utc).unwrap_or_default(),
+            if e.kind == ErrorKind::ServerError.as_str() {
+                " (a server error: ours, never reported to the customer)"
+            } else {
+                ""
+            }
+        ),
+        ItemState::QueuedForRetry => {
+            "queued for retry: the import engine that runs takes it within seconds".into()
+        }
+        _ => return None,
+    })
 }

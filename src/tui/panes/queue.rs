@@ -105,6 +105,7 @@ fn finished(s: &QueueState) -> bool {
             | QueueState::Deleted
             | QueueState::KeptChanged
             | QueueState::Failed(_)
+            | QueueState::Retrying(_)
             | QueueState::Skipped(_)
     )
 }
@@ -202,6 +203,7 @@ fn state_label(r: &QueueRow, app: &App, wide: bool) -> (String, ratatui::style::
         QueueState::Deleted => ("imported, removed".into(), t.good()),
         QueueState::KeptChanged => ("kept: changed".into(), t.warning()),
         QueueState::Failed(kind) => (format!("failed {kind}"), t.error()),
+        QueueState::Retrying(kind) => (format!("retry later: {kind}"), t.warning()),
         QueueState::Skipped(reason) => (format!("skipped: {reason}"), t.dim()),
     }
 }
