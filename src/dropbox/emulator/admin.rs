@@ -136,6 +136,7 @@ pub async fn inject_faults(
     if path.starts_with(ADMIN_PREFIX) {
         return next.run(request).await;
     }
+    let number = lock(&shared.calls).arrive(&path);
     let (request, call) = call_identity(request).await;
     let is_api = path.starts_with(API_PREFIX);
     let (latency, fault, plan) = {
@@ -164,15 +165,18 @@ pub async fn inject_faults(
         .get(header::RETRY_AFTER)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse().ok());
-    lock(&shared.calls).record(ServedCall {
-        arrived,
-        answered: Instant::now(),
-        path,
-        call,
-        status: response.status().as_u16(),
-        fault,
-        retry_after,
-    });
+    lock(&shared.calls).record(
+        number,
+        ServedCall {
+            arrived,
+            answered: Instant::now(),
+            path,
+            call,
+            status: response.status().as_u16(),
+            fault,
+            retry_after,
+        },
+    );
     response
 }
 

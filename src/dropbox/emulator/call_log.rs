@@ -3,7 +3,7 @@
 //! behaviour against this log (did it wait out the 429 before calling again?) instead of timing
 //! the client from outside, which a slow machine gets wrong.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use super::faults::CallFault;
@@ -33,14 +33,31 @@ pub struct ServedCall {
 #[derive(Debug, Default)]
 pub struct CallLog {
     calls: VecDeque<ServedCall>,
+    /// Calls that have arrived and are not answered yet, by arrival number.
+    in_flight: BTreeMap<u64, String>,
+    arrivals: u64,
 }
 
 impl CallLog {
-    pub fn record(&mut self, call: ServedCall) {
+    /// A call arrived at `path`; returns its number for [`CallLog::record`].
+    pub fn arrive(&mut self, path: &str) -> u64 {
+        self.arrivals += 1;
+        self.in_flight.insert(self.arrivals, path.to_owned());
+        self.arrivals
+    }
+
+    /// Call `number` was answered.
+    pub fn record(&mut self, number: u64, call: ServedCall) {
+        self.in_flight.remove(&number);
         if self.calls.len() == CALL_LOG_CAPACITY {
             self.calls.pop_front();
         }
         self.calls.push_back(call);
+    }
+
+    /// The paths of the calls that have arrived and are not answered yet (a longpoll waiting).
+    pub fn in_flight(&self) -> Vec<String> {
+        self.in_flight.values().cloned().collect()
     }
 
     /// Every logged call, in the order their answers were ready.
@@ -57,17 +74,23 @@ mod tests {
     fn the_log_keeps_the_newest_calls_in_order() {
         let now = Instant::now();
         let mut log = CallLog::default();
+        let _waiting = log.arrive("/2/files/list_folder/longpoll");
         for i in 0..CALL_LOG_CAPACITY + 2 {
-            log.record(ServedCall {
-                arrived: now,
-                answered: now,
-                path: format!("/2/{i}"),
-                call: String::new(),
-                status: 200,
-                fault: CallFault::None,
-                retry_after: None,
-            });
+            let number = log.arrive("/2/x");
+            log.record(
+                number,
+                ServedCall {
+                    arrived: now,
+                    answered: now,
+                    path: format!("/2/{i}"),
+                    call: String::new(),
+                    status: 200,
+                    fault: CallFault::None,
+                    retry_after: None,
+                },
+            );
         }
+        assert_eq!(log.in_flight(), vec!["/2/files/list_folder/longpoll"]);
         let calls = log.calls();
         assert_eq!(calls.len(), CALL_LOG_CAPACITY);
         assert_eq!(calls[0].path, "/2/2");

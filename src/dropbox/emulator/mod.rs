@@ -244,6 +244,11 @@ impl EmulatorHandle {
         lock(&self.shared.calls).calls()
     }
 
+    /// The paths of calls that have arrived and are not answered yet (e.g. a waiting longpoll).
+    pub fn calls_in_flight(&self) -> Vec<String> {
+        lock(&self.shared.calls).in_flight()
+    }
+
     /// Every access and refresh token this emulator has ever issued or been configured with,
     /// expired and refused ones included: what a secrets check must look for.
     pub fn issued_tokens(&self) -> Vec<String> {
