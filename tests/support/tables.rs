@@ -1,5 +1,6 @@
 //! Every row of every table of a library's database, as text, for tests that claim an action
 //! "writes nothing": equal before and after means no table changed (not only the audit trail).
+#![allow(dead_code)]
 
 use std::path::Path;
 
@@ -28,7 +29,12 @@ pub fn every_table(data: &Path) -> String {
         let rows = stmt
             .query_map([], |r| {
                 Ok((0..columns)
-                    .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                    .map(|i| match r.get_ref(i).unwrap() {
+                        rusqlite::types::ValueRef::Text(t) => {
+                            format!("{:?}", String::from_utf8_lossy(t))
+                        }
+                        other => format!("{other:?}"),
+                    })
                     .collect::<Vec<_>>()
                     .join("|"))
             })
@@ -40,4 +46,15 @@ pub fn every_table(data: &Path) -> String {
         }
     }
     out
+}
+
+/// Fails naming `what` and the rows that differ when the tables changed.
+pub fn assert_unchanged(before: &str, after: &str, what: &str) {
+    if before == after {
+        return;
+    }
+    let (old, new): (Vec<&str>, Vec<&str>) = (before.lines().collect(), after.lines().collect());
+    let gone: Vec<&&str> = old.iter().filter(|l| !new.contains(l)).collect();
+    let added: Vec<&&str> = new.iter().filter(|l| !old.contains(l)).collect();
+    panic!("{what} wrote to the library:\n  before: {gone:#?}\n  after: {added:#?}");
 }
