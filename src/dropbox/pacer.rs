@@ -386,7 +386,7 @@ mod tests {
         let waiting = tokio::time::timeout(Duration::from_millis(50), pacer.write_turn()).await;
         assert!(waiting.is_err(), "a second write waits for the first");
         drop(first);
-        without_the_gap(
+        let _second = without_the_gap(
             "the second write once the first is done",
             pacer.write_turn(),
         )
