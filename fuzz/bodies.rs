@@ -11,7 +11,9 @@ use smartimage::dropbox::wire::{
     OAuthError, RateLimitError, TokenResponse, UploadError,
 };
 use smartimage::import::report::{ErrorReport, FailedFile, is_report_content};
-use smartimage::library::formats::{detect_by_name, detect_bytes, detect_reader};
+use smartimage::library::formats::{
+    CATEGORY_UNKNOWN_TYPE, FORMAT_TABLE, Verdict, detect_by_name, detect_bytes, detect_reader,
+};
 use smartimage::library::policy::ErrorKind;
 
 /// Decode, re-encode, decode again: the second decode must succeed and encode the same.
@@ -89,7 +91,40 @@ pub fn format_detection(data: &[u8]) {
             "an empty file is never supported"
         );
     }
-    let _ = detect_by_name(&name);
+    name_claims_no_more_than_the_name(&name);
+}
+
+/// Deciding from the name alone (before a byte is downloaded) says what the table says of the
+/// name's last extension and nothing more: that row's format and verdict when the table lists
+/// the extension, "unknown file type" (never supported) when it does not or there is none.
+fn name_claims_no_more_than_the_name(name: &str) {
+    let by_name = detect_by_name(name);
+    let base = name.rsplit('/').next().unwrap_or(name);
+    let extension = base
+        .rfind('.')
+        .filter(|&dot| dot > 0 && dot + 1 < base.len())
+        .map(|dot| base[dot + 1..].to_ascii_lowercase());
+    let listed = extension.as_deref().and_then(|ext| {
+        FORMAT_TABLE
+            .iter()
+            .find(|row| row.extensions.contains(&ext))
+    });
+    match listed {
+        Some(row) => {
+            assert_eq!(by_name.format, row.name, "{name:?}");
+            assert_eq!(by_name.verdict, row.verdict(), "{name:?}");
+        }
+        None => {
+            assert_eq!(
+                by_name.verdict,
+                Verdict::Unsupported {
+                    category: CATEGORY_UNKNOWN_TYPE.to_owned()
+                },
+                "{name:?} claims {:?} from a name the table does not list",
+                by_name.format
+            );
+        }
+    }
 }
 
 /// Characters a terminal must never receive raw from a report.

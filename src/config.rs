@@ -106,9 +106,36 @@ impl Default for ImportSettings {
 pub struct DropboxSettings {
     /// The Dropbox app key used for linking (also `--app-key`, `SMARTIMAGE_DROPBOX_APP_KEY`).
     pub app_key: Option<String>,
-    /// Speak to this base URL for every Dropbox host instead of Dropbox itself: for the
-    /// emulator in tests and benchmarks (`http://127.0.0.1:PORT`).
+    /// Speak to this base URL for every Dropbox host instead of Dropbox itself, OAuth
+    /// included: the emulator in tests and benchmarks (`http://127.0.0.1:PORT`), or an
+    /// on-premises proxy. Only `https://`, or `http://` on a loopback address
+    /// ([`check_endpoint`]): the app key and refresh token go to it.
     pub endpoint: Option<String>,
+}
+
+/// Why an `[dropbox] endpoint` is refused, if it is: anything but `https://`, or `http://` to a
+/// loopback address (`127.0.0.0/8`, `[::1]`, `localhost`), would send the app key, the
+/// refresh token and every file in clear text to wherever it points.
+pub fn check_endpoint(endpoint: &str) -> Result<(), String> {
+    const WHAT: &str = "dropbox.endpoint must be an https:// URL, or http:// on a loopback \
+                        address (127.0.0.1, [::1], localhost) for the Dropbox emulator";
+    let url = reqwest::Url::parse(endpoint)
+        .map_err(|e| format!("{WHAT}; {endpoint:?} is not a URL ({e})"))?;
+    let host = url.host_str().unwrap_or_default();
+    // An IPv6 host comes in brackets; an IP literal is parsed already (`0x7f.1` is 127.0.0.1).
+    let loopback = match host.trim_start_matches('[').trim_end_matches(']').parse() {
+        Ok(ip) => std::net::IpAddr::is_loopback(&ip),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    };
+    match url.scheme() {
+        "https" if !host.is_empty() => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(format!(
+            "{WHAT}; {endpoint:?} is plain http:// to another machine, which would send the app \
+             key and the refresh token in clear text"
+        )),
+        _ => Err(format!("{WHAT}; got {endpoint:?}")),
+    }
 }
 
 /// Sending files back to Dropbox (`smartimage export`, `share`).
@@ -226,6 +253,12 @@ impl Config {
                 message: "import.download_workers must be at least 1".into(),
             });
         }
+        if let Some(endpoint) = &config.dropbox.endpoint {
+            check_endpoint(endpoint).map_err(|message| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message,
+            })?;
+        }
         Ok(config)
     }
 
@@ -298,6 +331,48 @@ mod tests {
         .unwrap();
         assert_eq!(c.import.retry_policy().transient_attempts, 3);
         assert!(Config::parse("[import]\ntransient_attempts = 0\n", Path::new("c.toml")).is_err());
+    }
+
+    #[test]
+    fn the_endpoint_is_https_or_plain_http_on_loopback_only() {
+        for allowed in [
+            "https://dropbox-proxy.example.com",
+            "https://10.0.0.7:8443/dropbox",
+            "http://127.0.0.1:8080",
+            "http://127.9.9.9",
+            "http://[::1]:9000",
+            "http://localhost:8080",
+            "http://LOCALHOST",
+        ] {
+            let text = format!("[dropbox]\nendpoint = \"{allowed}\"\n");
+            assert!(
+                Config::parse(&text, Path::new("c.toml")).is_ok(),
+                "{allowed}"
+            );
+        }
+        for refused in [
+            "http://dropbox-proxy.example.com",
+            "http://10.0.0.7:8080",
+            "http://0.0.0.0:8080",
+            "http://[::ffff:127.0.0.1]:8080",
+            "http://localhost.example.com",
+            "http://127.0.0.1.example.com",
+            "ftp://127.0.0.1",
+            "file:///tmp/dropbox",
+            "127.0.0.1:8080",
+            "not a url",
+            "",
+        ] {
+            let text = format!("[dropbox]\nendpoint = \"{refused}\"\n");
+            let err = Config::parse(&text, Path::new("/etc/smartimage.toml"))
+                .expect_err(refused)
+                .to_string();
+            assert!(err.contains("/etc/smartimage.toml"), "{err}");
+            assert!(
+                err.contains("dropbox.endpoint must be an https:// URL"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! All Files as drawn, from the demo library (`smartimage demo --headless`): the pane filtered to
 //! Dropbox uploads with marks, the edit dialog, its collection picker (filtered, naming a new
-//! collection) and the batch confirmation — at 80x24 and 120x40, with colour and `NO_COLOR`.
+//! collection), batch add to a new collection (named, confirmed, saved) — at 80x24 and 120x40,
+//! with colour and `NO_COLOR`, each on its own copy of the demo library.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,7 +14,7 @@ use smartimage::library::Library;
 use smartimage::library::organise::{FileFilter, FileSelection};
 use smartimage::library::policy::PlanCatalog;
 use smartimage::library::store::SortKey;
-use smartimage::tui::all_files::dialogs::Dialog;
+use smartimage::tui::all_files::dialogs::{BatchTarget, Dialog};
 use smartimage::tui::all_files::worker::serve_now;
 use smartimage::tui::app::{App, Effect, EngineStatus, PaneId};
 use smartimage::tui::theme::Theme;
@@ -92,8 +93,10 @@ impl Console {
         }
     }
 
-    fn snapshot(&self, name: &str, theme: Theme) {
+    /// Snapshots the screen at both sizes; returns the screens' text.
+    fn snapshot(&self, name: &str, theme: Theme) -> Vec<String> {
         let mode = if theme.color { "colour" } else { "no_color" };
+        let mut screens = Vec::new();
         for (w, h) in SIZES {
             let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
             terminal.draw(|f| layout::draw(f, &self.app)).unwrap();
@@ -103,14 +106,16 @@ impl Console {
                 }
             }
             insta::assert_snapshot!(format!("{name}_{w}x{h}_{mode}"), terminal.backend());
+            screens.push(terminal.backend().to_string());
         }
+        screens
     }
 }
 
-#[test]
-fn the_pane_the_dialogs_and_the_confirmation_at_both_sizes() {
-    let (_dir, data) = demo();
-    // Two collections, hero.jpg in one, so the picker has boxes to show ticked and not.
+/// A demo library with two collections in Acme Marketing, hero.jpg in one, so the picker has
+/// boxes to show ticked and not.
+fn demo_with_collections() -> (tempfile::TempDir, PathBuf) {
+    let (dir, data) = demo();
     let mut lib = Library::open(&data, PlanCatalog::default()).unwrap();
     let op = lib.actor(Some(OPERATOR), None).unwrap();
     let hero = FileSelection::Matching {
@@ -130,40 +135,101 @@ fn the_pane_the_dialogs_and_the_confirmation_at_both_sizes() {
         &FileSelection::Ids(vec![]),
     )
     .unwrap();
-    drop(lib);
+    (dir, data)
+}
+
+/// Acme Marketing's collections and how many files each holds.
+fn collections(data: &Path) -> Vec<(String, u64)> {
+    let lib = Library::open(data, PlanCatalog::default()).unwrap();
+    let op = lib.actor(Some(OPERATOR), None).unwrap();
+    let mut all: Vec<(String, u64)> = lib
+        .list_collections(&op, Some("Acme Marketing"))
+        .unwrap()
+        .into_iter()
+        .map(|(_, c)| (c.name, c.file_count))
+        .collect();
+    all.sort();
+    all
+}
+
+#[test]
+fn the_pane_the_dialogs_and_the_confirmation_at_both_sizes() {
+    let mut screens: Vec<Vec<String>> = Vec::new();
     for theme in [Theme { color: true }, Theme { color: false }] {
-        // Nothing is saved (the dialogs are cancelled or left open): both themes see the same.
+        // Each theme on its own library: the batch add below is saved, and the other theme must
+        // not start from its result.
+        let (_dir, data) = demo_with_collections();
         let mut c = Console::open(&data, theme);
+        let mut shown = Vec::new();
         c.key(KeyCode::Char('d'));
         c.key(KeyCode::Char(' '));
         c.key(KeyCode::Char(' '));
-        c.snapshot("all_files_dropbox_marked", theme);
+        shown.extend(c.snapshot("all_files_dropbox_marked", theme));
 
         c.key(KeyCode::Up);
         c.key(KeyCode::Char('e'));
         assert!(matches!(c.app.files.dialog, Some(Dialog::Edit(_))));
-        c.snapshot("all_files_edit", theme);
+        shown.extend(c.snapshot("all_files_edit", theme));
 
-        // The picker: filter the collections, then name a new one.
+        // The picker: filter the collections, then name a new one (the edit is cancelled).
         c.key(KeyCode::Char('/'));
         c.type_text("pr");
         c.key(KeyCode::Enter);
         c.key(KeyCode::Down);
         c.key(KeyCode::Enter);
         c.type_text("Spring launch");
-        c.snapshot("all_files_picker_new_collection", theme);
+        shown.extend(c.snapshot("all_files_picker_new_collection", theme));
         c.key(KeyCode::Esc);
         c.key(KeyCode::Esc);
         assert!(c.app.files.dialog.is_none());
 
+        // Batch add to a new collection: *New collection…* is the last entry of the picker.
         c.key(KeyCode::Char('*'));
         c.key(KeyCode::Char('c'));
-        assert!(matches!(c.app.files.dialog, Some(Dialog::Batch(_))));
+        let Some(Dialog::Batch(batch)) = &c.app.files.dialog else {
+            panic!("no batch dialog: {:?}", c.app.files.dialog);
+        };
+        assert!(!batch.picker.on_new(), "the picker starts on a collection");
+        c.key(KeyCode::End);
         c.key(KeyCode::Enter);
         c.type_text("Dropbox picks");
+        shown.extend(c.snapshot("all_files_batch_new_collection_named", theme));
         c.key(KeyCode::Enter);
-        c.snapshot("all_files_batch_confirm", theme);
+        let Some(Dialog::Batch(batch)) = &c.app.files.dialog else {
+            panic!("the batch dialog closed before its confirmation");
+        };
+        assert_eq!(
+            batch.target,
+            Some(BatchTarget {
+                collection: "Dropbox picks".into(),
+                create: true,
+            })
+        );
+        shown.extend(c.snapshot("all_files_batch_confirm", theme));
+        assert_eq!(
+            collections(&data),
+            vec![("Campaign 2026".into(), 1), ("Press".into(), 0)],
+            "nothing is saved before the confirmation"
+        );
+
+        c.key(KeyCode::Enter);
+        assert!(c.app.files.dialog.is_none());
+        shown.extend(c.snapshot("all_files_batch_added", theme));
+        assert_eq!(
+            collections(&data),
+            vec![
+                ("Campaign 2026".into(), 1),
+                ("Dropbox picks".into(), 6),
+                ("Press".into(), 0)
+            ],
+            "the six Dropbox uploads went into the new collection, and only there"
+        );
+        screens.push(shown);
     }
+    assert_eq!(
+        screens[0], screens[1],
+        "with and without colour, the same library shows the same text"
+    );
 }
 
 #[test]

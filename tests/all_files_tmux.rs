@@ -2,6 +2,8 @@
 //! uploads, mark them all, batch-add them to a new collection, put one file into a second
 //! collection with the pencil, quit — then `smartimage files list --json` must agree.
 
+#[path = "support/prerequisite.rs"]
+mod prerequisite;
 #[path = "support/tmux.rs"]
 mod tmux;
 
@@ -14,11 +16,7 @@ const OPERATOR: &str = "operator@demo.smartimage.test";
 #[test]
 fn filter_mark_all_batch_add_then_edit_one_file_and_the_cli_agrees() {
     if !tmux_available() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "tmux is required for this test on CI"
-        );
-        eprintln!("skipping: tmux is not installed");
+        prerequisite::cannot_run("tmux is not installed");
         return;
     }
     let bin = env!("CARGO_BIN_EXE_smartimage");

@@ -370,29 +370,45 @@ async fn an_unknown_cursor_is_a_cursor_reset() {
     assert!(matches!(error, BackendError::NotFound { .. }), "{error:?}");
 }
 
+/// The longest longpoll Dropbox allows, in real time here: a waiter woken only by its timeout
+/// would sleep through any test.
+const LONGEST_LONGPOLL: Duration = Duration::from_secs(480);
+/// How long something that should happen at once is given, however slow the machine.
+const PATIENCE: Duration = Duration::from_secs(60);
+
 #[tokio::test]
 async fn wait_for_changes_wakes_on_a_change_well_before_its_timeout() {
-    // 30 s of longpoll become 3 s.
-    let env = env_with(|config| config.longpoll_time_scale = 0.1).await;
+    let env = env_with(|config| config.longpoll_time_scale = 1.0).await;
     let api = Arc::new(env.api);
     let (_, cursor, _) = list_all(&api, "").await;
     let waiter = {
         let api = Arc::clone(&api);
-        tokio::spawn(async move {
-            let started = Instant::now();
-            let wait = api.wait_for_changes(&cursor, Duration::from_secs(30)).await;
-            (wait, started.elapsed())
-        })
+        tokio::spawn(async move { api.wait_for_changes(&cursor, LONGEST_LONGPOLL).await })
     };
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Once the longpoll is waiting at the emulator, a file arrives.
+    let longpoll = "/2/files/list_folder/longpoll";
+    let deadline = Instant::now() + PATIENCE;
+    while !env.handle.calls_in_flight().iter().any(|p| p == longpoll) {
+        assert!(
+            Instant::now() < deadline,
+            "the longpoll never reached the emulator"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     upload(&api, "/new.jpg", b"hello").await;
-    let (wait, elapsed) = waiter.await.unwrap();
-    let wait = wait.unwrap();
+    let wait = tokio::time::timeout(PATIENCE, waiter)
+        .await
+        .expect("the longpoll slept through the change")
+        .unwrap()
+        .unwrap();
     assert!(wait.changes);
     assert_eq!(wait.backoff, None);
+    // The emulator's own log: the longpoll was answered after the upload, so by the change.
+    let calls = env.handle.calls();
+    let answered = |path: &str| calls.iter().rfind(|c| c.path == path).unwrap().answered;
     assert!(
-        elapsed < Duration::from_millis(2500),
-        "woke after {elapsed:?}, not on the change"
+        answered(longpoll) >= answered("/2/files/upload"),
+        "{calls:#?}"
     );
 }
 
@@ -405,17 +421,20 @@ async fn wait_for_changes_times_out_in_scaled_time_and_passes_backoff_on() {
     })
     .await;
     let (_, cursor, _) = list_all(&env.api, "").await;
-    let started = Instant::now();
-    let wait = env
-        .api
-        .wait_for_changes(&cursor, Duration::from_secs(30))
-        .await
-        .unwrap();
-    let elapsed = started.elapsed();
+    let timeout = Duration::from_secs(30);
+    let wait = env.api.wait_for_changes(&cursor, timeout).await.unwrap();
     assert!(!wait.changes);
     assert_eq!(wait.backoff, Some(Duration::from_secs(7)));
-    assert!(elapsed >= Duration::from_millis(290), "{elapsed:?}");
-    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    // The emulator's own log: it held the longpoll for the scaled time (300 ms), and answered
+    // before the real 30 s were up.
+    let calls = env.handle.calls();
+    let longpoll = calls
+        .iter()
+        .rfind(|c| c.path == "/2/files/list_folder/longpoll")
+        .unwrap();
+    let held = longpoll.answered - longpoll.arrived;
+    assert!(held >= timeout / 100, "{held:?}");
+    assert!(held < timeout, "{held:?}: the wait was not scaled");
     // A timeout below Dropbox's minimum is raised to it (30 s → 300 ms here), not refused.
     let wait = env
         .api
@@ -658,15 +677,42 @@ async fn rate_limited_call_waits_and_succeeds(plain_text: bool) {
         let api = Arc::clone(&api);
         async move { api.get_metadata("/a.jpg").await }
     };
-    let (found, elapsed, hold) = watching_pacer(&api, call).await;
+    let (found, _, hold) = watching_pacer(&api, call).await;
     assert!(found.unwrap().is_some());
-    assert!(elapsed >= Duration::from_millis(950), "{elapsed:?}");
     let hold = hold.expect("the pacer reported the rate-limit hold");
-    assert!(
-        hold > Duration::from_millis(500) && hold <= Duration::from_secs(1),
-        "{hold:?}"
-    );
+    assert!(hold <= Duration::from_secs(1), "{hold:?}");
     assert_eq!(api.pacer().rate_limit_remaining(), None, "the hold is over");
+    // The emulator's own log: one 429, and the retry came a full second after it was answered.
+    assert_eq!(assert_429s_waited_out(&env.handle), 1);
+}
+
+/// Every 429 the emulator served was retried no sooner than its `Retry-After` after the 429
+/// was answered, and no other call arrived in between either (the account was held). Returns
+/// how many 429s were served; at least one.
+fn assert_429s_waited_out(handle: &EmulatorHandle) -> usize {
+    let calls = handle.calls();
+    let limits: Vec<_> = calls.iter().filter(|c| c.status == 429).collect();
+    assert!(!limits.is_empty(), "no 429 was served");
+    assert_eq!(limits.len() as u64, handle.faults_served().rate_limits);
+    for limit in &limits {
+        let wait = Duration::from_secs(limit.retry_after.expect("Retry-After was sent"));
+        assert!(
+            calls
+                .iter()
+                .any(|c| c.call == limit.call && c.arrived > limit.answered),
+            "{} was not tried again",
+            limit.path
+        );
+        for later in calls.iter().filter(|c| c.arrived > limit.answered) {
+            let after = later.arrived - limit.answered;
+            assert!(
+                after >= wait,
+                "{} arrived {after:?} after a 429 that said to wait {wait:?}",
+                later.path
+            );
+        }
+    }
+    limits.len()
 }
 
 #[tokio::test]
@@ -697,15 +743,11 @@ async fn a_rate_limit_holds_other_calls_on_the_account_too() {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     env.handle.set_faults(FaultConfig::default());
-    let started = Instant::now();
-    // Another call on the same account waits for the hold, though its own answer would be fine.
+    // Another call on the same account waits for the hold, though its own answer would be fine:
+    // nothing reaches the emulator before the 429's second is over.
     assert!(api.get_metadata("/a.jpg").await.unwrap().is_some());
-    assert!(
-        started.elapsed() >= Duration::from_millis(700),
-        "{:?}",
-        started.elapsed()
-    );
     assert!(limited.await.unwrap().unwrap().is_some());
+    assert_eq!(assert_429s_waited_out(&env.handle), 1);
 }
 
 #[tokio::test]
@@ -1426,4 +1468,16 @@ async fn parallel_downloads_all_wait_out_a_rate_limit_and_arrive_whole() {
         started.elapsed() >= Duration::from_millis(950),
         "a 429 with Retry-After: 1 was waited out"
     );
+    // Each 429 the downloads met was retried a full second after it was answered (downloads
+    // already in flight when it came are let through).
+    let calls = env.handle.calls();
+    let limits: Vec<_> = calls.iter().filter(|c| c.status == 429).collect();
+    assert!(!limits.is_empty(), "no 429 was served");
+    for limit in limits {
+        let retry = calls
+            .iter()
+            .find(|c| c.call == limit.call && c.arrived > limit.answered)
+            .expect("the rate-limited download was tried again");
+        assert!(retry.arrived - limit.answered >= Duration::from_secs(1));
+    }
 }

@@ -755,13 +755,11 @@ async fn a_429_with_retry_after_holds_every_call_on_the_account() {
     let listing =
         tokio::spawn(async move { first.list_folder("", true).await.map(|_| start.elapsed()) });
     // Wait (without assuming how fast the machine is) until the 429 has set the hold.
-    let held_until = loop {
-        if let Some(until) = pacer.rate_limited_until() {
-            break until;
-        }
-        assert!(start.elapsed() < Duration::from_secs(5), "no hold was set");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    };
+    wait_until("the 429 to set the hold", || async {
+        pacer.rate_limited_until().is_some()
+    })
+    .await;
+    let held_until = pacer.rate_limited_until().expect("the hold is in force");
     let hold = held_until.duration_since(tokio::time::Instant::from_std(start));
     assert!(hold >= Duration::from_millis(950), "held for {hold:?}");
     let other = second.get_metadata("/b").await.unwrap();
@@ -1362,14 +1360,14 @@ async fn revoking_sends_a_void_call_with_the_token() {
 #[tokio::test]
 async fn writes_on_one_account_go_one_at_a_time_while_reads_go_ahead() {
     let server = MockServer::start().await;
-    let slow = Duration::from_millis(300);
+    // An upload answered only after the test is over: while it is in flight, what else reaches
+    // Dropbox is what the account's write gate lets through. No stopwatch is involved.
     Mock::given(path("/2/files/upload"))
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_json(file_json("/r.txt", b"r"))
-                .set_delay(slow),
+                .set_delay(NEVER_WITHIN_THE_TEST),
         )
-        .expect(2)
         .mount(&server)
         .await;
     Mock::given(path("/2/files/get_metadata"))
@@ -1377,31 +1375,56 @@ async fn writes_on_one_account_go_one_at_a_time_while_reads_go_ahead() {
         .mount(&server)
         .await;
     let pacer = Arc::new(Pacer::new(Duration::from_millis(1)));
-    let first = client_with(&server, TokenSource::fixed(TOKEN), pacer.clone());
-    let second = client_with(&server, TokenSource::fixed(TOKEN), pacer);
-    let start = Instant::now();
-    let (a, b, read) = tokio::join!(
-        first.upload("/r.txt", b"r".to_vec(), WriteMode::Add, true),
-        second.upload("/s.txt", b"r".to_vec(), WriteMode::Add, true),
-        async {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            let found = second.get_metadata("/b").await;
-            (found, start.elapsed())
-        }
-    );
-    a.unwrap();
-    b.unwrap();
-    assert!(
-        start.elapsed() >= slow * 2,
-        "the uploads overlapped: {:?}",
-        start.elapsed()
-    );
-    let (found, read_done) = read;
+    let first = Arc::new(client_with(
+        &server,
+        TokenSource::fixed(TOKEN),
+        pacer.clone(),
+    ));
+    let second = Arc::new(client_with(&server, TokenSource::fixed(TOKEN), pacer));
+    let upload = |api: &Arc<ApiClient>, name: &'static str| {
+        let api = Arc::clone(api);
+        tokio::spawn(async move { api.upload(name, b"r".to_vec(), WriteMode::Add, true).await })
+    };
+    let a = upload(&first, "/r.txt");
+    wait_until("the first upload reaches Dropbox", || async {
+        requests_to(&server, "/2/files/upload").await.len() == 1
+    })
+    .await;
+    let b = upload(&second, "/s.txt");
+    // The read goes ahead while the first upload is in flight and the second waits for it.
+    let found = tokio::time::timeout(PATIENCE, second.get_metadata("/b"))
+        .await
+        .expect("a read waited for the writes");
     assert!(found.unwrap().is_some());
-    assert!(
-        read_done < slow * 2,
-        "a read waited for the writes: {read_done:?}"
+    assert!(!a.is_finished() && !b.is_finished());
+    assert_eq!(
+        requests_to(&server, "/2/files/upload").await.len(),
+        1,
+        "a second upload reached Dropbox while the first was in flight"
     );
+    a.abort();
+    b.abort();
+}
+
+/// A response delay longer than any test: the call is still in flight when the test ends.
+const NEVER_WITHIN_THE_TEST: Duration = Duration::from_secs(600);
+/// How long something that should happen at once is given, however slow the machine.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Polls `done` until it holds; fails after [`PATIENCE`].
+async fn wait_until<F, Fut>(what: &str, done: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !done().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "waited {PATIENCE:?} for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 // ----------------------------------------------------------------------------------------------

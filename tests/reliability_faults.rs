@@ -12,9 +12,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use smartimage::dropbox::api::Endpoints;
+use smartimage::dropbox::api::{Endpoints, RetryPolicy as ClientRetryPolicy};
 use smartimage::dropbox::emulator::{
-    AccountConfig, AuthCodeConfig, Emulator, EmulatorConfig, EmulatorHandle, FaultConfig,
+    AccountConfig, AuthCodeConfig, CallFault, Emulator, EmulatorConfig, EmulatorHandle,
+    FaultConfig, ServedCall,
 };
 use smartimage::import::backends::BackendSettings;
 use smartimage::import::engine::{EngineSettings, ImportEngine};
@@ -30,6 +31,8 @@ use smartimage::library::store::links::LinkState;
 
 #[path = "support/api_link.rs"]
 mod api_link;
+#[path = "support/prerequisite.rs"]
+mod prerequisite;
 use api_link::link_through_emulator;
 
 const OPERATOR: &str = "op@example.com";
@@ -363,6 +366,55 @@ fn quick_retries() -> RetryPolicy {
     }
 }
 
+// ----- what the emulator served -----------------------------------------------------------------
+//
+// A fault cell proves something only if its fault fired and the client answered it as specified.
+// These read the emulator's own log (when each call arrived, when it was answered, what it was
+// sent) rather than timing the client from outside.
+
+/// Every call the emulator answered with `fault` in `calls` (at least one: a fault that never
+/// fired tests nothing) — each also counted in the emulator's tally.
+fn served_with(calls: &[ServedCall], fault: CallFault, tallied: u64) -> Vec<&ServedCall> {
+    let served: Vec<&ServedCall> = calls.iter().filter(|c| c.fault == fault).collect();
+    assert!(
+        !served.is_empty(),
+        "no call was answered with {fault:?}: the fault never fired ({} calls)",
+        calls.len()
+    );
+    assert_eq!(served.len() as u64, tallied, "log and tally disagree");
+    served
+}
+
+/// The first later attempt of the same call (same route and argument) as `answer`.
+fn retry_of<'a>(calls: &'a [ServedCall], answer: &ServedCall) -> Option<&'a ServedCall> {
+    calls
+        .iter()
+        .find(|c| c.call == answer.call && c.arrived > answer.arrived)
+}
+
+/// Every 429 in `calls` was retried, and its retry reached the emulator no sooner than `wait`
+/// after the 429 was answered. Returns how many 429s were served.
+fn assert_each_429_waited_out(
+    calls: &[ServedCall],
+    tallied: u64,
+    wait: impl Fn(&ServedCall) -> Duration,
+) -> usize {
+    let limits = served_with(calls, CallFault::RateLimited, tallied);
+    for limit in &limits {
+        assert_eq!(limit.status, 429, "{limit:?}");
+        let retry = retry_of(calls, limit)
+            .unwrap_or_else(|| panic!("{} was never tried again after its 429", limit.path));
+        let waited = retry.arrived.duration_since(limit.answered);
+        assert!(
+            waited >= wait(limit),
+            "{} came back {waited:?} after its 429, before the {:?} it had to wait",
+            limit.path,
+            wait(limit)
+        );
+    }
+    limits.len()
+}
+
 // ----- rate limits ------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -374,14 +426,23 @@ async fn a_429_with_retry_after_is_waited_out_and_everything_is_imported_once() 
         rate_limit_retry_after_secs: 1,
         ..FaultConfig::default()
     });
-    let started = Instant::now();
+    let before = rig.handle.calls().len();
     let (summary, events, problems) = rig.pass().await;
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(summary.imported, 6, "{summary:?} {:?}", failures(&events));
-    assert!(
-        started.elapsed() >= Duration::from_secs(1),
-        "the Retry-After second was honoured"
+    let limits = assert_each_429_waited_out(
+        &rig.handle.calls()[before..],
+        rig.handle.faults_served().rate_limits,
+        |limit| {
+            assert_eq!(
+                limit.retry_after,
+                Some(1),
+                "the 429 said how long: {limit:?}"
+            );
+            Duration::from_secs(1)
+        },
     );
+    eprintln!("{limits} 429s with Retry-After: 1, each waited out");
     rig.assert_all_imported_once();
 }
 
@@ -391,14 +452,26 @@ async fn a_429_without_retry_after_backs_off_on_its_own_and_everything_is_import
     rig.put_batch(3, 3_000);
     // A plain-text 429 without the header: nothing says how long to wait.
     rig.handle.set_faults(FaultConfig {
-        rate_limit_every: Some(7),
+        rate_limit_every: Some(4),
         rate_limit_plain_text: true,
         rate_limit_without_retry_after: true,
         ..FaultConfig::default()
     });
+    let before = rig.handle.calls().len();
     let (summary, events, problems) = rig.pass().await;
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(summary.imported, 3, "{summary:?} {:?}", failures(&events));
+    // The client's own fallback: the first wait of a call, doubling on repeats.
+    let fallback = ClientRetryPolicy::default().rate_limit_fallback_wait(1);
+    let limits = assert_each_429_waited_out(
+        &rig.handle.calls()[before..],
+        rig.handle.faults_served().rate_limits,
+        |limit| {
+            assert_eq!(limit.retry_after, None, "the 429 named no wait: {limit:?}");
+            fallback
+        },
+    );
+    eprintln!("{limits} 429s without Retry-After, each followed by a wait of {fallback:?} or more");
     rig.assert_all_imported_once();
 }
 
@@ -420,6 +493,7 @@ async fn server_error_burst(status: u16) {
             rig.handle.set_faults(FaultConfig::default());
         })
     };
+    let before = rig.handle.calls().len();
     let (first, events, _) = rig.pass().await;
     healer.await.unwrap();
     // However the burst fell, nothing was lost (checked by `pass`); a failed file is retried
@@ -428,6 +502,47 @@ async fn server_error_burst(status: u16) {
         failures(&events).is_empty(),
         "a 5xx burst is no reason to fail a file: {:?}",
         failures(&events)
+    );
+    // The burst was served and ridden out: each call it hit was tried again (backing off, at
+    // most the policy's attempts in all) and at least one got through once Dropbox recovered.
+    let calls = rig.handle.calls()[before..].to_vec();
+    let errors = served_with(
+        &calls,
+        CallFault::ServerError,
+        rig.handle.faults_served().server_errors,
+    );
+    let attempts = ClientRetryPolicy::default().transient_attempts as usize;
+    let mut recovered = 0;
+    for error in &errors {
+        assert_eq!(error.status, status, "{error:?}");
+        let tries = calls.iter().filter(|c| c.call == error.call).count();
+        assert!(
+            tries <= attempts,
+            "{} tried {tries} times, more than the {attempts} attempts allowed",
+            error.path
+        );
+        match retry_of(&calls, error) {
+            Some(retry) if retry.status < 300 => recovered += 1,
+            Some(_) => {}
+            // Given up only after every attempt failed.
+            None => assert_eq!(
+                calls
+                    .iter()
+                    .filter(|c| c.call == error.call && c.status == status)
+                    .count(),
+                attempts,
+                "{} was dropped after a {status} without using its attempts",
+                error.path
+            ),
+        }
+    }
+    assert!(
+        recovered > 0,
+        "no call hit by the burst was retried successfully: {errors:#?}"
+    );
+    eprintln!(
+        "{} {status}s served, {recovered} calls retried through the burst",
+        errors.len()
     );
     let (second, _, problems) = rig.pass().await;
     assert!(problems.is_empty(), "{problems:?}");
@@ -451,9 +566,33 @@ async fn spoiled_downloads(fault: FaultConfig) {
     let rig = Rig::start().await;
     rig.set_retry(quick_retries());
     rig.put_batch(6, 200_000);
-    rig.handle.set_faults(fault);
+    rig.handle.set_faults(fault.clone());
     let (summary, events, problems) = rig.pass().await;
     assert!(problems.is_empty(), "{problems:?}");
+    // The spoiled downloads were served (with fewer downloads than the schedule's period the
+    // cell would test nothing).
+    let served = rig.handle.faults_served();
+    for (scheduled, count, what) in [
+        (
+            fault.drop_download_every,
+            served.dropped_downloads,
+            "dropped",
+        ),
+        (
+            fault.truncate_download_every,
+            served.truncated_downloads,
+            "truncated",
+        ),
+        (
+            fault.wrong_content_hash_every,
+            served.wrong_content_hashes,
+            "wrong-hash",
+        ),
+    ] {
+        if scheduled.is_some() {
+            assert!(count > 0, "no {what} download was served: {served:?}");
+        }
+    }
     // Retried downloads mostly succeed; a file unlucky three times in a row waits in Dropbox
     // (checked by `pass`) for its next try, and the customer is not told.
     assert_eq!(summary.imported + summary.retrying, 6, "{summary:?}");
@@ -1056,6 +1195,10 @@ async fn a_full_disk_while_writing_blobs_is_a_server_error_the_files_wait_and_co
 /// hand): the engine waits and goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_locked_by_another_process_for_a_moment_is_waited_for() {
+    // The lock is held by another process: python3's sqlite3 module.
+    if prerequisite::require("python3", &["-c", "import sqlite3"]).is_none() {
+        return;
+    }
     let rig = Rig::start().await;
     rig.put_batch(4, 3_000);
     let db = rig.data.join("library.sqlite3");
@@ -1094,6 +1237,10 @@ async fn a_store_locked_by_another_process_for_a_moment_is_waited_for() {
 /// lock, and nothing is deleted from Dropbox.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_locked_for_good_stops_the_import_with_a_clear_error_and_nothing_deleted() {
+    // The lock is held by another process: python3's sqlite3 module.
+    if prerequisite::require("python3", &["-c", "import sqlite3"]).is_none() {
+        return;
+    }
     let rig = Rig::start().await;
     rig.put_batch(3, 3_000);
     let config = cli_config(&rig);

@@ -96,8 +96,23 @@ fn failure_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fuzz-smoke-failures")
 }
 
-/// Runs `body` on the seeds and then on mutations until the time is up; returns executions.
-fn smoke(target: &str, body: fn(&[u8])) -> u64 {
+/// What one smoke run did.
+#[derive(Debug)]
+struct SmokeRun {
+    /// Seed inputs run (the committed seeds, plus the empty input).
+    seeds: usize,
+    /// Mutated or random inputs run after the seeds.
+    mutated: u64,
+    /// The first input the body failed on (its number and bytes).
+    failure: Option<(u64, Vec<u8>)>,
+}
+
+/// Mutated inputs every run makes, however slow the machine: a run is never only its seeds.
+const MIN_MUTATED: u64 = 2_000;
+
+/// Runs `body` on the seeds, then on mutations until the time is up and at least
+/// [`MIN_MUTATED`] have run; stops at the first failing input.
+fn run_smoke(target: &str, body: fn(&[u8])) -> SmokeRun {
     let secs: f64 = std::env::var("SMARTIMAGE_FUZZ_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -111,47 +126,96 @@ fn smoke(target: &str, body: fn(&[u8])) -> u64 {
             .bytes()
             .fold(0u64, |h, b| h.rotate_left(5) ^ b as u64));
     let corpus = seeds(target);
-    let deadline = Instant::now() + Duration::from_secs_f64(secs);
-    let mut executions = 0u64;
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(secs);
+    let mut run = SmokeRun {
+        seeds: 0,
+        mutated: 0,
+        failure: None,
+    };
     let mut next = corpus.iter().cloned();
     loop {
         let input = match next.next() {
-            Some(seed_input) => seed_input,
-            None if Instant::now() >= deadline => break,
-            None => mutate(&mut rng, &corpus),
+            Some(seed_input) => {
+                run.seeds += 1;
+                seed_input
+            }
+            None if run.mutated >= MIN_MUTATED && Instant::now() >= deadline => break,
+            None => {
+                run.mutated += 1;
+                mutate(&mut rng, &corpus)
+            }
         };
-        executions += 1;
         if catch_unwind(AssertUnwindSafe(|| body(&input))).is_err() {
-            std::fs::create_dir_all(failure_dir()).unwrap();
-            let path = failure_dir().join(format!("{target}-{executions}.bin"));
-            std::fs::write(&path, &input).unwrap();
-            let hex: String = input.iter().map(|b| format!("{b:02x}")).collect();
-            panic!(
-                "{target}: input #{executions} fails (saved to {}): {hex}",
-                path.display()
-            );
+            run.failure = Some((run.seeds as u64 + run.mutated, input));
+            break;
         }
     }
-    eprintln!("fuzz smoke {target}: {executions} executions in {secs} s (seed {seed})");
-    executions
+    eprintln!(
+        "fuzz smoke {target}: {} seeds and {} mutated inputs in {:.1} s (seed {seed})",
+        run.seeds,
+        run.mutated,
+        started.elapsed().as_secs_f64()
+    );
+    run
+}
+
+/// The smoke run of one target: every committed seed and at least [`MIN_MUTATED`] mutations
+/// ran, and none failed (a failing input is saved and printed).
+fn smoke(target: &str, body: fn(&[u8])) {
+    let run = run_smoke(target, body);
+    if let Some((number, input)) = &run.failure {
+        std::fs::create_dir_all(failure_dir()).unwrap();
+        let path = failure_dir().join(format!("{target}-{number}.bin"));
+        std::fs::write(&path, input).unwrap();
+        let hex: String = input.iter().map(|b| format!("{b:02x}")).collect();
+        panic!(
+            "{target}: input #{number} fails (saved to {}): {hex}",
+            path.display()
+        );
+    }
+    let committed = seeds(target).len() - 1;
+    assert!(committed > 0, "{target}: no seeds in fuzz/seeds/{target}/");
+    assert_eq!(run.seeds, committed + 1, "{target}: every seed runs");
+    assert!(run.mutated >= MIN_MUTATED, "{run:?}");
 }
 
 #[test]
 fn fuzz_smoke_dropbox_response_decoding() {
-    assert!(smoke("dropbox_response", bodies::dropbox_response) > 0);
+    smoke("dropbox_response", bodies::dropbox_response);
 }
 
 #[test]
 fn fuzz_smoke_api_arg_round_trip() {
-    assert!(smoke("api_arg_round_trip", bodies::api_arg_round_trip) > 0);
+    smoke("api_arg_round_trip", bodies::api_arg_round_trip);
 }
 
 #[test]
 fn fuzz_smoke_format_detection() {
-    assert!(smoke("format_detection", bodies::format_detection) > 0);
+    smoke("format_detection", bodies::format_detection);
 }
 
 #[test]
 fn fuzz_smoke_report_writer() {
-    assert!(smoke("report_writer", bodies::report_writer) > 0);
+    smoke("report_writer", bodies::report_writer);
+}
+
+/// The harness itself can fail: a body with a bug that only mutated inputs reach (two ESC
+/// bytes in one input; no seed has one) is caught, with the input that shows it.
+#[test]
+fn the_smoke_run_finds_a_bug_that_only_mutations_reach() {
+    fn buggy(data: &[u8]) {
+        assert!(
+            data.iter().filter(|&&b| b == 0x1B).count() < 2,
+            "planted bug"
+        );
+    }
+    let seeds_pass = seeds("format_detection")
+        .iter()
+        .all(|s| catch_unwind(|| buggy(s)).is_ok());
+    assert!(seeds_pass, "the planted bug must not be in a seed");
+    eprintln!("the panic \"planted bug\" printed next is this test working");
+    let run = run_smoke("format_detection", buggy);
+    let (_, input) = run.failure.expect("the planted bug was not found");
+    assert!(input.iter().filter(|&&b| b == 0x1B).count() >= 2);
 }

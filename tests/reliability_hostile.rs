@@ -28,6 +28,59 @@ const OWNER: &str = "owner@example.com";
 const ACCOUNT: &str = "Hostile";
 const FOUR_GIB: u64 = 4 << 30;
 
+/// Counts reads of one file by any process (inotify `IN_ACCESS`: every `read`, `sendfile`,
+/// `splice` or `copy_file_range` from it), so "refused before a byte is read" is observed, not
+/// assumed.
+struct ReadWatch {
+    fd: libc::c_int,
+}
+
+impl ReadWatch {
+    fn new(path: &Path) -> ReadWatch {
+        use std::os::unix::ffi::OsStrExt;
+        // SAFETY: plain syscalls on a descriptor this struct owns; the path is NUL-terminated.
+        unsafe {
+            let fd = libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC);
+            assert!(fd >= 0, "inotify: {}", std::io::Error::last_os_error());
+            let name = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+            let watch = libc::inotify_add_watch(fd, name.as_ptr(), libc::IN_ACCESS);
+            assert!(watch >= 0, "inotify: {}", std::io::Error::last_os_error());
+            ReadWatch { fd }
+        }
+    }
+
+    /// Read events since the watch began.
+    fn reads(&self) -> usize {
+        let header = std::mem::size_of::<libc::inotify_event>();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut events = 0;
+        loop {
+            // SAFETY: reading into a buffer of the length given.
+            let n = unsafe { libc::read(self.fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                return events;
+            }
+            let mut at = 0;
+            while at + header <= n as usize {
+                // SAFETY: the kernel wrote whole events; read_unaligned copes with the offset.
+                let event: libc::inotify_event =
+                    unsafe { std::ptr::read_unaligned(buf[at..].as_ptr().cast()) };
+                if event.mask & libc::IN_ACCESS != 0 {
+                    events += 1;
+                }
+                at += header + event.len as usize;
+            }
+        }
+    }
+}
+
+impl Drop for ReadWatch {
+    fn drop(&mut self) {
+        // SAFETY: closing the descriptor this struct opened.
+        unsafe { libc::close(self.fd) };
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Expect {
     Imported,
@@ -273,6 +326,7 @@ fn hostile_names_and_contents_are_imported_or_refused_with_a_reason_and_never_re
     let rig = rig();
     let cases = corpus();
     let mut originals: BTreeMap<String, (Vec<u8>, u64)> = BTreeMap::new();
+    let mut huge_file_reads = None;
     std::fs::create_dir_all(&rig.folder).unwrap();
     for (i, case) in cases.iter().enumerate() {
         let path = rig.folder.join(&case.name);
@@ -281,6 +335,8 @@ fn hostile_names_and_contents_are_imported_or_refused_with_a_reason_and_never_re
             f.write_all(&png_with(1, 1, 0)).unwrap();
             f.seek(SeekFrom::Start(FOUR_GIB)).unwrap();
             f.write_all(b"\0").unwrap();
+            drop(f);
+            huge_file_reads = Some(ReadWatch::new(&path));
             originals.insert(case.name.clone(), (Vec::new(), FOUR_GIB + 1));
         } else {
             let bytes = contents(&case.content, i);
@@ -294,6 +350,9 @@ fn hostile_names_and_contents_are_imported_or_refused_with_a_reason_and_never_re
 
     let as_owner = |args: &[&str]| smartimage(&rig.data, &[&["--as", OWNER][..], args].concat());
     let import_output = ok(as_owner(&["import", "--once"]), "import");
+    let huge_file_reads = huge_file_reads
+        .expect("the corpus has the 4 GiB file")
+        .reads();
     assert_terminal_safe(&import_output, "import --once");
     let files_text = ok(as_owner(&["files", "list"]), "files list");
     assert_terminal_safe(&files_text, "files list");
@@ -388,7 +447,11 @@ fn hostile_names_and_contents_are_imported_or_refused_with_a_reason_and_never_re
     assert_eq!(
         refused["huge sparse 4GiB.png"]["kind"].as_str(),
         Some("storage_limit"),
-        "the 4 GiB file is refused from its size, before any byte is read"
+        "the 4 GiB file is refused from its size"
+    );
+    assert_eq!(
+        huge_file_reads, 0,
+        "the 4 GiB file was read before it was refused"
     );
 
     // The TXT report: every refused file, with the group's advice; escaped, safe to `cat`.

@@ -22,6 +22,8 @@ use smartimage::tui::{ConsoleOptions, load_view};
 
 #[path = "support/people.rs"]
 mod people;
+#[path = "support/tables.rs"]
+mod tables;
 use people::add_admins;
 
 const OPERATOR: &str = "op@example.com";
@@ -701,6 +703,10 @@ fn every_console_action_as_every_role_is_allowed_and_refused_exactly_as_the_cli_
                 }
             };
             let before = console.audit().len();
+            let (console_tables, cli_tables) = (
+                tables::every_table(&console.data),
+                tables::every_table(&cli.data),
+            );
             let outcome = console.run(who, action.clone());
             let console_rows: Vec<_> = console.audit()[..console.audit().len() - before]
                 .iter()
@@ -730,6 +736,17 @@ fn every_console_action_as_every_role_is_allowed_and_refused_exactly_as_the_cli_
                     );
                     assert!(stderr.contains(text.as_str()), "{stderr}\nvs\n{text}");
                     assert!(console_rows.is_empty(), "{console_rows:?}");
+                    // A refusal writes nothing: every table as it was, on both copies.
+                    tables::assert_unchanged(
+                        &console_tables,
+                        &tables::every_table(&console.data),
+                        &format!("{who}'s refused console {action:?}"),
+                    );
+                    tables::assert_unchanged(
+                        &cli_tables,
+                        &tables::every_table(&cli.data),
+                        &format!("{who}'s refused CLI {args:?}"),
+                    );
                     refused += 1;
                 }
             }

@@ -1,10 +1,12 @@
 //! The token endpoint, the test-control endpoints under `/__emulator/` and the middleware that
-//! injects latency, 429s and 5xx before a `/2/…` route runs.
+//! injects latency, 429s and 5xx before a `/2/…` route runs and logs every call it answered.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
+use axum::body::Body;
 use axum::extract::rejection::{FormRejection, JsonRejection};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -13,16 +15,21 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Form, Json, Router};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
+use super::call_log::ServedCall;
 use super::config::AuthCodeConfig;
 use super::faults::{CallFault, FaultConfig};
-use super::http::{json_ok, json_with_status};
+use super::http::{API_ARG_HEADER, json_ok, json_with_status};
 use super::{Shared, lock};
 use crate::dropbox::wire::{ApiErrorBody, OAuthError, RateLimitError};
 
 const API_PREFIX: &str = "/2/";
 const ADMIN_PREFIX: &str = "/__emulator/";
 const REQUEST_ID_HEADER: &str = "x-dropbox-request-id";
+/// Bodies up to this size (RPC arguments, token forms) are hashed into a call's identity; a
+/// bigger one is an upload, which names itself in `Dropbox-API-Arg`.
+const IDENTITY_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn admin_routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -124,10 +131,13 @@ pub async fn inject_faults(
     next: Next,
 ) -> Response {
     static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(1);
-    let path = request.uri().path();
+    let arrived = Instant::now();
+    let path = request.uri().path().to_owned();
     if path.starts_with(ADMIN_PREFIX) {
         return next.run(request).await;
     }
+    let number = lock(&shared.calls).arrive(&path);
+    let (request, call) = call_identity(request).await;
     let is_api = path.starts_with(API_PREFIX);
     let (latency, fault, plan) = {
         let mut faults = lock(&shared.faults);
@@ -150,7 +160,65 @@ pub async fn inject_faults(
     if let Ok(value) = HeaderValue::from_str(&format!("emu{id:016x}")) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
+    let retry_after = response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok());
+    lock(&shared.calls).record(
+        number,
+        ServedCall {
+            arrived,
+            answered: Instant::now(),
+            path,
+            call,
+            status: response.status().as_u16(),
+            fault,
+            retry_after,
+        },
+    );
     response
+}
+
+/// What makes a call the same call when it is retried: its path and its `Dropbox-API-Arg`, or
+/// its body when that is small (read here and handed on unchanged), as a short hash.
+async fn call_identity(request: Request) -> (Request, String) {
+    let mut hasher = Sha256::new();
+    hasher.update(request.uri().path().as_bytes());
+    if let Some(arg) = request.headers().get(API_ARG_HEADER) {
+        hasher.update(b"\narg\n");
+        hasher.update(arg.as_bytes());
+        return (request, short_hex(hasher));
+    }
+    let small = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok())
+        .is_some_and(|len| len <= IDENTITY_BODY_LIMIT);
+    if !small {
+        return (request, short_hex(hasher));
+    }
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, IDENTITY_BODY_LIMIT).await {
+        Ok(bytes) => {
+            hasher.update(b"\nbody\n");
+            hasher.update(&bytes);
+            (
+                Request::from_parts(parts, Body::from(bytes)),
+                short_hex(hasher),
+            )
+        }
+        // The body broke off while being read: the route would have failed reading it too.
+        Err(_) => (Request::from_parts(parts, Body::empty()), short_hex(hasher)),
+    }
+}
+
+fn short_hex(hasher: Sha256) -> String {
+    hasher.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn rate_limited(plan: &FaultConfig) -> Response {

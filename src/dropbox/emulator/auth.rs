@@ -82,6 +82,18 @@ impl Tokens {
         tokens
     }
 
+    /// Every access and refresh token known (tokens are never forgotten, only expired).
+    pub fn issued(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .access
+            .keys()
+            .chain(self.refresh.keys())
+            .cloned()
+            .collect();
+        all.sort();
+        all
+    }
+
     pub fn knows_account(&self, account_id: &str) -> bool {
         self.uids.contains_key(account_id)
     }

@@ -1,6 +1,8 @@
 //! Fault injection: the failures a real Dropbox produces now and then (reference §5, §9), on a
 //! deterministic every-Nth-call schedule so tests can assert on them. Set from the config or at
 //! run time with `POST /__emulator/faults` (which replaces the plan and restarts the counts).
+//! What was actually served is tallied in [`FaultsServed`], which a new plan does not reset: a
+//! test asserts that its fault fired, not only that nothing went wrong.
 
 use std::time::Duration;
 
@@ -97,13 +99,27 @@ pub struct DownloadFault {
     pub change_during_download: bool,
 }
 
-/// The active plan plus call counters; the counters restart when the plan changes.
+/// How many of each fault the emulator has served since it started (over every plan).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultsServed {
+    pub rate_limits: u64,
+    pub server_errors: u64,
+    pub write_contentions: u64,
+    pub dropped_downloads: u64,
+    pub truncated_downloads: u64,
+    pub wrong_content_hashes: u64,
+    pub changes_during_download: u64,
+}
+
+/// The active plan plus call counters; the counters restart when the plan changes, the tally of
+/// served faults does not.
 #[derive(Debug, Default)]
 pub struct FaultState {
     config: FaultConfig,
     api_calls: u64,
     writes: u64,
     downloads: u64,
+    served: FaultsServed,
 }
 
 fn is_nth(count: u64, every: Option<u64>) -> bool {
@@ -117,6 +133,7 @@ impl FaultState {
             api_calls: 0,
             writes: 0,
             downloads: 0,
+            served: FaultsServed::default(),
         }
     }
 
@@ -124,8 +141,15 @@ impl FaultState {
         &self.config
     }
 
+    /// A new plan; its every-Nth counts start again.
     pub fn replace(&mut self, config: FaultConfig) {
+        let served = self.served;
         *self = Self::new(config);
+        self.served = served;
+    }
+
+    pub fn served(&self) -> FaultsServed {
+        self.served
     }
 
     /// Counts one authenticated API call and says whether it fails before reaching its route.
@@ -133,8 +157,10 @@ impl FaultState {
     pub fn next_call(&mut self) -> CallFault {
         self.api_calls += 1;
         if is_nth(self.api_calls, self.config.rate_limit_every) {
+            self.served.rate_limits += 1;
             CallFault::RateLimited
         } else if is_nth(self.api_calls, self.config.server_error_every) {
+            self.served.server_errors += 1;
             CallFault::ServerError
         } else {
             CallFault::None
@@ -144,12 +170,14 @@ impl FaultState {
     /// Counts one write call and says whether it meets lock contention.
     pub fn next_write_contended(&mut self) -> bool {
         self.writes += 1;
-        is_nth(self.writes, self.config.write_contention_every)
+        let contended = is_nth(self.writes, self.config.write_contention_every);
+        self.served.write_contentions += u64::from(contended);
+        contended
     }
 
     pub fn next_download(&mut self) -> DownloadFault {
         self.downloads += 1;
-        DownloadFault {
+        let fault = DownloadFault {
             drop_connection: is_nth(self.downloads, self.config.drop_download_every),
             truncate: is_nth(self.downloads, self.config.truncate_download_every),
             wrong_content_hash: is_nth(self.downloads, self.config.wrong_content_hash_every),
@@ -157,7 +185,13 @@ impl FaultState {
                 self.downloads,
                 self.config.change_during_download_every,
             ),
-        }
+        };
+        let served = &mut self.served;
+        served.dropped_downloads += u64::from(fault.drop_connection);
+        served.truncated_downloads += u64::from(fault.truncate);
+        served.wrong_content_hashes += u64::from(fault.wrong_content_hash);
+        served.changes_during_download += u64::from(fault.change_during_download);
+        fault
     }
 }
 
@@ -177,6 +211,11 @@ mod tests {
         assert_eq!(seen.iter().filter(|f| **f == CallFault::None).count(), 4);
         faults.replace(FaultConfig::default());
         assert!((0..10).all(|_| faults.next_call() == CallFault::None));
+        assert_eq!(
+            faults.served().rate_limits,
+            2,
+            "the tally outlives the plan"
+        );
     }
 
     #[test]

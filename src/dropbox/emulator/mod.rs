@@ -8,6 +8,9 @@
 //! `files/upload_session/{start,append_v2,finish,finish_batch_v2}`, `files/create_folder_v2`,
 //! `files/delete_v2`, `files/delete_batch` (+`/check`), `sharing/create_shared_link_with_settings`,
 //! `sharing/list_shared_links` and `/oauth2/token`; test controls under `/__emulator/` (faults, codes, rescan, expire_tokens).
+//! For tests, the handle also tells what was served: every call answered, when, with which
+//! status and fault (`calls`), a tally of the faults fired (`faults_served`) and every token
+//! ever issued (`issued_tokens`).
 //!
 //! Choices where Dropbox is undocumented (reference §3.7, §3.10): a `parent_rev` mismatch is
 //! `path_write/conflict/file`; an unsatisfiable Range is 416 with `Content-Range: bytes */N`.
@@ -30,6 +33,7 @@
 
 mod admin;
 mod auth;
+pub mod call_log;
 pub mod config;
 mod download;
 pub mod faults;
@@ -58,10 +62,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use auth::pkce_challenge;
+pub use call_log::ServedCall;
 pub use config::{AccountConfig, AuthCodeConfig, ConfigError, EmulatorConfig, TlsConfig};
-pub use faults::FaultConfig;
+pub use faults::{CallFault, FaultConfig, FaultsServed};
 
 use auth::Tokens;
+use call_log::CallLog;
 use faults::FaultState;
 use state::Store;
 
@@ -81,6 +87,7 @@ struct Shared {
     store: Arc<Mutex<Store>>,
     tokens: Mutex<Tokens>,
     faults: Mutex<FaultState>,
+    calls: Mutex<CallLog>,
 }
 
 /// A poisoned lock only means another request panicked; the data is still consistent enough
@@ -152,6 +159,7 @@ impl Emulator {
         let shared = Arc::new(Shared {
             tokens: Mutex::new(Tokens::new(&config)),
             faults: Mutex::new(FaultState::new(config.faults.clone())),
+            calls: Mutex::new(CallLog::default()),
             store: Arc::new(Mutex::new(store)),
             config,
         });
@@ -224,6 +232,27 @@ impl EmulatorHandle {
 
     pub fn set_faults(&self, faults: FaultConfig) {
         lock(&self.shared.faults).replace(faults);
+    }
+
+    /// How many of each fault have been served since the emulator started.
+    pub fn faults_served(&self) -> FaultsServed {
+        lock(&self.shared.faults).served()
+    }
+
+    /// Every call answered so far (test controls aside), oldest first.
+    pub fn calls(&self) -> Vec<ServedCall> {
+        lock(&self.shared.calls).calls()
+    }
+
+    /// The paths of calls that have arrived and are not answered yet (e.g. a waiting longpoll).
+    pub fn calls_in_flight(&self) -> Vec<String> {
+        lock(&self.shared.calls).in_flight()
+    }
+
+    /// Every access and refresh token this emulator has ever issued or been configured with,
+    /// expired and refused ones included: what a secrets check must look for.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        lock(&self.shared.tokens).issued()
     }
 
     pub fn register_code(&self, code: AuthCodeConfig) {
