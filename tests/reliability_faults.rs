@@ -477,7 +477,10 @@ async fn a_429_without_retry_after_backs_off_on_its_own_and_everything_is_import
 
 // ----- server errors ----------------------------------------------------------------------------
 
-/// Every call fails with `status` for `burst`, then Dropbox recovers.
+/// 5xx answers a burst serves before Dropbox recovers.
+const BURST_ERRORS: u64 = 3;
+
+/// Every call fails with `status` for a burst of `BURST_ERRORS` answers, then Dropbox recovers.
 async fn server_error_burst(status: u16) {
     let rig = Arc::new(Rig::start().await);
     rig.put_batch(6, 5_000);
@@ -486,10 +489,14 @@ async fn server_error_burst(status: u16) {
         server_error_status: status,
         ..FaultConfig::default()
     });
+    // Dropbox recovers once the burst has answered a few calls (counted, not timed: a slow
+    // machine must not make the burst outlast every retry).
     let healer = {
         let rig = rig.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(700)).await;
+            while rig.handle.faults_served().server_errors < BURST_ERRORS {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
             rig.handle.set_faults(FaultConfig::default());
         })
     };

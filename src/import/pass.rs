@@ -29,7 +29,7 @@ use crate::library::store::blob_table;
 use crate::library::store::import_items::{
     self as journal, Fault, ImportItem, ItemState, Sighting,
 };
-use crate::library::store::links::{self, LinkRecord};
+use crate::library::store::links::{self, LinkId, LinkRecord};
 use crate::library::store::people;
 use crate::library::store::quota::{self, ReserveError};
 
@@ -359,6 +359,11 @@ async fn scan<B: DropboxBackend>(
     let cursor = page.cursor;
     let link_id = link.id;
     let folder_lower = link.folder_path.to_lowercase();
+    let gone = if complete {
+        failed_files_gone(cx, link_id, &entries, backend).await?
+    } else {
+        Vec::new()
+    };
     let (queued, refs, misnamed, reports_seen) = cx
         .db(move |lib| {
             let at = now().unix_timestamp();
@@ -426,19 +431,8 @@ async fn scan<B: DropboxBackend>(
                             Metadata::Folder(_) | Metadata::Unknown(_) => {}
                         }
                     }
-                    if complete {
-                        let listed: std::collections::HashSet<(&str, &str)> = entries
-                            .iter()
-                            .filter_map(|entry| match entry {
-                                Metadata::File(file) => Some((file.id.as_str(), file.rev.as_str())),
-                                _ => None,
-                            })
-                            .collect();
-                        for item in journal::items_in_state(tx, link_id, ItemState::Failed)? {
-                            if !listed.contains(&(item.dropbox_id.as_str(), item.rev.as_str())) {
-                                journal::set_state(tx, item.id, ItemState::Gone, at)?;
-                            }
-                        }
+                    for item in &gone {
+                        journal::set_state(tx, *item, ItemState::Gone, at)?;
                     }
                     // The cursor moves only together with the journal: a crash re-lists, never skips.
                     links::set_cursor(tx, link_id, Some(&cursor))?;
@@ -490,6 +484,48 @@ fn inside_folder(file: &FileMetadata, folder_lower: &str) -> Option<String> {
             .clone()
             .unwrap_or_else(|| lower.to_owned()),
     )
+}
+
+/// Failed items of the link that a listing from the start no longer holds, and that are
+/// really gone: asked one by one, since a listing may leave out what is there (a synced folder
+/// lists a file only once it has been still for a moment). A failed file the customer removed
+/// or replaced drops out of the failures (and of the report).
+async fn failed_files_gone<B: DropboxBackend>(
+    cx: &PassContext,
+    link_id: LinkId,
+    entries: &[Metadata],
+    backend: &B,
+) -> Result<Vec<i64>, PassError> {
+    let listed: std::collections::HashSet<(&str, &str)> = entries
+        .iter()
+        .filter_map(|entry| match entry {
+            Metadata::File(file) => Some((file.id.as_str(), file.rev.as_str())),
+            _ => None,
+        })
+        .collect();
+    let failed = cx
+        .db(move |lib| {
+            Ok(journal::items_in_state(
+                lib.store().connection(),
+                link_id,
+                ItemState::Failed,
+            )?)
+        })
+        .await?;
+    let mut gone = Vec::new();
+    for item in failed {
+        if listed.contains(&(item.dropbox_id.as_str(), item.rev.as_str())) {
+            continue;
+        }
+        let still_there = match backend.get_metadata(&item.path).await? {
+            Some(Metadata::File(file)) => file.id == item.dropbox_id && file.rev == item.rev,
+            _ => false,
+        };
+        if !still_there {
+            gone.push(item.id);
+        }
+    }
+    Ok(gone)
 }
 
 async fn list_from_start<B: DropboxBackend>(
