@@ -5,86 +5,34 @@
 
 #[path = "support/prerequisite.rs"]
 mod prerequisite;
+#[path = "support/site.rs"]
+mod site;
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use assert_cmd::Command;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use site::{ACCOUNT, ADMIN, OPERATOR, OWNER, Site};
 
-const OPERATOR: &str = "op@example.com";
-const OWNER: &str = "olivia@acme.test";
-const ADMIN: &str = "ada@acme.test";
-const ACCOUNT: &str = "Acme";
 /// `check`'s exit status when it found problems.
 const EXIT_PROBLEMS: i32 = 5;
 
-struct Site {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    data: PathBuf,
-    dropbox: PathBuf,
-    config: PathBuf,
+/// A linked library (`support/site.rs`) with what these tests ask of it.
+struct Lib(Site);
+
+impl std::ops::Deref for Lib {
+    type Target = Site;
+    fn deref(&self) -> &Site {
+        &self.0
+    }
 }
 
-impl Site {
-    /// A library with Acme (team), its owner and a plain admin, linked to a synced folder.
-    fn linked() -> Site {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_path_buf();
-        let site = Site {
-            data: root.join("data"),
-            dropbox: root.join("Dropbox"),
-            config: root.join("config.toml"),
-            root,
-            _dir: dir,
-        };
-        std::fs::create_dir_all(&site.dropbox).unwrap();
-        std::fs::write(&site.config, "[import]\nsynced_folder_stable_secs = 0.05\n").unwrap();
-        site.people();
-        let folder = site.dropbox.display().to_string();
-        site.ok(
-            OWNER,
-            &["link", "--account", ACCOUNT, "--local-folder", &folder],
-        );
-        site
-    }
-
-    fn people(&self) {
-        self.ok(
-            OPERATOR,
-            &["init", "--operator", OPERATOR, "--os-user", "nobody-here"],
-        );
-        self.ok(OPERATOR, &["account", "add", ACCOUNT, "--plan", "team"]);
-        self.ok(OPERATOR, &["admin", "add", OWNER, "--owner", ACCOUNT]);
-        self.ok(OPERATOR, &["admin", "add", ADMIN, "--admin", ACCOUNT]);
-    }
-
-    fn run(&self, actor: &str, args: &[&str]) -> Output {
-        Command::cargo_bin("smartimage")
-            .unwrap()
-            .arg("--data-dir")
-            .arg(&self.data)
-            .arg("--config")
-            .arg(&self.config)
-            .args(["--as", actor])
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, actor: &str, args: &[&str]) -> String {
-        let out = self.run(actor, args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+impl Lib {
+    fn linked() -> Lib {
+        Lib(Site::linked(""))
     }
 
     /// Exits with `code`; returns stdout and stderr together.
@@ -105,7 +53,7 @@ impl Site {
         std::fs::create_dir_all(&folder).unwrap();
         (first..first + n)
             .map(|i| {
-                let bytes = png(i);
+                let bytes = site::png(i, 600 + i as usize);
                 std::fs::write(folder.join(format!("shot-{i}.png")), &bytes).unwrap();
                 hex(&Sha256::digest(&bytes))
             })
@@ -185,21 +133,13 @@ fn problem_kinds(report: &Value) -> Vec<String> {
         .collect()
 }
 
-fn png(seed: u32) -> Vec<u8> {
-    let mut bytes =
-        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
-    bytes.extend_from_slice(&seed.to_le_bytes());
-    bytes.resize(600 + seed as usize, seed as u8);
-    bytes
-}
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[test]
 fn restoring_an_older_backup_loses_no_file_and_adopt_brings_them_back() {
-    let site = Site::linked();
+    let site = Lib::linked();
     let early = site.drop_pngs(0, 5);
     site.import();
     let backup = site.root.join("library-backup.sqlite3");
@@ -273,7 +213,7 @@ fn restoring_an_older_backup_loses_no_file_and_adopt_brings_them_back() {
 
 #[test]
 fn a_new_database_beside_an_old_blob_store_stops_the_engine_and_keeps_every_blob() {
-    let site = Site::linked();
+    let site = Lib::linked();
     let imported = site.drop_pngs(0, 4);
     site.import();
     // "Move the damaged database aside and run init".
@@ -302,7 +242,7 @@ fn a_new_database_beside_an_old_blob_store_stops_the_engine_and_keeps_every_blob
 
 #[test]
 fn a_zero_byte_or_missing_database_is_an_error_naming_it_and_nothing_is_created() {
-    let site = Site::linked();
+    let site = Lib::linked();
     std::fs::write(site.database(), b"").unwrap();
     for suffix in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(site.data.join(format!("library.sqlite3{suffix}")));
@@ -323,8 +263,7 @@ fn a_zero_byte_or_missing_database_is_an_error_naming_it_and_nothing_is_created(
     assert_eq!(std::fs::metadata(site.database()).unwrap().len(), 0);
 
     let nowhere = site.root.join("no-library-here");
-    let out = Command::cargo_bin("smartimage")
-        .unwrap()
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_smartimage"))
         .args([
             "--data-dir",
             &nowhere.display().to_string(),
@@ -351,7 +290,7 @@ fn a_zero_byte_or_missing_database_is_an_error_naming_it_and_nothing_is_created(
 
 #[test]
 fn a_database_that_is_not_a_library_is_not_made_into_one() {
-    let site = Site::linked();
+    let site = Lib::linked();
     let other = site.root.join("other");
     std::fs::create_dir_all(&other).unwrap();
     // An empty SQLite database (a header, no tables): some other tool's new file.
@@ -359,8 +298,7 @@ fn a_database_that_is_not_a_library_is_not_made_into_one() {
     c.execute_batch("PRAGMA user_version = 0; VACUUM;").unwrap();
     drop(c);
     let before = std::fs::read(other.join("library.sqlite3")).unwrap();
-    let out = Command::cargo_bin("smartimage")
-        .unwrap()
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_smartimage"))
         .args(["--data-dir", &other.display().to_string(), "--as", OPERATOR])
         .args(["files", "list"])
         .output()
@@ -375,7 +313,7 @@ fn a_database_that_is_not_a_library_is_not_made_into_one() {
 
 #[test]
 fn damage_advice_says_check_first_never_only_move_it_aside() {
-    let site = Site::linked();
+    let site = Lib::linked();
     std::fs::write(site.database(), vec![0x42; 8192]).unwrap();
     for suffix in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(site.data.join(format!("library.sqlite3{suffix}")));
@@ -392,7 +330,7 @@ fn as_nobody(site: &Site, args: &[&str]) -> Option<Output> {
     if unsafe { libc::geteuid() } != 0 {
         return Some(site.run(OPERATOR, args));
     }
-    let binary = assert_cmd::cargo::cargo_bin("smartimage");
+    let binary = env!("CARGO_BIN_EXE_smartimage");
     let out = std::process::Command::new("setpriv")
         .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
         .arg(binary)
@@ -414,7 +352,7 @@ fn as_nobody(site: &Site, args: &[&str]) -> Option<Output> {
 
 #[test]
 fn a_read_only_data_dir_is_called_read_only_with_its_path_not_damaged() {
-    let site = Site::linked();
+    let site = Lib::linked();
     let open = |p: &Path, mode| std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode));
     // Readable by everyone, writable by its owner alone.
     open(&site.root, 0o755).unwrap();
@@ -438,7 +376,7 @@ fn a_read_only_data_dir_is_called_read_only_with_its_path_not_damaged() {
 
 #[test]
 fn a_new_library_is_private_to_its_group_and_an_open_one_is_warned_about() {
-    let site = Site::linked();
+    let site = Lib::linked();
     let site_mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
     assert_eq!(
         site_mode(&site.data),
@@ -475,7 +413,7 @@ fn a_new_library_is_private_to_its_group_and_an_open_one_is_warned_about() {
 
 #[test]
 fn check_reads_every_blob_with_read_data_and_finds_a_changed_byte() {
-    let site = Site::linked();
+    let site = Lib::linked();
     site.drop_pngs(0, 3);
     site.import();
     site.check_json(0);
@@ -505,7 +443,7 @@ fn check_reads_every_blob_with_read_data_and_finds_a_changed_byte() {
 
 #[test]
 fn check_adopt_and_backup_are_for_operators() {
-    let site = Site::linked();
+    let site = Lib::linked();
     let denied = site.exits(3, ADMIN, &["check"]);
     assert!(denied.contains("only operators"), "{denied}");
     site.exits(3, OWNER, &["check", "--adopt", "--account", ACCOUNT]);
@@ -519,7 +457,7 @@ fn check_adopt_and_backup_are_for_operators() {
 
 #[test]
 fn leftovers_of_a_dead_process_are_listed_with_what_to_do() {
-    let site = Site::linked();
+    let site = Lib::linked();
     site.drop_pngs(0, 1);
     site.import();
     // A temp file and a pinned blob with no row: an upload killed between the two.

@@ -3,13 +3,15 @@
 //! same way) leaves reservations behind, and a running `import --watch` must not refuse
 //! Dropbox files as *storage limit* because of them — it frees the quota of dead holders first.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+#[path = "support/site.rs"]
+mod site;
+
+use std::path::Path;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-const OPERATOR: &str = "op@example.com";
-const OWNER: &str = "olivia@acme.test";
-const ACCOUNT: &str = "Acme";
+use site::{ACCOUNT, OPERATOR, OWNER, Site, png};
+
 /// The plan's storage in these tests: the killed upload's reservations fill most of it.
 const LIMIT: u64 = 100_000;
 const UPLOAD_FILES: usize = 20;
@@ -19,70 +21,12 @@ const UPLOAD_FILE_BYTES: usize = 4_000;
 const KILL_AT_TRANSACTION: &str = "4";
 const WAIT: Duration = Duration::from_secs(30);
 
-struct Site {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    data: PathBuf,
-    dropbox: PathBuf,
-    config: PathBuf,
+/// Holders' reservations: (how many, bytes).
+trait Reserved {
+    fn reserved_by_holders(&self) -> (i64, i64);
 }
 
-impl Site {
-    fn new() -> Site {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_path_buf();
-        let site = Site {
-            data: root.join("data"),
-            dropbox: root.join("Dropbox"),
-            config: root.join("config.toml"),
-            root,
-            _dir: dir,
-        };
-        std::fs::create_dir_all(&site.dropbox).unwrap();
-        std::fs::write(
-            &site.config,
-            format!(
-                "[import]\nsynced_folder_stable_secs = 0.05\n\n[plans.team]\nstorage_limit_bytes = {LIMIT}\n"
-            ),
-        )
-        .unwrap();
-        site.ok(
-            OPERATOR,
-            &["init", "--operator", OPERATOR, "--os-user", "nobody-here"],
-        );
-        site.ok(OPERATOR, &["account", "add", ACCOUNT, "--plan", "team"]);
-        site.ok(OPERATOR, &["admin", "add", OWNER, "--owner", ACCOUNT]);
-        let folder = site.dropbox.display().to_string();
-        site.ok(
-            OWNER,
-            &["link", "--account", ACCOUNT, "--local-folder", &folder],
-        );
-        site
-    }
-
-    fn command(&self, actor: &str, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_smartimage"));
-        cmd.env_remove("SMARTIMAGE_ADMIN")
-            .arg("--data-dir")
-            .arg(&self.data)
-            .arg("--config")
-            .arg(&self.config)
-            .args(["--as", actor])
-            .args(args)
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn ok(&self, actor: &str, args: &[&str]) -> String {
-        let out = self.command(actor, args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
+impl Reserved for Site {
     fn reserved_by_holders(&self) -> (i64, i64) {
         let c = rusqlite::Connection::open(self.data.join("library.sqlite3")).unwrap();
         c.query_row(
@@ -92,14 +36,6 @@ impl Site {
         )
         .unwrap()
     }
-}
-
-fn png(seed: u32, len: usize) -> Vec<u8> {
-    let mut bytes =
-        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
-    bytes.extend_from_slice(&seed.to_le_bytes());
-    bytes.resize(len, (seed % 251) as u8);
-    bytes
 }
 
 fn wait_until(what: &str, done: impl Fn() -> bool) {
@@ -143,7 +79,7 @@ fn killed_upload(site: &Site, sources: &Path) {
 
 #[test]
 fn a_killed_upload_never_makes_a_running_watcher_refuse_files_for_quota() {
-    let site = Site::new();
+    let site = Site::linked(&format!("\n[plans.team]\nstorage_limit_bytes = {LIMIT}\n"));
     let sources = site.root.join("to-upload");
     std::fs::create_dir_all(&sources).unwrap();
     let watcher = site
@@ -191,7 +127,7 @@ fn a_killed_upload_never_makes_a_running_watcher_refuse_files_for_quota() {
 
 #[test]
 fn a_live_holder_keeps_its_reservations() {
-    let site = Site::new();
+    let site = Site::linked(&format!("\n[plans.team]\nstorage_limit_bytes = {LIMIT}\n"));
     // This test process holds a reservation through the library, as an upload in flight does.
     let mut lib = smartimage::library::Library::open_existing(
         &site.data,

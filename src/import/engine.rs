@@ -144,6 +144,15 @@ impl ImportEngine {
     }
 
     fn active_links(&self, only: Option<LinkId>) -> Result<Vec<LinkRecord>, EngineError> {
+        self.live_links_in(only, |state| state == LinkState::Active)
+    }
+
+    /// Live links (or just `only`) whose state passes `wanted`.
+    fn live_links_in(
+        &self,
+        only: Option<LinkId>,
+        wanted: impl Fn(LinkState) -> bool,
+    ) -> Result<Vec<LinkRecord>, EngineError> {
         let lib = self
             .cx
             .library
@@ -152,7 +161,7 @@ impl ImportEngine {
         Ok(links::live_links(lib.store().connection())
             .map_err(LibraryError::from)?
             .into_iter()
-            .filter(|l| l.state == LinkState::Active && only.is_none_or(|id| id == l.id))
+            .filter(|l| wanted(l.state) && only.is_none_or(|id| id == l.id))
             .collect())
     }
 
@@ -188,19 +197,9 @@ impl ImportEngine {
 
     /// Links in `error` or `needs_reauth` (or just `only`).
     fn waiting_links(&self, only: Option<LinkId>) -> Result<Vec<LinkRecord>, EngineError> {
-        let lib = self
-            .cx
-            .library
-            .lock()
-            .map_err(|_| EngineError::Recovery("library lock poisoned".into()))?;
-        Ok(links::live_links(lib.store().connection())
-            .map_err(LibraryError::from)?
-            .into_iter()
-            .filter(|l| {
-                matches!(l.state, LinkState::Error | LinkState::NeedsReauth)
-                    && only.is_none_or(|id| id == l.id)
-            })
-            .collect())
+        self.live_links_in(only, |state| {
+            matches!(state, LinkState::Error | LinkState::NeedsReauth)
+        })
     }
 
     /// A link blocked by a condition of this server (`error`: a token file's mode, a missing
