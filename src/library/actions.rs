@@ -93,7 +93,15 @@ impl Library {
     pub fn open(data_dir: &Path, plans: PlanCatalog) -> Result<Library> {
         crate::library::privacy::create_private_dir(data_dir)
             .map_err(|e| LibraryError::io("cannot create the data directory", data_dir, e))?;
-        let store = Store::open(&data_dir.join(DATABASE_FILE))?;
+        let database = data_dir.join(DATABASE_FILE);
+        let new = !database.exists();
+        let store = Store::open(&database)?;
+        if new {
+            // SQLite makes its files 0644 (less the umask): the admins' group must write the
+            // database, and its journal files copy the database's mode.
+            crate::library::privacy::share_with_group(&database)
+                .map_err(|e| LibraryError::io("cannot set the database's mode", &database, e))?;
+        }
         Library::with_store(data_dir, store, plans)
     }
 

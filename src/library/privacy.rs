@@ -36,6 +36,14 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     fs::set_permissions(dir, fs::Permissions::from_mode(DATA_DIR_MODE))
 }
 
+/// Mode of a file the admins' group shares (the database): owner and group read and write.
+pub const SHARED_FILE_MODE: u32 = 0o660;
+
+/// Gives a file this process made [`SHARED_FILE_MODE`].
+pub fn share_with_group(file: &Path) -> io::Result<()> {
+    fs::set_permissions(file, fs::Permissions::from_mode(SHARED_FILE_MODE))
+}
+
 /// Can this process write `path` (a file, or entries in a folder)?
 pub fn writable(path: &Path) -> bool {
     let Ok(c_path) = CString::new(path.as_os_str().as_bytes()) else {
