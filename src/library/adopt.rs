@@ -99,6 +99,7 @@ impl Library {
                 let mut ids = Vec::with_capacity(rows.len());
                 for row in &rows {
                     ids.push(files::insert_file(tx, row, None)?);
+                    blob_table::record_live(tx, &row.sha256, row.size, at)?;
                 }
                 collections::add_files(tx, collection, &ids, actor.admin.id, at)?;
                 let bytes: u64 = rows.iter().map(|r| r.size).sum();

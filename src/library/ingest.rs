@@ -498,7 +498,7 @@ fn insert_committed(
     quota::release(tx, reservation)?;
     // The writer pinned the blob before storing it (`Library::store_pinned_blobs`); the row
     // holds it now.
-    blob_table::unpin(tx, &new.sha256, at)?;
+    blob_table::commit_reference(tx, &new.sha256, new.size, at)?;
     if let Some(actor) = actor {
         let detail = format!("{} bytes, {}", new.size, new.source.label());
         audit::record(

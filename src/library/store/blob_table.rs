@@ -2,7 +2,9 @@
 //! deletes only what the store itself released (RELIABILITY.md, "Garbage collection").
 //!
 //! A writer *pins* a blob before it is renamed into the blob store; the transaction that
-//! commits the file row makes it *live* and drops the pin. A pin whose write never got its
+//! commits the file row makes it *live* and drops the pin (`commit_reference`). A file row
+//! inserted without a writer's pin (a test, a generator) leaves the blob unknown to this table:
+//! kept, never collected. A pin whose write never got its
 //! row is dropped and, with no file referencing the blob, *releases* it; so does the last
 //! file row going. Only a released, unpinned, unreferenced blob is ever forgotten — checked
 //! again in the transaction that forgets it, which is the one that deletes its bytes.
@@ -68,7 +70,28 @@ pub fn pin(tx: &Transaction<'_>, blobs: &[(&str, u64)], now: i64) -> rusqlite::R
     Ok(())
 }
 
-/// A file row now references the blob (called by `files::insert_file`, in its transaction).
+/// A writer's file row now references the blob it pinned (in the row's transaction): the
+/// blob is live and the writer's pin goes, in one statement (one B-tree write a file on the
+/// import's commit path).
+pub fn commit_reference(
+    tx: &Transaction<'_>,
+    sha256: &str,
+    size: u64,
+    now: i64,
+) -> rusqlite::Result<()> {
+    tx.execute_cached(
+        "INSERT INTO blobs(sha256, size, state, pins, changed_at) VALUES (?1, ?2, 'live', 0, ?3)
+         ON CONFLICT(sha256) DO UPDATE SET
+             pins = max(pins - 1, 0),
+             state = 'live',
+             changed_at = excluded.changed_at",
+        params![sha256, size as i64, now],
+    )?;
+    Ok(())
+}
+
+/// A file row references the blob, with no pin to drop (`check --adopt`, which adopts blobs
+/// already on disk).
 pub fn record_live(
     tx: &Transaction<'_>,
     sha256: &str,

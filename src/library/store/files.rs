@@ -198,7 +198,6 @@ pub fn insert_file(
         )?;
     }
     c.execute_cached("INSERT INTO file_names_pending(id) VALUES (?1)", [id])?;
-    super::blob_table::record_live(c, &f.sha256, f.size, f.imported_at)?;
     Ok(id)
 }
 
