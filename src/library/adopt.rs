@@ -15,7 +15,7 @@ use crate::library::error::{LibraryError, Result};
 use crate::library::formats::{self, Detection, FORMAT_TABLE};
 use crate::library::model::{FileId, NewFile, Source};
 use crate::library::permissions::{Actor, Right};
-use crate::library::store::{audit, blob_table, collections, files};
+use crate::library::store::{audit, blob_table, collections, files, inspection};
 
 /// Hex digits of the hash in a recovered file's name.
 const NAME_HASH_DIGITS: usize = 12;
@@ -137,14 +137,8 @@ impl Library {
     /// database, that it only knows as released or pinned.
     fn blobs_to_adopt(&self, restored: bool) -> Result<Vec<String>> {
         let c = self.store.connection();
-        let referenced_or_known = |sha256: &str| -> rusqlite::Result<bool> {
-            let referenced: bool = c.query_row(
-                "SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = ?1)",
-                [sha256],
-                |r| r.get(0),
-            )?;
-            Ok(referenced || (!restored && blob_table::state(c, sha256)?.is_some()))
-        };
+        // Restored: what the table knows (released, pinned) may be live in the lost future.
+        let referenced_or_known = |sha256: &str| inspection::is_known(c, sha256, !restored);
         let mut found = Vec::new();
         let mut failed = None;
         self.blobs
@@ -183,11 +177,10 @@ fn free_collection_name(
     account: crate::library::model::AccountId,
     base: &str,
 ) -> rusqlite::Result<String> {
-    let mut stmt = c.prepare("SELECT name FROM collections WHERE account = ?1")?;
-    let taken: HashSet<String> = stmt
-        .query_map([account], |r| r.get::<_, String>(0))?
-        .map(|n| n.map(|n| n.to_lowercase()))
-        .collect::<rusqlite::Result<_>>()?;
+    let taken: HashSet<String> = inspection::collection_names(c, account)?
+        .into_iter()
+        .map(|name| name.to_lowercase())
+        .collect();
     let mut candidate = base.to_owned();
     let mut n = 2;
     while taken.contains(&candidate.to_lowercase()) {

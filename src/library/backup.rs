@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::library::actions::{Library, event, now};
 use crate::library::error::{LibraryError, Result};
 use crate::library::permissions::{Actor, Right};
-use crate::library::store::{audit, identity};
+use crate::library::store::{audit, identity, inspection};
 
 /// Only its owner may read a backup: it holds every admin, account and file name.
 const BACKUP_MODE: u32 = 0o600;
@@ -118,7 +118,7 @@ impl Library {
                 }
             }
         }
-        let verdict: String = copy.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        let verdict = inspection::quick_check(&copy)?;
         if verdict != "ok" {
             return Err(LibraryError::io(
                 "the backup failed its check",
@@ -129,11 +129,11 @@ impl Library {
         // The copy is a plain file, not WAL: it restores by being copied back alone.
         copy.pragma_update(None, "journal_mode", "DELETE")?;
         let epoch = identity::read(&copy)?.epoch;
-        let files: i64 = copy.query_row("SELECT count(*) FROM files", [], |r| r.get(0))?;
+        let files = inspection::file_count(&copy)?;
         drop(copy);
         File::open(partial)
             .and_then(|f| f.sync_all())
             .map_err(cannot)?;
-        Ok((epoch, files as u64))
+        Ok((epoch, files))
     }
 }

@@ -13,6 +13,7 @@ use crate::library::custody::Custody;
 use crate::library::error::{LibraryError, Result};
 use crate::library::permissions::{Actor, Right};
 use crate::library::store::blob_table::{self, BlobCounts, BlobState};
+use crate::library::store::inspection::{self, FileBlob};
 
 /// The audit action of a file an export or share refused because its blob is damaged.
 pub const EXPORT_REFUSED_ACTION: &str = "export refused";
@@ -121,11 +122,7 @@ impl Library {
 
     fn check_database(&self, report: &mut CheckReport) -> Result<()> {
         let c = self.store.connection();
-        let mut stmt = c.prepare("PRAGMA integrity_check")?;
-        let lines: Vec<String> = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        for line in lines.into_iter().filter(|l| l != "ok") {
+        for line in inspection::integrity_problems(c)? {
             report.problems.push(Problem {
                 kind: ProblemKind::DatabaseIntegrity,
                 subject: report.database.clone(),
@@ -136,8 +133,7 @@ impl Library {
                     .into(),
             });
         }
-        report.files =
-            c.query_row("SELECT count(*) FROM files", [], |r| r.get::<_, i64>(0))? as u64;
+        report.files = inspection::file_count(c)?;
         Ok(())
     }
 
@@ -178,21 +174,15 @@ impl Library {
         progress: CheckProgress<'_>,
     ) -> Result<()> {
         let c = self.store.connection();
-        let (count, total_bytes): (i64, f64) = c.query_row(
-            "SELECT count(*), total(size) FROM (SELECT sha256, max(size) AS size FROM files GROUP BY sha256)",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        let mut stmt = c.prepare(
-            "SELECT sha256, max(size), group_concat(id) FROM files GROUP BY sha256 ORDER BY sha256",
-        )?;
-        let mut rows = stmt.query([])?;
+        let (count, total_bytes) = inspection::file_blob_totals(c)?;
         let (mut done, mut bytes_done) = (0u64, 0u64);
-        while let Some(row) = rows.next()? {
-            let sha256: String = row.get(0)?;
-            let size = row.get::<_, i64>(1)? as u64;
-            let ids: String = row.get(2)?;
-            let subject = format!("file {} (blob {sha256})", ids.replace(',', ", "));
+        inspection::for_each_file_blob(c, |blob| {
+            let FileBlob {
+                sha256,
+                size,
+                file_ids,
+            } = blob;
+            let subject = format!("file {file_ids} (blob {sha256})");
             let restore = "restore the blob from a backup of the blob store (README, \"Backup \
                            and restore\"), or re-import the file from its source"
                 .to_owned();
@@ -242,31 +232,24 @@ impl Library {
             if read_data {
                 report.bytes_read += size;
             }
-            progress(done, count as u64, bytes_done, total_bytes as u64);
-        }
-        Ok(())
+            progress(done, count, bytes_done, total_bytes);
+            Ok(())
+        })
     }
 
     /// Without `--read-data`, the blobs an export or a share refused as damaged (their audit
     /// rows name them) are re-hashed: a blob still damaged is listed.
     fn check_blobs_refused_on_export(&self, report: &mut CheckReport) -> Result<()> {
         let c = self.store.connection();
-        let mut stmt = c.prepare("SELECT detail FROM audit WHERE action = ?1")?;
-        let details: Vec<Option<String>> = stmt
-            .query_map([EXPORT_REFUSED_ACTION], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let named: BTreeSet<String> = details
+        let named: BTreeSet<String> = inspection::audit_details(c, EXPORT_REFUSED_ACTION)?
             .iter()
-            .flatten()
             .filter_map(|detail| blob_named_in(detail))
             .collect();
         for sha256 in named {
-            let ids: Option<String> = c.query_row(
-                "SELECT group_concat(id, ', ') FROM files WHERE sha256 = ?1",
-                [&sha256],
-                |r| r.get(0),
-            )?;
-            let Some(ids) = ids else { continue }; // no file uses it any more
+            // No file uses it any more: nothing to say.
+            let Some(ids) = inspection::file_ids_with_sha256(c, &sha256)? else {
+                continue;
+            };
             if let Ok(BlobCheck::Corrupt { actual_sha256 }) = self.blobs.verify(&sha256) {
                 report.problems.push(Problem {
                     kind: ProblemKind::BlobCorrupt,
@@ -292,24 +275,15 @@ impl Library {
         let mut failed = None;
         let inventory = self
             .blobs
-            .inventory(|sha256| {
-                let referenced = snapshot
-                    .query_row(
-                        "SELECT EXISTS (SELECT 1 FROM files WHERE sha256 = ?1)",
-                        [sha256],
-                        |r| r.get::<_, bool>(0),
-                    )
-                    .and_then(|referenced| {
-                        Ok(referenced || blob_table::state(&snapshot, sha256)?.is_some())
-                    });
-                match referenced {
+            .inventory(
+                |sha256| match inspection::is_known(&snapshot, sha256, true) {
                     Ok(true) => {}
                     Ok(false) => unknown.push(sha256.to_owned()),
                     Err(e) => {
                         failed.get_or_insert(e);
                     }
-                }
-            })
+                },
+            )
             .map_err(|e| LibraryError::io("cannot list the blob store", self.blobs.root(), e))?;
         drop(snapshot);
         if let Some(e) = failed {
@@ -357,14 +331,7 @@ impl Library {
                        releases and requeues what a process that died left"
             .to_owned();
         let c = self.store.connection();
-        let mut stmt = c.prepare(
-            "SELECT r.id, a.name, r.purpose, r.storage_bytes FROM reservations r
-             JOIN accounts a ON a.id = r.account ORDER BY r.id",
-        )?;
-        let reservations: Vec<(i64, String, String, i64)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        for (id, account, purpose, bytes) in reservations {
+        for (id, account, purpose, bytes) in inspection::reservations(c)? {
             report.problems.push(Problem {
                 kind: ProblemKind::LeftoverReservation,
                 subject: format!("reservation {id} ({account})"),
@@ -372,12 +339,7 @@ impl Library {
                 fix: restart.clone(),
             });
         }
-        let mut stmt =
-            c.prepare("SELECT id, path FROM import_items WHERE state = 'downloading' ORDER BY id")?;
-        let claimed: Vec<(i64, String)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        for (id, path) in claimed {
+        for (id, path) in inspection::claimed_items(c)? {
             report.problems.push(Problem {
                 kind: ProblemKind::LeftoverDownload,
                 subject: format!("queue item {id} ({path})"),
@@ -397,11 +359,7 @@ impl Library {
                 fix: restart.clone(),
             });
         }
-        let mut stmt = c.prepare("SELECT sha256 FROM blobs WHERE pins > 0 ORDER BY sha256")?;
-        let pinned: BTreeSet<String> = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        for sha256 in pinned {
+        for sha256 in inspection::pinned_blobs(c)? {
             let referenced = matches!(blob_table::state(c, &sha256)?, Some((BlobState::Live, _)));
             report.problems.push(Problem {
                 kind: ProblemKind::DeadPin,

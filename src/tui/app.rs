@@ -194,6 +194,32 @@ pub struct ErrorRow {
     pub upload: bool,
 }
 
+impl ErrorRow {
+    /// The row of an import the engine just failed or will try again.
+    fn from_engine(
+        item: crate::import::events::ItemRef,
+        kind: crate::library::policy::ErrorKind,
+        detail: String,
+        state: ItemState,
+        next_attempt_at: Option<i64>,
+    ) -> ErrorRow {
+        ErrorRow {
+            item: item.item,
+            account: item.account,
+            path: item.path,
+            size: item.size,
+            kind: kind.as_str().into(),
+            detail,
+            at: time::OffsetDateTime::now_utc().unix_timestamp(),
+            retrying: false,
+            state,
+            next_attempt_at,
+            report: None,
+            upload: false,
+        }
+    }
+}
+
 /// A wait Dropbox asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RateLimit {
@@ -682,20 +708,7 @@ impl App {
                 self.failed_since_read.insert(item.item);
                 self.errors.insert(
                     0,
-                    ErrorRow {
-                        item: item.item,
-                        account: item.account,
-                        path: item.path,
-                        size: item.size,
-                        kind: kind.as_str().into(),
-                        detail,
-                        at: time::OffsetDateTime::now_utc().unix_timestamp(),
-                        retrying: false,
-                        state: ItemState::Failed,
-                        next_attempt_at: None,
-                        report: None,
-                        upload: false,
-                    },
+                    ErrorRow::from_engine(item, kind, detail, ItemState::Failed, None),
                 );
             }
             EngineEvent::Retrying {
@@ -711,20 +724,13 @@ impl App {
                 self.errors.retain(|e| e.upload || e.item != item.item);
                 self.errors.insert(
                     0,
-                    ErrorRow {
-                        item: item.item,
-                        account: item.account,
-                        path: item.path,
-                        size: item.size,
-                        kind: kind.as_str().into(),
+                    ErrorRow::from_engine(
+                        item,
+                        kind,
                         detail,
-                        at: time::OffsetDateTime::now_utc().unix_timestamp(),
-                        retrying: false,
-                        state: ItemState::Retrying,
-                        next_attempt_at: Some(next_attempt_at),
-                        report: None,
-                        upload: false,
-                    },
+                        ItemState::Retrying,
+                        Some(next_attempt_at),
+                    ),
                 );
             }
             EngineEvent::RateLimited { link, wait } => {

@@ -11,6 +11,7 @@ pub mod file_pages;
 pub mod files;
 pub mod identity;
 pub mod import_items;
+pub mod inspection;
 pub mod links;
 pub mod migrations;
 pub mod name_index;
