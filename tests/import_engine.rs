@@ -1139,3 +1139,130 @@ mod emulator {
         );
     }
 }
+
+/// Engines and consoles meet in the store: another process (here, another library handle)
+/// asks the watching engine for a pass and gets its summary, sees its status row and the
+/// journal's changes in the event log, pauses a link it then leaves alone, and stops it.
+#[tokio::test]
+async fn a_watching_engine_obeys_commands_given_through_the_store() {
+    use smartimage::import::engine::PassOutcome;
+    use smartimage::library::store::engine_commands::CommandKind;
+    use smartimage::library::store::engine_events;
+    use smartimage::library::store::engine_status;
+    use smartimage::library::store::links::LinkState;
+
+    let h = Harness::local().await;
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut settings = h.settings(2);
+    // Only a command (or a change) starts a pass: a scan that came by itself proves nothing.
+    settings.idle_wait = Duration::from_secs(600);
+    settings.mode = "serve".into();
+    let (engine, _) = ImportEngine::start(h.library(), settings, tx).unwrap();
+    let engine = std::sync::Arc::new(engine);
+    let (_commands, inbox) = tokio::sync::mpsc::unbounded_channel();
+    let watcher = tokio::spawn(engine.clone().watch(inbox));
+
+    let mut other = h.library();
+    let owner = other.actor(Some(OWNER), None).unwrap();
+    // Published within a second or two: who runs, as what, holding which links.
+    let status = wait_for(|| {
+        engine_status::engines(other.store().connection())
+            .unwrap()
+            .into_iter()
+            .find(|e| e.published.links.len() == 3)
+    })
+    .await;
+    assert_eq!(status.published.mode, "serve");
+    assert_eq!(status.pid, std::process::id());
+
+    let seen = engine_events::last_seq(other.store().connection()).unwrap();
+    h.drop_file("Acme", "asked/one.png", &png(91, 3_000));
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    let id = other
+        .command_engine(&owner, CommandKind::Pass, Some("Acme"))
+        .unwrap();
+    let done = wait_for(|| {
+        other
+            .engine_command(id)
+            .unwrap()
+            .filter(|c| c.state == "done")
+    })
+    .await;
+    let outcome: PassOutcome = serde_json::from_str(done.outcome.as_deref().unwrap()).unwrap();
+    assert!(outcome.problems.is_empty(), "{outcome:?}");
+    // The change itself may have woken the engine first: then the asked pass found nothing new.
+    assert!(outcome.summary.imported <= 1, "{outcome:?}");
+    assert_eq!(
+        h.files("Acme").len(),
+        1,
+        "imported by the time the pass is done"
+    );
+    let kinds: Vec<String> = engine_events::since(other.store().connection(), seen, 1000)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.path.as_deref() == Some("/Acme/asked/one.png"))
+        .map(|r| r.kind)
+        .collect();
+    for kind in ["item:discovered", "item:committed", "item:deleted"] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
+    }
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    assert_eq!(
+        engine_events::today(other.store().connection(), None, now)
+            .unwrap()
+            .imported,
+        1
+    );
+
+    // Paused elsewhere: the engine leaves the link alone, even when asked to scan it.
+    other
+        .set_link_state(&owner, "Acme", LinkState::Paused)
+        .unwrap();
+    wait_for(|| {
+        engine_status::engines(other.store().connection())
+            .unwrap()
+            .into_iter()
+            .find(|e| e.published.links.len() == 2)
+    })
+    .await;
+    h.drop_file("Acme", "while-paused.png", &png(92, 3_000));
+    let scan = other
+        .command_engine(&owner, CommandKind::Scan, None)
+        .unwrap();
+    wait_for(|| {
+        other
+            .engine_command(scan)
+            .unwrap()
+            .filter(|c| c.state == "done")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(h.files("Acme").len(), 1, "nothing imported while paused");
+
+    // Only an operator stops the engine; it stops within a tick or two.
+    assert!(
+        other
+            .command_engine(&owner, CommandKind::Stop, None)
+            .is_err()
+    );
+    let operator = other.actor(Some(OPERATOR), None).unwrap();
+    other
+        .command_engine(&operator, CommandKind::Stop, None)
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), watcher)
+        .await
+        .expect("a stop command stops the engine")
+        .unwrap();
+}
+
+/// Polls `probe` every 50 ms for up to 10 s.
+async fn wait_for<T>(mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(std::time::Instant::now() < deadline, "not within 10 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -9,6 +9,7 @@ use serde::Serialize;
 use smartimage::config::Config;
 use smartimage::import::engine::{EngineSettings, ImportEngine};
 use smartimage::import::events::{EngineCommand, EngineEvent, PassSummary};
+use smartimage::import::lock::EngineLock;
 use smartimage::library::Library;
 use smartimage::library::store::links;
 use smartimage::terminal_text::escape_for_terminal;
@@ -296,9 +297,17 @@ pub fn import(cx: Context, config: &Config, watch: bool, account: Option<&str>) 
         }
         None => None,
     };
-    let Context { library, .. } = cx;
+    let Context { mut library, .. } = cx;
     if !watch {
-        let (summary, problems) = run_once_printing(library, engine_settings(config), only)?;
+        let (summary, problems) = if EngineLock::is_held(library.data_dir()) {
+            pass_by_running_engine(&mut library, &actor, account, only)?
+        } else {
+            let settings = EngineSettings {
+                mode: "once".into(),
+                ..engine_settings(config)
+            };
+            run_once_printing(library, settings, only)?
+        };
         println!("{}", summary_line(&summary));
         if problems.is_empty() {
             return Ok(());
@@ -327,6 +336,74 @@ pub fn import(cx: Context, config: &Config, watch: bool, account: Option<&str>) 
     drop(rt);
     let _ = printer.join();
     Ok(())
+}
+
+/// How often `import --once` looks at the pass it asked of a running engine.
+const ASKED_PASS_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// `import --once` while another engine runs on the library: ask that engine for a pass (a
+/// durable command), print what it does as it goes (from the store's event log), and return
+/// its summary — instead of failing because the library is taken.
+fn pass_by_running_engine(
+    library: &mut Library,
+    actor: &smartimage::library::permissions::Actor,
+    account: Option<&str>,
+    only: Option<i64>,
+) -> Result<(PassSummary, Vec<(String, String)>), Failure> {
+    use smartimage::import::engine::PassOutcome;
+    use smartimage::library::store::engine_commands::CommandKind;
+    use smartimage::library::store::engine_events;
+
+    let mut seen = engine_events::last_seq(library.store().connection())
+        .map_err(|e| Failure::runtime(e.to_string()))?;
+    let id = library.command_engine(actor, CommandKind::Pass, account)?;
+    println!(
+        "another engine runs on this library: it was asked for a pass (command {id}); its work follows"
+    );
+    let mut printer = EventPrinter::for_stdout();
+    let mut free_since: Option<std::time::Instant> = None;
+    loop {
+        std::thread::sleep(ASKED_PASS_POLL);
+        let rows = engine_events::since(library.store().connection(), seen, 10_000)
+            .map_err(|e| Failure::runtime(e.to_string()))?;
+        for row in &rows {
+            seen = row.seq;
+            if only.is_some() && row.link != only {
+                continue;
+            }
+            if let Some(event) = smartimage::import::feed::to_event(row) {
+                printer.print(&event);
+            }
+        }
+        printer.flush();
+        let command = library.engine_command(id)?.ok_or_else(|| {
+            Failure::runtime(format!(
+                "the pass asked of the engine (command {id}) vanished"
+            ))
+        })?;
+        if matches!(command.state.as_str(), "done" | "failed") {
+            printer.finish();
+            let outcome: PassOutcome = command
+                .outcome
+                .as_deref()
+                .and_then(|text| serde_json::from_str(text).ok())
+                .unwrap_or_default();
+            return Ok((outcome.summary, outcome.problems));
+        }
+        // The engine went away before taking it: the command stays for the next engine.
+        if EngineLock::is_held(library.data_dir()) {
+            free_since = None;
+        } else if free_since
+            .get_or_insert_with(std::time::Instant::now)
+            .elapsed()
+            > std::time::Duration::from_secs(3)
+        {
+            printer.finish();
+            return Err(Failure::runtime(format!(
+                "the engine stopped before it finished the pass (command {id} waits for the next engine); run `smartimage import --once` again"
+            )));
+        }
+    }
 }
 
 /// Start the engine (recovering from any crash) with a thread printing its events.

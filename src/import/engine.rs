@@ -15,16 +15,19 @@ use crate::dropbox::backend::{BackendError, DropboxBackend};
 use crate::dropbox::folder_name::downloads_folder_path;
 use crate::dropbox::local::{LocalFolder, LocalSettings};
 use crate::import::backends::{AnyBackend, BackendSettings};
-use crate::import::events::{EngineCommand, EngineEvent, PassSummary};
+use crate::import::events::{EngineCommand, EngineEvent, EventSink, PassSummary};
 use crate::import::lock::{EngineLock, LockError};
-use crate::import::pass::{PassContext, PassError, run_pass, run_pass_counted};
+use crate::import::pass::{ENGINE_ROLE, PassContext, PassError, run_pass_counted};
+use crate::import::publish::{Publisher, now_ms};
 use crate::import::retry_policy::RetryPolicy;
 use crate::library::Library;
 use crate::library::blobs::BlobStore;
 use crate::library::error::LibraryError;
 use crate::library::ingest::UPLOAD_PURPOSE;
+use crate::library::store::engine_commands::{self, Command, CommandKind};
 use crate::library::store::import_items as journal;
 use crate::library::store::links::{self, BackendKind, LinkId, LinkRecord, LinkState};
+use crate::library::store::processes::ProcessId;
 use crate::library::store::{processes, quota};
 
 /// Parallel downloads per engine when the config does not say.
@@ -51,6 +54,9 @@ pub struct EngineSettings {
     pub remove_emptied_folders: bool,
     /// When failed tries are tried again; when a transient failure is persistent.
     pub retry: RetryPolicy,
+    /// How the engine runs, as its status row says: `serve`, `watch` (`import --watch`),
+    /// `console` (hosted by a console) or `once`.
+    pub mode: String,
 }
 
 impl Default for EngineSettings {
@@ -61,6 +67,7 @@ impl Default for EngineSettings {
             backends: BackendSettings::default(),
             remove_emptied_folders: true,
             retry: RetryPolicy::default(),
+            mode: "watch".into(),
         }
     }
 }
@@ -97,7 +104,37 @@ pub struct ImportEngine {
     wake: Arc<Notify>,
     /// One wake-up per watched link, for retries due on that link alone.
     link_wakes: Mutex<HashMap<LinkId, Arc<Notify>>>,
+    /// This engine in the registry of live processes: its status row, the commands it took.
+    process: ProcessId,
+    /// Started by the first `run_once` or `watch` (it needs the runtime).
+    publishing: Mutex<Option<Publishing>>,
+    /// `import --once` passes asked of this engine by other processes, not yet finished.
+    asked_passes: Mutex<Vec<AskedPass>>,
     _lock: EngineLock,
+}
+
+/// The publisher and the events it is sent.
+struct Publishing {
+    publisher: Publisher,
+    events: mpsc::UnboundedReceiver<EngineEvent>,
+}
+
+/// A pass another process asked for (a `pass` command): done when every link it covers has
+/// finished a pass that started after it was asked.
+struct AskedPass {
+    command: i64,
+    asked: std::time::Instant,
+    waiting_for: HashSet<LinkId>,
+    summary: PassSummary,
+    problems: Vec<(String, String)>,
+}
+
+/// What a `pass` command reports back (its `outcome`, JSON).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PassOutcome {
+    pub summary: PassSummary,
+    /// (account, problem) of each link that could not be imported.
+    pub problems: Vec<(String, String)>,
 }
 
 impl ImportEngine {
@@ -112,13 +149,25 @@ impl ImportEngine {
         let blobs = library.blobs().clone();
         let mut report = recover(&mut library, &blobs)?;
         report.export_temp_files_removed = remove_export_leftovers(&library);
+        let process = library.holder(ENGINE_ROLE)?;
         let shutdown = Arc::new(AtomicBool::new(false));
+        let (engine_events, published) = mpsc::unbounded_channel();
+        let publishing = Publishing {
+            publisher: Publisher {
+                database: library.store().path().to_path_buf(),
+                process,
+                mode: settings.mode.clone(),
+                stopping: shutdown.clone(),
+            },
+            events: published,
+        };
         let cx = PassContext {
             library: Arc::new(Mutex::new(library)),
             blobs,
-            events,
+            events: EventSink::new(events, Some(engine_events)),
             workers: settings.workers,
             shutdown: shutdown.clone(),
+            stopped_links: Arc::default(),
             download_slots: Arc::new(tokio::sync::Semaphore::new(settings.workers.max(1))),
             db_gate: Arc::new(tokio::sync::Semaphore::new(1)),
             remove_emptied_folders: settings.remove_emptied_folders,
@@ -132,6 +181,9 @@ impl ImportEngine {
                 shutdown,
                 wake: Arc::new(Notify::new()),
                 link_wakes: Mutex::new(HashMap::new()),
+                process,
+                publishing: Mutex::new(Some(publishing)),
+                asked_passes: Mutex::new(Vec::new()),
                 _lock: lock,
             },
             report,
@@ -141,6 +193,24 @@ impl ImportEngine {
     /// The library the engine works on (for read-only views in the same process).
     pub fn library(&self) -> Arc<Mutex<Library>> {
         self.cx.library.clone()
+    }
+
+    /// This engine in the registry of live processes.
+    pub fn process(&self) -> ProcessId {
+        self.process
+    }
+
+    /// Start publishing the engine's state (once; it needs the runtime, so it starts with the
+    /// first pass or watch rather than in `start`).
+    fn start_publishing(&self) {
+        let taken = self
+            .publishing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(Publishing { publisher, events }) = taken {
+            tokio::spawn(publisher.run(events));
+        }
     }
 
     fn active_links(&self, only: Option<LinkId>) -> Result<Vec<LinkRecord>, EngineError> {
@@ -171,6 +241,7 @@ impl ImportEngine {
         &self,
         only: Option<LinkId>,
     ) -> Result<(PassSummary, Vec<(String, String)>), EngineError> {
+        self.start_publishing();
         let mut total = PassSummary::default();
         let mut problems = Vec::new();
         self.resume_fixed_links(only);
@@ -342,9 +413,12 @@ impl ImportEngine {
         true
     }
 
-    /// Run until `Shutdown`: each active link gets a pass, then waits for Dropbox changes (or a
-    /// command, or `idle_wait`) before the next. Work in flight finishes; nothing new starts.
+    /// Run until `Shutdown` (or a `stop` command): each active link gets a pass, then waits
+    /// for Dropbox changes (or a command, or `idle_wait`) before the next. Work in flight
+    /// finishes; nothing new starts. Every tick it takes the commands other processes gave
+    /// (`store::engine_commands`) and obeys links paused or unlinked elsewhere.
     pub async fn watch(self: Arc<Self>, mut commands: mpsc::UnboundedReceiver<EngineCommand>) {
+        self.start_publishing();
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut running: HashSet<LinkId> = HashSet::new();
         let mut tasks = tokio::task::JoinSet::new();
@@ -352,11 +426,11 @@ impl ImportEngine {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             self.resume_fixed_links(None);
-            if let Ok(lib) = self.cx.library.lock() {
-                let _ = lib.heartbeat();
-            }
-            // Start a watcher for every active link that has none (new links, resumed links).
+            // Start a watcher for every active link that has none (new links, resumed links);
+            // a link that stopped being active (paused, unlinked elsewhere) starts nothing new.
             if let Ok(active) = self.active_links(None) {
+                let active_ids: HashSet<LinkId> = active.iter().map(|l| l.id).collect();
+                self.hold_back(&running, &active_ids);
                 for link in active {
                     if running.insert(link.id) {
                         let engine = self.clone();
@@ -367,6 +441,7 @@ impl ImportEngine {
                         });
                     }
                 }
+                self.forget_asked_passes_of(&active_ids);
             }
             tokio::select! {
                 command = commands.recv() => {
@@ -376,13 +451,225 @@ impl ImportEngine {
                     }
                 }
                 Some(Ok(done)) = tasks.join_next() => { running.remove(&done); }
-                _ = tick.tick() => self.wake_links_with_due_retries().await,
+                _ = tick.tick() => {
+                    self.wake_links_with_due_retries().await;
+                    if !self.take_commands().await {
+                        break;
+                    }
+                }
             }
         }
         self.shutdown.store(true, Ordering::SeqCst);
         let _ = stop_tx.send(true);
         self.wake.notify_waiters();
         while tasks.join_next().await.is_some() {}
+        self.fail_asked_passes("the engine stopped before the pass finished");
+    }
+
+    /// Links with a watcher that are no longer active start nothing new, and their watchers
+    /// wake to end.
+    fn hold_back(&self, running: &HashSet<LinkId>, active: &HashSet<LinkId>) {
+        let stopped: HashSet<LinkId> = running.difference(active).copied().collect();
+        for link in &stopped {
+            self.link_wake(*link).notify_one();
+        }
+        if let Ok(mut held) = self.cx.stopped_links.write() {
+            *held = stopped;
+        }
+    }
+
+    /// Take the commands other processes gave; false when one says to stop.
+    async fn take_commands(&self) -> bool {
+        let process = self.process;
+        let taken = self
+            .cx
+            .db(move |lib| {
+                Ok(lib
+                    .store_mut()
+                    .transaction(|tx| engine_commands::take_pending(tx, process))?)
+            })
+            .await;
+        let commands = match taken {
+            Ok(commands) => commands,
+            Err(error) => {
+                tracing::debug!(%error, "could not read the commands given to the engine");
+                return true;
+            }
+        };
+        let mut keep_going = true;
+        for command in commands {
+            tracing::info!(command = command.kind.as_str(), link = ?command.link, by = %command.actor, "command taken");
+            keep_going &= self.obey(command).await;
+        }
+        keep_going
+    }
+
+    async fn obey(&self, command: Command) -> bool {
+        let wake_links = |only: Option<LinkId>| -> usize {
+            let links = self.active_links(only).unwrap_or_default();
+            for link in &links {
+                self.link_wake(link.id).notify_one();
+            }
+            links.len()
+        };
+        let (outcome, keep_going) = match command.kind {
+            CommandKind::Scan => (
+                format!("scanning {} linked folder(s) now", wake_links(command.link)),
+                true,
+            ),
+            CommandKind::Retry => {
+                wake_links(command.link);
+                ("the engine takes the queued files now".to_owned(), true)
+            }
+            CommandKind::Stop => ("the engine is stopping".to_owned(), false),
+            CommandKind::Pass => {
+                self.ask_pass(command);
+                return true;
+            }
+        };
+        self.finish_command(command.id, true, outcome).await;
+        if !keep_going {
+            self.shutdown.store(true, Ordering::SeqCst);
+        }
+        keep_going
+    }
+
+    async fn finish_command(&self, id: i64, ok: bool, outcome: String) {
+        let finished = self
+            .cx
+            .db(move |lib| {
+                Ok(engine_commands::finish(
+                    lib.store().connection(),
+                    id,
+                    ok,
+                    &outcome,
+                    now_ms(),
+                )?)
+            })
+            .await;
+        if let Err(error) = finished {
+            tracing::warn!(%error, command = id, "could not record how a command ended");
+        }
+    }
+
+    /// A pass another process asked for: every active link (or one) passes again; the command
+    /// is finished once each has, with what they did.
+    fn ask_pass(&self, command: Command) {
+        let active = self.active_links(command.link).unwrap_or_default();
+        let problems: Vec<(String, String)> = self
+            .waiting_links(command.link)
+            .unwrap_or_default()
+            .iter()
+            .map(|l| (l.account_name.clone(), waiting_detail(l)))
+            .collect();
+        let asked = AskedPass {
+            command: command.id,
+            asked: std::time::Instant::now(),
+            waiting_for: active.iter().map(|l| l.id).collect(),
+            summary: PassSummary::default(),
+            problems,
+        };
+        self.asked_passes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(asked);
+        for link in &active {
+            self.link_wake(link.id).notify_one();
+        }
+        self.finish_asked_passes();
+    }
+
+    /// A pass of `link` that started at `started` ended: it counts for every asked pass that
+    /// was asked before it started.
+    fn note_pass(
+        &self,
+        link: &LinkRecord,
+        started: std::time::Instant,
+        summary: &PassSummary,
+        problem: Option<String>,
+    ) {
+        {
+            let mut asked = self
+                .asked_passes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for pass in asked
+                .iter_mut()
+                .filter(|p| p.asked <= started && p.waiting_for.contains(&link.id))
+            {
+                pass.waiting_for.remove(&link.id);
+                pass.summary.add(summary);
+                if let Some(problem) = &problem {
+                    pass.problems
+                        .push((link.account_name.clone(), problem.clone()));
+                }
+            }
+        }
+        self.finish_asked_passes();
+    }
+
+    /// Links no longer active (paused, unlinked) are not waited for.
+    fn forget_asked_passes_of(&self, active: &HashSet<LinkId>) {
+        let any = {
+            let mut asked = self
+                .asked_passes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for pass in asked.iter_mut() {
+                pass.waiting_for.retain(|link| active.contains(link));
+            }
+            asked.iter().any(|p| p.waiting_for.is_empty())
+        };
+        if any {
+            self.finish_asked_passes();
+        }
+    }
+
+    /// Record every asked pass that has nothing left to wait for.
+    fn finish_asked_passes(&self) {
+        let done: Vec<AskedPass> = {
+            let mut asked = self
+                .asked_passes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let (done, waiting) = std::mem::take(&mut *asked)
+                .into_iter()
+                .partition(|p| p.waiting_for.is_empty());
+            *asked = waiting;
+            done
+        };
+        for pass in done {
+            let outcome = PassOutcome {
+                summary: pass.summary,
+                problems: pass.problems,
+            };
+            self.record_pass_outcome(pass.command, true, &outcome);
+        }
+    }
+
+    fn fail_asked_passes(&self, why: &str) {
+        let left = std::mem::take(
+            &mut *self
+                .asked_passes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for pass in left {
+            let mut problems = pass.problems;
+            problems.push((String::new(), why.to_owned()));
+            let outcome = PassOutcome {
+                summary: pass.summary,
+                problems,
+            };
+            self.record_pass_outcome(pass.command, false, &outcome);
+        }
+    }
+
+    fn record_pass_outcome(&self, command: i64, ok: bool, outcome: &PassOutcome) {
+        let text = serde_json::to_string(outcome).unwrap_or_default();
+        if let Ok(lib) = self.cx.library.lock() {
+            let _ = engine_commands::finish(lib.store().connection(), command, ok, &text, now_ms());
+        }
     }
 
     async fn watch_link(&self, link_id: LinkId, mut stop: watch::Receiver<bool>) {
@@ -400,14 +687,21 @@ impl ImportEngine {
                     return;
                 }
             };
-            let pause = match run_pass(&self.cx, &link, &backend).await {
-                Ok(_) => {
+            let started = std::time::Instant::now();
+            let (summary, outcome) = run_pass_counted(&self.cx, &link, &backend).await;
+            let (pause, problem, fatal) = match outcome {
+                Ok(()) => {
                     retry_after = LINK_RETRY_MIN;
-                    None
+                    (None, None, false)
                 }
-                Err(PassError::Dropbox(BackendError::RateLimited { retry_after: wait })) => {
-                    Some(wait)
-                }
+                Err(PassError::Dropbox(BackendError::RateLimited { retry_after: wait })) => (
+                    Some(wait),
+                    Some(format!(
+                        "Dropbox asked us to slow down; the engine goes on in {} s",
+                        wait.as_secs().max(1)
+                    )),
+                    false,
+                ),
                 Err(e) => {
                     let fatal = matches!(
                         e,
@@ -417,14 +711,15 @@ impl ImportEngine {
                                 | BackendError::Blocked { .. }
                         )
                     );
-                    self.link_failed(&link, e).await;
-                    if fatal {
-                        return;
-                    }
+                    let detail = self.link_failed(&link, e).await;
                     retry_after = (retry_after * 2).min(LINK_RETRY_MAX);
-                    Some(retry_after / 2)
+                    (Some(retry_after / 2), Some(detail), fatal)
                 }
             };
+            self.note_pass(&link, started, &summary, problem);
+            if fatal {
+                return;
+            }
             if self.shutdown.load(Ordering::SeqCst) {
                 return;
             }

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::error::SendError;
 
 use crate::library::local_source::SkipReason;
 use crate::library::policy::ErrorKind;
@@ -30,7 +32,7 @@ pub struct UploadRef {
     pub size: u64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PassSummary {
     pub discovered: u64,
     pub imported: u64,
@@ -181,4 +183,34 @@ pub enum EngineCommand {
     },
     /// Finish commits in flight, start nothing new, then stop.
     Shutdown,
+}
+
+/// Where the engine's events go: to its own front end, and (those it publishes) to the
+/// publisher (`import::publish`), both sent at once so the front end never waits on the store.
+#[derive(Clone, Debug)]
+pub struct EventSink {
+    front_end: UnboundedSender<EngineEvent>,
+    publisher: Option<UnboundedSender<EngineEvent>>,
+}
+
+impl EventSink {
+    pub fn new(
+        front_end: UnboundedSender<EngineEvent>,
+        publisher: Option<UnboundedSender<EngineEvent>>,
+    ) -> EventSink {
+        EventSink {
+            front_end,
+            publisher,
+        }
+    }
+
+    /// Fails only when the front end is gone.
+    pub fn send(&self, event: EngineEvent) -> Result<(), SendError<EngineEvent>> {
+        if let Some(publisher) = &self.publisher
+            && crate::import::publish::wants(&event)
+        {
+            let _ = publisher.send(event.clone());
+        }
+        self.front_end.send(event)
+    }
 }

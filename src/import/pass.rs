@@ -9,12 +9,11 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use time::OffsetDateTime;
-use tokio::sync::mpsc::UnboundedSender;
 
 use crate::dropbox::backend::{BackendError, DropboxBackend};
 use crate::dropbox::wire::{DeleteArg, FileMetadata, Metadata};
 use crate::import::current_report;
-use crate::import::events::{EngineEvent, ItemRef, PassSummary};
+use crate::import::events::{EngineEvent, EventSink, ItemRef, PassSummary};
 use crate::import::report::{self, is_report_name};
 use crate::import::retry_policy::{RetryPolicy, TransientVerdict};
 use crate::import::skip::is_passed_over;
@@ -76,10 +75,13 @@ enum CommitFailure {
 pub struct PassContext {
     pub library: Arc<Mutex<Library>>,
     pub blobs: BlobStore,
-    pub events: UnboundedSender<EngineEvent>,
+    pub events: EventSink,
     pub workers: usize,
     /// Set on shutdown: items not yet started stay queued for the next run.
     pub shutdown: Arc<std::sync::atomic::AtomicBool>,
+    /// Links paused, unlinked or blocked while their pass runs (by any process): like a
+    /// shutdown for that link alone — what is in flight finishes, nothing new starts.
+    pub stopped_links: Arc<std::sync::RwLock<std::collections::HashSet<LinkId>>>,
     /// Download slots shared by every link: `workers` files move at once in all.
     pub download_slots: Arc<tokio::sync::Semaphore>,
     /// One library operation at a time waits for a blocking thread: without this gate, hundreds
@@ -592,7 +594,12 @@ async fn admit_chunk(
     plan: &Plan,
     chunk: Vec<ImportItem>,
 ) -> Vec<(ImportItem, Admission)> {
-    if cx.shutdown.load(std::sync::atomic::Ordering::SeqCst) {
+    let link_stopped = chunk.first().is_some_and(|item| {
+        cx.stopped_links
+            .read()
+            .is_ok_and(|stopped| stopped.contains(&item.link))
+    });
+    if link_stopped || cx.shutdown.load(std::sync::atomic::Ordering::SeqCst) {
         return chunk
             .into_iter()
             .map(|i| (i, Admission::Deferred))

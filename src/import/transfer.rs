@@ -5,12 +5,11 @@
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::io::SyncIoBridge;
 
 use crate::dropbox::backend::{BackendError, Download};
 use crate::dropbox::wire::FileMetadata;
-use crate::import::events::EngineEvent;
+use crate::import::events::{EngineEvent, EventSink};
 use crate::library::blobs::{BlobStore, PendingBlob};
 use crate::library::store::import_items::ItemId;
 
@@ -100,7 +99,7 @@ pub async fn download_to_blob<H, T, F>(
     download: Download,
     blobs: BlobStore,
     item: ItemId,
-    events: UnboundedSender<EngineEvent>,
+    events: EventSink,
     held: H,
     inspect: F,
 ) -> Result<(PendingBlob, FileMetadata, io::Result<T>), TransferError>

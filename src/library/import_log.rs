@@ -10,6 +10,7 @@ use crate::library::actions::{Library, event, now};
 use crate::library::error::{LibraryError, Result};
 use crate::library::permissions::{Actor, Right};
 use crate::library::store::audit;
+use crate::library::store::engine_commands::{self, CommandKind};
 use crate::library::store::import_items::{self as journal, ImportItem, ItemState};
 use crate::library::store::links;
 
@@ -140,8 +141,14 @@ impl Library {
                 .filter(|l| l.account == account.id)
                 .map(|l| l.id)
                 .collect();
+            let at_ms = at * 1000;
+            let by = actor.admin.email.clone();
             total += self.store.transaction(|tx| -> Result<usize> {
                 let n = journal::retry(tx, &link_ids, Some(&ids), at)?;
+                // The one command path: whichever engine runs wakes the link at its next tick.
+                for link in &link_ids {
+                    engine_commands::submit(tx, &by, CommandKind::Retry, Some(*link), at_ms)?;
+                }
                 let detail = format!("{n} item(s)");
                 audit::record(
                     tx,

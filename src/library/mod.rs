@@ -9,6 +9,7 @@ pub mod browse;
 pub mod check;
 pub mod collection_edit;
 pub mod custody;
+pub mod engine_control;
 pub mod error;
 pub mod formats;
 pub mod import_log;

@@ -31,6 +31,8 @@ pub enum Right<'a> {
     ViewAudit(&'a Account),
     /// Check the library, bring back blobs it did not know, back it up: operators.
     Maintain,
+    /// Stop the import engine that runs (for every account): operators.
+    StopEngine,
 }
 
 impl Actor {
@@ -63,7 +65,9 @@ impl Actor {
     pub fn may(&self, right: Right<'_>) -> bool {
         let operator = self.is_operator();
         match right {
-            Right::ManageAccounts | Right::ManageAdmins | Right::Maintain => operator,
+            Right::ManageAccounts | Right::ManageAdmins | Right::Maintain | Right::StopEngine => {
+                operator
+            }
             Right::AddAdminTo(a) | Right::ViewAudit(a) => {
                 operator || self.role_in(a.id) == Some(Role::Owner)
             }
@@ -87,6 +91,9 @@ impl Actor {
             }
             Right::Maintain => format!(
                 "{who} is not an operator; only operators check, repair and back up the library"
+            ),
+            Right::StopEngine => format!(
+                "{who} is not an operator; only operators stop the import engine (it imports for every account)"
             ),
             Right::ManageAdmins => format!(
                 "{who} is not an operator; only operators create operators or admins without an account"

@@ -440,7 +440,10 @@ fn spawn_engine(
     forward_engine_events(events_rx, tx.clone());
     let data_dir = options.data_dir.clone();
     let plans = options.plans.clone();
-    let settings = options.engine.clone();
+    let settings = crate::import::engine::EngineSettings {
+        mode: "console".into(),
+        ..options.engine.clone()
+    };
     let task = tokio::spawn(async move {
         let started = tokio::task::spawn_blocking(move || {
             let library = Library::open_existing(&data_dir, plans).map_err(|e| e.to_string())?;

@@ -6,7 +6,7 @@
 pub const APPLICATION_ID: i32 = 0x534D_4947;
 
 /// Each entry migrates from version `index` to `index + 1`, in one transaction.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 pub fn latest_version() -> i64 {
     MIGRATIONS.len() as i64
@@ -381,6 +381,98 @@ ALTER TABLE import_items ADD COLUMN next_attempt_at INTEGER;
 ALTER TABLE import_items ADD COLUMN transient_tries INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE import_items ADD COLUMN first_transient_at INTEGER;
 ALTER TABLE import_items ADD COLUMN server_faults INTEGER NOT NULL DEFAULT 0;
+"#;
+
+/// The store is where engines and consoles meet (ARCHITECTURE.md, "Engines and consoles"):
+/// each running (or standby) engine publishes a status row beside its process row; every state
+/// change of the import journal, of a link and of a customer report appends to `engine_events`
+/// through a trigger, so the event is written in the same transaction as the change it reports
+/// and no process can change state without it being told; commands to whichever engine runs
+/// are durable rows. Times here are unix milliseconds. The log keeps the newest
+/// `EVENT_LOG_KEEP` rows (trimmed every 1,024 inserts).
+const V9: &str = r#"
+CREATE TABLE engine_status (
+    process    INTEGER PRIMARY KEY REFERENCES processes(id) ON DELETE CASCADE,
+    mode       TEXT    NOT NULL,
+    state      TEXT    NOT NULL CHECK (state IN ('running', 'standby', 'stopping')),
+    links      TEXT    NOT NULL DEFAULT '[]',
+    in_flight  TEXT    NOT NULL DEFAULT '[]',
+    rate_bps   INTEGER NOT NULL DEFAULT 0,
+    updated_ms INTEGER NOT NULL
+);
+CREATE TABLE engine_events (
+    seq    INTEGER PRIMARY KEY,
+    at_ms  INTEGER NOT NULL,
+    kind   TEXT    NOT NULL,
+    link   INTEGER,
+    item   INTEGER,
+    detail TEXT
+);
+CREATE TRIGGER engine_events_trim AFTER INSERT ON engine_events WHEN NEW.seq % 1024 = 0
+BEGIN
+    DELETE FROM engine_events WHERE seq <= NEW.seq - 200000;
+END;
+-- Files (and bytes) that reached each journal state, per UTC day and link: today's totals
+-- without scanning the journal, exact however long the event log is.
+CREATE TABLE import_days (
+    day   INTEGER NOT NULL,
+    link  INTEGER NOT NULL,
+    state TEXT    NOT NULL,
+    files INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    PRIMARY KEY (day, link, state)
+) WITHOUT ROWID;
+CREATE TRIGGER import_items_found AFTER INSERT ON import_items
+BEGIN
+    INSERT INTO engine_events(at_ms, kind, link, item)
+        VALUES (CAST(unixepoch('subsec') * 1000 AS INTEGER), 'item:' || NEW.state, NEW.link, NEW.id);
+    INSERT INTO import_days(day, link, state, files, bytes)
+        VALUES (unixepoch() / 86400, NEW.link, NEW.state, 1, NEW.size)
+        ON CONFLICT(day, link, state) DO UPDATE SET files = files + 1, bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER import_items_moved AFTER UPDATE OF state ON import_items
+    WHEN NEW.state IS NOT OLD.state
+BEGIN
+    INSERT INTO engine_events(at_ms, kind, link, item, detail)
+        VALUES (CAST(unixepoch('subsec') * 1000 AS INTEGER), 'item:' || NEW.state, NEW.link, NEW.id,
+                NEW.error_detail);
+    INSERT INTO import_days(day, link, state, files, bytes)
+        VALUES (unixepoch() / 86400, NEW.link, NEW.state, 1, NEW.size)
+        ON CONFLICT(day, link, state) DO UPDATE SET files = files + 1, bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER links_moved AFTER UPDATE OF state ON links
+    WHEN NEW.state IS NOT OLD.state
+BEGIN
+    INSERT INTO engine_events(at_ms, kind, link, detail)
+        VALUES (CAST(unixepoch('subsec') * 1000 AS INTEGER), 'link:' || NEW.state, NEW.id,
+                NEW.state_detail);
+END;
+CREATE TRIGGER reports_written AFTER UPDATE OF rev ON reports
+    WHEN NEW.rev IS NOT NULL AND NEW.rev IS NOT OLD.rev
+BEGIN
+    INSERT INTO engine_events(at_ms, kind, link, item, detail)
+        VALUES (CAST(unixepoch('subsec') * 1000 AS INTEGER), 'report:written', NEW.link, NEW.id,
+                NEW.dropbox_path);
+END;
+CREATE TRIGGER reports_removed AFTER DELETE ON reports WHEN OLD.rev IS NOT NULL
+BEGIN
+    INSERT INTO engine_events(at_ms, kind, link, item, detail)
+        VALUES (CAST(unixepoch('subsec') * 1000 AS INTEGER), 'report:removed', OLD.link, OLD.id,
+                OLD.dropbox_path);
+END;
+CREATE TABLE engine_commands (
+    id       INTEGER PRIMARY KEY,
+    at_ms    INTEGER NOT NULL,
+    actor    TEXT    NOT NULL,
+    kind     TEXT    NOT NULL CHECK (kind IN ('scan', 'pass', 'retry', 'stop')),
+    link     INTEGER,
+    state    TEXT    NOT NULL DEFAULT 'pending'
+             CHECK (state IN ('pending', 'taken', 'done', 'failed')),
+    taken_by INTEGER,
+    done_ms  INTEGER,
+    outcome  TEXT
+);
+CREATE INDEX engine_commands_open ON engine_commands(state) WHERE state IN ('pending', 'taken');
 "#;
 
 /// The schema version whose migration widens `files.source` (see [`widen_file_sources`]).
