@@ -124,8 +124,9 @@ mod tests {
         let holder = EngineLock::acquire(dir.path()).unwrap();
         let waiting = EngineLock::wait_until_free(dir.path(), STANDBY_POLL);
         tokio::pin!(waiting);
-        let still_waiting =
-            tokio::time::timeout(STANDBY_POLL * 3, waiting.as_mut()).await.is_err();
+        let still_waiting = tokio::time::timeout(STANDBY_POLL * 3, waiting.as_mut())
+            .await
+            .is_err();
         assert!(still_waiting, "returned while the lock was held");
         drop(holder);
         tokio::time::timeout(Duration::from_secs(2), waiting)
