@@ -34,6 +34,9 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 /// How often the status line's link count is read again (links are linked, paused and
 /// resumed by other processes, without telling this one).
 const STATUS_REFRESH: Duration = Duration::from_secs(2);
+/// At the end, the last events get this long to be logged (an engine cut off at `STOP_GRACE`
+/// may still hold a sender, so the log cannot wait for every sender to go).
+const LOG_DRAIN: Duration = Duration::from_secs(1);
 
 pub fn serve(
     data_dir: &Path,
@@ -48,9 +51,9 @@ pub fn serve(
     log::init();
     let rt = runtime()?;
     let outcome = rt.block_on(Service::new(data_dir, config_path, config).run());
-    if let Err(failure) = &outcome {
-        tracing::error!("{}", escape_for_terminal(&failure.message));
-    }
+    // An engine cut off at `STOP_GRACE` may have blocking work left; it is crash safe.
+    rt.shutdown_timeout(LOG_DRAIN);
+    // A failure is printed by `main`, on stderr like the log.
     outcome
 }
 
@@ -139,7 +142,7 @@ impl<'a> Service<'a> {
         };
         // Every engine is gone; the last events are logged before the process ends.
         drop(events_tx);
-        let _ = event_log.await;
+        let _ = tokio::time::timeout(LOG_DRAIN, event_log).await;
         if outcome.is_ok() {
             tracing::info!("stopped");
         }
@@ -253,6 +256,7 @@ impl<'a> Service<'a> {
                         "files still in flight after {} s; stopping anyway (they are finished at the next start)",
                         STOP_GRACE.as_secs()
                     );
+                    watching.abort();
                 }
             }
             // A restart waits for the engine to be gone: its lock must be free to start again.
