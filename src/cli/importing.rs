@@ -7,12 +7,14 @@ use std::io::{IsTerminal, Write};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
 use smartimage::config::Config;
-use smartimage::import::engine::{EngineSettings, ImportEngine};
+use smartimage::import::engine::{EngineError, EngineSettings, ImportEngine, RecoveryReport};
 use smartimage::import::events::{EngineCommand, EngineEvent, PassSummary};
-use smartimage::import::lock::EngineLock;
+use smartimage::import::lock::{EngineLock, LockError, STANDBY_POLL};
 use smartimage::library::Library;
 use smartimage::library::store::links;
 use smartimage::terminal_text::escape_for_terminal;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::mpsc::UnboundedSender;
 
 use super::linking::{backend_settings, runtime};
 use super::output::{bytes, json, table, timestamp};
@@ -24,7 +26,7 @@ const PRINT_GATHER: std::time::Duration = std::time::Duration::from_millis(10);
 /// Prints one plain line per event (for logs, pipes and the `--once` summary); on a terminal
 /// also a progress bar per file being downloaded and a total with an ETA.
 struct EventPrinter {
-    paths: HashMap<i64, String>,
+    lines: EventLines,
     bars: Option<ProgressBars>,
     /// Lines for a pipe or a file, flushed whenever the engine pauses (see `start_printing`):
     /// one write per burst, not per line, when thousands of files go by.
@@ -111,7 +113,7 @@ impl ProgressBars {
     }
 
     fn println(&self, line: &str) {
-        self.multi.suspend(|| println!("{line}"));
+        self.multi.suspend(|| say(line));
     }
 
     fn finish(&self) {
@@ -126,7 +128,7 @@ impl EventPrinter {
     fn for_stdout() -> EventPrinter {
         let bars = std::io::stdout().is_terminal().then(ProgressBars::new);
         EventPrinter {
-            paths: HashMap::new(),
+            lines: EventLines::default(),
             bars,
             piped: std::io::BufWriter::new(std::io::stdout()),
         }
@@ -147,6 +149,28 @@ impl EventPrinter {
         if let Some(bars) = self.bars.as_mut() {
             bars.update(event);
         }
+        let Some(line) = self.lines.line(event) else {
+            return;
+        };
+        match &self.bars {
+            Some(bars) => bars.println(&line),
+            None => {
+                let _ = writeln!(self.piped, "{line}");
+            }
+        }
+    }
+}
+
+/// The one plain line an engine event is told in (`import`, and `serve`'s log), escaped for a
+/// terminal; `None` for events too small to tell. Remembers paths, since later events of a
+/// file name only its item.
+#[derive(Default)]
+pub struct EventLines {
+    paths: HashMap<i64, String>,
+}
+
+impl EventLines {
+    pub fn line(&mut self, event: &EngineEvent) -> Option<String> {
         let line = match event {
             EngineEvent::Discovered(item) => {
                 self.paths.insert(item.item, item.path.clone());
@@ -158,6 +182,7 @@ impl EventPrinter {
                 bytes(item.size)
             ),
             EngineEvent::Failed { item, detail, .. } => {
+                self.paths.remove(&item.item);
                 format!("failed    {}: {detail}", item.path)
             }
             EngineEvent::Retrying {
@@ -165,16 +190,21 @@ impl EventPrinter {
                 detail,
                 next_attempt_at,
                 ..
-            } => format!(
-                "retrying  {}: {detail} (it stays in Dropbox; tried again automatically from {} UTC)",
-                item.path,
-                timestamp(*next_attempt_at)
-            ),
-            EngineEvent::Deleted { item } => format!("removed   {} from Dropbox", self.path(*item)),
+            } => {
+                self.paths.remove(&item.item);
+                format!(
+                    "retrying  {}: {detail} (it stays in Dropbox; tried again automatically from {} UTC)",
+                    item.path,
+                    timestamp(*next_attempt_at)
+                )
+            }
+            EngineEvent::Deleted { item } => {
+                format!("removed   {} from Dropbox", self.take_path(*item))
+            }
             EngineEvent::KeptChanged { item } => {
                 format!(
                     "kept      {} in Dropbox: it changed while being imported; the new version comes next",
-                    self.path(*item)
+                    self.take_path(*item)
                 )
             }
             EngineEvent::ReportWritten { path, failures, .. } => {
@@ -216,21 +246,16 @@ impl EventPrinter {
             | EngineEvent::UploadQueued(_)
             | EngineEvent::Uploaded { .. }
             | EngineEvent::UploadRefused { .. }
-            | EngineEvent::UploadSkipped { .. } => return,
+            | EngineEvent::UploadSkipped { .. } => return None,
         };
-        let line = escape_for_terminal(&line);
-        match &self.bars {
-            Some(bars) => bars.println(&line),
-            None => {
-                let _ = writeln!(self.piped, "{line}");
-            }
-        }
+        Some(escape_for_terminal(&line).into_owned())
     }
 
-    fn path(&self, item: i64) -> String {
+    /// The path of a file whose last event this is: a long-lived `serve` must not keep the
+    /// path of every file it ever imported.
+    fn take_path(&mut self, item: i64) -> String {
         self.paths
-            .get(&item)
-            .cloned()
+            .remove(&item)
             .unwrap_or_else(|| format!("item {item}"))
     }
 }
@@ -270,7 +295,7 @@ pub fn run_once_printing(
     only: Option<i64>,
 ) -> Result<(PassSummary, Vec<(String, String)>), Failure> {
     let rt = runtime()?;
-    let (engine, printer) = start_printing(library, settings)?;
+    let (engine, printer) = start_printing(library, settings).map_err(NotStarted::into_failure)?;
     let result = rt
         .block_on(engine.run_once(only))
         .map_err(|e| Failure::runtime(e.to_string()));
@@ -319,17 +344,45 @@ pub fn import(cx: Context, config: &Config, watch: bool, account: Option<&str>) 
         )));
     }
     let rt = runtime()?;
-    let (engine, printer) = start_printing(library, engine_settings(config))?;
+    let data_dir = library.data_dir().to_path_buf();
+    let mut library = Some(library);
+    let started = rt.block_on(async {
+        let mut stop = StopSignals::listen()?;
+        let mut standby_told = false;
+        loop {
+            // Standby ends in a new try with a fresh library: a start that failed consumed it.
+            let library = match library.take() {
+                Some(library) => library,
+                None => super::open_library(&data_dir, config)?,
+            };
+            match start_printing(library, engine_settings(config)) {
+                Ok(started) => return Ok(Some((started, stop))),
+                Err(NotStarted::Failed(failure)) => return Err(failure),
+                Err(NotStarted::Held(holder)) => {
+                    if !std::mem::replace(&mut standby_told, true) {
+                        say(&standby_line(&holder));
+                    }
+                    tokio::select! {
+                        _ = EngineLock::wait_until_free(&data_dir, STANDBY_POLL) => {}
+                        _ = stop.recv() => return Ok(None),
+                    }
+                }
+            }
+        }
+    })?;
+    let Some(((engine, printer), mut stop)) = started else {
+        return Ok(());
+    };
     rt.block_on(async move {
         let engine = std::sync::Arc::new(engine);
         let (commands_tx, commands_rx) = tokio::sync::mpsc::unbounded_channel();
         let stopper = commands_tx.clone();
         tokio::spawn(async move {
-            wait_for_stop_signal().await;
-            println!("stopping: finishing files in flight…");
+            stop.recv().await;
+            say("stopping: finishing files in flight…");
             let _ = stopper.send(EngineCommand::Shutdown);
         });
-        println!("watching linked Dropbox folders; Ctrl-C stops");
+        say("watching linked Dropbox folders; Ctrl-C stops");
         engine.watch(commands_rx).await;
         drop(commands_tx);
     });
@@ -406,14 +459,54 @@ fn pass_by_running_engine(
     }
 }
 
+/// A line to stdout that never panics: after a hang-up the terminal is gone and writes fail,
+/// and the stop that follows must still happen.
+fn say(line: &str) {
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+/// What `import --watch` and `serve` say, once, while another engine holds the library.
+pub fn standby_line(holder: &str) -> String {
+    format!(
+        "standby: another engine holds this library ({}); taking over when it stops",
+        escape_for_terminal(holder)
+    )
+}
+
+/// Why an engine did not start: another one holds the library (wait in standby), or a failure.
+pub enum NotStarted {
+    Held(String),
+    Failed(Failure),
+}
+
+impl NotStarted {
+    fn into_failure(self) -> Failure {
+        match self {
+            NotStarted::Held(holder) => Failure::runtime(LockError::Held { holder }.to_string()),
+            NotStarted::Failed(failure) => failure,
+        }
+    }
+}
+
+/// Start the engine on `library`: take the engine lock and recover from any crash.
+pub fn start_engine(
+    library: Library,
+    settings: EngineSettings,
+    events: UnboundedSender<EngineEvent>,
+) -> Result<(ImportEngine, RecoveryReport), NotStarted> {
+    ImportEngine::start(library, settings, events).map_err(|e| match e {
+        EngineError::Lock(LockError::Held { holder }) => NotStarted::Held(holder),
+        other => NotStarted::Failed(Failure::runtime(other.to_string())),
+    })
+}
+
 /// Start the engine (recovering from any crash) with a thread printing its events.
 fn start_printing(
     library: Library,
     settings: EngineSettings,
-) -> Result<(ImportEngine, std::thread::JoinHandle<()>), Failure> {
+) -> Result<(ImportEngine, std::thread::JoinHandle<()>), NotStarted> {
     let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
-    let (engine, recovery) = ImportEngine::start(library, settings, events_tx)
-        .map_err(|e| Failure::runtime(e.to_string()))?;
+    let (engine, recovery) = start_engine(library, settings, events_tx)?;
     print_recovery(&recovery);
     let printer = std::thread::spawn(move || {
         let mut printer = EventPrinter::for_stdout();
@@ -433,40 +526,71 @@ fn start_printing(
     Ok((engine, printer))
 }
 
-fn print_recovery(recovery: &smartimage::import::engine::RecoveryReport) {
+fn print_recovery(recovery: &RecoveryReport) {
+    for line in recovery_lines(recovery) {
+        say(&line);
+    }
+}
+
+/// What start-up recovery did, in sentences (none when there was nothing to mend).
+pub fn recovery_lines(recovery: &RecoveryReport) -> Vec<String> {
+    let mut lines = Vec::new();
     if recovery.blob_cleanup_postponed {
-        println!(
-            "an upload is writing to this library: leftover temp files and released blobs are cleaned up at the next start"
+        lines.push(
+            "an upload is writing to this library: leftover temp files and released blobs are cleaned up at the next start".to_owned(),
         );
     }
     if recovery.export_temp_files_removed > 0 {
-        println!(
+        lines.push(format!(
             "removed {} temp file(s) an interrupted export left in Dropbox",
             recovery.export_temp_files_removed
-        );
+        ));
     }
-    let cleaned = smartimage::import::engine::RecoveryReport {
+    let cleaned = RecoveryReport {
         blob_cleanup_postponed: false,
         export_temp_files_removed: 0,
         ..recovery.clone()
     };
     if cleaned != Default::default() {
-        println!(
+        lines.push(format!(
             "recovered from an interrupted run: {} temp file(s) removed, {} download(s) requeued, {} quota reservation(s) released, {} released blob(s) collected",
             recovery.temp_files_removed,
             recovery.interrupted_requeued,
             recovery.reservations_released,
             recovery.blobs_collected
-        );
+        ));
     }
+    lines
 }
 
-async fn wait_for_stop_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+/// The signals that stop a watching engine: Ctrl-C, SIGTERM, and SIGHUP — a dropped SSH
+/// session hangs up, and an engine left without its terminal must stop cleanly, not die
+/// mid-file. Listened to from creation, so none of them kills the process in between.
+pub struct StopSignals {
+    interrupt: Signal,
+    terminate: Signal,
+    hangup: Signal,
+}
+
+impl StopSignals {
+    /// Must be called inside the runtime.
+    pub fn listen() -> Result<StopSignals, Failure> {
+        let listen = |kind: SignalKind| {
+            signal(kind).map_err(|e| Failure::runtime(format!("cannot listen for signals: {e}")))
+        };
+        Ok(StopSignals {
+            interrupt: listen(SignalKind::interrupt())?,
+            terminate: listen(SignalKind::terminate())?,
+            hangup: listen(SignalKind::hangup())?,
+        })
+    }
+
+    pub async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+            _ = self.hangup.recv() => {}
+        }
     }
 }
 

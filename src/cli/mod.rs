@@ -11,6 +11,7 @@ mod maintenance;
 mod organise;
 mod output;
 mod people;
+mod serve;
 mod uploading;
 
 use std::path::{Path, PathBuf};
@@ -111,12 +112,24 @@ pub enum Command {
         /// One pass over every active link, then a summary
         #[arg(long)]
         once: bool,
-        /// Keep importing as files arrive, until Ctrl-C or SIGTERM
+        /// Keep importing as files arrive, until Ctrl-C, SIGTERM or a hang-up (SIGHUP); while
+        /// another engine holds the library, wait in standby and take over when it stops
         #[arg(long)]
         watch: bool,
         /// Only this account (with --once)
         #[arg(long, value_name = "NAME")]
         account: Option<String>,
+    },
+    /// Run the import engine as a service (systemd or any supervisor): logs to stderr, speaks
+    /// the systemd notify protocol, stops cleanly on SIGTERM, reloads the config on SIGHUP, and
+    /// waits in standby while another engine holds the library
+    Serve {
+        /// Print a systemd unit that runs this service, and exit
+        #[arg(long)]
+        systemd_unit: bool,
+        /// The user the unit runs as (with --systemd-unit)
+        #[arg(long, value_name = "NAME", requires = "systemd_unit")]
+        user: Option<String>,
     },
     /// Files that failed to import and stayed in Dropbox
     #[command(subcommand)]
@@ -328,6 +341,14 @@ pub fn run(cli: Cli) -> Outcome {
         return output::print_plans(&config.plans(), json);
     }
     let data_dir = config::resolve_data_dir(cli.data_dir.as_deref())?;
+    if let Command::Serve { systemd_unit, user } = command {
+        // No actor: the service is the engine, as `import --watch` is, and runs as a system
+        // user; the data dir's permissions say who may start it.
+        if !systemd_unit {
+            warn_if_exposed(&data_dir);
+        }
+        return serve::serve(&data_dir, cli.config.as_deref(), config, systemd_unit, user);
+    }
     let library = match command {
         // Only `init` makes a library; every other verb needs one already.
         Command::Init { .. } => {
@@ -428,7 +449,10 @@ pub fn run(cli: Cli) -> Outcome {
             read_data, json, ..
         } => maintenance::check(&mut cx, read_data, json),
         Command::Backup { to, json } => maintenance::backup(&mut cx, &to, json),
-        Command::Demo { .. } | Command::Formats { .. } | Command::Plans { .. } => {
+        Command::Demo { .. }
+        | Command::Formats { .. }
+        | Command::Plans { .. }
+        | Command::Serve { .. } => {
             unreachable!("handled above")
         }
     }

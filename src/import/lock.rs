@@ -5,8 +5,12 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub const LOCK_FILE: &str = "engine.lock";
+/// How often an engine in standby asks whether the lock is free: it takes over well within
+/// two seconds of the holder letting go, and the question costs one `flock`.
+pub const STANDBY_POLL: Duration = Duration::from_millis(250);
 
 /// Held while the engine runs; released when dropped (or when the process dies).
 #[derive(Debug)]
@@ -85,6 +89,15 @@ impl EngineLock {
         // SAFETY: flock on a valid, open descriptor; the lock, if taken, goes with the file.
         unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) != 0 }
     }
+
+    /// Returns once no engine holds the lock, asking every `poll` (standby). It only asks:
+    /// the caller then starts its engine, which may still lose the race to another one and
+    /// wait again. Cancel it by dropping the future.
+    pub async fn wait_until_free(data_dir: &Path, poll: Duration) {
+        while EngineLock::is_held(data_dir) {
+            tokio::time::sleep(poll).await;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -103,5 +116,22 @@ mod tests {
         );
         drop(first);
         EngineLock::acquire(dir.path()).expect("free again after the holder is gone");
+    }
+
+    #[tokio::test]
+    async fn standby_waits_while_held_and_returns_soon_after_the_holder_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let holder = EngineLock::acquire(dir.path()).unwrap();
+        let waiting = EngineLock::wait_until_free(dir.path(), STANDBY_POLL);
+        tokio::pin!(waiting);
+        let still_waiting = tokio::time::timeout(STANDBY_POLL * 3, waiting.as_mut())
+            .await
+            .is_err();
+        assert!(still_waiting, "returned while the lock was held");
+        drop(holder);
+        tokio::time::timeout(Duration::from_secs(2), waiting)
+            .await
+            .expect("free within two seconds of the holder letting go");
+        EngineLock::acquire(dir.path()).expect("and the lock can be taken");
     }
 }
