@@ -2,6 +2,7 @@
 //! an engine watches asks that engine for a pass (a command row) and prints its summary.
 
 #[path = "support/site.rs"]
+#[allow(dead_code)] // shared by several test crates; each uses a part
 mod site;
 
 use std::process::Stdio;
