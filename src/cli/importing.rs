@@ -10,6 +10,7 @@ use smartimage::config::Config;
 use smartimage::import::engine::{EngineError, EngineSettings, ImportEngine, RecoveryReport};
 use smartimage::import::events::{EngineCommand, EngineEvent, PassSummary};
 use smartimage::import::lock::{EngineLock, LockError, STANDBY_POLL};
+use smartimage::import::standby::StandbyRow;
 use smartimage::library::Library;
 use smartimage::library::store::links;
 use smartimage::terminal_text::escape_for_terminal;
@@ -362,6 +363,9 @@ pub fn import(cx: Context, config: &Config, watch: bool, account: Option<&str>) 
                     if !std::mem::replace(&mut standby_told, true) {
                         say(&standby_line(&holder));
                     }
+                    let _standby = super::open_library(&data_dir, config)
+                        .ok()
+                        .and_then(|library| StandbyRow::publish(library, "watch"));
                     tokio::select! {
                         _ = EngineLock::wait_until_free(&data_dir, STANDBY_POLL) => {}
                         _ = stop.recv() => return Ok(None),

@@ -23,6 +23,8 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use status::{Phase, ServiceStatus};
 
+use smartimage::import::standby::StandbyRow;
+
 use super::importing::{NotStarted, engine_settings, recovery_lines, standby_line, start_engine};
 use super::linking::runtime;
 use super::{Failure, Outcome, open_library};
@@ -183,6 +185,10 @@ impl<'a> Service<'a> {
                     }
                     self.set_phase(Phase::Standby(escape_for_terminal(&holder).into_owned()));
                     self.tell_ready();
+                    // Seen by `status` and every console while it waits; withdrawn on leaving.
+                    let _standby = open_library(self.data_dir, &self.config)
+                        .ok()
+                        .and_then(|library| StandbyRow::publish(library, "serve"));
                     loop {
                         tokio::select! {
                             _ = EngineLock::wait_until_free(self.data_dir, STANDBY_POLL) => break,

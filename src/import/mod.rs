@@ -13,5 +13,6 @@ pub mod publish;
 pub mod report;
 pub mod retry_policy;
 pub mod skip;
+pub mod standby;
 pub mod transfer;
 pub mod upload;
