@@ -2,6 +2,7 @@
 //! through `smartimage::library::Library`, which checks permissions and writes the audit trail.
 
 mod console;
+mod controlling;
 mod demo;
 mod demo_assets;
 mod exporting;
@@ -11,6 +12,7 @@ mod maintenance;
 mod organise;
 mod output;
 mod people;
+mod status;
 mod uploading;
 
 use std::path::{Path, PathBuf};
@@ -117,6 +119,28 @@ pub enum Command {
         /// Only this account (with --once)
         #[arg(long, value_name = "NAME")]
         account: Option<String>,
+    },
+    /// What runs on this library: each engine (host, pid, mode, heartbeat), its links and files
+    /// in flight, today's totals, commands not yet taken. Exit 0 when an engine is healthy, 5
+    /// when none runs, 6 when one is stale (hung, or died where this host cannot see it).
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask the running engine to look at the linked folders now (all, or one account's); an
+    /// engine that starts later takes it if none runs
+    Scan {
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Wait (up to 30 s) until the engine has taken it
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Stop the running engine; it finishes the files in flight (operators)
+    Stop {
+        /// Wait (up to 30 s) until it has let the library go
+        #[arg(long)]
+        wait: bool,
     },
     /// Files that failed to import and stayed in Dropbox
     #[command(subcommand)]
@@ -379,6 +403,9 @@ pub fn run(cli: Cli) -> Outcome {
             let actor = cx.actor()?;
             importing::errors(&cx.library, &actor, account.as_deref(), json)
         }
+        Command::Status { json } => status::status(&cx, json),
+        Command::Scan { account, wait } => controlling::scan(&mut cx, account.as_deref(), wait),
+        Command::Stop { wait } => controlling::stop(&mut cx, wait),
         Command::Retry { account, items } => importing::retry(&mut cx, account.as_deref(), &items),
         Command::Upload {
             account,
