@@ -326,7 +326,6 @@ fn an_admin_sees_no_other_accounts_files_in_flight() {
             .unwrap();
         (n == 2).then_some(())
     });
-    let mut store = Store::open(&site.data.join("library.sqlite3")).unwrap();
     let (links, items): (Vec<i64>, Vec<i64>) = {
         let c = store.connection();
         let links = c
