@@ -1152,6 +1152,15 @@ async fn a_watching_engine_obeys_commands_given_through_the_store() {
     use smartimage::library::store::links::LinkState;
 
     let h = Harness::local().await;
+    // A stop given while no engine ran was meant for an engine that is gone: not this one.
+    let stale_stop = {
+        let mut before = h.library();
+        let operator = before.actor(Some(OPERATOR), None).unwrap();
+        before
+            .command_engine(&operator, CommandKind::Stop, None)
+            .unwrap()
+    };
+    tokio::time::sleep(Duration::from_millis(5)).await;
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let mut settings = h.settings(2);
     // Only a command (or a change) starts a pass: a scan that came by itself proves nothing.
@@ -1173,6 +1182,20 @@ async fn a_watching_engine_obeys_commands_given_through_the_store() {
     })
     .await;
     assert_eq!(status.published.mode, "serve");
+    let ignored = wait_for(|| {
+        other
+            .engine_command(stale_stop)
+            .unwrap()
+            .filter(|c| c.state == "failed")
+    })
+    .await;
+    assert!(
+        ignored
+            .outcome
+            .unwrap()
+            .contains("before this engine started"),
+        "the engine keeps running"
+    );
     assert_eq!(status.pid, std::process::id());
 
     let seen = engine_events::last_seq(other.store().connection()).unwrap();

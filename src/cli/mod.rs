@@ -2,6 +2,7 @@
 //! through `smartimage::library::Library`, which checks permissions and writes the audit trail.
 
 mod console;
+mod controlling;
 mod demo;
 mod demo_assets;
 mod exporting;
@@ -12,6 +13,7 @@ mod organise;
 mod output;
 mod people;
 mod serve;
+mod status;
 mod uploading;
 
 use std::path::{Path, PathBuf};
@@ -130,6 +132,28 @@ pub enum Command {
         /// The user the unit runs as (with --systemd-unit)
         #[arg(long, value_name = "NAME", requires = "systemd_unit")]
         user: Option<String>,
+    },
+    /// What runs on this library: each engine (host, pid, mode, heartbeat), its links and files
+    /// in flight, today's totals, commands not yet taken. Exit 0 when an engine is healthy, 5
+    /// when none runs, 6 when one is stale (hung, or died where this host cannot see it).
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask the running engine to look at the linked folders now (all, or one account's); an
+    /// engine that starts later takes it if none runs
+    Scan {
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        /// Wait (up to 30 s) until the engine has taken it
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Stop the running engine; it finishes the files in flight (operators)
+    Stop {
+        /// Wait (up to 30 s) until it has let the library go
+        #[arg(long)]
+        wait: bool,
     },
     /// Files that failed to import and stayed in Dropbox
     #[command(subcommand)]
@@ -400,6 +424,9 @@ pub fn run(cli: Cli) -> Outcome {
             let actor = cx.actor()?;
             importing::errors(&cx.library, &actor, account.as_deref(), json)
         }
+        Command::Status { json } => status::status(&cx, json),
+        Command::Scan { account, wait } => controlling::scan(&mut cx, account.as_deref(), wait),
+        Command::Stop { wait } => controlling::stop(&mut cx, wait),
         Command::Retry { account, items } => importing::retry(&mut cx, account.as_deref(), &items),
         Command::Upload {
             account,

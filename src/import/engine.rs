@@ -106,6 +106,8 @@ pub struct ImportEngine {
     link_wakes: Mutex<HashMap<LinkId, Arc<Notify>>>,
     /// This engine in the registry of live processes: its status row, the commands it took.
     process: ProcessId,
+    /// When it started (unix ms): a `stop` given earlier was meant for another engine.
+    started_ms: i64,
     /// Started by the first `run_once` or `watch` (it needs the runtime).
     publishing: Mutex<Option<Publishing>>,
     /// `import --once` passes asked of this engine by other processes, not yet finished.
@@ -182,6 +184,7 @@ impl ImportEngine {
                 wake: Arc::new(Notify::new()),
                 link_wakes: Mutex::new(HashMap::new()),
                 process,
+                started_ms: now_ms(),
                 publishing: Mutex::new(Some(publishing)),
                 asked_passes: Mutex::new(Vec::new()),
                 _lock: lock,
@@ -520,6 +523,12 @@ impl ImportEngine {
             CommandKind::Retry => {
                 wake_links(command.link);
                 ("the engine takes the queued files now".to_owned(), true)
+            }
+            // The engine it was meant for is gone; a standby that took over must not stop too.
+            CommandKind::Stop if command.at_ms < self.started_ms => {
+                let outcome = "not obeyed: given before this engine started".to_owned();
+                self.finish_command(command.id, false, outcome).await;
+                return true;
             }
             CommandKind::Stop => ("the engine is stopping".to_owned(), false),
             CommandKind::Pass => {

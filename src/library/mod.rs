@@ -10,6 +10,7 @@ pub mod check;
 pub mod collection_edit;
 pub mod custody;
 pub mod engine_control;
+pub mod engine_view;
 pub mod error;
 pub mod formats;
 pub mod import_log;

@@ -197,6 +197,12 @@ pub fn live_links(c: &Connection) -> rusqlite::Result<Vec<LinkRecord>> {
     stmt.query_map([], link_from_row)?.collect()
 }
 
+/// Every link, unlinked ones too (what happened today may be theirs), by id.
+pub fn all_links(c: &Connection) -> rusqlite::Result<Vec<LinkRecord>> {
+    let mut stmt = c.prepare(&format!("{LINK_SELECT} ORDER BY l.id"))?;
+    stmt.query_map([], link_from_row)?.collect()
+}
+
 pub fn set_cursor(c: &Connection, link: LinkId, cursor: Option<&str>) -> rusqlite::Result<()> {
     c.execute_cached(
         "UPDATE links SET cursor = ?2 WHERE id = ?1",
