@@ -292,6 +292,26 @@ fn a_second_serve_waits_in_standby_and_takes_over_when_the_first_stops() {
         second.output()
     );
     assert!(!second.output().contains(WATCHING));
+    // `status` lists both: the watch engine running, the service waiting.
+    let status = site.run(site::OPERATOR, &["status", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let states: Vec<(String, String)> = report["engines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["mode"].as_str().unwrap().into(),
+                e["state"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(
+        states.contains(&("serve".into(), "standby".into()))
+            && states.contains(&("watch".into(), "running".into())),
+        "{states:?}"
+    );
+    assert_eq!(status.status.code(), Some(0), "the watch engine is healthy");
     first.signal(libc::SIGHUP);
     assert_eq!(first.wait_exit().code(), Some(0), "{}", first.output());
     second.wait_for(WATCHING);
