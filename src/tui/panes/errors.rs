@@ -97,14 +97,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             "retrying…".to_owned()
         } else {
             match e.state {
-                ItemState::QueuedForRetry => "queued".to_owned(),
+                // Until the engine that runs takes it (about a second when one runs).
+                ItemState::QueuedForRetry => "retry pending".to_owned(),
                 _ => e.kind.clone(),
             }
         };
         // Where a file that is not failed for the customer stands comes first in its detail.
         let detail = match (e.state, e.next_attempt_at) {
             (ItemState::Retrying, Some(at)) => format!("next try {} · {}", time_utc(at), e.detail),
-            (ItemState::QueuedForRetry, _) => format!("queued for retry · {}", e.detail),
+            (ItemState::QueuedForRetry, _) => format!("retry pending · {}", e.detail),
             _ => e.detail.clone(),
         };
         Row::new(vec![
@@ -147,7 +148,7 @@ fn state_sentence(e: &ErrorRow) -> Option<String> {
             }
         ),
         ItemState::QueuedForRetry => {
-            "queued for retry: the import engine that runs takes it within seconds".into()
+            "retry pending: the import engine that runs takes it within seconds (or the next one to start)".into()
         }
         _ => return None,
     })
