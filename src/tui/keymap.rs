@@ -449,7 +449,7 @@ pub static BINDINGS: &[Binding] = &[
     Binding {
         keys: &[key('H')],
         label: "H",
-        help: "host the engine here (when none runs)",
+        help: "host the engine here",
         hint: "host the engine here",
         action: Action::HostEngine,
         scope: Scope::Global,
