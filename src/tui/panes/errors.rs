@@ -87,7 +87,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         return;
     }
     let w = area.width as usize;
-    let (time_w, account_w, kind_w) = (16usize, (w / 6).clamp(6, 14), (w / 6).clamp(8, 20));
+    // A retry waiting for the engine says so in full.
+    let pending = rows.iter().any(|e| e.state == ItemState::QueuedForRetry);
+    let kind_min = if pending { RETRY_PENDING.len() } else { 8 };
+    let (time_w, account_w, kind_w) = (16usize, (w / 6).clamp(6, 14), (w / 6).clamp(kind_min, 20));
     let file_w = ((w.saturating_sub(time_w + account_w + kind_w + 4)) / 2).max(8);
     let detail_w = w.saturating_sub(time_w + account_w + kind_w + file_w + 4);
     let shown = super::visible_rows(app.selection.errors, rows.len(), area.height as usize);
@@ -98,7 +101,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         } else {
             match e.state {
                 // Until the engine that runs takes it (about a second when one runs).
-                ItemState::QueuedForRetry => "retry pending".to_owned(),
+                ItemState::QueuedForRetry => RETRY_PENDING.to_owned(),
                 _ => e.kind.clone(),
             }
         };
@@ -134,6 +137,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let mut state = TableState::default().with_selected(Some(selected));
     frame.render_stateful_widget(table, area, &mut state);
 }
+
+/// A retry given (here or in any process) that the engine has not taken yet.
+const RETRY_PENDING: &str = "retry pending";
 
 /// Where a file that is not failed for the customer stands, and what happens next.
 fn state_sentence(e: &ErrorRow) -> Option<String> {
