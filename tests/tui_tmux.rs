@@ -181,7 +181,10 @@ fn a_file_dropped_into_a_linked_folder_is_imported_live_and_listed() {
     let Some((tmux, dir)) = console_on_a_demo() else {
         return;
     };
-    tmux.wait_for("the engine", |s| s.contains("engine: this console"));
+    let before = tmux.wait_for("the engine and today's totals", |s| {
+        s.contains("engine: this console") && imported_today(s).is_some()
+    });
+    let before = imported_today(&before).unwrap();
     let png =
         b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89live";
     std::fs::write(
@@ -189,15 +192,25 @@ fn a_file_dropped_into_a_linked_folder_is_imported_live_and_listed() {
         png,
     )
     .unwrap();
-    let screen = tmux.wait_for("the dropped file imported", |s| {
+    tmux.wait_for("the dropped file imported", |s| {
         s.lines()
             .any(|l| l.contains("live-drop") && l.contains("imported"))
     });
-    assert!(screen.contains("1 imported"), "{screen}");
+    // Today's totals are the store's: the demo's imports, and this one.
+    tmux.wait_for("today's totals counting it", |s| {
+        imported_today(s) == Some(before + 1)
+    });
     tmux.wait_for("the file in All Files", |s| {
         s.lines()
             .any(|l| l.contains("live-drop.png") && l.contains("Dropbox"))
     });
+}
+
+/// The "today N imported" of the queue's totals line.
+fn imported_today(screen: &str) -> Option<u64> {
+    let after = &screen[screen.find("today ")? + "today ".len()..];
+    let (number, rest) = after.split_once(' ')?;
+    rest.starts_with("imported").then(|| number.parse().ok())?
 }
 
 #[test]
