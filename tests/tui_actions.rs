@@ -368,13 +368,13 @@ fn a_console_retry_without_the_engine_shows_the_file_queued_for_retry_not_gone()
     terminal
         .draw(|f| smartimage::tui::layout::draw(f, &app))
         .unwrap();
-    assert!(terminal.backend().to_string().contains("queued"));
+    assert!(terminal.backend().to_string().contains("retry pending"));
     app.error_detail = true;
     terminal
         .draw(|f| smartimage::tui::layout::draw(f, &app))
         .unwrap();
     let screen = terminal.backend().to_string();
-    assert!(screen.contains("queued for retry"), "{screen}");
+    assert!(screen.contains("retry pending"), "{screen}");
     // The CLI sees it the same way.
     let out = lib
         .cli(OWNER, &["errors", "list", "--json"])

@@ -7,8 +7,13 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use smartimage::import::events::{EngineCommand, EngineEvent, ItemRef, PassSummary};
 use smartimage::library::policy::ErrorKind;
+use smartimage::library::store::engine_commands::CommandKind;
+use smartimage::library::store::engine_status::{EngineRow, Published};
 use smartimage::tui::actions::ConsoleAction;
 use smartimage::tui::app::{App, Effect, EngineStatus, ErrorRow, LibraryView, PaneId, QueueState};
+use smartimage::tui::engine_state::EnginesSeen;
+use smartimage::tui::engines::CommandUpdate;
+use smartimage::tui::host::NotHosted;
 use smartimage::tui::keymap::{Action, BINDINGS, Binding, Scope};
 use smartimage::tui::theme::Theme;
 
@@ -205,11 +210,207 @@ fn enter_means_nothing_outside_the_error_log() {
 
 #[test]
 fn s_in_the_queue_asks_the_engine_to_scan_now() {
+    // Hosting: the engine's own channel, at once, and a word in the status line.
     let mut app = app();
+    app.engine = EngineStatus::Watching;
     app.focus = PaneId::Queue;
     assert_eq!(
         app.handle_key(ch('s')),
         vec![Effect::Engine(EngineCommand::ScanNow)]
+    );
+    assert_eq!(app.status.as_deref(), Some("scanning 0 linked folder(s)"));
+}
+
+#[test]
+fn s_in_a_console_that_follows_asks_through_the_store_and_says_how_it_stands() {
+    let mut app = app();
+    app.engine = EngineStatus::Elsewhere(None);
+    app.focus = PaneId::Queue;
+    assert_eq!(
+        app.handle_key(ch('s')),
+        vec![Effect::AskEngine(CommandKind::Scan)]
+    );
+    assert_eq!(app.status.as_deref(), Some("scan asked — pending"));
+    app.command_update(CommandUpdate::Asked(CommandKind::Scan));
+    assert_eq!(app.status.as_deref(), Some("scan asked — pending"));
+    app.dirty = false;
+    app.command_update(CommandUpdate::Done {
+        kind: CommandKind::Scan,
+        ok: true,
+        outcome: "scanning 2 linked folder(s) now".into(),
+    });
+    assert_eq!(app.status.as_deref(), Some("scanning 2 linked folder(s)"));
+    assert!(app.dirty);
+
+    // No engine: the command waits in the store for the next one, and the admin is told.
+    app.engine = EngineStatus::NoEngine;
+    assert_eq!(
+        app.handle_key(ch('s')),
+        vec![Effect::AskEngine(CommandKind::Scan)]
+    );
+    assert_eq!(
+        app.status.as_deref(),
+        Some("no engine running — the scan waits for the next engine")
+    );
+    app.command_update(CommandUpdate::Refused(
+        CommandKind::Scan,
+        "no library".into(),
+    ));
+    assert_eq!(
+        app.last_problem.as_deref(),
+        Some("scan not asked: no library")
+    );
+}
+
+fn engine_row(mode: &str, updated_ms: i64, alive_here: Option<bool>) -> EngineRow {
+    EngineRow {
+        process: 1,
+        host: "box".into(),
+        pid: 4242,
+        os_user: "ann".into(),
+        started_at: 1_795_000_000,
+        updated_ms,
+        published: Published {
+            mode: mode.into(),
+            state: "running".into(),
+            ..Published::default()
+        },
+        alive_here,
+    }
+}
+
+fn seen(rows: Vec<EngineRow>, lock_held: Option<bool>, now_ms: i64) -> EnginesSeen {
+    EnginesSeen {
+        rows,
+        lock_held,
+        now_ms,
+    }
+}
+
+#[test]
+fn engine_rows_say_whose_engine_runs_and_a_heartbeat_alone_draws_nothing() {
+    let mut app = app();
+    app.engine = EngineStatus::Elsewhere(None);
+    app.dirty = false;
+    app.apply_engines(seen(
+        vec![engine_row("watch", 10_000, Some(true))],
+        None,
+        10_500,
+    ));
+    assert_eq!(
+        app.engine.label(),
+        "engine: import --watch on box, pid 4242, since 11:06"
+    );
+    assert!(app.dirty);
+    // A second later: a new heartbeat, the same title bar — no frame.
+    app.dirty = false;
+    let mut row = engine_row("watch", 11_000, Some(true));
+    row.published.rate_bps = 1_000;
+    app.apply_engines(seen(vec![row], None, 11_500));
+    assert!(!app.dirty, "a heartbeat alone is not a change on screen");
+    // Killed: the lock is free, the process gone — no engine, and the host key is offered.
+    app.apply_engines(seen(
+        vec![engine_row("watch", 11_000, Some(false))],
+        Some(false),
+        12_000,
+    ));
+    assert_eq!(app.engine, EngineStatus::NoEngine);
+    assert!(app.dirty);
+    assert_eq!(app.host_offer().as_deref(), Some("H"));
+    // Hung: alive, holding the lock, silent.
+    app.apply_engines(seen(
+        vec![engine_row("serve", 10_000, Some(true))],
+        Some(true),
+        22_000,
+    ));
+    assert_eq!(
+        app.engine.label(),
+        "engine: serve on box, pid 4242 not responding for 12 s"
+    );
+    assert_eq!(app.host_offer(), None);
+}
+
+#[test]
+fn a_hosting_console_keeps_saying_so_whatever_the_rows_say() {
+    let mut app = app();
+    app.engine = EngineStatus::Watching;
+    app.apply_engines(seen(vec![], Some(false), 0));
+    assert_eq!(app.engine, EngineStatus::Watching);
+    assert_eq!(app.engine.label(), "engine: this console");
+    // Its engine stopped (a `stop` command): none runs.
+    app.host_stopped();
+    assert_eq!(app.engine, EngineStatus::NoEngine);
+}
+
+#[test]
+fn h_hosts_the_engine_only_when_none_runs() {
+    let mut app = app();
+    app.engine = EngineStatus::Elsewhere(None);
+    assert_eq!(app.handle_key(ch('H')), vec![]);
+    assert!(
+        app.status
+            .as_deref()
+            .unwrap()
+            .contains("this console follows it")
+    );
+    app.engine = EngineStatus::NoEngine;
+    assert_eq!(app.handle_key(ch('H')), vec![Effect::HostEngine]);
+    assert_eq!(app.engine, EngineStatus::Starting);
+    assert_eq!(app.host_offer(), None, "not offered while it starts");
+    assert_eq!(app.host_started(Ok(())), vec![Effect::Refresh]);
+    assert_eq!(app.engine, EngineStatus::Watching);
+    assert_eq!(
+        app.status.as_deref(),
+        Some("this console runs the import engine")
+    );
+    // Another engine was quicker: not an error, that one is followed.
+    app.engine = EngineStatus::NoEngine;
+    app.handle_key(ch('H'));
+    app.host_started(Err(NotHosted::Taken));
+    assert_eq!(app.engine, EngineStatus::Elsewhere(None));
+    assert_eq!(app.last_problem, None);
+}
+
+#[test]
+fn the_replayed_history_fills_the_queue_and_reads_the_library_once() {
+    let mut app = app();
+    let effects = app.apply_history(vec![
+        EngineEvent::Discovered(item(1, "Acme")),
+        EngineEvent::Failed {
+            item: item(1, "Acme"),
+            kind: ErrorKind::UnsupportedFormat,
+            detail: "no".into(),
+        },
+        EngineEvent::Discovered(item(2, "Acme")),
+        EngineEvent::LinkState {
+            link: 7,
+            account: "Acme".into(),
+            state: smartimage::library::store::links::LinkState::Paused,
+            detail: None,
+        },
+        EngineEvent::LinkState {
+            link: 7,
+            account: "Acme".into(),
+            state: smartimage::library::store::links::LinkState::Active,
+            detail: None,
+        },
+    ]);
+    assert_eq!(effects, vec![Effect::Refresh]);
+    assert_eq!(app.queue.len(), 2);
+    // The library read that follows has the errors as they are now: a failure of the past
+    // that was dealt with meanwhile is not kept.
+    app.apply_view(LibraryView::default());
+    assert!(app.errors.is_empty(), "{:?}", app.errors);
+}
+
+#[test]
+fn a_change_in_the_store_reads_the_panes_again() {
+    let mut app = app();
+    let effects = app.store_changed();
+    assert_eq!(effects[0], Effect::Refresh);
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Files(_))),
+        "All Files too: {effects:?}"
     );
 }
 

@@ -25,6 +25,8 @@ use smartimage::tui::{ConsoleOptions, layout, load_view};
 
 const OPERATOR: &str = "operator@demo.smartimage.test";
 const OWNER: &str = "owner@demo.smartimage.test";
+/// An owner of Bakery only.
+const BAKER: &str = "baker@demo.smartimage.test";
 /// Every time shown is this one, so snapshots do not depend on the clock.
 const FIXED_TIME: i64 = 1_795_000_000;
 const SMALL: (u16, u16) = (80, 24);
@@ -101,6 +103,12 @@ fn demo_like() -> DemoLike {
         ..AdminGrant::default()
     };
     lib.add_admin(&op, &grant).unwrap();
+    let baker = AdminGrant {
+        email: BAKER.into(),
+        owner_of: vec!["Bakery".into()],
+        ..AdminGrant::default()
+    };
+    lib.add_admin(&op, &baker).unwrap();
     let owner = lib.actor(Some(OWNER), None).unwrap();
     for name in ["Acme", "Bakery", "Tiny"] {
         rt.block_on(linking::link_local_folder(
@@ -698,4 +706,73 @@ fn send_and_share_dialogs_at_both_sizes_in_colour_and_without() {
             }
         }
     }
+}
+
+/// The title bar says whose engine this console watches — in full at 80 columns, whatever
+/// the library path, admin and scope take — and, when none runs, the footer offers the key
+/// that starts one here.
+#[test]
+fn the_title_bar_says_whose_engine_runs_never_cut_at_80_columns() {
+    use smartimage::tui::engine_state::EngineWho;
+    let demo = demo_like();
+    let who = EngineWho {
+        mode: "watch".into(),
+        host: "media-server-01".into(),
+        pid: 123_456,
+        os_user: "smartimage".into(),
+        started_at: FIXED_TIME,
+    };
+    let states = [
+        ("this_console", EngineStatus::Watching),
+        ("elsewhere", EngineStatus::Elsewhere(Some(who.clone()))),
+        ("silent", EngineStatus::Silent(who, 12)),
+        ("none", EngineStatus::NoEngine),
+    ];
+    for (name, status) in states {
+        let mut app = app(&demo, Theme { color: false });
+        app.engine = status;
+        for size in [SMALL, LARGE] {
+            let terminal = render(&app, size);
+            let screen = terminal.backend().to_string();
+            let title = screen.lines().next().unwrap();
+            assert!(
+                title.contains(&app.engine.label()),
+                "cut off at {size:?}: {title}"
+            );
+            let footer = screen.lines().last().unwrap();
+            assert_eq!(
+                footer.contains("H host the engine here"),
+                app.engine == EngineStatus::NoEngine,
+                "{footer}"
+            );
+            insta::assert_snapshot!(
+                format!("engine_{name}_{}x{}", size.0, size.1),
+                terminal.backend()
+            );
+        }
+    }
+}
+
+/// Today's totals are the store's: a console opened later shows what every engine did today,
+/// not a count from zero.
+#[test]
+fn the_queue_shows_todays_totals_from_the_store() {
+    let demo = demo_like();
+    let mut app = App::new(
+        "/srv/smartimage".into(),
+        OPERATOR.into(),
+        Theme { color: false },
+    );
+    app.engine = EngineStatus::Watching;
+    app.apply_view(load_view(&options_as(&demo.data, OPERATOR)).unwrap());
+    assert!(app.queue.is_empty(), "no event seen by this console");
+    app.focus = PaneId::Queue;
+    let screen = render(&app, SMALL).backend().to_string();
+    assert!(
+        screen.contains("today 4 imported (76.2 KiB) · 2 failed · 4 removed"),
+        "{screen}"
+    );
+    // An owner of Bakery alone sees Bakery's.
+    let view = load_view(&options_as(&demo.data, BAKER)).unwrap();
+    assert_eq!((view.today.imported, view.today.failed), (1, 1));
 }

@@ -10,12 +10,15 @@ use crate::import::events::{EngineCommand, EngineEvent, PassSummary};
 use crate::library::actions::AccountSummary;
 use crate::library::import_log::FailureEntry;
 use crate::library::permissions::Actor;
+use crate::library::store::engine_commands::CommandKind;
+use crate::library::store::engine_events::DayTotals;
 use crate::library::store::import_items::{ItemId, ItemState};
 use crate::library::store::links::LinkId;
 
 use super::actions::ConsoleAction;
 use super::all_files::{AllFiles, FilesRequest};
 use super::dialogs::{Dialog, DialogOutcome};
+pub use super::engine_state::EngineStatus;
 use super::keymap::Action;
 use super::keymap_config::Keymap;
 use super::send_progress::SendProgress;
@@ -90,28 +93,11 @@ pub enum Effect {
     /// Send files to Dropbox or share them, off the UI task; its events come back to
     /// [`App::send_progress`], its end to [`App::send_finished`].
     Send(SendJob),
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EngineStatus {
-    Starting,
-    Watching,
-    /// Not running (another `import --watch` holds the lock, or it failed to start).
-    Unavailable(String),
-    Stopping,
-    Stopped,
-}
-
-impl EngineStatus {
-    pub fn label(&self) -> String {
-        match self {
-            EngineStatus::Starting => "engine starting".into(),
-            EngineStatus::Watching => "engine watching".into(),
-            EngineStatus::Unavailable(why) => format!("engine off: {why}"),
-            EngineStatus::Stopping => "engine stopping…".into(),
-            EngineStatus::Stopped => "engine stopped".into(),
-        }
-    }
+    /// Start an engine in this console (none runs); how it went comes back as an event.
+    HostEngine,
+    /// Give the engine that runs elsewhere a command through the store, off the UI task, and
+    /// follow it until done ([`App::command_update`]).
+    AskEngine(CommandKind),
 }
 
 /// What a refresh reads from the library.
@@ -124,6 +110,9 @@ pub struct LibraryView {
     /// The acting admin with their roles, for permission checks before a dialog opens (the
     /// library checks again when the action runs).
     pub actor: Option<Actor>,
+    /// Today's (UTC) import totals over the admin's links, from the store: every engine's
+    /// work, and the same after the console is reopened.
+    pub today: DayTotals,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -463,7 +452,8 @@ impl App {
             Action::PageDown => return self.move_cursor(|c, _| c + PAGE_ROWS),
             Action::First => return self.move_cursor(|_, _| 0),
             Action::Last => return self.move_cursor(|_, len| len.saturating_sub(1)),
-            Action::ScanNow => return vec![Effect::Engine(EngineCommand::ScanNow)],
+            Action::ScanNow => return self.scan_now(),
+            Action::HostEngine => return self.host_engine(),
             Action::ToggleDetail => {
                 if self.selected_error().is_none() {
                     return vec![];
@@ -584,8 +574,12 @@ impl App {
                 if matches!(action, ConsoleAction::Retry { .. })
                     && self.engine != EngineStatus::Watching
                 {
-                    // Not lost: the journal is shared with the engine that runs elsewhere.
-                    message.push_str("; the import engine running elsewhere tries them next");
+                    // Not lost: the journal is shared with whichever engine runs.
+                    message.push_str(if self.engine == EngineStatus::NoEngine {
+                        "; no engine running — retry pending until the next engine"
+                    } else {
+                        "; the import engine running elsewhere tries them next"
+                    });
                 }
                 self.status = Some(message);
                 self.last_problem = None;

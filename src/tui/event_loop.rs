@@ -2,7 +2,6 @@
 //! [`AppEvent`]s on one channel. Drain what is pending, update state, draw once if something
 //! changed — at most [`FRAME`] apart, never while idle.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
@@ -10,18 +9,20 @@ use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::{self, UnboundedSender};
 
 use crate::export::ExportEvent;
-use crate::import::engine::ImportEngine;
-use crate::import::events::{EngineCommand, EngineEvent};
+use crate::import::events::EngineEvent;
 use crate::import::upload::{self, UploadPreview};
-use crate::library::Library;
+use crate::library::store::engine_commands::CommandKind;
 
 use super::actions::{self, ApiLinkSessions, ConsoleAction};
 use super::all_files::FilesReply;
 use super::all_files::worker::{FilesWorker, WorkerOptions};
 use super::app::{App, Effect, EngineStatus, LibraryView};
+use super::engines::CommandUpdate;
+use super::follow::{self, FollowOptions, Followed};
+use super::host::{HostEvent, Hosted};
 use super::sending::{self, SendDone, SendJob};
 use super::terminal::{ConsoleTerminal, TerminalGuard};
 use super::theme::Theme;
@@ -33,13 +34,18 @@ pub const FRAME: Duration = Duration::from_millis(33);
 /// The slow tick, for countdowns.
 pub const TICK: Duration = Duration::from_secs(1);
 /// How long quitting waits for the engine to finish what is in flight.
-pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
+pub const SHUTDOWN_WAIT: Duration = super::host::SHUTDOWN_WAIT;
 
 pub enum AppEvent {
     Input(Event),
+    /// An event of this console's own work (a direct upload); engines' come `Followed`.
     Engine(EngineEvent),
-    EngineStarted(Result<(), String>),
-    EngineStopped,
+    /// The engine this console hosts started, failed to, or stopped.
+    Host(HostEvent),
+    /// What the store follower saw (any engine's events, the engine rows, a change).
+    Followed(Followed),
+    /// A command given to the engine through the store moved on.
+    Command(CommandUpdate),
     Refreshed(Result<LibraryView, String>),
     Tick,
     /// SIGTERM or SIGHUP: quit as if `q` was pressed.
@@ -87,8 +93,11 @@ pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
     spawn_input(tx.clone());
     spawn_tick(tx.clone());
     spawn_signals(tx.clone());
-    let (commands, engine_task) = spawn_engine(&options, tx.clone());
-    request_refresh(&options, &tx);
+    let mut generation = 1;
+    let mut hosted = Some(host(&options, generation, &tx));
+    spawn_follower(&options, tx.clone())?;
+    let mut refresher = Refresher::default();
+    refresher.request(&options, &tx);
     let files_worker = spawn_files_worker(&options, tx.clone())?;
     for effect in app.files_start() {
         if let Effect::Files(request) = effect {
@@ -124,42 +133,127 @@ pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
             .size()
             .map(|s| ratatui::layout::Rect::new(0, 0, s.width, s.height))
             .unwrap_or_default();
+        let mut effects = vec![];
         for ev in pending {
-            for effect in apply(&mut app, ev, screen) {
-                match effect {
-                    Effect::Quit => break 'running,
-                    Effect::Suspend => {
-                        guard.suspend(&mut terminal)?;
-                        if app.mouse {
-                            set_mouse(true);
-                        }
-                        gate.forget();
-                        app.dirty = true;
-                    }
-                    Effect::Mouse(on) => set_mouse(on),
-                    Effect::Run(action) => run_action(&options, &sessions, action, &tx),
-                    Effect::StartApiLink { account } => {
-                        start_api_link(&options, &sessions, account, &tx)
-                    }
-                    Effect::UploadLookup { text, complete } => upload_lookup(text, complete, &tx),
-                    Effect::Send(job) => run_send(&options, job, &tx),
-                    Effect::Engine(command) => {
-                        let _ = commands.send(command);
-                    }
-                    Effect::Refresh => request_refresh(&options, &tx),
-                    Effect::Files(request) => files_worker.send(request),
+            match &ev {
+                // A report of an earlier hosting (stopped for Ctrl-Z) changes nothing now.
+                AppEvent::Host(report)
+                    if Some(host_generation(report)) != hosted.as_ref().map(|h| h.generation) =>
+                {
+                    continue;
                 }
+                AppEvent::Host(
+                    HostEvent::Stopped { .. }
+                    | HostEvent::Started {
+                        outcome: Err(_), ..
+                    },
+                ) => hosted = None,
+                AppEvent::Refreshed(_) => refresher.done(&options, &tx),
+                _ => {}
+            }
+            for effect in apply(&mut app, ev, screen) {
+                // One library read covers every change of the batch.
+                if effect != Effect::Refresh || !effects.contains(&effect) {
+                    effects.push(effect);
+                }
+            }
+        }
+        for effect in effects {
+            match effect {
+                Effect::Quit => break 'running,
+                Effect::Suspend => {
+                    // A stopped process would keep the library's engine frozen, lock held:
+                    // let it go, so a standby engine takes over; host again after `fg`.
+                    let rehost = match hosted.take() {
+                        Some(engine) => {
+                            stop_hosted(engine, &mut app, &mut terminal).await;
+                            true
+                        }
+                        None => false,
+                    };
+                    guard.suspend(&mut terminal)?;
+                    if app.mouse {
+                        set_mouse(true);
+                    }
+                    gate.forget();
+                    app.dirty = true;
+                    if rehost {
+                        app.engine = EngineStatus::Starting;
+                        generation += 1;
+                        hosted = Some(host(&options, generation, &tx));
+                    }
+                }
+                Effect::Mouse(on) => set_mouse(on),
+                Effect::Run(action) => run_action(&options, &sessions, action, &tx),
+                Effect::StartApiLink { account } => {
+                    start_api_link(&options, &sessions, account, &tx)
+                }
+                Effect::UploadLookup { text, complete } => upload_lookup(text, complete, &tx),
+                Effect::Send(job) => run_send(&options, job, &tx),
+                Effect::Engine(command) => {
+                    if let Some(engine) = &hosted {
+                        engine.send(command);
+                    }
+                }
+                Effect::HostEngine => {
+                    if hosted.is_none() {
+                        generation += 1;
+                        hosted = Some(host(&options, generation, &tx));
+                    }
+                }
+                Effect::AskEngine(kind) => ask_engine(&options, kind, &tx),
+                Effect::Refresh => refresher.request(&options, &tx),
+                Effect::Files(request) => files_worker.send(request),
             }
         }
     }
 
-    app.engine = EngineStatus::Stopping;
-    // The terminal may be gone (SSH dropped): the engine still shuts down properly.
-    let _ = draw(&mut terminal, &app);
-    let _ = commands.send(EngineCommand::Shutdown);
-    let _ = tokio::time::timeout(SHUTDOWN_WAIT, engine_task).await;
+    if let Some(engine) = hosted.take() {
+        // The terminal may be gone (SSH dropped): the engine still shuts down properly.
+        stop_hosted(engine, &mut app, &mut terminal).await;
+    }
     drop(terminal);
     drop(guard);
+    Ok(())
+}
+
+/// Say the engine stops, then stop it (at most [`SHUTDOWN_WAIT`]).
+async fn stop_hosted(engine: Hosted, app: &mut App, terminal: &mut ConsoleTerminal) {
+    app.engine = EngineStatus::Stopping;
+    let _ = draw(terminal, app);
+    engine.stop().await;
+}
+
+fn host(options: &ConsoleOptions, generation: u64, tx: &UnboundedSender<AppEvent>) -> Hosted {
+    let tx = tx.clone();
+    Hosted::start(options, generation, move |event| {
+        let _ = tx.send(AppEvent::Host(event));
+    })
+}
+
+fn host_generation(event: &HostEvent) -> u64 {
+    match event {
+        HostEvent::Started { generation, .. } | HostEvent::Stopped { generation } => *generation,
+    }
+}
+
+fn ask_engine(options: &ConsoleOptions, kind: CommandKind, tx: &UnboundedSender<AppEvent>) {
+    let tx = tx.clone();
+    super::ask::ask(options, kind, move |update| {
+        tx.send(AppEvent::Command(update)).is_ok()
+    });
+}
+
+fn spawn_follower(options: &ConsoleOptions, tx: UnboundedSender<AppEvent>) -> std::io::Result<()> {
+    let options = FollowOptions {
+        data_dir: options.data_dir.clone(),
+        plans: options.plans.clone(),
+        as_admin: options.as_admin.clone(),
+        os_user: options.os_user.clone(),
+    };
+    follow::spawn(options, move |followed| {
+        tx.send(AppEvent::Followed(followed)).is_ok()
+    })?;
     Ok(())
 }
 
@@ -341,21 +435,25 @@ fn apply(app: &mut App, event: AppEvent, screen: ratatui::layout::Rect) -> Vec<E
             app.upload_looked_up(&asked, value, candidates, preview);
             vec![]
         }
-        AppEvent::EngineStarted(result) => {
-            app.engine = match result {
-                Ok(()) => EngineStatus::Watching,
-                Err(why) => EngineStatus::Unavailable(why),
-            };
-            app.dirty = true;
-            vec![Effect::Refresh]
-        }
-        AppEvent::EngineStopped => {
-            if app.engine == EngineStatus::Watching {
-                app.engine = EngineStatus::Stopped;
-                app.dirty = true;
+        AppEvent::Host(HostEvent::Started { outcome, .. }) => app.host_started(outcome),
+        AppEvent::Host(HostEvent::Stopped { .. }) => app.host_stopped(),
+        AppEvent::Followed(followed) => {
+            // Rates need the time each event arrived.
+            app.now = Instant::now();
+            match followed {
+                Followed::History(events) => app.apply_history(events),
+                Followed::Events(events) => {
+                    let mut effects = vec![];
+                    for event in events {
+                        effects.extend(app.apply_engine(event));
+                    }
+                    effects
+                }
+                Followed::Engines(seen) => app.apply_engines(seen),
+                Followed::Changed => app.store_changed(),
             }
-            vec![]
         }
+        AppEvent::Command(update) => app.command_update(update),
         AppEvent::Refreshed(Ok(view)) => app.apply_view(view),
         AppEvent::Refreshed(Err(why)) => {
             app.last_problem = Some(format!("cannot read the library: {why}"));
@@ -430,63 +528,36 @@ fn spawn_signals(tx: UnboundedSender<AppEvent>) {
     });
 }
 
-/// Start the engine off the UI task (start-up recovery touches the disk), then let it watch.
-fn spawn_engine(
-    options: &ConsoleOptions,
-    tx: UnboundedSender<AppEvent>,
-) -> (UnboundedSender<EngineCommand>, tokio::task::JoinHandle<()>) {
-    let (commands_tx, commands_rx) = mpsc::unbounded_channel();
-    let (events_tx, events_rx) = mpsc::unbounded_channel();
-    forward_engine_events(events_rx, tx.clone());
-    let data_dir = options.data_dir.clone();
-    let plans = options.plans.clone();
-    let settings = crate::import::engine::EngineSettings {
-        mode: "console".into(),
-        ..options.engine.clone()
-    };
-    let task = tokio::spawn(async move {
-        let started = tokio::task::spawn_blocking(move || {
-            let library = Library::open_existing(&data_dir, plans).map_err(|e| e.to_string())?;
-            ImportEngine::start(library, settings, events_tx).map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r);
-        match started {
-            Ok((engine, _recovery)) => {
-                let _ = tx.send(AppEvent::EngineStarted(Ok(())));
-                Arc::new(engine).watch(commands_rx).await;
-                let _ = tx.send(AppEvent::EngineStopped);
-            }
-            Err(why) => {
-                let _ = tx.send(AppEvent::EngineStarted(Err(why)));
-            }
-        }
-    });
-    (commands_tx, task)
+/// At most one library read at a time: asked again while one runs, one more follows it.
+#[derive(Default)]
+struct Refresher {
+    running: bool,
+    again: bool,
 }
 
-fn forward_engine_events(
-    mut events: UnboundedReceiver<EngineEvent>,
-    tx: UnboundedSender<AppEvent>,
-) {
-    tokio::spawn(async move {
-        while let Some(event) = events.recv().await {
-            if tx.send(AppEvent::Engine(event)).is_err() {
-                break;
-            }
+impl Refresher {
+    fn request(&mut self, options: &ConsoleOptions, tx: &UnboundedSender<AppEvent>) {
+        if self.running {
+            self.again = true;
+            return;
         }
-    });
-}
+        self.running = true;
+        let options = options.clone();
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let view = tokio::task::spawn_blocking(move || load_view(&options))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r);
+            let _ = tx.send(AppEvent::Refreshed(view));
+        });
+    }
 
-fn request_refresh(options: &ConsoleOptions, tx: &UnboundedSender<AppEvent>) {
-    let options = options.clone();
-    let tx = tx.clone();
-    tokio::spawn(async move {
-        let view = tokio::task::spawn_blocking(move || load_view(&options))
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r);
-        let _ = tx.send(AppEvent::Refreshed(view));
-    });
+    /// A read came back.
+    fn done(&mut self, options: &ConsoleOptions, tx: &UnboundedSender<AppEvent>) {
+        self.running = false;
+        if std::mem::take(&mut self.again) {
+            self.request(options, tx);
+        }
+    }
 }

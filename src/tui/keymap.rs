@@ -25,6 +25,8 @@ pub enum Action {
     RetryItem,
     RetryAccount,
     ScanNow,
+    /// Start the import engine in this console (offered when none runs).
+    HostEngine,
     // Accounts pane actions (dialogs in `dialogs/`, run by `actions.rs`).
     LinkApi,
     LinkFolder,
@@ -443,6 +445,16 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Upload,
         scope: Scope::Pane(PaneId::Files),
         footer: true,
+    },
+    Binding {
+        keys: &[key('H')],
+        label: "H",
+        help: "host the engine here",
+        hint: "host the engine here",
+        action: Action::HostEngine,
+        scope: Scope::Global,
+        // Offered in the footer only while no engine runs (`App::host_offer`).
+        footer: false,
     },
     Binding {
         keys: &[key('m')],

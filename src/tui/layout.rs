@@ -128,8 +128,13 @@ fn draw_pane(frame: &mut Frame, area: Rect, app: &App, pane: PaneId) {
 
 fn draw_title(frame: &mut Frame, area: Rect, app: &App) {
     let scope = app.scoped_account().unwrap_or("All accounts");
-    let right = format!(" {} ", app.engine.label());
-    let left_width = (area.width as usize).saturating_sub(right.chars().count());
+    // Whose engine runs is said in full; the library, admin and scope give way to it.
+    let right = format!(
+        " {} ",
+        fit(&app.engine.label(), (area.width as usize).saturating_sub(2))
+    );
+    let right_width = unicode_width::UnicodeWidthStr::width(right.as_str());
+    let left_width = (area.width as usize).saturating_sub(right_width);
     let left = fit(
         &format!(
             " Smartimage · {} · as {} · {}",
@@ -147,9 +152,12 @@ fn draw_title(frame: &mut Frame, area: Rect, app: &App) {
 }
 
 fn engine_style(app: &App) -> Style {
+    use super::app::EngineStatus;
     match app.engine {
-        super::app::EngineStatus::Watching => app.theme.good(),
-        super::app::EngineStatus::Unavailable(_) => app.theme.warning(),
+        EngineStatus::Watching | EngineStatus::Elsewhere(_) => app.theme.good(),
+        EngineStatus::Unavailable(_) | EngineStatus::Silent(..) | EngineStatus::NoEngine => {
+            app.theme.warning()
+        }
         _ => app.theme.dim(),
     }
 }
@@ -183,6 +191,11 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
             app.theme.good(),
         ));
         spans.push(Span::raw("  "));
+    }
+    // No engine runs: the key that starts one here comes first.
+    if let Some(key) = app.host_offer() {
+        spans.push(Span::styled(key, app.theme.key()));
+        spans.push(Span::raw(" host the engine here  "));
     }
     for b in app.keymap.footer(app.focus) {
         spans.push(Span::styled(b.label.clone(), app.theme.key()));

@@ -5,8 +5,13 @@ pub mod account_actions;
 pub mod actions;
 pub mod all_files;
 pub mod app;
+pub mod ask;
 pub mod dialogs;
+pub mod engine_state;
+pub mod engines;
 pub mod event_loop;
+pub mod follow;
+pub mod host;
 pub mod keymap;
 pub mod keymap_config;
 pub mod layout;
@@ -30,7 +35,7 @@ use crate::dropbox::sending::SendSettings;
 use crate::import::engine::EngineSettings;
 use crate::library::Library;
 use crate::library::policy::PlanCatalog;
-use crate::library::store::links;
+use crate::library::store::{engine_events, links};
 
 use app::LibraryView;
 
@@ -69,11 +74,22 @@ pub fn load_view(options: &ConsoleOptions) -> Result<LibraryView, String> {
     let failures = library
         .import_failures(&actor, None)
         .map_err(|e| e.to_string())?;
+    // An operator sees every link's (relinked ones too); others their accounts' links.
+    let visible: Option<Vec<i64>> = actor
+        .visible_accounts()
+        .map(|_| link_ids.values().copied().collect());
+    let today = engine_events::today(
+        library.store().connection(),
+        visible.as_deref(),
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+    )
+    .map_err(|e| e.to_string())?;
     Ok(LibraryView {
         accounts,
         links: link_ids,
         failures,
         actor: Some(actor),
+        today,
     })
 }
 

@@ -29,13 +29,22 @@ impl Tmux {
     /// A 120x40 session named `console` running an interactive shell with job control, as
     /// over SSH (Ctrl-Z and `fg` work as for real), once its prompt is up.
     pub fn start_shell(&self) {
-        let started = self.run(&[
-            "-f",
-            "/dev/null",
-            "new-session",
+        self.start_shell_in("console");
+    }
+
+    /// Another session of the same server, `name`, like [`Tmux::start_shell`]'s (two consoles
+    /// side by side).
+    pub fn start_shell_in(&self, name: &str) {
+        let new_session = if self.run(&["list-sessions"]).status.success() {
+            vec!["new-session"]
+        } else {
+            vec!["-f", "/dev/null", "new-session"]
+        };
+        let mut args = new_session;
+        args.extend([
             "-d",
             "-s",
-            "console",
+            name,
             "-x",
             "120",
             "-y",
@@ -47,13 +56,17 @@ impl Tmux {
             "--noprofile",
             "-i",
         ]);
+        let started = self.run(&args);
         assert!(started.status.success(), "{started:?}");
-        self.wait_for("the shell prompt", |s| s.contains('$'));
+        self.wait_for_in(name, "the shell prompt", |s| s.contains('$'));
     }
 
     pub fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "console"]).stdout)
-            .into_owned()
+        self.screen_in("console")
+    }
+
+    pub fn screen_in(&self, name: &str) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", name]).stdout).into_owned()
     }
 
     /// The screen with its escape sequences (colours, reverse video).
@@ -67,7 +80,11 @@ impl Tmux {
     }
 
     pub fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "console"];
+        self.keys_in("console", keys);
+    }
+
+    pub fn keys_in(&self, name: &str, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", name];
         args.extend_from_slice(keys);
         self.run(&args);
     }
@@ -79,15 +96,30 @@ impl Tmux {
 
     /// Poll the screen until `ready` holds, or fail with what was on it.
     pub fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + SCREEN_DEADLINE;
+        self.wait_for_in("console", what, ready)
+    }
+
+    pub fn wait_for_in(&self, name: &str, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        self.wait_within(name, SCREEN_DEADLINE, what, ready)
+    }
+
+    /// Like [`Tmux::wait_for_in`], with a deadline of the test's own (a promise of time).
+    pub fn wait_within(
+        &self,
+        name: &str,
+        deadline: Duration,
+        what: &str,
+        ready: impl Fn(&str) -> bool,
+    ) -> String {
+        let until = Instant::now() + deadline;
         loop {
-            let screen = self.screen();
+            let screen = self.screen_in(name);
             if ready(&screen) {
                 return screen;
             }
             assert!(
-                Instant::now() < deadline,
-                "waited {SCREEN_DEADLINE:?} for {what}; the screen was:\n{screen}"
+                Instant::now() < until,
+                "waited {deadline:?} in {name} for {what}; the screen was:\n{screen}"
             );
             std::thread::sleep(POLL);
         }

@@ -87,7 +87,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         return;
     }
     let w = area.width as usize;
-    let (time_w, account_w, kind_w) = (16usize, (w / 6).clamp(6, 14), (w / 6).clamp(8, 20));
+    // A retry waiting for the engine says so in full.
+    let pending = rows.iter().any(|e| e.state == ItemState::QueuedForRetry);
+    let kind_min = if pending { RETRY_PENDING.len() } else { 8 };
+    let (time_w, account_w, kind_w) = (16usize, (w / 6).clamp(6, 14), (w / 6).clamp(kind_min, 20));
     let file_w = ((w.saturating_sub(time_w + account_w + kind_w + 4)) / 2).max(8);
     let detail_w = w.saturating_sub(time_w + account_w + kind_w + file_w + 4);
     let shown = super::visible_rows(app.selection.errors, rows.len(), area.height as usize);
@@ -97,14 +100,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             "retrying…".to_owned()
         } else {
             match e.state {
-                ItemState::QueuedForRetry => "queued".to_owned(),
+                // Until the engine that runs takes it (about a second when one runs).
+                ItemState::QueuedForRetry => RETRY_PENDING.to_owned(),
                 _ => e.kind.clone(),
             }
         };
         // Where a file that is not failed for the customer stands comes first in its detail.
         let detail = match (e.state, e.next_attempt_at) {
             (ItemState::Retrying, Some(at)) => format!("next try {} · {}", time_utc(at), e.detail),
-            (ItemState::QueuedForRetry, _) => format!("queued for retry · {}", e.detail),
+            (ItemState::QueuedForRetry, _) => format!("retry pending · {}", e.detail),
             _ => e.detail.clone(),
         };
         Row::new(vec![
@@ -134,6 +138,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_stateful_widget(table, area, &mut state);
 }
 
+/// A retry given (here or in any process) that the engine has not taken yet.
+const RETRY_PENDING: &str = "retry pending";
+
 /// Where a file that is not failed for the customer stands, and what happens next.
 fn state_sentence(e: &ErrorRow) -> Option<String> {
     Some(match e.state {
@@ -147,7 +154,7 @@ fn state_sentence(e: &ErrorRow) -> Option<String> {
             }
         ),
         ItemState::QueuedForRetry => {
-            "queued for retry: the import engine that runs takes it within seconds".into()
+            "retry pending: the import engine that runs takes it within seconds (or the next one to start)".into()
         }
         _ => return None,
     })

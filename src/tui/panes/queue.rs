@@ -1,5 +1,5 @@
 //! Dropbox queue: every file the engine found, newest first, with its state as it moves from
-//! waiting to imported (or failed); totals and any wait Dropbox asked for.
+//! waiting to imported (or failed); today's totals and any wait Dropbox asked for.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -28,14 +28,17 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     ])
     .areas(area);
     let active = rows.iter().filter(|r| !finished(&r.state)).count();
+    // Today's totals are the store's (every engine's, kept across reopening), not counted
+    // from what this console happened to see.
+    let today = &app.view.today;
     let mut lines = vec![Line::from(fit(
         &format!(
-            "{} in queue · {} imported ({}) · {} failed · {} removed from Dropbox",
+            "{} in queue · today {} imported ({}) · {} failed · {} removed from Dropbox",
             active,
-            app.totals.imported,
-            bytes(app.totals.imported_bytes),
-            app.totals.failed,
-            app.totals.deleted
+            today.imported,
+            bytes(today.imported_bytes),
+            today.failed,
+            today.removed
         ),
         area.width as usize,
     ))];
