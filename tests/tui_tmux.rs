@@ -784,10 +784,7 @@ fn two_consoles_follow_a_background_engine_and_one_hosts_after_it_is_killed() {
 
 /// Issue #17: a console that hosts the engine lets it go when it quits, and an
 /// `import --watch` waiting in standby takes the library over.
-// Standby in `import --watch` comes from h-serve; on this branch's base the watcher exits at
-// once when the library is taken.
 #[test]
-#[ignore = "needs standby from h-serve"]
 fn a_standby_watcher_takes_over_when_the_hosting_console_quits() {
     let Some((tmux, dir)) = console_on_a_demo() else {
         return;
