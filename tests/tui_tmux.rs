@@ -630,12 +630,17 @@ fn png_named(seed: &str) -> Vec<u8> {
 /// `smartimage import --watch` on `data` in the background, its output in a file (read by
 /// [`wait_for_output`]), stopped however the test ends.
 fn background_watch(data: &Path, out: &Path) -> StopOnDrop {
+    background_engine(data, out, &["--as", OPERATOR, "import", "--watch"])
+}
+
+/// The engine in another process (`import --watch`, `serve`), its output in `out`.
+fn background_engine(data: &Path, out: &Path, args: &[&str]) -> StopOnDrop {
     let log = std::fs::File::create(out).unwrap();
     StopOnDrop(
         Command::new(env!("CARGO_BIN_EXE_smartimage"))
             .arg("--data-dir")
             .arg(data)
-            .args(["--as", OPERATOR, "import", "--watch"])
+            .args(args)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
@@ -676,8 +681,8 @@ fn title(screen: &str) -> &str {
     screen.lines().next().unwrap_or_default()
 }
 
-/// Issue #17: consoles follow an engine that runs in another process — its imports, All
-/// Files, a scan asked from a console — say when it dies, and one of them can take over.
+/// Issue #17: consoles follow the service (`serve`) — its imports, All Files, a scan and a
+/// retry asked from a console — say when it dies, and one of them can take over.
 #[test]
 fn two_consoles_follow_a_background_engine_and_one_hosts_after_it_is_killed() {
     if !tmux_available() {
@@ -698,8 +703,8 @@ fn two_consoles_follow_a_background_engine_and_one_hosts_after_it_is_killed() {
         OPERATOR,
         &["admin", "add", OLIVIA, "--owner", "Acme Marketing"],
     );
-    let out = dir.path().join("watch.log");
-    let mut watcher = background_watch(&data, &out);
+    let out = dir.path().join("serve.log");
+    let mut watcher = background_engine(&data, &out, &["serve"]);
     wait_for_output(&out, "watching");
 
     let tmux = Tmux {
@@ -708,8 +713,8 @@ fn two_consoles_follow_a_background_engine_and_one_hosts_after_it_is_killed() {
     let consoles = [("console", OPERATOR), ("second", OLIVIA)];
     for (name, who) in consoles {
         open_console(&tmux, name, &data, who);
-        let screen = tmux.wait_for_in(name, "the watcher in the title bar", |s| {
-            title(s).contains("engine: import --watch on")
+        let screen = tmux.wait_for_in(name, "the service in the title bar", |s| {
+            title(s).contains("engine: serve on")
         });
         assert!(
             title(&screen).contains(&format!("pid {}", watcher.0.id())),
@@ -742,6 +747,21 @@ fn two_consoles_follow_a_background_engine_and_one_hosts_after_it_is_killed() {
             .last_non_empty()
             .is_some_and(|l| l.contains("scanning") && l.contains("linked folder(s)"))
     });
+
+    // `r` on Acme's failure in Olivia's console: the service tries it again (it fails again,
+    // the file is still not a format we take), and the operator's console sees that try come
+    // to the top of its queue.
+    tmux.keys_in("second", &["4", "r"]);
+    tmux.wait_for_in("console", "the retried failure on top of the queue", |s| {
+        pane(s, "2 Dropbox queue")
+            .get(1)
+            .is_some_and(|l| l.contains("failed") && l.contains("Acme") && !l.contains("followed"))
+    });
+    let log = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        log.contains("command taken") && log.contains("retry"),
+        "{log}"
+    );
 
     // Killed: both say no engine runs, and offer to host one.
     // SAFETY: signalling the watcher this test started.

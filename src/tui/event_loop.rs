@@ -94,7 +94,7 @@ pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
     spawn_tick(tx.clone());
     spawn_signals(tx.clone());
     let mut generation = 1;
-    let mut hosted = Some(host(&options, generation, &tx));
+    let mut hosted = Some(host(&options, generation, true, &tx));
     spawn_follower(&options, tx.clone())?;
     let mut refresher = Refresher::default();
     refresher.request(&options, &tx);
@@ -180,7 +180,7 @@ pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
                     if rehost {
                         app.engine = EngineStatus::Starting;
                         generation += 1;
-                        hosted = Some(host(&options, generation, &tx));
+                        hosted = Some(host(&options, generation, true, &tx));
                     }
                 }
                 Effect::Mouse(on) => set_mouse(on),
@@ -198,7 +198,7 @@ pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
                 Effect::HostEngine => {
                     if hosted.is_none() {
                         generation += 1;
-                        hosted = Some(host(&options, generation, &tx));
+                        hosted = Some(host(&options, generation, false, &tx));
                     }
                 }
                 Effect::AskEngine(kind) => ask_engine(&options, kind, &tx),
@@ -224,9 +224,14 @@ async fn stop_hosted(engine: Hosted, app: &mut App, terminal: &mut ConsoleTermin
     engine.stop().await;
 }
 
-fn host(options: &ConsoleOptions, generation: u64, tx: &UnboundedSender<AppEvent>) -> Hosted {
+fn host(
+    options: &ConsoleOptions,
+    generation: u64,
+    defer_to_standby: bool,
+    tx: &UnboundedSender<AppEvent>,
+) -> Hosted {
     let tx = tx.clone();
-    Hosted::start(options, generation, move |event| {
+    Hosted::start(options, generation, defer_to_standby, move |event| {
         let _ = tx.send(AppEvent::Host(event));
     })
 }

@@ -12,6 +12,7 @@ use crate::import::engine::{EngineError, ImportEngine};
 use crate::import::events::EngineCommand;
 use crate::import::lock::LockError;
 use crate::library::Library;
+use crate::library::store::engine_status;
 
 use super::ConsoleOptions;
 
@@ -53,17 +54,22 @@ pub struct Hosted {
 impl Hosted {
     /// Start the engine off the UI task (start-up recovery touches the disk), then let it
     /// watch until shut down.
+    /// `defer_to_standby`: hosting that comes by itself (opening, `fg`) leaves the library
+    /// to an engine waiting in standby (a service takes over a console's engine, not the
+    /// reverse); the host key does not.
     pub fn start(
         options: &ConsoleOptions,
         generation: u64,
+        defer_to_standby: bool,
         tell: impl Fn(HostEvent) + Send + Sync + 'static,
     ) -> Hosted {
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let options = options.clone();
         let task = tokio::spawn(async move {
-            let started = tokio::task::spawn_blocking(move || start_engine(&options))
-                .await
-                .unwrap_or_else(|e| Err(NotHosted::Failed(e.to_string())));
+            let started =
+                tokio::task::spawn_blocking(move || start_engine(&options, defer_to_standby))
+                    .await
+                    .unwrap_or_else(|e| Err(NotHosted::Failed(e.to_string())));
             match started {
                 Ok(engine) => {
                     tell(HostEvent::Started {
@@ -98,7 +104,13 @@ impl Hosted {
     }
 }
 
-fn start_engine(options: &ConsoleOptions) -> Result<ImportEngine, NotHosted> {
+fn start_engine(
+    options: &ConsoleOptions,
+    defer_to_standby: bool,
+) -> Result<ImportEngine, NotHosted> {
+    if defer_to_standby && standby_waits(options) {
+        return Err(NotHosted::Taken);
+    }
     let settings = crate::import::engine::EngineSettings {
         mode: "console".into(),
         ..options.engine.clone()
@@ -120,4 +132,18 @@ fn start_engine(options: &ConsoleOptions) -> Result<ImportEngine, NotHosted> {
             Err(e) => return Err(NotHosted::Failed(e.to_string())),
         }
     }
+}
+
+/// Is an engine waiting in standby (fresh) to take the library?
+fn standby_waits(options: &ConsoleOptions) -> bool {
+    let Ok(library) = Library::open_existing(&options.data_dir, options.plans.clone()) else {
+        return false;
+    };
+    let now = crate::import::publish::now_ms();
+    engine_status::engines(library.store().connection())
+        .map(|rows| {
+            rows.iter()
+                .any(|row| row.published.state == "standby" && row.is_fresh(now))
+        })
+        .unwrap_or(false)
 }
