@@ -220,6 +220,8 @@ impl<'a> Service<'a> {
         tracing::info!("watching linked Dropbox folders");
         let (commands_tx, commands_rx) = tokio::sync::mpsc::unbounded_channel();
         let mut watching = tokio::spawn(engine.clone().watch(commands_rx));
+        // Notifications go out beside the engine, with the settings it runs with.
+        let _sender = super::notifying::spawn_sender(self.data_dir, &self.config);
         let mut refresh = tokio::time::interval(STATUS_REFRESH);
         let next = loop {
             tokio::select! {
@@ -234,6 +236,7 @@ impl<'a> Service<'a> {
                     // The engine stops only when told to; should it ever end by itself, a
                     // supervisor's restart is the way back.
                     tracing::error!("the import engine stopped by itself; restarting it");
+                    super::notifying::engine_stopped_unexpectedly(self.data_dir, &self.config);
                     return Next::Restart(self.config.clone());
                 }
             }
