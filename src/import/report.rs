@@ -303,6 +303,23 @@ mod tests {
     }
 
     #[test]
+    fn the_digest_lists_the_reports_groups_and_advice() {
+        let r = report(vec![
+            failure("/Acme Marketing/clip.mp4", ErrorKind::VideoOnBasicPlan),
+            failure("/Acme Marketing/setup.exe", ErrorKind::UnsupportedFormat),
+        ]);
+        let (subject, text) = r.digest();
+        assert!(subject.contains("2 files") && subject.contains("Acme Marketing"));
+        let mut groups = String::new();
+        r.push_groups(&mut groups);
+        assert!(r.render().contains(&groups) && text.contains(&groups));
+        assert!(
+            !text.contains(REPORT_SIGNATURE),
+            "a message is not a report"
+        );
+    }
+
+    #[test]
     fn hostile_names_cannot_inject_terminal_escapes() {
         let text = report(vec![failure(
             "/A/\u{1b}]0;pwned\u{7}\u{202e}gpj.exe",

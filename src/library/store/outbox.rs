@@ -375,3 +375,75 @@ pub fn claim_ids(c: &Connection, ids: &[i64], now_ms: i64) -> rusqlite::Result<V
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::library::store::Store;
+
+    fn delivery(message_id: &str) -> NewDelivery<'_> {
+        NewDelivery {
+            event_id: "e1",
+            message_id,
+            kind: "test",
+            account: None,
+            channel: "email",
+            recipient: Some("op@example.com"),
+            subject: "s",
+            body: "b",
+            created_ms: 1_000,
+            not_before_ms: 1_000,
+        }
+    }
+
+    #[test]
+    fn a_claimed_row_is_not_claimed_again_until_its_claimer_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        let c = store.connection();
+        insert(c, &delivery("<a@smartimage>")).unwrap();
+        insert(c, &delivery("<b@smartimage>")).unwrap();
+        assert!(
+            insert(c, &delivery("<a@smartimage>")).is_err(),
+            "ids are unique"
+        );
+        assert_eq!(claim_due(c, 999, 10).unwrap().len(), 0, "not due yet");
+        let first = claim_due(c, 2_000, 1).unwrap();
+        assert_eq!(first.len(), 1);
+        let second = claim_due(c, 2_000, 10).unwrap();
+        assert_eq!(second.len(), 1, "only the unclaimed one");
+        assert_ne!(first[0].id, second[0].id);
+        assert!(claim_due(c, 2_000, 10).unwrap().is_empty());
+        // This process is alive and its claims are fresh: nothing goes back…
+        assert_eq!(release_dead_claims(c, 0).unwrap(), 0);
+        // …unless they are older than the stale limit.
+        assert_eq!(release_dead_claims(c, i64::MAX).unwrap(), 2);
+        // A try that failed waits for its backoff; a sent one is done.
+        mark_retry(c, first[0].id, "refused", 5_000).unwrap();
+        mark_sent(c, second[0].id, 2_500).unwrap();
+        let again = claim_due(c, 4_999, 10).unwrap();
+        assert!(again.is_empty(), "{again:?}");
+        let again = claim_due(c, 5_000, 10).unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].attempts, 1);
+        assert_eq!(
+            again[0].message_id, "<a@smartimage>",
+            "the same id on retry"
+        );
+        assert_eq!(by_id(c, second[0].id).unwrap().unwrap().state, "sent");
+    }
+
+    #[test]
+    fn a_dead_claimers_rows_go_back_to_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        let c = store.connection();
+        let id = insert(c, &delivery("<a@smartimage>")).unwrap();
+        claim_due(c, 2_000, 10).unwrap();
+        // Claimed by a process of this host and boot that no longer runs.
+        c.execute("UPDATE outbox SET claim_started = claim_started + 1", [])
+            .unwrap();
+        assert_eq!(release_dead_claims(c, 0).unwrap(), 1);
+        assert_eq!(by_id(c, id).unwrap().unwrap().state, "pending");
+    }
+}
