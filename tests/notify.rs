@@ -10,6 +10,7 @@
 #[path = "support/prerequisite.rs"]
 mod prerequisite;
 #[path = "support/site.rs"]
+#[allow(dead_code)] // png: the files here are executables
 mod site;
 
 use std::io::{BufRead, BufReader};

@@ -107,7 +107,7 @@ struct Service<'a> {
 /// How a running engine ended.
 enum Next {
     Stop,
-    Restart(Config),
+    Restart(Box<Config>),
 }
 
 impl<'a> Service<'a> {
@@ -138,7 +138,7 @@ impl<'a> Service<'a> {
                 Next::Stop => break Ok(()),
                 Next::Restart(new) => {
                     self.reloaded = Some(reload::reloaded_line(&self.config, &new));
-                    self.config = new;
+                    self.config = *new;
                 }
             }
         };
@@ -228,7 +228,7 @@ impl<'a> Service<'a> {
                 request = requests.recv() => match request {
                     Request::Stop => break Next::Stop,
                     Request::Reload => if let Some(new) = self.read_config() {
-                        break Next::Restart(new);
+                        break Next::Restart(Box::new(new));
                     },
                 },
                 _ = refresh.tick() => self.refresh_links(&engine),
@@ -237,7 +237,7 @@ impl<'a> Service<'a> {
                     // supervisor's restart is the way back.
                     tracing::error!("the import engine stopped by itself; restarting it");
                     super::notifying::engine_stopped_unexpectedly(self.data_dir, &self.config);
-                    return Next::Restart(self.config.clone());
+                    return Next::Restart(Box::new(self.config.clone()));
                 }
             }
         };

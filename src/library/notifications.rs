@@ -522,3 +522,105 @@ fn insert_test(
         .query_map(rusqlite::params![before, event], |r| r.get(0))?
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::library::policy::PlanCatalog;
+    use crate::library::store::Store;
+
+    fn deliveries(c: &Connection, kind: &str) -> Vec<Delivery> {
+        outbox::list(c, None, 100)
+            .unwrap()
+            .into_iter()
+            .filter(|d| d.kind == kind)
+            .collect()
+    }
+
+    #[test]
+    fn a_plan_warning_goes_once_per_crossing_and_month() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        let c = store.connection();
+        let id = people::insert_account(c, "Acme", "trial", 0).unwrap();
+        let account = people::account_by_id(c, id).unwrap().unwrap();
+        let plan = PlanCatalog::defaults().get("trial").unwrap().clone();
+        let q = Queueing {
+            webhook: true,
+            ..Queueing::default()
+        };
+        let now = OffsetDateTime::now_utc();
+        let set_used = |bytes: u64| {
+            c.execute(
+                "UPDATE storage_usage SET bytes = ?2 WHERE account = ?1",
+                rusqlite::params![id, bytes as i64],
+            )
+            .unwrap();
+        };
+        let limit = plan.storage_limit_bytes;
+        set_used(limit / 2);
+        assert!(check_plan(c, &q, &account, &plan, now).unwrap().is_empty());
+        set_used(limit / 4 * 3);
+        assert_eq!(check_plan(c, &q, &account, &plan, now).unwrap().len(), 1);
+        assert!(
+            check_plan(c, &q, &account, &plan, now).unwrap().is_empty(),
+            "once"
+        );
+        set_used(limit);
+        assert_eq!(check_plan(c, &q, &account, &plan, now).unwrap().len(), 1);
+        assert!(check_plan(c, &q, &account, &plan, now).unwrap().is_empty());
+        let sent = deliveries(c, "plan");
+        assert_eq!(sent.len(), 2);
+        assert!(sent.iter().any(|d| d.subject.contains("100 %")));
+        // Nothing is queued without a channel.
+        assert!(
+            check_plan(c, &Queueing::default(), &account, &plan, now)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn an_account_turned_off_gets_nothing_but_a_test_it_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        let c = store.connection();
+        let id = people::insert_account(c, "Acme", "trial", 0).unwrap();
+        let account = people::account_by_id(c, id).unwrap().unwrap();
+        let q = Queueing {
+            webhook: true,
+            ..Queueing::default()
+        };
+        let notice = Notice {
+            kind: "digest".into(),
+            account: Some(account),
+            subject: "s".into(),
+            text: "t".into(),
+            failed: Vec::new(),
+        };
+        outbox::set_account_notify(c, id, false).unwrap();
+        assert_eq!(queue_digest(c, &q, &notice).unwrap(), None);
+        let test = Notice {
+            kind: "test".into(),
+            ..notice.clone()
+        };
+        assert_eq!(insert_test(c, &q, &test, "e", 0).unwrap().len(), 1);
+        outbox::set_account_notify(c, id, true).unwrap();
+        let first = queue_digest(c, &q, &notice).unwrap().unwrap();
+        // Not sent yet: a newer digest replaces it, keeping its id and its time.
+        let second = queue_digest(c, &q, &notice).unwrap().unwrap();
+        assert_eq!(first, second);
+        assert_eq!(deliveries(c, "digest").len(), 1);
+        // Once it went, the next one waits for the interval.
+        let sent = deliveries(c, "digest")[0].id;
+        outbox::mark_sent(c, sent, now_ms()).unwrap();
+        let third = queue_digest(c, &q, &notice).unwrap().unwrap();
+        assert_ne!(first, third);
+        let held: Vec<Delivery> = deliveries(c, "digest")
+            .into_iter()
+            .filter(|d| d.state == "pending")
+            .collect();
+        assert_eq!(held.len(), 1, "{held:?}");
+        assert!(held[0].not_before_ms >= held[0].created_ms + 15 * 60 * 1000 - 1000);
+    }
+}
