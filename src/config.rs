@@ -28,6 +28,79 @@ pub struct Config {
     /// opens, by `tui::keymap_config`).
     #[serde(default)]
     pub keys: BTreeMap<String, KeyList>,
+    /// Email and webhook notifications (README.md, "Notifications").
+    #[serde(default)]
+    pub notify: NotifyConfig,
+}
+
+/// `[notify]`: how often an account may get a digest, and where notices go.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// At most one digest of failures per account this often (default 15).
+    pub min_interval_mins: Option<u64>,
+    pub email: Option<EmailConfig>,
+    pub webhook: Option<WebhookConfig>,
+}
+
+/// `[notify.email]`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    /// `smtp://host[:port]` (STARTTLS when offered, required with credentials) or
+    /// `smtps://host[:port]` (implicit TLS).
+    pub smtp_url: String,
+    pub from: String,
+    pub username: Option<String>,
+    /// A `0600` file holding the password.
+    pub password_file: Option<PathBuf>,
+    /// PEM certificates trusted besides the system's.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// `[notify.webhook]`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub url: String,
+    /// A `0600` file holding the HMAC secret for `X-Smartimage-Signature`.
+    pub secret_file: Option<PathBuf>,
+}
+
+impl NotifyConfig {
+    /// The sender's settings.
+    pub fn settings(&self) -> crate::notify::NotifySettings {
+        crate::notify::NotifySettings {
+            min_interval: self
+                .min_interval_mins
+                .map(|m| std::time::Duration::from_secs(m * 60)),
+            email: self.email.as_ref().map(|e| crate::notify::EmailSettings {
+                smtp_url: e.smtp_url.clone(),
+                from: e.from.clone(),
+                username: e.username.clone(),
+                password_file: e.password_file.clone(),
+                ca_file: e.ca_file.clone(),
+            }),
+            webhook: self
+                .webhook
+                .as_ref()
+                .map(|w| crate::notify::WebhookSettings {
+                    url: w.url.clone(),
+                    secret_file: w.secret_file.clone(),
+                }),
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let settings = self.settings();
+        if let Some(email) = &settings.email {
+            email.check()?;
+        }
+        if let Some(webhook) = &settings.webhook {
+            webhook.check()?;
+        }
+        Ok(())
+    }
 }
 
 /// One key (`quit = "x"`) or several (`quit = ["x", "F10"]`).
@@ -259,6 +332,13 @@ impl Config {
                 message,
             })?;
         }
+        config
+            .notify
+            .check()
+            .map_err(|message| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message,
+            })?;
         Ok(config)
     }
 
@@ -373,6 +453,35 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn notify_secret_files_must_be_private_and_urls_sane() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let password = dir.path().join("smtp-password");
+        std::fs::write(&password, "hunter2\n").unwrap();
+        std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let text = format!(
+            "[notify]\nmin_interval_mins = 5\n[notify.email]\nsmtp_url = \"smtp://127.0.0.1:2525\"\n\
+             from = \"smartimage@example.com\"\nusername = \"u\"\npassword_file = {:?}\n",
+            password.display().to_string()
+        );
+        let err = Config::parse(&text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("chmod 600"), "{err}");
+        std::fs::set_permissions(&password, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let c = Config::parse(&text, Path::new("c.toml")).unwrap();
+        let q = c.notify.settings().queueing();
+        assert!(q.email && !q.webhook);
+        assert_eq!(q.min_interval, std::time::Duration::from_secs(300));
+        assert_eq!(
+            Config::default().notify.settings().queueing().min_interval,
+            std::time::Duration::from_secs(900)
+        );
+        let bad = "[notify.webhook]\nurl = \"http://hooks.example.com/x\"\n";
+        assert!(Config::parse(bad, Path::new("c.toml")).is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod dropbox;
 pub mod export;
 pub mod import;
 pub mod library;
+pub mod notify;
 pub mod pipelined_hash;
 pub mod qr_text;
 pub mod terminal_text;

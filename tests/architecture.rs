@@ -18,7 +18,7 @@ const LAYERS: &[(u8, &str, &[&str])] = &[
     (6, "binary", &["main", "cli", "bin"]),
     (5, "console", &["tui"]),
     (4, "settings", &["config"]),
-    (3, "engines", &["import", "export"]),
+    (3, "engines", &["import", "export", "notify"]),
     (2, "domain", &["library", "dropbox"]),
     (
         1,

@@ -39,6 +39,8 @@ pub fn open_with(
     let os_user = current_os_user();
     let actor = library.actor(as_admin.as_deref(), os_user.as_deref())?;
     drop(library);
+    // Notifications go out beside the console's engine, on a thread of their own.
+    let _sender = ConsoleSender::start(data_dir, config);
     tui::run(ConsoleOptions {
         data_dir: data_dir.to_path_buf(),
         plans: config.plans(),
@@ -56,4 +58,48 @@ pub fn open_with(
 fn keymap(config: &Config) -> Result<tui::keymap_config::Keymap, Failure> {
     tui::keymap_config::Keymap::with_overrides(&config.key_overrides())
         .map_err(|e| Failure::usage(format!("the config file's {e}")))
+}
+
+/// The console's notification sender: its own thread and runtime, so the console is left as it
+/// is; stopped (and joined briefly) when the console closes. Failures go to the console's log.
+struct ConsoleSender {
+    stop: Option<tokio::sync::watch::Sender<bool>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ConsoleSender {
+    fn start(data_dir: &Path, config: &Config) -> Option<ConsoleSender> {
+        let settings = config.notify.settings();
+        if !settings.enabled() {
+            return None;
+        }
+        let database = data_dir.join(smartimage::library::actions::DATABASE_FILE);
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let thread = std::thread::Builder::new()
+            .name("notify-sender".into())
+            .spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(smartimage::notify::Sender::new(&database, settings).run(stop_rx));
+            })
+            .ok()?;
+        Some(ConsoleSender {
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for ConsoleSender {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(true);
+        }
+        // A send in flight is left to finish on its own: the outbox gives a dead claim back.
+        drop(self.thread.take());
+    }
 }

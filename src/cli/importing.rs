@@ -284,6 +284,7 @@ pub fn engine_settings(config: &Config) -> EngineSettings {
         backends,
         remove_emptied_folders: config.import.remove_emptied_folders,
         retry: config.import.retry_policy(),
+        notify: config.notify.settings().queueing(),
         ..EngineSettings::default()
     }
 }
@@ -325,14 +326,19 @@ pub fn import(cx: Context, config: &Config, watch: bool, account: Option<&str>) 
     };
     let Context { mut library, .. } = cx;
     if !watch {
+        let data_dir = library.data_dir().to_path_buf();
+        let since_ms = super::notifying::now_ms();
         let (summary, problems) = if EngineLock::is_held(library.data_dir()) {
+            // The running engine's sender delivers what its pass queues.
             pass_by_running_engine(&mut library, &actor, account, only)?
         } else {
             let settings = EngineSettings {
                 mode: "once".into(),
                 ..engine_settings(config)
             };
-            run_once_printing(library, settings, only)?
+            let ran = run_once_printing(library, settings, only)?;
+            super::notifying::deliver_after_once(&data_dir, config, since_ms);
+            ran
         };
         println!("{}", summary_line(&summary));
         if problems.is_empty() {
@@ -387,8 +393,13 @@ pub fn import(cx: Context, config: &Config, watch: bool, account: Option<&str>) 
             let _ = stopper.send(EngineCommand::Shutdown);
         });
         say("watching linked Dropbox folders; Ctrl-C stops");
+        // Notifications go out beside the engine, never in its way.
+        let sender = super::notifying::spawn_sender(&data_dir, config);
         engine.watch(commands_rx).await;
         drop(commands_tx);
+        if let Some(stop) = sender {
+            let _ = stop.send(true);
+        }
     });
     drop(rt);
     let _ = printer.join();

@@ -9,6 +9,7 @@ mod exporting;
 mod importing;
 mod linking;
 mod maintenance;
+mod notifying;
 mod organise;
 mod output;
 mod people;
@@ -273,6 +274,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Email and webhook notifications: what is queued, sent and failing; a test message
+    #[command(subcommand)]
+    Notify(notifying::NotifyCommand),
     /// Make a demo library (in its own data dir) and show it
     Demo {
         /// Do not open the console; print what was made
@@ -476,6 +480,7 @@ pub fn run(cli: Cli) -> Outcome {
             read_data, json, ..
         } => maintenance::check(&mut cx, read_data, json),
         Command::Backup { to, json } => maintenance::backup(&mut cx, &to, json),
+        Command::Notify(c) => notifying::notify(&mut cx, &config, c),
         Command::Demo { .. }
         | Command::Formats { .. }
         | Command::Plans { .. }

@@ -5,6 +5,7 @@ use serde::Serialize;
 use smartimage::library::actions::AdminGrant;
 use smartimage::library::model::Role;
 
+use super::notifying::Switch;
 use super::output::{bytes, json, table, timestamp};
 use super::{Context, Outcome, current_os_user};
 
@@ -28,6 +29,12 @@ pub enum AccountCommand {
         name: String,
         #[arg(long)]
         plan: String,
+    },
+    /// Turn the account's notifications (email and webhook) off or on (owners)
+    Notify {
+        name: String,
+        #[arg(value_enum)]
+        switch: Switch,
     },
 }
 
@@ -56,6 +63,12 @@ pub enum AdminCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Turn your own email notifications off or on (operators: anyone's)
+    Notify {
+        email: String,
+        #[arg(value_enum)]
+        switch: Switch,
+    },
 }
 
 pub fn init(cx: &mut Context, email: &str, name: Option<&str>, os_user: Option<String>) -> Outcome {
@@ -80,6 +93,14 @@ pub fn account(cx: &mut Context, command: AccountCommand) -> Outcome {
             println!(
                 "Created account {:?} on the {} plan (id {})",
                 account.name, account.plan, account.id
+            );
+        }
+        AccountCommand::Notify { name, switch } => {
+            let on = switch == Switch::On;
+            cx.library.set_account_notify(&actor, &name, on)?;
+            println!(
+                "Notifications of account {name:?} are {}",
+                if on { "on" } else { "off" }
             );
         }
         AccountCommand::Rename { .. } => {
@@ -216,6 +237,14 @@ pub fn admin(cx: &mut Context, command: AdminCommand) -> Outcome {
                 })
                 .collect();
             table(&["EMAIL", "NAME", "OPERATOR", "OS USER", "ROLES"], &rows);
+        }
+        AdminCommand::Notify { email, switch } => {
+            let on = switch == Switch::On;
+            cx.library.set_admin_email_notify(&actor, &email, on)?;
+            println!(
+                "Email notifications to {email} are {}",
+                if on { "on" } else { "off" }
+            );
         }
     }
     Ok(())

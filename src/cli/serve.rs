@@ -107,7 +107,7 @@ struct Service<'a> {
 /// How a running engine ended.
 enum Next {
     Stop,
-    Restart(Config),
+    Restart(Box<Config>),
 }
 
 impl<'a> Service<'a> {
@@ -138,7 +138,7 @@ impl<'a> Service<'a> {
                 Next::Stop => break Ok(()),
                 Next::Restart(new) => {
                     self.reloaded = Some(reload::reloaded_line(&self.config, &new));
-                    self.config = new;
+                    self.config = *new;
                 }
             }
         };
@@ -220,13 +220,15 @@ impl<'a> Service<'a> {
         tracing::info!("watching linked Dropbox folders");
         let (commands_tx, commands_rx) = tokio::sync::mpsc::unbounded_channel();
         let mut watching = tokio::spawn(engine.clone().watch(commands_rx));
+        // Notifications go out beside the engine, with the settings it runs with.
+        let _sender = super::notifying::spawn_sender(self.data_dir, &self.config);
         let mut refresh = tokio::time::interval(STATUS_REFRESH);
         let next = loop {
             tokio::select! {
                 request = requests.recv() => match request {
                     Request::Stop => break Next::Stop,
                     Request::Reload => if let Some(new) = self.read_config() {
-                        break Next::Restart(new);
+                        break Next::Restart(Box::new(new));
                     },
                 },
                 _ = refresh.tick() => self.refresh_links(&engine),
@@ -234,7 +236,8 @@ impl<'a> Service<'a> {
                     // The engine stops only when told to; should it ever end by itself, a
                     // supervisor's restart is the way back.
                     tracing::error!("the import engine stopped by itself; restarting it");
-                    return Next::Restart(self.config.clone());
+                    super::notifying::engine_stopped_unexpectedly(self.data_dir, &self.config);
+                    return Next::Restart(Box::new(self.config.clone()));
                 }
             }
         };

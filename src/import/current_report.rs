@@ -23,6 +23,7 @@ use crate::import::report::{
 use crate::library::error::LibraryError;
 use crate::library::formats;
 use crate::library::model::Account;
+use crate::library::notifications::{self, FailedEntry, Notice};
 use crate::library::policy::{ErrorKind, Plan};
 use crate::library::store::import_items::{self as journal, ImportItem, ItemState};
 use crate::library::store::links::{self, LinkRecord, ReportRecord};
@@ -175,12 +176,22 @@ async fn current_report<B: DropboxBackend>(
         .unwrap_or_else(|| path.to_owned());
     let ids: Vec<i64> = failing.iter().map(|i| i.id).collect();
     let (stored_path, current_path) = (written_path.clone(), path.to_owned());
+    // The owners hear of a changed report in the transaction that records it (held back when
+    // one went out less than `min_interval` ago).
+    let digest = cx
+        .notify
+        .enabled()
+        .then(|| digest_notice(account, plan, failing, at));
+    let queueing = cx.notify.clone();
     cx.db(move |lib| {
         lib.store_mut()
             .transaction(|tx| -> Result<(), LibraryError> {
                 links::complete_report(tx, report_id, &stored_path, &written.id, &written.rev)?;
                 links::retire_reports_at(tx, link_id, &current_path, Some(report_id))?;
                 journal::set_report(tx, &ids, report_id)?;
+                if let Some(notice) = &digest {
+                    notifications::queue_digest(tx, &queueing, notice)?;
+                }
                 Ok(())
             })
     })
@@ -364,6 +375,31 @@ async fn delete_exactly<B: DropboxBackend>(
 }
 
 fn render(account: &Account, plan: &Plan, failing: &[ImportItem], at: i64) -> String {
+    error_report(account, plan, failing, at).render()
+}
+
+/// The digest of the report's failures, for the account's recipients.
+fn digest_notice(account: &Account, plan: &Plan, failing: &[ImportItem], at: i64) -> Notice {
+    let report = error_report(account, plan, failing, at);
+    let (subject, text) = report.digest();
+    Notice {
+        kind: "digest".into(),
+        account: Some(account.clone()),
+        subject,
+        text,
+        failed: report
+            .failures
+            .iter()
+            .map(|f| FailedEntry {
+                path: f.path.clone(),
+                kind: f.kind.as_str().to_owned(),
+                detail: f.detail.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn error_report(account: &Account, plan: &Plan, failing: &[ImportItem], at: i64) -> ErrorReport {
     ErrorReport {
         account: account.name.clone(),
         plan: plan.name.clone(),
@@ -383,7 +419,6 @@ fn render(account: &Account, plan: &Plan, failing: &[ImportItem], at: i64) -> St
             })
             .collect(),
     }
-    .render()
 }
 
 fn same_path(a: &str, b: &str) -> bool {

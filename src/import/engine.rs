@@ -24,6 +24,7 @@ use crate::library::Library;
 use crate::library::blobs::BlobStore;
 use crate::library::error::LibraryError;
 use crate::library::ingest::UPLOAD_PURPOSE;
+use crate::library::notifications::{self, Queueing};
 use crate::library::store::engine_commands::{self, Command, CommandKind};
 use crate::library::store::import_items as journal;
 use crate::library::store::links::{self, BackendKind, LinkId, LinkRecord, LinkState};
@@ -57,6 +58,8 @@ pub struct EngineSettings {
     /// How the engine runs, as its status row says: `serve`, `watch` (`import --watch`),
     /// `console` (hosted by a console) or `once`.
     pub mode: String,
+    /// Which notifications are queued (config `[notify]`); the default queues none.
+    pub notify: Queueing,
 }
 
 impl Default for EngineSettings {
@@ -68,6 +71,7 @@ impl Default for EngineSettings {
             remove_emptied_folders: true,
             retry: RetryPolicy::default(),
             mode: "watch".into(),
+            notify: Queueing::default(),
         }
     }
 }
@@ -174,6 +178,7 @@ impl ImportEngine {
             db_gate: Arc::new(tokio::sync::Semaphore::new(1)),
             remove_emptied_folders: settings.remove_emptied_folders,
             retry: settings.retry,
+            notify: settings.notify.clone(),
         };
         Ok((
             ImportEngine {
@@ -310,9 +315,45 @@ impl ImportEngine {
             }
         };
         let (summary, outcome) = run_pass_counted(&self.cx, link, &backend).await;
+        if summary.imported > 0 {
+            self.check_plan(link).await;
+        }
         match outcome {
             Ok(()) => (summary, Ok(())),
             Err(e) => (summary, Err(self.link_failed(link, e).await)),
+        }
+    }
+
+    /// Queue the plan warnings the pass's imports made due (75 % and 100 % of storage or of
+    /// the month's video allotment, once per crossing per month).
+    async fn check_plan(&self, link: &LinkRecord) {
+        if !self.settings.notify.enabled() {
+            return;
+        }
+        let (account, q) = (link.account, self.settings.notify.clone());
+        let checked = self
+            .cx
+            .db(move |lib| {
+                let Some(account) = crate::library::store::people::account_by_id(
+                    lib.store().connection(),
+                    account,
+                )?
+                else {
+                    return Ok(());
+                };
+                let Ok(plan) = lib.plan(&account.plan).cloned() else {
+                    return Ok(());
+                };
+                let now = time::OffsetDateTime::now_utc();
+                lib.store_mut()
+                    .transaction(|tx| -> Result<(), LibraryError> {
+                        notifications::check_plan(tx, &q, &account, &plan, now)?;
+                        Ok(())
+                    })
+            })
+            .await;
+        if let Err(error) = checked {
+            tracing::warn!(link = link.id, %error, "could not look at the plan's usage");
         }
     }
 
@@ -366,8 +407,41 @@ impl ImportEngine {
             _ => None,
         };
         if let Some(state) = new_state {
-            if let Ok(lib) = self.cx.library.lock() {
-                let _ = links::set_state(lib.store().connection(), link.id, state, Some(&detail));
+            if let Ok(mut lib) = self.cx.library.lock() {
+                let q = &self.settings.notify;
+                let newly = link.state != state;
+                let told = lib.store_mut().transaction(|tx| -> rusqlite::Result<()> {
+                    links::set_state(tx, link.id, state, Some(&detail))?;
+                    // Told once as the link enters the state, not at every pass that finds it.
+                    match state {
+                        LinkState::NeedsReauth if newly => {
+                            notifications::link_needs_reauth(tx, q, link.account)?;
+                        }
+                        LinkState::Error if newly => {
+                            notifications::tell_operators(
+                                tx,
+                                q,
+                                "server_error",
+                                &format!(
+                                    "Smartimage: importing for {:?} stopped on a problem of this server",
+                                    link.account_name
+                                ),
+                                &format!(
+                                    "The import for the account {:?} waits for a condition of the \
+                                     server to be fixed (a token file's mode, a missing file or \
+                                     folder, the configuration). It resumes by itself once fixed; \
+                                     the engine's log and `smartimage status` say what it is.\n",
+                                    link.account_name
+                                ),
+                            )?;
+                        }
+                        _ => {}
+                    }
+                    Ok(())
+                });
+                if let Err(error) = told {
+                    tracing::warn!(link = link.id, %error, "could not record the link's state");
+                }
             }
             let _ = self.cx.events.send(EngineEvent::LinkState {
                 link: link.id,

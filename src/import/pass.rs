@@ -92,6 +92,8 @@ pub struct PassContext {
     pub remove_emptied_folders: bool,
     /// When failed tries are tried again, and when a failure is told to the customer.
     pub retry: RetryPolicy,
+    /// What is queued for notifications (nothing when no channel is configured).
+    pub notify: crate::library::notifications::Queueing,
 }
 
 /// Why a link's pass stopped early.

@@ -84,20 +84,7 @@ impl ErrorReport {
     /// by path within their group), so an unchanged report is recognised by its content hash.
     /// Names from Dropbox are escaped so the file is safe to `cat`.
     pub fn render(&self) -> String {
-        let when = self
-            .changed_at
-            .to_offset(time::UtcOffset::UTC)
-            .replace_nanosecond(0)
-            .unwrap_or(self.changed_at)
-            .format(&Rfc3339)
-            .unwrap_or_else(|_| self.changed_at.unix_timestamp().to_string());
-        let mut groups: BTreeMap<ErrorKind, Vec<&FailedFile>> = BTreeMap::new();
-        for failure in &self.failures {
-            groups.entry(failure.kind).or_default().push(failure);
-        }
-        for files in groups.values_mut() {
-            files.sort_by(|a, b| a.path.cmp(&b.path));
-        }
+        let when = self.when();
         let count = self.failures.len();
         let mut out = String::new();
         out.push_str(&format!("{TITLE}\n"));
@@ -106,12 +93,7 @@ impl ErrorReport {
              now and goes away when none does.\n"
         ));
         out.push_str(&format!("{}\n\n", "=".repeat(TITLE.len())));
-        out.push_str(&format!(
-            "Account: {}\n",
-            escape_for_terminal(&self.account)
-        ));
-        out.push_str(&format!("Plan:    {}\n", self.plan));
-        out.push_str(&format!("Changed: {when} (UTC)\n\n"));
+        self.push_heading(&mut out, &when);
         out.push_str(&format!(
             "{count} file{} could not be uploaded to Smartimage from this Dropbox folder. {} left in \
              this folder untouched; nothing was uploaded for {}.\n",
@@ -119,6 +101,43 @@ impl ErrorReport {
             if count == 1 { "It was" } else { "They were" },
             if count == 1 { "it" } else { "them" },
         ));
+        self.push_groups(&mut out);
+        out.push_str(
+            "\nA failed file is tried again when it changes or is moved back into this folder, or \
+             when an admin retries it in the Smartimage console (Error log, key r). This report is \
+             rewritten whenever the list changes; notes added to it are not kept.\n",
+        );
+        out
+    }
+
+    fn when(&self) -> String {
+        self.changed_at
+            .to_offset(time::UtcOffset::UTC)
+            .replace_nanosecond(0)
+            .unwrap_or(self.changed_at)
+            .format(&Rfc3339)
+            .unwrap_or_else(|_| self.changed_at.unix_timestamp().to_string())
+    }
+
+    fn push_heading(&self, out: &mut String, when: &str) {
+        out.push_str(&format!(
+            "Account: {}\n",
+            escape_for_terminal(&self.account)
+        ));
+        out.push_str(&format!("Plan:    {}\n", self.plan));
+        out.push_str(&format!("Changed: {when} (UTC)\n\n"));
+    }
+
+    /// The failures grouped by error, each group with its advice: the report's body, shared
+    /// with the notification digest.
+    fn push_groups(&self, out: &mut String) {
+        let mut groups: BTreeMap<ErrorKind, Vec<&FailedFile>> = BTreeMap::new();
+        for failure in &self.failures {
+            groups.entry(failure.kind).or_default().push(failure);
+        }
+        for files in groups.values_mut() {
+            files.sort_by(|a, b| a.path.cmp(&b.path));
+        }
         for (kind, files) in &groups {
             out.push_str(&format!("\n{} ({})\n", kind.title(), files.len()));
             out.push_str(&format!(
@@ -139,12 +158,36 @@ impl ErrorReport {
                 ));
             }
         }
-        out.push_str(
-            "\nA failed file is tried again when it changes or is moved back into this folder, or \
-             when an admin retries it in the Smartimage console (Error log, key r). This report is \
-             rewritten whenever the list changes; notes added to it are not kept.\n",
+    }
+
+    /// The email digest of the same failures (issue #23): the subject, and plain text with the
+    /// report's groups and advice. It names the account's own files only.
+    pub fn digest(&self) -> (String, String) {
+        let count = self.failures.len();
+        let subject = format!(
+            "Smartimage: {count} file{} from Dropbox could not be uploaded to {:?}",
+            if count == 1 { "" } else { "s" },
+            escape_for_terminal(&self.account)
         );
-        out
+        let mut out = String::new();
+        out.push_str(&format!(
+            "{count} file{} dropped into the Dropbox folder of the Smartimage account {:?} could \
+             not be uploaded. {} left in the folder untouched; the folder's \"{REPORT_FILE_NAME}\" \
+             lists {} too.\n\n",
+            if count == 1 { "" } else { "s" },
+            escape_for_terminal(&self.account),
+            if count == 1 { "It was" } else { "They were" },
+            if count == 1 { "it" } else { "them" },
+        ));
+        self.push_heading(&mut out, &self.when());
+        self.push_groups(&mut out);
+        out.push_str(
+            "\nA failed file is tried again when it changes or is moved back into the folder, or \
+             when an admin retries it in the Smartimage console (Error log, key r). You get at most \
+             one such summary per account in a while; turn them off with `smartimage account \
+             notify NAME off` (owners) or `smartimage admin notify EMAIL off` (yourself).\n",
+        );
+        (subject, out)
     }
 }
 
@@ -256,6 +299,23 @@ mod tests {
         assert!(
             !text.contains(ErrorKind::StorageLimit.title()),
             "no empty groups"
+        );
+    }
+
+    #[test]
+    fn the_digest_lists_the_reports_groups_and_advice() {
+        let r = report(vec![
+            failure("/Acme Marketing/clip.mp4", ErrorKind::VideoOnBasicPlan),
+            failure("/Acme Marketing/setup.exe", ErrorKind::UnsupportedFormat),
+        ]);
+        let (subject, text) = r.digest();
+        assert!(subject.contains("2 files") && subject.contains("Acme Marketing"));
+        let mut groups = String::new();
+        r.push_groups(&mut groups);
+        assert!(r.render().contains(&groups) && text.contains(&groups));
+        assert!(
+            !text.contains(REPORT_SIGNATURE),
+            "a message is not a report"
         );
     }
 

@@ -20,6 +20,7 @@ pub mod liveness;
 pub mod local_source;
 pub mod model;
 pub mod names;
+pub mod notifications;
 pub mod organise;
 pub mod outgoing;
 pub mod permissions;

@@ -33,6 +33,8 @@ pub enum Right<'a> {
     Maintain,
     /// Stop the import engine that runs (for every account): operators.
     StopEngine,
+    /// Turn the account's notifications off or on: its owners.
+    NotifySettings(&'a Account),
 }
 
 impl Actor {
@@ -71,7 +73,9 @@ impl Actor {
             Right::AddAdminTo(a) | Right::ViewAudit(a) => {
                 operator || self.role_in(a.id) == Some(Role::Owner)
             }
-            Right::Delegate(a) => self.role_in(a.id) == Some(Role::Owner),
+            Right::Delegate(a) | Right::NotifySettings(a) => {
+                self.role_in(a.id) == Some(Role::Owner)
+            }
             Right::LinkDropbox(a) | Right::SendToDropbox(a) => {
                 self.role_in(a.id) == Some(Role::Owner) || self.is_delegated(a.id)
             }
@@ -104,6 +108,10 @@ impl Actor {
             ),
             Right::Delegate(a) => format!(
                 "{who} is not an owner of {:?}; only its owners grant or revoke Dropbox-upload delegation",
+                a.name
+            ),
+            Right::NotifySettings(a) => format!(
+                "{who} is not an owner of {:?}; only its owners turn its notifications off or on",
                 a.name
             ),
             Right::LinkDropbox(a) => format!(

@@ -6,7 +6,7 @@
 pub const APPLICATION_ID: i32 = 0x534D_4947;
 
 /// Each entry migrates from version `index` to `index + 1`, in one transaction.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 
 pub fn latest_version() -> i64 {
     MIGRATIONS.len() as i64
@@ -473,6 +473,43 @@ CREATE TABLE engine_commands (
     outcome  TEXT
 );
 CREATE INDEX engine_commands_open ON engine_commands(state) WHERE state IN ('pending', 'taken');
+"#;
+
+/// Notifications (issue #23): the outbox, one row per delivery (an email to one address, or
+/// one webhook POST) with a stable id, claimed by the sender that sends it; marks of what was
+/// told once (a plan crossing per month, a digest's time); who turned notifications off.
+const V10: &str = r#"
+ALTER TABLE admins ADD COLUMN notify_email INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE accounts ADD COLUMN notify INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE outbox (
+    id            INTEGER PRIMARY KEY,
+    event_id      TEXT    NOT NULL,
+    message_id    TEXT    NOT NULL UNIQUE,
+    kind          TEXT    NOT NULL,
+    account       INTEGER REFERENCES accounts(id) ON DELETE CASCADE,
+    channel       TEXT    NOT NULL CHECK (channel IN ('email', 'webhook')),
+    recipient     TEXT,
+    subject       TEXT    NOT NULL,
+    body          TEXT    NOT NULL,
+    created_ms    INTEGER NOT NULL,
+    not_before_ms INTEGER NOT NULL,
+    state         TEXT    NOT NULL DEFAULT 'pending'
+                  CHECK (state IN ('pending', 'sending', 'sent', 'failed')),
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    claim_host    TEXT,
+    claim_boot    TEXT,
+    claim_pid     INTEGER,
+    claim_started INTEGER,
+    claimed_ms    INTEGER,
+    sent_ms       INTEGER,
+    last_error    TEXT
+);
+CREATE INDEX outbox_due ON outbox(state, not_before_ms) WHERE state IN ('pending', 'sending');
+CREATE INDEX outbox_by_account ON outbox(account, kind, created_ms);
+CREATE TABLE notify_marks (
+    mark  TEXT    PRIMARY KEY,
+    at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
 "#;
 
 /// The schema version whose migration widens `files.source` (see [`widen_file_sources`]).

@@ -19,6 +19,7 @@ pub mod links;
 pub mod migrations;
 pub mod name_index;
 pub mod name_match;
+pub mod outbox;
 pub mod people;
 pub mod processes;
 pub mod quota;
