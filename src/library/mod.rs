@@ -18,6 +18,7 @@ pub mod ingest;
 pub mod linking;
 pub mod liveness;
 pub mod local_source;
+pub mod metadata;
 pub mod model;
 pub mod names;
 pub mod organise;
