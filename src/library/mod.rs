@@ -12,6 +12,7 @@ pub mod custody;
 pub mod engine_control;
 pub mod engine_view;
 pub mod error;
+pub mod file_info;
 pub mod formats;
 pub mod import_log;
 pub mod ingest;

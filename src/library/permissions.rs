@@ -33,6 +33,8 @@ pub enum Right<'a> {
     Maintain,
     /// Stop the import engine that runs (for every account): operators.
     StopEngine,
+    /// See where the account's files were taken (their GPS position): its owners, operators.
+    ViewLocation(&'a Account),
 }
 
 impl Actor {
@@ -68,7 +70,7 @@ impl Actor {
             Right::ManageAccounts | Right::ManageAdmins | Right::Maintain | Right::StopEngine => {
                 operator
             }
-            Right::AddAdminTo(a) | Right::ViewAudit(a) => {
+            Right::AddAdminTo(a) | Right::ViewAudit(a) | Right::ViewLocation(a) => {
                 operator || self.role_in(a.id) == Some(Role::Owner)
             }
             Right::Delegate(a) => self.role_in(a.id) == Some(Role::Owner),
@@ -122,6 +124,10 @@ impl Actor {
             }
             Right::ViewAudit(a) => format!(
                 "{who} is not an owner of {:?}; only its owners (or an operator) read its audit trail",
+                a.name
+            ),
+            Right::ViewLocation(a) => format!(
+                "{who} is not an owner of {:?}; only its owners (or an operator) see where its files were taken",
                 a.name
             ),
         };

@@ -11,6 +11,7 @@ pub mod engine_commands;
 pub mod engine_events;
 pub mod engine_status;
 pub mod file_pages;
+pub mod file_metadata;
 pub mod files;
 pub mod identity;
 pub mod import_items;
