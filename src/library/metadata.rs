@@ -611,5 +611,7 @@ fn pdf<R: Read + Seek>(source: &mut R, len: u64) -> Extracted {
     }
 }
 
+#[doc(hidden)]
+pub mod fixtures;
 #[cfg(test)]
 mod tests;
