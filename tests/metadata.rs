@@ -215,3 +215,29 @@ fn a_watching_engine_fills_in_files_stored_without_metadata() {
     assert_eq!(lib.show(OPERATOR, shot)["metadata"]["has_gps"], false);
     assert_eq!(lib.show(OPERATOR, doc)["metadata"]["pages"], 2);
 }
+
+/// Writes the seeds of the `metadata_extraction` fuzz target (`fuzz/seeds/`), one small file
+/// per format: `cargo test --test metadata -- --ignored write_fuzz_seeds`.
+#[test]
+#[ignore]
+fn write_fuzz_seeds() {
+    use fixtures::V;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/metadata_extraction");
+    std::fs::create_dir_all(&dir).unwrap();
+    let seeds: Vec<(&str, Vec<u8>)> = vec![
+        ("jpeg-exif-gps.bin", fixtures::jpeg_with_exif(&fixtures::camera_exif(true, vec![]))),
+        (
+            "tiff-exif.bin",
+            fixtures::camera_exif(true, vec![(0x0100, V::Long(64)), (0x0101, V::Long(48))]),
+        ),
+        ("png.bin", fixtures::encoded(3, 2, image::ImageFormat::Png)),
+        ("webp.bin", fixtures::encoded(3, 2, image::ImageFormat::WebP)),
+        ("mp4-hevc.bin", fixtures::mp4_hevc_after(16)),
+        ("webm-vp9.bin", fixtures::webm_vp9()),
+        ("pdf.bin", fixtures::pdf(2)),
+    ];
+    for (name, bytes) in seeds {
+        assert!(bytes.len() <= 4096, "{name}: {} bytes", bytes.len());
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+}

@@ -137,6 +137,11 @@ pub fn encoded(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
 /// An MP4 (HEVC `hvc1`, 1920x1080 turned a quarter, 12.5 s, made 2023-07-01 UTC) with its
 /// movie box after 1 MiB of media data, as cameras write it.
 pub fn mp4_hevc() -> Vec<u8> {
+    mp4_hevc_after(1 << 20)
+}
+
+/// [`mp4_hevc`] with `media` bytes of media data before its movie box.
+pub fn mp4_hevc_after(media: usize) -> Vec<u8> {
     use mp4_atom::*;
     let mut out = Vec::new();
     Ftyp {
@@ -147,7 +152,7 @@ pub fn mp4_hevc() -> Vec<u8> {
     .encode(&mut out)
     .unwrap();
     Mdat {
-        data: vec![0u8; 1 << 20],
+        data: vec![0u8; media],
     }
     .encode(&mut out)
     .unwrap();
