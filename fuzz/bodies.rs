@@ -189,7 +189,10 @@ pub fn metadata_extraction(data: &[u8]) {
     let started = std::time::Instant::now();
     let got = extract_bytes(data);
     let took = started.elapsed();
-    assert!(took < std::time::Duration::from_secs(1), "extraction took {took:?}");
+    assert!(
+        took < std::time::Duration::from_secs(1),
+        "extraction took {took:?}"
+    );
     let m = &got.metadata;
     assert_eq!(
         got.outcome == Outcome::Read,
@@ -201,9 +204,15 @@ pub fn metadata_extraction(data: &[u8]) {
         assert!(lat.abs() <= 90.0 && lon.abs() <= 180.0, "{lat}, {lon}");
         assert_eq!(m.has_gps, Some(true));
     }
-    for text in [&m.camera_make, &m.camera_model, &m.lens, &m.video_codec, &m.taken_at]
-        .into_iter()
-        .flatten()
+    for text in [
+        &m.camera_make,
+        &m.camera_model,
+        &m.lens,
+        &m.video_codec,
+        &m.taken_at,
+    ]
+    .into_iter()
+    .flatten()
     {
         assert!(!text.is_empty() && text.chars().count() <= 128, "{text:?}");
         assert!(!text.chars().any(char::is_control), "{text:?}");

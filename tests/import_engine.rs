@@ -1312,17 +1312,30 @@ async fn an_import_reads_the_metadata_of_what_it_commits() {
     let lib = h.library();
     let owner = lib.actor(Some(OWNER), None).unwrap();
     let by_name = |name: &str| {
-        let f = h.files("Acme").into_iter().find(|f| f.name == name).unwrap();
+        let f = h
+            .files("Acme")
+            .into_iter()
+            .find(|f| f.name == name)
+            .unwrap();
         lib.file_details(&owner, f.id).unwrap()
     };
     let shot = by_name("IMG_0001.jpg").metadata.expect("read at import");
     assert_eq!(shot.outcome, Outcome::Read);
     assert_eq!(shot.metadata.camera_model.as_deref(), Some("Canon EOS R5"));
-    assert_eq!(shot.metadata.taken_at.as_deref(), Some("2024-05-12T14:03:22+02:00"));
+    assert_eq!(
+        shot.metadata.taken_at.as_deref(),
+        Some("2024-05-12T14:03:22+02:00")
+    );
     assert!(shot.metadata.gps.is_some(), "an owner sees the position");
     let clip = by_name("clip.mp4").metadata.unwrap().metadata;
     assert_eq!(clip.video_codec.as_deref(), Some("hevc"));
     assert_eq!(clip.duration_ms, Some(12_500));
-    assert_eq!(by_name("brochure.pdf").metadata.unwrap().metadata.pages, Some(5));
-    assert_eq!(by_name("damaged.mp4").metadata.unwrap().outcome, Outcome::Unreadable);
+    assert_eq!(
+        by_name("brochure.pdf").metadata.unwrap().metadata.pages,
+        Some(5)
+    );
+    assert_eq!(
+        by_name("damaged.mp4").metadata.unwrap().outcome,
+        Outcome::Unreadable
+    );
 }

@@ -34,7 +34,16 @@ impl Lib {
             sources,
             config,
         };
-        lib.run(OPERATOR, &["init", "--operator", OPERATOR, "--os-user", "nobody-in-tests"]);
+        lib.run(
+            OPERATOR,
+            &[
+                "init",
+                "--operator",
+                OPERATOR,
+                "--os-user",
+                "nobody-in-tests",
+            ],
+        );
         lib.run(OPERATOR, &["account", "add", ACME, "--plan", "team"]);
         lib.run(OPERATOR, &["admin", "add", HELPER, "--admin", ACME]);
         lib
@@ -55,7 +64,13 @@ impl Lib {
     }
 
     fn run(&self, who: &str, args: &[&str]) -> String {
-        let out = self.cmd(who, args).assert().success().get_output().stdout.clone();
+        let out = self
+            .cmd(who, args)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
         String::from_utf8(out).unwrap()
     }
 
@@ -78,8 +93,8 @@ impl Lib {
 
     /// File ids by name.
     fn id_of(&self, name: &str) -> i64 {
-        let list: Value = serde_json::from_str(&self.run(OPERATOR, &["files", "list", "--json"]))
-            .unwrap();
+        let list: Value =
+            serde_json::from_str(&self.run(OPERATOR, &["files", "list", "--json"])).unwrap();
         list.as_array()
             .unwrap()
             .iter()
@@ -111,7 +126,10 @@ const KEYS: [&str; 11] = [
 #[test]
 fn upload_reads_metadata_and_files_show_gives_it() {
     let lib = Lib::new();
-    let jpeg = lib.source("shot.jpg", &fixtures::jpeg_with_exif(&fixtures::camera_exif(true, vec![])));
+    let jpeg = lib.source(
+        "shot.jpg",
+        &fixtures::jpeg_with_exif(&fixtures::camera_exif(true, vec![])),
+    );
     let mp4 = lib.source("clip.mp4", &fixtures::mp4_hevc());
     let webm = lib.source("clip.webm", &fixtures::webm_vp9());
     let pdf = lib.source("brochure.pdf", &fixtures::pdf(4));
@@ -127,14 +145,20 @@ fn upload_reads_metadata_and_files_show_gives_it() {
         assert!(m.get(key).is_some(), "{key} missing from {m}");
     }
     assert_eq!(m["status"], "read");
-    assert_eq!((m["width"].as_u64(), m["height"].as_u64()), (Some(30), Some(40)));
+    assert_eq!(
+        (m["width"].as_u64(), m["height"].as_u64()),
+        (Some(30), Some(40))
+    );
     assert_eq!(m["orientation"], "portrait");
     assert_eq!(m["taken_at"], "2024-05-12T14:03:22+02:00");
     assert_eq!(m["camera_make"], "Canon");
     assert_eq!(m["camera_model"], "Canon EOS R5");
     assert_eq!(m["lens"], "RF24-105mm F4 L IS USM");
     assert_eq!(m["has_gps"], true);
-    assert!((m["gps"]["latitude"].as_f64().unwrap() - 48.8582).abs() < 1e-3, "{m}");
+    assert!(
+        (m["gps"]["latitude"].as_f64().unwrap() - 48.8582).abs() < 1e-3,
+        "{m}"
+    );
     assert_eq!(m["duration_secs"], Value::Null);
     assert_eq!(m["pages"], Value::Null);
 
@@ -142,18 +166,27 @@ fn upload_reads_metadata_and_files_show_gives_it() {
     let seen = lib.show(HELPER, lib.id_of("shot.jpg"));
     assert_eq!(seen["metadata"]["has_gps"], true);
     assert_eq!(seen["metadata"]["gps"], Value::Null);
-    let human = lib.run(HELPER, &["files", "show", &lib.id_of("shot.jpg").to_string()]);
+    let human = lib.run(
+        HELPER,
+        &["files", "show", &lib.id_of("shot.jpg").to_string()],
+    );
     assert!(human.contains("Canon EOS R5"), "{human}");
     assert!(!human.contains("48.85"), "{human}");
 
     let clip = &lib.show(OPERATOR, lib.id_of("clip.mp4"))["metadata"];
     assert_eq!(clip["video_codec"], "hevc");
     assert_eq!(clip["duration_secs"], 12.5);
-    assert_eq!((clip["width"].as_u64(), clip["height"].as_u64()), (Some(1080), Some(1920)));
+    assert_eq!(
+        (clip["width"].as_u64(), clip["height"].as_u64()),
+        (Some(1080), Some(1920))
+    );
     let web = &lib.show(OPERATOR, lib.id_of("clip.webm"))["metadata"];
     assert_eq!(web["video_codec"], "vp9");
     assert_eq!(web["duration_secs"], 3.5);
-    assert_eq!(lib.show(OPERATOR, lib.id_of("brochure.pdf"))["metadata"]["pages"], 4);
+    assert_eq!(
+        lib.show(OPERATOR, lib.id_of("brochure.pdf"))["metadata"]["pages"],
+        4
+    );
     let notes = &lib.show(OPERATOR, lib.id_of("notes.txt"))["metadata"];
     assert_eq!(notes["status"], "nothing");
     for key in KEYS {
@@ -176,7 +209,10 @@ fn a_damaged_file_is_stored_with_what_could_be_read() {
 #[test]
 fn a_watching_engine_fills_in_files_stored_without_metadata() {
     let lib = Lib::new();
-    let jpeg = lib.source("old.jpg", &fixtures::jpeg_with_exif(&fixtures::camera_exif(false, vec![])));
+    let jpeg = lib.source(
+        "old.jpg",
+        &fixtures::jpeg_with_exif(&fixtures::camera_exif(false, vec![])),
+    );
     let pdf = lib.source("old.pdf", &fixtures::pdf(2));
     // As a library from before metadata: stored, never read.
     lib.upload(&[&jpeg, &pdf], true);
@@ -210,7 +246,10 @@ fn a_watching_engine_fills_in_files_stored_without_metadata() {
     };
     engine.kill().unwrap();
     engine.wait().unwrap();
-    assert!(filled, "the engine did not fill in the metadata within 30 s");
+    assert!(
+        filled,
+        "the engine did not fill in the metadata within 30 s"
+    );
     assert_eq!(lib.show(OPERATOR, shot)["metadata"]["camera_make"], "Canon");
     assert_eq!(lib.show(OPERATOR, shot)["metadata"]["has_gps"], false);
     assert_eq!(lib.show(OPERATOR, doc)["metadata"]["pages"], 2);
@@ -225,13 +264,19 @@ fn write_fuzz_seeds() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/metadata_extraction");
     std::fs::create_dir_all(&dir).unwrap();
     let seeds: Vec<(&str, Vec<u8>)> = vec![
-        ("jpeg-exif-gps.bin", fixtures::jpeg_with_exif(&fixtures::camera_exif(true, vec![]))),
+        (
+            "jpeg-exif-gps.bin",
+            fixtures::jpeg_with_exif(&fixtures::camera_exif(true, vec![])),
+        ),
         (
             "tiff-exif.bin",
             fixtures::camera_exif(true, vec![(0x0100, V::Long(64)), (0x0101, V::Long(48))]),
         ),
         ("png.bin", fixtures::encoded(3, 2, image::ImageFormat::Png)),
-        ("webp.bin", fixtures::encoded(3, 2, image::ImageFormat::WebP)),
+        (
+            "webp.bin",
+            fixtures::encoded(3, 2, image::ImageFormat::WebP),
+        ),
         ("mp4-hevc.bin", fixtures::mp4_hevc_after(16)),
         ("webm-vp9.bin", fixtures::webm_vp9()),
         ("pdf.bin", fixtures::pdf(2)),

@@ -240,7 +240,8 @@ fn show_file(cx: &mut Context, id: i64, as_json: bool) -> Outcome {
             "gps",
             match (metadata.has_gps, &metadata.gps) {
                 (_, Some(g)) => format!("{:.6}, {:.6}", g.latitude, g.longitude),
-                (Some(true), None) => "yes (position shown to owners)".into(),
+                (Some(true), None) if details.location_shown => "yes".into(),
+                (Some(true), None) => "yes (the position is shown to owners)".into(),
                 (Some(false), None) => "no".into(),
                 (None, None) => "-".into(),
             },

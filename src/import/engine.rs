@@ -490,11 +490,7 @@ impl ImportEngine {
             } else {
                 0
             };
-            let pause = if read == FILL_BATCH {
-                FILL_REST
-            } else {
-                TICK
-            };
+            let pause = if read == FILL_BATCH { FILL_REST } else { TICK };
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
                 _ = stop.changed() => {}

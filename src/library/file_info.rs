@@ -50,12 +50,13 @@ impl Library {
             return Ok(());
         }
         let at = now().unix_timestamp();
-        self.store.transaction_relaxed(|tx| -> rusqlite::Result<()> {
-            for (file, extracted) in read {
-                file_metadata::record(tx, *file, extracted, at)?;
-            }
-            Ok(())
-        })?;
+        self.store
+            .transaction_relaxed(|tx| -> rusqlite::Result<()> {
+                for (file, extracted) in read {
+                    file_metadata::record(tx, *file, extracted, at)?;
+                }
+                Ok(())
+            })?;
         Ok(())
     }
 

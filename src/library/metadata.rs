@@ -212,7 +212,9 @@ pub fn extract<R: Read + Seek>(mut source: R, len: u64) -> Extracted {
     match classify(format) {
         Class::Image => run(&mut || image(Window::new(&mut source, len.min(IMAGE_WINDOW)))),
         Class::IsoMedia => run(&mut || iso_media(&mut source, len)),
-        Class::Matroska => run(&mut || matroska(Window::new(&mut source, len.min(MATROSKA_WINDOW)))),
+        Class::Matroska => {
+            run(&mut || matroska(Window::new(&mut source, len.min(MATROSKA_WINDOW))))
+        }
         Class::Pdf => run(&mut || pdf(&mut source, len)),
         Class::Other => Extracted::just(Outcome::Nothing),
     }
@@ -361,10 +363,7 @@ fn read_exif(exif: &nom_exif::Exif, md: &mut FileMetadata) {
                         lat * gps.latitude_ref.sign(),
                         lon * gps.longitude_ref.sign(),
                     );
-                    (lat.is_finite()
-                        && lon.is_finite()
-                        && lat.abs() <= 90.0
-                        && lon.abs() <= 180.0)
+                    (lat.is_finite() && lon.is_finite() && lat.abs() <= 90.0 && lon.abs() <= 180.0)
                         .then_some((lat, lon))
                 }
                 _ => None,
@@ -403,9 +402,7 @@ fn iso_media<R: Read + Seek>(source: &mut R, len: u64) -> Extracted {
         let Ok(body) = source.stream_position() else {
             break;
         };
-        let size = header
-            .size
-            .map_or(len.saturating_sub(body), |s| s as u64);
+        let size = header.size.map_or(len.saturating_sub(body), |s| s as u64);
         if header.kind == Moov::KIND {
             if size > MOOV_MAX {
                 return Extracted::just(Outcome::TooLarge);
@@ -433,7 +430,13 @@ fn from_moov(moov: &mp4_atom::Moov) -> FileMetadata {
     md.taken_at = since_1904(mvhd.creation_time);
     let video = moov.trak.iter().find(|t| {
         t.mdia.hdlr.handler == mp4_atom::FourCC::new(b"vide")
-            || t.mdia.minf.stbl.stsd.codecs.iter().any(|c| c.visual().is_some())
+            || t.mdia
+                .minf
+                .stbl
+                .stsd
+                .codecs
+                .iter()
+                .any(|c| c.visual().is_some())
     });
     if let Some(trak) = video {
         let codec = trak.mdia.minf.stbl.stsd.codecs.first();
@@ -472,7 +475,11 @@ fn utc_text(unix: i64) -> Option<String> {
 /// QuickTime/ISO times count seconds from 1904-01-01 UTC.
 fn since_1904(seconds: u64) -> Option<String> {
     const FROM_1904_TO_1970: i64 = 2_082_844_800;
-    utc_text(i64::try_from(seconds).ok()?.checked_sub(FROM_1904_TO_1970)?)
+    utc_text(
+        i64::try_from(seconds)
+            .ok()?
+            .checked_sub(FROM_1904_TO_1970)?,
+    )
 }
 
 fn iso_codec_name(codec: &mp4_atom::Codec) -> String {
@@ -554,7 +561,7 @@ fn matroska<R: Read + Seek>(source: Window<R>) -> Extracted {
     }
     if let Some(d) = duration {
         let ms = d * scale_ns as f64 / 1e6;
-        if ms.is_finite() && ms >= 0.0 && ms < 1e15 {
+        if (0.0..1e15).contains(&ms) {
             md.duration_ms = Some(ms as u64);
         }
     }
@@ -596,7 +603,10 @@ fn pdf<R: Read + Seek>(source: &mut R, len: u64) -> Extracted {
         return Extracted::just(Outcome::TooLarge);
     }
     let mut buffer = Vec::new();
-    if Read::take(&mut *source, PDF_MAX).read_to_end(&mut buffer).is_err() {
+    if Read::take(&mut *source, PDF_MAX)
+        .read_to_end(&mut buffer)
+        .is_err()
+    {
         return Extracted::just(Outcome::Unreadable);
     }
     match lopdf::Document::load_metadata_mem(&buffer) {

@@ -14,8 +14,18 @@ pub fn tiff(ifd0: &[(u16, V<'_>)], exif: &[(u16, V<'_>)], gps: &[(u16, V<'_>)]) 
     let ifd_len = |n: usize| 2 + 12 * n + 4;
     let n0 = ifd0.len() + usize::from(!exif.is_empty()) + usize::from(!gps.is_empty());
     let exif_at = 8 + ifd_len(n0);
-    let gps_at = exif_at + if exif.is_empty() { 0 } else { ifd_len(exif.len()) };
-    let mut data_at = gps_at + if gps.is_empty() { 0 } else { ifd_len(gps.len()) };
+    let gps_at = exif_at
+        + if exif.is_empty() {
+            0
+        } else {
+            ifd_len(exif.len())
+        };
+    let mut data_at = gps_at
+        + if gps.is_empty() {
+            0
+        } else {
+            ifd_len(gps.len())
+        };
     let mut data = Vec::new();
     let mut out = b"II*\0".to_vec();
     out.extend_from_slice(&8u32.to_le_bytes());
@@ -279,7 +289,9 @@ pub fn pdf(pages: usize) -> Vec<u8> {
         out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
     }
     let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
     for o in offsets {
         out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
     }

@@ -7,7 +7,10 @@ use fixtures::V;
 
 #[test]
 fn jpeg_exif_gives_camera_lens_time_orientation_and_gps() {
-    let got = extract_bytes(&fixtures::jpeg_with_exif(&fixtures::camera_exif(true, vec![])));
+    let got = extract_bytes(&fixtures::jpeg_with_exif(&fixtures::camera_exif(
+        true,
+        vec![],
+    )));
     assert_eq!(got.outcome, Outcome::Read);
     let md = got.metadata;
     // Stored 40x30, orientation 6 (a quarter turn): shown 30x40.
@@ -22,13 +25,19 @@ fn jpeg_exif_gives_camera_lens_time_orientation_and_gps() {
     let (lat, lon) = md.gps.expect("coordinates");
     assert!((lat - 48.858_222).abs() < 1e-4, "{lat}");
     assert!((lon - 2.294_5).abs() < 1e-4, "{lon}");
-    assert_eq!((md.duration_ms, md.video_codec, md.pages), (None, None, None));
+    assert_eq!(
+        (md.duration_ms, md.video_codec, md.pages),
+        (None, None, None)
+    );
 }
 
 #[test]
 fn jpeg_without_gps_says_so() {
-    let md = extract_bytes(&fixtures::jpeg_with_exif(&fixtures::camera_exif(false, vec![])))
-        .metadata;
+    let md = extract_bytes(&fixtures::jpeg_with_exif(&fixtures::camera_exif(
+        false,
+        vec![],
+    )))
+    .metadata;
     assert_eq!(md.has_gps, Some(false));
     assert_eq!(md.gps, None);
 }
@@ -36,14 +45,14 @@ fn jpeg_without_gps_says_so() {
 #[test]
 fn tiff_and_tiff_based_raw_read_their_own_ifds() {
     // A TIFF (the container of DNG, CR2, NEF, ARW, PEF) 64x48, with the camera's tags.
-    let tiff = fixtures::camera_exif(
-        true,
-        vec![(0x0100, V::Long(64)), (0x0101, V::Long(48))],
-    );
+    let tiff = fixtures::camera_exif(true, vec![(0x0100, V::Long(64)), (0x0101, V::Long(48))]);
     let got = extract_bytes(&tiff);
     assert_eq!(got.outcome, Outcome::Read);
     assert_eq!(got.metadata.camera_model.as_deref(), Some("Canon EOS R5"));
-    assert_eq!((got.metadata.width, got.metadata.height), (Some(48), Some(64)));
+    assert_eq!(
+        (got.metadata.width, got.metadata.height),
+        (Some(48), Some(64))
+    );
     assert_eq!(got.metadata.has_gps, Some(true));
 }
 
@@ -95,7 +104,10 @@ fn other_files_have_nothing_and_damaged_ones_are_unreadable_not_errors() {
     let cut = extract_bytes(&jpeg[..40]);
     assert_ne!(cut.outcome, Outcome::Read, "{cut:?}");
     let mp4 = fixtures::mp4_hevc();
-    assert_eq!(extract_bytes(&mp4[..mp4.len() - 30]).outcome, Outcome::Unreadable);
+    assert_eq!(
+        extract_bytes(&mp4[..mp4.len() - 30]).outcome,
+        Outcome::Unreadable
+    );
 }
 
 #[test]
@@ -114,7 +126,11 @@ fn a_movie_box_over_the_limit_is_not_read() {
 fn files_are_read_within_the_budget_and_a_missing_one_is_missing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shot.jpg");
-    std::fs::write(&path, fixtures::jpeg_with_exif(&fixtures::camera_exif(true, vec![]))).unwrap();
+    std::fs::write(
+        &path,
+        fixtures::jpeg_with_exif(&fixtures::camera_exif(true, vec![])),
+    )
+    .unwrap();
     let got = extract_file_within(&path, BUDGET);
     assert_eq!(got.metadata.camera_make.as_deref(), Some("Canon"));
     let gone = extract_file_within(&dir.path().join("gone"), BUDGET);
