@@ -14,6 +14,7 @@ use smartimage::import::report::{ErrorReport, FailedFile, is_report_content};
 use smartimage::library::formats::{
     CATEGORY_UNKNOWN_TYPE, FORMAT_TABLE, Verdict, detect_by_name, detect_bytes, detect_reader,
 };
+use smartimage::library::metadata::{Outcome, extract_bytes};
 use smartimage::library::policy::ErrorKind;
 
 /// Decode, re-encode, decode again: the second decode must succeed and encode the same.
@@ -179,4 +180,43 @@ pub fn report_writer(data: &[u8]) {
         failures.len(),
         "one entry per failed file"
     );
+}
+
+/// File metadata extraction (`library::metadata`): whatever the bytes, it returns — no panic
+/// escapes, no allocation aborts, no loop — within a second, and what it says is coherent:
+/// `read` exactly when a field was read, positions on the globe, texts short and printable.
+pub fn metadata_extraction(data: &[u8]) {
+    let started = std::time::Instant::now();
+    let got = extract_bytes(data);
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(1),
+        "extraction took {took:?}"
+    );
+    let m = &got.metadata;
+    assert_eq!(
+        got.outcome == Outcome::Read,
+        *m != Default::default(),
+        "outcome {:?} with {m:?}",
+        got.outcome
+    );
+    if let Some((lat, lon)) = m.gps {
+        assert!(lat.abs() <= 90.0 && lon.abs() <= 180.0, "{lat}, {lon}");
+        assert_eq!(m.has_gps, Some(true));
+    }
+    for text in [
+        &m.camera_make,
+        &m.camera_model,
+        &m.lens,
+        &m.video_codec,
+        &m.taken_at,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        assert!(!text.is_empty() && text.chars().count() <= 128, "{text:?}");
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+    }
+    assert!(m.orientation.is_none_or(|o| (1..=8).contains(&o)));
+    assert!(m.width.is_none_or(|w| w > 0) && m.height.is_none_or(|h| h > 0));
 }

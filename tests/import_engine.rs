@@ -1289,3 +1289,53 @@ async fn wait_for<T>(mut probe: impl FnMut() -> Option<T>) -> T {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The import reads each file's metadata after its batch commits (`import::metadata_fill`): a
+/// photo's camera and capture time, a video's codec, a PDF's pages; a damaged file is imported
+/// all the same, its metadata unreadable.
+#[tokio::test]
+async fn an_import_reads_the_metadata_of_what_it_commits() {
+    use smartimage::library::metadata::{Outcome, fixtures};
+    let h = Harness::local().await;
+    h.drop_file(
+        "Acme",
+        "shoot/IMG_0001.jpg",
+        &fixtures::jpeg_with_exif(&fixtures::camera_exif(true, vec![])),
+    );
+    h.drop_file("Acme", "clip.mp4", &fixtures::mp4_hevc_after(4096));
+    h.drop_file("Acme", "brochure.pdf", &fixtures::pdf(5));
+    let mut damaged = fixtures::mp4_hevc_after(64);
+    damaged.truncate(damaged.len() - 25);
+    h.drop_file("Acme", "damaged.mp4", &damaged);
+    let (summary, _) = h.pass(2).await;
+    assert_eq!((summary.imported, summary.failed), (4, 0), "{summary:?}");
+    let lib = h.library();
+    let owner = lib.actor(Some(OWNER), None).unwrap();
+    let by_name = |name: &str| {
+        let f = h
+            .files("Acme")
+            .into_iter()
+            .find(|f| f.name == name)
+            .unwrap();
+        lib.file_details(&owner, f.id).unwrap()
+    };
+    let shot = by_name("IMG_0001.jpg").metadata.expect("read at import");
+    assert_eq!(shot.outcome, Outcome::Read);
+    assert_eq!(shot.metadata.camera_model.as_deref(), Some("Canon EOS R5"));
+    assert_eq!(
+        shot.metadata.taken_at.as_deref(),
+        Some("2024-05-12T14:03:22+02:00")
+    );
+    assert!(shot.metadata.gps.is_some(), "an owner sees the position");
+    let clip = by_name("clip.mp4").metadata.unwrap().metadata;
+    assert_eq!(clip.video_codec.as_deref(), Some("hevc"));
+    assert_eq!(clip.duration_ms, Some(12_500));
+    assert_eq!(
+        by_name("brochure.pdf").metadata.unwrap().metadata.pages,
+        Some(5)
+    );
+    assert_eq!(
+        by_name("damaged.mp4").metadata.unwrap().outcome,
+        Outcome::Unreadable
+    );
+}

@@ -196,6 +196,11 @@ fn fuzz_smoke_format_detection() {
 }
 
 #[test]
+fn fuzz_smoke_metadata_extraction() {
+    smoke("metadata_extraction", bodies::metadata_extraction);
+}
+
+#[test]
 fn fuzz_smoke_report_writer() {
     smoke("report_writer", bodies::report_writer);
 }

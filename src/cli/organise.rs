@@ -1,7 +1,8 @@
-//! Verbs about files and collections: `files list`, `collection list|add`.
+//! Verbs about files and collections: `files list|show`, `collection list|add`.
 
 use clap::{Subcommand, ValueEnum};
 use serde::Serialize;
+use smartimage::library::file_info::FileDetails;
 use smartimage::library::model::{FileRecord, Source};
 use smartimage::library::organise::{FileFilter, FileSelection};
 
@@ -36,6 +37,14 @@ pub enum FilesCommand {
         source: Option<SourceArg>,
         #[arg(long, value_name = "NAME")]
         collection: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One file: every column and its metadata (camera, capture time, size, duration, pages)
+    Show {
+        /// File id (see `smartimage files list`)
+        #[arg(value_name = "FILE_ID")]
+        id: i64,
         #[arg(long)]
         json: bool,
     },
@@ -108,14 +117,163 @@ impl<'a> From<&'a FileRecord> for FileJson<'a> {
     }
 }
 
-pub fn files(cx: &mut Context, command: FilesCommand) -> Outcome {
+/// A file's metadata in `files show --json` (README "File metadata"): every key always there,
+/// `null` where the file does not say or was not read yet.
+#[derive(Serialize)]
+struct MetadataJson<'a> {
+    width: Option<u32>,
+    height: Option<u32>,
+    orientation: Option<&'static str>,
+    exif_orientation: Option<u8>,
+    taken_at: Option<&'a str>,
+    camera_make: Option<&'a str>,
+    camera_model: Option<&'a str>,
+    lens: Option<&'a str>,
+    has_gps: Option<bool>,
+    /// Owners of the account and operators only; `null` for others.
+    gps: Option<GpsJson>,
+    duration_secs: Option<f64>,
+    video_codec: Option<&'a str>,
+    pages: Option<u32>,
+    /// `pending` (not read yet), `read`, `nothing`, `unreadable`, `too_large`, `timed_out`,
+    /// `missing`.
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+struct GpsJson {
+    latitude: f64,
+    longitude: f64,
+}
+
+#[derive(Serialize)]
+struct FileShowJson<'a> {
+    #[serde(flatten)]
+    file: FileJson<'a>,
+    metadata: MetadataJson<'a>,
+}
+
+impl<'a> From<&'a FileDetails> for MetadataJson<'a> {
+    fn from(d: &'a FileDetails) -> Self {
+        let Some(read) = &d.metadata else {
+            return MetadataJson {
+                width: None,
+                height: None,
+                orientation: None,
+                exif_orientation: None,
+                taken_at: None,
+                camera_make: None,
+                camera_model: None,
+                lens: None,
+                has_gps: None,
+                gps: None,
+                duration_secs: None,
+                video_codec: None,
+                pages: None,
+                status: "pending",
+            };
+        };
+        let m = &read.metadata;
+        MetadataJson {
+            width: m.width,
+            height: m.height,
+            orientation: m.shape(),
+            exif_orientation: m.orientation,
+            taken_at: m.taken_at.as_deref(),
+            camera_make: m.camera_make.as_deref(),
+            camera_model: m.camera_model.as_deref(),
+            lens: m.lens.as_deref(),
+            has_gps: m.has_gps,
+            gps: m
+                .gps
+                .filter(|_| d.location_shown)
+                .map(|(latitude, longitude)| GpsJson {
+                    latitude,
+                    longitude,
+                }),
+            duration_secs: m.duration_ms.map(|ms| ms as f64 / 1000.0),
+            video_codec: m.video_codec.as_deref(),
+            pages: m.pages,
+            status: read.outcome.as_str(),
+        }
+    }
+}
+
+fn show_file(cx: &mut Context, id: i64, as_json: bool) -> Outcome {
     let actor = cx.actor()?;
-    let FilesCommand::List {
-        account,
-        source,
-        collection,
-        json: as_json,
-    } = command;
+    let details = cx.library.file_details(&actor, id)?;
+    let metadata = MetadataJson::from(&details);
+    if as_json {
+        return json(&FileShowJson {
+            file: FileJson::from(&details.record),
+            metadata,
+        });
+    }
+    let f = &details.record;
+    let text = |v: Option<&str>| v.unwrap_or("-").to_owned();
+    let number = |v: Option<u32>| v.map_or("-".into(), |n| n.to_string());
+    let mut rows = vec![
+        ("id", f.id.to_string()),
+        ("account", f.account_name.clone()),
+        ("name", f.name.clone()),
+        ("kind", f.kind.clone()),
+        ("format", f.format.clone()),
+        ("size", bytes(f.size)),
+        ("source", f.source.label().to_owned()),
+        ("imported (UTC)", timestamp(f.imported_at)),
+        ("dropbox path", text(f.dropbox_path.as_deref())),
+        ("collections", f.collections.join(", ")),
+        ("sha256", f.sha256.clone()),
+        ("metadata", metadata.status.to_owned()),
+    ];
+    let dims = match (metadata.width, metadata.height) {
+        (Some(w), Some(h)) => format!("{w} x {h} ({})", metadata.orientation.unwrap_or("-")),
+        _ => "-".into(),
+    };
+    rows.extend([
+        ("dimensions", dims),
+        ("taken", text(metadata.taken_at)),
+        ("camera make", text(metadata.camera_make)),
+        ("camera model", text(metadata.camera_model)),
+        ("lens", text(metadata.lens)),
+        (
+            "gps",
+            match (metadata.has_gps, &metadata.gps) {
+                (_, Some(g)) => format!("{:.6}, {:.6}", g.latitude, g.longitude),
+                (Some(true), None) if details.location_shown => "yes".into(),
+                (Some(true), None) => "yes (the position is shown to owners)".into(),
+                (Some(false), None) => "no".into(),
+                (None, None) => "-".into(),
+            },
+        ),
+        (
+            "duration",
+            metadata
+                .duration_secs
+                .map_or("-".into(), |s| format!("{s:.1} s")),
+        ),
+        ("video codec", text(metadata.video_codec)),
+        ("pages", number(metadata.pages)),
+    ]);
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|(k, v)| vec![k.to_owned(), v])
+        .collect();
+    table(&["FIELD", "VALUE"], &rows);
+    Ok(())
+}
+
+pub fn files(cx: &mut Context, command: FilesCommand) -> Outcome {
+    let (account, source, collection, as_json) = match command {
+        FilesCommand::List {
+            account,
+            source,
+            collection,
+            json,
+        } => (account, source, collection, json),
+        FilesCommand::Show { id, json } => return show_file(cx, id, json),
+    };
+    let actor = cx.actor()?;
     let filter = FileFilter {
         account,
         source: source.map(Source::from),

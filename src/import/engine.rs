@@ -17,6 +17,7 @@ use crate::dropbox::local::{LocalFolder, LocalSettings};
 use crate::import::backends::{AnyBackend, BackendSettings};
 use crate::import::events::{EngineCommand, EngineEvent, EventSink, PassSummary};
 use crate::import::lock::{EngineLock, LockError};
+use crate::import::metadata_fill::{FILL_BATCH, FillIn};
 use crate::import::pass::{ENGINE_ROLE, PassContext, PassError, run_pass_counted};
 use crate::import::publish::{Publisher, now_ms};
 use crate::import::retry_policy::RetryPolicy;
@@ -42,6 +43,8 @@ const LINK_RETRY_MAX: Duration = Duration::from_secs(300);
 /// How often a watching engine looks for work it was not woken for: links resumed, and
 /// retries queued by any process (the console, `smartimage retry`) or due by their time.
 const TICK: Duration = Duration::from_secs(1);
+/// The metadata fill-in's rest between full batches.
+const FILL_REST: Duration = Duration::from_millis(100);
 /// A quota reservation of another process (a direct upload) this old is abandoned.
 const ABANDONED_RESERVATION_AGE: Duration = Duration::from_secs(24 * 3600);
 
@@ -501,6 +504,11 @@ impl ImportEngine {
         let mut tasks = tokio::task::JoinSet::new();
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let filler = {
+            let engine = self.clone();
+            let stop = stop_rx.clone();
+            tokio::spawn(async move { engine.fill_in_metadata(stop).await })
+        };
         loop {
             self.resume_fixed_links(None);
             // Start a watcher for every active link that has none (new links, resumed links);
@@ -540,7 +548,31 @@ impl ImportEngine {
         let _ = stop_tx.send(true);
         self.wake.notify_waiters();
         while tasks.join_next().await.is_some() {}
+        let _ = filler.await;
         self.fail_asked_passes("the engine stopped before the pass finished");
+    }
+
+    /// While nothing downloads, read the metadata of files that have none, a batch at a time
+    /// (`metadata_fill`), until stopped. Low priority: it waits a tick whenever the engine is
+    /// busy or there is nothing to read, and rests briefly between batches.
+    async fn fill_in_metadata(&self, mut stop: watch::Receiver<bool>) {
+        let mut fill = FillIn::default();
+        loop {
+            let idle = self.cx.download_slots.available_permits() >= self.cx.workers;
+            let read = if idle && !self.shutdown.load(Ordering::SeqCst) {
+                fill.turn(&self.cx).await
+            } else {
+                0
+            };
+            let pause = if read == FILL_BATCH { FILL_REST } else { TICK };
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = stop.changed() => {}
+            }
+            if *stop.borrow() || self.shutdown.load(Ordering::SeqCst) {
+                return;
+            }
+        }
     }
 
     /// Links with a watcher that are no longer active start nothing new, and their watchers

@@ -8,6 +8,7 @@ pub mod events;
 pub mod feed;
 pub mod linking;
 pub mod lock;
+pub mod metadata_fill;
 pub mod pass;
 pub mod publish;
 pub mod report;

@@ -14,6 +14,7 @@ use crate::dropbox::backend::{BackendError, DropboxBackend};
 use crate::dropbox::wire::{DeleteArg, FileMetadata, Metadata};
 use crate::import::current_report;
 use crate::import::events::{EngineEvent, EventSink, ItemRef, PassSummary};
+use crate::import::metadata_fill;
 use crate::import::report::{self, is_report_name};
 use crate::import::retry_policy::{RetryPolicy, TransientVerdict};
 use crate::import::skip::is_passed_over;
@@ -22,7 +23,7 @@ use crate::library::Library;
 use crate::library::blobs::BlobStore;
 use crate::library::error::LibraryError;
 use crate::library::formats::{self, Detection};
-use crate::library::model::{Account, DropboxOrigin, NewFile, Source};
+use crate::library::model::{Account, DropboxOrigin, FileId, NewFile, Source};
 use crate::library::policy::{AdmitError, ErrorKind, Plan};
 use crate::library::store::blob_table;
 use crate::library::store::import_items::{
@@ -970,9 +971,17 @@ async fn commit_batch(cx: &PassContext, batch: Vec<CommitRequest>) -> Result<(),
     };
     match outcome {
         Ok(files) => {
+            let committed: Vec<(FileId, String)> = files
+                .iter()
+                .copied()
+                .zip(pins.into_iter().map(|(sha256, _)| sha256))
+                .collect();
             for ((_, reply), file) in waiting.into_iter().zip(files) {
                 let _ = reply.send(Ok(file));
             }
+            // Read while the blobs are warm, once their items can go on to be deleted; never a
+            // reason for the import to fail.
+            metadata_fill::read_committed(cx, committed).await;
             Ok(())
         }
         Err(BatchFailure::BlobStore(error)) => {

@@ -248,6 +248,17 @@ impl Library {
                 })
                 .collect()
         })?;
+        // What the new files say about themselves, read from their blobs while the bytes are
+        // warm; never a reason for the upload to fail.
+        let stored: Vec<(FileId, String)> = landed
+            .iter()
+            .zip(&rows)
+            .filter_map(|(landed, (new, ..))| match landed {
+                Landed::New(id) => Some((*id, new.sha256.clone())),
+                Landed::AlreadyThere(_) => None,
+            })
+            .collect();
+        self.read_metadata_of(&stored);
         for ((path, ..), landed) in written.iter().zip(landed) {
             let outcome = match landed {
                 Landed::New(id) => files::file_by_id(self.store.connection(), id)?

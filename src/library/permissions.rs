@@ -35,6 +35,8 @@ pub enum Right<'a> {
     StopEngine,
     /// Turn the account's notifications off or on: its owners.
     NotifySettings(&'a Account),
+    /// See where the account's files were taken (their GPS position): its owners, operators.
+    ViewLocation(&'a Account),
 }
 
 impl Actor {
@@ -70,7 +72,7 @@ impl Actor {
             Right::ManageAccounts | Right::ManageAdmins | Right::Maintain | Right::StopEngine => {
                 operator
             }
-            Right::AddAdminTo(a) | Right::ViewAudit(a) => {
+            Right::AddAdminTo(a) | Right::ViewAudit(a) | Right::ViewLocation(a) => {
                 operator || self.role_in(a.id) == Some(Role::Owner)
             }
             Right::Delegate(a) | Right::NotifySettings(a) => {
@@ -130,6 +132,10 @@ impl Actor {
             }
             Right::ViewAudit(a) => format!(
                 "{who} is not an owner of {:?}; only its owners (or an operator) read its audit trail",
+                a.name
+            ),
+            Right::ViewLocation(a) => format!(
+                "{who} is not an owner of {:?}; only its owners (or an operator) see where its files were taken",
                 a.name
             ),
         };

@@ -6,7 +6,7 @@
 pub const APPLICATION_ID: i32 = 0x534D_4947;
 
 /// Each entry migrates from version `index` to `index + 1`, in one transaction.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
 
 pub fn latest_version() -> i64 {
     MIGRATIONS.len() as i64
@@ -510,6 +510,34 @@ CREATE TABLE notify_marks (
     mark  TEXT    PRIMARY KEY,
     at_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
+"#;
+
+/// File metadata (`library::metadata`, `store/file_metadata.rs`): one row per file whose bytes
+/// were read for it, whatever came of it (`outcome`), so a file is read once — at import, or by
+/// the engine's idle fill-in for files imported before this (those without a row). Capture
+/// times are text as the camera wrote them (`YYYY-MM-DDTHH:MM:SS`, an offset or `Z` when
+/// known), so they sort as the photographer counts days. The row goes with its file.
+const V11: &str = r#"
+CREATE TABLE file_metadata (
+    file         INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,
+    outcome      TEXT    NOT NULL CHECK (outcome IN
+                     ('read', 'nothing', 'unreadable', 'too_large', 'timed_out', 'missing')),
+    extracted_at INTEGER NOT NULL,
+    width        INTEGER,
+    height       INTEGER,
+    orientation  INTEGER,
+    taken_at     TEXT,
+    camera_make  TEXT,
+    camera_model TEXT,
+    lens         TEXT,
+    has_gps      INTEGER,
+    gps_lat      REAL,
+    gps_lon      REAL,
+    duration_ms  INTEGER,
+    video_codec  TEXT,
+    pages        INTEGER
+);
+CREATE INDEX file_metadata_by_taken ON file_metadata(taken_at, file) WHERE taken_at IS NOT NULL;
 "#;
 
 /// The schema version whose migration widens `files.source` (see [`widen_file_sources`]).

@@ -10,6 +10,7 @@ pub mod crash_point;
 pub mod engine_commands;
 pub mod engine_events;
 pub mod engine_status;
+pub mod file_metadata;
 pub mod file_pages;
 pub mod files;
 pub mod identity;
