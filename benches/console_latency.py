@@ -118,12 +118,17 @@ def idle(pids, work):
 
 
 def engine_cpu(data, folder, serve):
+    # Written beside the synced folder and moved in at once, so the engine's whole import of
+    # the batch falls inside the measurement.
+    staging = os.path.join(data, f"staging-{time.time_ns()}")
     for i in range(BATCH):
-        sub = os.path.join(folder, f"batch-{time.time_ns()}", f"d{i % 10}")
+        sub = os.path.join(staging, f"d{i % 10}")
         os.makedirs(sub, exist_ok=True)
         with open(os.path.join(sub, f"f{i:05}.png"), "wb") as f:
             f.write(HEAD + os.urandom(4096))
+    time.sleep(2)
     before = cpu_ticks(serve.pid)
+    os.rename(staging, os.path.join(folder, os.path.basename(staging)))
     db = sqlite3.connect(os.path.join(data, "library.sqlite3"))
     start = db.execute("SELECT count(*) FROM import_items WHERE state = 'deleted'").fetchone()[0]
     wait_until("the batch imported", lambda: db.execute(
@@ -150,8 +155,9 @@ def main():
                 tmux("kill-server", check=False)
                 if n:
                     open_consoles(data, n, work)
-                    time.sleep(2)
+                time.sleep(3)
                 cpu[n].append(engine_cpu(data, folder, serve))
+                print(f"  {n} console(s): engine {cpu[n][-1]:.2f} s CPU", flush=True)
         tmux("kill-server", check=False)
         a, b = statistics.median(cpu[0]), statistics.median(cpu[5])
         print(f"engine CPU for {BATCH} files: {a:.2f} s alone, {b:.2f} s with 5 consoles "
