@@ -629,10 +629,6 @@ fn png_named(seed: &str) -> Vec<u8> {
 
 /// `smartimage import --watch` on `data` in the background, its output in a file (read by
 /// [`wait_for_output`]), stopped however the test ends.
-fn background_watch(data: &Path, out: &Path) -> StopOnDrop {
-    background_engine(data, out, &["--as", OPERATOR, "import", "--watch"])
-}
-
 /// The engine in another process (`import --watch`, `serve`), its output in `out`.
 fn background_engine(data: &Path, out: &Path, args: &[&str]) -> StopOnDrop {
     let log = std::fs::File::create(out).unwrap();
@@ -802,8 +798,8 @@ fn two_consoles_follow_a_background_engine_and_one_hosts_after_it_is_killed() {
     }
 }
 
-/// Issue #17: a console that hosts the engine lets it go when it quits, and an
-/// `import --watch` waiting in standby takes the library over.
+/// Issue #17: a console that hosts the engine lets it go when it quits, and a `serve`
+/// waiting in standby takes the library over.
 #[test]
 fn a_standby_watcher_takes_over_when_the_hosting_console_quits() {
     let Some((tmux, dir)) = console_on_a_demo() else {
@@ -813,8 +809,8 @@ fn a_standby_watcher_takes_over_when_the_hosting_console_quits() {
         title(s).contains("engine: this console")
     });
     let data = dir.path().join("demo");
-    let out = dir.path().join("watch.log");
-    let watcher = background_watch(&data, &out);
+    let out = dir.path().join("serve.log");
+    let watcher = background_engine(&data, &out, &["serve"]);
     wait_for_output(&out, "standby");
     tmux.keys(&["q"]);
     tmux.wait_for("the shell", |s| s.contains(SHELL_MARKER));
@@ -828,8 +824,8 @@ fn a_standby_watcher_takes_over_when_the_hosting_console_quits() {
         ),
         "Enter",
     ]);
-    let screen = tmux.wait_for("the watcher in the title bar", |s| {
-        title(s).contains("engine: import --watch on")
+    let screen = tmux.wait_for("the service in the title bar", |s| {
+        title(s).contains("engine: serve on")
     });
     assert!(
         title(&screen).contains(&format!("pid {}", watcher.0.id())),
