@@ -558,3 +558,27 @@ fn notify_test_exits_0_when_accepted_and_never_sends_credentials_without_tls() {
     let out = site.run(OPERATOR, &["notify", "test"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
+
+/// An upload that takes an account past 75 % of its storage queues the plan warning too, not
+/// only an import pass; the next sender that runs delivers it.
+#[test]
+fn an_upload_past_three_quarters_of_the_plan_queues_the_warning() {
+    let site = Site::linked(
+        "[plans.team]\nstorage_limit_bytes = 10000\n\
+         [notify.webhook]\nurl = \"http://127.0.0.1:9/unreachable\"\n",
+    );
+    let photo = site.root.join("big.png");
+    std::fs::write(&photo, site::png(7, 8_000)).unwrap();
+    site.ok(
+        OWNER,
+        &["upload", "--account", ACCOUNT, photo.to_str().unwrap()],
+    );
+    let status = status_json(&site, OWNER);
+    let kinds: Vec<&str> = status["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["plan"], "{status:#}");
+}

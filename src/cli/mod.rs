@@ -443,7 +443,8 @@ pub fn run(cli: Cli) -> Outcome {
                 allow_duplicates,
                 follow_symlinks,
             };
-            uploading::upload(&mut cx, &account, &paths, options, json)
+            let notify = config.notify.settings().queueing();
+            uploading::upload(&mut cx, &account, &paths, options, json, &notify)
         }
         Command::Export {
             account,

@@ -69,6 +69,7 @@ pub fn upload(
     paths: &[PathBuf],
     options: UploadOptions,
     as_json: bool,
+    notify: &smartimage::library::notifications::Queueing,
 ) -> Outcome {
     let actor = cx.actor()?;
     // Permission and account first: nothing is read before the answer is yes.
@@ -151,6 +152,12 @@ pub fn upload(
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();
+    }
+    if !uploaded.is_empty() {
+        // Sent by the next sender that runs (serve, import --watch, a console).
+        if let Err(error) = cx.library.queue_plan_warnings(account, notify) {
+            eprintln!("smartimage: could not look at the plan's usage for its warnings: {error}");
+        }
     }
     let total_bytes: u64 = uploaded.iter().map(|f| f.size).sum();
     let (rejected_count, failed_count) = (rejected.len(), failed.len());

@@ -227,6 +227,22 @@ pub fn queue_digest(
     Ok((insert_event(c, q, notice, &event, now, not_before, false)? > 0).then_some(event))
 }
 
+impl crate::library::Library {
+    /// Queue the plan warnings that storing files outside an import pass (an upload) made
+    /// due; the pass checks its own. Returns the events queued.
+    pub fn queue_plan_warnings(&mut self, account: &str, q: &Queueing) -> Result<Vec<String>> {
+        if !q.enabled() {
+            return Ok(Vec::new());
+        }
+        let account = self.account(account)?;
+        let plan = self.plan(&account.plan)?.clone();
+        let now = OffsetDateTime::now_utc();
+        self.store_mut().transaction(|tx| -> Result<Vec<String>> {
+            Ok(check_plan(tx, q, &account, &plan, now)?)
+        })
+    }
+}
+
 /// Plan warnings for `account` crossing 75 % and 100 % of storage or of this month's video
 /// allotment: each crossing once per month.
 pub fn check_plan(
