@@ -990,6 +990,7 @@ async fn commit_batch(cx: &PassContext, batch: Vec<CommitRequest>) -> Result<(),
             tracing::warn!(%error, files = items.len(), "the blob store could not take a batch; retried later");
             let detail = TransferError::server_detail(ServerPart::BlobStore, &error);
             let (policy, unpins, recorded) = (cx.retry, pins.clone(), detail.clone());
+            let notify = cx.notify.clone();
             let retry_at = cx
                 .db(move |lib| {
                     let at = now().unix_timestamp();
@@ -1014,6 +1015,12 @@ async fn commit_batch(cx: &PassContext, batch: Vec<CommitRequest>) -> Result<(),
                                     blob_table::unpin(tx, sha256, at)?;
                                 }
                             }
+                            crate::library::notifications::server_could_not_store(
+                                tx,
+                                &notify,
+                                items.len(),
+                                now(),
+                            )?;
                             Ok(retry_at)
                         })
                 })

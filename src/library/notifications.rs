@@ -372,6 +372,34 @@ pub fn tell_operators(
     )
 }
 
+/// Tell the operators that this server could not store downloaded files (the blob store
+/// failed: a full disk, permissions, a read-only mount) — at most once per `min_interval`, so a
+/// failing disk never sends one message per batch. The files wait in Dropbox and are retried.
+pub fn server_could_not_store(
+    c: &Connection,
+    q: &Queueing,
+    files: usize,
+    now: OffsetDateTime,
+) -> rusqlite::Result<Option<String>> {
+    if !q.enabled() {
+        return Ok(None);
+    }
+    let window = (q.min_interval.as_secs() as i64).max(60);
+    let mark = format!("server:store:{}", now.unix_timestamp().div_euclid(window));
+    if !outbox::mark_once(c, &mark, now_ms())? {
+        return Ok(None);
+    }
+    tell_operators(
+        c,
+        q,
+        "server_error",
+        "Smartimage: this server could not store imported files",
+        &format!(
+            "The import engine could not store {files} downloaded file(s) in the library's blob              store (a full disk, permissions or a read-only mount). Nothing was lost: the files              stay in Dropbox and are tried again automatically. The engine's log says what              failed; `smartimage check` looks at the library.\n"
+        ),
+    )
+}
+
 /// What `notify status` shows: the deliveries the actor may see, newest first.
 #[derive(Clone, Debug, Serialize)]
 pub struct OutboxStatus {
@@ -551,6 +579,34 @@ mod tests {
             .into_iter()
             .filter(|d| d.kind == kind)
             .collect()
+    }
+
+    #[test]
+    fn a_failing_blob_store_is_told_to_operators_once_per_interval() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        let c = store.connection();
+        let q = Queueing {
+            webhook: true,
+            min_interval: Duration::from_secs(15 * 60),
+            ..Queueing::default()
+        };
+        let now = OffsetDateTime::now_utc();
+        assert!(server_could_not_store(c, &q, 3, now).unwrap().is_some());
+        assert!(
+            server_could_not_store(c, &q, 5, now).unwrap().is_none(),
+            "one message per interval, not per batch"
+        );
+        let later = now + time::Duration::minutes(16);
+        assert!(server_could_not_store(c, &q, 1, later).unwrap().is_some());
+        let told = deliveries(c, "server_error");
+        assert_eq!(told.len(), 2);
+        assert!(told.iter().all(|d| d.account.is_none()), "to operators");
+        assert!(
+            server_could_not_store(c, &Queueing::default(), 1, later + time::Duration::hours(1))
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
