@@ -210,6 +210,7 @@ fn insert_model(
     cols: &[Vec<i64>],
 ) -> rusqlite::Result<i64> {
     let row = NewFile {
+        batch: None,
         account: accounts[f.account],
         name: f.name.clone(),
         size: f.size,
