@@ -143,3 +143,6 @@ pub fn purge(tx: &Transaction<'_>, ids: &[FileId]) -> rusqlite::Result<u64> {
     }
     Ok(gone)
 }
+
+#[cfg(test)]
+mod tests;
