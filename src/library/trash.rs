@@ -93,19 +93,18 @@ impl Library {
             .ok_or_else(|| LibraryError::NotFound(format!("account #{id}")))
     }
 
-    /// The files named by id: every one must exist and be visible to the actor (else nothing
-    /// happens and the unknown ids are named).
-    fn named_files(&self, actor: &Actor, ids: &[FileId]) -> Result<Vec<FileRecord>> {
+    /// The files named by id: every one must exist (else nothing happens and the unknown ids
+    /// are named). Whether the actor may act on them is the caller's check, by account.
+    fn named_files(&self, ids: &[FileId]) -> Result<Vec<FileRecord>> {
         let mut unique = ids.to_vec();
         unique.sort_unstable();
         unique.dedup();
-        let visible = actor.visible_accounts();
         let mut found = Vec::with_capacity(unique.len());
         let mut missing = Vec::new();
         for id in unique {
             match files::file_by_id(self.store.connection(), id)? {
-                Some(f) if visible.as_ref().is_none_or(|v| v.contains(&f.account)) => found.push(f),
-                _ => missing.push(id.to_string()),
+                Some(f) => found.push(f),
+                None => missing.push(id.to_string()),
             }
         }
         if !missing.is_empty() {
@@ -144,7 +143,7 @@ impl Library {
     ) -> Result<TrashOutcome> {
         let (ids, asked) = match selection {
             TrashSelection::Ids(ids) => {
-                let named = self.named_files(actor, ids)?;
+                let named = self.named_files(ids)?;
                 let asked = named.len() as u64;
                 (named.into_iter().map(|f| f.id).collect::<Vec<_>>(), asked)
             }
@@ -206,7 +205,7 @@ impl Library {
         ids: &[FileId],
         dry_run: bool,
     ) -> Result<TrashOutcome> {
-        let named = self.named_files(actor, ids)?;
+        let named = self.named_files(ids)?;
         self.check_each(actor, named.iter().map(|f| f.account), &|a| Right::Trash(a))?;
         let ids: Vec<FileId> = named.iter().map(|f| f.id).collect();
         let totals = trash::totals_of(self.store.connection(), &ids, true)?;
@@ -404,15 +403,11 @@ impl Library {
         batch: i64,
         dry_run: bool,
     ) -> Result<TrashOutcome> {
-        let summary = batches::summary(self.store.connection(), batch)?;
-        let visible = actor.visible_accounts();
-        let summary = summary
-            .filter(|s| visible.as_ref().is_none_or(|v| v.contains(&s.account_id)))
-            .ok_or_else(|| {
-                LibraryError::NotFound(format!(
-                    "there is no import batch {batch} (see smartimage import history)"
-                ))
-            })?;
+        let summary = batches::summary(self.store.connection(), batch)?.ok_or_else(|| {
+            LibraryError::NotFound(format!(
+                "there is no import batch {batch} (see smartimage import history)"
+            ))
+        })?;
         let account = self.account_by_id(summary.account_id)?;
         actor.check(Right::Trash(&account))?;
         let ids = batches::live_files(self.store.connection(), batch)?;
