@@ -12,6 +12,7 @@ const ROWS_PER_TRANSACTION: u64 = 5_000;
 
 fn row(account: i64, i: u64) -> NewFile {
     NewFile {
+        batch: None,
         account,
         name: format!("IMG_{i:06}.jpg"),
         size: 40_000 + i % 20_000,

@@ -31,6 +31,36 @@ pub struct Config {
     /// Email and webhook notifications (README.md, "Notifications").
     #[serde(default)]
     pub notify: NotifyConfig,
+    /// The trash (README.md, "Trash and undo").
+    #[serde(default)]
+    pub trash: TrashConfig,
+}
+
+/// `[trash]`: how long a file stays in the trash before the engine deletes it for good.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrashConfig {
+    pub purge_after_days: u64,
+}
+
+impl Default for TrashConfig {
+    fn default() -> Self {
+        TrashConfig {
+            purge_after_days: crate::library::trash::DEFAULT_PURGE_AFTER_DAYS,
+        }
+    }
+}
+
+/// `[import] duplicates`: what an import does with a file whose bytes its account already has
+/// (outside the trash).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Duplicates {
+    /// Import it: both rows stay, the newer marked a duplicate of the older.
+    #[default]
+    Keep,
+    /// Record it as already in the library (queue and audit) and remove it from Dropbox.
+    Skip,
 }
 
 /// `[notify]`: how often an account may get a digest, and where notices go.
@@ -159,6 +189,8 @@ pub struct ImportSettings {
     /// …spread over at least this many seconds (`retry_policy::TRANSIENT_MIN_SPREAD`; lower
     /// it only to test).
     pub transient_spread_secs: u64,
+    /// What an import does with a copy of bytes its account already has.
+    pub duplicates: Duplicates,
 }
 
 impl Default for ImportSettings {
@@ -170,6 +202,7 @@ impl Default for ImportSettings {
             legacy_orphan_blob_grace_secs: None,
             transient_attempts: crate::import::retry_policy::DEFAULT_TRANSIENT_ATTEMPTS,
             transient_spread_secs: crate::import::retry_policy::TRANSIENT_MIN_SPREAD.as_secs(),
+            duplicates: Duplicates::Keep,
         }
     }
 }
@@ -320,6 +353,12 @@ impl Config {
                 message: "import.transient_attempts must be at least 1".into(),
             });
         }
+        if config.trash.purge_after_days == 0 {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: "trash.purge_after_days must be at least 1".into(),
+            });
+        }
         if config.import.download_workers == 0 {
             return Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
@@ -386,6 +425,17 @@ mod tests {
             .to_string();
         assert!(err.contains("/etc/x.toml"), "{err}");
         assert!(Config::parse("[import]\ndownload_workers = 0\n", Path::new("c.toml")).is_err());
+        assert!(Config::parse("[trash]\npurge_after_days = 0\n", Path::new("c.toml")).is_err());
+        assert_eq!(Config::default().trash.purge_after_days, 30);
+        assert_eq!(Config::default().import.duplicates, Duplicates::Keep);
+        let skip = Config::parse(
+            "[import]\nduplicates = \"skip\"\n[trash]\npurge_after_days = 7\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(skip.import.duplicates, Duplicates::Skip);
+        assert_eq!(skip.trash.purge_after_days, 7);
+        assert!(Config::parse("[import]\nduplicates = \"drop\"\n", Path::new("c.toml")).is_err());
     }
 
     #[test]

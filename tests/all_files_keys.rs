@@ -34,6 +34,9 @@ fn file(id: i64, name: &str) -> FileRecord {
         imported_at: 1_795_000_000,
         dropbox_path: Some(format!("/Acme/{name}")),
         collections: vec![],
+        trashed_at: None,
+        duplicate_of: None,
+        batch: None,
     }
 }
 

@@ -126,6 +126,7 @@ impl Lib {
                     rusqlite::params![acct.id, format!("/{account}")],
                 )?;
                 let new = NewFile {
+                    batch: None,
                     account: acct.id,
                     name: name.into(),
                     size: 1234,

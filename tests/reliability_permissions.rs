@@ -95,6 +95,13 @@ fn base(root: &Path) {
     std::fs::write(root.join("upload.png"), &png[..400]).unwrap();
     std::thread::sleep(Duration::from_millis(2_200));
     must(run(root, OWNER, &["import", "--once"]));
+    // File 2 (batch 2, an upload) waits in the trash; file 1 is batch 1, the import.
+    must(run(
+        root,
+        OWNER,
+        &["upload", "--account", "Acme", "upload.png"],
+    ));
+    must(run(root, OWNER, &["files", "delete", "2", "--yes"]));
 }
 
 /// Every row of every table, as text: equal before and after means nothing changed.
@@ -163,6 +170,8 @@ struct Case {
 
 const ALL: &[&str] = &[OP, OWNER, DELEGATE, ADMIN, OTHER];
 const ACME_VIEWERS: &[&str] = &[OP, OWNER, DELEGATE, ADMIN];
+/// Owners and admins of Acme: who move its files to the trash, restore them, undo its imports.
+const ACME_MEMBERS: &[&str] = &[OWNER, DELEGATE, ADMIN];
 
 const CASES: &[Case] = &[
     Case {
@@ -289,6 +298,49 @@ const CASES: &[Case] = &[
         verb: &["audit", "--json"],
         allowed: &[OP, OWNER, OTHER],
         audited: false,
+    },
+    Case {
+        verb: &["files", "delete", "1", "--yes"],
+        allowed: ACME_MEMBERS,
+        audited: true,
+    },
+    Case {
+        verb: &[
+            "files",
+            "delete",
+            "--account",
+            "Acme",
+            "--source",
+            "dropbox",
+            "--yes",
+        ],
+        allowed: ACME_MEMBERS,
+        audited: true,
+    },
+    Case {
+        verb: &["files", "restore", "2"],
+        allowed: ACME_MEMBERS,
+        audited: true,
+    },
+    Case {
+        verb: &["import", "undo", "1", "--yes"],
+        allowed: ACME_MEMBERS,
+        audited: true,
+    },
+    Case {
+        verb: &["import", "history", "--account", "Acme", "--json"],
+        allowed: ACME_VIEWERS,
+        audited: false,
+    },
+    Case {
+        verb: &["trash", "list", "--account", "Acme", "--json"],
+        allowed: ACME_VIEWERS,
+        audited: false,
+    },
+    Case {
+        verb: &["trash", "empty", "--account", "Acme", "--yes"],
+        allowed: &[OP, OWNER],
+        audited: true,
     },
 ];
 

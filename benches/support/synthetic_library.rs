@@ -49,6 +49,7 @@ fn row(rng: &mut Rng, account: i64, operator: i64, i: u64) -> NewFile {
     let b = WORDS[rng.below(WORDS.len() as u64) as usize];
     let dropbox = rng.below(10) < 7;
     NewFile {
+        batch: None,
         account,
         name: format!("{a}-{b}-{i:07}.{ext}"),
         size: 1_000 + rng.below(20_000_000),

@@ -285,6 +285,8 @@ pub fn engine_settings(config: &Config) -> EngineSettings {
         remove_emptied_folders: config.import.remove_emptied_folders,
         retry: config.import.retry_policy(),
         notify: config.notify.settings().queueing(),
+        skip_duplicates: config.import.duplicates == smartimage::config::Duplicates::Skip,
+        purge_after_days: config.trash.purge_after_days,
         ..EngineSettings::default()
     }
 }

@@ -15,6 +15,7 @@ mod output;
 mod people;
 mod serve;
 mod status;
+mod trashing;
 mod uploading;
 
 use std::path::{Path, PathBuf};
@@ -109,9 +110,16 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         account: String,
     },
-    /// Import what was dropped into the linked Dropbox folders
-    #[command(group = clap::ArgGroup::new("mode").required(true).args(["once", "watch"]))]
+    /// Import what was dropped into the linked Dropbox folders; `import history` lists the
+    /// import passes and uploads, `import undo BATCH` moves one's files to the trash
+    #[command(
+        group = clap::ArgGroup::new("mode").required(true).args(["once", "watch"]),
+        args_conflicts_with_subcommands = true,
+        subcommand_negates_reqs = true
+    )]
     Import {
+        #[command(subcommand)]
+        action: Option<trashing::ImportAction>,
         /// One pass over every active link, then a summary
         #[arg(long)]
         once: bool,
@@ -223,6 +231,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The trash: files deleted from All Files, until they are deleted for good
+    #[command(subcommand)]
+    Trash(trashing::TrashCommand),
     /// Files in All Files
     #[command(subcommand)]
     Files(organise::FilesCommand),
@@ -420,10 +431,16 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Pause { account } => linking::set_state(&mut cx, &account, LinkState::Paused),
         Command::Resume { account } => linking::set_state(&mut cx, &account, LinkState::Active),
         Command::Import {
+            action: Some(action),
+            ..
+        } => trashing::import_action(&mut cx, action),
+        Command::Import {
+            action: None,
             once: _,
             watch,
             account,
         } => importing::import(cx, &config, watch, account.as_deref()),
+        Command::Trash(c) => trashing::trash(&mut cx, c),
         Command::Errors(ErrorsCommand::List { account, json }) => {
             let actor = cx.actor()?;
             importing::errors(&cx.library, &actor, account.as_deref(), json)

@@ -1,12 +1,14 @@
-//! Verbs about files and collections: `files list|show`, `collection list|add`.
+//! Verbs about files and collections: `files list|show|delete|restore`, `collection list|add`.
 
 use clap::{Subcommand, ValueEnum};
 use serde::Serialize;
 use smartimage::library::file_info::FileDetails;
 use smartimage::library::model::{FileRecord, Source};
-use smartimage::library::organise::{FileFilter, FileSelection};
+use smartimage::library::organise::{FileFilter, FileSelection, ListScope};
+use smartimage::library::store::TrashFilter;
 
 use super::output::{bytes, json, table, timestamp};
+use super::trashing::{self, DeleteArgs};
 use super::{Context, Failure, Outcome};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -37,6 +39,43 @@ pub enum FilesCommand {
         source: Option<SourceArg>,
         #[arg(long, value_name = "NAME")]
         collection: Option<String>,
+        /// The files in the trash instead of those in the library
+        #[arg(long)]
+        trashed: bool,
+        /// Only duplicates: files whose bytes an older file of their account has
+        #[arg(long)]
+        duplicates: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move files to the trash (by id, or every file matching --account/--source/--collection);
+    /// they still count against storage until the trash is emptied
+    Delete {
+        /// File ids (see `smartimage files list`)
+        #[arg(value_name = "FILE_ID")]
+        ids: Vec<i64>,
+        /// Every file of this account (with --source or --collection: those of it)
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+        #[arg(long, value_enum)]
+        source: Option<SourceArg>,
+        #[arg(long, value_name = "NAME")]
+        collection: Option<String>,
+        /// Say what would move; move nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask (required when standard input is not a terminal)
+        #[arg(long)]
+        yes: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bring files back from the trash, with their collections
+    Restore {
+        #[arg(value_name = "FILE_ID")]
+        ids: Vec<i64>,
+        #[arg(long)]
+        dry_run: bool,
         #[arg(long)]
         json: bool,
     },
@@ -95,6 +134,12 @@ pub struct FileJson<'a> {
     pub collections: &'a [String],
     pub dropbox_path: Option<&'a str>,
     pub imported_at: String,
+    /// When it went to the trash; `null` for a file in the library.
+    pub trashed_at: Option<String>,
+    /// The id of the account's older file with the same bytes (outside the trash), or `null`.
+    pub duplicate_of: Option<i64>,
+    /// The import batch that brought it in (`import history`), or `null`.
+    pub batch: Option<i64>,
 }
 
 impl<'a> From<&'a FileRecord> for FileJson<'a> {
@@ -113,6 +158,9 @@ impl<'a> From<&'a FileRecord> for FileJson<'a> {
             collections: &f.collections,
             dropbox_path: f.dropbox_path.as_deref(),
             imported_at: timestamp(f.imported_at),
+            trashed_at: f.trashed_at.map(timestamp),
+            duplicate_of: f.duplicate_of,
+            batch: f.batch,
         }
     }
 }
@@ -264,14 +312,39 @@ fn show_file(cx: &mut Context, id: i64, as_json: bool) -> Outcome {
 }
 
 pub fn files(cx: &mut Context, command: FilesCommand) -> Outcome {
-    let (account, source, collection, as_json) = match command {
+    let (account, source, collection, trashed, duplicates, as_json) = match command {
         FilesCommand::List {
             account,
             source,
             collection,
+            trashed,
+            duplicates,
             json,
-        } => (account, source, collection, json),
+        } => (account, source, collection, trashed, duplicates, json),
         FilesCommand::Show { id, json } => return show_file(cx, id, json),
+        FilesCommand::Delete {
+            ids,
+            account,
+            source,
+            collection,
+            dry_run,
+            yes,
+            json,
+        } => {
+            let args = DeleteArgs {
+                ids,
+                account,
+                source,
+                collection,
+                dry_run,
+                yes,
+                json,
+            };
+            return trashing::delete(cx, args);
+        }
+        FilesCommand::Restore { ids, dry_run, json } => {
+            return trashing::restore(cx, &ids, dry_run, json);
+        }
     };
     let actor = cx.actor()?;
     let filter = FileFilter {
@@ -280,39 +353,61 @@ pub fn files(cx: &mut Context, command: FilesCommand) -> Outcome {
         collection,
         ..FileFilter::default()
     };
-    let files = cx.library.list_files(&actor, &filter)?;
+    let scope = ListScope {
+        trash: if trashed {
+            TrashFilter::Trashed
+        } else {
+            TrashFilter::Live
+        },
+        duplicates_only: duplicates,
+    };
+    let files = cx.library.list_files_in(&actor, &filter, scope)?;
     if as_json {
         return json(&files.iter().map(FileJson::from).collect::<Vec<_>>());
     }
+    print_files(&files, trashed);
+    Ok(())
+}
+
+/// The table of `files list` (and `trash list`, with the time each went to the trash).
+pub fn print_files(files: &[FileRecord], trashed: bool) {
     let rows: Vec<Vec<String>> = files
         .iter()
         .map(|f| {
-            vec![
+            let mut name = f.name.clone();
+            if let Some(original) = f.duplicate_of {
+                name.push_str(&format!(" (duplicate of #{original})"));
+            }
+            let mut row = vec![
                 f.id.to_string(),
                 f.account_name.clone(),
-                f.name.clone(),
+                name,
                 f.kind.clone(),
                 bytes(f.size),
                 f.source.label().to_owned(),
                 f.collections.join(", "),
                 timestamp(f.imported_at),
-            ]
+            ];
+            if trashed {
+                row.push(f.trashed_at.map(timestamp).unwrap_or_default());
+            }
+            row
         })
         .collect();
-    table(
-        &[
-            "ID",
-            "ACCOUNT",
-            "NAME",
-            "KIND",
-            "SIZE",
-            "SOURCE",
-            "COLLECTIONS",
-            "IMPORTED (UTC)",
-        ],
-        &rows,
-    );
-    Ok(())
+    let mut headers = vec![
+        "ID",
+        "ACCOUNT",
+        "NAME",
+        "KIND",
+        "SIZE",
+        "SOURCE",
+        "COLLECTIONS",
+        "IMPORTED (UTC)",
+    ];
+    if trashed {
+        headers.push("TRASHED (UTC)");
+    }
+    table(&headers, &rows);
 }
 
 #[derive(Serialize)]

@@ -45,6 +45,9 @@ const LINK_RETRY_MAX: Duration = Duration::from_secs(300);
 const TICK: Duration = Duration::from_secs(1);
 /// The metadata fill-in's rest between full batches.
 const FILL_REST: Duration = Duration::from_millis(100);
+/// How often a watching engine deletes the files that stayed in the trash long enough (and
+/// once as it starts watching).
+pub const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// A quota reservation of another process (a direct upload) this old is abandoned.
 const ABANDONED_RESERVATION_AGE: Duration = Duration::from_secs(24 * 3600);
 
@@ -63,6 +66,12 @@ pub struct EngineSettings {
     pub mode: String,
     /// Which notifications are queued (config `[notify]`); the default queues none.
     pub notify: Queueing,
+    /// `[import] duplicates = "skip"`: copies of bytes an account already has are not added
+    /// (and leave Dropbox like any import).
+    pub skip_duplicates: bool,
+    /// `[trash] purge_after_days`: a watching engine deletes files trashed longer ago than
+    /// this for good (checked every [`PURGE_EVERY`]).
+    pub purge_after_days: u64,
 }
 
 impl Default for EngineSettings {
@@ -75,6 +84,8 @@ impl Default for EngineSettings {
             retry: RetryPolicy::default(),
             mode: "watch".into(),
             notify: Queueing::default(),
+            skip_duplicates: false,
+            purge_after_days: crate::library::trash::DEFAULT_PURGE_AFTER_DAYS,
         }
     }
 }
@@ -182,6 +193,7 @@ impl ImportEngine {
             remove_emptied_folders: settings.remove_emptied_folders,
             retry: settings.retry,
             notify: settings.notify.clone(),
+            skip_duplicates: settings.skip_duplicates,
         };
         Ok((
             ImportEngine {
@@ -504,6 +516,7 @@ impl ImportEngine {
         let mut tasks = tokio::task::JoinSet::new();
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_purge = None;
         let filler = {
             let engine = self.clone();
             let stop = stop_rx.clone();
@@ -538,6 +551,10 @@ impl ImportEngine {
                 Some(Ok(done)) = tasks.join_next() => { running.remove(&done); }
                 _ = tick.tick() => {
                     self.wake_links_with_due_retries().await;
+                    if last_purge.is_none_or(|at: std::time::Instant| at.elapsed() >= PURGE_EVERY) {
+                        last_purge = Some(std::time::Instant::now());
+                        self.purge_trash().await;
+                    }
                     if !self.take_commands().await {
                         break;
                     }
@@ -550,6 +567,28 @@ impl ImportEngine {
         while tasks.join_next().await.is_some() {}
         let _ = filler.await;
         self.fail_asked_passes("the engine stopped before the pass finished");
+    }
+
+    /// Delete for good the files trashed more than `purge_after_days` ago (audited as the
+    /// engine; their blobs are released, and collected at a later start).
+    async fn purge_trash(&self) {
+        let days = self.settings.purge_after_days;
+        let purged = self
+            .cx
+            .db(move |lib| {
+                lib.purge_expired(days, time::OffsetDateTime::now_utc().unix_timestamp())
+            })
+            .await;
+        match purged {
+            Ok(outcome) if outcome.files > 0 => tracing::info!(
+                files = outcome.files,
+                bytes = outcome.bytes,
+                days,
+                "deleted files that stayed in the trash"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "could not empty the trash of expired files"),
+        }
     }
 
     /// While nothing downloads, read the metadata of files that have none, a batch at a time

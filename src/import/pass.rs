@@ -23,6 +23,7 @@ use crate::library::Library;
 use crate::library::blobs::BlobStore;
 use crate::library::error::LibraryError;
 use crate::library::formats::{self, Detection};
+use crate::library::ingest::{BatchOrigin, Committed};
 use crate::library::model::{Account, DropboxOrigin, FileId, NewFile, Source};
 use crate::library::policy::{AdmitError, ErrorKind, Plan};
 use crate::library::store::blob_table;
@@ -95,6 +96,9 @@ pub struct PassContext {
     pub retry: RetryPolicy,
     /// What is queued for notifications (nothing when no channel is configured).
     pub notify: crate::library::notifications::Queueing,
+    /// `[import] duplicates = "skip"`: a file whose bytes its account already has (outside
+    /// the trash) is not added, and is removed from Dropbox like an import.
+    pub skip_duplicates: bool,
 }
 
 /// Why a link's pass stopped early.
@@ -829,6 +833,7 @@ async fn import_item<B: DropboxBackend>(
 
     // Commit: the file row, the reservation released, the journal item committed — one transaction.
     let new = NewFile {
+        batch: None,
         account: account.id,
         name: name.clone(),
         size: blob.blob().size,
@@ -894,6 +899,8 @@ async fn committer(
     deletable: tokio::sync::mpsc::Sender<()>,
 ) -> Result<(), PassError> {
     let mut since_signal = 0;
+    // The pass's import batch, opened with the first file it commits (`import history`).
+    let mut import_batch = None;
     while let Some(first) = inbox.recv().await {
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + COMMIT_GATHER;
@@ -904,7 +911,7 @@ async fn committer(
             }
         }
         since_signal += batch.len();
-        commit_batch(cx, batch).await?;
+        commit_batch(cx, batch, &mut import_batch).await?;
         if since_signal >= DELETE_BATCH_SIZE {
             // A full delete batch is durable; a signal already waiting covers it too.
             since_signal = 0;
@@ -914,7 +921,11 @@ async fn committer(
     Ok(())
 }
 
-async fn commit_batch(cx: &PassContext, batch: Vec<CommitRequest>) -> Result<(), PassError> {
+async fn commit_batch(
+    cx: &PassContext,
+    batch: Vec<CommitRequest>,
+    import_batch: &mut Option<i64>,
+) -> Result<(), PassError> {
     let mut pendings = Vec::with_capacity(batch.len());
     let mut rows = Vec::with_capacity(batch.len());
     let mut waiting = Vec::with_capacity(batch.len());
@@ -953,15 +964,25 @@ async fn commit_batch(cx: &PassContext, batch: Vec<CommitRequest>) -> Result<(),
         Err(failure) => Err(failure),
         Ok(_) => {
             let items = items.clone();
+            let (opened, skip) = (*import_batch, cx.skip_duplicates);
+            let origin = BatchOrigin {
+                account: rows[0].0.account,
+                source: Source::Dropbox,
+                link: rows[0].0.dropbox.as_ref().map(|o| o.link),
+                by: rows[0].0.uploaded_by,
+            };
             cx.db(move |lib| {
-                lib.commit_files_with(&rows, |tx, index, file| {
-                    journal::mark_committed(
-                        tx,
-                        items[index],
-                        file,
-                        &rows[index].1.format,
-                        now().unix_timestamp(),
-                    )?;
+                lib.commit_files_with(&origin, opened, skip, &rows, |tx, index, landed| {
+                    let (item, format, at) =
+                        (items[index], &rows[index].1.format, now().unix_timestamp());
+                    match landed {
+                        Committed::New(file) => {
+                            journal::mark_committed(tx, item, file, format, at)?
+                        }
+                        Committed::AlreadyThere(existing) => {
+                            journal::mark_already_in_library(tx, item, existing, format, at)?
+                        }
+                    }
                     Ok(())
                 })
             })
@@ -970,14 +991,20 @@ async fn commit_batch(cx: &PassContext, batch: Vec<CommitRequest>) -> Result<(),
         }
     };
     match outcome {
-        Ok(files) => {
-            let committed: Vec<(FileId, String)> = files
+        Ok((landed, opened)) => {
+            *import_batch = opened;
+            // Only new rows have metadata to read (a skipped copy's bytes are the existing
+            // file's, read already).
+            let committed: Vec<(FileId, String)> = landed
                 .iter()
-                .copied()
                 .zip(pins.into_iter().map(|(sha256, _)| sha256))
+                .filter_map(|(landed, sha256)| match landed {
+                    Committed::New(id) => Some((*id, sha256)),
+                    Committed::AlreadyThere(_) => None,
+                })
                 .collect();
-            for ((_, reply), file) in waiting.into_iter().zip(files) {
-                let _ = reply.send(Ok(file));
+            for ((_, reply), landed) in waiting.into_iter().zip(landed) {
+                let _ = reply.send(Ok(landed.id()));
             }
             // Read while the blobs are warm, once their items can go on to be deleted; never a
             // reason for the import to fail.

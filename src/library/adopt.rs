@@ -73,6 +73,7 @@ impl Library {
                 .map_err(|e| LibraryError::io("cannot read a blob", &path, e))?;
             let name = recovered_name(&sha256, &detection);
             rows.push(NewFile {
+                batch: None,
                 account: account.id,
                 name,
                 size,

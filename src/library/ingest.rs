@@ -12,10 +12,11 @@ use crate::library::formats::{self, Detection};
 use crate::library::local_source::{
     LocalUpload, SkipReason, UploadOptions, link_skip, open_source, source_sha256,
 };
-use crate::library::model::{Account, FileId, FileRecord, NewFile, Source};
+use crate::library::model::{Account, AccountId, AdminId, FileId, FileRecord, NewFile, Source};
 use crate::library::permissions::{Actor, Right};
 use crate::library::policy::Plan;
-use crate::library::store::audit;
+use crate::library::store::audit::{self, AuditEvent};
+use crate::library::store::batches;
 use crate::library::store::blob_table;
 use crate::library::store::files;
 use crate::library::store::is_unique_violation;
@@ -94,8 +95,11 @@ impl Library {
             .writing()
             .map_err(|e| LibraryError::io("cannot lock the blob store", self.blobs.root(), e))?;
         let mut rest = paths;
+        // One import batch for the whole upload, opened with its first file (`import history`).
+        let mut batch = None;
         while !rest.is_empty() {
-            let taken = self.upload_batch(actor, &account, &plan, rest, options, &mut each)?;
+            let taken =
+                self.upload_batch(actor, &account, &plan, rest, options, &mut batch, &mut each)?;
             rest = &rest[taken..];
         }
         Ok(())
@@ -105,6 +109,7 @@ impl Library {
     /// A batch ends early before a file with the same bytes as one already in it: that file
     /// opens the next batch, where the first one's committed row makes it a duplicate (and if
     /// the first one was refused, it gets its own chance).
+    #[allow(clippy::too_many_arguments)]
     fn upload_batch(
         &mut self,
         actor: &Actor,
@@ -112,6 +117,7 @@ impl Library {
         plan: &Plan,
         paths: &[PathBuf],
         options: UploadOptions,
+        import_batch: &mut Option<i64>,
         each: &mut impl FnMut(&Path, Result<LocalUpload>),
     ) -> Result<usize> {
         // Read what each file is (only its head, or all of it when it may be a duplicate); a
@@ -208,6 +214,7 @@ impl Library {
             .zip(&blobs)
             .map(|((_, name, detection, reservation), blob)| {
                 let new = NewFile {
+                    batch: None,
                     account: account.id,
                     name: name.clone(),
                     size: blob.size,
@@ -226,28 +233,45 @@ impl Library {
                 (new, detection.clone(), *reservation)
             })
             .collect();
-        let landed = self.store.transaction(|tx| -> Result<Vec<Landed>> {
-            for reservation in &released {
-                quota::release(tx, *reservation)?;
-            }
-            rows.iter()
-                .map(|(new, detection, reservation)| {
-                    // The last word on duplicates, inside the write lock: another upload may
-                    // have stored these bytes since they were looked up, or the file changed
-                    // into bytes the account has. Rows of this batch count too.
-                    if !options.allow_duplicates
-                        && let Some(existing) =
-                            files::file_with_sha256(tx, new.account, &new.sha256)?
-                    {
+        let origin = BatchOrigin {
+            account: account.id,
+            source: Source::Upload,
+            link: None,
+            by: Some(actor.admin.id),
+        };
+        let (landed, opened) =
+            self.store
+                .transaction(|tx| -> Result<(Vec<Landed>, Option<i64>)> {
+                    for reservation in &released {
                         quota::release(tx, *reservation)?;
-                        // The bytes are the existing file's blob: our pin on them goes.
-                        blob_table::unpin(tx, &new.sha256, new.imported_at)?;
-                        return Ok(Landed::AlreadyThere(existing));
                     }
-                    insert_committed(tx, Some(actor), new, detection, *reservation).map(Landed::New)
-                })
-                .collect()
-        })?;
+                    let mut opened = *import_batch;
+                    let landed = rows
+                        .iter()
+                        .map(|(new, detection, reservation)| {
+                            // The last word on duplicates, inside the write lock: another upload may
+                            // have stored these bytes since they were looked up, or the file changed
+                            // into bytes the account has. Rows of this batch count too.
+                            if !options.allow_duplicates
+                                && let Some(existing) =
+                                    files::file_with_sha256(tx, new.account, &new.sha256)?
+                            {
+                                quota::release(tx, *reservation)?;
+                                // The bytes are the existing file's blob: our pin on them goes.
+                                blob_table::unpin(tx, &new.sha256, new.imported_at)?;
+                                return Ok(Landed::AlreadyThere(existing));
+                            }
+                            let new = NewFile {
+                                batch: Some(origin.batch(tx, &mut opened, new.imported_at)?),
+                                ..new.clone()
+                            };
+                            insert_committed(tx, Some(actor), &new, detection, *reservation)
+                                .map(Landed::New)
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    Ok((landed, opened))
+                })?;
+        *import_batch = opened;
         // What the new files say about themselves, read from their blobs while the bytes are
         // warm; never a reason for the upload to fail.
         let stored: Vec<(FileId, String)> = landed
@@ -400,21 +424,67 @@ impl Library {
         })
     }
 
-    /// `commit_file_with` for many files in one transaction (one disk sync for all of them);
-    /// `also` gets each file's index in `rows` and its id.
+    /// `commit_file_with` for many files in one transaction (one disk sync for all of them),
+    /// each joining the import batch `batch` (opened here with the first file when `None`);
+    /// `also` gets each file's index in `rows` and how it landed. With `skip_duplicates`, a
+    /// file whose bytes the account already has outside the trash (`files::file_with_sha256`,
+    /// the one definition of a duplicate) is not added: its quota and pin are given back and it
+    /// lands as [`Committed::AlreadyThere`], audited. Returns the outcomes and the batch.
     pub fn commit_files_with(
         &mut self,
+        origin: &BatchOrigin,
+        batch: Option<i64>,
+        skip_duplicates: bool,
         rows: &[(NewFile, Detection, i64)],
-        mut also: impl FnMut(&rusqlite::Transaction<'_>, usize, FileId) -> Result<()>,
-    ) -> Result<Vec<FileId>> {
-        self.store.transaction(|tx| -> Result<Vec<FileId>> {
-            let mut ids = Vec::with_capacity(rows.len());
+        mut also: impl FnMut(&rusqlite::Transaction<'_>, usize, Committed) -> Result<()>,
+    ) -> Result<(Vec<Committed>, Option<i64>)> {
+        self.store.transaction(|tx| -> Result<(Vec<Committed>, Option<i64>)> {
+            let mut opened = batch;
+            let mut out = Vec::with_capacity(rows.len());
             for (index, (new, detection, reservation)) in rows.iter().enumerate() {
-                let id = insert_committed(tx, None, new, detection, *reservation)?;
-                also(tx, index, id)?;
-                ids.push(id);
+                let existing = if skip_duplicates {
+                    files::file_with_sha256(tx, new.account, &new.sha256)?
+                } else {
+                    None
+                };
+                let committed = match existing {
+                    Some(existing) => {
+                        quota::release(tx, *reservation)?;
+                        // The bytes are the existing file's blob: our pin on them goes.
+                        blob_table::unpin(tx, &new.sha256, new.imported_at)?;
+                        let detail = format!(
+                            "already in the library as file #{existing}; the copy was not added{}",
+                            new.dropbox
+                                .as_ref()
+                                .map(|o| format!(" and is removed from Dropbox ({})", o.path))
+                                .unwrap_or_default()
+                        );
+                        audit::record(
+                            tx,
+                            &AuditEvent {
+                                at: new.imported_at,
+                                actor: None,
+                                actor_email: IMPORT_ACTOR,
+                                action: "file.duplicate-skipped",
+                                account: Some(new.account),
+                                target: &new.name,
+                                detail: Some(&detail),
+                            },
+                        )?;
+                        Committed::AlreadyThere(existing)
+                    }
+                    None => {
+                        let new = NewFile {
+                            batch: Some(origin.batch(tx, &mut opened, new.imported_at)?),
+                            ..new.clone()
+                        };
+                        Committed::New(insert_committed(tx, None, &new, detection, *reservation)?)
+                    }
+                };
+                also(tx, index, committed)?;
+                out.push(committed);
             }
-            Ok(ids)
+            Ok((out, opened))
         })
     }
 
@@ -440,6 +510,52 @@ enum Gathered<'p> {
     Candidate(Candidate<'p>),
     Outcome(Result<LocalUpload>),
     NextBatch,
+}
+
+/// Who a skipped duplicate of an import is in the audit trail.
+pub const IMPORT_ACTOR: &str = "smartimage import";
+
+/// How a file of [`Library::commit_files_with`] landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Committed {
+    New(FileId),
+    /// The account already had these bytes (this file): nothing was added.
+    AlreadyThere(FileId),
+}
+
+impl Committed {
+    /// The file row the committed item stands for.
+    pub fn id(self) -> FileId {
+        match self {
+            Committed::New(id) | Committed::AlreadyThere(id) => id,
+        }
+    }
+}
+
+/// Where an import batch comes from: the batch row is written with its first file.
+#[derive(Clone, Debug)]
+pub struct BatchOrigin {
+    pub account: AccountId,
+    pub source: Source,
+    pub link: Option<i64>,
+    pub by: Option<AdminId>,
+}
+
+impl BatchOrigin {
+    /// The batch `opened`, or a new one (remembered in `opened`).
+    fn batch(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        opened: &mut Option<i64>,
+        at: i64,
+    ) -> rusqlite::Result<i64> {
+        if let Some(id) = *opened {
+            return Ok(id);
+        }
+        let id = batches::open(tx, self.account, self.source, self.link, self.by, at)?;
+        *opened = Some(id);
+        Ok(id)
+    }
 }
 
 /// How a file of a committed batch landed.

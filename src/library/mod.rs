@@ -29,6 +29,7 @@ pub mod permissions;
 pub mod policy;
 pub mod privacy;
 pub mod store;
+pub mod trash;
 
 pub use actions::Library;
 pub use error::LibraryError;

@@ -117,6 +117,8 @@ pub struct NewFile {
     pub uploaded_by: Option<AdminId>,
     pub imported_at: i64,
     pub dropbox: Option<DropboxOrigin>,
+    /// The import pass or upload that brought it in (`import history`, `import undo`).
+    pub batch: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -135,6 +137,13 @@ pub struct FileRecord {
     pub imported_at: i64,
     pub dropbox_path: Option<String>,
     pub collections: Vec<String>,
+    /// When it went to the trash (unix seconds); `None` for a file in the library.
+    pub trashed_at: Option<i64>,
+    /// The account's oldest file with the same bytes, not in the trash, when that is another
+    /// file: this one is a duplicate of it (`store::files::DUPLICATE_OF`).
+    pub duplicate_of: Option<FileId>,
+    /// The import pass or upload that brought it in, if it came after batches existed.
+    pub batch: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -9,7 +9,7 @@ use crate::library::names::validate_name;
 use crate::library::permissions::{Actor, Right};
 use crate::library::store::audit;
 use crate::library::store::collections as coll;
-use crate::library::store::files::{self, FileQuery};
+use crate::library::store::files::{self, FileQuery, TrashFilter};
 use crate::library::store::is_unique_violation;
 
 /// Filters for `files list`, by name as people type them.
@@ -22,6 +22,15 @@ pub struct FileFilter {
     pub name_contains: Option<String>,
     /// Match `name_contains` fuzzily (its characters in order) instead of as a substring.
     pub name_fuzzy: bool,
+}
+
+/// Which side of the trash a listing shows, and whether only duplicates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ListScope {
+    pub trash: TrashFilter,
+    /// Only files that are duplicates of an older file of their account
+    /// (`store::files::DUPLICATE_OF`).
+    pub duplicates_only: bool,
 }
 
 /// Which files a batch add takes.
@@ -92,8 +101,20 @@ impl Library {
 
     /// Newest first.
     pub fn list_files(&self, actor: &Actor, filter: &FileFilter) -> Result<Vec<FileRecord>> {
+        self.list_files_in(actor, filter, ListScope::default())
+    }
+
+    /// Newest first: the files in the library, or those in the trash, or only duplicates.
+    pub fn list_files_in(
+        &self,
+        actor: &Actor,
+        filter: &FileFilter,
+        scope: ListScope,
+    ) -> Result<Vec<FileRecord>> {
         let mut query = self.file_query(actor, filter)?;
         query.descending = true;
+        query.trash = scope.trash;
+        query.duplicates_only = scope.duplicates_only;
         Ok(files::list_files(self.store.connection(), &query)?)
     }
 

@@ -37,6 +37,11 @@ pub enum Right<'a> {
     NotifySettings(&'a Account),
     /// See where the account's files were taken (their GPS position): its owners, operators.
     ViewLocation(&'a Account),
+    /// Move the account's files to the trash, restore them, undo an import: its owners and
+    /// admins.
+    Trash(&'a Account),
+    /// Delete the account's trashed files for good (`trash empty`): its owners, operators.
+    Purge(&'a Account),
 }
 
 impl Actor {
@@ -72,9 +77,10 @@ impl Actor {
             Right::ManageAccounts | Right::ManageAdmins | Right::Maintain | Right::StopEngine => {
                 operator
             }
-            Right::AddAdminTo(a) | Right::ViewAudit(a) | Right::ViewLocation(a) => {
-                operator || self.role_in(a.id) == Some(Role::Owner)
-            }
+            Right::AddAdminTo(a)
+            | Right::ViewAudit(a)
+            | Right::ViewLocation(a)
+            | Right::Purge(a) => operator || self.role_in(a.id) == Some(Role::Owner),
             Right::Delegate(a) | Right::NotifySettings(a) => {
                 self.role_in(a.id) == Some(Role::Owner)
             }
@@ -82,6 +88,7 @@ impl Actor {
                 self.role_in(a.id) == Some(Role::Owner) || self.is_delegated(a.id)
             }
             Right::ViewAccount(a) | Right::Organise(a) => operator || self.role_in(a.id).is_some(),
+            Right::Trash(a) => self.role_in(a.id).is_some(),
         }
     }
 
@@ -136,6 +143,16 @@ impl Actor {
             ),
             Right::ViewLocation(a) => format!(
                 "{who} is not an owner of {:?}; only its owners (or an operator) see where its files were taken",
+                a.name
+            ),
+            Right::Trash(a) => format!(
+                "{who} is not an owner or admin of {:?}; only they move its files to the trash, \
+                 restore them or undo its imports",
+                a.name
+            ),
+            Right::Purge(a) => format!(
+                "{who} is not an owner of {:?}; only its owners (or an operator) delete its \
+                 trashed files for good",
                 a.name
             ),
         };
@@ -216,6 +233,17 @@ mod tests {
         assert!(!op.may(Right::LinkDropbox(&account(1))));
         assert!(!op.may(Right::Delegate(&account(1))));
         assert!(op.may(Right::ViewAccount(&account(1))));
+    }
+
+    #[test]
+    fn members_trash_and_restore_owners_and_operators_purge() {
+        let owner = actor(false, &[(1, Role::Owner, false)]);
+        let plain = actor(false, &[(1, Role::Admin, false)]);
+        let op = actor(true, &[]);
+        assert!(owner.may(Right::Trash(&account(1))) && owner.may(Right::Purge(&account(1))));
+        assert!(plain.may(Right::Trash(&account(1))) && !plain.may(Right::Purge(&account(1))));
+        assert!(!op.may(Right::Trash(&account(1))) && op.may(Right::Purge(&account(1))));
+        assert!(!owner.may(Right::Trash(&account(2))) && !owner.may(Right::Purge(&account(2))));
     }
 
     #[test]

@@ -13,7 +13,7 @@
 use rusqlite::types::{ToSql, Value};
 use rusqlite::{Connection, Row};
 
-use super::files::{FILE_SELECT, FileQuery, SortKey, Term, file_from_row};
+use super::files::{FILE_SELECT, FileQuery, SortKey, Term, TrashFilter, file_from_row};
 use super::name_index::NameHits;
 use super::name_match;
 use crate::library::model::{FileId, FileRecord};
@@ -88,7 +88,9 @@ pub fn page_with(
     limit: u32,
     plan: Plan,
 ) -> rusqlite::Result<Vec<FileRecord>> {
-    if limit == 0 {
+    // No account at all matches nothing (and SQLite, folding `account IN ()` to false, could
+    // no longer prove a partial index's condition for `INDEXED BY`).
+    if limit == 0 || matches!(query.accounts.as_deref(), Some([])) {
         return Ok(vec![]);
     }
     // Backward pages walk the list in reverse, then turn the rows around.
@@ -106,12 +108,18 @@ pub fn page_with(
     let mut ids = Vec::with_capacity(limit as usize);
     let mut position = from.cloned();
     let mut first_chunk_inclusive = inclusive;
-    let hits = walk
-        .driver()
-        .filter(|d| plan.drivers && matches!(d, Driver::Hits(_)));
-    if let Some(hits) = hits {
-        // The name index already knows the few files that can match: no scan.
-        ids = walk.driven(c, &hits, from, inclusive, limit)?;
+    let straight_away = if query.trash == TrashFilter::Trashed {
+        // The sort indexes hold only files outside the trash: the trash is read off its own
+        // index, and only its rows are sorted.
+        Some(Driver::Trash)
+    } else {
+        walk.driver()
+            .filter(|d| plan.drivers && matches!(d, Driver::Hits(_)))
+    };
+    if let Some(driver) = straight_away {
+        // The name index already knows the few files that can match (or the trash is the
+        // candidate set): no scan.
+        ids = walk.driven(c, &driver, from, inclusive, limit)?;
     } else {
         loop {
             let chunk =
@@ -156,6 +164,8 @@ enum Driver {
     Collection(i64),
     /// The name index's hits, and every file added since it was read.
     Hits(std::sync::Arc<NameHits>),
+    /// The files in the trash (`files_trashed`).
+    Trash,
 }
 
 struct Walk<'a> {
@@ -211,7 +221,8 @@ impl Walk<'_> {
             SortKey::Size => "size",
             SortKey::Kind => "kind",
         };
-        let mut served = Vec::new();
+        // Every sort index holds the files outside the trash only (V12): it serves that term.
+        let mut served = vec![Term::Trash];
         let name = match (one_account, q.source.is_some()) {
             (true, false) => format!("files_by_{sort}"),
             (true, true) => format!("files_by_account_source_{sort}"),
@@ -284,11 +295,25 @@ impl Walk<'_> {
         &self,
         c: &Connection,
         from: &str,
-        mut values: Vec<Box<dyn ToSql>>,
+        values: Vec<Box<dyn ToSql>>,
         cursor: Option<&Cursor>,
         inclusive: bool,
         limit: u32,
     ) -> rusqlite::Result<Vec<FileId>> {
+        let (sql, values) = self.ids_sql(from, values, cursor, inclusive, limit);
+        let mut stmt = c.prepare_cached(&sql)?;
+        let params: Vec<&dyn ToSql> = values.iter().map(|v| v.as_ref()).collect();
+        stmt.query_map(params.as_slice(), |r| r.get(0))?.collect()
+    }
+
+    fn ids_sql(
+        &self,
+        from: &str,
+        mut values: Vec<Box<dyn ToSql>>,
+        cursor: Option<&Cursor>,
+        inclusive: bool,
+        limit: u32,
+    ) -> (String, Vec<Box<dyn ToSql>>) {
         let mut conditions: Vec<String> = self
             .query
             .terms(&mut values)
@@ -303,9 +328,7 @@ impl Walk<'_> {
             where_sql(&conditions),
             self.order_by()
         );
-        let mut stmt = c.prepare_cached(&sql)?;
-        let params: Vec<&dyn ToSql> = values.iter().map(|v| v.as_ref()).collect();
-        stmt.query_map(params.as_slice(), |r| r.get(0))?.collect()
+        (sql, values)
     }
 
     /// One chunk: each row read, with whether it matches every filter.
@@ -374,10 +397,14 @@ impl Walk<'_> {
                 )
             }
             Driver::Hits(hits) => hits_source(hits, &mut values),
+            Driver::Trash => TRASH_SOURCE.to_owned(),
         };
         self.ids_from(c, &from, values, cursor, inclusive, limit)
     }
 }
+
+/// The candidate rows of [`Driver::Trash`] as `f`.
+const TRASH_SOURCE: &str = "files f INDEXED BY files_trashed";
 
 /// The candidate rows of [`Driver::Hits`] as `f`: the listed ids, then every row above the
 /// index's high-water mark (none of them are in the list, so none comes twice).
@@ -415,7 +442,7 @@ fn records(c: &Connection, ids: &[FileId]) -> rusqlite::Result<Vec<FileRecord>> 
         return Ok(vec![]);
     }
     let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    let mut stmt = c.prepare(&format!("{FILE_SELECT} WHERE f.id IN ({list})"))?;
+    let mut stmt = c.prepare(&format!("{} WHERE f.id IN ({list})", *FILE_SELECT))?;
     let mut found: std::collections::HashMap<FileId, FileRecord> = stmt
         .query_map([], file_from_row)?
         .map(|r| r.map(|f| (f.id, f)))
@@ -431,6 +458,10 @@ pub fn count(c: &Connection, query: &FileQuery) -> rusqlite::Result<u64> {
         descending: false,
     };
     let mut values: Vec<Box<dyn ToSql>> = vec![];
+    if query.trash == TrashFilter::Trashed {
+        // The trash index holds every candidate (`files_trashed`).
+        return super::files::count_files(c, query);
+    }
     let from = match walk.driver() {
         Some(Driver::Trigrams(fts)) => {
             values.push(Box::new(fts));
@@ -450,7 +481,8 @@ pub fn count(c: &Connection, query: &FileQuery) -> rusqlite::Result<u64> {
     Ok(n as u64)
 }
 
-/// The query plan of a page's ordered scan, as `EXPLAIN QUERY PLAN` tells it (for tests).
+/// The query plan of a page's ordered scan (for the trash, of its driven read), as `EXPLAIN
+/// QUERY PLAN` tells it (for tests).
 pub fn scan_plan(
     c: &Connection,
     query: &FileQuery,
@@ -460,7 +492,11 @@ pub fn scan_plan(
         query,
         descending: query.descending,
     };
-    let (sql, values) = walk.scan_sql(from, false, SCAN_CHUNK);
+    let (sql, values) = if query.trash == TrashFilter::Trashed {
+        walk.ids_sql(TRASH_SOURCE, Vec::new(), from, false, SCAN_CHUNK)
+    } else {
+        walk.scan_sql(from, false, SCAN_CHUNK)
+    };
     let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
     let params: Vec<&dyn ToSql> = values.iter().map(|v| v.as_ref()).collect();
     let lines: Vec<String> = stmt

@@ -37,6 +37,24 @@ impl SortKey {
     }
 }
 
+/// Files in the library, or files in the trash: every listing is one or the other. The live
+/// side is read off the partial sort indexes (`WHERE trashed_at IS NULL`, migration V12), the
+/// trash off `files_trashed`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TrashFilter {
+    #[default]
+    Live,
+    Trashed,
+}
+
+/// The one definition of a duplicate (README, "Duplicates"): a file not in the trash whose
+/// account holds an older file with the same bytes (sha256), also not in the trash. Its value
+/// is that older file's id — the account's oldest copy, which is what an upload or an import
+/// with `duplicates = "skip"` finds first ([`file_with_sha256`]). Served by `files_by_sha256`.
+pub(crate) const DUPLICATE_OF: &str = "CASE WHEN f.trashed_at IS NULL THEN
+        (SELECT min(d.id) FROM files d WHERE d.sha256 = f.sha256 AND +d.account = f.account
+            AND d.trashed_at IS NULL AND d.id < f.id) END";
+
 /// Which files to list. Every `None` means "no restriction".
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileQuery {
@@ -49,6 +67,10 @@ pub struct FileQuery {
     pub name_fuzzy: bool,
     /// Files left out (everything matching, except these).
     pub exclude: Vec<FileId>,
+    /// The library (default) or the trash.
+    pub trash: TrashFilter,
+    /// Only duplicates (see [`DUPLICATE_OF`]).
+    pub duplicates_only: bool,
     /// A planner hint for `name_contains`: the only files whose names can match it, as a
     /// substring or fuzzily as `name_fuzzy` says (from the in-memory [`super::name_index`]).
     /// Every row is still checked in SQL.
@@ -68,6 +90,8 @@ pub(crate) enum Term {
     Kind,
     Name,
     Exclude,
+    Trash,
+    Duplicate,
 }
 
 impl FileQuery {
@@ -75,6 +99,17 @@ impl FileQuery {
     /// and numbered globally, so terms can go anywhere in one statement.
     pub(crate) fn terms(&self, values: &mut Vec<Box<dyn ToSql>>) -> Vec<(Term, String)> {
         let mut terms = Vec::new();
+        terms.push((
+            Term::Trash,
+            match self.trash {
+                TrashFilter::Live => "f.trashed_at IS NULL",
+                TrashFilter::Trashed => "f.trashed_at IS NOT NULL",
+            }
+            .to_owned(),
+        ));
+        if self.duplicates_only {
+            terms.push((Term::Duplicate, format!("({DUPLICATE_OF}) IS NOT NULL")));
+        }
         if let Some(ids) = &self.accounts {
             terms.push((
                 Term::Account,
@@ -162,8 +197,8 @@ pub fn insert_file(
     c.prepare_cached(
         "INSERT INTO files(account, name, size, kind, format, mime, sha256, source, uploaded_by,
                            imported_at, video_month, dropbox_link, dropbox_path, dropbox_id,
-                           dropbox_rev, content_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                           dropbox_rev, content_hash, batch)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?
     .execute(params![
         f.account,
@@ -182,6 +217,7 @@ pub fn insert_file(
         origin.map(|o| o.id.as_str()),
         origin.map(|o| o.rev.as_str()),
         origin.map(|o| o.content_hash.as_str()),
+        f.batch,
     ])?;
     let id = c.last_insert_rowid();
     // What insert triggers used to do (migration V4 says why they are gone): the running
@@ -201,14 +237,18 @@ pub fn insert_file(
     Ok(id)
 }
 
-pub(crate) const FILE_SELECT: &str =
-    "SELECT f.id, f.account, a.name, f.name, f.size, f.kind, f.format, f.mime,
+pub(crate) static FILE_SELECT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT f.id, f.account, a.name, f.name, f.size, f.kind, f.format, f.mime,
         f.sha256, f.source, ad.email, f.imported_at, f.dropbox_path,
         (SELECT group_concat(c.name, char(31)) FROM collection_files cf
-           JOIN collections c ON c.id = cf.collection WHERE cf.file = f.id)
+           JOIN collections c ON c.id = cf.collection WHERE cf.file = f.id),
+        f.trashed_at, {DUPLICATE_OF}, f.batch
     FROM files f
     JOIN accounts a ON a.id = f.account
-    LEFT JOIN admins ad ON ad.id = f.uploaded_by";
+    LEFT JOIN admins ad ON ad.id = f.uploaded_by"
+    )
+});
 
 pub(crate) fn file_from_row(r: &Row<'_>) -> rusqlite::Result<FileRecord> {
     let source: String = r.get(9)?;
@@ -232,12 +272,15 @@ pub(crate) fn file_from_row(r: &Row<'_>) -> rusqlite::Result<FileRecord> {
         imported_at: r.get(11)?,
         dropbox_path: r.get(12)?,
         collections,
+        trashed_at: r.get(14)?,
+        duplicate_of: r.get(15)?,
+        batch: r.get(16)?,
     })
 }
 
 pub fn file_by_id(c: &Connection, id: FileId) -> rusqlite::Result<Option<FileRecord>> {
     c.query_row(
-        &format!("{FILE_SELECT} WHERE f.id = ?1"),
+        &format!("{} WHERE f.id = ?1", *FILE_SELECT),
         [id],
         file_from_row,
     )
@@ -253,7 +296,8 @@ pub fn list_files(c: &Connection, q: &FileQuery) -> rusqlite::Result<Vec<FileRec
     values.push(Box::new(q.offset as i64));
     let offset_index = values.len();
     let sql = format!(
-        "{FILE_SELECT} {filter} ORDER BY {} {direction}, f.id {direction} LIMIT ?{limit_index} OFFSET ?{offset_index}",
+        "{} {filter} ORDER BY {} {direction}, f.id {direction} LIMIT ?{limit_index} OFFSET ?{offset_index}",
+        *FILE_SELECT,
         q.sort.column()
     );
     let mut stmt = c.prepare(&sql)?;
@@ -293,14 +337,20 @@ pub fn file_by_dropbox_revision(
     .optional()
 }
 
-/// Does the account hold a file of exactly `size` bytes? An upload hashes a file before
-/// storing it only then: bytes the account has come with a size it has (`files_by_size`).
+/// Does the account hold a file of exactly `size` bytes outside the trash? An upload hashes a
+/// file before storing it only then: bytes the account has come with a size it has
+/// (`files_by_size`, which holds the files outside the trash).
 pub fn account_has_size(c: &Connection, account: AccountId, size: u64) -> rusqlite::Result<bool> {
-    c.prepare_cached("SELECT EXISTS (SELECT 1 FROM files WHERE account = ?1 AND size = ?2)")?
-        .query_row(params![account, size as i64], |r| r.get(0))
+    c.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM files
+                         WHERE account = ?1 AND size = ?2 AND trashed_at IS NULL)",
+    )?
+    .query_row(params![account, size as i64], |r| r.get(0))
 }
 
-/// The account's oldest file with these bytes, if any: what an upload skips as a duplicate.
+/// The account's oldest file with these bytes outside the trash, if any: what an upload (and an
+/// import with `duplicates = "skip"`) skips as a duplicate — [`DUPLICATE_OF`]'s definition. A
+/// copy of a file in the trash is new.
 /// Served by `files_by_sha256` (the `+` keeps the planner off the account-first indexes, which
 /// would walk every file of the account); a hash is in few rows, whatever the account.
 pub fn file_with_sha256(
@@ -313,7 +363,8 @@ pub fn file_with_sha256(
     })
 }
 
-const DUPLICATE_LOOKUP: &str = "SELECT min(id) FROM files WHERE sha256 = ?1 AND +account = ?2";
+const DUPLICATE_LOOKUP: &str =
+    "SELECT min(id) FROM files WHERE sha256 = ?1 AND +account = ?2 AND trashed_at IS NULL";
 
 /// The query plan of [`file_with_sha256`], as `EXPLAIN QUERY PLAN` tells it (for tests).
 pub fn duplicate_lookup_plan(c: &Connection) -> rusqlite::Result<String> {

@@ -340,6 +340,34 @@ pub fn mark_committed(
     Ok(())
 }
 
+/// What `error_kind` says of an item whose bytes the account already had (`[import]
+/// duplicates = "skip"`): committed as the existing file, deleted from Dropbox like any import.
+pub const ALREADY_IN_LIBRARY: &str = "already_in_library";
+
+/// [`mark_committed`] for a dropped copy of a file the account already has: the item points at
+/// that file, and its detail (which the state change's event carries) says so.
+pub fn mark_already_in_library(
+    c: &Connection,
+    id: ItemId,
+    existing: FileId,
+    format: &str,
+    now: i64,
+) -> rusqlite::Result<()> {
+    c.execute_cached(
+        "UPDATE import_items SET state = 'committed', file = ?2, format = ?3, error_kind = ?5,
+                error_detail = ?6, updated_at = ?4 WHERE id = ?1",
+        params![
+            id,
+            existing,
+            format,
+            now,
+            ALREADY_IN_LIBRARY,
+            format!("already in the library as file #{existing}")
+        ],
+    )?;
+    Ok(())
+}
+
 pub fn set_report(c: &Connection, ids: &[ItemId], report: i64) -> rusqlite::Result<()> {
     let mut stmt = c.prepare_cached("UPDATE import_items SET report = ?2 WHERE id = ?1")?;
     for id in ids {

@@ -6,7 +6,7 @@
 pub const APPLICATION_ID: i32 = 0x534D_4947;
 
 /// Each entry migrates from version `index` to `index + 1`, in one transaction.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12];
 
 pub fn latest_version() -> i64 {
     MIGRATIONS.len() as i64
@@ -538,6 +538,66 @@ CREATE TABLE file_metadata (
     pages        INTEGER
 );
 CREATE INDEX file_metadata_by_taken ON file_metadata(taken_at, file) WHERE taken_at IS NOT NULL;
+"#;
+
+/// Trash, import batches and duplicates (issue #22). A file in the trash keeps its row, its
+/// blob and its collections (so a restore is one UPDATE) and still counts against storage;
+/// only a purge deletes the row, and the V1/V6 delete triggers then free the quota and release
+/// the blob through the blob table. Every All Files sort index becomes partial — live files
+/// only — so a listing that leaves the trash out reads exactly the index ranges it read before;
+/// the trash has an index of its own, which its listings, counts and purges read. The journal
+/// gets an index on `file`: a purge clears the journal's references to the rows it deletes
+/// (the foreign key would refuse the delete), and SQLite checks the journal for each deleted
+/// row. Every import pass that commits something and every upload is a batch
+/// (`import_batches`); `import undo` trashes a batch's files in one step.
+const V12: &str = r#"
+ALTER TABLE files ADD COLUMN trashed_at INTEGER;
+ALTER TABLE files ADD COLUMN trashed_by INTEGER REFERENCES admins(id);
+CREATE TABLE import_batches (
+    id         INTEGER PRIMARY KEY,
+    account    INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    source     TEXT    NOT NULL CHECK (source IN ('dropbox', 'upload')),
+    link       INTEGER REFERENCES links(id),
+    started_by INTEGER REFERENCES admins(id),
+    started_at INTEGER NOT NULL
+);
+CREATE INDEX import_batches_by_account ON import_batches(account, id);
+ALTER TABLE files ADD COLUMN batch INTEGER REFERENCES import_batches(id);
+CREATE INDEX files_by_batch ON files(batch) WHERE batch IS NOT NULL;
+CREATE INDEX files_trashed ON files(account, trashed_at, id) WHERE trashed_at IS NOT NULL;
+CREATE INDEX import_items_by_file ON import_items(file) WHERE file IS NOT NULL;
+DROP INDEX files_by_imported;
+CREATE INDEX files_by_imported ON files(account, imported_at, id) WHERE trashed_at IS NULL;
+DROP INDEX files_by_account_source_imported;
+CREATE INDEX files_by_account_source_imported ON files(account, source, imported_at, id) WHERE trashed_at IS NULL;
+DROP INDEX files_all_by_imported;
+CREATE INDEX files_all_by_imported ON files(imported_at, id) WHERE trashed_at IS NULL;
+DROP INDEX files_all_by_source_imported;
+CREATE INDEX files_all_by_source_imported ON files(source, imported_at, id) WHERE trashed_at IS NULL;
+DROP INDEX files_by_name;
+CREATE INDEX files_by_name ON files(account, name COLLATE NOCASE, id) WHERE trashed_at IS NULL;
+DROP INDEX files_by_account_source_name;
+CREATE INDEX files_by_account_source_name ON files(account, source, name COLLATE NOCASE, id) WHERE trashed_at IS NULL;
+DROP INDEX files_all_by_name;
+CREATE INDEX files_all_by_name ON files(name COLLATE NOCASE, id) WHERE trashed_at IS NULL;
+DROP INDEX files_all_by_source_name;
+CREATE INDEX files_all_by_source_name ON files(source, name COLLATE NOCASE, id) WHERE trashed_at IS NULL;
+DROP INDEX files_by_size;
+CREATE INDEX files_by_size ON files(account, size, id) WHERE trashed_at IS NULL;
+DROP INDEX files_by_account_source_size;
+CREATE INDEX files_by_account_source_size ON files(account, source, size, id) WHERE trashed_at IS NULL;
+DROP INDEX files_all_by_size;
+CREATE INDEX files_all_by_size ON files(size, id) WHERE trashed_at IS NULL;
+DROP INDEX files_all_by_source_size;
+CREATE INDEX files_all_by_source_size ON files(source, size, id) WHERE trashed_at IS NULL;
+DROP INDEX files_by_kind;
+CREATE INDEX files_by_kind ON files(account, kind, id) WHERE trashed_at IS NULL;
+DROP INDEX files_by_account_source_kind;
+CREATE INDEX files_by_account_source_kind ON files(account, source, kind, id) WHERE trashed_at IS NULL;
+DROP INDEX files_all_by_kind;
+CREATE INDEX files_all_by_kind ON files(kind, id) WHERE trashed_at IS NULL;
+DROP INDEX files_all_by_source_kind;
+CREATE INDEX files_all_by_source_kind ON files(source, kind, id) WHERE trashed_at IS NULL;
 "#;
 
 /// The schema version whose migration widens `files.source` (see [`widen_file_sources`]).

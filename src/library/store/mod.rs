@@ -3,6 +3,7 @@
 //! readers open their own read-only connections and never wait on a long write.
 
 pub mod audit;
+pub mod batches;
 pub mod blob_table;
 pub mod cached;
 pub mod collections;
@@ -24,6 +25,7 @@ pub mod outbox;
 pub mod people;
 pub mod processes;
 pub mod quota;
+pub mod trash;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -31,7 +33,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
-pub use files::{FileQuery, SortKey};
+pub use files::{FileQuery, SortKey, TrashFilter};
 pub use quota::{Reservation, ReservationId};
 
 /// Page cache per connection (negative = KiB): index-heavy inserts stay in memory.

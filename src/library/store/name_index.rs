@@ -103,8 +103,14 @@ impl NameIndex {
             tx.query_row("SELECT coalesce(max(id), 0) FROM files", [], |r| r.get(0))?;
         let mut index = NameIndex::empty_with(high_water, max_hits);
         {
-            // The name index holds (name, id): a fraction of the table's pages to read.
-            let mut stmt = tx.prepare("SELECT id, name FROM files INDEXED BY files_all_by_name")?;
+            // The name index holds (name, id): a fraction of the table's pages to read. It holds
+            // the files outside the trash (V12); the few in it are read too, so a file restored
+            // later is still a candidate.
+            let mut stmt = tx.prepare(
+                "SELECT id, name FROM files INDEXED BY files_all_by_name WHERE trashed_at IS NULL
+                 UNION ALL
+                 SELECT id, name FROM files INDEXED BY files_trashed WHERE trashed_at IS NOT NULL",
+            )?;
             let mut rows = stmt.query([])?;
             let mut folded = Vec::new();
             while let Some(row) = rows.next()? {
@@ -293,6 +299,7 @@ mod tests {
         files::insert_file(
             c,
             &NewFile {
+                batch: None,
                 account,
                 name: name.into(),
                 size: 1,

@@ -38,6 +38,7 @@ fn account(store: &mut Store, name: &str) -> i64 {
 
 fn new_file(account: i64, size: u64, imported_at: i64) -> NewFile {
     NewFile {
+        batch: None,
         account,
         name: "a.jpg".into(),
         size,
@@ -491,6 +492,7 @@ fn names_reach_the_trigram_index_when_their_transaction_commits() {
     let mut store = Store::open(&path).unwrap();
     let acct = account(&mut store, "Acme");
     let named = |name: &str| NewFile {
+        batch: None,
         name: name.into(),
         ..new_file(acct, 10, 0)
     };
