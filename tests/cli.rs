@@ -1255,14 +1255,17 @@ fn a_large_upload_goes_in_batches_and_stops_exactly_at_the_storage_limit() {
 /// with a Unix tool's SIGPIPE status, not a panic and a backtrace.
 #[test]
 fn a_reader_that_closes_the_pipe_early_gets_no_panic() {
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("smartimage"))
+    // The pipe's reading end is closed before the process starts, so its first line meets a
+    // closed pipe however the two are scheduled (closing it after `spawn` raced the child's
+    // writes into the pipe's buffer on a busy machine).
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("smartimage"))
         .arg("formats")
-        .stdout(std::process::Stdio::piped())
+        .stdout(writer)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Closed before the process has written anything: its first line meets a closed pipe.
-    drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(141), "{stderr}");
