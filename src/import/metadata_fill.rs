@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 
 use crate::import::pass::PassContext;
-use crate::library::file_info::read_blob;
 use crate::library::metadata::{self, Extracted};
 use crate::library::model::FileId;
 
@@ -22,9 +21,10 @@ pub(crate) async fn read_and_record(cx: &PassContext, files: Vec<(FileId, Option
         return;
     }
     let read = tokio::task::spawn_blocking(move || {
-        files
-            .into_iter()
-            .map(|(id, path)| (id, read_blob(path)))
+        let (ids, paths): (Vec<FileId>, Vec<Option<PathBuf>>) = files.into_iter().unzip();
+        let extracted = metadata::extract_files_within(&paths, metadata::BUDGET);
+        ids.into_iter()
+            .zip(extracted)
             .collect::<Vec<(FileId, Extracted)>>()
     })
     .await;

@@ -180,6 +180,51 @@ pub fn extract_file_within(path: &Path, budget: Duration) -> Extracted {
     }
 }
 
+/// Extract from many files (`None`: no such blob), in order, each within `budget`: one worker
+/// thread reads them one after another (a thread per file cost more than reading a small
+/// file); a file that runs over its budget is left to its worker, marked timed out, and a new
+/// worker goes on with the next.
+pub fn extract_files_within(paths: &[Option<PathBuf>], budget: Duration) -> Vec<Extracted> {
+    let mut read = Vec::with_capacity(paths.len());
+    while read.len() < paths.len() {
+        let rest: Vec<Option<PathBuf>> = paths[read.len()..].to_vec();
+        let (tx, rx) = std::sync::mpsc::sync_channel(rest.len());
+        let spawned = std::thread::Builder::new()
+            .name("metadata".into())
+            .spawn(move || {
+                for path in rest {
+                    let extracted = match path {
+                        Some(path) => extract_file(&path),
+                        None => Extracted::just(Outcome::Missing),
+                    };
+                    // Gone: the reader moved on after this worker ran over a budget.
+                    if tx.send(extracted).is_err() {
+                        return;
+                    }
+                }
+            });
+        if spawned.is_err() {
+            read.resize_with(paths.len(), || Extracted::just(Outcome::Unreadable));
+            break;
+        }
+        while read.len() < paths.len() {
+            match rx.recv_timeout(budget) {
+                Ok(extracted) => read.push(extracted),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    tracing::warn!("metadata extraction ran over its time budget");
+                    read.push(Extracted::just(Outcome::TimedOut));
+                    break;
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    read.push(Extracted::just(Outcome::Unreadable));
+                    break;
+                }
+            }
+        }
+    }
+    read
+}
+
 /// Extract from a file on disk, on this thread.
 pub fn extract_file(path: &Path) -> Extracted {
     let file = match std::fs::File::open(path) {

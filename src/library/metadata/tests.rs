@@ -135,6 +135,24 @@ fn files_are_read_within_the_budget_and_a_missing_one_is_missing() {
     assert_eq!(got.metadata.camera_make.as_deref(), Some("Canon"));
     let gone = extract_file_within(&dir.path().join("gone"), BUDGET);
     assert_eq!(gone.outcome, Outcome::Missing);
+    // A batch on one worker: in order, a missing blob and a missing path said as such.
+    let batch = extract_files_within(
+        &[
+            Some(path.clone()),
+            None,
+            Some(dir.path().join("gone")),
+            Some(path),
+        ],
+        BUDGET,
+    );
+    let outcomes: Vec<Outcome> = batch.iter().map(|e| e.outcome).collect();
+    assert_eq!(
+        outcomes[1..3],
+        [Outcome::Missing, Outcome::Missing],
+        "{outcomes:?}"
+    );
+    assert_eq!(batch[0].metadata.camera_make.as_deref(), Some("Canon"));
+    assert_eq!(batch[3].metadata.camera_make.as_deref(), Some("Canon"));
 }
 
 #[test]
