@@ -910,3 +910,60 @@ fn a_library_read_replaces_the_error_rows_it_no_longer_has() {
     app.apply_view(current());
     assert_eq!(error_items(&app), [3, 4]);
 }
+
+/// Issue 18: `z` gives the focused pane the whole screen; `z` or `Esc` gives the others back.
+#[test]
+fn z_zooms_the_focused_pane_and_esc_or_z_comes_back() {
+    let mut app = app();
+    app.focus = PaneId::Queue;
+    app.handle_key(ch('z'));
+    assert!(app.zoom);
+    app.handle_key(ch('z'));
+    assert!(!app.zoom);
+    app.handle_key(ch('z'));
+    app.handle_key(key(KeyCode::Esc));
+    assert!(!app.zoom);
+}
+
+/// Issue 18: notices stayed until something else replaced them.
+#[test]
+fn footer_notices_expire_a_few_seconds_after_they_last_changed_but_work_in_progress_stays() {
+    let mut app = app();
+    let t0 = Instant::now();
+    app.status = Some("Acme is paused".into());
+    app.tick(t0);
+    app.tick(t0 + Duration::from_secs(2));
+    assert!(app.status.is_some(), "still fresh");
+    app.tick(t0 + smartimage::tui::app::NOTICE_TTL + Duration::from_secs(1));
+    assert_eq!(app.status, None);
+    assert!(app.dirty);
+    app.status = Some("linking Acme…".into());
+    let t1 = t0 + Duration::from_secs(60);
+    app.tick(t1);
+    app.tick(t1 + Duration::from_secs(60));
+    assert_eq!(app.status.as_deref(), Some("linking Acme…"));
+}
+
+/// Issue 18: the authorize page could only be copied off the screen, borders and all.
+#[test]
+fn ctrl_y_in_the_authorize_dialog_copies_its_page_with_osc_52() {
+    let mut app = app();
+    let url = "https://www.dropbox.com/oauth2/authorize?client_id=k&code_challenge=c";
+    app.api_link_started("Acme", Ok(url.into()));
+    let effects = app.handle_key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::CONTROL));
+    assert_eq!(effects, vec![Effect::Copy(url.into())]);
+    assert!(app.dialog.is_some(), "the dialog stays for the code");
+    // A plain y is typed into the code field.
+    assert_eq!(app.handle_key(ch('y')), vec![]);
+}
+
+/// Issue 18: a refused upload's row must not read like an import that will be reported and
+/// retried.
+#[test]
+fn a_refused_upload_is_not_retried_and_says_how_to_try_again() {
+    let mut app = app_with_errors();
+    app.errors[0].upload = true;
+    assert_eq!(app.handle_key(ch('r')), vec![]);
+    let said = app.last_problem.clone().unwrap();
+    assert!(said.contains("upload it again"), "{said}");
+}

@@ -19,7 +19,7 @@ use smartimage::library::Library;
 use smartimage::library::actions::AdminGrant;
 use smartimage::library::policy::{PlanCatalog, PlanOverride};
 use smartimage::tui::all_files::worker::serve_now;
-use smartimage::tui::app::{App, Effect, EngineStatus, PaneId};
+use smartimage::tui::app::{App, Effect, EngineStatus, ErrorRow, PaneId};
 use smartimage::tui::theme::Theme;
 use smartimage::tui::{ConsoleOptions, layout, load_view};
 
@@ -31,6 +31,7 @@ const BAKER: &str = "baker@demo.smartimage.test";
 const FIXED_TIME: i64 = 1_795_000_000;
 const SMALL: (u16, u16) = (80, 24);
 const LARGE: (u16, u16) = (120, 40);
+const HUGE: (u16, u16) = (200, 60);
 
 fn plans() -> PlanCatalog {
     let mut overrides = BTreeMap::new();
@@ -171,7 +172,13 @@ fn app(demo: &DemoLike, theme: Theme) -> App {
 fn app_as(demo: &DemoLike, theme: Theme, who: &str) -> App {
     let mut app = App::new("/srv/smartimage".into(), who.into(), theme);
     app.engine = EngineStatus::Watching;
-    let view = load_view(&options_as(&demo.data, who)).unwrap();
+    let mut view = load_view(&options_as(&demo.data, who)).unwrap();
+    // The synced folder is a temporary dir: pinned, as times are, so snapshots hold.
+    for a in &mut view.accounts {
+        if let Some(d) = &mut a.dropbox {
+            d.dropbox_account = "/srv/Dropbox".into();
+        }
+    }
     assert_eq!(app.apply_view(view), vec![]);
     // Files of one pass are committed concurrently, in no fixed order: sort by name.
     app.files.order.sort = smartimage::library::store::SortKey::Name;
@@ -333,7 +340,7 @@ fn colour_marks_focus_selection_warnings_and_failures() {
     let (x, y) = find(" 80%");
     assert_eq!(buffer[(x + 1, y)].fg, Color::Yellow);
     // Failed files are red in the queue.
-    let (x, y) = find("failed unsupported_fo");
+    let (x, y) = find("✗ unsupported format");
     assert_eq!(buffer[(x, y)].fg, Color::Red);
     // The rate-limit countdown is shown.
     find("resuming in 42 s");
@@ -363,7 +370,8 @@ fn hostile_names_are_shown_escaped_never_sent_to_the_terminal() {
     app.focus = PaneId::Errors;
     for detail in [false, true] {
         app.error_detail = detail;
-        let terminal = render(&app, LARGE);
+        // Wide enough that the row keeps the escaped middle of the path and its detail.
+        let terminal = render(&app, HUGE);
         for cell in terminal.backend().buffer().content() {
             assert!(
                 !cell
@@ -775,4 +783,114 @@ fn the_queue_shows_todays_totals_from_the_store() {
     // An owner of Bakery alone sees Bakery's.
     let view = load_view(&options_as(&demo.data, BAKER)).unwrap();
     assert_eq!((view.today.imported, view.today.failed), (1, 1));
+}
+
+fn theme_name(theme: Theme) -> &'static str {
+    if theme.color { "colour" } else { "no_color" }
+}
+
+/// Issue 18: a refused upload's detail said a report would be written in Dropbox and that `r`
+/// retries it; rows cut the file names off long paths; kinds were raw ids.
+#[test]
+fn a_refused_upload_s_detail_tells_the_truth_at_every_size() {
+    let demo = demo_like();
+    for theme in [Theme { color: true }, Theme { color: false }] {
+        let mut app = app(&demo, theme);
+        app.errors.insert(
+            0,
+            ErrorRow {
+                item: 9_001,
+                account: "Acme".into(),
+                path: "/srv/shoots/2026/autumn campaign/batch50/selects/img_0042.exe".into(),
+                size: 300,
+                kind: "unsupported_format".into(),
+                detail: "not an image, video, audio or document format we keep".into(),
+                at: FIXED_TIME,
+                retrying: false,
+                state: smartimage::library::store::import_items::ItemState::Failed,
+                next_attempt_at: None,
+                report: None,
+                upload: true,
+            },
+        );
+        app.focus = PaneId::Errors;
+        for size in [SMALL, LARGE, HUGE] {
+            let list = render(&app, size);
+            let text = list.backend().to_string();
+            assert!(
+                text.contains("img_0042.exe"),
+                "the file name is cut off:\n{text}"
+            );
+            insta::assert_snapshot!(
+                format!(
+                    "refused_upload_row_{}x{}_{}",
+                    size.0,
+                    size.1,
+                    theme_name(theme)
+                ),
+                list.backend()
+            );
+        }
+        press(&mut app, KeyCode::Enter);
+        for size in [SMALL, LARGE, HUGE] {
+            let terminal = render(&app, size);
+            let text = terminal.backend().to_string();
+            assert!(text.contains("upload it again"), "{text}");
+            assert!(!text.contains("retries it"), "{text}");
+            assert!(!text.contains("in the account's Dropbox"), "{text}");
+            insta::assert_snapshot!(
+                format!(
+                    "refused_upload_detail_{}x{}_{}",
+                    size.0,
+                    size.1,
+                    theme_name(theme)
+                ),
+                terminal.backend()
+            );
+        }
+    }
+}
+
+/// Issue 18: `z` gives the focused pane the whole screen.
+#[test]
+fn z_zooms_a_pane_at_every_size() {
+    let demo = demo_like();
+    for theme in [Theme { color: true }, Theme { color: false }] {
+        let mut app = app(&demo, theme);
+        app.focus = PaneId::Queue;
+        app.handle_key(KeyEvent::new(KeyCode::Char('z'), KeyModifiers::NONE));
+        for size in [SMALL, LARGE, HUGE] {
+            let terminal = render(&app, size);
+            let text = terminal.backend().to_string();
+            assert!(
+                !text.contains("1 Accounts"),
+                "only the queue shows:\n{text}"
+            );
+            insta::assert_snapshot!(
+                format!("zoomed_queue_{}x{}_{}", size.0, size.1, theme_name(theme)),
+                terminal.backend()
+            );
+        }
+    }
+}
+
+/// The grid at 200x60: columns take the width (Kind and Collections in All Files, whole paths
+/// in the queue and the error log).
+#[test]
+fn the_grid_uses_a_wide_terminal() {
+    let demo = demo_like();
+    for theme in [Theme { color: true }, Theme { color: false }] {
+        let app = app(&demo, theme);
+        let terminal = render(&app, HUGE);
+        let text = terminal.backend().to_string();
+        assert!(
+            text.contains("Collections") && text.contains("Kind"),
+            "{text}"
+        );
+        assert!(text.contains("unsupported format"), "{text}");
+        insta::assert_snapshot!(
+            format!("grid_200x60_{}", theme_name(theme)),
+            terminal.backend()
+        );
+    }
 }

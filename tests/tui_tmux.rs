@@ -569,7 +569,7 @@ fn a_pasted_path_is_uploaded_and_listed_with_the_upload_source() {
     tmux.keys(&["Enter"]);
     let screen = tmux.wait_for("the upload in the queue", |s| {
         s.lines()
-            .any(|l| l.contains("imported") && l.contains("[upload] pasted shot.png"))
+            .any(|l| l.contains("imported") && l.contains("[upload]") && l.contains("shot.png"))
     });
     assert!(!screen.contains("Upload to"), "{screen}");
     tmux.wait_for("the uploaded file in All Files", |s| {

@@ -56,6 +56,16 @@ impl PaneId {
         }
     }
 
+    /// The tab strip's word when the full titles do not fit.
+    pub fn short_title(self) -> &'static str {
+        match self {
+            PaneId::Accounts => "Accounts",
+            PaneId::Queue => "Queue",
+            PaneId::Files => "Files",
+            PaneId::Errors => "Errors",
+        }
+    }
+
     fn index(self) -> usize {
         PaneId::ALL.iter().position(|p| *p == self).unwrap_or(0)
     }
@@ -95,6 +105,12 @@ pub enum Effect {
     Send(SendJob),
     /// Start an engine in this console (none runs); how it went comes back as an event.
     HostEngine,
+    /// Complete the link-folder field's path off the UI task; the answer comes back to
+    /// [`App::path_completed`].
+    CompletePath(String),
+    /// Put this text on the terminal's clipboard (OSC 52: it reaches the clipboard of the
+    /// machine the terminal runs on, through SSH too).
+    Copy(String),
     /// Give the engine that runs elsewhere a command through the store, off the UI task, and
     /// follow it until done ([`App::command_update`]).
     AskEngine(CommandKind),
@@ -220,9 +236,11 @@ pub struct RateLimit {
 pub struct Selection {
     pub accounts: usize,
     pub queue: usize,
-    pub files: usize,
     pub errors: usize,
 }
+
+/// How long the footer's outcome and problem lines, and All Files' notice, stay.
+pub const NOTICE_TTL: Duration = Duration::from_secs(6);
 
 pub struct App {
     pub library_label: String,
@@ -268,7 +286,15 @@ pub struct App {
     pub sending: Option<SendProgress>,
     /// `q` was pressed once while a send ran: the next one quits.
     pub quit_asked: bool,
+    /// The focused pane has the whole screen (`z`).
+    pub zoom: bool,
+    /// The notices on screen (footer outcome, footer problem, All Files' notice) and since
+    /// when: the slow tick clears them [`NOTICE_TTL`] after they last changed.
+    pub notices_since: Option<(Instant, NoticeSnapshot)>,
 }
+
+/// What [`App::tick`] compares to tell whether a notice changed.
+pub type NoticeSnapshot = (Option<String>, Option<String>, Option<String>);
 
 impl App {
     pub fn new(library_label: String, admin: String, theme: Theme) -> App {
@@ -300,6 +326,8 @@ impl App {
             files: AllFiles::default(),
             sending: None,
             quit_asked: false,
+            zoom: false,
+            notices_since: None,
         }
     }
 
@@ -334,6 +362,14 @@ impl App {
             .collect()
     }
 
+    /// Queue rows in scope still waiting or in flight.
+    pub fn queue_in_flight(&self) -> usize {
+        self.queue
+            .iter()
+            .filter(|r| !r.state.finished() && self.in_scope(&r.account))
+            .count()
+    }
+
     pub fn error_rows(&self) -> Vec<&ErrorRow> {
         self.errors
             .iter()
@@ -345,28 +381,34 @@ impl App {
         self.error_rows().get(self.selection.errors).copied()
     }
 
+    /// Rows of a pane with a cursor of its own (All Files keeps its cursor in its window).
     fn rows_in(&self, pane: PaneId) -> usize {
         match pane {
             PaneId::Accounts => self.view.accounts.len() + 1,
             PaneId::Queue => self.queue_rows().len(),
-            PaneId::Files => self.files.rows.len(),
+            PaneId::Files => 0,
             PaneId::Errors => self.error_rows().len(),
         }
     }
 
-    fn cursor(&mut self, pane: PaneId) -> &mut usize {
+    fn cursor(&mut self, pane: PaneId) -> Option<&mut usize> {
         match pane {
-            PaneId::Accounts => &mut self.selection.accounts,
-            PaneId::Queue => &mut self.selection.queue,
-            PaneId::Files => &mut self.selection.files,
-            PaneId::Errors => &mut self.selection.errors,
+            PaneId::Accounts => Some(&mut self.selection.accounts),
+            PaneId::Queue => Some(&mut self.selection.queue),
+            PaneId::Files => None,
+            PaneId::Errors => Some(&mut self.selection.errors),
         }
     }
 
     fn move_cursor(&mut self, to: impl FnOnce(usize, usize) -> usize) -> Vec<Effect> {
         let pane = self.focus;
+        if pane == PaneId::Files {
+            return self.files_move(to);
+        }
         let len = self.rows_in(pane);
-        let cursor = self.cursor(pane);
+        let Some(cursor) = self.cursor(pane) else {
+            return vec![];
+        };
         let before = *cursor;
         *cursor = if len == 0 {
             0
@@ -381,7 +423,6 @@ impl App {
         if pane == PaneId::Accounts {
             // The other panes follow the account.
             self.selection.queue = 0;
-            self.selection.files = 0;
             self.selection.errors = 0;
             self.error_detail = false;
             // All Files reads the new account's files; answers for the old one are dropped.
@@ -442,7 +483,15 @@ impl App {
                 self.help = !self.help;
                 self.help_scroll = 0;
             }
-            Action::CloseOverlay => self.error_detail = false,
+            Action::CloseOverlay => {
+                if !self.error_detail && self.zoom {
+                    self.zoom = false;
+                }
+                self.error_detail = false;
+            }
+            Action::Zoom => self.zoom = !self.zoom,
+            // Only the Dropbox authorize dialog has a page to copy (`dialog_key`).
+            Action::CopyLink => return vec![],
             Action::FocusNext => self.focus = self.focus.offset(1),
             Action::FocusPrev => self.focus = self.focus.offset(-1),
             Action::Focus(p) => self.focus = p,
@@ -498,16 +547,27 @@ impl App {
             return vec![];
         };
         self.dirty = true;
+        if let Dialog::ApiLink { url, .. } = dialog
+            && self.keymap.action_for(&key, self.focus) == Some(Action::CopyLink)
+        {
+            let url = url.clone();
+            self.status = Some("authorize page copied (OSC 52): paste it into a browser".into());
+            return vec![Effect::Copy(url)];
+        }
         match dialog.handle_key(key) {
             DialogOutcome::Stay => vec![],
             DialogOutcome::Close => {
                 self.dialog = None;
                 vec![]
             }
+            // The authorize dialog stays open until Dropbox took the code: a wrong one is
+            // said in it, and another can be pasted.
+            DialogOutcome::Run(action @ ConsoleAction::FinishApiLink { .. }) => self.start(action),
             DialogOutcome::Run(action) => {
                 self.dialog = None;
                 self.start(action)
             }
+            DialogOutcome::CompletePath(text) => vec![Effect::CompletePath(text)],
             DialogOutcome::UploadLookup { text, complete } => {
                 vec![Effect::UploadLookup { text, complete }]
             }
@@ -515,6 +575,14 @@ impl App {
                 self.dialog = None;
                 self.start_send(job)
             }
+        }
+    }
+
+    /// The link-folder field's Tab completion came back.
+    pub fn path_completed(&mut self, asked: &str, value: String, candidates: Vec<String>) {
+        if let Some(dialog) = self.dialog.as_mut() {
+            dialog.path_completed(asked, value, candidates);
+            self.dirty = true;
         }
     }
 
@@ -533,7 +601,8 @@ impl App {
         }
     }
 
-    /// Mouse (when turned on): the wheel moves the selection, a click focuses the pane.
+    /// Mouse (when turned on): the wheel moves the selection (All Files: its rows), a click
+    /// focuses the pane.
     pub fn handle_mouse(&mut self, event: MouseEvent, pane_at: Option<PaneId>) -> Vec<Effect> {
         use crossterm::event::{MouseButton, MouseEventKind};
         if !self.mouse || self.dialog.is_some() || self.help {
@@ -569,6 +638,28 @@ impl App {
         outcome: Result<String, String>,
     ) -> Vec<Effect> {
         self.dirty = true;
+        let api_dialog = matches!(action, ConsoleAction::FinishApiLink { .. })
+            && matches!(self.dialog, Some(Dialog::ApiLink { .. }));
+        if api_dialog {
+            match &outcome {
+                Ok(_) => self.dialog = None,
+                Err(why) => {
+                    if let Some(Dialog::ApiLink {
+                        checking,
+                        error,
+                        field,
+                        ..
+                    }) = self.dialog.as_mut()
+                    {
+                        *checking = false;
+                        *error = Some(why.clone());
+                        field.reset();
+                    }
+                    self.status = None;
+                    return vec![];
+                }
+            }
+        }
         match outcome {
             Ok(mut message) => {
                 if matches!(action, ConsoleAction::Retry { .. })
@@ -896,10 +987,11 @@ impl App {
         }
         self.errors
             .sort_by(|a, b| b.at.cmp(&a.at).then(b.item.cmp(&a.item)));
-        for pane in [PaneId::Files, PaneId::Errors, PaneId::Queue] {
+        for pane in [PaneId::Errors, PaneId::Queue] {
             let len = self.rows_in(pane);
-            let c = self.cursor(pane);
-            *c = (*c).min(len.saturating_sub(1));
+            if let Some(c) = self.cursor(pane) {
+                *c = (*c).min(len.saturating_sub(1));
+            }
         }
         self.dirty = true;
         vec![]
@@ -908,10 +1000,40 @@ impl App {
     /// The slow tick: countdowns move, finished waits go.
     pub fn tick(&mut self, now: Instant) {
         self.now = now;
+        self.expire_notices(now);
         let before = self.rate_limits.len();
         self.rate_limits.retain(|_, r| r.until > now);
         if before > 0 {
             self.dirty = true;
+        }
+    }
+
+    /// Clear the footer's outcome and problem and All Files' notice once they have been on
+    /// screen unchanged for [`NOTICE_TTL`]. What is still running ("linking Acme…") stays.
+    fn expire_notices(&mut self, now: Instant) {
+        let shown: NoticeSnapshot = (
+            self.status.clone(),
+            self.last_problem.clone(),
+            self.files.notice.clone(),
+        );
+        if shown == (None, None, None) {
+            self.notices_since = None;
+            return;
+        }
+        match &self.notices_since {
+            Some((since, seen)) if *seen == shown => {
+                if now.saturating_duration_since(*since) < NOTICE_TTL {
+                    return;
+                }
+                if self.status.as_deref().is_some_and(|s| !s.ends_with('…')) {
+                    self.status = None;
+                }
+                self.last_problem = None;
+                self.files.notice = None;
+                self.notices_since = None;
+                self.dirty = true;
+            }
+            _ => self.notices_since = Some((now, shown)),
         }
     }
 

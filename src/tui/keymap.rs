@@ -37,6 +37,11 @@ pub enum Action {
     /// All Files: upload files from the server's disk (`dialogs/upload.rs`).
     Upload,
     ToggleMouse,
+    /// Give the focused pane the whole screen, or give the others back.
+    Zoom,
+    /// In the Dropbox authorize dialog: copy the authorize page's address to the clipboard
+    /// (OSC 52, through SSH too).
+    CopyLink,
     /// All Files keys.
     Files(FilesAction),
 }
@@ -331,7 +336,7 @@ pub static BINDINGS: &[Binding] = &[
     Binding {
         keys: &[code(KeyCode::Esc)],
         label: "Esc",
-        help: "clear marks",
+        help: "clear marks, then filter",
         hint: "clear marks",
         action: Action::Files(FilesAction::ClearMarks),
         scope: Scope::Pane(PaneId::Files),
@@ -413,11 +418,11 @@ pub static BINDINGS: &[Binding] = &[
     Binding {
         keys: &[key('p')],
         label: "p",
-        help: "pause or resume importing",
+        help: "pause (asks first) / resume",
         hint: "pause",
         action: Action::PauseResume,
         scope: Scope::Pane(PaneId::Accounts),
-        footer: false,
+        footer: true,
     },
     Binding {
         keys: &[key('d')],
@@ -462,6 +467,24 @@ pub static BINDINGS: &[Binding] = &[
         help: "mouse on/off",
         hint: "mouse",
         action: Action::ToggleMouse,
+        scope: Scope::Global,
+        footer: false,
+    },
+    Binding {
+        keys: &[key('z')],
+        label: "z",
+        help: "zoom this pane to the screen",
+        hint: "zoom",
+        action: Action::Zoom,
+        scope: Scope::Global,
+        footer: false,
+    },
+    Binding {
+        keys: &[ctrl('y')],
+        label: "C-y",
+        help: "copy the Dropbox link page",
+        hint: "copy the page",
+        action: Action::CopyLink,
         scope: Scope::Global,
         footer: false,
     },

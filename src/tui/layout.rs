@@ -23,12 +23,17 @@ fn pane_areas(area: Rect, app: &App) -> (Vec<(PaneId, Rect)>, Option<Rect>) {
         Constraint::Length(1),
     ])
     .areas(area);
+    if app.zoom {
+        // One pane, the whole screen between title and footer.
+        return (vec![(app.focus, body)], None);
+    }
     if body.width >= GRID_MIN.0 && body.height + 2 >= GRID_MIN.1 {
         let [top, bottom] =
             Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
         let [a, q] =
             Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(top);
-        let [f, e] = Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
+        // All Files gets the larger share below: its Kind and Collections columns need it.
+        let [f, e] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
             .areas(bottom);
         let panes = vec![
             (PaneId::Accounts, a),
@@ -49,11 +54,10 @@ pub fn pane_at(screen: Rect, app: &App, column: u16, row: u16) -> Option<PaneId>
     let at = ratatui::layout::Position::new(column, row);
     let (panes, tabs) = pane_areas(screen, app);
     if let Some(tabs) = tabs.filter(|t| t.contains(at)) {
-        // The tab strip: " 1 Accounts  2 Dropbox queue …", each label then a space.
+        // The tab strip: " 1 Accounts 3  2 Dropbox queue …", each label then a space.
         let mut x = tabs.x;
-        for pane in PaneId::ALL {
-            let number = PaneId::ALL.iter().position(|p| *p == pane).unwrap_or(0) + 1;
-            let width = format!(" {number} {} ", pane.title()).chars().count() as u16 + 1;
+        for (pane, label) in tab_labels(app, tabs.width) {
+            let width = label.chars().count() as u16 + 1;
             if column < x + width {
                 return Some(pane);
             }
@@ -87,7 +91,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
         panes::file_dialogs::draw(frame, frame.area(), app);
     }
     if let Some(dialog) = &app.dialog {
-        super::dialogs::draw::draw(frame, frame.area(), dialog, app.theme);
+        let copy_key = app.keymap.label_of(super::keymap::Action::CopyLink);
+        super::dialogs::draw::draw(frame, frame.area(), dialog, app.theme, &copy_key);
     }
     if app.help {
         panes::help::draw(frame, frame.area(), app);
@@ -162,11 +167,48 @@ fn engine_style(app: &App) -> Style {
     }
 }
 
+/// Each tab's label with its count (" 4 Error log 12 "); the short titles when the long ones
+/// do not fit `width`.
+fn tab_labels(app: &App, width: u16) -> Vec<(PaneId, String)> {
+    let count = |pane: PaneId| -> Option<String> {
+        match pane {
+            PaneId::Accounts => Some(app.view.accounts.len().to_string()),
+            PaneId::Queue => Some(app.queue_in_flight().to_string()),
+            PaneId::Files => app.files.count.map(panes::files::thousands),
+            PaneId::Errors => Some(app.error_rows().len().to_string()),
+        }
+    };
+    let labels = |short: bool| -> Vec<(PaneId, String)> {
+        PaneId::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, pane)| {
+                let title = if short {
+                    pane.short_title()
+                } else {
+                    pane.title()
+                };
+                let label = match count(*pane) {
+                    Some(n) => format!(" {} {title} {n} ", i + 1),
+                    None => format!(" {} {title} ", i + 1),
+                };
+                (*pane, label)
+            })
+            .collect()
+    };
+    let long = labels(false);
+    let used: usize = long.iter().map(|(_, l)| l.chars().count() + 1).sum();
+    if used <= width as usize {
+        long
+    } else {
+        labels(true)
+    }
+}
+
 fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
     let mut spans = vec![];
-    for (i, pane) in PaneId::ALL.iter().enumerate() {
-        let label = format!(" {} {} ", i + 1, pane.title());
-        let style = if *pane == app.focus {
+    for (pane, label) in tab_labels(app, area.width) {
+        let style = if pane == app.focus {
             app.theme.selected()
         } else {
             app.theme.dim()
@@ -197,7 +239,12 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
         spans.push(Span::styled(key, app.theme.key()));
         spans.push(Span::raw(" host the engine here  "));
     }
-    for b in app.keymap.footer(app.focus) {
+    // Only what the acting admin may do here.
+    for b in app
+        .keymap
+        .footer(app.focus)
+        .filter(|b| app.offers(b.binding.action))
+    {
         spans.push(Span::styled(b.label.clone(), app.theme.key()));
         spans.push(Span::raw(format!(" {}  ", b.hint())));
     }

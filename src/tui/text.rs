@@ -30,6 +30,45 @@ pub fn fit(s: &str, width: usize) -> String {
     out
 }
 
+/// `s` escaped and cut in the middle to at most `width` columns, so both ends survive: a
+/// path keeps its first folder and its file name (`/Acme/batch…/img_0042.jpg`).
+pub fn fit_middle(s: &str, width: usize) -> String {
+    let clean = escape_for_terminal(s);
+    if clean.width() <= width {
+        return clean.into_owned();
+    }
+    if width < 8 {
+        return fit(s, width);
+    }
+    let chars: Vec<char> = clean.chars().collect();
+    // The end (the file name) gets two thirds of what is left after the ellipsis.
+    let tail_budget = (width - 1) * 2 / 3;
+    let mut tail = Vec::new();
+    let mut used = 0;
+    for ch in chars.iter().rev() {
+        let w = ch.width().unwrap_or(0);
+        if used + w > tail_budget {
+            break;
+        }
+        tail.push(*ch);
+        used += w;
+    }
+    let head_budget = width - 1 - used;
+    let mut out = String::new();
+    let mut head_used = 0;
+    for ch in &chars {
+        let w = ch.width().unwrap_or(0);
+        if head_used + w > head_budget {
+            break;
+        }
+        out.push(*ch);
+        head_used += w;
+    }
+    out.push(ELLIPSIS);
+    out.extend(tail.iter().rev());
+    out
+}
+
 /// `s` escaped, not cut (for wrapped detail views).
 pub fn clean(s: &str) -> String {
     escape_for_terminal(s).into_owned()
@@ -65,5 +104,17 @@ mod tests {
         assert!(cut.width() <= 7);
         assert_eq!(fit("short", 5), "short");
         assert_eq!(fit("longer", 5), "long…");
+    }
+
+    #[test]
+    fn a_path_cut_in_the_middle_keeps_its_file_name() {
+        let path = "/Acme Marketing/batch50/img_0042.jpg";
+        let cut = fit_middle(path, 24);
+        assert!(cut.ends_with("img_0042.jpg"), "{cut}");
+        assert!(cut.starts_with("/Acme"), "{cut}");
+        assert_eq!(cut.width(), 24);
+        assert_eq!(fit_middle(path, 80), path);
+        let wide = fit_middle("/写真/日本語のファイル名です.jpg", 15);
+        assert!(wide.width() <= 15 && wide.ends_with(".jpg"), "{wide}");
     }
 }

@@ -141,14 +141,18 @@ impl CollectionPicker {
     }
 }
 
-/// The pencil: one file's details and the collections it is in.
+/// The pencil: one file's details and the collections it is in. `Enter` chooses: on a
+/// collection it ticks that one (unless `Space` already set it) and saves; on *New
+/// collection…* it opens the name field, and `Enter` there adds the new collection and saves.
+/// `Space` ticks or unticks without saving, for several at once.
 #[derive(Debug)]
 pub struct EditDialog {
     pub data: EditData,
-    /// Collections ticked (the file is in them after saving).
+    /// Collections ticked (the file is in them after saving). New ones have negative ids
+    /// (see [`EditDialog::new_names`]).
     pub checked: BTreeSet<CollectionId>,
-    /// New collections to create with the file in them.
-    pub new_names: Vec<String>,
+    /// Collections whose tick `Space` set or cleared: `Enter` on them saves as they are.
+    pub touched: BTreeSet<CollectionId>,
     pub picker: CollectionPicker,
     /// Sent; waiting for the answer.
     pub saving: bool,
@@ -166,9 +170,19 @@ impl EditDialog {
             picker: CollectionPicker::new(data.collections.clone()),
             data,
             checked,
-            new_names: Vec::new(),
+            touched: BTreeSet::new(),
             saving: false,
         }
+    }
+
+    /// New collections to create with the file in them (those still ticked).
+    pub fn new_names(&self) -> Vec<String> {
+        self.picker
+            .collections
+            .iter()
+            .filter(|c| c.id < 0 && self.checked.contains(&c.id))
+            .map(|c| c.name.clone())
+            .collect()
     }
 
     pub fn key(&mut self, key: KeyEvent) -> DialogOutcome {
@@ -177,38 +191,45 @@ impl EditDialog {
         }
         match self.picker.key(key) {
             PickerKey::Used => return DialogOutcome::Stay,
-            PickerKey::Chose(_) => return self.save(),
+            PickerKey::Chose(id) => {
+                if !self.touched.contains(&id) {
+                    self.checked.insert(id);
+                }
+                return self.save();
+            }
             PickerKey::Named(name) => {
                 let known = self
-                    .data
+                    .picker
                     .collections
                     .iter()
-                    .find(|c| c.name.to_lowercase() == name.to_lowercase());
-                match known {
-                    // An existing name is ticked, not created twice.
-                    Some(c) => {
-                        self.checked.insert(c.id);
-                    }
-                    None if !self
-                        .new_names
-                        .iter()
-                        .any(|n| n.to_lowercase() == name.to_lowercase()) =>
-                    {
-                        self.new_names.push(name)
-                    }
-                    None => {}
-                }
-                return DialogOutcome::Stay;
+                    .find(|c| c.name.to_lowercase() == name.to_lowercase())
+                    .map(|c| c.id);
+                // An existing name is ticked, not created twice; a new one joins the list
+                // (ticked, with a negative id) so it can be seen, moved to and unticked.
+                let id = known.unwrap_or_else(|| {
+                    let id = -(self.picker.collections.len() as i64) - 1;
+                    self.picker.collections.push(Collection {
+                        id,
+                        account: self.data.file.account,
+                        name,
+                        file_count: 0,
+                        created_at: 0,
+                    });
+                    id
+                });
+                self.checked.insert(id);
+                return self.save();
             }
             PickerKey::Other => {}
         }
         match key.code {
             KeyCode::Esc => DialogOutcome::Cancel,
             KeyCode::Char(' ') => {
-                if let Some(id) = self.picker.current()
-                    && !self.checked.remove(&id)
-                {
-                    self.checked.insert(id);
+                if let Some(id) = self.picker.current() {
+                    if !self.checked.remove(&id) {
+                        self.checked.insert(id);
+                    }
+                    self.touched.insert(id);
                 }
                 DialogOutcome::Stay
             }
@@ -219,8 +240,8 @@ impl EditDialog {
     fn save(&mut self) -> DialogOutcome {
         self.saving = true;
         DialogOutcome::SaveEdit {
-            keep: self.checked.iter().copied().collect(),
-            create: self.new_names.clone(),
+            keep: self.checked.iter().copied().filter(|id| *id >= 0).collect(),
+            create: self.new_names(),
         }
     }
 }

@@ -208,6 +208,14 @@ impl App {
                 self.marked_recount()
             }
             FilesAction::ClearMarks => {
+                // Marks first; with none, the `/` filter goes.
+                if f.marked.is_empty() && f.range_from.is_none() {
+                    if f.name.value().is_empty() {
+                        return vec![];
+                    }
+                    f.name.reset();
+                    return effects(f.restart());
+                }
                 f.marked = Marked::Nothing;
                 f.range_from = None;
                 vec![]

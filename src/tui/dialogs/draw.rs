@@ -18,14 +18,36 @@ pub(super) const TEXT_WIDTH: u16 = 72;
 /// Columns the API dialog keeps for its text beside the QR code.
 const API_TEXT_WIDTH: u16 = 44;
 
-pub fn draw(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: Theme) {
+/// `copy_key` is the key that copies the authorize page (`[keys] copy_link`).
+pub fn draw(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: Theme, copy_key: &str) {
     match dialog {
-        Dialog::LinkFolder { account, field } => {
-            let text = vec![
+        Dialog::LinkFolder {
+            account,
+            field,
+            candidates,
+        } => {
+            let mut text = vec![
                 Line::from("The folder the Dropbox desktop app keeps in sync on this machine,"),
                 Line::from("e.g. ~/Dropbox/Apps/Smartimage. A folder named after the account"),
                 Line::from("is made inside it; files dropped there are imported."),
             ];
+            if !candidates.is_empty() {
+                let inner_w = TEXT_WIDTH
+                    .min(area.width.saturating_sub(2))
+                    .saturating_sub(2);
+                let joined = candidates
+                    .iter()
+                    .map(|c| clean(c))
+                    .collect::<Vec<_>>()
+                    .join("  ");
+                text.push(Line::from(Span::styled(
+                    fit(
+                        &format!("{} matches: {joined}", candidates.len()),
+                        inner_w as usize * 2,
+                    ),
+                    theme.key(),
+                )));
+            }
             let title = format!(" Link {} to a synced Dropbox folder ", clean(account));
             field_dialog(
                 frame,
@@ -34,7 +56,7 @@ pub fn draw(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: Theme) {
                 &title,
                 text,
                 field,
-                "Enter links · Esc cancels",
+                "Enter links · Tab completes · Esc cancels",
             );
         }
         Dialog::ApiLink {
@@ -42,7 +64,25 @@ pub fn draw(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: Theme) {
             url,
             qr,
             field,
-        } => api_link(frame, area, theme, account, url, qr.as_deref(), field),
+            checking,
+            error,
+        } => {
+            let state = ApiState {
+                checking: *checking,
+                error: error.as_deref(),
+                copy_key,
+            };
+            api_link(
+                frame,
+                area,
+                theme,
+                account,
+                url,
+                qr.as_deref(),
+                field,
+                &state,
+            )
+        }
         Dialog::Confirm { question, .. } => {
             let lines = vec![
                 Line::from(clean(question)),
@@ -331,6 +371,37 @@ pub(super) fn field_dialog(
     );
 }
 
+/// What the API dialog says besides its page: a code being checked, a refused one, the key
+/// that copies the page.
+struct ApiState<'a> {
+    checking: bool,
+    error: Option<&'a str>,
+    copy_key: &'a str,
+}
+
+impl ApiState<'_> {
+    fn hint(&self) -> String {
+        if self.checking {
+            "checking the code with Dropbox…".into()
+        } else {
+            format!(
+                "Enter links · Esc cancels · {} copies the page",
+                self.copy_key
+            )
+        }
+    }
+
+    fn error_line(&self, theme: Theme) -> Option<Line<'static>> {
+        self.error.map(|why| {
+            Line::from(Span::styled(
+                format!("Not linked: {}. Paste the code again.", clean(why)),
+                theme.error(),
+            ))
+        })
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn api_link(
     frame: &mut Frame,
     area: Rect,
@@ -339,51 +410,49 @@ fn api_link(
     url: &str,
     qr: Option<&[String]>,
     field: &Input,
+    state: &ApiState,
 ) {
     let title = format!(" Link {} through the Dropbox API ", clean(account));
+    // The page's address on rows of its own across the whole screen, no border on them: a
+    // mouse selection (over SSH too) picks up the address and nothing else.
+    let url_rows = url_rows(area, url);
+    let [dialog_area, url_area] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(url_rows + 1)]).areas(area);
+    draw_url(frame, url_area, theme, url, state.copy_key);
+    let area = dialog_area;
     let qr_size = qr.map(|rows| (rows[0].chars().count() as u16, rows.len() as u16));
     let fits =
         qr_size.filter(|(w, h)| *w + API_TEXT_WIDTH + 3 <= area.width && *h + 2 <= area.height);
     let Some((qr_w, qr_h)) = fits else {
-        // Too small for the code: the URL alone (it wraps), and how big the code needs.
-        let mut text = vec![
-            Line::from(
-                "1. Open this page and allow access, signed in as the Dropbox account to link:",
-            ),
-            Line::from(Span::styled(clean(url), theme.key())),
-        ];
+        // Too small for the code: the address below, and how big the code needs.
+        let mut text = vec![Line::from(
+            "1. Open the page below and allow access, signed in as the Dropbox account to link.",
+        )];
         if let Some((w, h)) = qr_size {
             text.push(Line::from(Span::styled(
                 format!(
                     "(A terminal of {}x{} or more also shows it as a QR code.)",
                     w + API_TEXT_WIDTH + 3,
-                    h + 4
+                    h + 4 + url_rows + 1
                 ),
                 theme.dim(),
             )));
         }
+        text.extend(state.error_line(theme));
         text.push(Line::from("2. Paste the code Dropbox shows:"));
-        field_dialog(
-            frame,
-            area,
-            theme,
-            &title,
-            text,
-            field,
-            "Enter links · Esc cancels",
-        );
+        field_dialog(frame, area, theme, &title, text, field, &state.hint());
         return;
     };
     let rect = centred(area, qr_w + API_TEXT_WIDTH + 3, qr_h + 2);
     let text_area = qr_beside_text(frame, rect, theme, &title, qr.unwrap_or_default(), qr_w);
-    let text = vec![
-        Line::from("1. Scan the code with a phone, or open this page:"),
-        Line::from(Span::styled(clean(url), theme.key())),
+    let mut text = vec![
+        Line::from("1. Scan the code with a phone, or open the page below."),
         Line::from(""),
         Line::from("   Sign in as the Dropbox account to link, and allow access."),
         Line::from(""),
-        Line::from("2. Paste the code Dropbox shows:"),
     ];
+    text.extend(state.error_line(theme));
+    text.push(Line::from("2. Paste the code Dropbox shows:"));
     let text_height = wrapped_height(&text, text_area.width);
     let [words, field_area, _, hint_area] = Layout::vertical([
         Constraint::Length(text_height),
@@ -403,9 +472,41 @@ fn api_link(
         field_inner,
     );
     frame.render_widget(
-        Paragraph::new(Span::styled("Enter links · Esc cancels", theme.dim())),
+        Paragraph::new(Span::styled(
+            fit(&state.hint(), hint_area.width as usize),
+            theme.dim(),
+        )),
         hint_area,
     );
+}
+
+/// Rows the page's address takes across the whole screen.
+fn url_rows(area: Rect, url: &str) -> u16 {
+    let width = area.width.max(1) as usize;
+    (clean(url).chars().count().div_ceil(width).max(1) as u16).min(area.height / 3)
+}
+
+/// The authorize page's address at the bottom of `area`: a label row, then the address cut
+/// into rows of the full screen width — no border, no padding.
+fn draw_url(frame: &mut Frame, area: Rect, theme: Theme, url: &str, copy_key: &str) {
+    frame.render_widget(Clear, area);
+    let [label, rows] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    frame.render_widget(
+        Paragraph::new(Span::styled(
+            fit(
+                &format!("Dropbox authorize page ({copy_key} copies it):"),
+                label.width as usize,
+            ),
+            theme.dim(),
+        )),
+        label,
+    );
+    let chars: Vec<char> = clean(url).chars().collect();
+    let lines: Vec<Line> = chars
+        .chunks(rows.width.max(1) as usize)
+        .map(|c| Line::from(Span::styled(c.iter().collect::<String>(), theme.key())))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), rows);
 }
 
 /// A dialog frame at `rect` with a QR code (`qr_w` columns) on its left; returns the area

@@ -21,8 +21,13 @@ use send::{SendDialog, SendOutcome, SentDialog, ShareDialog};
 use upload::{UploadDialog, UploadOutcome};
 
 pub enum Dialog {
-    /// The synced Dropbox folder to link `account` to.
-    LinkFolder { account: String, field: Input },
+    /// The synced Dropbox folder to link `account` to. `Tab` completes the path (off the
+    /// UI task); `candidates` are the matches when there were several.
+    LinkFolder {
+        account: String,
+        field: Input,
+        candidates: Vec<String>,
+    },
     /// The API flow: open `url` (or scan `qr`), allow access, paste the code Dropbox shows.
     ApiLink {
         account: String,
@@ -30,6 +35,10 @@ pub enum Dialog {
         /// The URL as QR rows, made once (`None`: too long for a QR code).
         qr: Option<Vec<String>>,
         field: Input,
+        /// The code was sent; waiting for Dropbox.
+        checking: bool,
+        /// Why the last code was refused: the dialog stays open for another.
+        error: Option<String>,
     },
     /// Asks before `action` (unlink).
     Confirm {
@@ -68,6 +77,8 @@ pub enum DialogOutcome {
     },
     /// Send files to Dropbox, or share them, off the UI task.
     Send(SendJob),
+    /// Complete the path in the link-folder field, off the UI task.
+    CompletePath(String),
 }
 
 impl From<SendOutcome> for DialogOutcome {
@@ -98,6 +109,7 @@ impl Dialog {
         Dialog::LinkFolder {
             account: account.to_owned(),
             field: Input::new(suggestion.unwrap_or_default().to_owned()),
+            candidates: vec![],
         }
     }
 
@@ -107,6 +119,8 @@ impl Dialog {
             qr: super::qr::lines(&url),
             url,
             field: Input::default(),
+            checking: false,
+            error: None,
         }
     }
 
@@ -118,6 +132,18 @@ impl Dialog {
             action: ConsoleAction::SetLinkState {
                 account: account.to_owned(),
                 state: LinkState::Unlinked,
+            },
+        }
+    }
+
+    pub fn confirm_pause(account: &str) -> Dialog {
+        Dialog::Confirm {
+            question: format!(
+                "Pause the imports of {account}? Files dropped into its Dropbox folder wait there until it is resumed (the same key resumes); nothing is lost."
+            ),
+            action: ConsoleAction::SetLinkState {
+                account: account.to_owned(),
+                state: LinkState::Paused,
             },
         }
     }
@@ -135,7 +161,15 @@ impl Dialog {
             return DialogOutcome::Close;
         }
         match self {
-            Dialog::LinkFolder { account, field } => {
+            Dialog::LinkFolder {
+                account,
+                field,
+                candidates,
+            } => {
+                if key.code == KeyCode::Tab {
+                    return DialogOutcome::CompletePath(field.value().to_owned());
+                }
+                candidates.clear();
                 if key.code == KeyCode::Enter {
                     let path = field.value().trim();
                     if path.is_empty() {
@@ -149,12 +183,23 @@ impl Dialog {
                 edit(field, key);
                 DialogOutcome::Stay
             }
-            Dialog::ApiLink { account, field, .. } => {
+            Dialog::ApiLink {
+                account,
+                field,
+                checking,
+                error,
+                ..
+            } => {
+                if *checking {
+                    return DialogOutcome::Stay;
+                }
                 if key.code == KeyCode::Enter {
                     let code = field.value().trim();
                     if code.is_empty() {
                         return DialogOutcome::Stay;
                     }
+                    *checking = true;
+                    *error = None;
                     return DialogOutcome::Run(ConsoleAction::FinishApiLink {
                         account: account.clone(),
                         code: Secret::new(code),
@@ -202,6 +247,18 @@ impl Dialog {
             Dialog::Send(send) => send.handle_key(key).into(),
             Dialog::Sent(sent) => sent.handle_key(key).into(),
             Dialog::Share(share) => share.handle_key(key).into(),
+        }
+    }
+
+    /// The link-folder field's Tab completion came back (for the text `asked`).
+    pub fn path_completed(&mut self, asked: &str, value: String, matches: Vec<String>) {
+        if let Dialog::LinkFolder {
+            field, candidates, ..
+        } = self
+            && field.value() == asked
+        {
+            *field = Input::new(value);
+            *candidates = matches;
         }
     }
 
@@ -266,6 +323,40 @@ mod tests {
                 root: "/srv/Dropbox".into()
             })
         );
+    }
+
+    /// Issue 18: no Tab completion in the link-folder field.
+    #[test]
+    fn tab_in_the_folder_field_asks_for_a_completion_and_the_answer_fills_it() {
+        let mut d = Dialog::link_folder("Acme", None);
+        type_text(&mut d, "/srv/Dr");
+        assert_eq!(
+            d.handle_key(key(KeyCode::Tab)),
+            DialogOutcome::CompletePath("/srv/Dr".into())
+        );
+        d.path_completed("/srv/Dr", "/srv/Dropbox/".into(), vec![]);
+        // An answer for text since changed is dropped.
+        d.path_completed("/srv/D", "/srv/Dx/".into(), vec![]);
+        assert_eq!(
+            d.handle_key(key(KeyCode::Enter)),
+            DialogOutcome::Run(ConsoleAction::LinkFolder {
+                account: "Acme".into(),
+                root: "/srv/Dropbox/".into()
+            })
+        );
+    }
+
+    #[test]
+    fn pause_asks_first_and_n_keeps_importing() {
+        let mut d = Dialog::confirm_pause("Acme");
+        assert_eq!(d.handle_key(key(KeyCode::Char('n'))), DialogOutcome::Close);
+        assert!(matches!(
+            d.handle_key(key(KeyCode::Char('y'))),
+            DialogOutcome::Run(ConsoleAction::SetLinkState {
+                state: LinkState::Paused,
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -7,9 +7,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState};
 
 use crate::library::actions::AccountSummary;
+use crate::library::store::links::BackendKind;
 use crate::tui::app::{App, PaneId};
 use crate::tui::layout::gauge;
-use crate::tui::text::{bytes, fit};
+use crate::tui::text::{bytes, fit, fit_middle};
 
 /// Usage at or above this share of the plan is shown as a warning.
 pub const WARN_PERCENT: u64 = 75;
@@ -62,11 +63,17 @@ fn account_item<'a>(a: &AccountSummary, app: &App, width: usize) -> ListItem<'a>
             } else {
                 theme.warning()
             };
+            // Where the link points: the synced folder on this machine, or the Dropbox
+            // account the API link was authorized for; then the account's folder there.
+            let place = match d.backend {
+                BackendKind::Local => format!(" {} in {}", d.folder, d.dropbox_account),
+                _ => format!(" {} of {}", d.folder, d.dropbox_account),
+            };
             Line::from(vec![
                 Span::raw("  Dropbox "),
                 Span::styled(d.state.as_str().to_owned(), style),
-                Span::raw(fit(
-                    &format!(" {}", d.folder),
+                Span::raw(fit_middle(
+                    &place,
                     width.saturating_sub(10 + d.state.as_str().len()),
                 )),
             ])

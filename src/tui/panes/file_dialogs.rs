@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::tui::all_files::dialogs::{BatchDialog, CollectionPicker, Dialog, EditDialog};
 use crate::tui::app::App;
-use crate::tui::text::{bytes, clean, fit, time_utc};
+use crate::tui::text::{bytes, clean, fit, fit_middle, time_utc};
 use crate::tui::theme::Theme;
 
 use super::files::thousands;
@@ -108,7 +108,7 @@ fn draw_edit(frame: &mut Frame, area: Rect, d: &EditDialog, theme: Theme) {
         field("Source", file.source.label().to_owned(), theme),
         field(
             "Dropbox path",
-            fit(file.dropbox_path.as_deref().unwrap_or("-"), value_width),
+            fit_middle(file.dropbox_path.as_deref().unwrap_or("-"), value_width),
             theme,
         ),
         field(
@@ -123,26 +123,18 @@ fn draw_edit(frame: &mut Frame, area: Rect, d: &EditDialog, theme: Theme) {
         ),
     ]);
     frame.render_widget(Paragraph::new(lines), about);
-    let mut items = vec![];
-    for name in &d.new_names {
-        items.push(Line::from(vec![
-            Span::styled("[x] ", theme.good()),
-            Span::raw(fit(name, picker.width.saturating_sub(12) as usize)),
-            Span::styled(" (new)", theme.dim()),
-        ]));
-    }
     draw_picker(
         frame,
         picker,
         &d.picker,
-        items,
+        vec![],
         |id| d.checked.contains(&id),
         theme,
     );
     let hint = if d.saving {
         "saving…"
     } else {
-        "Space tick · / filter · Enter save · Esc cancel"
+        "Enter add & save · Space tick · / filter · Esc cancel"
     };
     frame.render_widget(
         Paragraph::new(Span::styled(fit(hint, keys.width as usize), theme.key())),
@@ -182,7 +174,14 @@ fn draw_picker(
         lines.push(Line::from(vec![
             Span::styled(mark, style),
             Span::styled(fit(&c.name, name_width), style),
-            Span::styled(format!(" ({})", thousands(c.file_count)), theme.dim()),
+            Span::styled(
+                if c.id < 0 {
+                    " (new)".to_owned()
+                } else {
+                    format!(" ({})", thousands(c.file_count))
+                },
+                theme.dim(),
+            ),
         ]));
     }
     if shown.is_empty() && !value.trim().is_empty() {

@@ -11,15 +11,16 @@ use crate::library::model::{FileRecord, Source};
 use crate::library::store::SortKey;
 use crate::tui::all_files::AllFiles;
 use crate::tui::app::{App, PaneId};
-use crate::tui::text::{bytes, fit, time_utc};
+use crate::tui::text::{bytes, fit, fit_middle, time_utc};
 use crate::tui::theme::Theme;
 
 use super::file_preview;
 
 /// Narrowest table that still shows when files came in and who brought them.
 const WIDE: u16 = 100;
-/// Narrowest table that shows kind and collections.
-const MEDIUM: u16 = 60;
+/// Narrowest table that shows kind and collections (All Files in the grid of a 100-column
+/// terminal is 53 wide inside).
+const MEDIUM: u16 = 50;
 /// Narrowest pane that gets a preview beside the table.
 const PREVIEW_MIN: u16 = 40;
 
@@ -84,8 +85,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let [status, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
     draw_status(frame, status, f, theme);
     let (table_area, preview_area) = if f.preview_open && body.width >= PREVIEW_MIN {
-        let [t, p] = Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
-            .areas(body);
+        // Zoomed (`z`), the preview takes most of the screen; the table keeps the names.
+        let (table, preview) = if app.zoom { (30, 70) } else { (58, 42) };
+        let [t, p] = Layout::horizontal([
+            Constraint::Percentage(table),
+            Constraint::Percentage(preview),
+        ])
+        .areas(body);
         (t, Some(p))
     } else {
         (body, None)
@@ -265,7 +271,7 @@ fn row<'a>(
     };
     let mut cells = vec![
         Line::from(Span::styled(mark, theme.good())),
-        Line::from(fit(&file.name, name_w)),
+        Line::from(fit_middle(&file.name, name_w)),
     ];
     if cols.medium {
         cells.push(Line::from(fit(&file.kind, KIND_W as usize)));

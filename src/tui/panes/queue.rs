@@ -6,9 +6,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
+use crate::library::policy::ErrorKind;
 use crate::library::store::links::LinkId;
 use crate::tui::app::{App, PaneId, QueueRow, QueueState};
-use crate::tui::text::{bytes, fit};
+use crate::tui::text::{bytes, fit, fit_middle};
 use crate::tui::throughput::{duration_label, eta_seconds};
 
 /// Width of the state column when the pane is wide enough for a bar and a rate.
@@ -72,7 +73,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
     let wide = body.width as usize >= WIDE_STATE + 40;
     let state_width = if wide { WIDE_STATE } else { NARROW_STATE };
-    let account_width = (body.width as usize / 5).clamp(6, 16);
+    let account_width = (body.width as usize / 6).clamp(6, 24);
     let file_width = (body.width as usize).saturating_sub(state_width + account_width + 2);
     let shown = super::visible_rows(app.selection.queue, rows.len(), body.height as usize);
     let selected = app.selection.queue.saturating_sub(shown.start);
@@ -81,7 +82,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Row::new(vec![
             Span::styled(fit(&label, state_width), style),
             Span::raw(fit(&r.account, account_width)),
-            Span::raw(fit(&super::source_marked(&r.path, r.upload), file_width)),
+            Span::raw(fit_middle(
+                &super::source_marked(&r.path, r.upload),
+                file_width,
+            )),
         ])
     });
     let table = Table::new(
@@ -205,8 +209,23 @@ fn state_label(r: &QueueRow, app: &App, wide: bool) -> (String, ratatui::style::
         QueueState::Imported => (format!("imported {}", bytes(r.size)), t.good()),
         QueueState::Deleted => ("imported, removed".into(), t.good()),
         QueueState::KeptChanged => ("kept: changed".into(), t.warning()),
-        QueueState::Failed(kind) => (format!("failed {kind}"), t.error()),
-        QueueState::Retrying(kind) => (format!("retry later: {kind}"), t.warning()),
+        // Narrow, a mark instead of the word, so the reason fits.
+        QueueState::Failed(kind) => {
+            let word = match (wide, r.upload) {
+                (false, _) => "✗",
+                (true, true) => "refused:",
+                (true, false) => "failed:",
+            };
+            (format!("{word} {}", ErrorKind::label_of(kind)), t.error())
+        }
+        QueueState::Retrying(kind) => (
+            format!(
+                "{} {}",
+                if wide { "retry later:" } else { "↻" },
+                ErrorKind::label_of(kind)
+            ),
+            t.warning(),
+        ),
         QueueState::Skipped(reason) => (format!("skipped: {reason}"), t.dim()),
     }
 }
