@@ -41,8 +41,10 @@ pub fn fit_middle(s: &str, width: usize) -> String {
         return fit(s, width);
     }
     let chars: Vec<char> = clean.chars().collect();
-    // The end (the file name) gets two thirds of what is left after the ellipsis.
-    let tail_budget = (width - 1) * 2 / 3;
+    // The end gets two thirds of what is left after the ellipsis — or the whole file name
+    // (after the last `/`) when that leaves at least one column of the start.
+    let name_width = clean.rsplit('/').next().map_or(0, |n| n.width());
+    let tail_budget = ((width - 1) * 2 / 3).max(name_width.min(width - 2));
     let mut tail = Vec::new();
     let mut used = 0;
     for ch in chars.iter().rev() {
@@ -114,6 +116,11 @@ mod tests {
         assert!(cut.starts_with("/Acme"), "{cut}");
         assert_eq!(cut.width(), 24);
         assert_eq!(fit_middle(path, 80), path);
+        // A name that fits is kept whole, even past two thirds of the width.
+        assert_eq!(
+            fit_middle("/Acme Marketing/disguised.jpg", 19),
+            "/Acme…disguised.jpg"
+        );
         let wide = fit_middle("/写真/日本語のファイル名です.jpg", 15);
         assert!(wide.width() <= 15 && wide.ends_with(".jpg"), "{wide}");
     }
