@@ -71,6 +71,31 @@ pub fn fit_middle(s: &str, width: usize) -> String {
     out
 }
 
+/// `s` escaped and cut at the start to at most `width` columns, keeping its end
+/// (`…/demo/Dropbox`).
+pub fn fit_start(s: &str, width: usize) -> String {
+    let clean = escape_for_terminal(s);
+    if clean.width() <= width {
+        return clean.into_owned();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut tail = Vec::new();
+    let mut used = 0;
+    for ch in clean.chars().rev() {
+        let w = ch.width().unwrap_or(0);
+        if used + w > width - 1 {
+            break;
+        }
+        tail.push(ch);
+        used += w;
+    }
+    std::iter::once(ELLIPSIS)
+        .chain(tail.into_iter().rev())
+        .collect()
+}
+
 /// `s` escaped, not cut (for wrapped detail views).
 pub fn clean(s: &str) -> String {
     escape_for_terminal(s).into_owned()
@@ -106,6 +131,15 @@ mod tests {
         assert!(cut.width() <= 7);
         assert_eq!(fit("short", 5), "short");
         assert_eq!(fit("longer", 5), "long…");
+    }
+
+    #[test]
+    fn a_path_cut_at_the_start_keeps_its_end() {
+        assert_eq!(
+            fit_start("/tmp/.tmpab12/demo/Dropbox", 14),
+            "…/demo/Dropbox"
+        );
+        assert_eq!(fit_start("/srv/Dropbox", 14), "/srv/Dropbox");
     }
 
     #[test]

@@ -10,7 +10,8 @@ use crate::library::actions::AccountSummary;
 use crate::library::store::links::BackendKind;
 use crate::tui::app::{App, PaneId};
 use crate::tui::layout::gauge;
-use crate::tui::text::{bytes, fit, fit_middle};
+use crate::tui::text::{bytes, fit, fit_middle, fit_start};
+use unicode_width::UnicodeWidthStr;
 
 /// Usage at or above this share of the plan is shown as a warning.
 pub const WARN_PERCENT: u64 = 75;
@@ -65,18 +66,25 @@ fn account_item<'a>(a: &AccountSummary, app: &App, width: usize) -> ListItem<'a>
             };
             // Where the link points: the synced folder on this machine, or the Dropbox
             // account the API link was authorized for; then the account's folder there.
-            let place = match d.backend {
-                BackendKind::Local => format!(" {} in {}", d.folder, d.dropbox_account),
-                _ => format!(" {} of {}", d.folder, d.dropbox_account),
+            // The account's folder whole (or cut in the middle), then where it is: the
+            // synced folder on this machine or the Dropbox account, cut at its start.
+            let room = width.saturating_sub(10 + d.state.as_str().len());
+            let folder = fit_middle(&format!(" {}", d.folder), room);
+            let (joint, place) = match d.backend {
+                BackendKind::Local => (" in ", d.dropbox_account.as_str()),
+                _ => (" of ", d.dropbox_account.as_str()),
             };
-            Line::from(vec![
+            let left = room.saturating_sub(folder.width() + joint.len());
+            let mut spans = vec![
                 Span::raw("  Dropbox "),
                 Span::styled(d.state.as_str().to_owned(), style),
-                Span::raw(fit_middle(
-                    &place,
-                    width.saturating_sub(10 + d.state.as_str().len()),
-                )),
-            ])
+                Span::raw(folder),
+            ];
+            if left >= 8 {
+                spans.push(Span::styled(joint, theme.dim()));
+                spans.push(Span::raw(fit_start(place, left)));
+            }
+            Line::from(spans)
         }
         None => Line::from(Span::styled("  Dropbox not linked", theme.dim())),
     };
