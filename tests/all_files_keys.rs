@@ -5,9 +5,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use smartimage::library::model::{FileRecord, Source};
 use smartimage::library::organise::{BatchAddOutcome, FileFilter, FileSelection};
 use smartimage::library::store::SortKey;
-use smartimage::tui::all_files::dialogs::{Dialog, EditData};
 use smartimage::tui::all_files::{Anchor, CountPurpose, FilesReply, FilesRequest, Marked};
 use smartimage::tui::app::{App, Effect, PaneId};
+use smartimage::tui::dialogs::Dialog;
+use smartimage::tui::dialogs::collections::EditData;
 use smartimage::tui::theme::Theme;
 
 fn key(code: KeyCode) -> KeyEvent {
@@ -295,7 +296,7 @@ fn e_opens_the_pencil_and_esc_cancels_without_a_write() {
         dimensions: Some((64, 32)),
         collections: vec![],
     })));
-    assert!(matches!(app.files.dialog, Some(Dialog::Edit(_))));
+    assert!(matches!(app.dialog, Some(Dialog::Edit(_))));
     // Start naming a new collection, then leave the name and cancel: nothing is sent.
     app.handle_key(key(KeyCode::Enter));
     for c in "Launch".chars() {
@@ -305,10 +306,10 @@ fn e_opens_the_pencil_and_esc_cancels_without_a_write() {
         app.handle_key(key(KeyCode::Esc)).is_empty(),
         "Esc leaves the name"
     );
-    assert!(app.files.dialog.is_some());
+    assert!(app.dialog.is_some());
     let cancel = app.handle_key(key(KeyCode::Esc));
     assert!(cancel.is_empty());
-    assert!(app.files.dialog.is_none());
+    assert!(app.dialog.is_none());
 }
 
 #[test]
@@ -388,7 +389,7 @@ fn the_pencil_with_no_collections_adds_a_new_one_and_saves_on_enter() {
     // Enter on it saves again.
     app.apply_files(FilesReply::Failed("disk full".into()));
     app.handle_key(ch('k'));
-    let Some(Dialog::Edit(d)) = &app.files.dialog else {
+    let Some(Dialog::Edit(d)) = &app.dialog else {
         panic!("the dialog stays open")
     };
     assert!(
@@ -480,7 +481,7 @@ fn c_asks_for_marks_then_an_account_then_confirms_how_many_go_where() {
         app.handle_key(ch(c));
     }
     app.handle_key(key(KeyCode::Enter));
-    let Some(Dialog::Batch(d)) = &app.files.dialog else {
+    let Some(Dialog::Batch(d)) = &app.dialog else {
         panic!("the batch dialog");
     };
     assert_eq!(d.files, Some(1));
@@ -503,7 +504,7 @@ fn c_asks_for_marks_then_an_account_then_confirms_how_many_go_where() {
         added: 1,
         already_in_collection: 0,
     }));
-    assert!(app.files.dialog.is_none());
+    assert!(app.dialog.is_none());
     assert_eq!(app.files.marked, Marked::Nothing);
     assert!(
         app.files
@@ -667,4 +668,21 @@ fn the_mouse_wheel_scrolls_all_files_rows() {
     assert_eq!(app.files.cursor, 1);
     app.handle_mouse(wheel(MouseEventKind::ScrollUp), Some(PaneId::Files));
     assert_eq!(app.files.cursor, 0);
+}
+
+/// The pencil is the console's one open dialog (issue 18: two dialog systems): a paste goes
+/// to it, not to an Upload… opened underneath, and the panes take no keys meanwhile.
+#[test]
+fn with_the_pencil_open_a_paste_opens_nothing_underneath() {
+    let mut app = open_pencil(vec![press()]);
+    app.handle_paste("/tmp/dropped.png");
+    assert!(
+        matches!(app.dialog, Some(Dialog::Edit(_))),
+        "Upload… opened"
+    );
+    assert!(
+        app.handle_key(ch('q')).is_empty(),
+        "q is the dialog's, not quit"
+    );
+    assert!(matches!(app.dialog, Some(Dialog::Edit(_))));
 }

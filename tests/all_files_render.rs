@@ -14,9 +14,10 @@ use smartimage::library::Library;
 use smartimage::library::organise::{FileFilter, FileSelection};
 use smartimage::library::policy::PlanCatalog;
 use smartimage::library::store::SortKey;
-use smartimage::tui::all_files::dialogs::{BatchTarget, Dialog};
 use smartimage::tui::all_files::worker::serve_now;
 use smartimage::tui::app::{App, Effect, EngineStatus, PaneId};
+use smartimage::tui::dialogs::Dialog;
+use smartimage::tui::dialogs::collections::BatchTarget;
 use smartimage::tui::theme::Theme;
 use smartimage::tui::{ConsoleOptions, layout, load_view};
 
@@ -84,7 +85,7 @@ impl Console {
         for f in &mut self.app.files.rows {
             f.imported_at = FIXED_TIME;
         }
-        if let Some(Dialog::Edit(d)) = &mut self.app.files.dialog {
+        if let Some(Dialog::Edit(d)) = &mut self.app.dialog {
             d.data.file.imported_at = FIXED_TIME;
         }
     }
@@ -175,7 +176,7 @@ fn the_pane_the_dialogs_and_the_confirmation_at_both_sizes() {
 
         c.key(KeyCode::Up);
         c.key(KeyCode::Char('e'));
-        assert!(matches!(c.app.files.dialog, Some(Dialog::Edit(_))));
+        assert!(matches!(c.app.dialog, Some(Dialog::Edit(_))));
         shown.extend(c.snapshot("all_files_edit", theme));
 
         // The picker: filter the collections, then name a new one (the edit is cancelled).
@@ -188,13 +189,13 @@ fn the_pane_the_dialogs_and_the_confirmation_at_both_sizes() {
         shown.extend(c.snapshot("all_files_picker_new_collection", theme));
         c.key(KeyCode::Esc);
         c.key(KeyCode::Esc);
-        assert!(c.app.files.dialog.is_none());
+        assert!(c.app.dialog.is_none());
 
         // Batch add to a new collection: *New collection…* is the last entry of the picker.
         c.key(KeyCode::Char('*'));
         c.key(KeyCode::Char('c'));
-        let Some(Dialog::Batch(batch)) = &c.app.files.dialog else {
-            panic!("no batch dialog: {:?}", c.app.files.dialog);
+        let Some(Dialog::Batch(batch)) = &c.app.dialog else {
+            panic!("no batch dialog");
         };
         assert!(!batch.picker.on_new(), "the picker starts on a collection");
         c.key(KeyCode::End);
@@ -202,7 +203,7 @@ fn the_pane_the_dialogs_and_the_confirmation_at_both_sizes() {
         c.type_text("Dropbox picks");
         shown.extend(c.snapshot("all_files_batch_new_collection_named", theme));
         c.key(KeyCode::Enter);
-        let Some(Dialog::Batch(batch)) = &c.app.files.dialog else {
+        let Some(Dialog::Batch(batch)) = &c.app.dialog else {
             panic!("the batch dialog closed before its confirmation");
         };
         assert_eq!(
@@ -220,7 +221,7 @@ fn the_pane_the_dialogs_and_the_confirmation_at_both_sizes() {
         );
 
         c.key(KeyCode::Enter);
-        assert!(c.app.files.dialog.is_none());
+        assert!(c.app.dialog.is_none());
         shown.extend(c.snapshot("all_files_batch_added", theme));
         assert_eq!(
             collections(&data),

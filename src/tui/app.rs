@@ -568,6 +568,14 @@ impl App {
                 self.start(action)
             }
             DialogOutcome::CompletePath(text) => vec![Effect::CompletePath(text)],
+            DialogOutcome::SaveEdit { file, keep, create } => {
+                vec![Effect::Files(FilesRequest::SaveEdit { file, keep, create })]
+            }
+            DialogOutcome::BatchAdd {
+                account,
+                collection,
+                create,
+            } => self.batch_add_request(account, collection, create),
             DialogOutcome::UploadLookup { text, complete } => {
                 vec![Effect::UploadLookup { text, complete }]
             }

@@ -87,9 +87,6 @@ pub fn draw(frame: &mut Frame, app: &App) {
         draw_pane(frame, area, app, pane);
     }
     draw_footer(frame, footer, app);
-    if app.files.dialog.is_some() {
-        panes::file_dialogs::draw(frame, frame.area(), app);
-    }
     if let Some(dialog) = &app.dialog {
         let copy_key = app.keymap.label_of(super::keymap::Action::CopyLink);
         super::dialogs::draw::draw(frame, frame.area(), dialog, app.theme, &copy_key);
@@ -174,7 +171,7 @@ fn tab_labels(app: &App, width: u16) -> Vec<(PaneId, String)> {
         match pane {
             PaneId::Accounts => Some(app.view.accounts.len().to_string()),
             PaneId::Queue => Some(app.queue_in_flight().to_string()),
-            PaneId::Files => app.files.count.map(panes::files::thousands),
+            PaneId::Files => app.files.count.map(super::text::thousands),
             PaneId::Errors => Some(app.error_rows().len().to_string()),
         }
     };

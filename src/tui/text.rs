@@ -96,6 +96,19 @@ pub fn fit_start(s: &str, width: usize) -> String {
         .collect()
 }
 
+/// 1234567 -> "1,234,567".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 /// `s` escaped, not cut (for wrapped detail views).
 pub fn clean(s: &str) -> String {
     escape_for_terminal(s).into_owned()

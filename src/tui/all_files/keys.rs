@@ -11,8 +11,9 @@ use crate::library::store::SortKey;
 use crate::library::store::file_pages::Cursor;
 use crate::tui::app::{App, Effect};
 
-use super::dialogs::{BatchDialog, Dialog, DialogOutcome, EditDialog};
 use super::{AllFiles, CountPurpose, FilesReply, FilesRequest, KINDS, Marked};
+use crate::tui::dialogs::Dialog;
+use crate::tui::dialogs::collections::{BatchDialog, EditDialog};
 
 /// What the All Files keys mean (see `keymap.rs` for which key is which).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,14 +68,6 @@ impl App {
             && matches!(key.code, KeyCode::Char('c' | 'z'))
         {
             return None;
-        }
-        if let Some(dialog) = &mut self.files.dialog {
-            let outcome = match dialog {
-                Dialog::Edit(d) => d.key(key),
-                Dialog::Batch(d) => d.key(key),
-            };
-            self.dirty = true;
-            return Some(self.dialog_outcome(outcome));
         }
         if !self.files.typing {
             return None;
@@ -337,43 +330,29 @@ impl App {
         }
     }
 
-    fn dialog_outcome(&mut self, outcome: DialogOutcome) -> Vec<Effect> {
-        match outcome {
-            DialogOutcome::Stay => vec![],
-            DialogOutcome::Cancel => {
-                self.files.dialog = None;
-                vec![]
-            }
-            DialogOutcome::SaveEdit { keep, create } => match &self.files.dialog {
-                Some(Dialog::Edit(d)) => vec![Effect::Files(FilesRequest::SaveEdit {
-                    file: d.data.file.id,
-                    keep,
-                    create,
-                })],
-                _ => vec![],
+    /// Batch add's confirmation: the marked files (by id, or all matching) go to the store.
+    pub(crate) fn batch_add_request(
+        &mut self,
+        account: String,
+        collection: String,
+        create: bool,
+    ) -> Vec<Effect> {
+        let selection = match &self.files.marked {
+            Marked::Nothing => return vec![],
+            Marked::Ids(ids) => FileSelection::Ids(ids.iter().copied().collect()),
+            Marked::Matching {
+                filter, exclude, ..
+            } => FileSelection::Matching {
+                filter: filter.clone(),
+                exclude: exclude.iter().copied().collect(),
             },
-            DialogOutcome::BatchAdd { collection, create } => {
-                let Some(Dialog::Batch(d)) = &self.files.dialog else {
-                    return vec![];
-                };
-                let selection = match &self.files.marked {
-                    Marked::Nothing => return vec![],
-                    Marked::Ids(ids) => FileSelection::Ids(ids.iter().copied().collect()),
-                    Marked::Matching {
-                        filter, exclude, ..
-                    } => FileSelection::Matching {
-                        filter: filter.clone(),
-                        exclude: exclude.iter().copied().collect(),
-                    },
-                };
-                vec![Effect::Files(FilesRequest::BatchAdd {
-                    account: d.account.clone(),
-                    collection,
-                    create,
-                    selection,
-                })]
-            }
-        }
+        };
+        vec![Effect::Files(FilesRequest::BatchAdd {
+            account,
+            collection,
+            create,
+            selection,
+        })]
     }
 
     /// An answer from the worker.
@@ -404,7 +383,7 @@ impl App {
                 purpose,
             } => {
                 f.apply_count(seq, count, purpose);
-                if let Some(Dialog::Batch(d)) = &mut f.dialog
+                if let Some(Dialog::Batch(d)) = &mut self.dialog
                     && d.files.is_none()
                 {
                     d.files = f.marked.count();
@@ -416,7 +395,7 @@ impl App {
                 self.marked_recount()
             }
             FilesReply::EditOpened(data) => {
-                f.dialog = Some(Dialog::Edit(Box::new(EditDialog::new(*data))));
+                self.dialog = Some(Dialog::Edit(Box::new(EditDialog::new(*data))));
                 vec![]
             }
             FilesReply::BatchOpened {
@@ -424,7 +403,7 @@ impl App {
                 collections,
             } => {
                 let count = f.marked.count();
-                f.dialog = Some(Dialog::Batch(Box::new(BatchDialog::new(
+                self.dialog = Some(Dialog::Batch(Box::new(BatchDialog::new(
                     account,
                     collections,
                     count,
@@ -441,7 +420,9 @@ impl App {
                 vec![]
             }
             FilesReply::Edited { file, edit } => {
-                f.dialog = None;
+                if matches!(self.dialog, Some(Dialog::Edit(_))) {
+                    self.dialog = None;
+                }
                 let mut parts = vec![];
                 if !edit.added_to.is_empty() {
                     parts.push(format!("added to {}", edit.added_to.join(", ")));
@@ -457,7 +438,9 @@ impl App {
                 self.files_after_write()
             }
             FilesReply::BatchAdded(outcome) => {
-                f.dialog = None;
+                if matches!(self.dialog, Some(Dialog::Batch(_))) {
+                    self.dialog = None;
+                }
                 f.marked = Marked::Nothing;
                 f.notice = Some(format!(
                     "added {} file{} to {}{} in {} ({} already there)",
@@ -476,10 +459,10 @@ impl App {
             }
             FilesReply::Failed(why) => {
                 // A dialog that was saving may be tried again.
-                match &mut f.dialog {
+                match &mut self.dialog {
                     Some(Dialog::Edit(d)) => d.saving = false,
                     Some(Dialog::Batch(d)) => d.saving = false,
-                    None => {}
+                    _ => {}
                 }
                 self.last_problem = Some(why);
                 vec![]

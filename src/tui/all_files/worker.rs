@@ -17,10 +17,10 @@ use crate::library::store::file_pages::{Cursor, PageStart};
 use crate::library::store::name_index::NameHits;
 use crate::library::{Library, LibraryError};
 
-use super::dialogs::EditData;
 use super::names::{self, NameSlot};
 use super::preview::{self, PreviewReply};
 use super::{Anchor, CountPurpose, FilesReply, FilesRequest};
+use crate::tui::dialogs::collections::EditData;
 
 /// Who reads: the library, and the admin the console acts as.
 #[derive(Clone, Debug)]

@@ -135,6 +135,8 @@ pub fn draw(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: Theme, copy_k
         Dialog::Send(send) => super::draw_send::send(frame, area, theme, send),
         Dialog::Sent(sent) => super::draw_send::sent(frame, area, theme, sent),
         Dialog::Share(share) => super::draw_send::share(frame, area, theme, share),
+        Dialog::Edit(d) => super::draw_collections::draw_edit(frame, area, d, theme),
+        Dialog::Batch(d) => super::draw_collections::draw_batch(frame, area, d, theme),
     }
 }
 
@@ -217,11 +219,15 @@ fn upload_dialog(frame: &mut Frame, area: Rect, theme: Theme, dialog: &UploadDia
         Some(account) => format!(" Upload to {} ", clean(account)),
         None => " Upload ".to_owned(),
     };
-    let rect = centred(area, width, intro_h + 3 + below_h + 1 + 2);
-    frame.render_widget(Clear, rect);
-    let block = frame_block(theme, &title, theme.border(true));
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
+    let inner = popup(
+        frame,
+        area,
+        width,
+        intro_h + 3 + below_h + 1 + 2,
+        theme,
+        &title,
+        theme.border(true),
+    );
     let [intro_area, field_area, below_area, hint_area] = Layout::vertical([
         Constraint::Length(intro_h),
         Constraint::Length(3),
@@ -264,11 +270,30 @@ pub(super) fn centred(area: Rect, width: u16, height: u16) -> Rect {
     rect
 }
 
-pub(super) fn frame_block<'a>(theme: Theme, title: &str, border: Style) -> Block<'a> {
-    Block::default()
+/// The one popup every dialog is drawn in: `width` x `height` centred in `area` (cut to it),
+/// cleared, bordered in `border`, titled; returns the area inside the border.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn popup(
+    frame: &mut Frame,
+    area: Rect,
+    width: u16,
+    height: u16,
+    theme: Theme,
+    title: &str,
+    border: Style,
+) -> Rect {
+    let rect = centred(area, width, height);
+    frame.render_widget(Clear, rect);
+    let block = Block::default()
         .borders(Borders::ALL)
         .border_style(border)
-        .title(Span::styled(title.to_owned(), theme.title()))
+        .title(Span::styled(
+            fit(title, rect.width.saturating_sub(2) as usize),
+            theme.title(),
+        ));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    inner
 }
 
 /// Rows `lines` take when wrapped to `width`: by characters, plus a little for the ends of
@@ -300,11 +325,7 @@ pub(super) fn text_box(
 ) {
     let width = TEXT_WIDTH.min(area.width.saturating_sub(2));
     let height = wrapped_height(&lines, width.saturating_sub(2)) + 2;
-    let rect = centred(area, width, height);
-    frame.render_widget(Clear, rect);
-    let block = frame_block(theme, title, border);
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
+    let inner = popup(frame, area, width, height, theme, title, border);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
@@ -341,11 +362,15 @@ pub(super) fn field_dialog(
 ) {
     let width = TEXT_WIDTH.min(area.width.saturating_sub(2));
     let text_height = wrapped_height(&text, width.saturating_sub(2));
-    let rect = centred(area, width, text_height + 3 + 1 + 2);
-    frame.render_widget(Clear, rect);
-    let block = frame_block(theme, title, theme.border(true));
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
+    let inner = popup(
+        frame,
+        area,
+        width,
+        text_height + 3 + 1 + 2,
+        theme,
+        title,
+        theme.border(true),
+    );
     let [text_area, field_area, hint_area] = Layout::vertical([
         Constraint::Length(text_height),
         Constraint::Length(3),
@@ -520,10 +545,15 @@ pub(super) fn qr_beside_text(
     qr: &[String],
     qr_w: u16,
 ) -> Rect {
-    frame.render_widget(Clear, rect);
-    let block = frame_block(theme, title, theme.border(true));
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
+    let inner = popup(
+        frame,
+        rect,
+        rect.width,
+        rect.height,
+        theme,
+        title,
+        theme.border(true),
+    );
     let [code_area, _, text_area] = Layout::horizontal([
         Constraint::Length(qr_w),
         Constraint::Length(1),
@@ -576,11 +606,15 @@ fn picker(
         return;
     }
     let list_height = (choices.len() as u16).min(area.height.saturating_sub(6).max(1));
-    let rect = centred(area, width, list_height + 4);
-    frame.render_widget(Clear, rect);
-    let block = frame_block(theme, &title, theme.border(true));
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
+    let inner = popup(
+        frame,
+        area,
+        width,
+        list_height + 4,
+        theme,
+        &title,
+        theme.border(true),
+    );
     let [intro_area, list_area, hint_area] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(1),

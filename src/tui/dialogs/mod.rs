@@ -1,9 +1,13 @@
-//! Small windows over the panes for account actions: a text field (synced folder path, Dropbox
-//! code), the API link page with its QR code, a yes/no question, an admin picker, a notice;
-//! and All Files' Upload…, Send to Dropbox and shared link (`send.rs`).
-//! Key handling here is pure: a key changes the dialog or yields what to run.
+//! The console's one dialog system: at most one dialog over the panes, and it gets every key
+//! first. Account actions: a text field (synced folder path, Dropbox code), the API link page
+//! with its QR code, a yes/no question, an admin picker, a notice. All Files: the pencil and
+//! batch add (`collections.rs`), Upload… (`upload.rs`), Send to Dropbox and shared link
+//! (`send.rs`). Key handling here is pure: a key changes the dialog or yields what to run.
+//! Every dialog is drawn through one popup helper (`draw::popup`).
 
+pub mod collections;
 pub mod draw;
+mod draw_collections;
 mod draw_send;
 pub mod send;
 pub mod upload;
@@ -16,7 +20,9 @@ use tui_input::{Input, InputRequest};
 
 use super::actions::{ConsoleAction, Secret};
 use super::sending::SendJob;
+use crate::library::model::CollectionId;
 use crate::library::store::links::LinkState;
+use collections::{BatchDialog, CollectionsOutcome, EditDialog};
 use send::{SendDialog, SendOutcome, SentDialog, ShareDialog};
 use upload::{UploadDialog, UploadOutcome};
 
@@ -62,6 +68,10 @@ pub enum Dialog {
     Sent(SentDialog),
     /// A Dropbox shared link, as text and as a QR code.
     Share(ShareDialog),
+    /// All Files' pencil: one file's details and the collections it is in.
+    Edit(Box<EditDialog>),
+    /// All Files' batch add: the marked files to one collection.
+    Batch(Box<BatchDialog>),
 }
 
 /// What a key did to the open dialog.
@@ -79,6 +89,19 @@ pub enum DialogOutcome {
     Send(SendJob),
     /// Complete the path in the link-folder field, off the UI task.
     CompletePath(String),
+    /// Save the pencil: the file is in these collections, and in these new ones. The dialog
+    /// stays (saving) until the answer.
+    SaveEdit {
+        file: i64,
+        keep: Vec<CollectionId>,
+        create: Vec<String>,
+    },
+    /// Add the marked files of `account` to `collection` (made first if `create`).
+    BatchAdd {
+        account: String,
+        collection: String,
+        create: bool,
+    },
 }
 
 impl From<SendOutcome> for DialogOutcome {
@@ -157,6 +180,38 @@ impl Dialog {
 
     /// Apply a key press.
     pub fn handle_key(&mut self, key: KeyEvent) -> DialogOutcome {
+        // The collections dialogs use Esc themselves first (leave the name or filter field,
+        // go back from a confirmation).
+        match self {
+            Dialog::Edit(d) => {
+                let file = d.data.file.id;
+                return match d.key(key) {
+                    CollectionsOutcome::Stay => DialogOutcome::Stay,
+                    CollectionsOutcome::Cancel => DialogOutcome::Close,
+                    CollectionsOutcome::SaveEdit { keep, create } => {
+                        DialogOutcome::SaveEdit { file, keep, create }
+                    }
+                    CollectionsOutcome::BatchAdd { .. } => DialogOutcome::Stay,
+                };
+            }
+            Dialog::Batch(d) => {
+                let account = d.account.clone();
+                return match d.key(key) {
+                    CollectionsOutcome::Stay | CollectionsOutcome::SaveEdit { .. } => {
+                        DialogOutcome::Stay
+                    }
+                    CollectionsOutcome::Cancel => DialogOutcome::Close,
+                    CollectionsOutcome::BatchAdd { collection, create } => {
+                        DialogOutcome::BatchAdd {
+                            account,
+                            collection,
+                            create,
+                        }
+                    }
+                };
+            }
+            _ => {}
+        }
         if key.code == KeyCode::Esc {
             return DialogOutcome::Close;
         }
@@ -247,6 +302,7 @@ impl Dialog {
             Dialog::Send(send) => send.handle_key(key).into(),
             Dialog::Sent(sent) => sent.handle_key(key).into(),
             Dialog::Share(share) => share.handle_key(key).into(),
+            Dialog::Edit(_) | Dialog::Batch(_) => DialogOutcome::Stay,
         }
     }
 

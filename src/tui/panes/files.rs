@@ -11,7 +11,7 @@ use crate::library::model::{FileRecord, Source};
 use crate::library::store::SortKey;
 use crate::tui::all_files::AllFiles;
 use crate::tui::app::{App, PaneId};
-use crate::tui::text::{bytes, fit, fit_middle, time_utc};
+use crate::tui::text::{bytes, fit, fit_middle, thousands, time_utc};
 use crate::tui::theme::Theme;
 
 use super::file_preview;
@@ -64,19 +64,6 @@ fn sort_label(sort: SortKey) -> &'static str {
         SortKey::Size => "size",
         SortKey::Kind => "kind",
     }
-}
-
-/// 1234567 -> "1,234,567".
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
@@ -199,7 +186,7 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.title()))
         .column_spacing(1)
-        .row_highlight_style(if app.focus == PaneId::Files && f.dialog.is_none() {
+        .row_highlight_style(if app.focus == PaneId::Files && app.dialog.is_none() {
             theme.selected()
         } else {
             Style::new()

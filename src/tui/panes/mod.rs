@@ -2,7 +2,6 @@
 
 pub mod accounts;
 pub mod errors;
-pub mod file_dialogs;
 pub mod file_preview;
 pub mod files;
 pub mod help;

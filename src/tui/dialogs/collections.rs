@@ -1,6 +1,7 @@
-//! The pencil's edit dialog and the batch-add dialog, both around one collection picker: the
-//! account's collections (filterable), and *New collection…* with a name field. Pure state
-//! and key handling; `panes/file_dialogs.rs` draws them.
+//! All Files' pencil (edit) dialog and batch-add dialog, both around one collection picker:
+//! the account's collections (filterable), and *New collection…* with a name field. Pure
+//! state and key handling; `draw_collections.rs` draws them. They are [`super::Dialog`]s like
+//! every other: one dialog at a time, over the panes.
 
 use std::collections::BTreeSet;
 
@@ -20,15 +21,9 @@ pub struct EditData {
     pub collections: Vec<Collection>,
 }
 
-#[derive(Debug)]
-pub enum Dialog {
-    Edit(Box<EditDialog>),
-    Batch(Box<BatchDialog>),
-}
-
-/// What a key in a dialog leads to.
+/// What a key in a collections dialog leads to.
 #[derive(Debug, PartialEq)]
-pub enum DialogOutcome {
+pub enum CollectionsOutcome {
     Stay,
     Cancel,
     /// Save the edit: keep these collections, create these.
@@ -185,12 +180,12 @@ impl EditDialog {
             .collect()
     }
 
-    pub fn key(&mut self, key: KeyEvent) -> DialogOutcome {
+    pub fn key(&mut self, key: KeyEvent) -> CollectionsOutcome {
         if self.saving {
-            return DialogOutcome::Stay;
+            return CollectionsOutcome::Stay;
         }
         match self.picker.key(key) {
-            PickerKey::Used => return DialogOutcome::Stay,
+            PickerKey::Used => return CollectionsOutcome::Stay,
             PickerKey::Chose(id) => {
                 if !self.touched.contains(&id) {
                     self.checked.insert(id);
@@ -223,7 +218,7 @@ impl EditDialog {
             PickerKey::Other => {}
         }
         match key.code {
-            KeyCode::Esc => DialogOutcome::Cancel,
+            KeyCode::Esc => CollectionsOutcome::Cancel,
             KeyCode::Char(' ') => {
                 if let Some(id) = self.picker.current() {
                     if !self.checked.remove(&id) {
@@ -231,15 +226,15 @@ impl EditDialog {
                     }
                     self.touched.insert(id);
                 }
-                DialogOutcome::Stay
+                CollectionsOutcome::Stay
             }
-            _ => DialogOutcome::Stay,
+            _ => CollectionsOutcome::Stay,
         }
     }
 
-    fn save(&mut self) -> DialogOutcome {
+    fn save(&mut self) -> CollectionsOutcome {
         self.saving = true;
-        DialogOutcome::SaveEdit {
+        CollectionsOutcome::SaveEdit {
             keep: self.checked.iter().copied().filter(|id| *id >= 0).collect(),
             create: self.new_names(),
         }
@@ -276,35 +271,35 @@ impl BatchDialog {
         }
     }
 
-    pub fn key(&mut self, key: KeyEvent) -> DialogOutcome {
+    pub fn key(&mut self, key: KeyEvent) -> CollectionsOutcome {
         if self.saving {
-            return DialogOutcome::Stay;
+            return CollectionsOutcome::Stay;
         }
         if let Some(target) = &self.target {
             return match key.code {
                 KeyCode::Enter | KeyCode::Char('y') if self.files.is_some() => {
                     self.saving = true;
-                    DialogOutcome::BatchAdd {
+                    CollectionsOutcome::BatchAdd {
                         collection: target.collection.clone(),
                         create: target.create,
                     }
                 }
                 KeyCode::Esc | KeyCode::Char('n') => {
                     self.target = None;
-                    DialogOutcome::Stay
+                    CollectionsOutcome::Stay
                 }
-                _ => DialogOutcome::Stay,
+                _ => CollectionsOutcome::Stay,
             };
         }
         match self.picker.key(key) {
-            PickerKey::Used => DialogOutcome::Stay,
+            PickerKey::Used => CollectionsOutcome::Stay,
             PickerKey::Chose(id) => {
                 let name = self.picker.name_of(id).unwrap_or_default().to_owned();
                 self.target = Some(BatchTarget {
                     collection: name,
                     create: false,
                 });
-                DialogOutcome::Stay
+                CollectionsOutcome::Stay
             }
             PickerKey::Named(name) => {
                 let existing = self
@@ -322,10 +317,10 @@ impl BatchDialog {
                         create: true,
                     },
                 });
-                DialogOutcome::Stay
+                CollectionsOutcome::Stay
             }
-            PickerKey::Other if key.code == KeyCode::Esc => DialogOutcome::Cancel,
-            PickerKey::Other => DialogOutcome::Stay,
+            PickerKey::Other if key.code == KeyCode::Esc => CollectionsOutcome::Cancel,
+            PickerKey::Other => CollectionsOutcome::Stay,
         }
     }
 }
