@@ -894,3 +894,24 @@ fn the_grid_uses_a_wide_terminal() {
         );
     }
 }
+
+/// Issue 18: dialog keys were matched outside the keymap, so neither the footer nor `?`
+/// could list them. An open dialog's keys are the footer's; help has them all.
+#[test]
+fn an_open_dialog_s_keys_are_the_footer_s_and_help_lists_every_dialog() {
+    let demo = demo_like();
+    let mut app = app(&demo, Theme { color: false });
+    app.dialog = Some(smartimage::tui::dialogs::Dialog::confirm_pause("Acme"));
+    let terminal = render(&app, SMALL);
+    let text = terminal.backend().to_string();
+    let footer = text.lines().last().unwrap();
+    assert!(footer.contains("y/Enter yes") && footer.contains("n/Esc no"), "{footer}");
+    assert!(!footer.contains("Tab pane"), "{footer}");
+    app.dialog = None;
+    app.help = true;
+    app.help_scroll = usize::MAX / 2;
+    let terminal = render(&app, LARGE);
+    let text = terminal.backend().to_string();
+    assert!(text.contains("In dialogs") || text.contains("add & save"), "{text}");
+    assert!(text.contains("Shared link"), "{text}");
+}

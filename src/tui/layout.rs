@@ -231,6 +231,22 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
         ));
         spans.push(Span::raw("  "));
     }
+    // A dialog gets every key: its own are listed, not the pane's.
+    if let Some(dialog) = &app.dialog {
+        for k in dialog.keys() {
+            spans.push(Span::styled(k.label, app.theme.key()));
+            spans.push(Span::raw(format!(" {}  ", k.does)));
+        }
+        if matches!(dialog, super::dialogs::Dialog::ApiLink { .. }) {
+            spans.push(Span::styled(
+                app.keymap.label_of(super::keymap::Action::CopyLink),
+                app.theme.key(),
+            ));
+            spans.push(Span::raw(" copy the page  "));
+        }
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
     // No engine runs: the key that starts one here comes first.
     if let Some(key) = app.host_offer() {
         spans.push(Span::styled(key, app.theme.key()));

@@ -12,6 +12,8 @@ use tui_input::backend::crossterm::EventHandler;
 use crate::library::model::{Collection, CollectionId, FileRecord};
 use crate::library::store::name_match;
 
+use super::keys::DialogKey;
+
 /// Details the edit dialog shows next to its picker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EditData {
@@ -76,6 +78,17 @@ impl CollectionPicker {
             .iter()
             .filter(|c| name_match::matches(&c.name, &needle, false))
             .collect()
+    }
+
+    /// The picker's keys as it stands: its name field, its filter, or its `list`.
+    pub fn keys(&self, list: &'static [DialogKey]) -> &'static [DialogKey] {
+        if self.naming.is_some() {
+            super::keys::NAMING
+        } else if self.filtering {
+            super::keys::FILTERING
+        } else {
+            list
+        }
     }
 
     pub fn on_new(&self) -> bool {

@@ -8,6 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::collections::{BatchDialog, CollectionPicker, EditDialog};
 use super::draw::popup;
+use super::keys::{self, hint};
 use crate::tui::text::{bytes, clean, fit, fit_middle, thousands, time_utc};
 use crate::tui::theme::Theme;
 
@@ -38,7 +39,8 @@ pub(super) fn draw_edit(frame: &mut Frame, area: Rect, d: &EditDialog, theme: Th
         &format!(" Edit {} ", clean(&file.name)),
         theme.border(true),
     );
-    let [body, keys] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(inner);
+    let [body, keys_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(inner);
     let (about, picker) = if inner.width >= SIDE_BY_SIDE {
         let [a, p] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
             .spacing(1)
@@ -96,13 +98,16 @@ pub(super) fn draw_edit(frame: &mut Frame, area: Rect, d: &EditDialog, theme: Th
         theme,
     );
     let hint = if d.saving {
-        "saving…"
+        "saving…".to_owned()
     } else {
-        "Enter add & save · Space tick · / filter · Esc cancel"
+        hint(d.picker.keys(keys::EDIT))
     };
     frame.render_widget(
-        Paragraph::new(Span::styled(fit(hint, keys.width as usize), theme.key())),
-        keys,
+        Paragraph::new(Span::styled(
+            fit(&hint, keys_area.width as usize),
+            theme.key(),
+        )),
+        keys_area,
     );
 }
 
@@ -189,7 +194,8 @@ pub(super) fn draw_batch(frame: &mut Frame, area: Rect, d: &BatchDialog, theme: 
         &format!(" Add {files} to a collection of {} ", clean(&d.account)),
         theme.border(true),
     );
-    let [body, keys] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(inner);
+    let [body, keys_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(inner);
     let hint = if let Some(target) = &d.target {
         let mut lines = vec![
             Line::from(vec![
@@ -213,18 +219,21 @@ pub(super) fn draw_batch(frame: &mut Frame, area: Rect, d: &BatchDialog, theme: 
         )));
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
         if d.saving {
-            "adding…"
+            "adding…".to_owned()
         } else if d.files.is_none() {
-            "counting… · Esc back"
+            "counting… · Esc back".to_owned()
         } else {
-            "Enter/y add · Esc back"
+            hint(keys::BATCH_CONFIRM)
         }
     } else {
         draw_picker(frame, body, &d.picker, vec![], |_| false, theme);
-        "↑↓ choose · / filter · Enter pick · Esc cancel"
+        hint(d.picker.keys(keys::BATCH_PICK))
     };
     frame.render_widget(
-        Paragraph::new(Span::styled(fit(hint, keys.width as usize), theme.key())),
-        keys,
+        Paragraph::new(Span::styled(
+            fit(&hint, keys_area.width as usize),
+            theme.key(),
+        )),
+        keys_area,
     );
 }

@@ -9,6 +9,7 @@ pub mod collections;
 pub mod draw;
 mod draw_collections;
 mod draw_send;
+pub mod keys;
 pub mod send;
 pub mod upload;
 
@@ -175,6 +176,25 @@ impl Dialog {
         Dialog::Notice {
             title: title.to_owned(),
             text: text.into(),
+        }
+    }
+
+    /// The keys this dialog takes now (`keys.rs`), for the footer and its own hint line.
+    pub fn keys(&self) -> &'static [keys::DialogKey] {
+        match self {
+            Dialog::Edit(d) => d.picker.keys(keys::EDIT),
+            Dialog::Batch(d) if d.target.is_some() => keys::BATCH_CONFIRM,
+            Dialog::Batch(d) => d.picker.keys(keys::BATCH_PICK),
+            Dialog::Confirm { .. } => keys::CONFIRM,
+            Dialog::Notice { .. } => keys::NOTICE,
+            Dialog::LinkFolder { .. } => keys::LINK_FOLDER,
+            Dialog::ApiLink { .. } => keys::API_LINK,
+            Dialog::PickAdmin { .. } => keys::PICK_ADMIN,
+            Dialog::Upload(_) => keys::UPLOAD,
+            Dialog::Send(_) => keys::SEND,
+            Dialog::Sent(sent) if sent.share.is_some() => keys::SENT_SHARE,
+            Dialog::Sent(_) => keys::SENT,
+            Dialog::Share(_) => keys::SHARE,
         }
     }
 

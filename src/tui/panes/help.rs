@@ -1,4 +1,4 @@
-//! The `?` overlay: every binding of the keymap, global ones first.
+//! The `?` overlay: every binding of the keymap, global ones first, then every dialog's keys.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
@@ -31,6 +31,17 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             lines.push(Line::from(vec![
                 Span::styled(format!("  {:<7}", b.label), theme.key()),
                 Span::raw(b.help()),
+            ]));
+        }
+    }
+    // Dialogs take every key while open; their keys are declared in `dialogs/keys.rs`.
+    lines.push(Line::from(Span::styled("In dialogs", theme.title())));
+    for (name, keys) in crate::tui::dialogs::keys::ALL {
+        lines.push(Line::from(Span::styled(format!(" {name}"), theme.title())));
+        for k in *keys {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<10}", k.label), theme.key()),
+                Span::raw(k.does),
             ]));
         }
     }
