@@ -905,13 +905,19 @@ fn an_open_dialog_s_keys_are_the_footer_s_and_help_lists_every_dialog() {
     let terminal = render(&app, SMALL);
     let text = terminal.backend().to_string();
     let footer = text.lines().last().unwrap();
-    assert!(footer.contains("y/Enter yes") && footer.contains("n/Esc no"), "{footer}");
+    assert!(
+        footer.contains("y/Enter yes") && footer.contains("n/Esc no"),
+        "{footer}"
+    );
     assert!(!footer.contains("Tab pane"), "{footer}");
     app.dialog = None;
     app.help = true;
     app.help_scroll = usize::MAX / 2;
     let terminal = render(&app, LARGE);
     let text = terminal.backend().to_string();
-    assert!(text.contains("In dialogs") || text.contains("add & save"), "{text}");
+    assert!(
+        text.contains("In dialogs") || text.contains("add & save"),
+        "{text}"
+    );
     assert!(text.contains("Shared link"), "{text}");
 }

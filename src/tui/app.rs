@@ -15,14 +15,16 @@ use crate::library::store::engine_events::DayTotals;
 use crate::library::store::import_items::{ItemId, ItemState};
 use crate::library::store::links::LinkId;
 
+pub use super::pane_id::PaneId;
+
 use super::actions::ConsoleAction;
 use super::all_files::{AllFiles, FilesRequest};
+use super::dialogs::send::SendJob;
 use super::dialogs::{Dialog, DialogOutcome};
 pub use super::engine_state::EngineStatus;
 use super::keymap::Action;
 use super::keymap_config::Keymap;
 use super::send_progress::SendProgress;
-use super::sending::SendJob;
 use super::theme::Theme;
 use super::throughput::Throughput;
 
@@ -30,51 +32,6 @@ use super::throughput::Throughput;
 pub const PAGE_ROWS: usize = 10;
 /// Queue rows kept; the oldest finished rows go first.
 pub const QUEUE_CAPACITY: usize = 1_000;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum PaneId {
-    Accounts,
-    Queue,
-    Files,
-    Errors,
-}
-
-impl PaneId {
-    pub const ALL: [PaneId; 4] = [
-        PaneId::Accounts,
-        PaneId::Queue,
-        PaneId::Files,
-        PaneId::Errors,
-    ];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            PaneId::Accounts => "Accounts",
-            PaneId::Queue => "Dropbox queue",
-            PaneId::Files => "All Files",
-            PaneId::Errors => "Error log",
-        }
-    }
-
-    /// The tab strip's word when the full titles do not fit.
-    pub fn short_title(self) -> &'static str {
-        match self {
-            PaneId::Accounts => "Accounts",
-            PaneId::Queue => "Queue",
-            PaneId::Files => "Files",
-            PaneId::Errors => "Errors",
-        }
-    }
-
-    fn index(self) -> usize {
-        PaneId::ALL.iter().position(|p| *p == self).unwrap_or(0)
-    }
-
-    fn offset(self, by: isize) -> PaneId {
-        let n = PaneId::ALL.len() as isize;
-        PaneId::ALL[(self.index() as isize + by).rem_euclid(n) as usize]
-    }
-}
 
 /// What the event loop must do after a state change.
 #[derive(Clone, Debug, PartialEq)]

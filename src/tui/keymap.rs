@@ -3,8 +3,29 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::all_files::keys::FilesAction;
-use super::app::PaneId;
+use super::pane_id::PaneId;
+
+/// What the All Files keys mean (see [`BINDINGS`] for which key is which).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilesAction {
+    CycleSort,
+    ReverseSort,
+    FilterName,
+    ToggleDropbox,
+    CycleKind,
+    CycleCollection,
+    Mark,
+    MarkRange,
+    MarkAll,
+    ClearMarks,
+    Edit,
+    BatchAdd,
+    Preview,
+    /// Send the marked files (or the highlighted one) to Dropbox (`tui/sending.rs`).
+    Send,
+    /// A Dropbox shared link to the highlighted file (or the `*`-marked collection).
+    Share,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {

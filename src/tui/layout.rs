@@ -263,20 +263,3 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
-
-/// A `width`-wide text gauge "[#####·····]  42%", for lists and tables alike.
-pub fn gauge(used: u64, limit: u64, width: usize) -> (String, u64) {
-    let percent = used
-        .saturating_mul(100)
-        .checked_div(limit)
-        .unwrap_or(0)
-        .min(999);
-    let filled = ((percent.min(100) as usize) * width).div_ceil(100);
-    let bar = format!(
-        "[{}{}] {:>3}%",
-        "#".repeat(filled),
-        "·".repeat(width - filled.min(width)),
-        percent
-    );
-    (bar, percent)
-}

@@ -16,6 +16,7 @@ pub mod keymap;
 pub mod keymap_config;
 pub mod layout;
 pub mod logging;
+pub mod pane_id;
 pub mod panes;
 pub mod paste_paths;
 pub mod path_completion;

@@ -109,6 +109,23 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// A `width`-wide text gauge "[#####·····]  42%", for lists and tables alike.
+pub fn gauge(used: u64, limit: u64, width: usize) -> (String, u64) {
+    let percent = used
+        .saturating_mul(100)
+        .checked_div(limit)
+        .unwrap_or(0)
+        .min(999);
+    let filled = ((percent.min(100) as usize) * width).div_ceil(100);
+    let bar = format!(
+        "[{}{}] {:>3}%",
+        "#".repeat(filled),
+        "·".repeat(width - filled.min(width)),
+        percent
+    );
+    (bar, percent)
+}
+
 /// `s` escaped, not cut (for wrapped detail views).
 pub fn clean(s: &str) -> String {
     escape_for_terminal(s).into_owned()

@@ -15,27 +15,7 @@ use super::{AllFiles, CountPurpose, FilesReply, FilesRequest, KINDS, Marked};
 use crate::tui::dialogs::Dialog;
 use crate::tui::dialogs::collections::{BatchDialog, EditDialog};
 
-/// What the All Files keys mean (see `keymap.rs` for which key is which).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FilesAction {
-    CycleSort,
-    ReverseSort,
-    FilterName,
-    ToggleDropbox,
-    CycleKind,
-    CycleCollection,
-    Mark,
-    MarkRange,
-    MarkAll,
-    ClearMarks,
-    Edit,
-    BatchAdd,
-    Preview,
-    /// Send the marked files (or the highlighted one) to Dropbox (`tui/sending.rs`).
-    Send,
-    /// A Dropbox shared link to the highlighted file (or the `*`-marked collection).
-    Share,
-}
+pub use crate::tui::keymap::FilesAction;
 
 fn effects(requests: Vec<FilesRequest>) -> Vec<Effect> {
     requests.into_iter().map(Effect::Files).collect()

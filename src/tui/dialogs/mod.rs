@@ -20,11 +20,10 @@ use tui_input::backend::crossterm::to_input_request;
 use tui_input::{Input, InputRequest};
 
 use super::actions::{ConsoleAction, Secret};
-use super::sending::SendJob;
 use crate::library::model::CollectionId;
 use crate::library::store::links::LinkState;
 use collections::{BatchDialog, CollectionsOutcome, EditDialog};
-use send::{SendDialog, SendOutcome, SentDialog, ShareDialog};
+use send::{SendDialog, SendJob, SendOutcome, SentDialog, ShareDialog};
 use upload::{UploadDialog, UploadOutcome};
 
 pub enum Dialog {

@@ -9,8 +9,7 @@ use ratatui::widgets::{List, ListItem, ListState};
 use crate::library::actions::AccountSummary;
 use crate::library::store::links::BackendKind;
 use crate::tui::app::{App, PaneId};
-use crate::tui::layout::gauge;
-use crate::tui::text::{bytes, fit, fit_middle, fit_start};
+use crate::tui::text::{bytes, fit, fit_middle, fit_start, gauge};
 use unicode_width::UnicodeWidthStr;
 
 /// Usage at or above this share of the plan is shown as a warning.
