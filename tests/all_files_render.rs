@@ -23,7 +23,7 @@ use smartimage::tui::{ConsoleOptions, layout, load_view};
 
 const OPERATOR: &str = "operator@demo.smartimage.test";
 const FIXED_TIME: i64 = 1_795_000_000;
-const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+const SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (200, 60)];
 
 fn demo() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();

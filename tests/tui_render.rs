@@ -435,7 +435,7 @@ fn account_dialogs_at_both_sizes_in_colour_and_without() {
             .unwrap();
     }
     type Open = fn(&mut App);
-    let cases: [(&str, &str, Open); 5] = [
+    let cases: [(&str, &str, Open); 8] = [
         ("link_folder", OWNER, |app| {
             select(app, "Bakery");
             press(app, KeyCode::Char('f'));
@@ -457,6 +457,35 @@ fn account_dialogs_at_both_sizes_in_colour_and_without() {
             select(app, "Acme");
             press(app, KeyCode::Char('u'));
         }),
+        ("confirm_pause", OWNER, |app| {
+            select(app, "Acme");
+            press(app, KeyCode::Char('p'));
+        }),
+        ("api_link_wrong_code", OWNER, |app| {
+            select(app, "Bakery");
+            app.api_link_started("Bakery", Ok(FIXED_AUTHORIZE_URL.into()));
+            for c in "abc".chars() {
+                press(app, KeyCode::Char(c));
+            }
+            let effects = app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+            let [Effect::Run(finish)] = &effects[..] else {
+                panic!("{effects:?}")
+            };
+            app.action_finished(
+                finish,
+                Err("Dropbox refused the code: it is wrong or was used already".into()),
+            );
+        }),
+        ("link_folder_matches", OWNER, |app| {
+            select(app, "Bakery");
+            let mut dialog = Dialog::link_folder("Bakery", Some("~/Dropbox/Ap"));
+            dialog.path_completed(
+                "~/Dropbox/Ap",
+                "~/Dropbox/App".into(),
+                vec!["Apps/".into(), "Appendix/".into()],
+            );
+            app.dialog = Some(dialog);
+        }),
         ("delegate", OWNER, |app| {
             select(app, "Acme");
             press(app, KeyCode::Char('d'));
@@ -472,7 +501,7 @@ fn account_dialogs_at_both_sizes_in_colour_and_without() {
             let mut app = app_as(&demo, theme, who);
             open(&mut app);
             assert!(app.dialog.is_some(), "{name}: no dialog");
-            for size in [SMALL, LARGE] {
+            for size in [SMALL, LARGE, HUGE] {
                 let terminal = render(&app, size);
                 insta::assert_snapshot!(
                     format!("dialog_{name}_{}x{}_{mode}", size.0, size.1),

@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragraph, Wrap};
 use tui_input::Input;
 
-use super::Dialog;
 use super::upload::{Lookup, UploadDialog};
+use super::{Dialog, keys};
 use crate::tui::text::{bytes, clean, fit};
 use crate::tui::theme::Theme;
 
@@ -56,7 +56,7 @@ pub fn draw(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: Theme, copy_k
                 &title,
                 text,
                 field,
-                "Enter links · Tab completes · Esc cancels",
+                &keys::hint(keys::LINK_FOLDER),
             );
         }
         Dialog::ApiLink {
@@ -87,14 +87,7 @@ pub fn draw(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: Theme, copy_k
             let lines = vec![
                 Line::from(clean(question)),
                 Line::from(""),
-                Line::from(vec![
-                    Span::styled("y", theme.key()),
-                    Span::raw(" yes   "),
-                    Span::styled("n", theme.key()),
-                    Span::raw("/"),
-                    Span::styled("Esc", theme.key()),
-                    Span::raw(" no"),
-                ]),
+                Line::from(Span::styled(keys::hint(keys::CONFIRM), theme.key())),
             ];
             text_box(
                 frame,
@@ -246,14 +239,14 @@ fn upload_dialog(frame: &mut Frame, area: Rect, theme: Theme, dialog: &UploadDia
         field_inner,
     );
     frame.render_widget(Paragraph::new(below).wrap(Wrap { trim: false }), below_area);
-    let hint = if dialog.account.is_some() {
-        "Enter uploads · Tab completes · Esc cancels"
+    let hint = keys::hint(if dialog.account.is_some() {
+        keys::UPLOAD
     } else {
-        "Tab completes · Esc cancels"
-    };
+        keys::UPLOAD_NO_ACCOUNT
+    });
     frame.render_widget(
         Paragraph::new(Span::styled(
-            fit(hint, hint_area.width as usize),
+            fit(&hint, hint_area.width as usize),
             theme.dim(),
         )),
         hint_area,
@@ -410,7 +403,8 @@ impl ApiState<'_> {
             "checking the code with Dropbox…".into()
         } else {
             format!(
-                "Enter links · Esc cancels · {} copies the page",
+                "{} · {} copy the page",
+                keys::hint(keys::API_LINK),
                 self.copy_key
             )
         }

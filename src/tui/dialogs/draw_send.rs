@@ -38,7 +38,7 @@ pub fn send(frame: &mut Frame, area: Rect, theme: Theme, dialog: &SendDialog) {
         " Send to Dropbox ",
         text,
         &dialog.subfolder,
-        "Enter sends · Esc cancels",
+        &super::keys::hint(super::keys::SEND),
     );
 }
 

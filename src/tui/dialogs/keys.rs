@@ -50,6 +50,8 @@ pub const UPLOAD: &[DialogKey] = &[
     k("Tab", "complete"),
     k("Esc", "cancel"),
 ];
+/// Upload… on *All accounts*: nothing to upload to until an account is picked.
+pub const UPLOAD_NO_ACCOUNT: &[DialogKey] = &[k("Tab", "complete"), k("Esc", "cancel")];
 pub const SEND: &[DialogKey] = &[k("Enter", "send"), k("Esc", "cancel")];
 pub const SENT: &[DialogKey] = &[k("Enter/Esc", "close")];
 pub const SENT_SHARE: &[DialogKey] = &[k("L", "share the folder"), k("Enter/Esc", "close")];

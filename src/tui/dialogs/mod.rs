@@ -189,6 +189,7 @@ impl Dialog {
             Dialog::LinkFolder { .. } => keys::LINK_FOLDER,
             Dialog::ApiLink { .. } => keys::API_LINK,
             Dialog::PickAdmin { .. } => keys::PICK_ADMIN,
+            Dialog::Upload(upload) if upload.account.is_none() => keys::UPLOAD_NO_ACCOUNT,
             Dialog::Upload(_) => keys::UPLOAD,
             Dialog::Send(_) => keys::SEND,
             Dialog::Sent(sent) if sent.share.is_some() => keys::SENT_SHARE,
