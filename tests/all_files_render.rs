@@ -65,10 +65,10 @@ impl Console {
             }
         }
         app.apply_view(view);
-        for e in &mut app.errors {
+        for e in &mut app.errors.rows {
             e.at = FIXED_TIME;
         }
-        app.errors.sort_by(|a, b| a.path.cmp(&b.path));
+        app.errors.rows.sort_by(|a, b| a.path.cmp(&b.path));
         let mut console = Console { app, library };
         console.app.files.order.sort = SortKey::Name;
         console.app.files.order.descending = false;

@@ -409,7 +409,7 @@ fn a_console_retry_without_the_engine_shows_the_file_queued_for_retry_not_gone()
         .draw(|f| smartimage::tui::layout::draw(f, &app))
         .unwrap();
     assert!(terminal.backend().to_string().contains("retry pending"));
-    app.error_detail = true;
+    app.errors.detail = true;
     terminal
         .draw(|f| smartimage::tui::layout::draw(f, &app))
         .unwrap();

@@ -52,7 +52,7 @@ fn app_with_errors() -> App {
         links: HashMap::from([("Acme".to_string(), 7)]),
         ..LibraryView::default()
     };
-    app.errors = vec![
+    app.errors.rows = vec![
         error(3, "Acme", 30),
         error(2, "Bakery", 20),
         error(1, "Acme", 10),
@@ -121,19 +121,19 @@ fn question_mark_opens_help_and_any_other_key_closes_it() {
 fn movement_stays_inside_the_list() {
     let mut app = app_with_errors();
     app.handle_key(ch('k'));
-    assert_eq!(app.selection.errors, 0);
+    assert_eq!(app.errors.cursor, 0);
     app.handle_key(ch('j'));
     app.handle_key(key(KeyCode::Down));
     app.handle_key(ch('j'));
-    assert_eq!(app.selection.errors, 2);
+    assert_eq!(app.errors.cursor, 2);
     app.handle_key(ch('g'));
-    assert_eq!(app.selection.errors, 0);
+    assert_eq!(app.errors.cursor, 0);
     app.handle_key(KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT));
-    assert_eq!(app.selection.errors, 2);
+    assert_eq!(app.errors.cursor, 2);
     app.handle_key(key(KeyCode::PageUp));
-    assert_eq!(app.selection.errors, 0);
+    assert_eq!(app.errors.cursor, 0);
     app.handle_key(key(KeyCode::PageDown));
-    assert_eq!(app.selection.errors, 2);
+    assert_eq!(app.errors.cursor, 2);
 }
 
 #[test]
@@ -157,8 +157,8 @@ fn r_retries_the_selected_failed_file_through_the_library_like_the_cli() {
             items: vec![3]
         })]
     );
-    assert!(app.errors[0].retrying);
-    assert!(!app.errors[2].retrying);
+    assert!(app.errors.rows[0].retrying);
+    assert!(!app.errors.rows[2].retrying);
 }
 
 #[test]
@@ -172,9 +172,9 @@ fn capital_r_retries_every_failed_file_of_the_account() {
             items: vec![]
         })]
     );
-    assert!(app.errors[0].retrying && app.errors[2].retrying);
+    assert!(app.errors.rows[0].retrying && app.errors.rows[2].retrying);
     assert!(
-        !app.errors[1].retrying,
+        !app.errors.rows[1].retrying,
         "another account's file is left alone"
     );
 }
@@ -191,12 +191,12 @@ fn retrying_without_a_link_says_so_instead_of_sending_anything() {
 fn enter_toggles_the_error_detail_and_esc_closes_it() {
     let mut app = app_with_errors();
     app.handle_key(key(KeyCode::Enter));
-    assert!(app.error_detail);
+    assert!(app.errors.detail);
     app.handle_key(key(KeyCode::Enter));
-    assert!(!app.error_detail);
+    assert!(!app.errors.detail);
     app.handle_key(key(KeyCode::Enter));
     app.handle_key(key(KeyCode::Esc));
-    assert!(!app.error_detail);
+    assert!(!app.errors.detail);
 }
 
 #[test]
@@ -204,7 +204,7 @@ fn enter_means_nothing_outside_the_error_log() {
     let mut app = app_with_errors();
     app.focus = PaneId::Files;
     assert_eq!(app.handle_key(key(KeyCode::Enter)), vec![]);
-    assert!(!app.error_detail);
+    assert!(!app.errors.detail);
     assert_eq!(app.handle_key(ch('r')), vec![], "r is an Error log key");
 }
 
@@ -400,7 +400,7 @@ fn the_replayed_history_fills_the_queue_and_reads_the_library_once() {
     // The library read that follows has the errors as they are now: a failure of the past
     // that was dealt with meanwhile is not kept.
     app.apply_view(LibraryView::default());
-    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    assert!(app.errors.rows.is_empty(), "{:?}", app.errors.rows);
 }
 
 #[test]
@@ -447,7 +447,10 @@ fn queue_rows_follow_engine_events_newest_first() {
         QueueState::Failed("unsupported_format".into())
     );
     assert_eq!(app.totals.imported, 1);
-    assert_eq!(app.errors[0].item, 2, "a live failure enters the error log");
+    assert_eq!(
+        app.errors.rows[0].item, 2,
+        "a live failure enters the error log"
+    );
 }
 
 #[test]
@@ -597,7 +600,7 @@ fn a_server_error_shows_in_the_error_log_as_waiting_for_its_retry_not_as_failed(
         app.queue[0].state,
         QueueState::Retrying("server_error".into())
     );
-    let row = &app.errors[0];
+    let row = &app.errors.rows[0];
     assert_eq!(row.kind, "server_error");
     assert_eq!(
         row.state,
@@ -609,20 +612,20 @@ fn a_server_error_shows_in_the_error_log_as_waiting_for_its_retry_not_as_failed(
         item: item(5, "Acme"),
         file: 9,
     });
-    assert!(app.errors.is_empty());
+    assert!(app.errors.rows.is_empty());
 }
 
 #[test]
 fn a_refused_retry_opens_a_notice_and_the_rows_are_no_longer_marked() {
     let mut app = app_with_errors();
     app.handle_key(ch('R'));
-    assert!(app.errors[0].retrying);
+    assert!(app.errors.rows[0].retrying);
     let action = ConsoleAction::Retry {
         account: "Acme".into(),
         items: vec![],
     };
     app.action_finished(&action, Err("ann is not an admin of \"Acme\"".into()));
-    assert!(!app.errors[0].retrying);
+    assert!(!app.errors.rows[0].retrying);
     assert!(app.dialog.is_some());
     app.handle_key(key(KeyCode::Esc));
     assert!(app.dialog.is_none());
@@ -639,13 +642,10 @@ fn the_mouse_is_off_until_m_and_then_scrolls_and_focuses() {
         modifiers: KeyModifiers::NONE,
     };
     assert_eq!(app.handle_mouse(wheel, Some(PaneId::Errors)), vec![]);
-    assert_eq!(
-        app.selection.errors, 0,
-        "mouse reports are ignored while off"
-    );
+    assert_eq!(app.errors.cursor, 0, "mouse reports are ignored while off");
     assert_eq!(app.handle_key(ch('m')), vec![Effect::Mouse(true)]);
     app.handle_mouse(wheel, Some(PaneId::Errors));
-    assert_eq!(app.selection.errors, 1);
+    assert_eq!(app.errors.cursor, 1);
     let click = MouseEvent {
         kind: MouseEventKind::Down(MouseButton::Left),
         ..wheel
@@ -870,7 +870,7 @@ fn a_library_read_replaces_the_error_rows_it_no_longer_has() {
         ..LibraryView::default()
     };
     let error_items = |app: &App| {
-        let mut items: Vec<i64> = app.errors.iter().map(|e| e.item).collect();
+        let mut items: Vec<i64> = app.errors.rows.iter().map(|e| e.item).collect();
         items.sort();
         items
     };
@@ -962,7 +962,7 @@ fn ctrl_y_in_the_authorize_dialog_copies_its_page_with_osc_52() {
 #[test]
 fn a_refused_upload_is_not_retried_and_says_how_to_try_again() {
     let mut app = app_with_errors();
-    app.errors[0].upload = true;
+    app.errors.rows[0].upload = true;
     assert_eq!(app.handle_key(ch('r')), vec![]);
     let said = app.last_problem.clone().unwrap();
     assert!(said.contains("upload it again"), "{said}");

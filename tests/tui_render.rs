@@ -193,10 +193,10 @@ fn app_as(demo: &DemoLike, theme: Theme, who: &str) -> App {
         link: acme_link,
         wait: Duration::from_secs(42),
     });
-    for e in &mut app.errors {
+    for e in &mut app.errors.rows {
         e.at = FIXED_TIME;
     }
-    app.errors.sort_by(|a, b| a.path.cmp(&b.path));
+    app.errors.rows.sort_by(|a, b| a.path.cmp(&b.path));
     app
 }
 
@@ -353,7 +353,7 @@ fn hostile_names_are_shown_escaped_never_sent_to_the_terminal() {
         OPERATOR.into(),
         Theme { color: true },
     );
-    app.errors = vec![smartimage::tui::app::ErrorRow {
+    app.errors.rows = vec![smartimage::tui::app::ErrorRow {
         item: 1,
         account: "Acme".into(),
         path: "/Acme/\u{1b}]52;c;cGF3bmVk\u{7}evil\u{202e}gnp.exe".into(),
@@ -369,7 +369,7 @@ fn hostile_names_are_shown_escaped_never_sent_to_the_terminal() {
     }];
     app.focus = PaneId::Errors;
     for detail in [false, true] {
-        app.error_detail = detail;
+        app.errors.detail = detail;
         // Wide enough that the row keeps the escaped middle of the path and its detail.
         let terminal = render(&app, HUGE);
         for cell in terminal.backend().buffer().content() {
@@ -825,7 +825,7 @@ fn a_refused_upload_s_detail_tells_the_truth_at_every_size() {
     let demo = demo_like();
     for theme in [Theme { color: true }, Theme { color: false }] {
         let mut app = app(&demo, theme);
-        app.errors.insert(
+        app.errors.rows.insert(
             0,
             ErrorRow {
                 item: 9_001,

@@ -1,7 +1,7 @@
 //! The console's state and what keys and engine events do to it. Pure: no terminal, no I/O —
 //! `handle_key` and `apply_engine` return [`Effect`]s the event loop carries out.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyEvent, MouseEvent};
@@ -15,6 +15,7 @@ use crate::library::store::engine_events::DayTotals;
 use crate::library::store::import_items::{ItemId, ItemState};
 use crate::library::store::links::LinkId;
 
+pub use super::error_log::ErrorRow;
 pub use super::pane_id::PaneId;
 
 use super::actions::ConsoleAction;
@@ -22,6 +23,7 @@ use super::all_files::{AllFiles, FilesRequest};
 use super::dialogs::send::SendJob;
 use super::dialogs::{Dialog, DialogOutcome};
 pub use super::engine_state::EngineStatus;
+use super::error_log::ErrorLog;
 use super::keymap::Action;
 use super::keymap_config::Keymap;
 use super::send_progress::SendProgress;
@@ -132,56 +134,6 @@ pub struct QueueRow {
     pub upload: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ErrorRow {
-    pub item: ItemId,
-    pub account: String,
-    pub path: String,
-    pub size: u64,
-    pub kind: String,
-    pub detail: String,
-    /// Unix seconds.
-    pub at: i64,
-    /// Sent back to the engine; leaves the log on the next refresh.
-    pub retrying: bool,
-    /// `Failed` (in the customer's report), `Retrying` (tried again automatically from
-    /// `next_attempt_at`) or `QueuedForRetry` (an admin's retry, from any process, waiting for
-    /// the engine that runs).
-    pub state: ItemState,
-    /// Unix seconds.
-    pub next_attempt_at: Option<i64>,
-    /// The TXT report in Dropbox that lists this failure, once one was written.
-    pub report: Option<String>,
-    /// A refused direct upload (not retried: upload the file again).
-    pub upload: bool,
-}
-
-impl ErrorRow {
-    /// The row of an import the engine just failed or will try again.
-    fn from_engine(
-        item: crate::import::events::ItemRef,
-        kind: crate::library::policy::ErrorKind,
-        detail: String,
-        state: ItemState,
-        next_attempt_at: Option<i64>,
-    ) -> ErrorRow {
-        ErrorRow {
-            item: item.item,
-            account: item.account,
-            path: item.path,
-            size: item.size,
-            kind: kind.as_str().into(),
-            detail,
-            at: time::OffsetDateTime::now_utc().unix_timestamp(),
-            retrying: false,
-            state,
-            next_attempt_at,
-            report: None,
-            upload: false,
-        }
-    }
-}
-
 /// A wait Dropbox asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RateLimit {
@@ -193,7 +145,6 @@ pub struct RateLimit {
 pub struct Selection {
     pub accounts: usize,
     pub queue: usize,
-    pub errors: usize,
 }
 
 /// How long the footer's outcome and problem lines, and All Files' notice, stay.
@@ -208,18 +159,13 @@ pub struct App {
     pub help: bool,
     /// First help line shown (the overlay scrolls when the keys do not fit the terminal).
     pub help_scroll: usize,
-    pub error_detail: bool,
     pub selection: Selection,
     pub view: LibraryView,
     /// Newest first.
     pub queue: VecDeque<QueueRow>,
     pub totals: PassSummary,
-    /// Newest first.
-    pub errors: Vec<ErrorRow>,
-    /// Items that failed since the last library read was applied: a read taken just before
-    /// the failure keeps their rows once; any other row missing from a read is gone (fixed,
-    /// retried, or its link was replaced by a relink).
-    pub failed_since_read: HashSet<ItemId>,
+    /// The error log: its rows, cursor and detail view.
+    pub errors: ErrorLog,
     pub rate_limits: HashMap<LinkId, RateLimit>,
     pub last_problem: Option<String>,
     pub now: Instant,
@@ -263,13 +209,11 @@ impl App {
             focus: PaneId::Accounts,
             help: false,
             help_scroll: 0,
-            error_detail: false,
             selection: Selection::default(),
             view: LibraryView::default(),
             queue: VecDeque::new(),
             totals: PassSummary::default(),
-            errors: Vec::new(),
-            failed_since_read: HashSet::new(),
+            errors: ErrorLog::default(),
             rate_limits: HashMap::new(),
             last_problem: None,
             now: Instant::now(),
@@ -328,14 +272,11 @@ impl App {
     }
 
     pub fn error_rows(&self) -> Vec<&ErrorRow> {
-        self.errors
-            .iter()
-            .filter(|r| self.in_scope(&r.account))
-            .collect()
+        self.errors.in_scope(self.scoped_account())
     }
 
     pub fn selected_error(&self) -> Option<&ErrorRow> {
-        self.error_rows().get(self.selection.errors).copied()
+        self.errors.selected(self.scoped_account())
     }
 
     /// Rows of a pane with a cursor of its own (All Files keeps its cursor in its window).
@@ -353,7 +294,7 @@ impl App {
             PaneId::Accounts => Some(&mut self.selection.accounts),
             PaneId::Queue => Some(&mut self.selection.queue),
             PaneId::Files => None,
-            PaneId::Errors => Some(&mut self.selection.errors),
+            PaneId::Errors => Some(&mut self.errors.cursor),
         }
     }
 
@@ -380,8 +321,7 @@ impl App {
         if pane == PaneId::Accounts {
             // The other panes follow the account.
             self.selection.queue = 0;
-            self.selection.errors = 0;
-            self.error_detail = false;
+            self.errors.rescoped();
             // All Files reads the new account's files; answers for the old one are dropped.
             let mut effects = vec![Effect::Refresh];
             effects.extend(self.files_start());
@@ -441,10 +381,10 @@ impl App {
                 self.help_scroll = 0;
             }
             Action::CloseOverlay => {
-                if !self.error_detail && self.zoom {
+                if !self.errors.detail && self.zoom {
                     self.zoom = false;
                 }
-                self.error_detail = false;
+                self.errors.detail = false;
             }
             Action::Zoom => self.zoom = !self.zoom,
             // Only the Dropbox authorize dialog has a page to copy (`dialog_key`).
@@ -464,7 +404,7 @@ impl App {
                 if self.selected_error().is_none() {
                     return vec![];
                 }
-                self.error_detail = !self.error_detail;
+                self.errors.detail = !self.errors.detail;
             }
             Action::RetryItem | Action::RetryAccount => return self.retry(action),
             Action::LinkApi
@@ -648,9 +588,7 @@ impl App {
             Err(why) => {
                 self.status = None;
                 if let ConsoleAction::Retry { account, .. } = action {
-                    for row in self.errors.iter_mut().filter(|r| &r.account == account) {
-                        row.retrying = false;
-                    }
+                    self.errors.retry_refused(account);
                 }
                 self.dialog = Some(Dialog::notice("Not done", why));
                 vec![Effect::Refresh]
@@ -694,13 +632,8 @@ impl App {
         } else {
             vec![]
         };
-        for row in self
-            .errors
-            .iter_mut()
-            .filter(|r| r.account == account && (action == Action::RetryAccount || r.item == item))
-        {
-            row.retrying = true;
-        }
+        let only = (action == Action::RetryItem).then_some(item);
+        self.errors.mark_retrying(&account, only);
         // Through the library, as `smartimage retry` does: same permission check, same audit
         // row. The engine (here or in another process) takes the items on its next pass.
         self.start(ConsoleAction::Retry { account, items })
@@ -737,7 +670,7 @@ impl App {
                 // New files appear where the admin is looking, selection kept.
                 effects.extend(self.files_reload());
                 // A file that waited for a retry is no longer an error.
-                self.errors.retain(|e| e.upload || e.item != item.item);
+                self.errors.imported(item.item);
                 self.totals.imported += 1;
                 self.totals.imported_bytes += item.size;
                 self.set_state(item.item, QueueState::Imported)
@@ -754,12 +687,13 @@ impl App {
                 self.download_started.remove(&item.item);
                 self.totals.failed += 1;
                 self.set_state(item.item, QueueState::Failed(kind.as_str().into()));
-                self.errors.retain(|e| e.item != item.item);
-                self.failed_since_read.insert(item.item);
-                self.errors.insert(
-                    0,
-                    ErrorRow::from_engine(item, kind, detail, ItemState::Failed, None),
-                );
+                self.errors.failed(ErrorRow::from_engine(
+                    item,
+                    kind,
+                    detail,
+                    ItemState::Failed,
+                    None,
+                ));
             }
             EngineEvent::Retrying {
                 item,
@@ -771,17 +705,13 @@ impl App {
                 self.download_started.remove(&item.item);
                 self.totals.retrying += 1;
                 self.set_state(item.item, QueueState::Retrying(kind.as_str().into()));
-                self.errors.retain(|e| e.upload || e.item != item.item);
-                self.errors.insert(
-                    0,
-                    ErrorRow::from_engine(
-                        item,
-                        kind,
-                        detail,
-                        ItemState::Retrying,
-                        Some(next_attempt_at),
-                    ),
-                );
+                self.errors.retrying(ErrorRow::from_engine(
+                    item,
+                    kind,
+                    detail,
+                    ItemState::Retrying,
+                    Some(next_attempt_at),
+                ));
             }
             EngineEvent::RateLimited { link, wait } => {
                 let account = self
@@ -826,22 +756,12 @@ impl App {
                 }
             }
             EngineEvent::ReportWritten { account, path, .. } => {
-                // The account folder's one report lists every failure of the account (those
-                // waiting to be tried again are not the customer's to see).
-                for row in self
-                    .errors
-                    .iter_mut()
-                    .filter(|r| r.account == account && !r.upload && r.state == ItemState::Failed)
-                {
-                    row.report = Some(path.clone());
-                }
-                visible = self.error_detail;
+                self.errors.report_written(&account, &path);
+                visible = self.errors.detail;
             }
             EngineEvent::ReportRemoved { account, .. } => {
-                for row in self.errors.iter_mut().filter(|r| r.account == account) {
-                    row.report = None;
-                }
-                visible = self.error_detail;
+                self.errors.report_removed(&account);
+                visible = self.errors.detail;
             }
             EngineEvent::OurReportLeft { item } => {
                 // Not the customer's file: it leaves the queue as if never found.
@@ -912,46 +832,7 @@ impl App {
                     .position(|a| a.account.name == name)
             })
             .map_or(0, |i| i + 1);
-        let live: HashMap<ItemId, ErrorRow> = self
-            .errors
-            .drain(..)
-            .filter(|e| !e.retrying)
-            .map(|e| (e.item, e))
-            .collect();
-        self.errors = self
-            .view
-            .failures
-            .iter()
-            .map(|f| ErrorRow {
-                item: f.id,
-                account: f.account.clone(),
-                path: f.path.clone(),
-                size: f.size,
-                kind: f.kind.clone(),
-                detail: f.detail.clone(),
-                at: f.updated_at,
-                retrying: false,
-                state: f.state,
-                next_attempt_at: f.next_attempt_at,
-                report: f.report_path.clone(),
-                upload: false,
-            })
-            .collect();
-        // A failure seen live but not yet in the store read keeps its row (a refused upload
-        // is never in the store), unless the read has that file failing already.
-        let failed_since_read = std::mem::take(&mut self.failed_since_read);
-        for (item, row) in live {
-            let missed = row.upload || failed_since_read.contains(&item);
-            let listed = self
-                .errors
-                .iter()
-                .any(|e| e.item == item || (e.account == row.account && e.path == row.path));
-            if missed && !listed {
-                self.errors.push(row);
-            }
-        }
-        self.errors
-            .sort_by(|a, b| b.at.cmp(&a.at).then(b.item.cmp(&a.item)));
+        self.errors.apply_read(&self.view.failures);
         for pane in [PaneId::Errors, PaneId::Queue] {
             let len = self.rows_in(pane);
             if let Some(c) = self.cursor(pane) {

@@ -124,7 +124,17 @@ fn draw_pane(frame: &mut Frame, area: Rect, app: &App, pane: PaneId) {
         PaneId::Accounts => panes::accounts::draw(frame, inner, app),
         PaneId::Queue => panes::queue::draw(frame, inner, app),
         PaneId::Files => panes::files::draw(frame, inner, app),
-        PaneId::Errors => panes::errors::draw(frame, inner, app),
+        PaneId::Errors => panes::errors::draw(
+            frame,
+            inner,
+            &app.errors,
+            &panes::errors::Context {
+                scope: app.scoped_account(),
+                focused,
+                theme: app.theme,
+                keymap: &app.keymap,
+            },
+        ),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod ask;
 pub mod dialogs;
 pub mod engine_state;
 pub mod engines;
+pub mod error_log;
 pub mod event_loop;
 pub mod follow;
 pub mod host;

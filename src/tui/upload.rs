@@ -99,24 +99,20 @@ impl App {
             } => {
                 self.totals.failed += 1;
                 self.set_state(upload.upload, QueueState::Failed(kind.as_str().into()));
-                self.errors.retain(|e| e.item != upload.upload);
-                self.errors.insert(
-                    0,
-                    ErrorRow {
-                        item: upload.upload,
-                        account: upload.account,
-                        path: upload.path,
-                        size: upload.size,
-                        kind: kind.as_str().into(),
-                        detail,
-                        at: time::OffsetDateTime::now_utc().unix_timestamp(),
-                        retrying: false,
-                        state: crate::library::store::import_items::ItemState::Failed,
-                        next_attempt_at: None,
-                        report: None,
-                        upload: true,
-                    },
-                );
+                self.errors.upload_refused(ErrorRow {
+                    item: upload.upload,
+                    account: upload.account,
+                    path: upload.path,
+                    size: upload.size,
+                    kind: kind.as_str().into(),
+                    detail,
+                    at: time::OffsetDateTime::now_utc().unix_timestamp(),
+                    retrying: false,
+                    state: crate::library::store::import_items::ItemState::Failed,
+                    next_attempt_at: None,
+                    report: None,
+                    upload: true,
+                });
             }
             _ => {}
         }

@@ -9,13 +9,24 @@ use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
 
 use crate::library::policy::ErrorKind;
 use crate::library::store::import_items::ItemState;
-use crate::tui::app::{App, ErrorRow, PaneId};
+use crate::tui::error_log::{ErrorLog, ErrorRow};
 use crate::tui::keymap::Action;
+use crate::tui::keymap_config::Keymap;
 use crate::tui::text::{bytes, clean, fit, fit_middle, time_utc};
+use crate::tui::theme::Theme;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let theme = app.theme;
-    let rows = app.error_rows();
+/// What the error log is drawn with besides its own state.
+pub struct Context<'a> {
+    /// The account in scope (`None`: all).
+    pub scope: Option<&'a str>,
+    pub focused: bool,
+    pub theme: Theme,
+    pub keymap: &'a Keymap,
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, log: &ErrorLog, cx: &Context) {
+    let theme = cx.theme;
+    let rows = log.in_scope(cx.scope);
     if rows.is_empty() {
         frame.render_widget(
             Paragraph::new(Span::styled("No failed imports.", theme.dim())),
@@ -23,8 +34,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         );
         return;
     }
-    if app.error_detail
-        && let Some(e) = app.selected_error()
+    if log.detail
+        && let Some(e) = log.selected(cx.scope)
     {
         let mut lines = vec![
             Line::from(vec![
@@ -76,15 +87,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 if e.upload {
                     format!(
                         "Nothing was stored and the file on this server is unchanged. A refused upload is not retried: fix the file, then upload it again ({} in All Files). {} closes.",
-                        app.keymap.label_of(Action::Upload),
-                        app.keymap.label_of(Action::ToggleDetail),
+                        cx.keymap.label_of(Action::Upload),
+                        cx.keymap.label_of(Action::ToggleDetail),
                     )
                 } else {
                     format!(
                         "The file stays in Dropbox. {} retries it, {} retries the account's, {} closes.",
-                        app.keymap.label_of(Action::RetryItem),
-                        app.keymap.label_of(Action::RetryAccount),
-                        app.keymap.label_of(Action::ToggleDetail),
+                        cx.keymap.label_of(Action::RetryItem),
+                        cx.keymap.label_of(Action::RetryAccount),
+                        cx.keymap.label_of(Action::ToggleDetail),
                     )
                 },
                 theme.dim(),
@@ -121,8 +132,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let rest = w.saturating_sub(time_w + account_w + kind_w + 4);
     let file_w = if w < 70 { rest } else { (rest * 3 / 5).max(8) };
     let detail_w = w.saturating_sub(time_w + account_w + kind_w + file_w + 4);
-    let shown = super::visible_rows(app.selection.errors, rows.len(), area.height as usize);
-    let selected = app.selection.errors.saturating_sub(shown.start);
+    let shown = super::visible_rows(log.cursor, rows.len(), area.height as usize);
+    let selected = log.cursor.saturating_sub(shown.start);
     let table_rows = rows[shown].iter().map(|e| {
         let kind = if e.retrying {
             "retrying…".to_owned()
@@ -164,7 +175,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Constraint::Min(0),
         ],
     )
-    .row_highlight_style(if app.focus == PaneId::Errors {
+    .row_highlight_style(if cx.focused {
         theme.selected()
     } else {
         ratatui::style::Style::new()
