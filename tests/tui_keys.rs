@@ -396,7 +396,7 @@ fn the_replayed_history_fills_the_queue_and_reads_the_library_once() {
         },
     ]);
     assert_eq!(effects, vec![Effect::Refresh]);
-    assert_eq!(app.queue.len(), 2);
+    assert_eq!(app.queue.rows.len(), 2);
     // The library read that follows has the errors as they are now: a failure of the past
     // that was dealt with meanwhile is not kept.
     app.apply_view(LibraryView::default());
@@ -424,9 +424,9 @@ fn queue_rows_follow_engine_events_newest_first() {
         bytes: 400,
         total: 1000,
     });
-    assert_eq!(app.queue[0].item, 2);
+    assert_eq!(app.queue.rows[0].item, 2);
     assert_eq!(
-        app.queue[1].state,
+        app.queue.rows[1].state,
         QueueState::Downloading {
             bytes: 400,
             total: 1000
@@ -441,9 +441,9 @@ fn queue_rows_follow_engine_events_newest_first() {
         kind: ErrorKind::UnsupportedFormat,
         detail: "no".into(),
     });
-    assert_eq!(app.queue[1].state, QueueState::Imported);
+    assert_eq!(app.queue.rows[1].state, QueueState::Imported);
     assert_eq!(
-        app.queue[0].state,
+        app.queue.rows[0].state,
         QueueState::Failed("unsupported_format".into())
     );
     assert_eq!(app.totals.imported, 1);
@@ -462,12 +462,12 @@ fn rate_limit_waits_count_down_on_the_tick_and_end() {
         link: 7,
         wait: Duration::from_secs(5),
     });
-    let limit = app.rate_limits[&7].clone();
+    let limit = app.queue.rate_limits[&7].clone();
     assert_eq!(app.seconds_left(&limit), 5);
     app.tick(start + Duration::from_secs(2));
     assert_eq!(app.seconds_left(&limit), 3);
     app.tick(start + Duration::from_secs(6));
-    assert!(app.rate_limits.is_empty());
+    assert!(app.queue.rate_limits.is_empty());
 }
 
 #[test]
@@ -597,7 +597,7 @@ fn a_server_error_shows_in_the_error_log_as_waiting_for_its_retry_not_as_failed(
     assert_eq!(app.totals.failed, 0);
     assert_eq!(app.totals.retrying, 1);
     assert_eq!(
-        app.queue[0].state,
+        app.queue.rows[0].state,
         QueueState::Retrying("server_error".into())
     );
     let row = &app.errors.rows[0];
@@ -692,7 +692,7 @@ fn the_queue_shows_each_link_s_rate_and_time_left() {
         total: 10_000_000,
     });
     // 4 MB in 2 s: 2 MB/s, 6 MB left: 3 s.
-    let rate = app.throughput.rate(7, app.now).unwrap();
+    let rate = app.queue.throughput.rate(7, app.now).unwrap();
     assert!((rate - 2_000_000.0).abs() < 1.0, "{rate}");
     let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
     terminal
@@ -792,6 +792,7 @@ fn upload_events_become_queue_rows_and_a_refusal_an_error_row_marked_as_uploads(
     });
     let state = |n: i64| {
         app.queue
+            .rows
             .iter()
             .find(|r| r.item == -n)
             .unwrap()

@@ -802,7 +802,7 @@ fn the_queue_shows_todays_totals_from_the_store() {
     );
     app.engine = EngineStatus::Watching;
     app.apply_view(load_view(&options_as(&demo.data, OPERATOR)).unwrap());
-    assert!(app.queue.is_empty(), "no event seen by this console");
+    assert!(app.queue.rows.is_empty(), "no event seen by this console");
     app.focus = PaneId::Queue;
     let screen = render(&app, SMALL).backend().to_string();
     assert!(

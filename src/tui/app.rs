@@ -1,7 +1,7 @@
 //! The console's state and what keys and engine events do to it. Pure: no terminal, no I/O —
 //! `handle_key` and `apply_engine` return [`Effect`]s the event loop carries out.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyEvent, MouseEvent};
@@ -12,9 +12,10 @@ use crate::library::import_log::FailureEntry;
 use crate::library::permissions::Actor;
 use crate::library::store::engine_commands::CommandKind;
 use crate::library::store::engine_events::DayTotals;
-use crate::library::store::import_items::{ItemId, ItemState};
+use crate::library::store::import_items::ItemState;
 use crate::library::store::links::LinkId;
 
+pub use super::dropbox_queue::{QUEUE_CAPACITY, QueueRow, QueueState, RateLimit};
 pub use super::error_log::ErrorRow;
 pub use super::pane_id::PaneId;
 
@@ -22,19 +23,16 @@ use super::actions::ConsoleAction;
 use super::all_files::{AllFiles, FilesRequest};
 use super::dialogs::send::SendJob;
 use super::dialogs::{Dialog, DialogOutcome};
+use super::dropbox_queue::DropboxQueue;
 pub use super::engine_state::EngineStatus;
 use super::error_log::ErrorLog;
 use super::keymap::Action;
 use super::keymap_config::Keymap;
 use super::send_progress::SendProgress;
 use super::theme::Theme;
-use super::throughput::Throughput;
 
 /// Rows PgUp/PgDn move.
 pub const PAGE_ROWS: usize = 10;
-/// Queue rows kept; the oldest finished rows go first.
-pub const QUEUE_CAPACITY: usize = 1_000;
-
 /// What the event loop must do after a state change.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
@@ -90,61 +88,9 @@ pub struct LibraryView {
     pub today: DayTotals,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum QueueState {
-    Waiting,
-    Downloading {
-        bytes: u64,
-        total: u64,
-    },
-    Verifying,
-    Imported,
-    Deleted,
-    KeptChanged,
-    Failed(String),
-    /// A try failed for a reason that may pass (kind); the engine tries it again later.
-    Retrying(String),
-    /// An upload left it out (`SkipReason::as_str`: a duplicate, a link).
-    Skipped(&'static str),
-}
-
-impl QueueState {
-    fn finished(&self) -> bool {
-        matches!(
-            self,
-            QueueState::Imported
-                | QueueState::Deleted
-                | QueueState::KeptChanged
-                | QueueState::Failed(_)
-                | QueueState::Retrying(_)
-                | QueueState::Skipped(_)
-        )
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct QueueRow {
-    pub item: ItemId,
-    pub link: LinkId,
-    pub account: String,
-    pub path: String,
-    pub size: u64,
-    pub state: QueueState,
-    /// A direct upload from the server's disk, not a Dropbox import.
-    pub upload: bool,
-}
-
-/// A wait Dropbox asked for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RateLimit {
-    pub account: String,
-    pub until: Instant,
-}
-
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Selection {
     pub accounts: usize,
-    pub queue: usize,
 }
 
 /// How long the footer's outcome and problem lines, and All Files' notice, stay.
@@ -161,12 +107,11 @@ pub struct App {
     pub help_scroll: usize,
     pub selection: Selection,
     pub view: LibraryView,
-    /// Newest first.
-    pub queue: VecDeque<QueueRow>,
+    /// The Dropbox queue: its rows, cursor, rate-limit waits and download rates.
+    pub queue: DropboxQueue,
     pub totals: PassSummary,
     /// The error log: its rows, cursor and detail view.
     pub errors: ErrorLog,
-    pub rate_limits: HashMap<LinkId, RateLimit>,
     pub last_problem: Option<String>,
     pub now: Instant,
     /// Something visible changed since the last frame.
@@ -179,10 +124,6 @@ pub struct App {
     pub status: Option<String>,
     /// Mouse reporting is on (off by default: the terminal keeps its own selection).
     pub mouse: bool,
-    /// Download rate per link, for the queue's rate and ETA.
-    pub throughput: Throughput,
-    /// When each file in flight started downloading, for its own rate.
-    pub download_started: HashMap<ItemId, Instant>,
     /// All Files: its window of rows, filters, marks and dialogs.
     pub files: AllFiles,
     /// A send to Dropbox (or a share) under way.
@@ -211,10 +152,9 @@ impl App {
             help_scroll: 0,
             selection: Selection::default(),
             view: LibraryView::default(),
-            queue: VecDeque::new(),
+            queue: DropboxQueue::default(),
             totals: PassSummary::default(),
             errors: ErrorLog::default(),
-            rate_limits: HashMap::new(),
             last_problem: None,
             now: Instant::now(),
             dirty: true,
@@ -222,8 +162,6 @@ impl App {
             dialog: None,
             status: None,
             mouse: false,
-            throughput: Throughput::default(),
-            download_started: HashMap::new(),
             files: AllFiles::default(),
             sending: None,
             quit_asked: false,
@@ -252,23 +190,13 @@ impl App {
         }
     }
 
-    fn in_scope(&self, account: &str) -> bool {
-        self.scoped_account().is_none_or(|a| a == account)
-    }
-
     pub fn queue_rows(&self) -> Vec<&QueueRow> {
-        self.queue
-            .iter()
-            .filter(|r| self.in_scope(&r.account))
-            .collect()
+        self.queue.in_scope(self.scoped_account())
     }
 
     /// Queue rows in scope still waiting or in flight.
     pub fn queue_in_flight(&self) -> usize {
-        self.queue
-            .iter()
-            .filter(|r| !r.state.finished() && self.in_scope(&r.account))
-            .count()
+        self.queue.in_flight(self.scoped_account())
     }
 
     pub fn error_rows(&self) -> Vec<&ErrorRow> {
@@ -292,7 +220,7 @@ impl App {
     fn cursor(&mut self, pane: PaneId) -> Option<&mut usize> {
         match pane {
             PaneId::Accounts => Some(&mut self.selection.accounts),
-            PaneId::Queue => Some(&mut self.selection.queue),
+            PaneId::Queue => Some(&mut self.queue.cursor),
             PaneId::Files => None,
             PaneId::Errors => Some(&mut self.errors.cursor),
         }
@@ -320,7 +248,7 @@ impl App {
         self.dirty = true;
         if pane == PaneId::Accounts {
             // The other panes follow the account.
-            self.selection.queue = 0;
+            self.queue.cursor = 0;
             self.errors.rescoped();
             // All Files reads the new account's files; answers for the old one are dropped.
             let mut effects = vec![Effect::Refresh];
@@ -645,48 +573,32 @@ impl App {
         let mut visible = true;
         let mut effects = vec![];
         match event {
-            EngineEvent::Discovered(item) => {
-                self.queue.retain(|r| r.item != item.item);
-                self.queue.push_front(QueueRow {
-                    item: item.item,
-                    link: item.link,
-                    account: item.account,
-                    path: item.path,
-                    size: item.size,
-                    state: QueueState::Waiting,
-                    upload: false,
-                });
-                self.trim_queue();
-            }
+            EngineEvent::Discovered(item) => self.queue.discovered(item),
             EngineEvent::Progress { item, bytes, total } => {
-                self.record_bytes(item, bytes);
-                self.download_started.entry(item).or_insert(self.now);
-                self.set_state(item, QueueState::Downloading { bytes, total })
+                self.queue.progress(item, bytes, total, self.now)
             }
-            EngineEvent::Verifying { item } => self.set_state(item, QueueState::Verifying),
+            EngineEvent::Verifying { item } => self.queue.set_state(item, QueueState::Verifying),
             EngineEvent::Imported { item, .. } => {
-                self.record_bytes(item.item, item.size);
-                self.download_started.remove(&item.item);
+                self.queue.imported(item.item, item.size, self.now);
                 // New files appear where the admin is looking, selection kept.
                 effects.extend(self.files_reload());
                 // A file that waited for a retry is no longer an error.
                 self.errors.imported(item.item);
                 self.totals.imported += 1;
                 self.totals.imported_bytes += item.size;
-                self.set_state(item.item, QueueState::Imported)
             }
             EngineEvent::Deleted { item } => {
                 self.totals.deleted += 1;
-                self.set_state(item, QueueState::Deleted)
+                self.queue.set_state(item, QueueState::Deleted)
             }
             EngineEvent::KeptChanged { item } => {
                 self.totals.kept_changed += 1;
-                self.set_state(item, QueueState::KeptChanged)
+                self.queue.set_state(item, QueueState::KeptChanged)
             }
             EngineEvent::Failed { item, kind, detail } => {
-                self.download_started.remove(&item.item);
                 self.totals.failed += 1;
-                self.set_state(item.item, QueueState::Failed(kind.as_str().into()));
+                self.queue
+                    .stopped(item.item, QueueState::Failed(kind.as_str().into()));
                 self.errors.failed(ErrorRow::from_engine(
                     item,
                     kind,
@@ -702,9 +614,9 @@ impl App {
                 next_attempt_at,
             } => {
                 // Not the customer's: no report, no failure count; the admin sees why and when.
-                self.download_started.remove(&item.item);
                 self.totals.retrying += 1;
-                self.set_state(item.item, QueueState::Retrying(kind.as_str().into()));
+                self.queue
+                    .stopped(item.item, QueueState::Retrying(kind.as_str().into()));
                 self.errors.retrying(ErrorRow::from_engine(
                     item,
                     kind,
@@ -721,13 +633,7 @@ impl App {
                     .find(|(_, l)| **l == link)
                     .map(|(a, _)| a.clone())
                     .unwrap_or_else(|| format!("link {link}"));
-                self.rate_limits.insert(
-                    link,
-                    RateLimit {
-                        account,
-                        until: self.now + wait,
-                    },
-                );
+                self.queue.rate_limited(link, account, self.now + wait);
             }
             EngineEvent::LinkState {
                 account,
@@ -747,7 +653,7 @@ impl App {
             } => self.last_problem = Some(format!("{account}: {detail}")),
             EngineEvent::PassFinished { link, summary, .. } => {
                 self.totals.discovered += summary.discovered;
-                let waited = self.rate_limits.remove(&link).is_some();
+                let waited = self.queue.pass_finished(link);
                 let changed = summary != PassSummary::default();
                 // A quiet pass (every few seconds per link) draws nothing.
                 visible = waited || changed;
@@ -765,8 +671,7 @@ impl App {
             }
             EngineEvent::OurReportLeft { item } => {
                 // Not the customer's file: it leaves the queue as if never found.
-                self.download_started.remove(&item.item);
-                self.queue.retain(|r| r.item != item.item);
+                self.queue.forget(item.item);
             }
             EngineEvent::PassStarted { .. } | EngineEvent::Admitted { .. } => visible = false,
             upload @ (EngineEvent::UploadQueued(_)
@@ -782,41 +687,6 @@ impl App {
         }
         self.dirty |= visible;
         effects
-    }
-
-    /// Count bytes that arrived for `item` since its last report, towards its link's rate.
-    fn record_bytes(&mut self, item: ItemId, bytes_now: u64) {
-        let Some(row) = self.queue.iter().find(|r| r.item == item) else {
-            return;
-        };
-        let before = match row.state {
-            QueueState::Downloading { bytes, .. } => bytes,
-            QueueState::Waiting => 0,
-            // Verified or finished: counted already.
-            _ => return,
-        };
-        let link = row.link;
-        self.throughput
-            .record(link, self.now, bytes_now.saturating_sub(before));
-    }
-
-    pub(crate) fn set_state(&mut self, item: ItemId, state: QueueState) {
-        if let Some(row) = self.queue.iter_mut().find(|r| r.item == item) {
-            row.state = state;
-        }
-    }
-
-    pub(crate) fn trim_queue(&mut self) {
-        while self.queue.len() > QUEUE_CAPACITY {
-            match self.queue.iter().rposition(|r| r.state.finished()) {
-                Some(i) => {
-                    self.queue.remove(i);
-                }
-                None => {
-                    self.queue.pop_back();
-                }
-            }
-        }
     }
 
     /// New library contents arrived (All Files reads its own rows, see `all_files`).
@@ -847,11 +717,14 @@ impl App {
     pub fn tick(&mut self, now: Instant) {
         self.now = now;
         self.expire_notices(now);
-        let before = self.rate_limits.len();
-        self.rate_limits.retain(|_, r| r.until > now);
-        if before > 0 {
+        if self.queue.tick(now) {
             self.dirty = true;
         }
+    }
+
+    /// Seconds left of a rate-limit wait, rounded up.
+    pub fn seconds_left(&self, limit: &RateLimit) -> u64 {
+        DropboxQueue::seconds_left(limit, self.now)
     }
 
     /// Clear the footer's outcome and problem and All Files' notice once they have been on
@@ -881,11 +754,5 @@ impl App {
             }
             _ => self.notices_since = Some((now, shown)),
         }
-    }
-
-    /// Seconds left of a rate-limit wait, rounded up.
-    pub fn seconds_left(&self, limit: &RateLimit) -> u64 {
-        let left = limit.until.saturating_duration_since(self.now);
-        (left + Duration::from_millis(999)).as_secs()
     }
 }

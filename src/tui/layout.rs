@@ -122,7 +122,18 @@ fn draw_pane(frame: &mut Frame, area: Rect, app: &App, pane: PaneId) {
     frame.render_widget(block, area);
     match pane {
         PaneId::Accounts => panes::accounts::draw(frame, inner, app),
-        PaneId::Queue => panes::queue::draw(frame, inner, app),
+        PaneId::Queue => panes::queue::draw(
+            frame,
+            inner,
+            &app.queue,
+            &panes::queue::Context {
+                scope: app.scoped_account(),
+                today: &app.view.today,
+                now: app.now,
+                focused,
+                theme: app.theme,
+            },
+        ),
         PaneId::Files => panes::files::draw(frame, inner, app),
         PaneId::Errors => panes::errors::draw(
             frame,

@@ -7,6 +7,7 @@ pub mod all_files;
 pub mod app;
 pub mod ask;
 pub mod dialogs;
+pub mod dropbox_queue;
 pub mod engine_state;
 pub mod engines;
 pub mod error_log;
