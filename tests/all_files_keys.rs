@@ -165,7 +165,7 @@ fn d_t_and_the_title_show_the_filters_and_the_count() {
         count: 1234,
         purpose: CountPurpose::Matching,
     });
-    let title = smartimage::tui::panes::files::title(&app);
+    let title = smartimage::tui::panes::files::title(&app.files);
     assert!(title.contains("1,234 files"), "{title}");
     assert!(title.contains("Dropbox uploads"), "{title}");
     assert!(title.contains("kind image"), "{title}");

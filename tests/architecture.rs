@@ -706,6 +706,12 @@ fn the_console_modules_use_each_other_in_no_new_circle() {
         }
     }
     cycles.sort();
+    // Panes draw from their own state (components) and a little context, never from App.
+    let panes_use = uses.get("panes").cloned().unwrap_or_default();
+    assert!(
+        !panes_use.contains("app"),
+        "a pane uses tui::app; draw it from its component instead: {panes_use:?}"
+    );
     let known: Vec<Vec<String>> = KNOWN_CONSOLE_CYCLES
         .iter()
         .map(|c| c.iter().map(|m| m.to_string()).collect())

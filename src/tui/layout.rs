@@ -92,7 +92,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         super::dialogs::draw::draw(frame, frame.area(), dialog, app.theme, &copy_key);
     }
     if app.help {
-        panes::help::draw(frame, frame.area(), app);
+        super::help::draw(frame, frame.area(), &app.keymap, app.help_scroll, app.theme);
     }
 }
 
@@ -101,7 +101,7 @@ fn draw_pane(frame: &mut Frame, area: Rect, app: &App, pane: PaneId) {
     let number = PaneId::ALL.iter().position(|p| *p == pane).unwrap_or(0) + 1;
     // All Files says in its title how it is filtered and sorted, and how many match.
     let title = match pane {
-        PaneId::Files => panes::files::title(app),
+        PaneId::Files => panes::files::title(&app.files),
         _ => pane.title().to_owned(),
     };
     let block = Block::default()
@@ -121,7 +121,14 @@ fn draw_pane(frame: &mut Frame, area: Rect, app: &App, pane: PaneId) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     match pane {
-        PaneId::Accounts => panes::accounts::draw(frame, inner, app),
+        PaneId::Accounts => panes::accounts::draw(
+            frame,
+            inner,
+            &app.view.accounts,
+            app.selection.accounts,
+            focused,
+            app.theme,
+        ),
         PaneId::Queue => panes::queue::draw(
             frame,
             inner,
@@ -134,7 +141,14 @@ fn draw_pane(frame: &mut Frame, area: Rect, app: &App, pane: PaneId) {
                 theme: app.theme,
             },
         ),
-        PaneId::Files => panes::files::draw(frame, inner, app),
+        PaneId::Files => panes::files::draw(
+            frame,
+            inner,
+            &app.files,
+            focused && app.dialog.is_none(),
+            app.zoom,
+            app.theme,
+        ),
         PaneId::Errors => panes::errors::draw(
             frame,
             inner,

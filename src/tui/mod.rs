@@ -13,6 +13,7 @@ pub mod engines;
 pub mod error_log;
 pub mod event_loop;
 pub mod follow;
+pub mod help;
 pub mod host;
 pub mod keymap;
 pub mod keymap_config;

@@ -8,37 +8,39 @@ use ratatui::widgets::{List, ListItem, ListState};
 
 use crate::library::actions::AccountSummary;
 use crate::library::store::links::BackendKind;
-use crate::tui::app::{App, PaneId};
 use crate::tui::text::{bytes, fit, fit_middle, fit_start, gauge};
+use crate::tui::theme::Theme;
 use unicode_width::UnicodeWidthStr;
 
 /// Usage at or above this share of the plan is shown as a warning.
 pub const WARN_PERCENT: u64 = 75;
 const GAUGE_WIDTH: usize = 10;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+/// `cursor`: 0 is *All accounts*, then the accounts in order.
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    accounts: &[AccountSummary],
+    cursor: usize,
+    focused: bool,
+    theme: Theme,
+) {
     let width = area.width as usize;
     let mut items = vec![ListItem::new(Line::from(fit(
-        &format!("All accounts ({})", app.view.accounts.len()),
+        &format!("All accounts ({})", accounts.len()),
         width,
     )))];
-    items.extend(
-        app.view
-            .accounts
-            .iter()
-            .map(|a| account_item(a, app, width)),
-    );
-    let mut state = ListState::default().with_selected(Some(app.selection.accounts));
-    let list = List::new(items).highlight_style(if app.focus == PaneId::Accounts {
-        app.theme.selected()
+    items.extend(accounts.iter().map(|a| account_item(a, theme, width)));
+    let mut state = ListState::default().with_selected(Some(cursor));
+    let list = List::new(items).highlight_style(if focused {
+        theme.selected()
     } else {
-        app.theme.title()
+        theme.title()
     });
     frame.render_stateful_widget(list, area, &mut state);
 }
 
-fn account_item<'a>(a: &AccountSummary, app: &App, width: usize) -> ListItem<'a> {
-    let theme = app.theme;
+fn account_item<'a>(a: &AccountSummary, theme: Theme, width: usize) -> ListItem<'a> {
     let usage = |label: &str, used: u64, limit: u64| -> Line<'a> {
         let (bar, percent) = gauge(used, limit, GAUGE_WIDTH);
         let style = if percent >= WARN_PERCENT {

@@ -10,7 +10,7 @@ use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
 use crate::library::model::{FileRecord, Source};
 use crate::library::store::SortKey;
 use crate::tui::all_files::AllFiles;
-use crate::tui::app::{App, PaneId};
+use crate::tui::pane_id::PaneId;
 use crate::tui::text::{bytes, fit, fit_middle, thousands, time_utc};
 use crate::tui::theme::Theme;
 
@@ -25,8 +25,7 @@ const MEDIUM: u16 = 50;
 const PREVIEW_MIN: u16 = 40;
 
 /// The pane's title: what is shown, how it is filtered and sorted, how many match and are marked.
-pub fn title(app: &App) -> String {
-    let f = &app.files;
+pub fn title(f: &AllFiles) -> String {
     let mut parts = vec![PaneId::Files.title().to_owned()];
     parts.push(match f.count {
         Some(n) => format!("{} {}", thousands(n), if n == 1 { "file" } else { "files" }),
@@ -66,14 +65,13 @@ fn sort_label(sort: SortKey) -> &'static str {
     }
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let f = &app.files;
-    let theme = app.theme;
+/// `focused`: the pane has the keys (focused, no dialog open); `zoom`: it has the screen.
+pub fn draw(frame: &mut Frame, area: Rect, f: &AllFiles, focused: bool, zoom: bool, theme: Theme) {
     let [status, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
     draw_status(frame, status, f, theme);
     let (table_area, preview_area) = if f.preview_open && body.width >= PREVIEW_MIN {
         // Zoomed (`z`), the preview takes most of the screen; the table keeps the names.
-        let (table, preview) = if app.zoom { (30, 70) } else { (58, 42) };
+        let (table, preview) = if zoom { (30, 70) } else { (58, 42) };
         let [t, p] = Layout::horizontal([
             Constraint::Percentage(table),
             Constraint::Percentage(preview),
@@ -83,9 +81,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         (body, None)
     };
-    draw_table(frame, table_area, app);
+    draw_table(frame, table_area, f, focused, theme);
     if let Some(p) = preview_area {
-        file_preview::draw(frame, p, app);
+        file_preview::draw(frame, p, f, theme);
     }
 }
 
@@ -140,9 +138,7 @@ struct Columns {
     wide: bool,
 }
 
-fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
-    let f = &app.files;
-    let theme = app.theme;
+fn draw_table(frame: &mut Frame, area: Rect, f: &AllFiles, focused: bool, theme: Theme) {
     // One row is the header.
     let visible = area.height.saturating_sub(1) as usize;
     f.viewport.set(visible.max(1));
@@ -186,7 +182,7 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.title()))
         .column_spacing(1)
-        .row_highlight_style(if app.focus == PaneId::Files && app.dialog.is_none() {
+        .row_highlight_style(if focused {
             theme.selected()
         } else {
             Style::new()

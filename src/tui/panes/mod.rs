@@ -1,10 +1,11 @@
-//! One file per pane; each only reads [`super::app::App`] and draws into its area.
+//! One file per pane, drawing it from its own state (the components `error_log`,
+//! `dropbox_queue`, `all_files`, the accounts of the library view) and a few words of
+//! context — never from `App`, so panes know nothing of the console around them.
 
 pub mod accounts;
 pub mod errors;
 pub mod file_preview;
 pub mod files;
-pub mod help;
 pub mod queue;
 
 /// The rows a list of `len` shows in `height` rows with `selected` in view — as a table keeps
