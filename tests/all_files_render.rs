@@ -14,7 +14,7 @@ use smartimage::library::Library;
 use smartimage::library::organise::{FileFilter, FileSelection};
 use smartimage::library::policy::PlanCatalog;
 use smartimage::library::store::SortKey;
-use smartimage::tui::all_files::worker::serve_now;
+use smartimage::tui::app::serve_now;
 use smartimage::tui::app::{App, Effect, EngineStatus, PaneId};
 use smartimage::tui::dialogs::Dialog;
 use smartimage::tui::dialogs::collections::BatchTarget;

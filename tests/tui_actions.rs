@@ -1054,7 +1054,7 @@ fn every_file_of_an_upload_gets_one_outcome_even_when_named_twice() {
 /// shared links: `L` says so before anything is copied, and the Sent notice offers no share.
 #[test]
 fn a_synced_folder_sends_from_all_files_but_share_says_it_needs_the_api_first() {
-    use smartimage::tui::all_files::worker::serve_now;
+    use smartimage::tui::app::serve_now;
     use smartimage::tui::sending::{self, SendJob};
     let lib = Lib::new();
     lib.link_acme();

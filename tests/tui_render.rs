@@ -18,7 +18,7 @@ use smartimage::import::linking;
 use smartimage::library::Library;
 use smartimage::library::actions::AdminGrant;
 use smartimage::library::policy::{PlanCatalog, PlanOverride};
-use smartimage::tui::all_files::worker::serve_now;
+use smartimage::tui::app::serve_now;
 use smartimage::tui::app::{App, Effect, EngineStatus, ErrorRow, PaneId};
 use smartimage::tui::theme::Theme;
 use smartimage::tui::{ConsoleOptions, layout, load_view};

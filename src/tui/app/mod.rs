@@ -15,9 +15,12 @@ use crate::library::store::engine_events::DayTotals;
 use crate::library::store::import_items::ItemState;
 use crate::library::store::links::LinkId;
 
+mod files;
+
 pub use super::dropbox_queue::{QUEUE_CAPACITY, QueueRow, QueueState, RateLimit};
 pub use super::error_log::ErrorRow;
 pub use super::pane_id::PaneId;
+pub use files::serve_now;
 
 use super::actions::ConsoleAction;
 use super::all_files::{AllFiles, FilesRequest};
