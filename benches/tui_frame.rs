@@ -74,7 +74,7 @@ fn busy_console() -> App {
             _ => {}
         }
     }
-    app.errors = (0..LOG_ENTRIES)
+    app.errors.rows = (0..LOG_ENTRIES)
         .map(|i| {
             let account = ACCOUNTS[i as usize % ACCOUNTS.len()];
             ErrorRow {
@@ -93,7 +93,7 @@ upload: false,
             }
         })
         .collect();
-    app.selection.errors = 5_000;
+    app.errors.cursor = 5_000;
     app.focus = PaneId::Errors;
     app
 }

@@ -5,9 +5,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use smartimage::library::model::{FileRecord, Source};
 use smartimage::library::organise::{BatchAddOutcome, FileFilter, FileSelection};
 use smartimage::library::store::SortKey;
-use smartimage::tui::all_files::dialogs::{Dialog, EditData};
 use smartimage::tui::all_files::{Anchor, CountPurpose, FilesReply, FilesRequest, Marked};
 use smartimage::tui::app::{App, Effect, PaneId};
+use smartimage::tui::dialogs::Dialog;
+use smartimage::tui::dialogs::collections::EditData;
 use smartimage::tui::theme::Theme;
 
 fn key(code: KeyCode) -> KeyEvent {
@@ -167,7 +168,7 @@ fn d_t_and_the_title_show_the_filters_and_the_count() {
         count: 1234,
         purpose: CountPurpose::Matching,
     });
-    let title = smartimage::tui::panes::files::title(&app);
+    let title = smartimage::tui::panes::files::title(&app.files);
     assert!(title.contains("1,234 files"), "{title}");
     assert!(title.contains("Dropbox uploads"), "{title}");
     assert!(title.contains("kind image"), "{title}");
@@ -298,16 +299,20 @@ fn e_opens_the_pencil_and_esc_cancels_without_a_write() {
         dimensions: Some((64, 32)),
         collections: vec![],
     })));
-    assert!(matches!(app.files.dialog, Some(Dialog::Edit(_))));
-    // Tick a new collection, then cancel: nothing is sent.
+    assert!(matches!(app.dialog, Some(Dialog::Edit(_))));
+    // Start naming a new collection, then leave the name and cancel: nothing is sent.
     app.handle_key(key(KeyCode::Enter));
     for c in "Launch".chars() {
         assert!(requests(&app.handle_key(ch(c))).is_empty());
     }
-    app.handle_key(key(KeyCode::Enter));
+    assert!(
+        app.handle_key(key(KeyCode::Esc)).is_empty(),
+        "Esc leaves the name"
+    );
+    assert!(app.dialog.is_some());
     let cancel = app.handle_key(key(KeyCode::Esc));
     assert!(cancel.is_empty());
-    assert!(app.files.dialog.is_none());
+    assert!(app.dialog.is_none());
 }
 
 #[test]
@@ -326,14 +331,13 @@ fn the_pencil_saves_the_ticked_and_new_collections_on_enter() {
         dimensions: None,
         collections: vec![collection],
     })));
-    app.handle_key(ch(' '));
+    // Space ticks Press without saving; Enter on a typed new name adds it and saves both.
+    assert!(app.handle_key(ch(' ')).is_empty());
     app.handle_key(ch('j'));
     app.handle_key(key(KeyCode::Enter));
     for c in "Launch".chars() {
         app.handle_key(ch(c));
     }
-    app.handle_key(key(KeyCode::Enter));
-    app.handle_key(ch('k'));
     let save = app.handle_key(key(KeyCode::Enter));
     assert_eq!(
         requests(&save),
@@ -341,6 +345,105 @@ fn the_pencil_saves_the_ticked_and_new_collections_on_enter() {
             file: 1,
             keep: vec![7],
             create: vec!["Launch".into()],
+        }]
+    );
+}
+
+fn press() -> smartimage::library::model::Collection {
+    smartimage::library::model::Collection {
+        id: 7,
+        account: 1,
+        name: "Press".into(),
+        file_count: 3,
+        created_at: 0,
+    }
+}
+
+fn open_pencil(collections: Vec<smartimage::library::model::Collection>) -> App {
+    let mut app = app_with(3);
+    app.handle_key(ch('e'));
+    app.apply_files(FilesReply::EditOpened(Box::new(EditData {
+        file: file(1, "f001.png"),
+        dimensions: None,
+        collections,
+    })));
+    app
+}
+
+/// Issue 18: with no collections, New collection… → a name → Enter added `[x] Name (new)`
+/// and reopened the name field; nothing ever saved.
+#[test]
+fn the_pencil_with_no_collections_adds_a_new_one_and_saves_on_enter() {
+    let mut app = open_pencil(vec![]);
+    app.handle_key(key(KeyCode::Enter));
+    for c in "Portraits".chars() {
+        app.handle_key(ch(c));
+    }
+    let save = app.handle_key(key(KeyCode::Enter));
+    assert_eq!(
+        requests(&save),
+        [&FilesRequest::SaveEdit {
+            file: 1,
+            keep: vec![],
+            create: vec!["Portraits".into()],
+        }]
+    );
+    // Refused (say the disk is full): the new collection is a row the cursor moves onto, and
+    // Enter on it saves again.
+    app.apply_files(FilesReply::Failed("disk full".into()));
+    app.handle_key(ch('k'));
+    let Some(Dialog::Edit(d)) = &app.dialog else {
+        panic!("the dialog stays open")
+    };
+    assert!(
+        d.picker.naming.is_none() && !d.picker.on_new(),
+        "k moved up"
+    );
+    let again = app.handle_key(key(KeyCode::Enter));
+    assert_eq!(
+        requests(&again),
+        [&FilesRequest::SaveEdit {
+            file: 1,
+            keep: vec![],
+            create: vec!["Portraits".into()],
+        }]
+    );
+}
+
+/// Issue 18: Enter on an existing collection said "nothing changed" unless Space came first.
+#[test]
+fn enter_on_an_existing_collection_adds_the_file_to_it() {
+    let mut app = open_pencil(vec![press()]);
+    let save = app.handle_key(key(KeyCode::Enter));
+    assert_eq!(
+        requests(&save),
+        [&FilesRequest::SaveEdit {
+            file: 1,
+            keep: vec![7],
+            create: vec![],
+        }]
+    );
+}
+
+#[test]
+fn space_then_enter_on_the_same_collection_saves_the_untick() {
+    let mut file_in_press = file(1, "f001.png");
+    file_in_press.collections = vec!["Press".into()];
+    let mut app = app_with(3);
+    app.handle_key(ch('e'));
+    app.apply_files(FilesReply::EditOpened(Box::new(EditData {
+        file: file_in_press,
+        dimensions: None,
+        collections: vec![press()],
+    })));
+    app.handle_key(ch(' '));
+    let save = app.handle_key(key(KeyCode::Enter));
+    assert_eq!(
+        requests(&save),
+        [&FilesRequest::SaveEdit {
+            file: 1,
+            keep: vec![],
+            create: vec![],
         }]
     );
 }
@@ -381,7 +484,7 @@ fn c_asks_for_marks_then_an_account_then_confirms_how_many_go_where() {
         app.handle_key(ch(c));
     }
     app.handle_key(key(KeyCode::Enter));
-    let Some(Dialog::Batch(d)) = &app.files.dialog else {
+    let Some(Dialog::Batch(d)) = &app.dialog else {
         panic!("the batch dialog");
     };
     assert_eq!(d.files, Some(1));
@@ -404,7 +507,7 @@ fn c_asks_for_marks_then_an_account_then_confirms_how_many_go_where() {
         added: 1,
         already_in_collection: 0,
     }));
-    assert!(app.files.dialog.is_none());
+    assert!(app.dialog.is_none());
     assert_eq!(app.files.marked, Marked::Nothing);
     assert!(
         app.files
@@ -522,4 +625,67 @@ fn a_name_nothing_contains_empties_the_rows_at_once_and_says_close_matches_are_c
     // An early word for an older read is dropped.
     app.apply_files(FilesReply::NoSubstringMatch { seq: seq - 1 });
     assert_eq!(app.files.rows.len(), 1);
+}
+
+/// Issue 18: `Esc` did not clear the `/` filter once the field was left.
+#[test]
+fn esc_clears_marks_first_then_the_name_filter() {
+    let mut app = app_with(3);
+    app.handle_key(ch('/'));
+    let mut effects = vec![];
+    for c in "f00".chars() {
+        effects = app.handle_key(ch(c));
+    }
+    deliver(
+        &mut app,
+        &effects,
+        (1..=3).map(|i| file(i, &format!("f{i:03}.png"))).collect(),
+    );
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.files.name.value(), "f00");
+    app.handle_key(ch(' '));
+    app.handle_key(key(KeyCode::Esc));
+    assert!(app.files.marked.is_empty(), "marks go first");
+    assert_eq!(app.files.name.value(), "f00");
+    let effects = app.handle_key(key(KeyCode::Esc));
+    assert_eq!(app.files.name.value(), "");
+    assert!(
+        !requests(&effects).is_empty(),
+        "the window is read again unfiltered"
+    );
+}
+
+/// Issue 18: the wheel moved a leftover cursor instead of All Files' rows.
+#[test]
+fn the_mouse_wheel_scrolls_all_files_rows() {
+    use crossterm::event::{MouseEvent, MouseEventKind};
+    let mut app = app_with(3);
+    app.handle_key(ch('m'));
+    let wheel = |kind| MouseEvent {
+        kind,
+        column: 10,
+        row: 10,
+        modifiers: KeyModifiers::NONE,
+    };
+    app.handle_mouse(wheel(MouseEventKind::ScrollDown), Some(PaneId::Files));
+    assert_eq!(app.files.cursor, 1);
+    app.handle_mouse(wheel(MouseEventKind::ScrollUp), Some(PaneId::Files));
+    assert_eq!(app.files.cursor, 0);
+}
+
+/// The pencil is the console's one open dialog (issue 18: two dialog systems): a paste goes
+/// to it, not to an Upload… opened underneath, and the panes take no keys meanwhile.
+#[test]
+fn with_the_pencil_open_a_paste_opens_nothing_underneath() {
+    let mut app = open_pencil(vec![press()]);
+    app.handle_paste("/tmp/dropped.png");
+    assert!(
+        matches!(app.dialog, Some(Dialog::Edit(_))),
+        "Upload… opened"
+    );
+    assert!(
+        app.handle_key(ch('q')).is_empty(),
+        "q is the dialog's, not quit"
+    );
+    assert!(matches!(app.dialog, Some(Dialog::Edit(_))));
 }

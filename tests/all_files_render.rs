@@ -14,15 +14,16 @@ use smartimage::library::Library;
 use smartimage::library::organise::{FileFilter, FileSelection};
 use smartimage::library::policy::PlanCatalog;
 use smartimage::library::store::SortKey;
-use smartimage::tui::all_files::dialogs::{BatchTarget, Dialog};
-use smartimage::tui::all_files::worker::serve_now;
+use smartimage::tui::app::serve_now;
 use smartimage::tui::app::{App, Effect, EngineStatus, PaneId};
+use smartimage::tui::dialogs::Dialog;
+use smartimage::tui::dialogs::collections::BatchTarget;
 use smartimage::tui::theme::Theme;
 use smartimage::tui::{ConsoleOptions, layout, load_view};
 
 const OPERATOR: &str = "operator@demo.smartimage.test";
 const FIXED_TIME: i64 = 1_795_000_000;
-const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+const SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (200, 60)];
 
 fn demo() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -56,11 +57,18 @@ impl Console {
             send: Default::default(),
             keymap: Default::default(),
         };
-        app.apply_view(load_view(&options).unwrap());
-        for e in &mut app.errors {
+        let mut view = load_view(&options).unwrap();
+        // The synced folder is a temporary dir: pinned, so snapshots hold.
+        for a in &mut view.accounts {
+            if let Some(d) = &mut a.dropbox {
+                d.dropbox_account = "/srv/Dropbox".into();
+            }
+        }
+        app.apply_view(view);
+        for e in &mut app.errors.rows {
             e.at = FIXED_TIME;
         }
-        app.errors.sort_by(|a, b| a.path.cmp(&b.path));
+        app.errors.rows.sort_by(|a, b| a.path.cmp(&b.path));
         let mut console = Console { app, library };
         console.app.files.order.sort = SortKey::Name;
         console.app.files.order.descending = false;
@@ -77,7 +85,7 @@ impl Console {
         for f in &mut self.app.files.rows {
             f.imported_at = FIXED_TIME;
         }
-        if let Some(Dialog::Edit(d)) = &mut self.app.files.dialog {
+        if let Some(Dialog::Edit(d)) = &mut self.app.dialog {
             d.data.file.imported_at = FIXED_TIME;
         }
     }
@@ -168,7 +176,7 @@ fn the_pane_the_dialogs_and_the_confirmation_at_both_sizes() {
 
         c.key(KeyCode::Up);
         c.key(KeyCode::Char('e'));
-        assert!(matches!(c.app.files.dialog, Some(Dialog::Edit(_))));
+        assert!(matches!(c.app.dialog, Some(Dialog::Edit(_))));
         shown.extend(c.snapshot("all_files_edit", theme));
 
         // The picker: filter the collections, then name a new one (the edit is cancelled).
@@ -181,13 +189,13 @@ fn the_pane_the_dialogs_and_the_confirmation_at_both_sizes() {
         shown.extend(c.snapshot("all_files_picker_new_collection", theme));
         c.key(KeyCode::Esc);
         c.key(KeyCode::Esc);
-        assert!(c.app.files.dialog.is_none());
+        assert!(c.app.dialog.is_none());
 
         // Batch add to a new collection: *New collection…* is the last entry of the picker.
         c.key(KeyCode::Char('*'));
         c.key(KeyCode::Char('c'));
-        let Some(Dialog::Batch(batch)) = &c.app.files.dialog else {
-            panic!("no batch dialog: {:?}", c.app.files.dialog);
+        let Some(Dialog::Batch(batch)) = &c.app.dialog else {
+            panic!("no batch dialog");
         };
         assert!(!batch.picker.on_new(), "the picker starts on a collection");
         c.key(KeyCode::End);
@@ -195,7 +203,7 @@ fn the_pane_the_dialogs_and_the_confirmation_at_both_sizes() {
         c.type_text("Dropbox picks");
         shown.extend(c.snapshot("all_files_batch_new_collection_named", theme));
         c.key(KeyCode::Enter);
-        let Some(Dialog::Batch(batch)) = &c.app.files.dialog else {
+        let Some(Dialog::Batch(batch)) = &c.app.dialog else {
             panic!("the batch dialog closed before its confirmation");
         };
         assert_eq!(
@@ -213,7 +221,7 @@ fn the_pane_the_dialogs_and_the_confirmation_at_both_sizes() {
         );
 
         c.key(KeyCode::Enter);
-        assert!(c.app.files.dialog.is_none());
+        assert!(c.app.dialog.is_none());
         shown.extend(c.snapshot("all_files_batch_added", theme));
         assert_eq!(
             collections(&data),

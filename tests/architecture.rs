@@ -605,3 +605,119 @@ fn the_checker_catches_each_form_and_only_code() {
     );
     assert_eq!(check("newthing.rs", "")[0], "1:newthing");
 }
+
+/// Console modules (the files and folders right under `src/tui/`) that still use each other
+/// in a circle. Each list is one cycle, sorted; this test fails when a cycle forms, a module
+/// joins one, or one shrinks (then shrink the list). Issue 18 emptied it.
+const KNOWN_CONSOLE_CYCLES: &[&[&str]] = &[];
+
+#[test]
+fn the_console_modules_use_each_other_in_no_new_circle() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let tui = src_dir().join("tui");
+    let mut files = Vec::new();
+    rust_files(&tui, &mut files);
+    let mut uses: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let submodule_exists =
+        |name: &str| tui.join(format!("{name}.rs")).exists() || tui.join(name).is_dir();
+    for path in &files {
+        let relative = path
+            .strip_prefix(src_dir())
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let module = module_path(&relative);
+        let Some(own) = module.get(1).cloned() else {
+            continue; // tui/mod.rs declares the modules
+        };
+        let code = code_only(&fs::read_to_string(path).unwrap());
+        for reference in references(&code, &module, false) {
+            let Some(absolute) = reference.absolute else {
+                continue;
+            };
+            let mut segments = absolute.split("::");
+            if segments.next() != Some("tui") {
+                continue;
+            }
+            if let Some(other) = segments.next()
+                && other != own
+                && submodule_exists(other)
+            {
+                uses.entry(own.clone())
+                    .or_default()
+                    .insert(other.to_owned());
+            }
+        }
+    }
+    // Strongly connected components (Tarjan), each of two or more modules. The state: next
+    // index, (index, low link) per module, the stack and what is on it.
+    type Tarjan = (
+        usize,
+        BTreeMap<String, (usize, usize)>,
+        Vec<String>,
+        BTreeSet<String>,
+    );
+    fn visit(
+        v: &str,
+        uses: &BTreeMap<String, BTreeSet<String>>,
+        state: &mut Tarjan,
+        cycles: &mut Vec<Vec<String>>,
+    ) {
+        let index = state.0;
+        state.0 += 1;
+        state.1.insert(v.to_owned(), (index, index));
+        state.2.push(v.to_owned());
+        state.3.insert(v.to_owned());
+        for w in uses.get(v).into_iter().flatten() {
+            if !state.1.contains_key(w) {
+                visit(w, uses, state, cycles);
+                let low_w = state.1[w].1;
+                let entry = state.1.get_mut(v).unwrap();
+                entry.1 = entry.1.min(low_w);
+            } else if state.3.contains(w) {
+                let index_w = state.1[w].0;
+                let entry = state.1.get_mut(v).unwrap();
+                entry.1 = entry.1.min(index_w);
+            }
+        }
+        let (index, low) = state.1[v];
+        if index == low {
+            let mut component = Vec::new();
+            while let Some(w) = state.2.pop() {
+                state.3.remove(&w);
+                let done = w == v;
+                component.push(w);
+                if done {
+                    break;
+                }
+            }
+            if component.len() > 1 {
+                component.sort();
+                cycles.push(component);
+            }
+        }
+    }
+    let mut state = (0, BTreeMap::new(), Vec::new(), BTreeSet::new());
+    let mut cycles = Vec::new();
+    for v in uses.keys() {
+        if !state.1.contains_key(v) {
+            visit(v, &uses, &mut state, &mut cycles);
+        }
+    }
+    cycles.sort();
+    // Panes draw from their own state (components) and a little context, never from App.
+    let panes_use = uses.get("panes").cloned().unwrap_or_default();
+    assert!(
+        !panes_use.contains("app"),
+        "a pane uses tui::app; draw it from its component instead: {panes_use:?}"
+    );
+    let known: Vec<Vec<String>> = KNOWN_CONSOLE_CYCLES
+        .iter()
+        .map(|c| c.iter().map(|m| m.to_string()).collect())
+        .collect();
+    assert_eq!(
+        cycles, known,
+        "console modules that use each other in a circle (found, then KNOWN_CONSOLE_CYCLES); \
+         uses: {uses:#?}"
+    );
+}

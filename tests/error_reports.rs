@@ -283,7 +283,7 @@ impl Site {
             keymap: Default::default(),
         };
         app.apply_view(smartimage::tui::load_view(&options).unwrap());
-        let mut paths: Vec<String> = app.errors.iter().map(|e| e.path.clone()).collect();
+        let mut paths: Vec<String> = app.errors.rows.iter().map(|e| e.path.clone()).collect();
         paths.sort();
         paths
     }

@@ -17,6 +17,7 @@ use smartimage::library::store::links::LinkState;
 use smartimage::tui::actions::{self, ApiLinkSessions, ConsoleAction, Secret};
 use smartimage::tui::app::{App, Effect, PaneId};
 use smartimage::tui::dialogs::Dialog;
+use smartimage::tui::keymap::Action;
 use smartimage::tui::theme::Theme;
 use smartimage::tui::{ConsoleOptions, load_view};
 
@@ -265,6 +266,45 @@ fn a_plain_admin_is_refused_before_any_dialog_with_the_clis_own_sentence() {
     assert!(text.contains("only its owners grant or revoke"), "{text}");
 }
 
+/// Issue 18: pausing or unlinking as a plain admin was refused with the *linking* sentence,
+/// and the footer offered keys the admin may not use.
+#[test]
+fn a_plain_admin_pausing_or_unlinking_is_told_that_and_the_footer_offers_neither() {
+    let lib = Lib::new();
+    lib.link_acme();
+    let mut app = lib.app(ADMIN);
+    select(&mut app, ACME);
+    for (k, words) in [
+        ('p', "may not pause the imports of"),
+        ('u', "may not unlink"),
+    ] {
+        app.dialog = None;
+        app.handle_key(key(k));
+        let Some(Dialog::Notice { title, text }) = &app.dialog else {
+            panic!("no notice for {k}")
+        };
+        assert_eq!(title, "Not allowed");
+        assert!(text.contains(words), "{k}: {text}");
+        assert!(!text.contains("link Dropbox to"), "{k}: {text}");
+    }
+    for action in [
+        Action::PauseResume,
+        Action::Unlink,
+        Action::LinkApi,
+        Action::Delegate,
+    ] {
+        assert!(!app.offers(action), "{action:?} offered to a plain admin");
+    }
+    assert!(app.offers(Action::Quit));
+    let mut owner = lib.app(OWNER);
+    select(&mut owner, ACME);
+    assert!(owner.offers(Action::PauseResume) && owner.offers(Action::Unlink));
+    assert!(
+        !owner.offers(Action::LinkApi),
+        "linked already: a is not offered"
+    );
+}
+
 #[test]
 fn delegating_and_revoking_write_the_same_audit_rows_as_the_cli() {
     let lib = Lib::new();
@@ -369,7 +409,7 @@ fn a_console_retry_without_the_engine_shows_the_file_queued_for_retry_not_gone()
         .draw(|f| smartimage::tui::layout::draw(f, &app))
         .unwrap();
     assert!(terminal.backend().to_string().contains("retry pending"));
-    app.error_detail = true;
+    app.errors.detail = true;
     terminal
         .draw(|f| smartimage::tui::layout::draw(f, &app))
         .unwrap();
@@ -397,7 +437,10 @@ fn pause_resume_and_unlink_are_the_clis_verbs() {
     lib.link_acme();
     let mut app = lib.app(OWNER);
     select(&mut app, ACME);
-    let effects = app.handle_key(key('p'));
+    // p asks first (issue 18: it paused at once); y pauses.
+    assert_eq!(app.handle_key(key('p')), vec![]);
+    assert!(matches!(app.dialog, Some(Dialog::Confirm { .. })));
+    let effects = app.handle_key(key('y'));
     assert_eq!(
         effects,
         vec![Effect::Run(ConsoleAction::SetLinkState {
@@ -499,6 +542,32 @@ fn the_api_link_flow_finishes_with_the_pasted_code_against_the_emulator() {
         account_id: DBX.into(),
         code_challenge: Some(authorize_param(&url, "code_challenge").to_owned()),
     });
+    // Issue 18: a wrong code closed the dialog with the message twice. It stays open, says
+    // why once, and takes another code for the same page.
+    app.handle_paste("mistyped-code");
+    let effects = app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let [Effect::Run(wrong)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert!(matches!(
+        app.dialog,
+        Some(Dialog::ApiLink { checking: true, .. })
+    ));
+    let refused = lib.run_with(&options, &sessions, wrong.clone());
+    assert!(refused.is_err(), "{refused:?}");
+    assert_eq!(app.action_finished(wrong, refused.clone()), vec![]);
+    let Some(Dialog::ApiLink {
+        error: Some(shown),
+        checking: false,
+        field,
+        ..
+    }) = &app.dialog
+    else {
+        panic!("the dialog closed on a wrong code")
+    };
+    assert_eq!(shown, &refused.unwrap_err());
+    assert_eq!(field.value(), "", "the field is ready for the next code");
+    assert_eq!(app.status, None, "said once, in the dialog");
     app.handle_paste("pasted-code-1");
     let effects = app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     let [Effect::Run(finish)] = &effects[..] else {
@@ -537,6 +606,8 @@ fn the_api_link_flow_finishes_with_the_pasted_code_against_the_emulator() {
         assert!(!log.contains(secret), "the {name} was logged: {log}");
     }
     assert!(message.contains("owner@example.com"), "{message}");
+    app.action_finished(finish, Ok(message.clone()));
+    assert!(app.dialog.is_none(), "linked: the dialog closes");
     assert!(handle.account_dir(DBX).unwrap().join(ACME).is_dir());
     // The verifier was used once: the same code cannot finish a second link.
     let again = lib
@@ -983,7 +1054,7 @@ fn every_file_of_an_upload_gets_one_outcome_even_when_named_twice() {
 /// shared links: `L` says so before anything is copied, and the Sent notice offers no share.
 #[test]
 fn a_synced_folder_sends_from_all_files_but_share_says_it_needs_the_api_first() {
-    use smartimage::tui::all_files::worker::serve_now;
+    use smartimage::tui::app::serve_now;
     use smartimage::tui::sending::{self, SendJob};
     let lib = Lib::new();
     lib.link_acme();

@@ -52,7 +52,7 @@ fn app_with_errors() -> App {
         links: HashMap::from([("Acme".to_string(), 7)]),
         ..LibraryView::default()
     };
-    app.errors = vec![
+    app.errors.rows = vec![
         error(3, "Acme", 30),
         error(2, "Bakery", 20),
         error(1, "Acme", 10),
@@ -121,19 +121,19 @@ fn question_mark_opens_help_and_any_other_key_closes_it() {
 fn movement_stays_inside_the_list() {
     let mut app = app_with_errors();
     app.handle_key(ch('k'));
-    assert_eq!(app.selection.errors, 0);
+    assert_eq!(app.errors.cursor, 0);
     app.handle_key(ch('j'));
     app.handle_key(key(KeyCode::Down));
     app.handle_key(ch('j'));
-    assert_eq!(app.selection.errors, 2);
+    assert_eq!(app.errors.cursor, 2);
     app.handle_key(ch('g'));
-    assert_eq!(app.selection.errors, 0);
+    assert_eq!(app.errors.cursor, 0);
     app.handle_key(KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT));
-    assert_eq!(app.selection.errors, 2);
+    assert_eq!(app.errors.cursor, 2);
     app.handle_key(key(KeyCode::PageUp));
-    assert_eq!(app.selection.errors, 0);
+    assert_eq!(app.errors.cursor, 0);
     app.handle_key(key(KeyCode::PageDown));
-    assert_eq!(app.selection.errors, 2);
+    assert_eq!(app.errors.cursor, 2);
 }
 
 #[test]
@@ -157,8 +157,8 @@ fn r_retries_the_selected_failed_file_through_the_library_like_the_cli() {
             items: vec![3]
         })]
     );
-    assert!(app.errors[0].retrying);
-    assert!(!app.errors[2].retrying);
+    assert!(app.errors.rows[0].retrying);
+    assert!(!app.errors.rows[2].retrying);
 }
 
 #[test]
@@ -172,9 +172,9 @@ fn capital_r_retries_every_failed_file_of_the_account() {
             items: vec![]
         })]
     );
-    assert!(app.errors[0].retrying && app.errors[2].retrying);
+    assert!(app.errors.rows[0].retrying && app.errors.rows[2].retrying);
     assert!(
-        !app.errors[1].retrying,
+        !app.errors.rows[1].retrying,
         "another account's file is left alone"
     );
 }
@@ -191,12 +191,12 @@ fn retrying_without_a_link_says_so_instead_of_sending_anything() {
 fn enter_toggles_the_error_detail_and_esc_closes_it() {
     let mut app = app_with_errors();
     app.handle_key(key(KeyCode::Enter));
-    assert!(app.error_detail);
+    assert!(app.errors.detail);
     app.handle_key(key(KeyCode::Enter));
-    assert!(!app.error_detail);
+    assert!(!app.errors.detail);
     app.handle_key(key(KeyCode::Enter));
     app.handle_key(key(KeyCode::Esc));
-    assert!(!app.error_detail);
+    assert!(!app.errors.detail);
 }
 
 #[test]
@@ -204,7 +204,7 @@ fn enter_means_nothing_outside_the_error_log() {
     let mut app = app_with_errors();
     app.focus = PaneId::Files;
     assert_eq!(app.handle_key(key(KeyCode::Enter)), vec![]);
-    assert!(!app.error_detail);
+    assert!(!app.errors.detail);
     assert_eq!(app.handle_key(ch('r')), vec![], "r is an Error log key");
 }
 
@@ -396,11 +396,11 @@ fn the_replayed_history_fills_the_queue_and_reads_the_library_once() {
         },
     ]);
     assert_eq!(effects, vec![Effect::Refresh]);
-    assert_eq!(app.queue.len(), 2);
+    assert_eq!(app.queue.rows.len(), 2);
     // The library read that follows has the errors as they are now: a failure of the past
     // that was dealt with meanwhile is not kept.
     app.apply_view(LibraryView::default());
-    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    assert!(app.errors.rows.is_empty(), "{:?}", app.errors.rows);
 }
 
 #[test]
@@ -424,9 +424,9 @@ fn queue_rows_follow_engine_events_newest_first() {
         bytes: 400,
         total: 1000,
     });
-    assert_eq!(app.queue[0].item, 2);
+    assert_eq!(app.queue.rows[0].item, 2);
     assert_eq!(
-        app.queue[1].state,
+        app.queue.rows[1].state,
         QueueState::Downloading {
             bytes: 400,
             total: 1000
@@ -441,13 +441,16 @@ fn queue_rows_follow_engine_events_newest_first() {
         kind: ErrorKind::UnsupportedFormat,
         detail: "no".into(),
     });
-    assert_eq!(app.queue[1].state, QueueState::Imported);
+    assert_eq!(app.queue.rows[1].state, QueueState::Imported);
     assert_eq!(
-        app.queue[0].state,
+        app.queue.rows[0].state,
         QueueState::Failed("unsupported_format".into())
     );
     assert_eq!(app.totals.imported, 1);
-    assert_eq!(app.errors[0].item, 2, "a live failure enters the error log");
+    assert_eq!(
+        app.errors.rows[0].item, 2,
+        "a live failure enters the error log"
+    );
 }
 
 #[test]
@@ -459,12 +462,12 @@ fn rate_limit_waits_count_down_on_the_tick_and_end() {
         link: 7,
         wait: Duration::from_secs(5),
     });
-    let limit = app.rate_limits[&7].clone();
+    let limit = app.queue.rate_limits[&7].clone();
     assert_eq!(app.seconds_left(&limit), 5);
     app.tick(start + Duration::from_secs(2));
     assert_eq!(app.seconds_left(&limit), 3);
     app.tick(start + Duration::from_secs(6));
-    assert!(app.rate_limits.is_empty());
+    assert!(app.queue.rate_limits.is_empty());
 }
 
 #[test]
@@ -594,10 +597,10 @@ fn a_server_error_shows_in_the_error_log_as_waiting_for_its_retry_not_as_failed(
     assert_eq!(app.totals.failed, 0);
     assert_eq!(app.totals.retrying, 1);
     assert_eq!(
-        app.queue[0].state,
+        app.queue.rows[0].state,
         QueueState::Retrying("server_error".into())
     );
-    let row = &app.errors[0];
+    let row = &app.errors.rows[0];
     assert_eq!(row.kind, "server_error");
     assert_eq!(
         row.state,
@@ -609,20 +612,20 @@ fn a_server_error_shows_in_the_error_log_as_waiting_for_its_retry_not_as_failed(
         item: item(5, "Acme"),
         file: 9,
     });
-    assert!(app.errors.is_empty());
+    assert!(app.errors.rows.is_empty());
 }
 
 #[test]
 fn a_refused_retry_opens_a_notice_and_the_rows_are_no_longer_marked() {
     let mut app = app_with_errors();
     app.handle_key(ch('R'));
-    assert!(app.errors[0].retrying);
+    assert!(app.errors.rows[0].retrying);
     let action = ConsoleAction::Retry {
         account: "Acme".into(),
         items: vec![],
     };
     app.action_finished(&action, Err("ann is not an admin of \"Acme\"".into()));
-    assert!(!app.errors[0].retrying);
+    assert!(!app.errors.rows[0].retrying);
     assert!(app.dialog.is_some());
     app.handle_key(key(KeyCode::Esc));
     assert!(app.dialog.is_none());
@@ -639,13 +642,10 @@ fn the_mouse_is_off_until_m_and_then_scrolls_and_focuses() {
         modifiers: KeyModifiers::NONE,
     };
     assert_eq!(app.handle_mouse(wheel, Some(PaneId::Errors)), vec![]);
-    assert_eq!(
-        app.selection.errors, 0,
-        "mouse reports are ignored while off"
-    );
+    assert_eq!(app.errors.cursor, 0, "mouse reports are ignored while off");
     assert_eq!(app.handle_key(ch('m')), vec![Effect::Mouse(true)]);
     app.handle_mouse(wheel, Some(PaneId::Errors));
-    assert_eq!(app.selection.errors, 1);
+    assert_eq!(app.errors.cursor, 1);
     let click = MouseEvent {
         kind: MouseEventKind::Down(MouseButton::Left),
         ..wheel
@@ -692,7 +692,7 @@ fn the_queue_shows_each_link_s_rate_and_time_left() {
         total: 10_000_000,
     });
     // 4 MB in 2 s: 2 MB/s, 6 MB left: 3 s.
-    let rate = app.throughput.rate(7, app.now).unwrap();
+    let rate = app.queue.throughput.rate(7, app.now).unwrap();
     assert!((rate - 2_000_000.0).abs() < 1.0, "{rate}");
     let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
     terminal
@@ -792,6 +792,7 @@ fn upload_events_become_queue_rows_and_a_refusal_an_error_row_marked_as_uploads(
     });
     let state = |n: i64| {
         app.queue
+            .rows
             .iter()
             .find(|r| r.item == -n)
             .unwrap()
@@ -870,7 +871,7 @@ fn a_library_read_replaces_the_error_rows_it_no_longer_has() {
         ..LibraryView::default()
     };
     let error_items = |app: &App| {
-        let mut items: Vec<i64> = app.errors.iter().map(|e| e.item).collect();
+        let mut items: Vec<i64> = app.errors.rows.iter().map(|e| e.item).collect();
         items.sort();
         items
     };
@@ -909,4 +910,61 @@ fn a_library_read_replaces_the_error_rows_it_no_longer_has() {
     // The next read no longer has it (removed, imported): it is gone from the log too.
     app.apply_view(current());
     assert_eq!(error_items(&app), [3, 4]);
+}
+
+/// Issue 18: `z` gives the focused pane the whole screen; `z` or `Esc` gives the others back.
+#[test]
+fn z_zooms_the_focused_pane_and_esc_or_z_comes_back() {
+    let mut app = app();
+    app.focus = PaneId::Queue;
+    app.handle_key(ch('z'));
+    assert!(app.zoom);
+    app.handle_key(ch('z'));
+    assert!(!app.zoom);
+    app.handle_key(ch('z'));
+    app.handle_key(key(KeyCode::Esc));
+    assert!(!app.zoom);
+}
+
+/// Issue 18: notices stayed until something else replaced them.
+#[test]
+fn footer_notices_expire_a_few_seconds_after_they_last_changed_but_work_in_progress_stays() {
+    let mut app = app();
+    let t0 = Instant::now();
+    app.status = Some("Acme is paused".into());
+    app.tick(t0);
+    app.tick(t0 + Duration::from_secs(2));
+    assert!(app.status.is_some(), "still fresh");
+    app.tick(t0 + smartimage::tui::app::NOTICE_TTL + Duration::from_secs(1));
+    assert_eq!(app.status, None);
+    assert!(app.dirty);
+    app.status = Some("linking Acme…".into());
+    let t1 = t0 + Duration::from_secs(60);
+    app.tick(t1);
+    app.tick(t1 + Duration::from_secs(60));
+    assert_eq!(app.status.as_deref(), Some("linking Acme…"));
+}
+
+/// Issue 18: the authorize page could only be copied off the screen, borders and all.
+#[test]
+fn ctrl_y_in_the_authorize_dialog_copies_its_page_with_osc_52() {
+    let mut app = app();
+    let url = "https://www.dropbox.com/oauth2/authorize?client_id=k&code_challenge=c";
+    app.api_link_started("Acme", Ok(url.into()));
+    let effects = app.handle_key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::CONTROL));
+    assert_eq!(effects, vec![Effect::Copy(url.into())]);
+    assert!(app.dialog.is_some(), "the dialog stays for the code");
+    // A plain y is typed into the code field.
+    assert_eq!(app.handle_key(ch('y')), vec![]);
+}
+
+/// Issue 18: a refused upload's row must not read like an import that will be reported and
+/// retried.
+#[test]
+fn a_refused_upload_is_not_retried_and_says_how_to_try_again() {
+    let mut app = app_with_errors();
+    app.errors.rows[0].upload = true;
+    assert_eq!(app.handle_key(ch('r')), vec![]);
+    let said = app.last_problem.clone().unwrap();
+    assert!(said.contains("upload it again"), "{said}");
 }

@@ -18,8 +18,8 @@ use smartimage::import::linking;
 use smartimage::library::Library;
 use smartimage::library::actions::AdminGrant;
 use smartimage::library::policy::{PlanCatalog, PlanOverride};
-use smartimage::tui::all_files::worker::serve_now;
-use smartimage::tui::app::{App, Effect, EngineStatus, PaneId};
+use smartimage::tui::app::serve_now;
+use smartimage::tui::app::{App, Effect, EngineStatus, ErrorRow, PaneId};
 use smartimage::tui::theme::Theme;
 use smartimage::tui::{ConsoleOptions, layout, load_view};
 
@@ -31,6 +31,7 @@ const BAKER: &str = "baker@demo.smartimage.test";
 const FIXED_TIME: i64 = 1_795_000_000;
 const SMALL: (u16, u16) = (80, 24);
 const LARGE: (u16, u16) = (120, 40);
+const HUGE: (u16, u16) = (200, 60);
 
 fn plans() -> PlanCatalog {
     let mut overrides = BTreeMap::new();
@@ -171,7 +172,13 @@ fn app(demo: &DemoLike, theme: Theme) -> App {
 fn app_as(demo: &DemoLike, theme: Theme, who: &str) -> App {
     let mut app = App::new("/srv/smartimage".into(), who.into(), theme);
     app.engine = EngineStatus::Watching;
-    let view = load_view(&options_as(&demo.data, who)).unwrap();
+    let mut view = load_view(&options_as(&demo.data, who)).unwrap();
+    // The synced folder is a temporary dir: pinned, as times are, so snapshots hold.
+    for a in &mut view.accounts {
+        if let Some(d) = &mut a.dropbox {
+            d.dropbox_account = "/srv/Dropbox".into();
+        }
+    }
     assert_eq!(app.apply_view(view), vec![]);
     // Files of one pass are committed concurrently, in no fixed order: sort by name.
     app.files.order.sort = smartimage::library::store::SortKey::Name;
@@ -186,10 +193,10 @@ fn app_as(demo: &DemoLike, theme: Theme, who: &str) -> App {
         link: acme_link,
         wait: Duration::from_secs(42),
     });
-    for e in &mut app.errors {
+    for e in &mut app.errors.rows {
         e.at = FIXED_TIME;
     }
-    app.errors.sort_by(|a, b| a.path.cmp(&b.path));
+    app.errors.rows.sort_by(|a, b| a.path.cmp(&b.path));
     app
 }
 
@@ -333,7 +340,7 @@ fn colour_marks_focus_selection_warnings_and_failures() {
     let (x, y) = find(" 80%");
     assert_eq!(buffer[(x + 1, y)].fg, Color::Yellow);
     // Failed files are red in the queue.
-    let (x, y) = find("failed unsupported_fo");
+    let (x, y) = find("✗ unsupported format");
     assert_eq!(buffer[(x, y)].fg, Color::Red);
     // The rate-limit countdown is shown.
     find("resuming in 42 s");
@@ -346,7 +353,7 @@ fn hostile_names_are_shown_escaped_never_sent_to_the_terminal() {
         OPERATOR.into(),
         Theme { color: true },
     );
-    app.errors = vec![smartimage::tui::app::ErrorRow {
+    app.errors.rows = vec![smartimage::tui::app::ErrorRow {
         item: 1,
         account: "Acme".into(),
         path: "/Acme/\u{1b}]52;c;cGF3bmVk\u{7}evil\u{202e}gnp.exe".into(),
@@ -362,8 +369,9 @@ fn hostile_names_are_shown_escaped_never_sent_to_the_terminal() {
     }];
     app.focus = PaneId::Errors;
     for detail in [false, true] {
-        app.error_detail = detail;
-        let terminal = render(&app, LARGE);
+        app.errors.detail = detail;
+        // Wide enough that the row keeps the escaped middle of the path and its detail.
+        let terminal = render(&app, HUGE);
         for cell in terminal.backend().buffer().content() {
             assert!(
                 !cell
@@ -427,7 +435,7 @@ fn account_dialogs_at_both_sizes_in_colour_and_without() {
             .unwrap();
     }
     type Open = fn(&mut App);
-    let cases: [(&str, &str, Open); 5] = [
+    let cases: [(&str, &str, Open); 8] = [
         ("link_folder", OWNER, |app| {
             select(app, "Bakery");
             press(app, KeyCode::Char('f'));
@@ -449,6 +457,35 @@ fn account_dialogs_at_both_sizes_in_colour_and_without() {
             select(app, "Acme");
             press(app, KeyCode::Char('u'));
         }),
+        ("confirm_pause", OWNER, |app| {
+            select(app, "Acme");
+            press(app, KeyCode::Char('p'));
+        }),
+        ("api_link_wrong_code", OWNER, |app| {
+            select(app, "Bakery");
+            app.api_link_started("Bakery", Ok(FIXED_AUTHORIZE_URL.into()));
+            for c in "abc".chars() {
+                press(app, KeyCode::Char(c));
+            }
+            let effects = app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+            let [Effect::Run(finish)] = &effects[..] else {
+                panic!("{effects:?}")
+            };
+            app.action_finished(
+                finish,
+                Err("Dropbox refused the code: it is wrong or was used already".into()),
+            );
+        }),
+        ("link_folder_matches", OWNER, |app| {
+            select(app, "Bakery");
+            let mut dialog = Dialog::link_folder("Bakery", Some("~/Dropbox/Ap"));
+            dialog.path_completed(
+                "~/Dropbox/Ap",
+                "~/Dropbox/App".into(),
+                vec!["Apps/".into(), "Appendix/".into()],
+            );
+            app.dialog = Some(dialog);
+        }),
         ("delegate", OWNER, |app| {
             select(app, "Acme");
             press(app, KeyCode::Char('d'));
@@ -464,7 +501,7 @@ fn account_dialogs_at_both_sizes_in_colour_and_without() {
             let mut app = app_as(&demo, theme, who);
             open(&mut app);
             assert!(app.dialog.is_some(), "{name}: no dialog");
-            for size in [SMALL, LARGE] {
+            for size in [SMALL, LARGE, HUGE] {
                 let terminal = render(&app, size);
                 insta::assert_snapshot!(
                     format!("dialog_{name}_{}x{}_{mode}", size.0, size.1),
@@ -765,7 +802,7 @@ fn the_queue_shows_todays_totals_from_the_store() {
     );
     app.engine = EngineStatus::Watching;
     app.apply_view(load_view(&options_as(&demo.data, OPERATOR)).unwrap());
-    assert!(app.queue.is_empty(), "no event seen by this console");
+    assert!(app.queue.rows.is_empty(), "no event seen by this console");
     app.focus = PaneId::Queue;
     let screen = render(&app, SMALL).backend().to_string();
     assert!(
@@ -775,4 +812,141 @@ fn the_queue_shows_todays_totals_from_the_store() {
     // An owner of Bakery alone sees Bakery's.
     let view = load_view(&options_as(&demo.data, BAKER)).unwrap();
     assert_eq!((view.today.imported, view.today.failed), (1, 1));
+}
+
+fn theme_name(theme: Theme) -> &'static str {
+    if theme.color { "colour" } else { "no_color" }
+}
+
+/// Issue 18: a refused upload's detail said a report would be written in Dropbox and that `r`
+/// retries it; rows cut the file names off long paths; kinds were raw ids.
+#[test]
+fn a_refused_upload_s_detail_tells_the_truth_at_every_size() {
+    let demo = demo_like();
+    for theme in [Theme { color: true }, Theme { color: false }] {
+        let mut app = app(&demo, theme);
+        app.errors.rows.insert(
+            0,
+            ErrorRow {
+                item: 9_001,
+                account: "Acme".into(),
+                path: "/srv/shoots/2026/autumn campaign/batch50/selects/img_0042.exe".into(),
+                size: 300,
+                kind: "unsupported_format".into(),
+                detail: "not an image, video, audio or document format we keep".into(),
+                at: FIXED_TIME,
+                retrying: false,
+                state: smartimage::library::store::import_items::ItemState::Failed,
+                next_attempt_at: None,
+                report: None,
+                upload: true,
+            },
+        );
+        app.focus = PaneId::Errors;
+        for size in [SMALL, LARGE, HUGE] {
+            let list = render(&app, size);
+            let text = list.backend().to_string();
+            assert!(
+                text.contains("img_0042.exe"),
+                "the file name is cut off:\n{text}"
+            );
+            insta::assert_snapshot!(
+                format!(
+                    "refused_upload_row_{}x{}_{}",
+                    size.0,
+                    size.1,
+                    theme_name(theme)
+                ),
+                list.backend()
+            );
+        }
+        press(&mut app, KeyCode::Enter);
+        for size in [SMALL, LARGE, HUGE] {
+            let terminal = render(&app, size);
+            let text = terminal.backend().to_string();
+            assert!(text.contains("upload it again"), "{text}");
+            assert!(!text.contains("retries it"), "{text}");
+            assert!(!text.contains("in the account's Dropbox"), "{text}");
+            insta::assert_snapshot!(
+                format!(
+                    "refused_upload_detail_{}x{}_{}",
+                    size.0,
+                    size.1,
+                    theme_name(theme)
+                ),
+                terminal.backend()
+            );
+        }
+    }
+}
+
+/// Issue 18: `z` gives the focused pane the whole screen.
+#[test]
+fn z_zooms_a_pane_at_every_size() {
+    let demo = demo_like();
+    for theme in [Theme { color: true }, Theme { color: false }] {
+        let mut app = app(&demo, theme);
+        app.focus = PaneId::Queue;
+        app.handle_key(KeyEvent::new(KeyCode::Char('z'), KeyModifiers::NONE));
+        for size in [SMALL, LARGE, HUGE] {
+            let terminal = render(&app, size);
+            let text = terminal.backend().to_string();
+            assert!(
+                !text.contains("1 Accounts"),
+                "only the queue shows:\n{text}"
+            );
+            insta::assert_snapshot!(
+                format!("zoomed_queue_{}x{}_{}", size.0, size.1, theme_name(theme)),
+                terminal.backend()
+            );
+        }
+    }
+}
+
+/// The grid at 200x60: columns take the width (Kind and Collections in All Files, whole paths
+/// in the queue and the error log).
+#[test]
+fn the_grid_uses_a_wide_terminal() {
+    let demo = demo_like();
+    for theme in [Theme { color: true }, Theme { color: false }] {
+        let app = app(&demo, theme);
+        let terminal = render(&app, HUGE);
+        let text = terminal.backend().to_string();
+        assert!(
+            text.contains("Collections") && text.contains("Kind"),
+            "{text}"
+        );
+        assert!(text.contains("unsupported format"), "{text}");
+        insta::assert_snapshot!(
+            format!("grid_200x60_{}", theme_name(theme)),
+            terminal.backend()
+        );
+    }
+}
+
+/// Issue 18: dialog keys were matched outside the keymap, so neither the footer nor `?`
+/// could list them. An open dialog's keys are the footer's; help has them all.
+#[test]
+fn an_open_dialog_s_keys_are_the_footer_s_and_help_lists_every_dialog() {
+    let demo = demo_like();
+    let mut app = app(&demo, Theme { color: false });
+    app.dialog = Some(smartimage::tui::dialogs::Dialog::confirm_pause("Acme"));
+    let terminal = render(&app, SMALL);
+    let text = terminal.backend().to_string();
+    let footer = text.lines().last().unwrap();
+    assert!(
+        footer.contains("y/Enter yes") && footer.contains("n/Esc no"),
+        "{footer}"
+    );
+    assert!(!footer.contains("Tab pane"), "{footer}");
+    app.dialog = None;
+    app.help = true;
+    app.help_scroll = usize::MAX / 2;
+    let terminal = render(&app, LARGE);
+    let text = terminal.backend().to_string();
+    assert!(
+        text.contains("In dialogs") || text.contains("add & save"),
+        "{text}"
+    );
+    assert!(text.contains("Shared link"), "{text}");
 }

@@ -20,7 +20,7 @@ use smartimage::library::model::FileRecord;
 use smartimage::library::organise::{FileFilter, FileSelection};
 use smartimage::library::outgoing::OutgoingSelection;
 use smartimage::library::policy::PlanCatalog;
-use smartimage::tui::all_files::worker::serve_now;
+use smartimage::tui::app::serve_now;
 use smartimage::tui::app::{App, Effect, PaneId};
 use smartimage::tui::dialogs::Dialog;
 use smartimage::tui::sending::{self, SendDone, SendJob};

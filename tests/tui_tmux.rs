@@ -569,7 +569,7 @@ fn a_pasted_path_is_uploaded_and_listed_with_the_upload_source() {
     tmux.keys(&["Enter"]);
     let screen = tmux.wait_for("the upload in the queue", |s| {
         s.lines()
-            .any(|l| l.contains("imported") && l.contains("[upload] pasted shot.png"))
+            .any(|l| l.contains("imported") && l.contains("[upload]") && l.contains("shot.png"))
     });
     assert!(!screen.contains("Upload to"), "{screen}");
     tmux.wait_for("the uploaded file in All Files", |s| {
@@ -749,9 +749,12 @@ fn two_consoles_follow_a_background_engine_and_one_hosts_after_it_is_killed() {
     // to the top of its queue.
     tmux.keys_in("second", &["4", "r"]);
     tmux.wait_for_in("console", "the retried failure on top of the queue", |s| {
-        pane(s, "2 Dropbox queue")
-            .get(1)
-            .is_some_and(|l| l.contains("failed") && l.contains("Acme") && !l.contains("followed"))
+        pane(s, "2 Dropbox queue").get(1).is_some_and(|l| {
+            // A narrow queue marks a failure ✗ before its reason.
+            (l.contains("failed") || l.contains("✗"))
+                && l.contains("Acme")
+                && !l.contains("followed")
+        })
     });
     let log = std::fs::read_to_string(&out).unwrap();
     assert!(
@@ -842,4 +845,129 @@ fn a_standby_watcher_takes_over_when_the_hosting_console_quits() {
             .any(|l| l.contains("taken-over") && l.contains("imported"))
     });
     tmux.keys(&["q"]);
+}
+
+/// Issue 18, walked as a new admin would: the pencil on an account with no collections makes
+/// one and saves with Enter; a batch add puts marked files in it; `z` zooms All Files with its
+/// preview; a refused upload's detail says what is true (no Dropbox report, no retry).
+#[test]
+fn the_pencil_a_batch_add_a_zoomed_preview_and_a_refused_upload() {
+    let Some((tmux, dir)) = console_on_a_demo() else {
+        return;
+    };
+    tmux.wait_for("the engine", |s| s.contains("engine: this console"));
+    tmux.select_account("Acme Marketing");
+    tmux.keys(&["3"]);
+    tmux.wait_for("Acme's files", |s| {
+        s.contains("3 All Files") && s.lines().any(|l| l.contains(".jpg") || l.contains(".png"))
+    });
+    // The pencil: no collections yet, so the cursor is on New collection….
+    tmux.keys(&["e"]);
+    tmux.wait_for("the pencil", |s| {
+        s.contains(" Edit ") && s.contains("New collection…") && s.contains("Enter add & save")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the name field", |s| s.contains("New collection: "));
+    tmux.type_text("Portraits");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the pencil saved and closed", |s| {
+        !s.contains("Enter add & save") && s.contains("added to Portraits")
+    });
+    // Batch add: mark two files, c, Enter picks Portraits, Enter confirms.
+    tmux.keys(&["g", "Space", "Space"]);
+    tmux.wait_for("two marked", |s| s.contains("2 marked"));
+    tmux.keys(&["c"]);
+    tmux.wait_for("the batch picker", |s| {
+        s.contains("to a collection of Acme Marketing") && s.contains("Portraits")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the confirmation", |s| s.contains("Enter/y add"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the batch added", |s| {
+        s.contains("added") && s.contains("to Portraits in Acme Marketing")
+    });
+    // The preview, zoomed: All Files alone on the screen, the preview beside the names.
+    tmux.keys(&["g", "p", "z"]);
+    let zoomed = tmux.wait_for("All Files zoomed with its preview", |s| {
+        s.contains(" Preview ") && !s.contains("1 Accounts") && !s.contains("4 Error log")
+    });
+    let preview_width = zoomed
+        .lines()
+        .find(|l| l.contains(" Preview "))
+        .map(|l| {
+            let from = l.find(" Preview ").unwrap_or(0);
+            l[..from].chars().count()
+        })
+        .unwrap_or(0);
+    assert!(
+        preview_width < 60,
+        "the preview starts at column {preview_width}: not the larger part\n{zoomed}"
+    );
+    tmux.keys(&["z"]);
+    tmux.wait_for("the grid back", |s| {
+        s.contains("1 Accounts") && s.contains("4 Error log")
+    });
+    // A refused upload: an executable is no format the library keeps.
+    let exe = dir.path().join("tool.exe");
+    let mut bytes = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xFF\xFF\x00\x00".to_vec();
+    bytes.resize(300, 0);
+    std::fs::write(&exe, bytes).unwrap();
+    tmux.keys(&["p", "u"]);
+    tmux.wait_for("the upload dialog", |s| {
+        s.contains("Upload to Acme Marketing")
+    });
+    tmux.type_text(&shell_quote(&exe));
+    tmux.keys(&["Tab"]);
+    tmux.wait_for("the count", |s| s.contains("Takes 1 file(s)"));
+    tmux.keys(&["Enter"]);
+    tmux.keys(&["4"]);
+    tmux.wait_for("the refusal in the error log", |s| {
+        s.lines()
+            .any(|l| l.contains("[upload]") && l.contains("tool.exe"))
+    });
+    tmux.keys(&["g", "Enter"]);
+    let detail = tmux.wait_for("the refused upload's detail", |s| {
+        s.contains("Refused") && s.contains("tool.exe")
+    });
+    assert!(detail.contains("upload it again"), "{detail}");
+    assert!(detail.contains("never written in Dropbox"), "{detail}");
+    assert!(!detail.contains("retries it"), "{detail}");
+}
+
+/// Issue 18: the demo named its Dropbox folder only after quitting, and quitting printed
+/// `Error reading the log directory/files`.
+#[test]
+fn the_demo_names_its_dropbox_in_the_console_and_quits_cleanly() {
+    if !tmux_available() {
+        prerequisite::cannot_run("tmux is not installed");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_smartimage");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let tmux = Tmux {
+        socket: format!("smartimage-test-{}-demo", std::process::id()),
+    };
+    tmux.start_shell();
+    let command = format!(
+        "{} demo --data-dir {}; echo {SHELL_MARKER}",
+        shell_quote(Path::new(bin)),
+        shell_quote(&data)
+    );
+    tmux.keys(&[&command, "Enter"]);
+    let welcome = tmux.wait_for("the first-run notice", |s| {
+        s.contains("The demo library") && s.contains("Acme Marketing")
+    });
+    assert!(
+        welcome.contains("synced folder") && welcome.contains("/demo/Dropbox"),
+        "the Dropbox folder is not named:\n{welcome}"
+    );
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the notice closed", |s| !s.contains("The demo library"));
+    tmux.keys(&["q"]);
+    let shell = tmux.wait_for("the shell", |s| s.contains(SHELL_MARKER));
+    assert!(
+        !shell.contains("Error reading the log directory"),
+        "{shell}"
+    );
 }

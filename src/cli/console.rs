@@ -17,7 +17,7 @@ pub fn open(data_dir: &Path, config: &Config, as_admin: Option<String>) -> Outco
             "the console needs a terminal; run `smartimage --help` for the headless verbs",
         ));
     }
-    open_with(data_dir, config, as_admin, engine_settings(config))
+    open_with(data_dir, config, as_admin, engine_settings(config), None)
 }
 
 pub fn on_a_terminal() -> bool {
@@ -32,6 +32,7 @@ pub fn open_with(
     config: &Config,
     as_admin: Option<String>,
     engine: smartimage::import::engine::EngineSettings,
+    welcome: Option<(String, String)>,
 ) -> Outcome {
     // A bad [keys] entry is refused before the screen is taken, naming the key.
     let keymap = keymap(config)?;
@@ -41,16 +42,19 @@ pub fn open_with(
     drop(library);
     // Notifications go out beside the console's engine, on a thread of their own.
     let _sender = ConsoleSender::start(data_dir, config);
-    tui::run(ConsoleOptions {
-        data_dir: data_dir.to_path_buf(),
-        plans: config.plans(),
-        as_admin,
-        os_user,
-        admin_label: actor.admin.email.clone(),
-        engine,
-        send: config.export.send_settings(),
-        keymap,
-    })
+    tui::run_with_welcome(
+        ConsoleOptions {
+            data_dir: data_dir.to_path_buf(),
+            plans: config.plans(),
+            as_admin,
+            os_user,
+            admin_label: actor.admin.email.clone(),
+            engine,
+            send: config.export.send_settings(),
+            keymap,
+        },
+        welcome,
+    )
     .map_err(|e| Failure::runtime(format!("the console stopped: {e}")))
 }
 

@@ -222,7 +222,23 @@ pub fn run(flag: Option<&Path>, config: &Config, headless: bool) -> Outcome {
     if !headless {
         let mut settings = engine_settings(config);
         settings.backends.local = local;
-        return super::console::open_with(&dir, config, Some(OPERATOR.into()), settings);
+        let welcome = (
+            "The demo library".to_owned(),
+            format!(
+                "Its Dropbox is a synced folder on this machine: {}. Each account has a folder \
+                 in it ({:?}, …); a file copied there is imported within seconds and shows in \
+                 the queue (2) and All Files (3). Files that fail stay there, in the error log (4).",
+                dropbox.display(),
+                dropbox.join(acme.name).display().to_string(),
+            ),
+        );
+        return super::console::open_with(
+            &dir,
+            config,
+            Some(OPERATOR.into()),
+            settings,
+            Some(welcome),
+        );
     }
     Ok(())
 }

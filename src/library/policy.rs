@@ -273,6 +273,28 @@ impl ErrorKind {
             .find(|kind| kind.as_str().eq_ignore_ascii_case(s.trim()))
     }
 
+    /// A few words for a table column ("video too large"); [`ErrorKind::title`] in full.
+    pub fn label(self) -> &'static str {
+        match self {
+            ErrorKind::StorageLimit => "storage full",
+            ErrorKind::VideoAllotment => "video allotment used",
+            ErrorKind::VideoOnBasicPlan => "video on Basic plan",
+            ErrorKind::VideoTooLarge => "video too large",
+            ErrorKind::UnsupportedFormat => "unsupported format",
+            ErrorKind::InvalidName => "invalid name",
+            ErrorKind::Unknown => "unknown error",
+            ErrorKind::ServerError => "server error",
+        }
+    }
+
+    /// The label of a kind stored as text ([`ErrorKind::as_str`]); unknown text as it is.
+    pub fn label_of(stored: &str) -> &str {
+        match ErrorKind::parse(stored) {
+            Some(kind) => kind.label(),
+            None => stored,
+        }
+    }
+
     /// The heading users know from the help article.
     pub fn title(self) -> &'static str {
         match self {

@@ -6,6 +6,7 @@ use crate::library::permissions::Right;
 use crate::library::store::links::{BackendKind, LinkState};
 
 use super::actions::ConsoleAction;
+use super::all_files::keys::FilesAction;
 use super::app::{App, Effect};
 use super::dialogs::Dialog;
 use super::keymap::Action;
@@ -26,15 +27,32 @@ impl App {
         };
         let account = &summary.account;
         let name = account.name.clone();
+        let link = summary.dropbox.as_ref();
         let right = match action {
             Action::Delegate | Action::Revoke => Right::Delegate(account),
             _ => Right::LinkDropbox(account),
         };
         if let Err(denied) = actor.check(right) {
-            self.dialog = Some(Dialog::notice("Not allowed", denied.to_string()));
+            // The library's sentence names linking; pausing and unlinking are refused by the
+            // same rule, so the sentence says which action was refused.
+            let text = match action {
+                Action::PauseResume | Action::Unlink => {
+                    let doing = match (action, link.map(|l| l.state)) {
+                        (Action::Unlink, _) => "unlink",
+                        (_, Some(LinkState::Paused)) => "resume the imports of",
+                        _ => "pause the imports of",
+                    };
+                    format!(
+                        "{} may not {doing} {name:?}: only its owners and the admins an owner \
+                         delegated may (an owner can run: smartimage delegate {} --account {name:?})",
+                        actor.admin.email, actor.admin.email
+                    )
+                }
+                _ => denied.to_string(),
+            };
+            self.dialog = Some(Dialog::notice("Not allowed", text));
             return vec![];
         }
-        let link = summary.dropbox.as_ref();
         let key = |action| self.keymap.label_of(action);
         let (unlink_key, api_key, folder_key) = (
             key(Action::Unlink),
@@ -86,15 +104,15 @@ impl App {
                 let Some(link) = link else {
                     return not_linked(self);
                 };
-                let state = if link.state == LinkState::Paused {
-                    LinkState::Active
-                } else {
-                    LinkState::Paused
-                };
-                self.start(ConsoleAction::SetLinkState {
-                    account: name,
-                    state,
-                })
+                if link.state == LinkState::Paused {
+                    return self.start(ConsoleAction::SetLinkState {
+                        account: name,
+                        state: LinkState::Active,
+                    });
+                }
+                // Pausing stops the imports of a customer's folder: asked first, as unlinking.
+                self.dialog = Some(Dialog::confirm_pause(&name));
+                vec![]
             }
             Action::Delegate | Action::Revoke => {
                 let revoke = action == Action::Revoke;
@@ -117,6 +135,37 @@ impl App {
                 vec![]
             }
             _ => vec![],
+        }
+    }
+
+    /// Whether the footer offers `action`: the acting admin may do it (on the selected
+    /// account, or on any when *All accounts* is selected) and it applies to the account's
+    /// link as it is. Unknown rights (the library not read yet) offer everything.
+    pub fn offers(&self, action: Action) -> bool {
+        let Some(actor) = &self.view.actor else {
+            return true;
+        };
+        let may = |a: &crate::library::actions::AccountSummary| match action {
+            Action::LinkApi | Action::LinkFolder | Action::Unlink | Action::PauseResume => {
+                actor.may(Right::LinkDropbox(&a.account))
+            }
+            Action::Delegate | Action::Revoke => actor.may(Right::Delegate(&a.account)),
+            Action::Files(FilesAction::Send | FilesAction::Share) => {
+                actor.may(Right::SendToDropbox(&a.account))
+            }
+            _ => true,
+        };
+        match self.selected_account() {
+            Some(a) => {
+                let linked = a.dropbox.is_some();
+                let fits = match action {
+                    Action::LinkApi | Action::LinkFolder => !linked,
+                    Action::Unlink | Action::PauseResume => linked,
+                    _ => true,
+                };
+                fits && may(a)
+            }
+            None => self.view.accounts.is_empty() || self.view.accounts.iter().any(may),
         }
     }
 

@@ -182,18 +182,23 @@ fn run_unlogged(
                 .app_key
                 .clone()
                 .ok_or_else(|| missing_app_key().to_owned())?;
-            let link = runtime
-                .block_on(linking::finish_api_link(
-                    &mut library,
-                    &actor,
-                    &account,
-                    code.expose().trim(),
-                    &start,
-                    &app_key,
-                    settings,
-                ))
-                .map_err(|e| e.to_string())?;
-            Ok(describe(&link))
+            let link = runtime.block_on(linking::finish_api_link(
+                &mut library,
+                &actor,
+                &account,
+                code.expose().trim(),
+                &start,
+                &app_key,
+                settings,
+            ));
+            match link {
+                Ok(link) => Ok(describe(&link)),
+                Err(e) => {
+                    // A wrong or mistyped code: the same page takes another one.
+                    sessions.insert(&account, start);
+                    Err(e.to_string())
+                }
+            }
         }
         ConsoleAction::SetLinkState { account, state } => {
             let link = library

@@ -60,7 +60,7 @@ impl App {
                 }
             }
         }
-        self.failed_since_read.clear();
+        self.errors.history_applied();
         if !effects.contains(&Effect::Refresh) {
             effects.push(Effect::Refresh);
         }

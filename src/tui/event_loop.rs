@@ -48,6 +48,11 @@ pub enum AppEvent {
     Command(CommandUpdate),
     Refreshed(Result<LibraryView, String>),
     Tick,
+    /// The link-folder field's Tab completion.
+    PathCompleted {
+        asked: String,
+        completion: path_completion::Completion,
+    },
     /// SIGTERM or SIGHUP: quit as if `q` was pressed.
     Terminate,
     /// An account action or retry finished.
@@ -78,11 +83,15 @@ pub enum AppEvent {
     },
 }
 
-pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
+/// `welcome`: a first-run notice shown over the panes (the demo says where its Dropbox is).
+pub async fn run(options: ConsoleOptions, welcome: Option<(String, String)>) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let label = options.data_dir.display().to_string();
     let mut app = App::new(label, options.admin_label.clone(), Theme::from_env());
     app.keymap = options.keymap.clone();
+    if let Some((title, text)) = welcome {
+        app.dialog = Some(super::dialogs::Dialog::notice(&title, text));
+    }
     let sessions = ApiLinkSessions::default();
     let (guard, mut terminal) = TerminalGuard::enter()?;
     // Before input is read: the question goes to the terminal itself.
@@ -189,6 +198,8 @@ pub async fn run(options: ConsoleOptions) -> anyhow::Result<()> {
                     start_api_link(&options, &sessions, account, &tx)
                 }
                 Effect::UploadLookup { text, complete } => upload_lookup(text, complete, &tx),
+                Effect::CompletePath(text) => complete_path(text, &tx),
+                Effect::Copy(text) => copy_osc52(&text),
                 Effect::Send(job) => run_send(&options, job, &tx),
                 Effect::Engine(command) => {
                     if let Some(engine) = &hosted {
@@ -308,6 +319,28 @@ fn run_send(options: &ConsoleOptions, job: SendJob, tx: &UnboundedSender<AppEven
 }
 
 /// Complete the Upload… field's last path and count what it holds, on a blocking thread.
+fn complete_path(text: String, tx: &UnboundedSender<AppEvent>) {
+    let tx = tx.clone();
+    tokio::task::spawn_blocking(move || {
+        let completion = path_completion::complete_folder(&text);
+        let _ = tx.send(AppEvent::PathCompleted {
+            asked: text,
+            completion,
+        });
+    });
+}
+
+/// Put `text` on the clipboard of the terminal's machine: OSC 52, which terminals honour over
+/// SSH too (tmux passes it on with `set-clipboard on`). Nothing is read back.
+fn copy_osc52(text: &str) {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let mut out = std::io::stdout();
+    let _ = write!(out, "\x1b]52;c;{encoded}\x07");
+    let _ = out.flush();
+}
+
 fn upload_lookup(text: String, complete: bool, tx: &UnboundedSender<AppEvent>) {
     let tx = tx.clone();
     tokio::task::spawn_blocking(move || {
@@ -467,6 +500,10 @@ fn apply(app: &mut App, event: AppEvent, screen: ratatui::layout::Rect) -> Vec<E
         }
         AppEvent::Tick => {
             app.tick(Instant::now());
+            vec![]
+        }
+        AppEvent::PathCompleted { asked, completion } => {
+            app.path_completed(&asked, completion.value, completion.candidates);
             vec![]
         }
         AppEvent::Terminate => vec![Effect::Quit],

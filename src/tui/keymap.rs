@@ -3,8 +3,29 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::all_files::keys::FilesAction;
-use super::app::PaneId;
+use super::pane_id::PaneId;
+
+/// What the All Files keys mean (see [`BINDINGS`] for which key is which).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilesAction {
+    CycleSort,
+    ReverseSort,
+    FilterName,
+    ToggleDropbox,
+    CycleKind,
+    CycleCollection,
+    Mark,
+    MarkRange,
+    MarkAll,
+    ClearMarks,
+    Edit,
+    BatchAdd,
+    Preview,
+    /// Send the marked files (or the highlighted one) to Dropbox (`tui/sending.rs`).
+    Send,
+    /// A Dropbox shared link to the highlighted file (or the `*`-marked collection).
+    Share,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -37,6 +58,11 @@ pub enum Action {
     /// All Files: upload files from the server's disk (`dialogs/upload.rs`).
     Upload,
     ToggleMouse,
+    /// Give the focused pane the whole screen, or give the others back.
+    Zoom,
+    /// In the Dropbox authorize dialog: copy the authorize page's address to the clipboard
+    /// (OSC 52, through SSH too).
+    CopyLink,
     /// All Files keys.
     Files(FilesAction),
 }
@@ -331,7 +357,7 @@ pub static BINDINGS: &[Binding] = &[
     Binding {
         keys: &[code(KeyCode::Esc)],
         label: "Esc",
-        help: "clear marks",
+        help: "clear marks, then filter",
         hint: "clear marks",
         action: Action::Files(FilesAction::ClearMarks),
         scope: Scope::Pane(PaneId::Files),
@@ -413,11 +439,11 @@ pub static BINDINGS: &[Binding] = &[
     Binding {
         keys: &[key('p')],
         label: "p",
-        help: "pause or resume importing",
+        help: "pause (asks first) / resume",
         hint: "pause",
         action: Action::PauseResume,
         scope: Scope::Pane(PaneId::Accounts),
-        footer: false,
+        footer: true,
     },
     Binding {
         keys: &[key('d')],
@@ -462,6 +488,24 @@ pub static BINDINGS: &[Binding] = &[
         help: "mouse on/off",
         hint: "mouse",
         action: Action::ToggleMouse,
+        scope: Scope::Global,
+        footer: false,
+    },
+    Binding {
+        keys: &[key('z')],
+        label: "z",
+        help: "zoom this pane to the screen",
+        hint: "zoom",
+        action: Action::Zoom,
+        scope: Scope::Global,
+        footer: false,
+    },
+    Binding {
+        keys: &[ctrl('y')],
+        label: "C-y",
+        help: "copy the Dropbox link page",
+        hint: "copy the page",
+        action: Action::CopyLink,
         scope: Scope::Global,
         footer: false,
     },

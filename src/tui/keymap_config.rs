@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-use super::app::PaneId;
 use super::keymap::{Action, BINDINGS, Binding, Key, Scope, matches};
+use super::pane_id::PaneId;
 
 /// One binding as it is in force.
 #[derive(Clone)]

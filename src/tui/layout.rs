@@ -23,12 +23,17 @@ fn pane_areas(area: Rect, app: &App) -> (Vec<(PaneId, Rect)>, Option<Rect>) {
         Constraint::Length(1),
     ])
     .areas(area);
+    if app.zoom {
+        // One pane, the whole screen between title and footer.
+        return (vec![(app.focus, body)], None);
+    }
     if body.width >= GRID_MIN.0 && body.height + 2 >= GRID_MIN.1 {
         let [top, bottom] =
             Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
         let [a, q] =
             Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(top);
-        let [f, e] = Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
+        // All Files gets the larger share below: its Kind and Collections columns need it.
+        let [f, e] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
             .areas(bottom);
         let panes = vec![
             (PaneId::Accounts, a),
@@ -49,11 +54,10 @@ pub fn pane_at(screen: Rect, app: &App, column: u16, row: u16) -> Option<PaneId>
     let at = ratatui::layout::Position::new(column, row);
     let (panes, tabs) = pane_areas(screen, app);
     if let Some(tabs) = tabs.filter(|t| t.contains(at)) {
-        // The tab strip: " 1 Accounts  2 Dropbox queue …", each label then a space.
+        // The tab strip: " 1 Accounts 3  2 Dropbox queue …", each label then a space.
         let mut x = tabs.x;
-        for pane in PaneId::ALL {
-            let number = PaneId::ALL.iter().position(|p| *p == pane).unwrap_or(0) + 1;
-            let width = format!(" {number} {} ", pane.title()).chars().count() as u16 + 1;
+        for (pane, label) in tab_labels(app, tabs.width) {
+            let width = label.chars().count() as u16 + 1;
             if column < x + width {
                 return Some(pane);
             }
@@ -83,14 +87,12 @@ pub fn draw(frame: &mut Frame, app: &App) {
         draw_pane(frame, area, app, pane);
     }
     draw_footer(frame, footer, app);
-    if app.files.dialog.is_some() {
-        panes::file_dialogs::draw(frame, frame.area(), app);
-    }
     if let Some(dialog) = &app.dialog {
-        super::dialogs::draw::draw(frame, frame.area(), dialog, app.theme);
+        let copy_key = app.keymap.label_of(super::keymap::Action::CopyLink);
+        super::dialogs::draw::draw(frame, frame.area(), dialog, app.theme, &copy_key);
     }
     if app.help {
-        panes::help::draw(frame, frame.area(), app);
+        super::help::draw(frame, frame.area(), &app.keymap, app.help_scroll, app.theme);
     }
 }
 
@@ -99,7 +101,7 @@ fn draw_pane(frame: &mut Frame, area: Rect, app: &App, pane: PaneId) {
     let number = PaneId::ALL.iter().position(|p| *p == pane).unwrap_or(0) + 1;
     // All Files says in its title how it is filtered and sorted, and how many match.
     let title = match pane {
-        PaneId::Files => panes::files::title(app),
+        PaneId::Files => panes::files::title(&app.files),
         _ => pane.title().to_owned(),
     };
     let block = Block::default()
@@ -119,10 +121,45 @@ fn draw_pane(frame: &mut Frame, area: Rect, app: &App, pane: PaneId) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     match pane {
-        PaneId::Accounts => panes::accounts::draw(frame, inner, app),
-        PaneId::Queue => panes::queue::draw(frame, inner, app),
-        PaneId::Files => panes::files::draw(frame, inner, app),
-        PaneId::Errors => panes::errors::draw(frame, inner, app),
+        PaneId::Accounts => panes::accounts::draw(
+            frame,
+            inner,
+            &app.view.accounts,
+            app.selection.accounts,
+            focused,
+            app.theme,
+        ),
+        PaneId::Queue => panes::queue::draw(
+            frame,
+            inner,
+            &app.queue,
+            &panes::queue::Context {
+                scope: app.scoped_account(),
+                today: &app.view.today,
+                now: app.now,
+                focused,
+                theme: app.theme,
+            },
+        ),
+        PaneId::Files => panes::files::draw(
+            frame,
+            inner,
+            &app.files,
+            focused && app.dialog.is_none(),
+            app.zoom,
+            app.theme,
+        ),
+        PaneId::Errors => panes::errors::draw(
+            frame,
+            inner,
+            &app.errors,
+            &panes::errors::Context {
+                scope: app.scoped_account(),
+                focused,
+                theme: app.theme,
+                keymap: &app.keymap,
+            },
+        ),
     }
 }
 
@@ -162,11 +199,48 @@ fn engine_style(app: &App) -> Style {
     }
 }
 
+/// Each tab's label with its count (" 4 Error log 12 "); the short titles when the long ones
+/// do not fit `width`.
+fn tab_labels(app: &App, width: u16) -> Vec<(PaneId, String)> {
+    let count = |pane: PaneId| -> Option<String> {
+        match pane {
+            PaneId::Accounts => Some(app.view.accounts.len().to_string()),
+            PaneId::Queue => Some(app.queue_in_flight().to_string()),
+            PaneId::Files => app.files.count.map(super::text::thousands),
+            PaneId::Errors => Some(app.error_rows().len().to_string()),
+        }
+    };
+    let labels = |short: bool| -> Vec<(PaneId, String)> {
+        PaneId::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, pane)| {
+                let title = if short {
+                    pane.short_title()
+                } else {
+                    pane.title()
+                };
+                let label = match count(*pane) {
+                    Some(n) => format!(" {} {title} {n} ", i + 1),
+                    None => format!(" {} {title} ", i + 1),
+                };
+                (*pane, label)
+            })
+            .collect()
+    };
+    let long = labels(false);
+    let used: usize = long.iter().map(|(_, l)| l.chars().count() + 1).sum();
+    if used <= width as usize {
+        long
+    } else {
+        labels(true)
+    }
+}
+
 fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
     let mut spans = vec![];
-    for (i, pane) in PaneId::ALL.iter().enumerate() {
-        let label = format!(" {} {} ", i + 1, pane.title());
-        let style = if *pane == app.focus {
+    for (pane, label) in tab_labels(app, area.width) {
+        let style = if pane == app.focus {
             app.theme.selected()
         } else {
             app.theme.dim()
@@ -192,31 +266,35 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
         ));
         spans.push(Span::raw("  "));
     }
+    // A dialog gets every key: its own are listed, not the pane's.
+    if let Some(dialog) = &app.dialog {
+        for k in dialog.keys() {
+            spans.push(Span::styled(k.label, app.theme.key()));
+            spans.push(Span::raw(format!(" {}  ", k.does)));
+        }
+        if matches!(dialog, super::dialogs::Dialog::ApiLink { .. }) {
+            spans.push(Span::styled(
+                app.keymap.label_of(super::keymap::Action::CopyLink),
+                app.theme.key(),
+            ));
+            spans.push(Span::raw(" copy the page  "));
+        }
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
     // No engine runs: the key that starts one here comes first.
     if let Some(key) = app.host_offer() {
         spans.push(Span::styled(key, app.theme.key()));
         spans.push(Span::raw(" host the engine here  "));
     }
-    for b in app.keymap.footer(app.focus) {
+    // Only what the acting admin may do here.
+    for b in app
+        .keymap
+        .footer(app.focus)
+        .filter(|b| app.offers(b.binding.action))
+    {
         spans.push(Span::styled(b.label.clone(), app.theme.key()));
         spans.push(Span::raw(format!(" {}  ", b.hint())));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
-}
-
-/// A `width`-wide text gauge "[#####·····]  42%", for lists and tables alike.
-pub fn gauge(used: u64, limit: u64, width: usize) -> (String, u64) {
-    let percent = used
-        .saturating_mul(100)
-        .checked_div(limit)
-        .unwrap_or(0)
-        .min(999);
-    let filled = ((percent.min(100) as usize) * width).div_ceil(100);
-    let bar = format!(
-        "[{}{}] {:>3}%",
-        "#".repeat(filled),
-        "·".repeat(width - filled.min(width)),
-        percent
-    );
-    (bar, percent)
 }

@@ -31,6 +31,9 @@ pub fn log_dir(data_dir: &Path) -> PathBuf {
 /// Send this process's tracing events to the log file. `None` if the file cannot be made or
 /// logging was set up already; the console runs without a log then.
 pub fn start(data_dir: &Path) -> Option<LogGuard> {
+    // The appender prunes old files before it makes its directory, and says so on stderr
+    // (over the console, or after it quits) when the directory is not there yet.
+    std::fs::create_dir_all(log_dir(data_dir)).ok()?;
     let appender = Builder::new()
         .rotation(Rotation::DAILY)
         .filename_prefix(LOG_PREFIX)

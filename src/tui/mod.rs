@@ -7,15 +7,19 @@ pub mod all_files;
 pub mod app;
 pub mod ask;
 pub mod dialogs;
+pub mod dropbox_queue;
 pub mod engine_state;
 pub mod engines;
+pub mod error_log;
 pub mod event_loop;
 pub mod follow;
+pub mod help;
 pub mod host;
 pub mod keymap;
 pub mod keymap_config;
 pub mod layout;
 pub mod logging;
+pub mod pane_id;
 pub mod panes;
 pub mod paste_paths;
 pub mod path_completion;
@@ -101,13 +105,21 @@ const RUNTIME_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_se
 
 /// Open the console until the admin quits. Restores the terminal however it ends.
 pub fn run(options: ConsoleOptions) -> anyhow::Result<()> {
+    run_with_welcome(options, None)
+}
+
+/// [`run`], with a first-run notice (title, text) over the panes until a key closes it.
+pub fn run_with_welcome(
+    options: ConsoleOptions,
+    welcome: Option<(String, String)>,
+) -> anyhow::Result<()> {
     // Before the screen is taken: from here on nothing may print to it.
     let _log = logging::start(&options.data_dir);
     tracing::info!(data_dir = %options.data_dir.display(), admin = %options.admin_label, "console opened");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let outcome = runtime.block_on(event_loop::run(options));
+    let outcome = runtime.block_on(event_loop::run(options, welcome));
     runtime.shutdown_timeout(RUNTIME_SHUTDOWN_GRACE);
     match &outcome {
         Ok(()) => tracing::info!("console closed"),

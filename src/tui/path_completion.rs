@@ -76,6 +76,52 @@ pub fn complete(text: &str) -> Completion {
     Completion { value, candidates }
 }
 
+/// Complete a one-folder field (the synced Dropbox folder to link): the text is one path, not
+/// quoted, and only folders match. `~/` stays as typed.
+pub fn complete_folder(text: &str) -> Completion {
+    let unchanged = Completion {
+        value: text.to_owned(),
+        candidates: vec![],
+    };
+    let (dir, base) = match text.rfind('/') {
+        Some(i) => (&text[..=i], &text[i + 1..]),
+        None => ("", text),
+    };
+    let read_from = if dir.is_empty() {
+        ".".to_owned()
+    } else {
+        expand_home(dir)
+    };
+    let Ok(entries) = std::fs::read_dir(&read_from) else {
+        return unchanged;
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let hidden_ok = base.starts_with('.') || !name.starts_with('.');
+            let is_dir = Path::new(&read_from).join(&name).is_dir();
+            (hidden_ok && is_dir && name.starts_with(base)).then_some(name)
+        })
+        .collect();
+    names.sort();
+    match names.as_slice() {
+        [] => unchanged,
+        [name] => Completion {
+            value: format!("{dir}{name}/"),
+            candidates: vec![],
+        },
+        many => Completion {
+            value: format!("{dir}{}", common_prefix(many.iter().map(String::as_str))),
+            candidates: many
+                .iter()
+                .take(MAX_CANDIDATES)
+                .map(|n| format!("{n}/"))
+                .collect(),
+        },
+    }
+}
+
 fn common_prefix<'a>(mut names: impl Iterator<Item = &'a str>) -> String {
     let Some(first) = names.next() else {
         return String::new();
@@ -133,6 +179,22 @@ mod tests {
         assert_eq!(
             complete(&format!("{root}/.h")).value,
             format!("{root}/.hidden ")
+        );
+    }
+
+    #[test]
+    fn the_folder_field_completes_folders_only_and_unquoted() {
+        let dir = tree();
+        let root = dir.path().display().to_string();
+        let c = complete_folder(&format!("{root}/photo "));
+        assert_eq!(c.value, format!("{root}/photo shoot/"));
+        let c = complete_folder(&format!("{root}/"));
+        assert_eq!(c.value, format!("{root}/photo"));
+        assert_eq!(c.candidates, vec!["photo shoot/", "photos/"]);
+        // A file is no folder to link.
+        assert_eq!(
+            complete_folder(&format!("{root}/vid")).value,
+            format!("{root}/vid")
         );
     }
 

@@ -7,8 +7,8 @@
 use crate::dropbox::local::sharing_needs_the_api;
 use crate::export::folders::downloads_folder;
 use crate::export::{
-    ExportError, ExportEvent, ExportRequest, ExportSummary, ShareOutcome, ShareRequest,
-    ShareTarget, export_checked, share_checked,
+    ExportError, ExportEvent, ExportSummary, ShareOutcome, ShareRequest, ShareTarget,
+    export_checked, share_checked,
 };
 use crate::library::Library;
 use crate::library::actions::AccountSummary;
@@ -21,19 +21,13 @@ use super::ConsoleOptions;
 use super::all_files::Marked;
 use super::app::{App, Effect};
 use super::dialogs::Dialog;
-use super::dialogs::send::{SHARE_FOLDER_KEY, SendDialog, SentDialog, ShareDialog};
+use super::dialogs::send::{SendDialog, SentDialog, ShareDialog};
+pub use super::dialogs::send::{SendJob, share_folder_hint};
 use super::send_progress::SendProgress;
 use super::text::bytes;
 
 /// Failed files a finished send lists one by one; the rest are counted.
 pub const FAILURES_LISTED: usize = 6;
-
-/// What runs off the UI task.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SendJob {
-    Export(ExportRequest),
-    Share(ShareRequest),
-}
 
 /// What it gave.
 #[derive(Clone, Debug, PartialEq)]
@@ -406,11 +400,6 @@ fn sent_dialog(summary: &ExportSummary, shareable: bool) -> SentDialog {
         share: (sent > 0 && shareable)
             .then(|| SentDialog::share_folder(&summary.account, &summary.folder)),
     }
-}
-
-/// The Sent dialog's hint for its share key.
-pub fn share_folder_hint() -> String {
-    format!("{SHARE_FOLDER_KEY} shares the folder")
 }
 
 #[cfg(test)]

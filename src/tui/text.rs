@@ -30,6 +30,102 @@ pub fn fit(s: &str, width: usize) -> String {
     out
 }
 
+/// `s` escaped and cut in the middle to at most `width` columns, so both ends survive: a
+/// path keeps its first folder and its file name (`/Acme/batch…/img_0042.jpg`).
+pub fn fit_middle(s: &str, width: usize) -> String {
+    let clean = escape_for_terminal(s);
+    if clean.width() <= width {
+        return clean.into_owned();
+    }
+    if width < 8 {
+        return fit(s, width);
+    }
+    let chars: Vec<char> = clean.chars().collect();
+    // The end gets two thirds of what is left after the ellipsis — or the whole file name
+    // (after the last `/`) when that leaves at least one column of the start.
+    let name_width = clean.rsplit('/').next().map_or(0, |n| n.width());
+    let tail_budget = ((width - 1) * 2 / 3).max(name_width.min(width - 2));
+    let mut tail = Vec::new();
+    let mut used = 0;
+    for ch in chars.iter().rev() {
+        let w = ch.width().unwrap_or(0);
+        if used + w > tail_budget {
+            break;
+        }
+        tail.push(*ch);
+        used += w;
+    }
+    let head_budget = width - 1 - used;
+    let mut out = String::new();
+    let mut head_used = 0;
+    for ch in &chars {
+        let w = ch.width().unwrap_or(0);
+        if head_used + w > head_budget {
+            break;
+        }
+        out.push(*ch);
+        head_used += w;
+    }
+    out.push(ELLIPSIS);
+    out.extend(tail.iter().rev());
+    out
+}
+
+/// `s` escaped and cut at the start to at most `width` columns, keeping its end
+/// (`…/demo/Dropbox`).
+pub fn fit_start(s: &str, width: usize) -> String {
+    let clean = escape_for_terminal(s);
+    if clean.width() <= width {
+        return clean.into_owned();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut tail = Vec::new();
+    let mut used = 0;
+    for ch in clean.chars().rev() {
+        let w = ch.width().unwrap_or(0);
+        if used + w > width - 1 {
+            break;
+        }
+        tail.push(ch);
+        used += w;
+    }
+    std::iter::once(ELLIPSIS)
+        .chain(tail.into_iter().rev())
+        .collect()
+}
+
+/// 1234567 -> "1,234,567".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// A `width`-wide text gauge "[#####·····]  42%", for lists and tables alike.
+pub fn gauge(used: u64, limit: u64, width: usize) -> (String, u64) {
+    let percent = used
+        .saturating_mul(100)
+        .checked_div(limit)
+        .unwrap_or(0)
+        .min(999);
+    let filled = ((percent.min(100) as usize) * width).div_ceil(100);
+    let bar = format!(
+        "[{}{}] {:>3}%",
+        "#".repeat(filled),
+        "·".repeat(width - filled.min(width)),
+        percent
+    );
+    (bar, percent)
+}
+
 /// `s` escaped, not cut (for wrapped detail views).
 pub fn clean(s: &str) -> String {
     escape_for_terminal(s).into_owned()
@@ -65,5 +161,31 @@ mod tests {
         assert!(cut.width() <= 7);
         assert_eq!(fit("short", 5), "short");
         assert_eq!(fit("longer", 5), "long…");
+    }
+
+    #[test]
+    fn a_path_cut_at_the_start_keeps_its_end() {
+        assert_eq!(
+            fit_start("/tmp/.tmpab12/demo/Dropbox", 14),
+            "…/demo/Dropbox"
+        );
+        assert_eq!(fit_start("/srv/Dropbox", 14), "/srv/Dropbox");
+    }
+
+    #[test]
+    fn a_path_cut_in_the_middle_keeps_its_file_name() {
+        let path = "/Acme Marketing/batch50/img_0042.jpg";
+        let cut = fit_middle(path, 24);
+        assert!(cut.ends_with("img_0042.jpg"), "{cut}");
+        assert!(cut.starts_with("/Acme"), "{cut}");
+        assert_eq!(cut.width(), 24);
+        assert_eq!(fit_middle(path, 80), path);
+        // A name that fits is kept whole, even past two thirds of the width.
+        assert_eq!(
+            fit_middle("/Acme Marketing/disguised.jpg", 19),
+            "/Acme…disguised.jpg"
+        );
+        let wide = fit_middle("/写真/日本語のファイル名です.jpg", 15);
+        assert!(wide.width() <= 15 && wide.ends_with(".jpg"), "{wide}");
     }
 }

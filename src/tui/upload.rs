@@ -70,8 +70,7 @@ impl App {
     pub(crate) fn apply_upload(&mut self, event: EngineEvent) {
         match event {
             EngineEvent::UploadQueued(upload) => {
-                self.queue.retain(|r| r.item != upload.upload);
-                self.queue.push_front(QueueRow {
+                self.queue.push(QueueRow {
                     item: upload.upload,
                     // No Dropbox link: the queue groups uploads by account instead.
                     link: 0,
@@ -81,16 +80,16 @@ impl App {
                     state: QueueState::Waiting,
                     upload: true,
                 });
-                self.trim_queue();
             }
             EngineEvent::Uploaded { upload, .. } => {
                 self.totals.imported += 1;
                 self.totals.imported_bytes += upload.size;
-                self.set_state(upload.upload, QueueState::Imported);
+                self.queue.set_state(upload.upload, QueueState::Imported);
             }
             EngineEvent::UploadSkipped { upload, reason } => {
                 // Not an error: the queue row says why, the error log stays for failures.
-                self.set_state(upload.upload, QueueState::Skipped(reason.as_str()));
+                self.queue
+                    .set_state(upload.upload, QueueState::Skipped(reason.as_str()));
             }
             EngineEvent::UploadRefused {
                 upload,
@@ -98,25 +97,22 @@ impl App {
                 detail,
             } => {
                 self.totals.failed += 1;
-                self.set_state(upload.upload, QueueState::Failed(kind.as_str().into()));
-                self.errors.retain(|e| e.item != upload.upload);
-                self.errors.insert(
-                    0,
-                    ErrorRow {
-                        item: upload.upload,
-                        account: upload.account,
-                        path: upload.path,
-                        size: upload.size,
-                        kind: kind.as_str().into(),
-                        detail,
-                        at: time::OffsetDateTime::now_utc().unix_timestamp(),
-                        retrying: false,
-                        state: crate::library::store::import_items::ItemState::Failed,
-                        next_attempt_at: None,
-                        report: None,
-                        upload: true,
-                    },
-                );
+                self.queue
+                    .set_state(upload.upload, QueueState::Failed(kind.as_str().into()));
+                self.errors.upload_refused(ErrorRow {
+                    item: upload.upload,
+                    account: upload.account,
+                    path: upload.path,
+                    size: upload.size,
+                    kind: kind.as_str().into(),
+                    detail,
+                    at: time::OffsetDateTime::now_utc().unix_timestamp(),
+                    retrying: false,
+                    state: crate::library::store::import_items::ItemState::Failed,
+                    next_attempt_at: None,
+                    report: None,
+                    upload: true,
+                });
             }
             _ => {}
         }

@@ -1,9 +1,9 @@
 //! All Files: the state behind the virtual table — a window of rows read page-wise from the
-//! store around what is on screen, the filters, the marked files and the open dialog. Pure
+//! store around what is on screen, the filters and the marked files (its dialogs are `App`'s,
+//! in `dialogs/collections.rs`). Pure
 //! like the rest of `App`: reads and writes go out as [`FilesRequest`]s and come back as
 //! [`FilesReply`]s from the worker (`worker.rs`).
 
-pub mod dialogs;
 pub mod keys;
 pub mod names;
 pub mod preview;
@@ -24,7 +24,6 @@ use crate::library::organise::{BatchAddOutcome, FileFilter, FileSelection};
 use crate::library::store::SortKey;
 use crate::library::store::file_pages::Cursor;
 
-use dialogs::Dialog;
 use preview::PreviewCache;
 
 /// Rows read around the visible ones, per screenful on each side, so scrolling rarely waits.
@@ -127,7 +126,7 @@ pub enum FilesReply {
         purpose: CountPurpose,
     },
     Range(Vec<FileId>),
-    EditOpened(Box<dialogs::EditData>),
+    EditOpened(Box<super::dialogs::collections::EditData>),
     BatchOpened {
         account: String,
         collections: Vec<Collection>,
@@ -222,7 +221,6 @@ pub struct AllFiles {
     pub collections: Vec<Collection>,
     /// Rows the table showed last frame (set while drawing).
     pub viewport: Cell<usize>,
-    pub dialog: Option<Dialog>,
     pub preview_open: bool,
     pub previews: PreviewCache,
     /// What the last action did, shown under the table.
@@ -265,7 +263,6 @@ impl Default for AllFiles {
             scope: None,
             collections: Vec::new(),
             viewport: Cell::new(DEFAULT_VIEWPORT),
-            dialog: None,
             preview_open: false,
             previews: PreviewCache::default(),
             notice: None,

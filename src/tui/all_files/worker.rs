@@ -17,10 +17,10 @@ use crate::library::store::file_pages::{Cursor, PageStart};
 use crate::library::store::name_index::NameHits;
 use crate::library::{Library, LibraryError};
 
-use super::dialogs::EditData;
 use super::names::{self, NameSlot};
 use super::preview::{self, PreviewReply};
 use super::{Anchor, CountPurpose, FilesReply, FilesRequest};
+use crate::tui::dialogs::collections::EditData;
 
 /// Who reads: the library, and the admin the console acts as.
 #[derive(Clone, Debug)]
@@ -525,34 +525,4 @@ impl List<'_> {
         }
         Ok(ids)
     }
-}
-
-/// Carry out `effects` at once on this thread, and whatever the answers ask for next, until
-/// All Files is settled; returns the effects that are not All Files' (tests and benchmarks
-/// drive the pane this way, without threads or timing).
-pub fn serve_now(
-    app: &mut crate::tui::app::App,
-    library: &mut Library,
-    actor: &Actor,
-    effects: Vec<crate::tui::app::Effect>,
-) -> Vec<crate::tui::app::Effect> {
-    use crate::tui::app::Effect;
-    let mut pending = std::collections::VecDeque::from(effects);
-    let mut others = vec![];
-    while let Some(effect) = pending.pop_front() {
-        match effect {
-            Effect::Files(request) => {
-                let mut first = vec![];
-                let reply = serve(library, actor, request, &mut |early| first.push(early));
-                for early in first {
-                    pending.extend(app.apply_files(early));
-                }
-                if let Some(reply) = reply {
-                    pending.extend(app.apply_files(reply));
-                }
-            }
-            other => others.push(other),
-        }
-    }
-    others
 }

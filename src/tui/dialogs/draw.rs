@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragraph, Wrap};
 use tui_input::Input;
 
-use super::Dialog;
 use super::upload::{Lookup, UploadDialog};
+use super::{Dialog, keys};
 use crate::tui::text::{bytes, clean, fit};
 use crate::tui::theme::Theme;
 
@@ -18,14 +18,36 @@ pub(super) const TEXT_WIDTH: u16 = 72;
 /// Columns the API dialog keeps for its text beside the QR code.
 const API_TEXT_WIDTH: u16 = 44;
 
-pub fn draw(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: Theme) {
+/// `copy_key` is the key that copies the authorize page (`[keys] copy_link`).
+pub fn draw(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: Theme, copy_key: &str) {
     match dialog {
-        Dialog::LinkFolder { account, field } => {
-            let text = vec![
+        Dialog::LinkFolder {
+            account,
+            field,
+            candidates,
+        } => {
+            let mut text = vec![
                 Line::from("The folder the Dropbox desktop app keeps in sync on this machine,"),
                 Line::from("e.g. ~/Dropbox/Apps/Smartimage. A folder named after the account"),
                 Line::from("is made inside it; files dropped there are imported."),
             ];
+            if !candidates.is_empty() {
+                let inner_w = TEXT_WIDTH
+                    .min(area.width.saturating_sub(2))
+                    .saturating_sub(2);
+                let joined = candidates
+                    .iter()
+                    .map(|c| clean(c))
+                    .collect::<Vec<_>>()
+                    .join("  ");
+                text.push(Line::from(Span::styled(
+                    fit(
+                        &format!("{} matches: {joined}", candidates.len()),
+                        inner_w as usize * 2,
+                    ),
+                    theme.key(),
+                )));
+            }
             let title = format!(" Link {} to a synced Dropbox folder ", clean(account));
             field_dialog(
                 frame,
@@ -34,7 +56,7 @@ pub fn draw(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: Theme) {
                 &title,
                 text,
                 field,
-                "Enter links · Esc cancels",
+                &keys::hint(keys::LINK_FOLDER),
             );
         }
         Dialog::ApiLink {
@@ -42,19 +64,30 @@ pub fn draw(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: Theme) {
             url,
             qr,
             field,
-        } => api_link(frame, area, theme, account, url, qr.as_deref(), field),
+            checking,
+            error,
+        } => {
+            let state = ApiState {
+                checking: *checking,
+                error: error.as_deref(),
+                copy_key,
+            };
+            api_link(
+                frame,
+                area,
+                theme,
+                account,
+                url,
+                qr.as_deref(),
+                field,
+                &state,
+            )
+        }
         Dialog::Confirm { question, .. } => {
             let lines = vec![
                 Line::from(clean(question)),
                 Line::from(""),
-                Line::from(vec![
-                    Span::styled("y", theme.key()),
-                    Span::raw(" yes   "),
-                    Span::styled("n", theme.key()),
-                    Span::raw("/"),
-                    Span::styled("Esc", theme.key()),
-                    Span::raw(" no"),
-                ]),
+                Line::from(Span::styled(keys::hint(keys::CONFIRM), theme.key())),
             ];
             text_box(
                 frame,
@@ -95,6 +128,8 @@ pub fn draw(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: Theme) {
         Dialog::Send(send) => super::draw_send::send(frame, area, theme, send),
         Dialog::Sent(sent) => super::draw_send::sent(frame, area, theme, sent),
         Dialog::Share(share) => super::draw_send::share(frame, area, theme, share),
+        Dialog::Edit(d) => super::draw_collections::draw_edit(frame, area, d, theme),
+        Dialog::Batch(d) => super::draw_collections::draw_batch(frame, area, d, theme),
     }
 }
 
@@ -177,11 +212,15 @@ fn upload_dialog(frame: &mut Frame, area: Rect, theme: Theme, dialog: &UploadDia
         Some(account) => format!(" Upload to {} ", clean(account)),
         None => " Upload ".to_owned(),
     };
-    let rect = centred(area, width, intro_h + 3 + below_h + 1 + 2);
-    frame.render_widget(Clear, rect);
-    let block = frame_block(theme, &title, theme.border(true));
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
+    let inner = popup(
+        frame,
+        area,
+        width,
+        intro_h + 3 + below_h + 1 + 2,
+        theme,
+        &title,
+        theme.border(true),
+    );
     let [intro_area, field_area, below_area, hint_area] = Layout::vertical([
         Constraint::Length(intro_h),
         Constraint::Length(3),
@@ -200,14 +239,14 @@ fn upload_dialog(frame: &mut Frame, area: Rect, theme: Theme, dialog: &UploadDia
         field_inner,
     );
     frame.render_widget(Paragraph::new(below).wrap(Wrap { trim: false }), below_area);
-    let hint = if dialog.account.is_some() {
-        "Enter uploads · Tab completes · Esc cancels"
+    let hint = keys::hint(if dialog.account.is_some() {
+        keys::UPLOAD
     } else {
-        "Tab completes · Esc cancels"
-    };
+        keys::UPLOAD_NO_ACCOUNT
+    });
     frame.render_widget(
         Paragraph::new(Span::styled(
-            fit(hint, hint_area.width as usize),
+            fit(&hint, hint_area.width as usize),
             theme.dim(),
         )),
         hint_area,
@@ -224,11 +263,30 @@ pub(super) fn centred(area: Rect, width: u16, height: u16) -> Rect {
     rect
 }
 
-pub(super) fn frame_block<'a>(theme: Theme, title: &str, border: Style) -> Block<'a> {
-    Block::default()
+/// The one popup every dialog is drawn in: `width` x `height` centred in `area` (cut to it),
+/// cleared, bordered in `border`, titled; returns the area inside the border.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn popup(
+    frame: &mut Frame,
+    area: Rect,
+    width: u16,
+    height: u16,
+    theme: Theme,
+    title: &str,
+    border: Style,
+) -> Rect {
+    let rect = centred(area, width, height);
+    frame.render_widget(Clear, rect);
+    let block = Block::default()
         .borders(Borders::ALL)
         .border_style(border)
-        .title(Span::styled(title.to_owned(), theme.title()))
+        .title(Span::styled(
+            fit(title, rect.width.saturating_sub(2) as usize),
+            theme.title(),
+        ));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    inner
 }
 
 /// Rows `lines` take when wrapped to `width`: by characters, plus a little for the ends of
@@ -260,11 +318,7 @@ pub(super) fn text_box(
 ) {
     let width = TEXT_WIDTH.min(area.width.saturating_sub(2));
     let height = wrapped_height(&lines, width.saturating_sub(2)) + 2;
-    let rect = centred(area, width, height);
-    frame.render_widget(Clear, rect);
-    let block = frame_block(theme, title, border);
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
+    let inner = popup(frame, area, width, height, theme, title, border);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
@@ -301,11 +355,15 @@ pub(super) fn field_dialog(
 ) {
     let width = TEXT_WIDTH.min(area.width.saturating_sub(2));
     let text_height = wrapped_height(&text, width.saturating_sub(2));
-    let rect = centred(area, width, text_height + 3 + 1 + 2);
-    frame.render_widget(Clear, rect);
-    let block = frame_block(theme, title, theme.border(true));
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
+    let inner = popup(
+        frame,
+        area,
+        width,
+        text_height + 3 + 1 + 2,
+        theme,
+        title,
+        theme.border(true),
+    );
     let [text_area, field_area, hint_area] = Layout::vertical([
         Constraint::Length(text_height),
         Constraint::Length(3),
@@ -331,6 +389,38 @@ pub(super) fn field_dialog(
     );
 }
 
+/// What the API dialog says besides its page: a code being checked, a refused one, the key
+/// that copies the page.
+struct ApiState<'a> {
+    checking: bool,
+    error: Option<&'a str>,
+    copy_key: &'a str,
+}
+
+impl ApiState<'_> {
+    fn hint(&self) -> String {
+        if self.checking {
+            "checking the code with Dropbox…".into()
+        } else {
+            format!(
+                "{} · {} copy the page",
+                keys::hint(keys::API_LINK),
+                self.copy_key
+            )
+        }
+    }
+
+    fn error_line(&self, theme: Theme) -> Option<Line<'static>> {
+        self.error.map(|why| {
+            Line::from(Span::styled(
+                format!("Not linked: {}. Paste the code again.", clean(why)),
+                theme.error(),
+            ))
+        })
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn api_link(
     frame: &mut Frame,
     area: Rect,
@@ -339,51 +429,49 @@ fn api_link(
     url: &str,
     qr: Option<&[String]>,
     field: &Input,
+    state: &ApiState,
 ) {
     let title = format!(" Link {} through the Dropbox API ", clean(account));
+    // The page's address on rows of its own across the whole screen, no border on them: a
+    // mouse selection (over SSH too) picks up the address and nothing else.
+    let url_rows = url_rows(area, url);
+    let [dialog_area, url_area] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(url_rows + 1)]).areas(area);
+    draw_url(frame, url_area, theme, url, state.copy_key);
+    let area = dialog_area;
     let qr_size = qr.map(|rows| (rows[0].chars().count() as u16, rows.len() as u16));
     let fits =
         qr_size.filter(|(w, h)| *w + API_TEXT_WIDTH + 3 <= area.width && *h + 2 <= area.height);
     let Some((qr_w, qr_h)) = fits else {
-        // Too small for the code: the URL alone (it wraps), and how big the code needs.
-        let mut text = vec![
-            Line::from(
-                "1. Open this page and allow access, signed in as the Dropbox account to link:",
-            ),
-            Line::from(Span::styled(clean(url), theme.key())),
-        ];
+        // Too small for the code: the address below, and how big the code needs.
+        let mut text = vec![Line::from(
+            "1. Open the page below and allow access, signed in as the Dropbox account to link.",
+        )];
         if let Some((w, h)) = qr_size {
             text.push(Line::from(Span::styled(
                 format!(
                     "(A terminal of {}x{} or more also shows it as a QR code.)",
                     w + API_TEXT_WIDTH + 3,
-                    h + 4
+                    h + 4 + url_rows + 1
                 ),
                 theme.dim(),
             )));
         }
+        text.extend(state.error_line(theme));
         text.push(Line::from("2. Paste the code Dropbox shows:"));
-        field_dialog(
-            frame,
-            area,
-            theme,
-            &title,
-            text,
-            field,
-            "Enter links · Esc cancels",
-        );
+        field_dialog(frame, area, theme, &title, text, field, &state.hint());
         return;
     };
     let rect = centred(area, qr_w + API_TEXT_WIDTH + 3, qr_h + 2);
     let text_area = qr_beside_text(frame, rect, theme, &title, qr.unwrap_or_default(), qr_w);
-    let text = vec![
-        Line::from("1. Scan the code with a phone, or open this page:"),
-        Line::from(Span::styled(clean(url), theme.key())),
+    let mut text = vec![
+        Line::from("1. Scan the code with a phone, or open the page below."),
         Line::from(""),
         Line::from("   Sign in as the Dropbox account to link, and allow access."),
         Line::from(""),
-        Line::from("2. Paste the code Dropbox shows:"),
     ];
+    text.extend(state.error_line(theme));
+    text.push(Line::from("2. Paste the code Dropbox shows:"));
     let text_height = wrapped_height(&text, text_area.width);
     let [words, field_area, _, hint_area] = Layout::vertical([
         Constraint::Length(text_height),
@@ -403,9 +491,41 @@ fn api_link(
         field_inner,
     );
     frame.render_widget(
-        Paragraph::new(Span::styled("Enter links · Esc cancels", theme.dim())),
+        Paragraph::new(Span::styled(
+            fit(&state.hint(), hint_area.width as usize),
+            theme.dim(),
+        )),
         hint_area,
     );
+}
+
+/// Rows the page's address takes across the whole screen.
+fn url_rows(area: Rect, url: &str) -> u16 {
+    let width = area.width.max(1) as usize;
+    (clean(url).chars().count().div_ceil(width).max(1) as u16).min(area.height / 3)
+}
+
+/// The authorize page's address at the bottom of `area`: a label row, then the address cut
+/// into rows of the full screen width — no border, no padding.
+fn draw_url(frame: &mut Frame, area: Rect, theme: Theme, url: &str, copy_key: &str) {
+    frame.render_widget(Clear, area);
+    let [label, rows] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    frame.render_widget(
+        Paragraph::new(Span::styled(
+            fit(
+                &format!("Dropbox authorize page ({copy_key} copies it):"),
+                label.width as usize,
+            ),
+            theme.dim(),
+        )),
+        label,
+    );
+    let chars: Vec<char> = clean(url).chars().collect();
+    let lines: Vec<Line> = chars
+        .chunks(rows.width.max(1) as usize)
+        .map(|c| Line::from(Span::styled(c.iter().collect::<String>(), theme.key())))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), rows);
 }
 
 /// A dialog frame at `rect` with a QR code (`qr_w` columns) on its left; returns the area
@@ -419,10 +539,15 @@ pub(super) fn qr_beside_text(
     qr: &[String],
     qr_w: u16,
 ) -> Rect {
-    frame.render_widget(Clear, rect);
-    let block = frame_block(theme, title, theme.border(true));
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
+    let inner = popup(
+        frame,
+        rect,
+        rect.width,
+        rect.height,
+        theme,
+        title,
+        theme.border(true),
+    );
     let [code_area, _, text_area] = Layout::horizontal([
         Constraint::Length(qr_w),
         Constraint::Length(1),
@@ -475,11 +600,15 @@ fn picker(
         return;
     }
     let list_height = (choices.len() as u16).min(area.height.saturating_sub(6).max(1));
-    let rect = centred(area, width, list_height + 4);
-    frame.render_widget(Clear, rect);
-    let block = frame_block(theme, &title, theme.border(true));
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
+    let inner = popup(
+        frame,
+        area,
+        width,
+        list_height + 4,
+        theme,
+        &title,
+        theme.border(true),
+    );
     let [intro_area, list_area, hint_area] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(1),

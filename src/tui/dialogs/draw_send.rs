@@ -7,8 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::draw::{centred, field_dialog, qr_beside_text, text_box, wrapped_height};
+use super::send::share_folder_hint;
 use super::send::{SendDialog, SentDialog, ShareDialog};
-use crate::tui::sending::share_folder_hint;
 use crate::tui::text::clean;
 use crate::tui::theme::Theme;
 
@@ -38,7 +38,7 @@ pub fn send(frame: &mut Frame, area: Rect, theme: Theme, dialog: &SendDialog) {
         " Send to Dropbox ",
         text,
         &dialog.subfolder,
-        "Enter sends · Esc cancels",
+        &super::keys::hint(super::keys::SEND),
     );
 }
 

@@ -1,10 +1,15 @@
-//! Small windows over the panes for account actions: a text field (synced folder path, Dropbox
-//! code), the API link page with its QR code, a yes/no question, an admin picker, a notice;
-//! and All Files' Upload…, Send to Dropbox and shared link (`send.rs`).
-//! Key handling here is pure: a key changes the dialog or yields what to run.
+//! The console's one dialog system: at most one dialog over the panes, and it gets every key
+//! first. Account actions: a text field (synced folder path, Dropbox code), the API link page
+//! with its QR code, a yes/no question, an admin picker, a notice. All Files: the pencil and
+//! batch add (`collections.rs`), Upload… (`upload.rs`), Send to Dropbox and shared link
+//! (`send.rs`). Key handling here is pure: a key changes the dialog or yields what to run.
+//! Every dialog is drawn through one popup helper (`draw::popup`).
 
+pub mod collections;
 pub mod draw;
+mod draw_collections;
 mod draw_send;
+pub mod keys;
 pub mod send;
 pub mod upload;
 
@@ -15,14 +20,20 @@ use tui_input::backend::crossterm::to_input_request;
 use tui_input::{Input, InputRequest};
 
 use super::actions::{ConsoleAction, Secret};
-use super::sending::SendJob;
+use crate::library::model::CollectionId;
 use crate::library::store::links::LinkState;
-use send::{SendDialog, SendOutcome, SentDialog, ShareDialog};
+use collections::{BatchDialog, CollectionsOutcome, EditDialog};
+use send::{SendDialog, SendJob, SendOutcome, SentDialog, ShareDialog};
 use upload::{UploadDialog, UploadOutcome};
 
 pub enum Dialog {
-    /// The synced Dropbox folder to link `account` to.
-    LinkFolder { account: String, field: Input },
+    /// The synced Dropbox folder to link `account` to. `Tab` completes the path (off the
+    /// UI task); `candidates` are the matches when there were several.
+    LinkFolder {
+        account: String,
+        field: Input,
+        candidates: Vec<String>,
+    },
     /// The API flow: open `url` (or scan `qr`), allow access, paste the code Dropbox shows.
     ApiLink {
         account: String,
@@ -30,6 +41,10 @@ pub enum Dialog {
         /// The URL as QR rows, made once (`None`: too long for a QR code).
         qr: Option<Vec<String>>,
         field: Input,
+        /// The code was sent; waiting for Dropbox.
+        checking: bool,
+        /// Why the last code was refused: the dialog stays open for another.
+        error: Option<String>,
     },
     /// Asks before `action` (unlink).
     Confirm {
@@ -53,6 +68,10 @@ pub enum Dialog {
     Sent(SentDialog),
     /// A Dropbox shared link, as text and as a QR code.
     Share(ShareDialog),
+    /// All Files' pencil: one file's details and the collections it is in.
+    Edit(Box<EditDialog>),
+    /// All Files' batch add: the marked files to one collection.
+    Batch(Box<BatchDialog>),
 }
 
 /// What a key did to the open dialog.
@@ -68,6 +87,21 @@ pub enum DialogOutcome {
     },
     /// Send files to Dropbox, or share them, off the UI task.
     Send(SendJob),
+    /// Complete the path in the link-folder field, off the UI task.
+    CompletePath(String),
+    /// Save the pencil: the file is in these collections, and in these new ones. The dialog
+    /// stays (saving) until the answer.
+    SaveEdit {
+        file: i64,
+        keep: Vec<CollectionId>,
+        create: Vec<String>,
+    },
+    /// Add the marked files of `account` to `collection` (made first if `create`).
+    BatchAdd {
+        account: String,
+        collection: String,
+        create: bool,
+    },
 }
 
 impl From<SendOutcome> for DialogOutcome {
@@ -98,6 +132,7 @@ impl Dialog {
         Dialog::LinkFolder {
             account: account.to_owned(),
             field: Input::new(suggestion.unwrap_or_default().to_owned()),
+            candidates: vec![],
         }
     }
 
@@ -107,6 +142,8 @@ impl Dialog {
             qr: super::qr::lines(&url),
             url,
             field: Input::default(),
+            checking: false,
+            error: None,
         }
     }
 
@@ -122,6 +159,18 @@ impl Dialog {
         }
     }
 
+    pub fn confirm_pause(account: &str) -> Dialog {
+        Dialog::Confirm {
+            question: format!(
+                "Pause the imports of {account}? Files dropped into its Dropbox folder wait there until it is resumed (the same key resumes); nothing is lost."
+            ),
+            action: ConsoleAction::SetLinkState {
+                account: account.to_owned(),
+                state: LinkState::Paused,
+            },
+        }
+    }
+
     pub fn notice(title: &str, text: impl Into<String>) -> Dialog {
         Dialog::Notice {
             title: title.to_owned(),
@@ -129,13 +178,73 @@ impl Dialog {
         }
     }
 
+    /// The keys this dialog takes now (`keys.rs`), for the footer and its own hint line.
+    pub fn keys(&self) -> &'static [keys::DialogKey] {
+        match self {
+            Dialog::Edit(d) => d.picker.keys(keys::EDIT),
+            Dialog::Batch(d) if d.target.is_some() => keys::BATCH_CONFIRM,
+            Dialog::Batch(d) => d.picker.keys(keys::BATCH_PICK),
+            Dialog::Confirm { .. } => keys::CONFIRM,
+            Dialog::Notice { .. } => keys::NOTICE,
+            Dialog::LinkFolder { .. } => keys::LINK_FOLDER,
+            Dialog::ApiLink { .. } => keys::API_LINK,
+            Dialog::PickAdmin { .. } => keys::PICK_ADMIN,
+            Dialog::Upload(upload) if upload.account.is_none() => keys::UPLOAD_NO_ACCOUNT,
+            Dialog::Upload(_) => keys::UPLOAD,
+            Dialog::Send(_) => keys::SEND,
+            Dialog::Sent(sent) if sent.share.is_some() => keys::SENT_SHARE,
+            Dialog::Sent(_) => keys::SENT,
+            Dialog::Share(_) => keys::SHARE,
+        }
+    }
+
     /// Apply a key press.
     pub fn handle_key(&mut self, key: KeyEvent) -> DialogOutcome {
+        // The collections dialogs use Esc themselves first (leave the name or filter field,
+        // go back from a confirmation).
+        match self {
+            Dialog::Edit(d) => {
+                let file = d.data.file.id;
+                return match d.key(key) {
+                    CollectionsOutcome::Stay => DialogOutcome::Stay,
+                    CollectionsOutcome::Cancel => DialogOutcome::Close,
+                    CollectionsOutcome::SaveEdit { keep, create } => {
+                        DialogOutcome::SaveEdit { file, keep, create }
+                    }
+                    CollectionsOutcome::BatchAdd { .. } => DialogOutcome::Stay,
+                };
+            }
+            Dialog::Batch(d) => {
+                let account = d.account.clone();
+                return match d.key(key) {
+                    CollectionsOutcome::Stay | CollectionsOutcome::SaveEdit { .. } => {
+                        DialogOutcome::Stay
+                    }
+                    CollectionsOutcome::Cancel => DialogOutcome::Close,
+                    CollectionsOutcome::BatchAdd { collection, create } => {
+                        DialogOutcome::BatchAdd {
+                            account,
+                            collection,
+                            create,
+                        }
+                    }
+                };
+            }
+            _ => {}
+        }
         if key.code == KeyCode::Esc {
             return DialogOutcome::Close;
         }
         match self {
-            Dialog::LinkFolder { account, field } => {
+            Dialog::LinkFolder {
+                account,
+                field,
+                candidates,
+            } => {
+                if key.code == KeyCode::Tab {
+                    return DialogOutcome::CompletePath(field.value().to_owned());
+                }
+                candidates.clear();
                 if key.code == KeyCode::Enter {
                     let path = field.value().trim();
                     if path.is_empty() {
@@ -149,12 +258,23 @@ impl Dialog {
                 edit(field, key);
                 DialogOutcome::Stay
             }
-            Dialog::ApiLink { account, field, .. } => {
+            Dialog::ApiLink {
+                account,
+                field,
+                checking,
+                error,
+                ..
+            } => {
+                if *checking {
+                    return DialogOutcome::Stay;
+                }
                 if key.code == KeyCode::Enter {
                     let code = field.value().trim();
                     if code.is_empty() {
                         return DialogOutcome::Stay;
                     }
+                    *checking = true;
+                    *error = None;
                     return DialogOutcome::Run(ConsoleAction::FinishApiLink {
                         account: account.clone(),
                         code: Secret::new(code),
@@ -202,6 +322,19 @@ impl Dialog {
             Dialog::Send(send) => send.handle_key(key).into(),
             Dialog::Sent(sent) => sent.handle_key(key).into(),
             Dialog::Share(share) => share.handle_key(key).into(),
+            Dialog::Edit(_) | Dialog::Batch(_) => DialogOutcome::Stay,
+        }
+    }
+
+    /// The link-folder field's Tab completion came back (for the text `asked`).
+    pub fn path_completed(&mut self, asked: &str, value: String, matches: Vec<String>) {
+        if let Dialog::LinkFolder {
+            field, candidates, ..
+        } = self
+            && field.value() == asked
+        {
+            *field = Input::new(value);
+            *candidates = matches;
         }
     }
 
@@ -266,6 +399,40 @@ mod tests {
                 root: "/srv/Dropbox".into()
             })
         );
+    }
+
+    /// Issue 18: no Tab completion in the link-folder field.
+    #[test]
+    fn tab_in_the_folder_field_asks_for_a_completion_and_the_answer_fills_it() {
+        let mut d = Dialog::link_folder("Acme", None);
+        type_text(&mut d, "/srv/Dr");
+        assert_eq!(
+            d.handle_key(key(KeyCode::Tab)),
+            DialogOutcome::CompletePath("/srv/Dr".into())
+        );
+        d.path_completed("/srv/Dr", "/srv/Dropbox/".into(), vec![]);
+        // An answer for text since changed is dropped.
+        d.path_completed("/srv/D", "/srv/Dx/".into(), vec![]);
+        assert_eq!(
+            d.handle_key(key(KeyCode::Enter)),
+            DialogOutcome::Run(ConsoleAction::LinkFolder {
+                account: "Acme".into(),
+                root: "/srv/Dropbox/".into()
+            })
+        );
+    }
+
+    #[test]
+    fn pause_asks_first_and_n_keeps_importing() {
+        let mut d = Dialog::confirm_pause("Acme");
+        assert_eq!(d.handle_key(key(KeyCode::Char('n'))), DialogOutcome::Close);
+        assert!(matches!(
+            d.handle_key(key(KeyCode::Char('y'))),
+            DialogOutcome::Run(ConsoleAction::SetLinkState {
+                state: LinkState::Paused,
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -9,10 +9,21 @@ use tui_input::{Input, InputRequest};
 use crate::export::folders::join_subfolder;
 use crate::export::{ExportRequest, ShareRequest, ShareTarget};
 use crate::library::outgoing::OutgoingSelection;
-use crate::tui::sending::SendJob;
 
 /// The key that shares what a send just sent, as the Share key of All Files.
 pub const SHARE_FOLDER_KEY: char = 'L';
+
+/// What runs off the UI task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendJob {
+    Export(ExportRequest),
+    Share(ShareRequest),
+}
+
+/// The Sent dialog's hint for its share key.
+pub fn share_folder_hint() -> String {
+    format!("{SHARE_FOLDER_KEY} shares the folder")
+}
 
 pub struct SendDialog {
     pub account: String,

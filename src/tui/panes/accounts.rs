@@ -7,37 +7,40 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState};
 
 use crate::library::actions::AccountSummary;
-use crate::tui::app::{App, PaneId};
-use crate::tui::layout::gauge;
-use crate::tui::text::{bytes, fit};
+use crate::library::store::links::BackendKind;
+use crate::tui::text::{bytes, fit, fit_middle, fit_start, gauge};
+use crate::tui::theme::Theme;
+use unicode_width::UnicodeWidthStr;
 
 /// Usage at or above this share of the plan is shown as a warning.
 pub const WARN_PERCENT: u64 = 75;
 const GAUGE_WIDTH: usize = 10;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+/// `cursor`: 0 is *All accounts*, then the accounts in order.
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    accounts: &[AccountSummary],
+    cursor: usize,
+    focused: bool,
+    theme: Theme,
+) {
     let width = area.width as usize;
     let mut items = vec![ListItem::new(Line::from(fit(
-        &format!("All accounts ({})", app.view.accounts.len()),
+        &format!("All accounts ({})", accounts.len()),
         width,
     )))];
-    items.extend(
-        app.view
-            .accounts
-            .iter()
-            .map(|a| account_item(a, app, width)),
-    );
-    let mut state = ListState::default().with_selected(Some(app.selection.accounts));
-    let list = List::new(items).highlight_style(if app.focus == PaneId::Accounts {
-        app.theme.selected()
+    items.extend(accounts.iter().map(|a| account_item(a, theme, width)));
+    let mut state = ListState::default().with_selected(Some(cursor));
+    let list = List::new(items).highlight_style(if focused {
+        theme.selected()
     } else {
-        app.theme.title()
+        theme.title()
     });
     frame.render_stateful_widget(list, area, &mut state);
 }
 
-fn account_item<'a>(a: &AccountSummary, app: &App, width: usize) -> ListItem<'a> {
-    let theme = app.theme;
+fn account_item<'a>(a: &AccountSummary, theme: Theme, width: usize) -> ListItem<'a> {
     let usage = |label: &str, used: u64, limit: u64| -> Line<'a> {
         let (bar, percent) = gauge(used, limit, GAUGE_WIDTH);
         let style = if percent >= WARN_PERCENT {
@@ -62,14 +65,27 @@ fn account_item<'a>(a: &AccountSummary, app: &App, width: usize) -> ListItem<'a>
             } else {
                 theme.warning()
             };
-            Line::from(vec![
+            // Where the link points: the synced folder on this machine, or the Dropbox
+            // account the API link was authorized for; then the account's folder there.
+            // The account's folder whole (or cut in the middle), then where it is: the
+            // synced folder on this machine or the Dropbox account, cut at its start.
+            let room = width.saturating_sub(10 + d.state.as_str().len());
+            let folder = fit_middle(&format!(" {}", d.folder), room);
+            let (joint, place) = match d.backend {
+                BackendKind::Local => (" in ", d.dropbox_account.as_str()),
+                _ => (" of ", d.dropbox_account.as_str()),
+            };
+            let left = room.saturating_sub(folder.width() + joint.len());
+            let mut spans = vec![
                 Span::raw("  Dropbox "),
                 Span::styled(d.state.as_str().to_owned(), style),
-                Span::raw(fit(
-                    &format!(" {}", d.folder),
-                    width.saturating_sub(10 + d.state.as_str().len()),
-                )),
-            ])
+                Span::raw(folder),
+            ];
+            if left >= 8 {
+                spans.push(Span::styled(joint, theme.dim()));
+                spans.push(Span::raw(fit_start(place, left)));
+            }
+            Line::from(spans)
         }
         None => Line::from(Span::styled("  Dropbox not linked", theme.dim())),
     };

@@ -9,13 +9,24 @@ use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
 
 use crate::library::policy::ErrorKind;
 use crate::library::store::import_items::ItemState;
-use crate::tui::app::{App, ErrorRow, PaneId};
+use crate::tui::error_log::{ErrorLog, ErrorRow};
 use crate::tui::keymap::Action;
-use crate::tui::text::{bytes, clean, fit, time_utc};
+use crate::tui::keymap_config::Keymap;
+use crate::tui::text::{bytes, clean, fit, fit_middle, time_utc};
+use crate::tui::theme::Theme;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let theme = app.theme;
-    let rows = app.error_rows();
+/// What the error log is drawn with besides its own state.
+pub struct Context<'a> {
+    /// The account in scope (`None`: all).
+    pub scope: Option<&'a str>,
+    pub focused: bool,
+    pub theme: Theme,
+    pub keymap: &'a Keymap,
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, log: &ErrorLog, cx: &Context) {
+    let theme = cx.theme;
+    let rows = log.in_scope(cx.scope);
     if rows.is_empty() {
         frame.render_widget(
             Paragraph::new(Span::styled("No failed imports.", theme.dim())),
@@ -23,8 +34,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         );
         return;
     }
-    if app.error_detail
-        && let Some(e) = app.selected_error()
+    if log.detail
+        && let Some(e) = log.selected(cx.scope)
     {
         let mut lines = vec![
             Line::from(vec![
@@ -40,16 +51,25 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 Span::raw(bytes(e.size)),
             ]),
             Line::from(vec![
-                Span::styled("Failed   ", theme.key()),
+                Span::styled(
+                    if e.upload { "Refused  " } else { "Failed   " },
+                    theme.key(),
+                ),
                 Span::raw(format!("{} UTC", time_utc(e.at))),
             ]),
             Line::from(vec![
                 Span::styled("Kind     ", theme.key()),
-                Span::styled(e.kind.clone(), theme.error()),
+                Span::styled(
+                    ErrorKind::parse(&e.kind).map_or_else(|| e.kind.clone(), |k| k.title().into()),
+                    theme.error(),
+                ),
             ]),
             Line::from(vec![
                 Span::styled("Report   ", theme.key()),
                 Span::raw(match (&e.report, e.state) {
+                    (_, _) if e.upload => {
+                        "none: a refused upload is told here only, never written in Dropbox".into()
+                    }
                     (Some(path), _) => clean(path),
                     (None, ItemState::Failed) => {
                         "not written yet (after the pass, in the account's Dropbox folder)".into()
@@ -64,12 +84,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Line::from(clean(&e.detail)),
             Line::from(""),
             Line::from(Span::styled(
-                format!(
-                    "The file stays in Dropbox. {} retries it, {} retries the account's, {} closes.",
-                    app.keymap.label_of(Action::RetryItem),
-                    app.keymap.label_of(Action::RetryAccount),
-                    app.keymap.label_of(Action::ToggleDetail),
-                ),
+                if e.upload {
+                    format!(
+                        "Nothing was stored and the file on this server is unchanged. A refused upload is not retried: fix the file, then upload it again ({} in All Files). {} closes.",
+                        cx.keymap.label_of(Action::Upload),
+                        cx.keymap.label_of(Action::ToggleDetail),
+                    )
+                } else {
+                    format!(
+                        "The file stays in Dropbox. {} retries it, {} retries the account's, {} closes.",
+                        cx.keymap.label_of(Action::RetryItem),
+                        cx.keymap.label_of(Action::RetryAccount),
+                        cx.keymap.label_of(Action::ToggleDetail),
+                    )
+                },
                 theme.dim(),
             )),
         ];
@@ -89,12 +117,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let w = area.width as usize;
     // A retry waiting for the engine says so in full.
     let pending = rows.iter().any(|e| e.state == ItemState::QueuedForRetry);
-    let kind_min = if pending { RETRY_PENDING.len() } else { 8 };
-    let (time_w, account_w, kind_w) = (16usize, (w / 6).clamp(6, 14), (w / 6).clamp(kind_min, 20));
-    let file_w = ((w.saturating_sub(time_w + account_w + kind_w + 4)) / 2).max(8);
+    let kind_min = if pending { RETRY_PENDING.len() } else { 12 };
+    // Narrow, the year goes: the month and day say enough.
+    let short_time = w < 80;
+    let time_w = if short_time { 11 } else { 16 };
+    let account_w = (w / 8).clamp(6, 24);
+    let kind_w = match w {
+        100.. => 20,
+        70..100 => 18,
+        _ => (w / 5).clamp(kind_min, 20),
+    };
+    // The path gets the larger share: its file name is what tells rows apart. Narrow, the
+    // detail column goes (Enter shows it in full) and the path takes its room.
+    let rest = w.saturating_sub(time_w + account_w + kind_w + 4);
+    let file_w = if w < 70 { rest } else { (rest * 3 / 5).max(8) };
     let detail_w = w.saturating_sub(time_w + account_w + kind_w + file_w + 4);
-    let shown = super::visible_rows(app.selection.errors, rows.len(), area.height as usize);
-    let selected = app.selection.errors.saturating_sub(shown.start);
+    let shown = super::visible_rows(log.cursor, rows.len(), area.height as usize);
+    let selected = log.cursor.saturating_sub(shown.start);
     let table_rows = rows[shown].iter().map(|e| {
         let kind = if e.retrying {
             "retrying…".to_owned()
@@ -102,7 +141,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             match e.state {
                 // Until the engine that runs takes it (about a second when one runs).
                 ItemState::QueuedForRetry => RETRY_PENDING.to_owned(),
-                _ => e.kind.clone(),
+                _ => ErrorKind::label_of(&e.kind).to_owned(),
             }
         };
         // Where a file that is not failed for the customer stands comes first in its detail.
@@ -112,9 +151,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             _ => e.detail.clone(),
         };
         Row::new(vec![
-            Span::styled(time_utc(e.at), theme.dim()),
+            Span::styled(
+                if short_time {
+                    time_utc(e.at).get(5..).unwrap_or_default().to_owned()
+                } else {
+                    time_utc(e.at)
+                },
+                theme.dim(),
+            ),
             Span::raw(fit(&e.account, account_w)),
-            Span::raw(fit(&super::source_marked(&e.path, e.upload), file_w)),
+            Span::raw(fit_middle(&super::source_marked(&e.path, e.upload), file_w)),
             Span::styled(fit(&kind, kind_w), theme.error()),
             Span::raw(fit(&detail, detail_w)),
         ])
@@ -129,7 +175,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Constraint::Min(0),
         ],
     )
-    .row_highlight_style(if app.focus == PaneId::Errors {
+    .row_highlight_style(if cx.focused {
         theme.selected()
     } else {
         ratatui::style::Style::new()

@@ -8,20 +8,19 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui_image::{Image, Resize};
 
 use crate::library::model::FileRecord;
+use crate::tui::all_files::AllFiles;
 use crate::tui::all_files::preview::previewable;
-use crate::tui::app::App;
 use crate::tui::text::{bytes, clean, time_utc};
 use crate::tui::theme::Theme;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let theme = app.theme;
+pub fn draw(frame: &mut Frame, area: Rect, files: &AllFiles, theme: Theme) {
     let block = Block::default()
         .borders(Borders::LEFT)
         .border_style(theme.border(false))
         .title(Span::styled(" Preview ", theme.dim()));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let Some(file) = app.files.selected() else {
+    let Some(file) = files.selected() else {
         return;
     };
     let [picture, about] =
@@ -33,15 +32,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         );
         return;
     }
-    match app.files.previews.get(file.id) {
+    match files.previews.get(file.id) {
         Some(Ok(image)) => {
-            let mut drawn = app.files.drawn_preview.borrow_mut();
+            let mut drawn = files.drawn_preview.borrow_mut();
             let fresh =
                 matches!(&*drawn, Some((id, area, _)) if *id == file.id && *area == picture);
             if !fresh {
                 *drawn = None;
-                match app
-                    .files
+                match files
                     .picker
                     .new_protocol((**image).clone(), picture, Resize::Fit(None))
                 {

@@ -10,22 +10,22 @@ use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
 use crate::library::model::{FileRecord, Source};
 use crate::library::store::SortKey;
 use crate::tui::all_files::AllFiles;
-use crate::tui::app::{App, PaneId};
-use crate::tui::text::{bytes, fit, time_utc};
+use crate::tui::pane_id::PaneId;
+use crate::tui::text::{bytes, fit, fit_middle, thousands, time_utc};
 use crate::tui::theme::Theme;
 
 use super::file_preview;
 
 /// Narrowest table that still shows when files came in and who brought them.
 const WIDE: u16 = 100;
-/// Narrowest table that shows kind and collections.
-const MEDIUM: u16 = 60;
+/// Narrowest table that shows kind and collections (All Files in the grid of a 100-column
+/// terminal is 53 wide inside).
+const MEDIUM: u16 = 50;
 /// Narrowest pane that gets a preview beside the table.
 const PREVIEW_MIN: u16 = 40;
 
 /// The pane's title: what is shown, how it is filtered and sorted, how many match and are marked.
-pub fn title(app: &App) -> String {
-    let f = &app.files;
+pub fn title(f: &AllFiles) -> String {
     let mut parts = vec![PaneId::Files.title().to_owned()];
     parts.push(match f.count {
         Some(n) => format!("{} {}", thousands(n), if n == 1 { "file" } else { "files" }),
@@ -65,34 +65,25 @@ fn sort_label(sort: SortKey) -> &'static str {
     }
 }
 
-/// 1234567 -> "1,234,567".
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let f = &app.files;
-    let theme = app.theme;
+/// `focused`: the pane has the keys (focused, no dialog open); `zoom`: it has the screen.
+pub fn draw(frame: &mut Frame, area: Rect, f: &AllFiles, focused: bool, zoom: bool, theme: Theme) {
     let [status, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
     draw_status(frame, status, f, theme);
     let (table_area, preview_area) = if f.preview_open && body.width >= PREVIEW_MIN {
-        let [t, p] = Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
-            .areas(body);
+        // Zoomed (`z`), the preview takes most of the screen; the table keeps the names.
+        let (table, preview) = if zoom { (30, 70) } else { (58, 42) };
+        let [t, p] = Layout::horizontal([
+            Constraint::Percentage(table),
+            Constraint::Percentage(preview),
+        ])
+        .areas(body);
         (t, Some(p))
     } else {
         (body, None)
     };
-    draw_table(frame, table_area, app);
+    draw_table(frame, table_area, f, focused, theme);
     if let Some(p) = preview_area {
-        file_preview::draw(frame, p, app);
+        file_preview::draw(frame, p, f, theme);
     }
 }
 
@@ -147,9 +138,7 @@ struct Columns {
     wide: bool,
 }
 
-fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
-    let f = &app.files;
-    let theme = app.theme;
+fn draw_table(frame: &mut Frame, area: Rect, f: &AllFiles, focused: bool, theme: Theme) {
     // One row is the header.
     let visible = area.height.saturating_sub(1) as usize;
     f.viewport.set(visible.max(1));
@@ -193,7 +182,7 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.title()))
         .column_spacing(1)
-        .row_highlight_style(if app.focus == PaneId::Files && f.dialog.is_none() {
+        .row_highlight_style(if focused {
             theme.selected()
         } else {
             Style::new()
@@ -265,7 +254,7 @@ fn row<'a>(
     };
     let mut cells = vec![
         Line::from(Span::styled(mark, theme.good())),
-        Line::from(fit(&file.name, name_w)),
+        Line::from(fit_middle(&file.name, name_w)),
     ];
     if cols.medium {
         cells.push(Line::from(fit(&file.kind, KIND_W as usize)));

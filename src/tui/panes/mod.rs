@@ -1,11 +1,11 @@
-//! One file per pane; each only reads [`super::app::App`] and draws into its area.
+//! One file per pane, drawing it from its own state (the components `error_log`,
+//! `dropbox_queue`, `all_files`, the accounts of the library view) and a few words of
+//! context — never from `App`, so panes know nothing of the console around them.
 
 pub mod accounts;
 pub mod errors;
-pub mod file_dialogs;
 pub mod file_preview;
 pub mod files;
-pub mod help;
 pub mod queue;
 
 /// The rows a list of `len` shows in `height` rows with `selected` in view — as a table keeps
@@ -19,20 +19,14 @@ pub fn visible_rows(selected: usize, len: usize, height: usize) -> std::ops::Ran
     start..(start + height).min(len)
 }
 
-/// A path as the queue and the error log show it: a direct upload says so, and puts its file
-/// name before its folder (a local path is long and would be cut before the name). Imports are
-/// the pane's default and go unmarked.
+/// A path as the queue and the error log show it: a direct upload says so. Imports are the
+/// pane's default and go unmarked. Rows cut it in the middle (`text::fit_middle`), so the
+/// file name at its end stays.
 pub fn source_marked(path: &str, upload: bool) -> std::borrow::Cow<'_, str> {
-    if !upload {
-        return path.into();
-    }
-    match path.rsplit_once('/') {
-        Some((dir, name)) if !name.is_empty() => format!(
-            "[upload] {name} in {}",
-            if dir.is_empty() { "/" } else { dir }
-        )
-        .into(),
-        _ => format!("[upload] {path}").into(),
+    if upload {
+        format!("[upload] {path}").into()
+    } else {
+        path.into()
     }
 }
 
@@ -41,14 +35,18 @@ mod tests {
     use super::{source_marked, visible_rows};
 
     #[test]
-    fn an_upload_is_marked_and_named_before_its_folder() {
+    fn an_upload_is_marked_and_its_name_survives_a_cut() {
         assert_eq!(source_marked("/Acme/a.png", false), "/Acme/a.png");
         assert_eq!(
             source_marked("/srv/shoots/a b.png", true),
-            "[upload] a b.png in /srv/shoots"
+            "[upload] /srv/shoots/a b.png"
         );
-        assert_eq!(source_marked("/a.png", true), "[upload] a.png in /");
-        assert_eq!(source_marked("rel.png", true), "[upload] rel.png");
+        let long = source_marked("/srv/shoots/2026/autumn/batch50/selects/img_0042.png", true);
+        let cut = crate::tui::text::fit_middle(&long, 30);
+        assert!(
+            cut.starts_with("[upload]") && cut.ends_with("img_0042.png"),
+            "{cut}"
+        );
     }
 
     #[test]

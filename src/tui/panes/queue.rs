@@ -6,9 +6,14 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
+use crate::library::policy::ErrorKind;
 use crate::library::store::links::LinkId;
-use crate::tui::app::{App, PaneId, QueueRow, QueueState};
-use crate::tui::text::{bytes, fit};
+use std::time::Instant;
+
+use crate::library::store::engine_events::DayTotals;
+use crate::tui::dropbox_queue::{DropboxQueue, QueueRow, QueueState};
+use crate::tui::text::{bytes, fit, fit_middle};
+use crate::tui::theme::Theme;
 use crate::tui::throughput::{duration_label, eta_seconds};
 
 /// Width of the state column when the pane is wide enough for a bar and a rate.
@@ -18,19 +23,30 @@ const NARROW_STATE: usize = 22;
 const WIDE_BAR: usize = 8;
 const NARROW_BAR: usize = 4;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let theme = app.theme;
-    let rows = app.queue_rows();
-    let links = link_lines(app, &rows, area.width as usize);
+/// What the queue is drawn with besides its own state.
+pub struct Context<'a> {
+    /// The account in scope (`None`: all).
+    pub scope: Option<&'a str>,
+    /// Today's totals from the library.
+    pub today: &'a DayTotals,
+    pub now: Instant,
+    pub focused: bool,
+    pub theme: Theme,
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, q: &DropboxQueue, cx: &Context) {
+    let theme = cx.theme;
+    let rows = q.in_scope(cx.scope);
+    let links = link_lines(q, cx, &rows, area.width as usize);
     let [head, body] = Layout::vertical([
-        Constraint::Length(1 + app.rate_limits.len() as u16 + links.len() as u16),
+        Constraint::Length(1 + q.rate_limits.len() as u16 + links.len() as u16),
         Constraint::Min(1),
     ])
     .areas(area);
     let active = rows.iter().filter(|r| !finished(&r.state)).count();
     // Today's totals are the store's (every engine's, kept across reopening), not counted
     // from what this console happened to see.
-    let today = &app.view.today;
+    let today = cx.today;
     let mut lines = vec![Line::from(fit(
         &format!(
             "{} in queue · today {} imported ({}) · {} failed · {} removed from Dropbox",
@@ -42,7 +58,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         ),
         area.width as usize,
     ))];
-    let mut limits: Vec<_> = app.rate_limits.values().collect();
+    let mut limits: Vec<_> = q.rate_limits.values().collect();
     limits.sort_by(|a, b| a.account.cmp(&b.account));
     for limit in limits {
         lines.push(Line::from(Span::styled(
@@ -50,7 +66,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 &format!(
                     "{}: Dropbox asked us to wait; resuming in {} s",
                     limit.account,
-                    app.seconds_left(limit)
+                    DropboxQueue::seconds_left(limit, cx.now)
                 ),
                 area.width as usize,
             ),
@@ -72,16 +88,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
     let wide = body.width as usize >= WIDE_STATE + 40;
     let state_width = if wide { WIDE_STATE } else { NARROW_STATE };
-    let account_width = (body.width as usize / 5).clamp(6, 16);
+    let account_width = (body.width as usize / 6).clamp(6, 24);
     let file_width = (body.width as usize).saturating_sub(state_width + account_width + 2);
-    let shown = super::visible_rows(app.selection.queue, rows.len(), body.height as usize);
-    let selected = app.selection.queue.saturating_sub(shown.start);
+    let shown = super::visible_rows(q.cursor, rows.len(), body.height as usize);
+    let selected = q.cursor.saturating_sub(shown.start);
     let table_rows = rows[shown].iter().map(|r| {
-        let (label, style) = state_label(r, app, wide);
+        let (label, style) = state_label(r, q, cx, wide);
         Row::new(vec![
             Span::styled(fit(&label, state_width), style),
             Span::raw(fit(&r.account, account_width)),
-            Span::raw(fit(&super::source_marked(&r.path, r.upload), file_width)),
+            Span::raw(fit_middle(
+                &super::source_marked(&r.path, r.upload),
+                file_width,
+            )),
         ])
     });
     let table = Table::new(
@@ -92,7 +111,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Constraint::Min(4),
         ],
     )
-    .row_highlight_style(if app.focus == PaneId::Queue {
+    .row_highlight_style(if cx.focused {
         theme.selected()
     } else {
         ratatui::style::Style::new()
@@ -115,7 +134,12 @@ fn finished(s: &QueueState) -> bool {
 
 /// One line per link with files in flight: how many and how much is left, the rate, the ETA.
 /// Uploads from this machine's disk have no link: one line per account says what is left.
-fn link_lines(app: &App, rows: &[&QueueRow], width: usize) -> Vec<Line<'static>> {
+fn link_lines(
+    q: &DropboxQueue,
+    cx: &Context,
+    rows: &[&QueueRow],
+    width: usize,
+) -> Vec<Line<'static>> {
     // (link, or None for uploads; account; files; bytes left)
     let mut groups: Vec<(Option<LinkId>, &str, usize, u64)> = vec![];
     for r in rows.iter().filter(|r| !finished(&r.state)) {
@@ -142,7 +166,7 @@ fn link_lines(app: &App, rows: &[&QueueRow], width: usize) -> Vec<Line<'static>>
         .map(|(link, account, files, left)| {
             let text = match link {
                 Some(link) => {
-                    let rate = app.throughput.rate(link, app.now);
+                    let rate = q.throughput.rate(link, cx.now);
                     let speed = match rate {
                         Some(r) => format!("{}/s", bytes(r as u64)),
                         None => "starting".into(),
@@ -158,7 +182,7 @@ fn link_lines(app: &App, rows: &[&QueueRow], width: usize) -> Vec<Line<'static>>
                 }
                 None => format!("{account} upload: {files} left ({})", bytes(left)),
             };
-            Line::from(Span::styled(fit(&text, width), app.theme.key()))
+            Line::from(Span::styled(fit(&text, width), cx.theme.key()))
         })
         .collect()
 }
@@ -172,15 +196,20 @@ fn bar(done: u64, total: u64, width: usize) -> String {
     format!("[{}{}]", "#".repeat(filled), "·".repeat(width - filled))
 }
 
-fn state_label(r: &QueueRow, app: &App, wide: bool) -> (String, ratatui::style::Style) {
-    let t = app.theme;
+fn state_label(
+    r: &QueueRow,
+    q: &DropboxQueue,
+    cx: &Context,
+    wide: bool,
+) -> (String, ratatui::style::Style) {
+    let t = cx.theme;
     match &r.state {
         QueueState::Waiting => (format!("waiting {}", bytes(r.size)), t.dim()),
         QueueState::Downloading { bytes: b, total } => {
             let pct = if *total == 0 { 0 } else { b * 100 / total };
             // The file's own rate since its first bytes.
-            let rate = app.download_started.get(&r.item).and_then(|since| {
-                let secs = app.now.saturating_duration_since(*since).as_secs_f64();
+            let rate = q.download_started.get(&r.item).and_then(|since| {
+                let secs = cx.now.saturating_duration_since(*since).as_secs_f64();
                 (secs >= 0.5).then(|| format!(" {}/s", bytes((*b as f64 / secs) as u64)))
             });
             let label = if wide {
@@ -205,8 +234,23 @@ fn state_label(r: &QueueRow, app: &App, wide: bool) -> (String, ratatui::style::
         QueueState::Imported => (format!("imported {}", bytes(r.size)), t.good()),
         QueueState::Deleted => ("imported, removed".into(), t.good()),
         QueueState::KeptChanged => ("kept: changed".into(), t.warning()),
-        QueueState::Failed(kind) => (format!("failed {kind}"), t.error()),
-        QueueState::Retrying(kind) => (format!("retry later: {kind}"), t.warning()),
+        // Narrow, a mark instead of the word, so the reason fits.
+        QueueState::Failed(kind) => {
+            let word = match (wide, r.upload) {
+                (false, _) => "✗",
+                (true, true) => "refused:",
+                (true, false) => "failed:",
+            };
+            (format!("{word} {}", ErrorKind::label_of(kind)), t.error())
+        }
+        QueueState::Retrying(kind) => (
+            format!(
+                "{} {}",
+                if wide { "retry later:" } else { "↻" },
+                ErrorKind::label_of(kind)
+            ),
+            t.warning(),
+        ),
         QueueState::Skipped(reason) => (format!("skipped: {reason}"), t.dim()),
     }
 }

@@ -1,17 +1,16 @@
-//! The All Files dialogs on top of everything: the pencil (details + collection picker) and
-//! batch add (picker, then a confirmation that says how many files go where).
+//! Drawing All Files' collections dialogs: the pencil (details + collection picker) and batch
+//! add (picker, then a confirmation that says how many files go where).
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
-use crate::tui::all_files::dialogs::{BatchDialog, CollectionPicker, Dialog, EditDialog};
-use crate::tui::app::App;
-use crate::tui::text::{bytes, clean, fit, time_utc};
+use super::collections::{BatchDialog, CollectionPicker, EditDialog};
+use super::draw::popup;
+use super::keys::{self, hint};
+use crate::tui::text::{bytes, clean, fit, fit_middle, thousands, time_utc};
 use crate::tui::theme::Theme;
-
-use super::files::thousands;
 
 /// Widest a dialog gets.
 const MAX_WIDTH: u16 = 100;
@@ -20,41 +19,6 @@ const LABEL_W: usize = 13;
 /// Narrowest dialog that puts the details beside the picker.
 const SIDE_BY_SIDE: u16 = 70;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    match &app.files.dialog {
-        Some(Dialog::Edit(d)) => draw_edit(frame, area, d, app.theme),
-        Some(Dialog::Batch(d)) => draw_batch(frame, area, d, app.theme),
-        None => {}
-    }
-}
-
-fn popup(
-    frame: &mut Frame,
-    area: Rect,
-    width: u16,
-    height: u16,
-    title: String,
-    theme: Theme,
-) -> Rect {
-    let [vert] = Layout::vertical([Constraint::Length(height.min(area.height))])
-        .flex(Flex::Center)
-        .areas(area);
-    let [rect] = Layout::horizontal([Constraint::Length(width.min(area.width))])
-        .flex(Flex::Center)
-        .areas(vert);
-    frame.render_widget(Clear, rect);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.border(true))
-        .title(Span::styled(
-            fit(&title, rect.width.saturating_sub(2) as usize),
-            theme.title(),
-        ));
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
-    inner
-}
-
 fn field<'a>(label: &'a str, value: String, theme: Theme) -> Line<'a> {
     Line::from(vec![
         Span::styled(format!("{label:<LABEL_W$}"), theme.dim()),
@@ -62,7 +26,7 @@ fn field<'a>(label: &'a str, value: String, theme: Theme) -> Line<'a> {
     ])
 }
 
-fn draw_edit(frame: &mut Frame, area: Rect, d: &EditDialog, theme: Theme) {
+pub(super) fn draw_edit(frame: &mut Frame, area: Rect, d: &EditDialog, theme: Theme) {
     let file = &d.data.file;
     let width = MAX_WIDTH.min(area.width.saturating_sub(2));
     let height = 20u16.min(area.height.saturating_sub(2));
@@ -71,10 +35,12 @@ fn draw_edit(frame: &mut Frame, area: Rect, d: &EditDialog, theme: Theme) {
         area,
         width,
         height,
-        format!(" Edit {} ", clean(&file.name)),
         theme,
+        &format!(" Edit {} ", clean(&file.name)),
+        theme.border(true),
     );
-    let [body, keys] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(inner);
+    let [body, keys_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(inner);
     let (about, picker) = if inner.width >= SIDE_BY_SIDE {
         let [a, p] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
             .spacing(1)
@@ -108,7 +74,7 @@ fn draw_edit(frame: &mut Frame, area: Rect, d: &EditDialog, theme: Theme) {
         field("Source", file.source.label().to_owned(), theme),
         field(
             "Dropbox path",
-            fit(file.dropbox_path.as_deref().unwrap_or("-"), value_width),
+            fit_middle(file.dropbox_path.as_deref().unwrap_or("-"), value_width),
             theme,
         ),
         field(
@@ -123,30 +89,25 @@ fn draw_edit(frame: &mut Frame, area: Rect, d: &EditDialog, theme: Theme) {
         ),
     ]);
     frame.render_widget(Paragraph::new(lines), about);
-    let mut items = vec![];
-    for name in &d.new_names {
-        items.push(Line::from(vec![
-            Span::styled("[x] ", theme.good()),
-            Span::raw(fit(name, picker.width.saturating_sub(12) as usize)),
-            Span::styled(" (new)", theme.dim()),
-        ]));
-    }
     draw_picker(
         frame,
         picker,
         &d.picker,
-        items,
+        vec![],
         |id| d.checked.contains(&id),
         theme,
     );
     let hint = if d.saving {
-        "saving…"
+        "saving…".to_owned()
     } else {
-        "Space tick · / filter · Enter save · Esc cancel"
+        hint(d.picker.keys(keys::EDIT))
     };
     frame.render_widget(
-        Paragraph::new(Span::styled(fit(hint, keys.width as usize), theme.key())),
-        keys,
+        Paragraph::new(Span::styled(
+            fit(&hint, keys_area.width as usize),
+            theme.key(),
+        )),
+        keys_area,
     );
 }
 
@@ -182,7 +143,14 @@ fn draw_picker(
         lines.push(Line::from(vec![
             Span::styled(mark, style),
             Span::styled(fit(&c.name, name_width), style),
-            Span::styled(format!(" ({})", thousands(c.file_count)), theme.dim()),
+            Span::styled(
+                if c.id < 0 {
+                    " (new)".to_owned()
+                } else {
+                    format!(" ({})", thousands(c.file_count))
+                },
+                theme.dim(),
+            ),
         ]));
     }
     if shown.is_empty() && !value.trim().is_empty() {
@@ -210,7 +178,7 @@ fn draw_picker(
     frame.render_widget(Paragraph::new(lines).scroll((skip as u16, 0)), list);
 }
 
-fn draw_batch(frame: &mut Frame, area: Rect, d: &BatchDialog, theme: Theme) {
+pub(super) fn draw_batch(frame: &mut Frame, area: Rect, d: &BatchDialog, theme: Theme) {
     let files = match d.files {
         Some(n) => format!("{} {}", thousands(n), if n == 1 { "file" } else { "files" }),
         None => "the marked files (counting…)".into(),
@@ -222,10 +190,12 @@ fn draw_batch(frame: &mut Frame, area: Rect, d: &BatchDialog, theme: Theme) {
         area,
         width,
         height,
-        format!(" Add {files} to a collection of {} ", clean(&d.account)),
         theme,
+        &format!(" Add {files} to a collection of {} ", clean(&d.account)),
+        theme.border(true),
     );
-    let [body, keys] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(inner);
+    let [body, keys_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(inner);
     let hint = if let Some(target) = &d.target {
         let mut lines = vec![
             Line::from(vec![
@@ -249,18 +219,21 @@ fn draw_batch(frame: &mut Frame, area: Rect, d: &BatchDialog, theme: Theme) {
         )));
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
         if d.saving {
-            "adding…"
+            "adding…".to_owned()
         } else if d.files.is_none() {
-            "counting… · Esc back"
+            "counting… · Esc back".to_owned()
         } else {
-            "Enter/y add · Esc back"
+            hint(keys::BATCH_CONFIRM)
         }
     } else {
         draw_picker(frame, body, &d.picker, vec![], |_| false, theme);
-        "↑↓ choose · / filter · Enter pick · Esc cancel"
+        hint(d.picker.keys(keys::BATCH_PICK))
     };
     frame.render_widget(
-        Paragraph::new(Span::styled(fit(hint, keys.width as usize), theme.key())),
-        keys,
+        Paragraph::new(Span::styled(
+            fit(&hint, keys_area.width as usize),
+            theme.key(),
+        )),
+        keys_area,
     );
 }

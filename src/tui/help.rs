@@ -1,25 +1,27 @@
-//! The `?` overlay: every binding of the keymap, global ones first.
+//! The `?` overlay: every binding of the keymap, global ones first, then every dialog's keys.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use crate::tui::app::App;
 use crate::tui::keymap::Scope;
+use crate::tui::keymap_config::Keymap;
+use crate::tui::pane_id::PaneId;
+use crate::tui::theme::Theme;
 
 /// Width of one column of keys: the longest help sentence fits.
 const COLUMN_WIDTH: u16 = 40;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let theme = app.theme;
+/// `scroll`: the first line shown (clamped to the last page).
+pub fn draw(frame: &mut Frame, area: Rect, keymap: &Keymap, scroll: usize, theme: Theme) {
     let mut lines = vec![];
     let mut section = None;
     for scope in [Scope::Global]
         .into_iter()
-        .chain(crate::tui::app::PaneId::ALL.map(Scope::Pane))
+        .chain(PaneId::ALL.map(Scope::Pane))
     {
-        for b in app.keymap.bindings().iter().filter(|b| b.scope() == scope) {
+        for b in keymap.bindings().iter().filter(|b| b.scope() == scope) {
             if section != Some(scope) {
                 section = Some(scope);
                 let heading = match scope {
@@ -34,12 +36,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             ]));
         }
     }
+    // Dialogs take every key while open; their keys are declared in `dialogs/keys.rs`.
+    lines.push(Line::from(Span::styled("In dialogs", theme.title())));
+    for (name, keys) in crate::tui::dialogs::keys::ALL {
+        lines.push(Line::from(Span::styled(format!(" {name}"), theme.title())));
+        for k in *keys {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<10}", k.label), theme.key()),
+                Span::raw(k.does),
+            ]));
+        }
+    }
     // As many columns as fit (each wide enough to read); what does not fit scrolls.
     let rows = area.height.saturating_sub(2).max(1) as usize;
     let fit = (area.width / COLUMN_WIDTH).max(1) as usize;
     let columns = lines.len().div_ceil(rows).clamp(1, fit);
     let page = rows * columns;
-    let first = app.help_scroll.min(lines.len().saturating_sub(page));
+    let first = scroll.min(lines.len().saturating_sub(page));
     let shown = &lines[first..(first + page).min(lines.len())];
     let per_column = shown.len().div_ceil(columns).max(1);
     let height = (per_column as u16 + 2).min(area.height);

@@ -1,7 +1,7 @@
 //! The console's state and what keys and engine events do to it. Pure: no terminal, no I/O —
 //! `handle_key` and `apply_engine` return [`Effect`]s the event loop carries out.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyEvent, MouseEvent};
@@ -12,60 +12,30 @@ use crate::library::import_log::FailureEntry;
 use crate::library::permissions::Actor;
 use crate::library::store::engine_commands::CommandKind;
 use crate::library::store::engine_events::DayTotals;
-use crate::library::store::import_items::{ItemId, ItemState};
+use crate::library::store::import_items::ItemState;
 use crate::library::store::links::LinkId;
+
+mod files;
+
+pub use super::dropbox_queue::{QUEUE_CAPACITY, QueueRow, QueueState, RateLimit};
+pub use super::error_log::ErrorRow;
+pub use super::pane_id::PaneId;
+pub use files::serve_now;
 
 use super::actions::ConsoleAction;
 use super::all_files::{AllFiles, FilesRequest};
+use super::dialogs::send::SendJob;
 use super::dialogs::{Dialog, DialogOutcome};
+use super::dropbox_queue::DropboxQueue;
 pub use super::engine_state::EngineStatus;
+use super::error_log::ErrorLog;
 use super::keymap::Action;
 use super::keymap_config::Keymap;
 use super::send_progress::SendProgress;
-use super::sending::SendJob;
 use super::theme::Theme;
-use super::throughput::Throughput;
 
 /// Rows PgUp/PgDn move.
 pub const PAGE_ROWS: usize = 10;
-/// Queue rows kept; the oldest finished rows go first.
-pub const QUEUE_CAPACITY: usize = 1_000;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum PaneId {
-    Accounts,
-    Queue,
-    Files,
-    Errors,
-}
-
-impl PaneId {
-    pub const ALL: [PaneId; 4] = [
-        PaneId::Accounts,
-        PaneId::Queue,
-        PaneId::Files,
-        PaneId::Errors,
-    ];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            PaneId::Accounts => "Accounts",
-            PaneId::Queue => "Dropbox queue",
-            PaneId::Files => "All Files",
-            PaneId::Errors => "Error log",
-        }
-    }
-
-    fn index(self) -> usize {
-        PaneId::ALL.iter().position(|p| *p == self).unwrap_or(0)
-    }
-
-    fn offset(self, by: isize) -> PaneId {
-        let n = PaneId::ALL.len() as isize;
-        PaneId::ALL[(self.index() as isize + by).rem_euclid(n) as usize]
-    }
-}
-
 /// What the event loop must do after a state change.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
@@ -95,6 +65,12 @@ pub enum Effect {
     Send(SendJob),
     /// Start an engine in this console (none runs); how it went comes back as an event.
     HostEngine,
+    /// Complete the link-folder field's path off the UI task; the answer comes back to
+    /// [`App::path_completed`].
+    CompletePath(String),
+    /// Put this text on the terminal's clipboard (OSC 52: it reaches the clipboard of the
+    /// machine the terminal runs on, through SSH too).
+    Copy(String),
     /// Give the engine that runs elsewhere a command through the store, off the UI task, and
     /// follow it until done ([`App::command_update`]).
     AskEngine(CommandKind),
@@ -115,114 +91,13 @@ pub struct LibraryView {
     pub today: DayTotals,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum QueueState {
-    Waiting,
-    Downloading {
-        bytes: u64,
-        total: u64,
-    },
-    Verifying,
-    Imported,
-    Deleted,
-    KeptChanged,
-    Failed(String),
-    /// A try failed for a reason that may pass (kind); the engine tries it again later.
-    Retrying(String),
-    /// An upload left it out (`SkipReason::as_str`: a duplicate, a link).
-    Skipped(&'static str),
-}
-
-impl QueueState {
-    fn finished(&self) -> bool {
-        matches!(
-            self,
-            QueueState::Imported
-                | QueueState::Deleted
-                | QueueState::KeptChanged
-                | QueueState::Failed(_)
-                | QueueState::Retrying(_)
-                | QueueState::Skipped(_)
-        )
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct QueueRow {
-    pub item: ItemId,
-    pub link: LinkId,
-    pub account: String,
-    pub path: String,
-    pub size: u64,
-    pub state: QueueState,
-    /// A direct upload from the server's disk, not a Dropbox import.
-    pub upload: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ErrorRow {
-    pub item: ItemId,
-    pub account: String,
-    pub path: String,
-    pub size: u64,
-    pub kind: String,
-    pub detail: String,
-    /// Unix seconds.
-    pub at: i64,
-    /// Sent back to the engine; leaves the log on the next refresh.
-    pub retrying: bool,
-    /// `Failed` (in the customer's report), `Retrying` (tried again automatically from
-    /// `next_attempt_at`) or `QueuedForRetry` (an admin's retry, from any process, waiting for
-    /// the engine that runs).
-    pub state: ItemState,
-    /// Unix seconds.
-    pub next_attempt_at: Option<i64>,
-    /// The TXT report in Dropbox that lists this failure, once one was written.
-    pub report: Option<String>,
-    /// A refused direct upload (not retried: upload the file again).
-    pub upload: bool,
-}
-
-impl ErrorRow {
-    /// The row of an import the engine just failed or will try again.
-    fn from_engine(
-        item: crate::import::events::ItemRef,
-        kind: crate::library::policy::ErrorKind,
-        detail: String,
-        state: ItemState,
-        next_attempt_at: Option<i64>,
-    ) -> ErrorRow {
-        ErrorRow {
-            item: item.item,
-            account: item.account,
-            path: item.path,
-            size: item.size,
-            kind: kind.as_str().into(),
-            detail,
-            at: time::OffsetDateTime::now_utc().unix_timestamp(),
-            retrying: false,
-            state,
-            next_attempt_at,
-            report: None,
-            upload: false,
-        }
-    }
-}
-
-/// A wait Dropbox asked for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RateLimit {
-    pub account: String,
-    pub until: Instant,
-}
-
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Selection {
     pub accounts: usize,
-    pub queue: usize,
-    pub files: usize,
-    pub errors: usize,
 }
+
+/// How long the footer's outcome and problem lines, and All Files' notice, stay.
+pub const NOTICE_TTL: Duration = Duration::from_secs(6);
 
 pub struct App {
     pub library_label: String,
@@ -233,19 +108,13 @@ pub struct App {
     pub help: bool,
     /// First help line shown (the overlay scrolls when the keys do not fit the terminal).
     pub help_scroll: usize,
-    pub error_detail: bool,
     pub selection: Selection,
     pub view: LibraryView,
-    /// Newest first.
-    pub queue: VecDeque<QueueRow>,
+    /// The Dropbox queue: its rows, cursor, rate-limit waits and download rates.
+    pub queue: DropboxQueue,
     pub totals: PassSummary,
-    /// Newest first.
-    pub errors: Vec<ErrorRow>,
-    /// Items that failed since the last library read was applied: a read taken just before
-    /// the failure keeps their rows once; any other row missing from a read is gone (fixed,
-    /// retried, or its link was replaced by a relink).
-    pub failed_since_read: HashSet<ItemId>,
-    pub rate_limits: HashMap<LinkId, RateLimit>,
+    /// The error log: its rows, cursor and detail view.
+    pub errors: ErrorLog,
     pub last_problem: Option<String>,
     pub now: Instant,
     /// Something visible changed since the last frame.
@@ -258,17 +127,21 @@ pub struct App {
     pub status: Option<String>,
     /// Mouse reporting is on (off by default: the terminal keeps its own selection).
     pub mouse: bool,
-    /// Download rate per link, for the queue's rate and ETA.
-    pub throughput: Throughput,
-    /// When each file in flight started downloading, for its own rate.
-    pub download_started: HashMap<ItemId, Instant>,
     /// All Files: its window of rows, filters, marks and dialogs.
     pub files: AllFiles,
     /// A send to Dropbox (or a share) under way.
     pub sending: Option<SendProgress>,
     /// `q` was pressed once while a send ran: the next one quits.
     pub quit_asked: bool,
+    /// The focused pane has the whole screen (`z`).
+    pub zoom: bool,
+    /// The notices on screen (footer outcome, footer problem, All Files' notice) and since
+    /// when: the slow tick clears them [`NOTICE_TTL`] after they last changed.
+    pub notices_since: Option<(Instant, NoticeSnapshot)>,
 }
+
+/// What [`App::tick`] compares to tell whether a notice changed.
+pub type NoticeSnapshot = (Option<String>, Option<String>, Option<String>);
 
 impl App {
     pub fn new(library_label: String, admin: String, theme: Theme) -> App {
@@ -280,14 +153,11 @@ impl App {
             focus: PaneId::Accounts,
             help: false,
             help_scroll: 0,
-            error_detail: false,
             selection: Selection::default(),
             view: LibraryView::default(),
-            queue: VecDeque::new(),
+            queue: DropboxQueue::default(),
             totals: PassSummary::default(),
-            errors: Vec::new(),
-            failed_since_read: HashSet::new(),
-            rate_limits: HashMap::new(),
+            errors: ErrorLog::default(),
             last_problem: None,
             now: Instant::now(),
             dirty: true,
@@ -295,11 +165,11 @@ impl App {
             dialog: None,
             status: None,
             mouse: false,
-            throughput: Throughput::default(),
-            download_started: HashMap::new(),
             files: AllFiles::default(),
             sending: None,
             quit_asked: false,
+            zoom: false,
+            notices_since: None,
         }
     }
 
@@ -323,50 +193,51 @@ impl App {
         }
     }
 
-    fn in_scope(&self, account: &str) -> bool {
-        self.scoped_account().is_none_or(|a| a == account)
+    pub fn queue_rows(&self) -> Vec<&QueueRow> {
+        self.queue.in_scope(self.scoped_account())
     }
 
-    pub fn queue_rows(&self) -> Vec<&QueueRow> {
-        self.queue
-            .iter()
-            .filter(|r| self.in_scope(&r.account))
-            .collect()
+    /// Queue rows in scope still waiting or in flight.
+    pub fn queue_in_flight(&self) -> usize {
+        self.queue.in_flight(self.scoped_account())
     }
 
     pub fn error_rows(&self) -> Vec<&ErrorRow> {
-        self.errors
-            .iter()
-            .filter(|r| self.in_scope(&r.account))
-            .collect()
+        self.errors.in_scope(self.scoped_account())
     }
 
     pub fn selected_error(&self) -> Option<&ErrorRow> {
-        self.error_rows().get(self.selection.errors).copied()
+        self.errors.selected(self.scoped_account())
     }
 
+    /// Rows of a pane with a cursor of its own (All Files keeps its cursor in its window).
     fn rows_in(&self, pane: PaneId) -> usize {
         match pane {
             PaneId::Accounts => self.view.accounts.len() + 1,
             PaneId::Queue => self.queue_rows().len(),
-            PaneId::Files => self.files.rows.len(),
+            PaneId::Files => 0,
             PaneId::Errors => self.error_rows().len(),
         }
     }
 
-    fn cursor(&mut self, pane: PaneId) -> &mut usize {
+    fn cursor(&mut self, pane: PaneId) -> Option<&mut usize> {
         match pane {
-            PaneId::Accounts => &mut self.selection.accounts,
-            PaneId::Queue => &mut self.selection.queue,
-            PaneId::Files => &mut self.selection.files,
-            PaneId::Errors => &mut self.selection.errors,
+            PaneId::Accounts => Some(&mut self.selection.accounts),
+            PaneId::Queue => Some(&mut self.queue.cursor),
+            PaneId::Files => None,
+            PaneId::Errors => Some(&mut self.errors.cursor),
         }
     }
 
     fn move_cursor(&mut self, to: impl FnOnce(usize, usize) -> usize) -> Vec<Effect> {
         let pane = self.focus;
+        if pane == PaneId::Files {
+            return self.files_move(to);
+        }
         let len = self.rows_in(pane);
-        let cursor = self.cursor(pane);
+        let Some(cursor) = self.cursor(pane) else {
+            return vec![];
+        };
         let before = *cursor;
         *cursor = if len == 0 {
             0
@@ -380,10 +251,8 @@ impl App {
         self.dirty = true;
         if pane == PaneId::Accounts {
             // The other panes follow the account.
-            self.selection.queue = 0;
-            self.selection.files = 0;
-            self.selection.errors = 0;
-            self.error_detail = false;
+            self.queue.cursor = 0;
+            self.errors.rescoped();
             // All Files reads the new account's files; answers for the old one are dropped.
             let mut effects = vec![Effect::Refresh];
             effects.extend(self.files_start());
@@ -442,7 +311,15 @@ impl App {
                 self.help = !self.help;
                 self.help_scroll = 0;
             }
-            Action::CloseOverlay => self.error_detail = false,
+            Action::CloseOverlay => {
+                if !self.errors.detail && self.zoom {
+                    self.zoom = false;
+                }
+                self.errors.detail = false;
+            }
+            Action::Zoom => self.zoom = !self.zoom,
+            // Only the Dropbox authorize dialog has a page to copy (`dialog_key`).
+            Action::CopyLink => return vec![],
             Action::FocusNext => self.focus = self.focus.offset(1),
             Action::FocusPrev => self.focus = self.focus.offset(-1),
             Action::Focus(p) => self.focus = p,
@@ -458,7 +335,7 @@ impl App {
                 if self.selected_error().is_none() {
                     return vec![];
                 }
-                self.error_detail = !self.error_detail;
+                self.errors.detail = !self.errors.detail;
             }
             Action::RetryItem | Action::RetryAccount => return self.retry(action),
             Action::LinkApi
@@ -498,16 +375,35 @@ impl App {
             return vec![];
         };
         self.dirty = true;
+        if let Dialog::ApiLink { url, .. } = dialog
+            && self.keymap.action_for(&key, self.focus) == Some(Action::CopyLink)
+        {
+            let url = url.clone();
+            self.status = Some("authorize page copied (OSC 52): paste it into a browser".into());
+            return vec![Effect::Copy(url)];
+        }
         match dialog.handle_key(key) {
             DialogOutcome::Stay => vec![],
             DialogOutcome::Close => {
                 self.dialog = None;
                 vec![]
             }
+            // The authorize dialog stays open until Dropbox took the code: a wrong one is
+            // said in it, and another can be pasted.
+            DialogOutcome::Run(action @ ConsoleAction::FinishApiLink { .. }) => self.start(action),
             DialogOutcome::Run(action) => {
                 self.dialog = None;
                 self.start(action)
             }
+            DialogOutcome::CompletePath(text) => vec![Effect::CompletePath(text)],
+            DialogOutcome::SaveEdit { file, keep, create } => {
+                vec![Effect::Files(FilesRequest::SaveEdit { file, keep, create })]
+            }
+            DialogOutcome::BatchAdd {
+                account,
+                collection,
+                create,
+            } => self.batch_add_request(account, collection, create),
             DialogOutcome::UploadLookup { text, complete } => {
                 vec![Effect::UploadLookup { text, complete }]
             }
@@ -515,6 +411,14 @@ impl App {
                 self.dialog = None;
                 self.start_send(job)
             }
+        }
+    }
+
+    /// The link-folder field's Tab completion came back.
+    pub fn path_completed(&mut self, asked: &str, value: String, candidates: Vec<String>) {
+        if let Some(dialog) = self.dialog.as_mut() {
+            dialog.path_completed(asked, value, candidates);
+            self.dirty = true;
         }
     }
 
@@ -533,7 +437,8 @@ impl App {
         }
     }
 
-    /// Mouse (when turned on): the wheel moves the selection, a click focuses the pane.
+    /// Mouse (when turned on): the wheel moves the selection (All Files: its rows), a click
+    /// focuses the pane.
     pub fn handle_mouse(&mut self, event: MouseEvent, pane_at: Option<PaneId>) -> Vec<Effect> {
         use crossterm::event::{MouseButton, MouseEventKind};
         if !self.mouse || self.dialog.is_some() || self.help {
@@ -569,6 +474,28 @@ impl App {
         outcome: Result<String, String>,
     ) -> Vec<Effect> {
         self.dirty = true;
+        let api_dialog = matches!(action, ConsoleAction::FinishApiLink { .. })
+            && matches!(self.dialog, Some(Dialog::ApiLink { .. }));
+        if api_dialog {
+            match &outcome {
+                Ok(_) => self.dialog = None,
+                Err(why) => {
+                    if let Some(Dialog::ApiLink {
+                        checking,
+                        error,
+                        field,
+                        ..
+                    }) = self.dialog.as_mut()
+                    {
+                        *checking = false;
+                        *error = Some(why.clone());
+                        field.reset();
+                    }
+                    self.status = None;
+                    return vec![];
+                }
+            }
+        }
         match outcome {
             Ok(mut message) => {
                 if matches!(action, ConsoleAction::Retry { .. })
@@ -592,9 +519,7 @@ impl App {
             Err(why) => {
                 self.status = None;
                 if let ConsoleAction::Retry { account, .. } = action {
-                    for row in self.errors.iter_mut().filter(|r| &r.account == account) {
-                        row.retrying = false;
-                    }
+                    self.errors.retry_refused(account);
                 }
                 self.dialog = Some(Dialog::notice("Not done", why));
                 vec![Effect::Refresh]
@@ -638,13 +563,8 @@ impl App {
         } else {
             vec![]
         };
-        for row in self
-            .errors
-            .iter_mut()
-            .filter(|r| r.account == account && (action == Action::RetryAccount || r.item == item))
-        {
-            row.retrying = true;
-        }
+        let only = (action == Action::RetryItem).then_some(item);
+        self.errors.mark_retrying(&account, only);
         // Through the library, as `smartimage retry` does: same permission check, same audit
         // row. The engine (here or in another process) takes the items on its next pass.
         self.start(ConsoleAction::Retry { account, items })
@@ -656,54 +576,39 @@ impl App {
         let mut visible = true;
         let mut effects = vec![];
         match event {
-            EngineEvent::Discovered(item) => {
-                self.queue.retain(|r| r.item != item.item);
-                self.queue.push_front(QueueRow {
-                    item: item.item,
-                    link: item.link,
-                    account: item.account,
-                    path: item.path,
-                    size: item.size,
-                    state: QueueState::Waiting,
-                    upload: false,
-                });
-                self.trim_queue();
-            }
+            EngineEvent::Discovered(item) => self.queue.discovered(item),
             EngineEvent::Progress { item, bytes, total } => {
-                self.record_bytes(item, bytes);
-                self.download_started.entry(item).or_insert(self.now);
-                self.set_state(item, QueueState::Downloading { bytes, total })
+                self.queue.progress(item, bytes, total, self.now)
             }
-            EngineEvent::Verifying { item } => self.set_state(item, QueueState::Verifying),
+            EngineEvent::Verifying { item } => self.queue.set_state(item, QueueState::Verifying),
             EngineEvent::Imported { item, .. } => {
-                self.record_bytes(item.item, item.size);
-                self.download_started.remove(&item.item);
+                self.queue.imported(item.item, item.size, self.now);
                 // New files appear where the admin is looking, selection kept.
                 effects.extend(self.files_reload());
                 // A file that waited for a retry is no longer an error.
-                self.errors.retain(|e| e.upload || e.item != item.item);
+                self.errors.imported(item.item);
                 self.totals.imported += 1;
                 self.totals.imported_bytes += item.size;
-                self.set_state(item.item, QueueState::Imported)
             }
             EngineEvent::Deleted { item } => {
                 self.totals.deleted += 1;
-                self.set_state(item, QueueState::Deleted)
+                self.queue.set_state(item, QueueState::Deleted)
             }
             EngineEvent::KeptChanged { item } => {
                 self.totals.kept_changed += 1;
-                self.set_state(item, QueueState::KeptChanged)
+                self.queue.set_state(item, QueueState::KeptChanged)
             }
             EngineEvent::Failed { item, kind, detail } => {
-                self.download_started.remove(&item.item);
                 self.totals.failed += 1;
-                self.set_state(item.item, QueueState::Failed(kind.as_str().into()));
-                self.errors.retain(|e| e.item != item.item);
-                self.failed_since_read.insert(item.item);
-                self.errors.insert(
-                    0,
-                    ErrorRow::from_engine(item, kind, detail, ItemState::Failed, None),
-                );
+                self.queue
+                    .stopped(item.item, QueueState::Failed(kind.as_str().into()));
+                self.errors.failed(ErrorRow::from_engine(
+                    item,
+                    kind,
+                    detail,
+                    ItemState::Failed,
+                    None,
+                ));
             }
             EngineEvent::Retrying {
                 item,
@@ -712,20 +617,16 @@ impl App {
                 next_attempt_at,
             } => {
                 // Not the customer's: no report, no failure count; the admin sees why and when.
-                self.download_started.remove(&item.item);
                 self.totals.retrying += 1;
-                self.set_state(item.item, QueueState::Retrying(kind.as_str().into()));
-                self.errors.retain(|e| e.upload || e.item != item.item);
-                self.errors.insert(
-                    0,
-                    ErrorRow::from_engine(
-                        item,
-                        kind,
-                        detail,
-                        ItemState::Retrying,
-                        Some(next_attempt_at),
-                    ),
-                );
+                self.queue
+                    .stopped(item.item, QueueState::Retrying(kind.as_str().into()));
+                self.errors.retrying(ErrorRow::from_engine(
+                    item,
+                    kind,
+                    detail,
+                    ItemState::Retrying,
+                    Some(next_attempt_at),
+                ));
             }
             EngineEvent::RateLimited { link, wait } => {
                 let account = self
@@ -735,13 +636,7 @@ impl App {
                     .find(|(_, l)| **l == link)
                     .map(|(a, _)| a.clone())
                     .unwrap_or_else(|| format!("link {link}"));
-                self.rate_limits.insert(
-                    link,
-                    RateLimit {
-                        account,
-                        until: self.now + wait,
-                    },
-                );
+                self.queue.rate_limited(link, account, self.now + wait);
             }
             EngineEvent::LinkState {
                 account,
@@ -761,7 +656,7 @@ impl App {
             } => self.last_problem = Some(format!("{account}: {detail}")),
             EngineEvent::PassFinished { link, summary, .. } => {
                 self.totals.discovered += summary.discovered;
-                let waited = self.rate_limits.remove(&link).is_some();
+                let waited = self.queue.pass_finished(link);
                 let changed = summary != PassSummary::default();
                 // A quiet pass (every few seconds per link) draws nothing.
                 visible = waited || changed;
@@ -770,27 +665,16 @@ impl App {
                 }
             }
             EngineEvent::ReportWritten { account, path, .. } => {
-                // The account folder's one report lists every failure of the account (those
-                // waiting to be tried again are not the customer's to see).
-                for row in self
-                    .errors
-                    .iter_mut()
-                    .filter(|r| r.account == account && !r.upload && r.state == ItemState::Failed)
-                {
-                    row.report = Some(path.clone());
-                }
-                visible = self.error_detail;
+                self.errors.report_written(&account, &path);
+                visible = self.errors.detail;
             }
             EngineEvent::ReportRemoved { account, .. } => {
-                for row in self.errors.iter_mut().filter(|r| r.account == account) {
-                    row.report = None;
-                }
-                visible = self.error_detail;
+                self.errors.report_removed(&account);
+                visible = self.errors.detail;
             }
             EngineEvent::OurReportLeft { item } => {
                 // Not the customer's file: it leaves the queue as if never found.
-                self.download_started.remove(&item.item);
-                self.queue.retain(|r| r.item != item.item);
+                self.queue.forget(item.item);
             }
             EngineEvent::PassStarted { .. } | EngineEvent::Admitted { .. } => visible = false,
             upload @ (EngineEvent::UploadQueued(_)
@@ -808,41 +692,6 @@ impl App {
         effects
     }
 
-    /// Count bytes that arrived for `item` since its last report, towards its link's rate.
-    fn record_bytes(&mut self, item: ItemId, bytes_now: u64) {
-        let Some(row) = self.queue.iter().find(|r| r.item == item) else {
-            return;
-        };
-        let before = match row.state {
-            QueueState::Downloading { bytes, .. } => bytes,
-            QueueState::Waiting => 0,
-            // Verified or finished: counted already.
-            _ => return,
-        };
-        let link = row.link;
-        self.throughput
-            .record(link, self.now, bytes_now.saturating_sub(before));
-    }
-
-    pub(crate) fn set_state(&mut self, item: ItemId, state: QueueState) {
-        if let Some(row) = self.queue.iter_mut().find(|r| r.item == item) {
-            row.state = state;
-        }
-    }
-
-    pub(crate) fn trim_queue(&mut self) {
-        while self.queue.len() > QUEUE_CAPACITY {
-            match self.queue.iter().rposition(|r| r.state.finished()) {
-                Some(i) => {
-                    self.queue.remove(i);
-                }
-                None => {
-                    self.queue.pop_back();
-                }
-            }
-        }
-    }
-
     /// New library contents arrived (All Files reads its own rows, see `all_files`).
     pub fn apply_view(&mut self, view: LibraryView) -> Vec<Effect> {
         let scoped = self.scoped_account().map(str::to_owned);
@@ -856,50 +705,12 @@ impl App {
                     .position(|a| a.account.name == name)
             })
             .map_or(0, |i| i + 1);
-        let live: HashMap<ItemId, ErrorRow> = self
-            .errors
-            .drain(..)
-            .filter(|e| !e.retrying)
-            .map(|e| (e.item, e))
-            .collect();
-        self.errors = self
-            .view
-            .failures
-            .iter()
-            .map(|f| ErrorRow {
-                item: f.id,
-                account: f.account.clone(),
-                path: f.path.clone(),
-                size: f.size,
-                kind: f.kind.clone(),
-                detail: f.detail.clone(),
-                at: f.updated_at,
-                retrying: false,
-                state: f.state,
-                next_attempt_at: f.next_attempt_at,
-                report: f.report_path.clone(),
-                upload: false,
-            })
-            .collect();
-        // A failure seen live but not yet in the store read keeps its row (a refused upload
-        // is never in the store), unless the read has that file failing already.
-        let failed_since_read = std::mem::take(&mut self.failed_since_read);
-        for (item, row) in live {
-            let missed = row.upload || failed_since_read.contains(&item);
-            let listed = self
-                .errors
-                .iter()
-                .any(|e| e.item == item || (e.account == row.account && e.path == row.path));
-            if missed && !listed {
-                self.errors.push(row);
-            }
-        }
-        self.errors
-            .sort_by(|a, b| b.at.cmp(&a.at).then(b.item.cmp(&a.item)));
-        for pane in [PaneId::Files, PaneId::Errors, PaneId::Queue] {
+        self.errors.apply_read(&self.view.failures);
+        for pane in [PaneId::Errors, PaneId::Queue] {
             let len = self.rows_in(pane);
-            let c = self.cursor(pane);
-            *c = (*c).min(len.saturating_sub(1));
+            if let Some(c) = self.cursor(pane) {
+                *c = (*c).min(len.saturating_sub(1));
+            }
         }
         self.dirty = true;
         vec![]
@@ -908,16 +719,43 @@ impl App {
     /// The slow tick: countdowns move, finished waits go.
     pub fn tick(&mut self, now: Instant) {
         self.now = now;
-        let before = self.rate_limits.len();
-        self.rate_limits.retain(|_, r| r.until > now);
-        if before > 0 {
+        self.expire_notices(now);
+        if self.queue.tick(now) {
             self.dirty = true;
         }
     }
 
     /// Seconds left of a rate-limit wait, rounded up.
     pub fn seconds_left(&self, limit: &RateLimit) -> u64 {
-        let left = limit.until.saturating_duration_since(self.now);
-        (left + Duration::from_millis(999)).as_secs()
+        DropboxQueue::seconds_left(limit, self.now)
+    }
+
+    /// Clear the footer's outcome and problem and All Files' notice once they have been on
+    /// screen unchanged for [`NOTICE_TTL`]. What is still running ("linking Acme…") stays.
+    fn expire_notices(&mut self, now: Instant) {
+        let shown: NoticeSnapshot = (
+            self.status.clone(),
+            self.last_problem.clone(),
+            self.files.notice.clone(),
+        );
+        if shown == (None, None, None) {
+            self.notices_since = None;
+            return;
+        }
+        match &self.notices_since {
+            Some((since, seen)) if *seen == shown => {
+                if now.saturating_duration_since(*since) < NOTICE_TTL {
+                    return;
+                }
+                if self.status.as_deref().is_some_and(|s| !s.ends_with('…')) {
+                    self.status = None;
+                }
+                self.last_problem = None;
+                self.files.notice = None;
+                self.notices_since = None;
+                self.dirty = true;
+            }
+            _ => self.notices_since = Some((now, shown)),
+        }
     }
 }

@@ -1,6 +1,7 @@
-//! The pencil's edit dialog and the batch-add dialog, both around one collection picker: the
-//! account's collections (filterable), and *New collection…* with a name field. Pure state
-//! and key handling; `panes/file_dialogs.rs` draws them.
+//! All Files' pencil (edit) dialog and batch-add dialog, both around one collection picker:
+//! the account's collections (filterable), and *New collection…* with a name field. Pure
+//! state and key handling; `draw_collections.rs` draws them. They are [`super::Dialog`]s like
+//! every other: one dialog at a time, over the panes.
 
 use std::collections::BTreeSet;
 
@@ -11,6 +12,8 @@ use tui_input::backend::crossterm::EventHandler;
 use crate::library::model::{Collection, CollectionId, FileRecord};
 use crate::library::store::name_match;
 
+use super::keys::DialogKey;
+
 /// Details the edit dialog shows next to its picker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EditData {
@@ -20,15 +23,9 @@ pub struct EditData {
     pub collections: Vec<Collection>,
 }
 
-#[derive(Debug)]
-pub enum Dialog {
-    Edit(Box<EditDialog>),
-    Batch(Box<BatchDialog>),
-}
-
-/// What a key in a dialog leads to.
+/// What a key in a collections dialog leads to.
 #[derive(Debug, PartialEq)]
-pub enum DialogOutcome {
+pub enum CollectionsOutcome {
     Stay,
     Cancel,
     /// Save the edit: keep these collections, create these.
@@ -81,6 +78,17 @@ impl CollectionPicker {
             .iter()
             .filter(|c| name_match::matches(&c.name, &needle, false))
             .collect()
+    }
+
+    /// The picker's keys as it stands: its name field, its filter, or its `list`.
+    pub fn keys(&self, list: &'static [DialogKey]) -> &'static [DialogKey] {
+        if self.naming.is_some() {
+            super::keys::NAMING
+        } else if self.filtering {
+            super::keys::FILTERING
+        } else {
+            list
+        }
     }
 
     pub fn on_new(&self) -> bool {
@@ -141,14 +149,18 @@ impl CollectionPicker {
     }
 }
 
-/// The pencil: one file's details and the collections it is in.
+/// The pencil: one file's details and the collections it is in. `Enter` chooses: on a
+/// collection it ticks that one (unless `Space` already set it) and saves; on *New
+/// collection…* it opens the name field, and `Enter` there adds the new collection and saves.
+/// `Space` ticks or unticks without saving, for several at once.
 #[derive(Debug)]
 pub struct EditDialog {
     pub data: EditData,
-    /// Collections ticked (the file is in them after saving).
+    /// Collections ticked (the file is in them after saving). New ones have negative ids
+    /// (see [`EditDialog::new_names`]).
     pub checked: BTreeSet<CollectionId>,
-    /// New collections to create with the file in them.
-    pub new_names: Vec<String>,
+    /// Collections whose tick `Space` set or cleared: `Enter` on them saves as they are.
+    pub touched: BTreeSet<CollectionId>,
     pub picker: CollectionPicker,
     /// Sent; waiting for the answer.
     pub saving: bool,
@@ -166,61 +178,78 @@ impl EditDialog {
             picker: CollectionPicker::new(data.collections.clone()),
             data,
             checked,
-            new_names: Vec::new(),
+            touched: BTreeSet::new(),
             saving: false,
         }
     }
 
-    pub fn key(&mut self, key: KeyEvent) -> DialogOutcome {
+    /// New collections to create with the file in them (those still ticked).
+    pub fn new_names(&self) -> Vec<String> {
+        self.picker
+            .collections
+            .iter()
+            .filter(|c| c.id < 0 && self.checked.contains(&c.id))
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
+    pub fn key(&mut self, key: KeyEvent) -> CollectionsOutcome {
         if self.saving {
-            return DialogOutcome::Stay;
+            return CollectionsOutcome::Stay;
         }
         match self.picker.key(key) {
-            PickerKey::Used => return DialogOutcome::Stay,
-            PickerKey::Chose(_) => return self.save(),
+            PickerKey::Used => return CollectionsOutcome::Stay,
+            PickerKey::Chose(id) => {
+                if !self.touched.contains(&id) {
+                    self.checked.insert(id);
+                }
+                return self.save();
+            }
             PickerKey::Named(name) => {
                 let known = self
-                    .data
+                    .picker
                     .collections
                     .iter()
-                    .find(|c| c.name.to_lowercase() == name.to_lowercase());
-                match known {
-                    // An existing name is ticked, not created twice.
-                    Some(c) => {
-                        self.checked.insert(c.id);
-                    }
-                    None if !self
-                        .new_names
-                        .iter()
-                        .any(|n| n.to_lowercase() == name.to_lowercase()) =>
-                    {
-                        self.new_names.push(name)
-                    }
-                    None => {}
-                }
-                return DialogOutcome::Stay;
+                    .find(|c| c.name.to_lowercase() == name.to_lowercase())
+                    .map(|c| c.id);
+                // An existing name is ticked, not created twice; a new one joins the list
+                // (ticked, with a negative id) so it can be seen, moved to and unticked.
+                let id = known.unwrap_or_else(|| {
+                    let id = -(self.picker.collections.len() as i64) - 1;
+                    self.picker.collections.push(Collection {
+                        id,
+                        account: self.data.file.account,
+                        name,
+                        file_count: 0,
+                        created_at: 0,
+                    });
+                    id
+                });
+                self.checked.insert(id);
+                return self.save();
             }
             PickerKey::Other => {}
         }
         match key.code {
-            KeyCode::Esc => DialogOutcome::Cancel,
+            KeyCode::Esc => CollectionsOutcome::Cancel,
             KeyCode::Char(' ') => {
-                if let Some(id) = self.picker.current()
-                    && !self.checked.remove(&id)
-                {
-                    self.checked.insert(id);
+                if let Some(id) = self.picker.current() {
+                    if !self.checked.remove(&id) {
+                        self.checked.insert(id);
+                    }
+                    self.touched.insert(id);
                 }
-                DialogOutcome::Stay
+                CollectionsOutcome::Stay
             }
-            _ => DialogOutcome::Stay,
+            _ => CollectionsOutcome::Stay,
         }
     }
 
-    fn save(&mut self) -> DialogOutcome {
+    fn save(&mut self) -> CollectionsOutcome {
         self.saving = true;
-        DialogOutcome::SaveEdit {
-            keep: self.checked.iter().copied().collect(),
-            create: self.new_names.clone(),
+        CollectionsOutcome::SaveEdit {
+            keep: self.checked.iter().copied().filter(|id| *id >= 0).collect(),
+            create: self.new_names(),
         }
     }
 }
@@ -255,35 +284,35 @@ impl BatchDialog {
         }
     }
 
-    pub fn key(&mut self, key: KeyEvent) -> DialogOutcome {
+    pub fn key(&mut self, key: KeyEvent) -> CollectionsOutcome {
         if self.saving {
-            return DialogOutcome::Stay;
+            return CollectionsOutcome::Stay;
         }
         if let Some(target) = &self.target {
             return match key.code {
                 KeyCode::Enter | KeyCode::Char('y') if self.files.is_some() => {
                     self.saving = true;
-                    DialogOutcome::BatchAdd {
+                    CollectionsOutcome::BatchAdd {
                         collection: target.collection.clone(),
                         create: target.create,
                     }
                 }
                 KeyCode::Esc | KeyCode::Char('n') => {
                     self.target = None;
-                    DialogOutcome::Stay
+                    CollectionsOutcome::Stay
                 }
-                _ => DialogOutcome::Stay,
+                _ => CollectionsOutcome::Stay,
             };
         }
         match self.picker.key(key) {
-            PickerKey::Used => DialogOutcome::Stay,
+            PickerKey::Used => CollectionsOutcome::Stay,
             PickerKey::Chose(id) => {
                 let name = self.picker.name_of(id).unwrap_or_default().to_owned();
                 self.target = Some(BatchTarget {
                     collection: name,
                     create: false,
                 });
-                DialogOutcome::Stay
+                CollectionsOutcome::Stay
             }
             PickerKey::Named(name) => {
                 let existing = self
@@ -301,10 +330,10 @@ impl BatchDialog {
                         create: true,
                     },
                 });
-                DialogOutcome::Stay
+                CollectionsOutcome::Stay
             }
-            PickerKey::Other if key.code == KeyCode::Esc => DialogOutcome::Cancel,
-            PickerKey::Other => DialogOutcome::Stay,
+            PickerKey::Other if key.code == KeyCode::Esc => CollectionsOutcome::Cancel,
+            PickerKey::Other => CollectionsOutcome::Stay,
         }
     }
 }
