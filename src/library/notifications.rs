@@ -464,6 +464,33 @@ impl crate::library::Library {
     }
 
     /// The outbox as `actor` may see it: operators all of it, owners their accounts' rows.
+    /// What the console says while notifications do not get through: how many of those the
+    /// actor may see (operators all, owners their accounts') and the newest error. `None`
+    /// when all is well or the actor sees no notifications.
+    pub fn notification_trouble(&self, actor: &Actor) -> Result<Option<String>> {
+        let mine = |account: Option<AccountId>| match account {
+            None => actor.is_operator(),
+            Some(id) => {
+                actor.is_operator()
+                    || actor
+                        .memberships
+                        .iter()
+                        .any(|m| m.account == id && m.role == crate::library::model::Role::Owner)
+            }
+        };
+        let seen: Vec<String> = outbox::troubled(self.store.connection())?
+            .into_iter()
+            .filter(|(account, _)| mine(*account))
+            .map(|(_, error)| error)
+            .collect();
+        Ok(seen.first().map(|newest| {
+            format!(
+                "notifications: {} not delivered ({newest}); see `smartimage notify status`",
+                seen.len()
+            )
+        }))
+    }
+
     pub fn notification_status(&self, actor: &Actor, limit: u32) -> Result<OutboxStatus> {
         let owned: Vec<AccountId> = actor
             .memberships

@@ -489,6 +489,11 @@ fn apply(app: &mut App, event: AppEvent, screen: ratatui::layout::Rect) -> Vec<E
                 }
                 Followed::Engines(seen) => app.apply_engines(seen),
                 Followed::Changed => app.store_changed(),
+                Followed::Notices(trouble) => {
+                    app.dirty |= app.notices != trouble;
+                    app.notices = trouble;
+                    vec![]
+                }
             }
         }
         AppEvent::Command(update) => app.command_update(update),

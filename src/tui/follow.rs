@@ -30,6 +30,8 @@ pub const POLL: Duration = Duration::from_millis(100);
 pub const ROWS_EVERY: Duration = Duration::from_secs(1);
 /// The panes are read again at most this often while changes keep coming.
 pub const REFRESH_EVERY: Duration = Duration::from_millis(500);
+/// Notifications that do not get through are looked at at most this often.
+pub const NOTICES_EVERY: Duration = Duration::from_secs(3);
 /// Events replayed on opening, so the queue shows what happened lately.
 pub const HISTORY: i64 = 200;
 /// Log rows read per query.
@@ -46,6 +48,8 @@ pub enum Followed {
     Engines(EnginesSeen),
     /// Something changed in the library: read the panes again.
     Changed,
+    /// Notifications that do not get through, as the admin may see them (`None`: all well).
+    Notices(Option<String>),
 }
 
 /// Who follows, and where.
@@ -71,6 +75,9 @@ pub struct Follower {
     changed: bool,
     refreshed: Option<Instant>,
     rows_read: Option<Instant>,
+    /// What was last said about notifications that do not get through, and when it was read.
+    notices: Option<String>,
+    notices_read: Option<Instant>,
 }
 
 impl Follower {
@@ -87,6 +94,8 @@ impl Follower {
             changed: false,
             refreshed: None,
             rows_read: None,
+            notices: None,
+            notices_read: None,
         };
         follower.read_rights();
         follower.data_version = data_version(follower.conn()).map_err(|e| e.to_string())?;
@@ -177,7 +186,31 @@ impl Follower {
             self.refreshed = Some(now);
             out.push(Followed::Changed);
         }
+        // A sender's failed try changes only the outbox: looked at after commits, at most
+        // every few seconds.
+        if (committed || self.notices_read.is_none())
+            && self.notices_read.is_none_or(|at| now - at >= NOTICES_EVERY)
+        {
+            self.notices_read = Some(now);
+            let notices = self.notices();
+            if notices != self.notices {
+                self.notices = notices.clone();
+                out.push(Followed::Notices(notices));
+            }
+        }
         Ok(out)
+    }
+
+    /// Notifications that do not get through, for this admin (`None` for admins who see none).
+    fn notices(&self) -> Option<String> {
+        let actor = self
+            .library
+            .actor(
+                self.options.as_admin.as_deref(),
+                self.options.os_user.as_deref(),
+            )
+            .ok()?;
+        self.library.notification_trouble(&actor).ok().flatten()
     }
 
     fn engines(&self) -> rusqlite::Result<EnginesSeen> {
@@ -358,6 +391,53 @@ mod tests {
         );
         assert!(out.contains(&Followed::Changed), "{out:?}");
         assert!(out.iter().any(|f| matches!(f, Followed::Engines(_))));
+    }
+
+    #[test]
+    fn notifications_that_do_not_get_through_are_said_to_the_owner_they_concern() {
+        let (_dir, options) = library();
+        let writer = elsewhere(&options);
+        let mut follower = Follower::open(options.clone()).unwrap();
+        follower.history().unwrap();
+        let t0 = Instant::now();
+        follower.poll(t0).unwrap();
+        let failing = |id: i64, account: &str, error: &str| {
+            writer
+                .connection()
+                .execute(
+                    "INSERT INTO outbox(id, event_id, message_id, kind, account, channel, subject,
+                                        body, created_ms, not_before_ms, state, last_error)
+                     VALUES (?1, ?2, ?2, 'digest', (SELECT id FROM accounts WHERE name = ?3),
+                             'webhook', 's', 'b', 0, 0, 'pending', ?4)",
+                    rusqlite::params![id, format!("e{id}"), account, error],
+                )
+                .unwrap();
+        };
+        // Another account's trouble is not this owner's to see.
+        failing(1, "other", "connection refused");
+        let out = follower.poll(t0 + NOTICES_EVERY).unwrap();
+        assert!(
+            !out.iter().any(|f| matches!(f, Followed::Notices(_))),
+            "{out:?}"
+        );
+        failing(2, "acme", "server said 550");
+        let out = follower.poll(t0 + 2 * NOTICES_EVERY).unwrap();
+        let said = out.iter().find_map(|f| match f {
+            Followed::Notices(Some(text)) => Some(text.clone()),
+            _ => None,
+        });
+        let said = said.unwrap_or_else(|| panic!("{out:?}"));
+        assert!(
+            said.contains("1 not delivered") && said.contains("550"),
+            "{said}"
+        );
+        // Delivered after all: the line goes.
+        writer
+            .connection()
+            .execute_batch("UPDATE outbox SET state = 'sent', last_error = NULL WHERE id = 2")
+            .unwrap();
+        let out = follower.poll(t0 + 3 * NOTICES_EVERY).unwrap();
+        assert!(out.contains(&Followed::Notices(None)), "{out:?}");
     }
 
     #[test]

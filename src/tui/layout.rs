@@ -265,6 +265,12 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
             app.theme.good(),
         ));
         spans.push(Span::raw("  "));
+    } else if let Some(trouble) = &app.notices {
+        spans.push(Span::styled(
+            fit(trouble, area.width as usize / 2),
+            app.theme.warning(),
+        ));
+        spans.push(Span::raw("  "));
     }
     // A dialog gets every key: its own are listed, not the pane's.
     if let Some(dialog) = &app.dialog {

@@ -447,3 +447,15 @@ mod tests {
         assert_eq!(by_id(c, id).unwrap().unwrap().state, "pending");
     }
 }
+
+/// Deliveries that are failing (to be tried again) or failed for good, newest first: the
+/// account each is for (`None`: to operators) and its last error. Only those: a short list.
+pub fn troubled(c: &Connection) -> rusqlite::Result<Vec<(Option<AccountId>, String)>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT account, coalesce(last_error, '') FROM outbox
+          WHERE state = 'failed' OR (state = 'pending' AND last_error IS NOT NULL)
+          ORDER BY id DESC",
+    )?;
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect()
+}

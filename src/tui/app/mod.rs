@@ -116,6 +116,8 @@ pub struct App {
     /// The error log: its rows, cursor and detail view.
     pub errors: ErrorLog,
     pub last_problem: Option<String>,
+    /// Notifications that do not get through (from the store), until they do.
+    pub notices: Option<String>,
     pub now: Instant,
     /// Something visible changed since the last frame.
     pub dirty: bool,
@@ -159,6 +161,7 @@ impl App {
             totals: PassSummary::default(),
             errors: ErrorLog::default(),
             last_problem: None,
+            notices: None,
             now: Instant::now(),
             dirty: true,
             keymap: Keymap::default(),
