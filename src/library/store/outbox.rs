@@ -376,6 +376,18 @@ pub fn claim_ids(c: &Connection, ids: &[i64], now_ms: i64) -> rusqlite::Result<V
     Ok(out)
 }
 
+/// Deliveries that are failing (to be tried again) or failed for good, newest first: the
+/// account each is for (`None`: to operators) and its last error. Only those: a short list.
+pub fn troubled(c: &Connection) -> rusqlite::Result<Vec<(Option<AccountId>, String)>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT account, coalesce(last_error, '') FROM outbox
+          WHERE state = 'failed' OR (state = 'pending' AND last_error IS NOT NULL)
+          ORDER BY id DESC",
+    )?;
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,16 +458,4 @@ mod tests {
         assert_eq!(release_dead_claims(c, 0).unwrap(), 1);
         assert_eq!(by_id(c, id).unwrap().unwrap().state, "pending");
     }
-}
-
-/// Deliveries that are failing (to be tried again) or failed for good, newest first: the
-/// account each is for (`None`: to operators) and its last error. Only those: a short list.
-pub fn troubled(c: &Connection) -> rusqlite::Result<Vec<(Option<AccountId>, String)>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT account, coalesce(last_error, '') FROM outbox
-          WHERE state = 'failed' OR (state = 'pending' AND last_error IS NOT NULL)
-          ORDER BY id DESC",
-    )?;
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect()
 }
