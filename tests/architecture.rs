@@ -705,6 +705,24 @@ fn the_console_modules_use_each_other_in_no_new_circle() {
         }
     }
     cycles.sort();
+    // `App` is one type in one module: no `impl App` outside `tui/app/`.
+    for path in &files {
+        let relative = path
+            .strip_prefix(&tui)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if relative.starts_with("app/") {
+            continue;
+        }
+        let code: String = code_only(&fs::read_to_string(path).unwrap())
+            .into_iter()
+            .collect();
+        assert!(
+            !code.contains("impl App {") && !code.contains("impl App{"),
+            "src/tui/{relative} has an impl App: move it into src/tui/app/"
+        );
+    }
     // Panes draw from their own state (components) and a little context, never from App.
     let panes_use = uses.get("panes").cloned().unwrap_or_default();
     assert!(

@@ -565,7 +565,13 @@ fn the_api_link_flow_finishes_with_the_pasted_code_against_the_emulator() {
     else {
         panic!("the dialog closed on a wrong code")
     };
-    assert_eq!(shown, &refused.unwrap_err());
+    let refused = refused.unwrap_err();
+    assert_eq!(shown, &refused);
+    assert!(refused.contains("did not accept that code"), "{refused}");
+    assert!(
+        !refused.contains("relink") && refused.matches("authoriz").count() == 0,
+        "one plain message, not the library's relink advice: {refused}"
+    );
     assert_eq!(field.value(), "", "the field is ready for the next code");
     assert_eq!(app.status, None, "said once, in the dialog");
     app.handle_paste("pasted-code-1");

@@ -196,7 +196,7 @@ fn run_unlogged(
                 Err(e) => {
                     // A wrong or mistyped code: the same page takes another one.
                     sessions.insert(&account, start);
-                    Err(e.to_string())
+                    Err(code_refused(&e).unwrap_or_else(|| e.to_string()))
                 }
             }
         }
@@ -257,6 +257,22 @@ fn run_unlogged(
             ))
         }
     }
+}
+
+/// What to tell an admin whose authorization code Dropbox refused, in one sentence: the
+/// library's error says the link must be authorized again, which is not what happened (the
+/// full error goes to the log). `None` for any other failure.
+fn code_refused(error: &linking::LinkError) -> Option<String> {
+    use crate::dropbox::backend::BackendError;
+    let linking::LinkError::Dropbox(BackendError::NeedsReauth { .. }) = error else {
+        return None;
+    };
+    tracing::warn!(%error, "Dropbox refused the authorization code");
+    Some(
+        "Dropbox did not accept that code: it is mistyped, expired (a code lasts a few \
+         minutes) or used already. Copy the code the page shows and paste it again."
+            .into(),
+    )
 }
 
 /// Without an app key there is no API link to start.

@@ -1,7 +1,6 @@
 //! The interactive console (ratatui). It drives the import engine only through its command
 //! channel and renders the engine's events; library reads run off the UI task.
 
-pub mod account_actions;
 pub mod actions;
 pub mod all_files;
 pub mod app;
@@ -30,7 +29,6 @@ pub mod terminal;
 pub mod text;
 pub mod theme;
 pub mod throughput;
-pub mod upload;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -15,7 +15,11 @@ use crate::library::store::engine_events::DayTotals;
 use crate::library::store::import_items::ItemState;
 use crate::library::store::links::LinkId;
 
+mod accounts;
+mod engines;
 mod files;
+mod sending;
+mod upload;
 
 pub use super::dropbox_queue::{QUEUE_CAPACITY, QueueRow, QueueState, RateLimit};
 pub use super::error_log::ErrorRow;

@@ -5,11 +5,11 @@
 use crate::library::permissions::Right;
 use crate::library::store::links::{BackendKind, LinkState};
 
-use super::actions::ConsoleAction;
-use super::all_files::keys::FilesAction;
-use super::app::{App, Effect};
-use super::dialogs::Dialog;
-use super::keymap::Action;
+use crate::tui::actions::ConsoleAction;
+use crate::tui::all_files::keys::FilesAction;
+use crate::tui::app::{App, Effect};
+use crate::tui::dialogs::Dialog;
+use crate::tui::keymap::Action;
 
 impl App {
     pub(crate) fn account_action(&mut self, action: Action) -> Vec<Effect> {

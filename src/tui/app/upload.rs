@@ -8,10 +8,10 @@ use crate::import::events::EngineEvent;
 use crate::import::upload::UploadPreview;
 use crate::library::permissions::Right;
 
-use super::app::{App, Effect, ErrorRow, QueueRow, QueueState};
-use super::dialogs::Dialog;
-use super::dialogs::upload::{UploadDialog, UploadOutcome};
-use super::paste_paths::parse_paths;
+use crate::tui::app::{App, Effect, ErrorRow, QueueRow, QueueState};
+use crate::tui::dialogs::Dialog;
+use crate::tui::dialogs::upload::{UploadDialog, UploadOutcome};
+use crate::tui::paste_paths::parse_paths;
 
 impl App {
     /// Open Upload… for the selected account, pre-filled with `paths`. On *All accounts* it
