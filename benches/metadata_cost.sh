@@ -6,15 +6,10 @@
 # (user + sys) and wall time of `import --once`, medians, and the bare shell baseline of the same
 # tree for the ratio. Target: <= 10 % more CPU time; the ratio to the baseline >= 1.0x.
 # Usage: benches/metadata_cost.sh [RUNS] [WORKDIR]   (needs python3, GNU time; a quiet machine)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-cargo build --release --bins >/dev/null
-BIN=$PWD/target/release/smartimage
 RUNS=${1:-5}
-WORK=${2:-$(mktemp -d)}
+WORK=$(realpath -m "${2:-$(mktemp -d)}")
 mkdir -p "$WORK"
-TIME=/usr/bin/time
-[ -x "$TIME" ] || { echo "GNU time is missing: apt-get install time" >&2; exit 1; }
+source "$(dirname "$0")/support/ab_import.sh"
 
 gen_tree() { # dir count
   python3 - "$@" <<'PY'
@@ -63,45 +58,8 @@ for i in range(n):
 PY
 }
 
-one_run() { # variant -> prints "wall cpu"
-  local dir=$WORK/$1
-  rm -rf "$dir"; mkdir -p "$dir/dbx"
-  printf '[import]\nsynced_folder_stable_secs = 0.2\ndownload_workers = 4\n' > "$dir/config.toml"
-  "$BIN" --data-dir "$dir/data" init --operator op@bench.test --os-user nobody >/dev/null
-  "$BIN" --data-dir "$dir/data" --config "$dir/config.toml" --as op@bench.test account add Bench --plan multi-brand >/dev/null
-  "$BIN" --data-dir "$dir/data" --config "$dir/config.toml" --as op@bench.test admin add owner@bench.test --owner Bench >/dev/null
-  "$BIN" --data-dir "$dir/data" --config "$dir/config.toml" --as owner@bench.test link --account Bench --local-folder "$dir/dbx" >/dev/null
-  local switch=on
-  [ "$1" = off ] && switch=off
-  gen_tree "$dir/dbx/Bench" 10000
-  sync; sleep 1
-  SMARTIMAGE_METADATA=$switch "$TIME" -f "%e %U %S" -o "$dir/time.txt" "$BIN" --data-dir "$dir/data" --config "$dir/config.toml" --as owner@bench.test import --once >/dev/null
-  read -r wall user sys < "$dir/time.txt"
-  python3 -c "print($wall, $user + $sys)"
+run_env() { # variant
+  if [ "$1" = off ]; then echo SMARTIMAGE_METADATA=off; else echo SMARTIMAGE_METADATA=on; fi
 }
 
-: > "$WORK/results.txt"
-for i in $(seq "$RUNS"); do
-  for variant in on off; do
-    echo "$variant $(one_run $variant)" | tee -a "$WORK/results.txt"
-  done
-done
-
-B=$WORK/base; rm -rf "$B"; mkdir -p "$B"; gen_tree "$B/src" 10000; sync; sleep 1
-t0=$(date +%s.%N)
-( cd "$B" && find src -type f -print0 | xargs -0 sha256sum >/dev/null && cp -r src dst && sync && rm -rf src )
-t1=$(date +%s.%N)
-python3 - "$WORK/results.txt" "$t0" "$t1" <<'PY'
-import statistics, sys
-rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-base = float(sys.argv[3]) - float(sys.argv[2])
-med = {}
-for v in ("on", "off"):
-    wall = [float(r[1]) for r in rows if r[0] == v]
-    cpu = [float(r[2]) for r in rows if r[0] == v]
-    med[v] = (statistics.median(wall), statistics.median(cpu))
-    print(f"metadata {v:3}: wall median {med[v][0]:.2f} s ({10000/med[v][0]:.0f} files/s), CPU median {med[v][1]:.2f} s, runs {len(wall)}")
-on, off = med["on"], med["off"]
-print(f"metadata costs {100*(on[1]/off[1]-1):+.1f} % CPU time, {100*(on[0]/off[0]-1):+.1f} % wall (target <= 10 % CPU)")
-print(f"shell baseline {base:.2f} s; ratio with metadata {base/on[0]:.2f}x (target >= 1.0x)")
-PY
+ab_compare "$RUNS" on off metadata 10
