@@ -66,17 +66,18 @@ pub fn seq_before_last(c: &Connection, back: i64) -> rusqlite::Result<i64> {
 /// Events after `after`, oldest first, at most `limit`.
 pub fn since(c: &Connection, after: i64, limit: usize) -> rusqlite::Result<Vec<EventRow>> {
     let mut stmt = c.prepare_cached(
-        "SELECT e.seq, e.at_ms, e.kind, e.link, l.account, a.name, e.item,
-                CASE WHEN e.kind LIKE 'report:%' THEN NULL ELSE i.path END,
-                CASE WHEN e.kind LIKE 'report:%' THEN NULL ELSE i.size END,
-                CASE WHEN e.kind LIKE 'report:%' THEN NULL ELSE i.error_kind END,
-                CASE WHEN e.kind LIKE 'report:%' THEN NULL ELSE i.next_attempt_at END,
-                CASE WHEN e.kind LIKE 'report:%' THEN NULL ELSE i.file END,
+        "SELECT e.seq, e.at_ms, e.kind, coalesce(e.link, i.link), l.account, a.name, e.item,
+                i.path,
+                i.size,
+                i.error_kind,
+                i.next_attempt_at,
+                i.file,
                 e.detail
            FROM engine_events e
-           LEFT JOIN links l ON l.id = e.link
+           LEFT JOIN import_items i ON i.id = e.item AND e.kind NOT LIKE 'report:%'
+           -- A row an engine appended for an item alone (progress, a file kept) is the item's link's.
+           LEFT JOIN links l ON l.id = coalesce(e.link, i.link)
            LEFT JOIN accounts a ON a.id = l.account
-           LEFT JOIN import_items i ON i.id = e.item
           WHERE e.seq > ?1
           ORDER BY e.seq
           LIMIT ?2",
@@ -185,6 +186,11 @@ mod tests {
         assert_eq!(rows[0].account.as_deref(), Some("acme"));
         assert_eq!(rows[0].path.as_deref(), Some("/acme/a.jpg"));
         assert_eq!(rows[3].detail.as_deref(), Some("by bob"));
+        // Appended for the item alone: read back as its link's and account's.
+        append(c, 0, "progress", None, Some(5), Some("{}")).unwrap();
+        let progress = since(c, rows[3].seq, 10).unwrap();
+        assert_eq!(progress[0].link, Some(7));
+        assert_eq!(progress[0].account.as_deref(), Some("acme"));
         assert!(rows.windows(2).all(|w| w[0].seq < w[1].seq));
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let totals = today(c, None, now).unwrap();
