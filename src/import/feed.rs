@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::import::events::{EngineEvent, ItemRef, PassSummary};
 use crate::library::policy::ErrorKind;
-use crate::library::store::engine_events::EventRow;
+use crate::library::store::engine_events::{self, EventRow};
 use crate::library::store::links::LinkState;
 
 /// Kinds an engine appends itself (state changes are logged by the store).
-pub const PROGRESS: &str = "progress";
+pub const PROGRESS: &str = engine_events::PROGRESS;
 pub const RATE_LIMITED: &str = "rate_limited";
 pub const LINK_ERROR: &str = "link_error";
 pub const PASS_STARTED: &str = "pass_started";

@@ -152,6 +152,9 @@ impl Publisher {
         let mut last_status: Option<Instant> = None;
         loop {
             tokio::select! {
+                // Events first: a flush then writes what the engine already said, and never
+                // progress for a file whose end is still waiting in the channel.
+                biased;
                 event = events.recv() => match event {
                     Some(event) => tracked.note(&event),
                     None => break,

@@ -29,6 +29,9 @@ pub struct EventRow {
     pub detail: Option<String>,
 }
 
+/// The kind of the row an engine appends for a file in flight (bytes so far of the total).
+pub const PROGRESS: &str = "progress";
+
 /// Append an event no state change wrote.
 pub fn append(
     c: &Connection,
@@ -63,7 +66,9 @@ pub fn seq_before_last(c: &Connection, back: i64) -> rusqlite::Result<i64> {
     .unwrap_or(0))
 }
 
-/// Events after `after`, oldest first, at most `limit`.
+/// Events after `after`, oldest first, at most `limit`. Progress is only read back for a file
+/// still downloading: the engine appends it on its own clock, so a row can land after the
+/// state change that ended the download, and would show a finished file as in flight again.
 pub fn since(c: &Connection, after: i64, limit: usize) -> rusqlite::Result<Vec<EventRow>> {
     let mut stmt = c.prepare_cached(
         "SELECT e.seq, e.at_ms, e.kind, coalesce(e.link, i.link), l.account, a.name, e.item,
@@ -79,10 +84,11 @@ pub fn since(c: &Connection, after: i64, limit: usize) -> rusqlite::Result<Vec<E
            LEFT JOIN links l ON l.id = coalesce(e.link, i.link)
            LEFT JOIN accounts a ON a.id = l.account
           WHERE e.seq > ?1
+            AND (e.kind <> ?3 OR i.state = 'downloading')
           ORDER BY e.seq
           LIMIT ?2",
     )?;
-    stmt.query_map(params![after, limit as i64], |r| {
+    stmt.query_map(params![after, limit as i64, PROGRESS], |r| {
         Ok(EventRow {
             seq: r.get(0)?,
             at_ms: r.get(1)?,
@@ -186,9 +192,19 @@ mod tests {
         assert_eq!(rows[0].account.as_deref(), Some("acme"));
         assert_eq!(rows[0].path.as_deref(), Some("/acme/a.jpg"));
         assert_eq!(rows[3].detail.as_deref(), Some("by bob"));
-        // Appended for the item alone: read back as its link's and account's.
-        append(c, 0, "progress", None, Some(5), Some("{}")).unwrap();
-        let progress = since(c, rows[3].seq, 10).unwrap();
+        // Progress that lands after the download ended is stale: not read back.
+        append(c, 0, PROGRESS, None, Some(5), Some("{}")).unwrap();
+        assert_eq!(since(c, rows[3].seq, 10).unwrap(), []);
+        // Appended for the item alone while it downloads: read back as its link's and account's.
+        c.execute(
+            "UPDATE import_items SET state = 'downloading' WHERE id = 5",
+            [],
+        )
+        .unwrap();
+        let admitted = last_seq(c).unwrap();
+        append(c, 0, PROGRESS, None, Some(5), Some("{}")).unwrap();
+        let progress = since(c, admitted, 10).unwrap();
+        assert_eq!(progress.len(), 1);
         assert_eq!(progress[0].link, Some(7));
         assert_eq!(progress[0].account.as_deref(), Some("acme"));
         assert!(rows.windows(2).all(|w| w[0].seq < w[1].seq));
