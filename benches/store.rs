@@ -4,13 +4,13 @@
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use smartimage::library::model::{NewFile, Source};
+use smartimage::library::model::{AccountId, NewFile, Source};
 use smartimage::library::store::{Store, files, people};
 
 const ROWS: u64 = 100_000;
 const ROWS_PER_TRANSACTION: u64 = 5_000;
 
-fn row(account: i64, i: u64) -> NewFile {
+fn row(account: AccountId, i: u64) -> NewFile {
     NewFile {
         batch: None,
         account,

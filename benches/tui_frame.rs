@@ -9,6 +9,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use smartimage::import::events::{EngineEvent, ItemRef};
+use smartimage::library::ids::{ItemId, LinkId};
 use smartimage::library::policy::ErrorKind;
 use smartimage::tui::app::{App, EngineStatus, ErrorRow, LibraryView, PaneId};
 use smartimage::tui::layout;
@@ -35,7 +36,7 @@ fn busy_console() -> App {
         links: ACCOUNTS
             .iter()
             .enumerate()
-            .map(|(i, a)| (a.to_string(), i as i64 + 1))
+            .map(|(i, a)| (a.to_string(), LinkId(i as i64 + 1)))
             .collect::<HashMap<_, _>>(),
         ..LibraryView::default()
     };
@@ -44,8 +45,8 @@ fn busy_console() -> App {
         let account = ACCOUNTS[i as usize % ACCOUNTS.len()];
         app.now = start + Duration::from_millis(i as u64);
         app.apply_engine(EngineEvent::Discovered(ItemRef {
-            item: i,
-            link: i % ACCOUNTS.len() as i64 + 1,
+            item: ItemId(i),
+            link: LinkId(i % ACCOUNTS.len() as i64 + 1),
             account: account.into(),
             path: format!("/{account}/shoot {}/IMG_{i:05}.jpg", i / 100),
             size: 4_000_000 + i as u64 * 1_000,
@@ -53,7 +54,7 @@ fn busy_console() -> App {
         match i % 4 {
             0 => {
                 app.apply_engine(EngineEvent::Progress {
-                    item: i,
+                    item: ItemId(i),
                     bytes: 1_000_000,
                     total: 4_000_000 + i as u64 * 1_000,
                 });
@@ -61,8 +62,8 @@ fn busy_console() -> App {
             1 => {
                 app.apply_engine(EngineEvent::Failed {
                     item: ItemRef {
-                        item: i,
-                        link: i % ACCOUNTS.len() as i64 + 1,
+                        item: ItemId(i),
+                        link: LinkId(i % ACCOUNTS.len() as i64 + 1),
                         account: account.into(),
                         path: format!("/{account}/IMG_{i:05}.jpg"),
                         size: 1,
@@ -78,7 +79,7 @@ fn busy_console() -> App {
         .map(|i| {
             let account = ACCOUNTS[i as usize % ACCOUNTS.len()];
             ErrorRow {
-                item: 100_000 + i,
+                item: ItemId(100_000 + i),
                 account: account.into(),
                 path: format!("/{account}/old/archive-{i:05}.zip"),
                 size: 12_345_678,

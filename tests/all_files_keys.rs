@@ -2,6 +2,7 @@
 //! state and which reads or writes it asks for.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use smartimage::library::ids::{AccountId, CollectionId, FileId, ItemId, LinkId};
 use smartimage::library::model::{FileRecord, Source};
 use smartimage::library::organise::{BatchAddOutcome, FileFilter, FileSelection};
 use smartimage::library::store::SortKey;
@@ -21,8 +22,8 @@ fn ch(c: char) -> KeyEvent {
 
 fn file(id: i64, name: &str) -> FileRecord {
     FileRecord {
-        id,
-        account: 1,
+        id: FileId(id),
+        account: AccountId(1),
         account_name: "Acme".into(),
         name: name.into(),
         size: 100 * id as u64,
@@ -197,7 +198,10 @@ fn space_marks_and_moves_v_marks_a_range_star_marks_the_filter_esc_clears() {
     app.handle_key(ch('j'));
     app.handle_key(ch('j'));
     app.handle_key(ch('v'));
-    assert_eq!(app.files.marked, Marked::Ids([1, 2, 3, 4].into()));
+    assert_eq!(
+        app.files.marked,
+        Marked::Ids([1, 2, 3, 4].map(FileId).into())
+    );
     app.handle_key(key(KeyCode::Esc));
     assert_eq!(app.files.marked, Marked::Nothing);
     app.handle_key(ch('d'));
@@ -281,10 +285,10 @@ fn at_the_head_of_the_list_new_files_show_up_on_top() {
     rows.extend((1..=3).map(|i| file(i, &format!("f{i:03}.png"))));
     deliver(&mut app, &effects, rows);
     assert_eq!(app.files.top, 0);
-    assert_eq!(app.files.rows[0].id, 100);
+    assert_eq!(app.files.rows[0].id, FileId(100));
     assert_eq!(
         app.files.selected().unwrap().id,
-        2,
+        FileId(2),
         "the selected file stays selected"
     );
 }
@@ -293,7 +297,10 @@ fn at_the_head_of_the_list_new_files_show_up_on_top() {
 fn e_opens_the_pencil_and_esc_cancels_without_a_write() {
     let mut app = app_with(3);
     let effects = app.handle_key(ch('e'));
-    assert_eq!(requests(&effects), [&FilesRequest::OpenEdit { file: 1 }]);
+    assert_eq!(
+        requests(&effects),
+        [&FilesRequest::OpenEdit { file: FileId(1) }]
+    );
     app.apply_files(FilesReply::EditOpened(Box::new(EditData {
         file: file(1, "f001.png"),
         dimensions: Some((64, 32)),
@@ -320,8 +327,8 @@ fn the_pencil_saves_the_ticked_and_new_collections_on_enter() {
     let mut app = app_with(3);
     app.handle_key(ch('e'));
     let collection = smartimage::library::model::Collection {
-        id: 7,
-        account: 1,
+        id: CollectionId(7),
+        account: AccountId(1),
         name: "Press".into(),
         file_count: 0,
         created_at: 0,
@@ -342,8 +349,8 @@ fn the_pencil_saves_the_ticked_and_new_collections_on_enter() {
     assert_eq!(
         requests(&save),
         [&FilesRequest::SaveEdit {
-            file: 1,
-            keep: vec![7],
+            file: FileId(1),
+            keep: vec![CollectionId(7)],
             create: vec!["Launch".into()],
         }]
     );
@@ -351,8 +358,8 @@ fn the_pencil_saves_the_ticked_and_new_collections_on_enter() {
 
 fn press() -> smartimage::library::model::Collection {
     smartimage::library::model::Collection {
-        id: 7,
-        account: 1,
+        id: CollectionId(7),
+        account: AccountId(1),
         name: "Press".into(),
         file_count: 3,
         created_at: 0,
@@ -383,7 +390,7 @@ fn the_pencil_with_no_collections_adds_a_new_one_and_saves_on_enter() {
     assert_eq!(
         requests(&save),
         [&FilesRequest::SaveEdit {
-            file: 1,
+            file: FileId(1),
             keep: vec![],
             create: vec!["Portraits".into()],
         }]
@@ -403,7 +410,7 @@ fn the_pencil_with_no_collections_adds_a_new_one_and_saves_on_enter() {
     assert_eq!(
         requests(&again),
         [&FilesRequest::SaveEdit {
-            file: 1,
+            file: FileId(1),
             keep: vec![],
             create: vec!["Portraits".into()],
         }]
@@ -418,8 +425,8 @@ fn enter_on_an_existing_collection_adds_the_file_to_it() {
     assert_eq!(
         requests(&save),
         [&FilesRequest::SaveEdit {
-            file: 1,
-            keep: vec![7],
+            file: FileId(1),
+            keep: vec![CollectionId(7)],
             create: vec![],
         }]
     );
@@ -441,7 +448,7 @@ fn space_then_enter_on_the_same_collection_saves_the_untick() {
     assert_eq!(
         requests(&save),
         [&FilesRequest::SaveEdit {
-            file: 1,
+            file: FileId(1),
             keep: vec![],
             create: vec![],
         }]
@@ -496,7 +503,7 @@ fn c_asks_for_marks_then_an_account_then_confirms_how_many_go_where() {
             account: "Acme".into(),
             collection: "Picks".into(),
             create: true,
-            selection: FileSelection::Ids(vec![1]),
+            selection: FileSelection::Ids(vec![FileId(1)]),
         }]
     );
     let after = app.apply_files(FilesReply::BatchAdded(BatchAddOutcome {
@@ -527,13 +534,13 @@ fn an_imported_file_reads_the_window_again() {
     let mut app = app_with(3);
     let effects = app.apply_engine(smartimage::import::events::EngineEvent::Imported {
         item: smartimage::import::events::ItemRef {
-            item: 1,
-            link: 7,
+            item: ItemId(1),
+            link: LinkId(7),
             account: "Acme".into(),
             path: "/Acme/new.png".into(),
             size: 10,
         },
-        file: 99,
+        file: FileId(99),
     });
     assert!(
         matches!(

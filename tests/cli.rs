@@ -7,6 +7,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 use smartimage::library::Library;
+use smartimage::library::ids::{FileId, LinkId};
 use smartimage::library::model::{DropboxOrigin, NewFile, Source};
 use smartimage::library::policy::PlanCatalog;
 use smartimage::library::store::{Store, files, people};
@@ -103,7 +104,7 @@ impl Lib {
     }
 
     /// A direct upload through the library (the upload verb is its own issue).
-    fn upload(&self, actor: &str, account: &str, name: &str, bytes: &[u8]) -> i64 {
+    fn upload(&self, actor: &str, account: &str, name: &str, bytes: &[u8]) -> FileId {
         let src = self.path.parent().unwrap().join(name);
         std::fs::write(&src, bytes).unwrap();
         let mut library = self.library();
@@ -112,10 +113,10 @@ impl Lib {
     }
 
     /// A file row as the import engine will write it: source Dropbox, with its origin.
-    fn dropbox_file(&self, account: &str, name: &str, rev: &str) -> i64 {
+    fn dropbox_file(&self, account: &str, name: &str, rev: &str) -> FileId {
         let mut store = Store::open(&self.path.join("library.sqlite3")).unwrap();
         store
-            .transaction(|tx| -> rusqlite::Result<i64> {
+            .transaction(|tx| -> rusqlite::Result<FileId> {
                 let acct = people::account_by_name(tx, account)?.unwrap();
                 tx.execute(
                     "INSERT OR IGNORE INTO dropbox_connections(id, dropbox_account_id, backend, created_at) VALUES (1, 'dbid:t', 'local', 0)",
@@ -138,7 +139,7 @@ impl Lib {
                     uploaded_by: None,
                     imported_at: 1_790_000_000,
                     dropbox: Some(DropboxOrigin {
-                        link: acct.id,
+                        link: LinkId(acct.id.get()),
                         path: format!("/{account}/{name}"),
                         id: format!("id:{name}"),
                         rev: rev.into(),
@@ -499,7 +500,7 @@ fn files_list_json_shape_and_filters() {
         2,
         "an admin sees only their accounts' files: {all}"
     );
-    let png = list.iter().find(|f| f["id"] == uploaded).unwrap();
+    let png = list.iter().find(|f| f["id"] == uploaded.get()).unwrap();
     for key in [
         "id",
         "account",
@@ -528,7 +529,7 @@ fn files_list_json_shape_and_filters() {
         &["files", "list", "--source", "dropbox", "--json"],
     );
     assert_eq!(dropbox.as_array().unwrap().len(), 1);
-    assert_eq!(dropbox[0]["id"], from_dropbox);
+    assert_eq!(dropbox[0]["id"], from_dropbox.get());
     assert_eq!(dropbox[0]["dropbox_path"], "/Acme Marketing/beach.jpg");
     lib.fails(
         Some(ACME_ADMIN),
@@ -711,11 +712,11 @@ fn collection_add_by_source_and_by_id_without_duplicates() {
         Some(ACME_ADMIN),
         &["files", "list", "--collection", "Summer", "--json"],
     );
-    let mut ids: Vec<i64> = in_summer
+    let mut ids: Vec<FileId> = in_summer
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| f["id"].as_i64().unwrap())
+        .map(|f| FileId(f["id"].as_i64().unwrap()))
         .collect();
     ids.sort();
     assert_eq!(ids, vec![a, b, up]);

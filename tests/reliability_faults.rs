@@ -26,6 +26,7 @@ use smartimage::import::retry_policy::RetryPolicy;
 use smartimage::library::Library;
 use smartimage::library::actions::AdminGrant;
 use smartimage::library::blobs::BlobCheck;
+use smartimage::library::ids::ItemId;
 use smartimage::library::policy::PlanCatalog;
 use smartimage::library::store::links::LinkState;
 
@@ -930,7 +931,7 @@ async fn strike_after_listing(change: bool) -> (Arc<Rig>, PassSummary, Vec<Engin
     });
     let struck = Arc::new(Mutex::new(false));
     let started: Arc<Mutex<Vec<String>>> = Arc::default();
-    let paths: Arc<Mutex<HashMap<i64, String>>> = Arc::default();
+    let paths: Arc<Mutex<HashMap<ItemId, String>>> = Arc::default();
     let (summary, events, problems) = {
         let rig2 = rig.clone();
         let struck = struck.clone();

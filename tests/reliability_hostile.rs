@@ -18,6 +18,7 @@ use smartimage::dropbox::local::LocalSettings;
 use smartimage::import::engine::EngineSettings;
 use smartimage::import::events::{EngineEvent, ItemRef};
 use smartimage::import::report::REPORT_FILE_NAME;
+use smartimage::library::ids::ItemId;
 use smartimage::library::policy::{ErrorKind, PlanCatalog};
 use smartimage::tui::app::{App, PaneId};
 use smartimage::tui::theme::Theme;
@@ -496,7 +497,7 @@ fn hostile_names_and_contents_are_imported_or_refused_with_a_reason_and_never_re
     let link = app.view.links[ACCOUNT];
     for (i, case) in cases.iter().enumerate() {
         let item = ItemRef {
-            item: 10_000 + i as i64,
+            item: ItemId(10_000 + i as i64),
             link,
             account: ACCOUNT.into(),
             path: format!("{prefix}{}", case.name),

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use site::{ACCOUNT, ADMIN, OPERATOR, OWNER, Site, png};
+use smartimage::library::ids::{ItemId, LinkId};
 
 const OTHER: &str = "Globex";
 const OTHER_OWNER: &str = "gus@globex.test";
@@ -326,7 +327,7 @@ fn an_admin_sees_no_other_accounts_files_in_flight() {
             .unwrap();
         (n == 2).then_some(())
     });
-    let (links, items): (Vec<i64>, Vec<i64>) = {
+    let (links, items): (Vec<LinkId>, Vec<ItemId>) = {
         let c = store.connection();
         let links = c
             .prepare("SELECT id FROM links ORDER BY id")

@@ -11,6 +11,7 @@ use smartimage::dropbox::local::LocalSettings;
 use smartimage::import::engine::{EngineSettings, ImportEngine};
 use smartimage::import::events::EngineEvent;
 use smartimage::library::Library;
+use smartimage::library::ids::ItemId;
 use smartimage::library::model::AuditEntry;
 use smartimage::library::policy::PlanCatalog;
 use smartimage::library::store::links::LinkState;
@@ -1024,14 +1025,14 @@ fn every_file_of_an_upload_gets_one_outcome_even_when_named_twice() {
         },
     );
     outcome.unwrap();
-    let queued: Vec<i64> = events
+    let queued: Vec<ItemId> = events
         .iter()
         .filter_map(|e| match e {
             EngineEvent::UploadQueued(u) => Some(u.upload),
             _ => None,
         })
         .collect();
-    let mut finished: Vec<i64> = events
+    let mut finished: Vec<ItemId> = events
         .iter()
         .filter_map(|e| match e {
             EngineEvent::Uploaded { upload, .. }

@@ -1,6 +1,7 @@
 //! `App::handle_key` and `App::apply_engine` case by case: keys in, state and effects out. No
 //! terminal.
 
+use smartimage::library::ids::{FileId, ItemId, LinkId, ProcessId};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -31,7 +32,7 @@ fn app() -> App {
 
 fn error(item: i64, account: &str, at: i64) -> ErrorRow {
     ErrorRow {
-        item,
+        item: ItemId(item),
         account: account.into(),
         path: format!("{account}/file{item}.exe"),
         size: 300,
@@ -49,7 +50,7 @@ fn error(item: i64, account: &str, at: i64) -> ErrorRow {
 fn app_with_errors() -> App {
     let mut app = app();
     app.view = LibraryView {
-        links: HashMap::from([("Acme".to_string(), 7)]),
+        links: HashMap::from([("Acme".to_string(), LinkId(7))]),
         ..LibraryView::default()
     };
     app.errors.rows = vec![
@@ -63,8 +64,8 @@ fn app_with_errors() -> App {
 
 fn item(id: i64, account: &str) -> ItemRef {
     ItemRef {
-        item: id,
-        link: 7,
+        item: ItemId(id),
+        link: LinkId(7),
         account: account.into(),
         path: format!("{account}/photo{id}.jpg"),
         size: 1000,
@@ -154,7 +155,7 @@ fn r_retries_the_selected_failed_file_through_the_library_like_the_cli() {
         effects,
         vec![Effect::Run(ConsoleAction::Retry {
             account: "Acme".into(),
-            items: vec![3]
+            items: vec![ItemId(3)]
         })]
     );
     assert!(app.errors.rows[0].retrying);
@@ -264,7 +265,7 @@ fn s_in_a_console_that_follows_asks_through_the_store_and_says_how_it_stands() {
 
 fn engine_row(mode: &str, updated_ms: i64, alive_here: Option<bool>) -> EngineRow {
     EngineRow {
-        process: 1,
+        process: ProcessId(1),
         host: "box".into(),
         pid: 4242,
         os_user: "ann".into(),
@@ -383,13 +384,13 @@ fn the_replayed_history_fills_the_queue_and_reads_the_library_once() {
         },
         EngineEvent::Discovered(item(2, "Acme")),
         EngineEvent::LinkState {
-            link: 7,
+            link: LinkId(7),
             account: "Acme".into(),
             state: smartimage::library::store::links::LinkState::Paused,
             detail: None,
         },
         EngineEvent::LinkState {
-            link: 7,
+            link: LinkId(7),
             account: "Acme".into(),
             state: smartimage::library::store::links::LinkState::Active,
             detail: None,
@@ -420,11 +421,11 @@ fn queue_rows_follow_engine_events_newest_first() {
     app.apply_engine(EngineEvent::Discovered(item(1, "Acme")));
     app.apply_engine(EngineEvent::Discovered(item(2, "Acme")));
     app.apply_engine(EngineEvent::Progress {
-        item: 1,
+        item: ItemId(1),
         bytes: 400,
         total: 1000,
     });
-    assert_eq!(app.queue.rows[0].item, 2);
+    assert_eq!(app.queue.rows[0].item, ItemId(2));
     assert_eq!(
         app.queue.rows[1].state,
         QueueState::Downloading {
@@ -434,7 +435,7 @@ fn queue_rows_follow_engine_events_newest_first() {
     );
     app.apply_engine(EngineEvent::Imported {
         item: item(1, "Acme"),
-        file: 9,
+        file: FileId(9),
     });
     app.apply_engine(EngineEvent::Failed {
         item: item(2, "Acme"),
@@ -448,7 +449,8 @@ fn queue_rows_follow_engine_events_newest_first() {
     );
     assert_eq!(app.totals.imported, 1);
     assert_eq!(
-        app.errors.rows[0].item, 2,
+        app.errors.rows[0].item,
+        ItemId(2),
         "a live failure enters the error log"
     );
 }
@@ -459,10 +461,10 @@ fn rate_limit_waits_count_down_on_the_tick_and_end() {
     let start = Instant::now();
     app.tick(start);
     app.apply_engine(EngineEvent::RateLimited {
-        link: 7,
+        link: LinkId(7),
         wait: Duration::from_secs(5),
     });
-    let limit = app.queue.rate_limits[&7].clone();
+    let limit = app.queue.rate_limits[&LinkId(7)].clone();
     assert_eq!(app.seconds_left(&limit), 5);
     app.tick(start + Duration::from_secs(2));
     assert_eq!(app.seconds_left(&limit), 3);
@@ -521,18 +523,18 @@ fn a_quiet_engine_pass_draws_nothing_and_a_busy_one_refreshes() {
     let mut app = app();
     app.dirty = false;
     app.apply_engine(EngineEvent::PassStarted {
-        link: 7,
+        link: LinkId(7),
         account: "Acme".into(),
     });
     let effects = app.apply_engine(EngineEvent::PassFinished {
-        link: 7,
+        link: LinkId(7),
         account: "Acme".into(),
         summary: PassSummary::default(),
     });
     assert!(effects.is_empty());
     assert!(!app.dirty, "no redraw for a pass that found nothing");
     let effects = app.apply_engine(EngineEvent::PassFinished {
-        link: 7,
+        link: LinkId(7),
         account: "Acme".into(),
         summary: PassSummary {
             discovered: 1,
@@ -550,7 +552,7 @@ fn a_quiet_event_never_hides_an_earlier_change_from_the_next_frame() {
     app.dirty = false;
     assert_eq!(app.apply_view(LibraryView::default()), vec![]);
     app.apply_engine(EngineEvent::PassStarted {
-        link: 7,
+        link: LinkId(7),
         account: "Acme".into(),
     });
     assert!(app.dirty);
@@ -568,7 +570,7 @@ fn retrying_while_another_process_runs_the_engine_still_queues_the_file_in_the_l
     // Done: the library is read again; no engine here to wake.
     let action = ConsoleAction::Retry {
         account: "Acme".into(),
-        items: vec![3],
+        items: vec![ItemId(3)],
     };
     let effects = app.action_finished(
         &action,
@@ -610,7 +612,7 @@ fn a_server_error_shows_in_the_error_log_as_waiting_for_its_retry_not_as_failed(
     // Imported at a later try: no longer an error.
     app.apply_engine(EngineEvent::Imported {
         item: item(5, "Acme"),
-        file: 9,
+        file: FileId(9),
     });
     assert!(app.errors.rows.is_empty());
 }
@@ -681,18 +683,18 @@ fn the_queue_shows_each_link_s_rate_and_time_left() {
     big.size = 10_000_000;
     app.apply_engine(EngineEvent::Discovered(big));
     app.apply_engine(EngineEvent::Progress {
-        item: 1,
+        item: ItemId(1),
         bytes: 0,
         total: 10_000_000,
     });
     app.now = start + Duration::from_secs(2);
     app.apply_engine(EngineEvent::Progress {
-        item: 1,
+        item: ItemId(1),
         bytes: 4_000_000,
         total: 10_000_000,
     });
     // 4 MB in 2 s: 2 MB/s, 6 MB left: 3 s.
-    let rate = app.queue.throughput.rate(7, app.now).unwrap();
+    let rate = app.queue.throughput.rate(LinkId(7), app.now).unwrap();
     assert!((rate - 2_000_000.0).abs() < 1.0, "{rate}");
     let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
     terminal
@@ -763,7 +765,7 @@ fn upload_events_become_queue_rows_and_a_refusal_an_error_row_marked_as_uploads(
     use smartimage::import::events::UploadRef;
     let mut app = app();
     let file = |n: i64| UploadRef {
-        upload: -n,
+        upload: ItemId(-n),
         account: "Acme".into(),
         path: format!("/srv/{n}.png"),
         size: 10,
@@ -778,7 +780,7 @@ fn upload_events_become_queue_rows_and_a_refusal_an_error_row_marked_as_uploads(
     );
     let effects = app.apply_engine(EngineEvent::Uploaded {
         upload: file(1),
-        file: 7,
+        file: FileId(7),
     });
     // All Files reads its window again, as for an import, so the new file shows.
     assert!(
@@ -794,7 +796,7 @@ fn upload_events_become_queue_rows_and_a_refusal_an_error_row_marked_as_uploads(
         app.queue
             .rows
             .iter()
-            .find(|r| r.item == -n)
+            .find(|r| r.item == ItemId(-n))
             .unwrap()
             .state
             .clone()
@@ -814,7 +816,7 @@ fn uploads_in_flight_get_a_line_per_account_apart_from_the_links_lines() {
     use smartimage::import::events::UploadRef;
     let mut app = app();
     let upload = |n: i64, account: &str| UploadRef {
-        upload: -n,
+        upload: ItemId(-n),
         account: account.into(),
         path: format!("/srv/{n}.png"),
         size: 2048,
@@ -845,7 +847,7 @@ fn uploads_in_flight_get_a_line_per_account_apart_from_the_links_lines() {
 
 fn failure_entry(id: i64, path: &str) -> smartimage::library::import_log::FailureEntry {
     smartimage::library::import_log::FailureEntry {
-        id,
+        id: ItemId(id),
         account: "Acme".into(),
         path: path.into(),
         size: 300,
@@ -871,7 +873,7 @@ fn a_library_read_replaces_the_error_rows_it_no_longer_has() {
         ..LibraryView::default()
     };
     let error_items = |app: &App| {
-        let mut items: Vec<i64> = app.errors.rows.iter().map(|e| e.item).collect();
+        let mut items: Vec<ItemId> = app.errors.rows.iter().map(|e| e.item).collect();
         items.sort();
         items
     };
@@ -882,8 +884,8 @@ fn a_library_read_replaces_the_error_rows_it_no_longer_has() {
     // Relinked: the same files fail again as the new link's items 3 and 4.
     let failed = |id: i64, path: &str| EngineEvent::Failed {
         item: ItemRef {
-            item: id,
-            link: 8,
+            item: ItemId(id),
+            link: LinkId(8),
             account: "Acme".into(),
             path: path.into(),
             size: 300,
@@ -896,7 +898,11 @@ fn a_library_read_replaces_the_error_rows_it_no_longer_has() {
         failure_entry(3, "/Acme/a.exe"),
         failure_entry(4, "/Acme/b.exe"),
     ]));
-    assert_eq!(error_items(&app), [3, 4], "each failing file once");
+    assert_eq!(
+        error_items(&app),
+        [ItemId(3), ItemId(4)],
+        "each failing file once"
+    );
     // A failure a read taken just before it missed keeps its row, once.
     app.apply_engine(failed(5, "/Acme/c.exe"));
     let current = || {
@@ -906,10 +912,10 @@ fn a_library_read_replaces_the_error_rows_it_no_longer_has() {
         ])
     };
     app.apply_view(current());
-    assert_eq!(error_items(&app), [3, 4, 5]);
+    assert_eq!(error_items(&app), [ItemId(3), ItemId(4), ItemId(5)]);
     // The next read no longer has it (removed, imported): it is gone from the log too.
     app.apply_view(current());
-    assert_eq!(error_items(&app), [3, 4]);
+    assert_eq!(error_items(&app), [ItemId(3), ItemId(4)]);
 }
 
 /// Issue 18: `z` gives the focused pane the whole screen; `z` or `Esc` gives the others back.

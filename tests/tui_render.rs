@@ -2,6 +2,7 @@
 //! 120x40, with colour and with `NO_COLOR`, from a small library that went through one real
 //! import pass (a synced folder, three plans, imports and failures).
 
+use smartimage::library::ids::{FileId, ItemId};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -354,7 +355,7 @@ fn hostile_names_are_shown_escaped_never_sent_to_the_terminal() {
         Theme { color: true },
     );
     app.errors.rows = vec![smartimage::tui::app::ErrorRow {
-        item: 1,
+        item: ItemId(1),
         account: "Acme".into(),
         path: "/Acme/\u{1b}]52;c;cGF3bmVk\u{7}evil\u{202e}gnp.exe".into(),
         size: 10,
@@ -669,14 +670,14 @@ fn send_and_share_dialogs_at_both_sizes_in_colour_and_without() {
         ("sent", |app, _| {
             let job = SendJob::Export(ExportRequest {
                 account: "Acme".into(),
-                selection: OutgoingSelection::Ids(vec![1, 2]),
+                selection: OutgoingSelection::Ids(vec![FileId(1), FileId(2)]),
                 subfolder: Some("Launch".into()),
             });
             let summary = ExportSummary {
                 account: "Acme".into(),
                 folder: "/Acme (from Smartimage)/Launch".into(),
                 sent: vec![SentSummary {
-                    file_id: 1,
+                    file_id: FileId(1),
                     name: "hero.png".into(),
                     path: "/Acme (from Smartimage)/Launch/hero.png".into(),
                     size: 40_000,
@@ -684,7 +685,7 @@ fn send_and_share_dialogs_at_both_sizes_in_colour_and_without() {
                     via: SentVia::LocalCopy,
                 }],
                 failed: vec![FailedSummary {
-                    file_id: 2,
+                    file_id: FileId(2),
                     name: "poster.png".into(),
                     reason: "Dropbox is full (insufficient_space); free some space".into(),
                     damaged_blob: None,
@@ -705,7 +706,7 @@ fn send_and_share_dialogs_at_both_sizes_in_colour_and_without() {
         ("share", |app, _| {
             let job = SendJob::Share(ShareRequest {
                 account: "Acme".into(),
-                target: ShareTarget::File(1),
+                target: ShareTarget::File(FileId(1)),
             });
             let shared = ShareOutcome {
                 account: "Acme".into(),
@@ -828,7 +829,7 @@ fn a_refused_upload_s_detail_tells_the_truth_at_every_size() {
         app.errors.rows.insert(
             0,
             ErrorRow {
-                item: 9_001,
+                item: ItemId(9_001),
                 account: "Acme".into(),
                 path: "/srv/shoots/2026/autumn campaign/batch50/selects/img_0042.exe".into(),
                 size: 300,

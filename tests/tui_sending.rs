@@ -15,6 +15,7 @@ use smartimage::dropbox::emulator::{AccountConfig, Emulator, EmulatorHandle};
 use smartimage::dropbox::sending::content_hash_of_file;
 use smartimage::export::ExportEvent;
 use smartimage::library::Library;
+use smartimage::library::ids::FileId;
 use smartimage::library::local_source::UploadOptions;
 use smartimage::library::model::FileRecord;
 use smartimage::library::organise::{FileFilter, FileSelection};
@@ -91,7 +92,7 @@ impl Setup {
         )
         .unwrap();
         assert_eq!(summary.uploaded, 2);
-        let ids: Vec<i64> = lib
+        let ids: Vec<FileId> = lib
             .list_files(&owner, &FileFilter::default())
             .unwrap()
             .iter()
@@ -180,13 +181,13 @@ impl Setup {
     }
 
     /// Uploads another file named `name` (other bytes) to Acme; its id.
-    fn upload_other(&self, name: &str) -> i64 {
+    fn upload_other(&self, name: &str) -> FileId {
         let dir = self.dir.path().join("other");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(name), png(9)).unwrap();
         let mut lib = Library::open(&self.data, PlanCatalog::defaults()).unwrap();
         let owner = lib.actor(Some(OWNER), None).unwrap();
-        let before: Vec<i64> = self.files().iter().map(|f| f.id).collect();
+        let before: Vec<FileId> = self.files().iter().map(|f| f.id).collect();
         smartimage::import::upload::upload(
             &mut lib,
             &owner,

@@ -9,6 +9,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 use smartimage::import::events::EngineEvent;
 use smartimage::library::Library;
+use smartimage::library::ids::FileId;
 use smartimage::library::local_source::{SkipReason, UploadOptions};
 use smartimage::library::policy::PlanCatalog;
 
@@ -86,15 +87,15 @@ impl Lib {
     }
 
     /// The ids of the account's files, oldest first.
-    fn file_ids(&self, account: &str) -> Vec<i64> {
+    fn file_ids(&self, account: &str) -> Vec<FileId> {
         let listed: Value =
             serde_json::from_str(&self.run(&["files", "list", "--account", account, "--json"]))
                 .unwrap();
-        let mut ids: Vec<i64> = listed
+        let mut ids: Vec<FileId> = listed
             .as_array()
             .unwrap()
             .iter()
-            .map(|f| f["id"].as_i64().unwrap())
+            .map(|f| FileId(f["id"].as_i64().unwrap()))
             .collect();
         ids.sort();
         ids
@@ -149,7 +150,7 @@ fn png(seed: u8, len: usize) -> Vec<u8> {
 }
 
 /// `(path, reason, file)` of each skipped entry of a JSON report.
-fn skipped(report: &Value) -> Vec<(String, String, Option<i64>)> {
+fn skipped(report: &Value) -> Vec<(String, String, Option<FileId>)> {
     report["skipped"]
         .as_array()
         .unwrap()
@@ -158,13 +159,13 @@ fn skipped(report: &Value) -> Vec<(String, String, Option<i64>)> {
             (
                 s["path"].as_str().unwrap().to_owned(),
                 s["reason"].as_str().unwrap().to_owned(),
-                s["file"].as_i64(),
+                s["file"].as_i64().map(FileId),
             )
         })
         .collect()
 }
 
-fn uploaded(report: &Value) -> Vec<(String, i64)> {
+fn uploaded(report: &Value) -> Vec<(String, FileId)> {
     report["uploaded"]
         .as_array()
         .unwrap()
@@ -172,7 +173,7 @@ fn uploaded(report: &Value) -> Vec<(String, i64)> {
         .map(|f| {
             (
                 f["name"].as_str().unwrap().to_owned(),
-                f["id"].as_i64().unwrap(),
+                FileId(f["id"].as_i64().unwrap()),
             )
         })
         .collect()

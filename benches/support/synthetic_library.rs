@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use smartimage::library::Library;
-use smartimage::library::model::{NewFile, Source};
+use smartimage::library::model::{AccountId, AdminId, NewFile, Source};
 use smartimage::library::policy::PlanCatalog;
 use smartimage::library::store::{Store, files};
 
@@ -43,7 +43,7 @@ impl Rng {
     }
 }
 
-fn row(rng: &mut Rng, account: i64, operator: i64, i: u64) -> NewFile {
+fn row(rng: &mut Rng, account: AccountId, operator: AdminId, i: u64) -> NewFile {
     let (ext, kind, format, mime) = KINDS[rng.below(KINDS.len() as u64) as usize];
     let a = WORDS[rng.below(WORDS.len() as u64) as usize];
     let b = WORDS[rng.below(WORDS.len() as u64) as usize];
@@ -119,7 +119,7 @@ pub fn ensure_rare_names(data_dir: &Path) {
     if have as u64 >= RARE_NAMES {
         return;
     }
-    let (account, operator): (i64, i64) = c
+    let (account, operator): (AccountId, AdminId) = c
         .query_row(
             "SELECT (SELECT id FROM accounts WHERE name = ?1), (SELECT id FROM admins WHERE email = ?2)",
             [ACCOUNT, OPERATOR],

@@ -1,6 +1,7 @@
 //! Verbs that send files back to Dropbox: `export` (files or a collection into the account's
 //! downloads folder) and `share` (a Dropbox shared link, printed with a QR code on a terminal).
 
+use smartimage::library::ids::FileId;
 use std::collections::HashMap;
 use std::io::IsTerminal;
 
@@ -141,7 +142,7 @@ pub fn export_files(
     config: &Config,
     account: &str,
     collection: Option<String>,
-    ids: Vec<i64>,
+    ids: Vec<FileId>,
     to: Option<String>,
     as_json: bool,
 ) -> Outcome {

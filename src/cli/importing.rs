@@ -1,5 +1,6 @@
 //! Verbs that run or inspect the import engine: import (--once | --watch), errors list, retry.
 
+use smartimage::library::ids::{ItemId, LinkId};
 use std::collections::HashMap;
 
 use std::io::{IsTerminal, Write};
@@ -39,8 +40,8 @@ struct ProgressBars {
     multi: MultiProgress,
     total: ProgressBar,
     /// Bar and bytes so far of each file being downloaded.
-    active: HashMap<i64, (ProgressBar, u64)>,
-    names: HashMap<i64, String>,
+    active: HashMap<ItemId, (ProgressBar, u64)>,
+    names: HashMap<ItemId, String>,
     /// Bytes of files that are done (imported or failed).
     done_bytes: u64,
 }
@@ -167,7 +168,7 @@ impl EventPrinter {
 /// file name only its item.
 #[derive(Default)]
 pub struct EventLines {
-    paths: HashMap<i64, String>,
+    paths: HashMap<ItemId, String>,
 }
 
 impl EventLines {
@@ -254,7 +255,7 @@ impl EventLines {
 
     /// The path of a file whose last event this is: a long-lived `serve` must not keep the
     /// path of every file it ever imported.
-    fn take_path(&mut self, item: i64) -> String {
+    fn take_path(&mut self, item: ItemId) -> String {
         self.paths
             .remove(&item)
             .unwrap_or_else(|| format!("item {item}"))
@@ -296,7 +297,7 @@ pub fn engine_settings(config: &Config) -> EngineSettings {
 pub fn run_once_printing(
     library: Library,
     settings: EngineSettings,
-    only: Option<i64>,
+    only: Option<LinkId>,
 ) -> Result<(PassSummary, Vec<(String, String)>), Failure> {
     let rt = runtime()?;
     let (engine, printer) = start_printing(library, settings).map_err(NotStarted::into_failure)?;
@@ -418,7 +419,7 @@ fn pass_by_running_engine(
     library: &mut Library,
     actor: &smartimage::library::permissions::Actor,
     account: Option<&str>,
-    only: Option<i64>,
+    only: Option<LinkId>,
 ) -> Result<(PassSummary, Vec<(String, String)>), Failure> {
     use smartimage::import::engine::PassOutcome;
     use smartimage::library::store::engine_commands::CommandKind;
@@ -613,7 +614,7 @@ impl StopSignals {
 
 #[derive(Serialize)]
 struct FailureJson<'a> {
-    id: i64,
+    id: ItemId,
     account: &'a str,
     path: &'a str,
     size: u64,
@@ -690,7 +691,7 @@ pub fn errors(
     Ok(())
 }
 
-pub fn retry(cx: &mut Context, account: Option<&str>, items: &[i64]) -> Outcome {
+pub fn retry(cx: &mut Context, account: Option<&str>, items: &[ItemId]) -> Outcome {
     let actor = cx.actor()?;
     let n = cx.library.retry_failures(&actor, account, items)?;
     println!(

@@ -18,6 +18,7 @@ mod status;
 mod trashing;
 mod uploading;
 
+use smartimage::library::ids::{FileId, ItemId};
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
@@ -172,7 +173,7 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         account: Option<String>,
         #[arg(value_name = "ITEM_ID")]
-        items: Vec<i64>,
+        items: Vec<ItemId>,
     },
     /// Upload files and folders from this machine into an account's All Files (same rules as
     /// Dropbox imports; the source files are only read). Files whose bytes the account already
@@ -206,7 +207,7 @@ pub enum Command {
         collection: Option<String>,
         /// These files (ids from `files list`)
         #[arg(value_name = "FILE_ID")]
-        files: Vec<i64>,
+        files: Vec<FileId>,
         /// A folder inside the downloads folder
         #[arg(long, value_name = "SUBFOLDER")]
         to: Option<String>,
@@ -224,7 +225,7 @@ pub enum Command {
         path: Option<String>,
         /// A library file (sent to the downloads folder first if it is not there)
         #[arg(long, value_name = "ID")]
-        file: Option<i64>,
+        file: Option<FileId>,
         /// A collection's folder in the downloads folder
         #[arg(long, value_name = "NAME")]
         collection: Option<String>,

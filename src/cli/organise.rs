@@ -3,6 +3,7 @@
 use clap::{Subcommand, ValueEnum};
 use serde::Serialize;
 use smartimage::library::file_info::FileDetails;
+use smartimage::library::ids::{BatchId, CollectionId, FileId};
 use smartimage::library::model::{FileRecord, Source};
 use smartimage::library::organise::{FileFilter, FileSelection, ListScope};
 use smartimage::library::store::TrashFilter;
@@ -53,7 +54,7 @@ pub enum FilesCommand {
     Delete {
         /// File ids (see `smartimage files list`)
         #[arg(value_name = "FILE_ID")]
-        ids: Vec<i64>,
+        ids: Vec<FileId>,
         /// Every file of this account (with --source or --collection: those of it)
         #[arg(long, value_name = "NAME")]
         account: Option<String>,
@@ -73,7 +74,7 @@ pub enum FilesCommand {
     /// Bring files back from the trash, with their collections
     Restore {
         #[arg(value_name = "FILE_ID")]
-        ids: Vec<i64>,
+        ids: Vec<FileId>,
         #[arg(long)]
         dry_run: bool,
         #[arg(long)]
@@ -83,7 +84,7 @@ pub enum FilesCommand {
     Show {
         /// File id (see `smartimage files list`)
         #[arg(value_name = "FILE_ID")]
-        id: i64,
+        id: FileId,
         #[arg(long)]
         json: bool,
     },
@@ -112,7 +113,7 @@ pub enum CollectionCommand {
         source: Option<SourceArg>,
         /// File ids (see `smartimage files list`)
         #[arg(value_name = "FILE_ID")]
-        file_ids: Vec<i64>,
+        file_ids: Vec<FileId>,
         #[arg(long)]
         json: bool,
     },
@@ -121,7 +122,7 @@ pub enum CollectionCommand {
 /// The stable JSON shape of a file (README "JSON output").
 #[derive(Serialize)]
 pub struct FileJson<'a> {
-    pub id: i64,
+    pub id: FileId,
     pub account: &'a str,
     pub name: &'a str,
     pub size: u64,
@@ -137,9 +138,9 @@ pub struct FileJson<'a> {
     /// When it went to the trash; `null` for a file in the library.
     pub trashed_at: Option<String>,
     /// The id of the account's older file with the same bytes (outside the trash), or `null`.
-    pub duplicate_of: Option<i64>,
+    pub duplicate_of: Option<FileId>,
     /// The import batch that brought it in (`import history`), or `null`.
-    pub batch: Option<i64>,
+    pub batch: Option<BatchId>,
 }
 
 impl<'a> From<&'a FileRecord> for FileJson<'a> {
@@ -247,7 +248,7 @@ impl<'a> From<&'a FileDetails> for MetadataJson<'a> {
     }
 }
 
-fn show_file(cx: &mut Context, id: i64, as_json: bool) -> Outcome {
+fn show_file(cx: &mut Context, id: FileId, as_json: bool) -> Outcome {
     let actor = cx.actor()?;
     let details = cx.library.file_details(&actor, id)?;
     let metadata = MetadataJson::from(&details);
@@ -412,7 +413,7 @@ pub fn print_files(files: &[FileRecord], trashed: bool) {
 
 #[derive(Serialize)]
 struct CollectionJson<'a> {
-    id: i64,
+    id: CollectionId,
     account: &'a str,
     name: &'a str,
     files: u64,

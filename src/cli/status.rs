@@ -238,6 +238,7 @@ fn clip(line: &str) -> String {
 mod tests {
     use super::*;
     use smartimage::library::engine_view::{FlightView, LinkView};
+    use smartimage::library::ids::{ItemId, LinkId};
     use smartimage::library::store::engine_commands::CommandKind;
 
     fn overview(engines: Vec<EngineView>, health: Health) -> EngineOverview {
@@ -266,11 +267,11 @@ mod tests {
             heartbeat_age_ms: 400,
             healthy,
             links: vec![LinkView {
-                id: 1,
+                id: LinkId(1),
                 account: "Acme".into(),
             }],
             in_flight: vec![FlightView {
-                item: 9,
+                item: ItemId(9),
                 account: "Acme".into(),
                 path: format!("/Acme/{}/clip.mov", "deep/".repeat(30)),
                 bytes: 512,

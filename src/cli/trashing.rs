@@ -2,6 +2,7 @@
 //! history|undo`. Destructive verbs say how many files and how big before acting, take
 //! `--dry-run`, and need `--yes` when standard input is not a terminal (exit 2 without it).
 
+use smartimage::library::ids::{BatchId, FileId};
 use std::io::{BufRead, IsTerminal, Write};
 
 use clap::Subcommand;
@@ -58,7 +59,7 @@ pub enum ImportAction {
     Undo {
         /// The batch (see `smartimage import history`)
         #[arg(value_name = "BATCH")]
-        batch: i64,
+        batch: BatchId,
         /// Say what would move; move nothing
         #[arg(long)]
         dry_run: bool,
@@ -72,7 +73,7 @@ pub enum ImportAction {
 
 /// `files delete`: by ids, or every file matching the filters.
 pub struct DeleteArgs {
-    pub ids: Vec<i64>,
+    pub ids: Vec<FileId>,
     pub account: Option<String>,
     pub source: Option<SourceArg>,
     pub collection: Option<String>,
@@ -183,7 +184,7 @@ pub fn delete(cx: &mut Context, args: DeleteArgs) -> Outcome {
     )
 }
 
-pub fn restore(cx: &mut Context, ids: &[i64], dry_run: bool, as_json: bool) -> Outcome {
+pub fn restore(cx: &mut Context, ids: &[FileId], dry_run: bool, as_json: bool) -> Outcome {
     if ids.is_empty() {
         return Err(Failure::usage("name the files to restore: FILE_ID..."));
     }
@@ -234,7 +235,7 @@ pub fn trash(cx: &mut Context, command: TrashCommand) -> Outcome {
 /// The stable JSON shape of a batch (README "JSON output").
 #[derive(Serialize)]
 struct BatchJson<'a> {
-    batch: i64,
+    batch: BatchId,
     account: &'a str,
     source: &'a str,
     started_at: String,

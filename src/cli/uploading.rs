@@ -2,6 +2,7 @@
 //! the same rules as Dropbox imports. The source files are only ever read; bytes the account
 //! already has, and links (unless followed), are skipped and said so.
 
+use smartimage::library::ids::FileId;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -33,7 +34,7 @@ struct Skipped {
     path: String,
     reason: &'static str,
     detail: String,
-    file: Option<i64>,
+    file: Option<FileId>,
 }
 
 impl Skipped {

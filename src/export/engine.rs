@@ -6,6 +6,7 @@
 //! its own), the rest still go. Temp files an earlier export left when it was killed are swept
 //! from the downloads folder first.
 
+use crate::library::ids::FileId;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -73,7 +74,7 @@ impl ExportError {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SentSummary {
-    pub file_id: i64,
+    pub file_id: FileId,
     pub name: String,
     pub path: String,
     pub size: u64,
@@ -83,7 +84,7 @@ pub struct SentSummary {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FailedSummary {
-    pub file_id: i64,
+    pub file_id: FileId,
     pub name: String,
     pub reason: String,
     /// The blob, when the file was refused because its bytes do not match it.

@@ -6,6 +6,7 @@
 //! so a customer's edit made meanwhile is never overwritten unseen — it is replaced at the next
 //! pass, never merged.
 
+use crate::library::ids::ItemId;
 use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
@@ -76,7 +77,7 @@ pub(super) async fn bring_up_to_date<B: DropboxBackend>(
     match outcome {
         Ok(written) => Ok(written),
         Err(PassError::Dropbox(e)) => {
-            tracing::warn!(link = link.id, error = %e, "could not update the error report; will retry next pass");
+            tracing::warn!(link = link.id.get(), error = %e, "could not update the error report; will retry next pass");
             cx.emit(EngineEvent::LinkError {
                 link: link.id,
                 account: account.name.clone(),
@@ -165,7 +166,7 @@ async fn current_report<B: DropboxBackend>(
     let written = match backend.upload(path, text.into_bytes(), mode, false).await {
         Ok(written) => written,
         Err(BackendError::Conflict { summary }) => {
-            tracing::info!(link = link.id, %summary, "the error report changed meanwhile; next pass");
+            tracing::info!(link = link.id.get(), %summary, "the error report changed meanwhile; next pass");
             return Ok((Current::Changing, false));
         }
         Err(e) => return Err(e.into()),
@@ -174,7 +175,7 @@ async fn current_report<B: DropboxBackend>(
         .path_display
         .clone()
         .unwrap_or_else(|| path.to_owned());
-    let ids: Vec<i64> = failing.iter().map(|i| i.id).collect();
+    let ids: Vec<ItemId> = failing.iter().map(|i| i.id).collect();
     let (stored_path, current_path) = (written_path.clone(), path.to_owned());
     // The owners hear of a changed report in the transaction that records it (held back when
     // one went out less than `min_interval` ago).
@@ -437,7 +438,7 @@ async fn mark_listed(
     failing: &[ImportItem],
     report: i64,
 ) -> Result<(), PassError> {
-    let ids: Vec<i64> = failing
+    let ids: Vec<ItemId> = failing
         .iter()
         .filter(|i| i.report != Some(report))
         .map(|i| i.id)

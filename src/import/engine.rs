@@ -311,7 +311,7 @@ impl ImportEngine {
                 let _ =
                     links::set_state(lib.store().connection(), link.id, LinkState::Active, None);
             }
-            tracing::info!(link = link.id, account = %link.account_name, "the problem was fixed: the link resumes");
+            tracing::info!(link = link.id.get(), account = %link.account_name, "the problem was fixed: the link resumes");
             let _ = self.cx.events.send(EngineEvent::LinkState {
                 link: link.id,
                 account: link.account_name.clone(),
@@ -368,7 +368,7 @@ impl ImportEngine {
             })
             .await;
         if let Err(error) = checked {
-            tracing::warn!(link = link.id, %error, "could not look at the plan's usage");
+            tracing::warn!(link = link.id.get(), %error, "could not look at the plan's usage");
         }
     }
 
@@ -455,7 +455,7 @@ impl ImportEngine {
                     Ok(())
                 });
                 if let Err(error) = told {
-                    tracing::warn!(link = link.id, %error, "could not record the link's state");
+                    tracing::warn!(link = link.id.get(), %error, "could not record the link's state");
                 }
             }
             let _ = self.cx.events.send(EngineEvent::LinkState {
@@ -471,7 +471,7 @@ impl ImportEngine {
                 detail: detail.clone(),
             });
         }
-        tracing::warn!(link = link.id, account = %link.account_name, error = %detail, "link pass failed");
+        tracing::warn!(link = link.id.get(), account = %link.account_name, error = %detail, "link pass failed");
         detail
     }
 

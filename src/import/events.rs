@@ -1,6 +1,7 @@
 //! What the engine tells its front ends, and what they may ask of it. Front ends render events;
 //! they never touch Dropbox or the store for long work themselves.
 
+use crate::library::ids::FileId;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -26,7 +27,7 @@ pub struct ItemRef {
 /// numbers are negative, so they never equal an import item's id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct UploadRef {
-    pub upload: i64,
+    pub upload: ItemId,
     pub account: String,
     pub path: String,
     pub size: u64,
@@ -86,7 +87,7 @@ pub enum EngineEvent {
     },
     Imported {
         item: ItemRef,
-        file: i64,
+        file: FileId,
     },
     Failed {
         item: ItemRef,
@@ -154,7 +155,7 @@ pub enum EngineEvent {
     /// The uploaded file is stored as `file` in All Files, with source `upload`.
     Uploaded {
         upload: UploadRef,
-        file: i64,
+        file: FileId,
     },
     /// The uploaded file was refused (plan rules, format) or could not be stored.
     UploadRefused {

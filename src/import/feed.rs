@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::import::events::{EngineEvent, ItemRef, PassSummary};
+use crate::library::ids::{ItemId, LinkId};
 use crate::library::policy::ErrorKind;
 use crate::library::store::engine_events::{self, EventRow};
 use crate::library::store::links::LinkState;
@@ -31,7 +32,9 @@ pub struct ProgressDetail {
 /// What an engine appends for an event no state change logs (`None`: nothing to append — a
 /// state change the store logs itself, an upload of the console's own, or progress, which
 /// the publisher appends once a second).
-pub fn appended(event: &EngineEvent) -> Option<(&'static str, Option<i64>, Option<i64>, String)> {
+pub fn appended(
+    event: &EngineEvent,
+) -> Option<(&'static str, Option<LinkId>, Option<ItemId>, String)> {
     Some(match event {
         EngineEvent::RateLimited { link, wait } => (
             RATE_LIMITED,
@@ -157,21 +160,22 @@ pub fn to_event(row: &EventRow) -> Option<EngineEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::library::ids::{AccountId, FileId};
 
     fn row(kind: &str) -> EventRow {
         EventRow {
             seq: 1,
             at_ms: 0,
             kind: kind.into(),
-            link: Some(7),
-            account_id: Some(1),
+            link: Some(LinkId(7)),
+            account_id: Some(AccountId(1)),
             account: Some("acme".into()),
-            item: Some(5),
+            item: Some(ItemId(5)),
             path: Some("/acme/a.jpg".into()),
             size: Some(100),
             error_kind: Some("unsupported_format".into()),
             next_attempt_at: Some(99),
-            file: Some(3),
+            file: Some(FileId(3)),
             detail: Some("why".into()),
         }
     }
@@ -179,8 +183,8 @@ mod tests {
     #[test]
     fn every_event_an_engine_appends_reads_back_as_itself() {
         let item = ItemRef {
-            item: 5,
-            link: 7,
+            item: ItemId(5),
+            link: LinkId(7),
             account: "acme".into(),
             path: "/acme/a.jpg".into(),
             size: 100,
@@ -191,24 +195,24 @@ mod tests {
         };
         for event in [
             EngineEvent::RateLimited {
-                link: 7,
+                link: LinkId(7),
                 wait: Duration::from_millis(1500),
             },
             EngineEvent::LinkError {
-                link: 7,
+                link: LinkId(7),
                 account: "acme".into(),
                 detail: "down".into(),
             },
             EngineEvent::PassStarted {
-                link: 7,
+                link: LinkId(7),
                 account: "acme".into(),
             },
             EngineEvent::PassFinished {
-                link: 7,
+                link: LinkId(7),
                 account: "acme".into(),
                 summary,
             },
-            EngineEvent::KeptChanged { item: 5 },
+            EngineEvent::KeptChanged { item: ItemId(5) },
             EngineEvent::OurReportLeft { item },
         ] {
             let (kind, link, item, detail) = appended(&event).expect("appended");
@@ -224,19 +228,22 @@ mod tests {
     fn journal_rows_read_as_the_events_a_console_renders() {
         assert!(matches!(
             to_event(&row("item:discovered")),
-            Some(EngineEvent::Discovered(ItemRef { item: 5, .. }))
+            Some(EngineEvent::Discovered(ItemRef {
+                item: ItemId(5),
+                ..
+            }))
         ));
         assert_eq!(
             to_event(&row("item:committed")),
             Some(EngineEvent::Imported {
                 item: ItemRef {
-                    item: 5,
-                    link: 7,
+                    item: ItemId(5),
+                    link: LinkId(7),
                     account: "acme".into(),
                     path: "/acme/a.jpg".into(),
                     size: 100
                 },
-                file: 3
+                file: FileId(3)
             })
         );
         assert!(matches!(

@@ -80,14 +80,14 @@ impl FillIn {
         };
         let Some(last) = batch.last().map(|(id, _)| *id) else {
             // Done: from the start again later (rows a crash lost, files a pass could not read).
-            self.after = 0;
+            self.after = FileId(0);
             self.resting = FILL_RESCAN_TICKS;
             return 0;
         };
         let n = batch.len();
         read_and_record(cx, batch).await;
         self.after = last;
-        tracing::debug!(files = n, up_to = last, "metadata filled in");
+        tracing::debug!(files = n, up_to = last.get(), "metadata filled in");
         n
     }
 }

@@ -4,6 +4,7 @@
 //! Every step that changes state is journaled before the next one starts, so a crash at any
 //! point leaves each file in Dropbox, in the library, or both — never neither, never twice.
 
+use crate::library::ids::{BatchId, ItemId, ReservationId};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -59,9 +60,9 @@ struct CommitRequest {
     pending: crate::library::blobs::PendingBlob,
     new: NewFile,
     detection: Detection,
-    reservation: i64,
-    item: i64,
-    reply: tokio::sync::oneshot::Sender<Result<i64, CommitFailure>>,
+    reservation: ReservationId,
+    item: ItemId,
+    reply: tokio::sync::oneshot::Sender<Result<FileId, CommitFailure>>,
 }
 
 /// Why a batch commit did not take a file.
@@ -504,7 +505,7 @@ async fn failed_files_gone<B: DropboxBackend>(
     link_id: LinkId,
     entries: &[Metadata],
     backend: &B,
-) -> Result<Vec<i64>, PassError> {
+) -> Result<Vec<ItemId>, PassError> {
     let listed: std::collections::HashSet<(&str, &str)> = entries
         .iter()
         .filter_map(|entry| match entry {
@@ -612,7 +613,7 @@ async fn admit_chunk(
             .map(|i| (i, Admission::Deferred))
             .collect();
     }
-    let requests: Vec<(i64, String, u64, Detection)> = chunk
+    let requests: Vec<(ItemId, String, u64, Detection)> = chunk
         .iter()
         .map(|item| {
             let name = last_component(&item.path).to_owned();
@@ -924,7 +925,7 @@ async fn committer(
 async fn commit_batch(
     cx: &PassContext,
     batch: Vec<CommitRequest>,
-    import_batch: &mut Option<i64>,
+    import_batch: &mut Option<BatchId>,
 ) -> Result<(), PassError> {
     let mut pendings = Vec::with_capacity(batch.len());
     let mut rows = Vec::with_capacity(batch.len());
@@ -955,8 +956,8 @@ async fn commit_batch(
                 .map_err(BatchFailure::BlobStore)
         }
     };
-    let items: Vec<i64> = waiting.iter().map(|(item, _)| *item).collect();
-    let reservations: Vec<i64> = rows
+    let items: Vec<ItemId> = waiting.iter().map(|(item, _)| *item).collect();
+    let reservations: Vec<ReservationId> = rows
         .iter()
         .map(|(_, _, reservation)| *reservation)
         .collect();
@@ -1154,7 +1155,7 @@ fn unsupported_by_content(name: &str, by_name: &Detection, content: &Detection) 
 async fn fail(
     cx: &PassContext,
     item: ItemRef,
-    reservation: Option<i64>,
+    reservation: Option<ReservationId>,
     refusal: Refusal,
 ) -> Result<ItemOutcome, PassError> {
     let (id, kind, detail, format) = (
@@ -1203,7 +1204,7 @@ async fn our_report(
     cx: &PassContext,
     item: ItemRef,
     journaled: &ImportItem,
-    reservation: Option<i64>,
+    reservation: Option<ReservationId>,
 ) -> Result<ItemOutcome, PassError> {
     let (id, link, path, dropbox_id) = (
         journaled.id,
@@ -1248,7 +1249,7 @@ enum TryOutcome {
 fn record_failed_try(
     tx: &rusqlite::Connection,
     policy: &RetryPolicy,
-    item: i64,
+    item: ItemId,
     failed: &FailedTry,
     at: i64,
 ) -> rusqlite::Result<TryOutcome> {
@@ -1314,7 +1315,7 @@ fn record_failed_try(
 async fn retry_later(
     cx: &PassContext,
     item: ItemRef,
-    reservation: Option<i64>,
+    reservation: Option<ReservationId>,
     failed: FailedTry,
 ) -> Result<ItemOutcome, PassError> {
     let (id, policy) = (item.item, cx.retry);
@@ -1361,12 +1362,12 @@ async fn retry_later(
 async fn server_fault(
     cx: &PassContext,
     item: ItemRef,
-    reservation: Option<i64>,
+    reservation: Option<ReservationId>,
     by_name: &Detection,
     part: ServerPart,
     error: std::io::Error,
 ) -> Result<ItemOutcome, PassError> {
-    tracing::warn!(item = item.item, path = %item.path, ?part, %error, "server error while importing; retried later");
+    tracing::warn!(item = item.item.get(), path = %item.path, ?part, %error, "server error while importing; retried later");
     let failed = FailedTry {
         fault: Fault::Server,
         detail: TransferError::server_detail(part, &error),
@@ -1377,8 +1378,8 @@ async fn server_fault(
 
 async fn keep_changed(
     cx: &PassContext,
-    item: i64,
-    reservation: i64,
+    item: ItemId,
+    reservation: ReservationId,
 ) -> Result<ItemOutcome, PassError> {
     cx.db(move |lib| {
         lib.release(reservation)?;
@@ -1392,7 +1393,11 @@ async fn keep_changed(
     Ok(ItemOutcome::KeptChanged)
 }
 
-async fn gone(cx: &PassContext, item: i64, reservation: i64) -> Result<ItemOutcome, PassError> {
+async fn gone(
+    cx: &PassContext,
+    item: ItemId,
+    reservation: ReservationId,
+) -> Result<ItemOutcome, PassError> {
     cx.db(move |lib| {
         lib.release(reservation)?;
         lib.store_mut().transaction(|tx| {
@@ -1446,7 +1451,7 @@ async fn delete_committed<B: DropboxBackend>(
         let results = match backend.delete_batch(entries).await {
             Ok(results) => results,
             Err(e) => {
-                tracing::warn!(link = link.id, error = %e, "delete batch failed; will retry next pass");
+                tracing::warn!(link = link.id.get(), error = %e, "delete batch failed; will retry next pass");
                 cx.emit(EngineEvent::LinkError {
                     link: link.id,
                     account: link.account_name.clone(),
@@ -1476,7 +1481,7 @@ async fn delete_committed<B: DropboxBackend>(
                     cx.emit(EngineEvent::KeptChanged { item: item.id });
                 }
                 Err(e) => {
-                    tracing::info!(item = item.id, error = %e, "not deleted yet; retried next pass")
+                    tracing::info!(item = item.id.get(), error = %e, "not deleted yet; retried next pass")
                 }
             }
         }
@@ -1511,9 +1516,9 @@ async fn remove_emptied_folders<B: DropboxBackend>(
         .await
     {
         Ok(0) => {}
-        Ok(removed) => tracing::debug!(link = link.id, removed, "removed emptied folders"),
+        Ok(removed) => tracing::debug!(link = link.id.get(), removed, "removed emptied folders"),
         Err(e) => {
-            tracing::warn!(link = link.id, error = %e, "emptied folders were left in Dropbox")
+            tracing::warn!(link = link.id.get(), error = %e, "emptied folders were left in Dropbox")
         }
     }
 }

@@ -5,6 +5,7 @@
 //! passes). The engine's own front end gets its events straight from `EventSink`, not from
 //! here.
 
+use crate::library::ids::{ItemId, LinkId};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,14 +40,14 @@ pub struct Publisher {
 /// What the publisher keeps between writes.
 #[derive(Default)]
 struct Tracked {
-    sizes: HashMap<i64, u64>,
-    in_flight: BTreeMap<i64, InFlight>,
+    sizes: HashMap<ItemId, u64>,
+    in_flight: BTreeMap<ItemId, InFlight>,
     /// Bytes of each file in flight when progress was last logged.
-    logged: HashMap<i64, u64>,
+    logged: HashMap<ItemId, u64>,
     /// Bytes downloaded, as (when, running total) samples.
     samples: VecDeque<(Instant, u64)>,
     downloaded: u64,
-    appended: Vec<(&'static str, Option<i64>, Option<i64>, String)>,
+    appended: Vec<(&'static str, Option<LinkId>, Option<ItemId>, String)>,
 }
 
 impl Tracked {
@@ -88,7 +89,7 @@ impl Tracked {
         }
     }
 
-    fn done(&mut self, item: i64) {
+    fn done(&mut self, item: ItemId) {
         self.in_flight.remove(&item);
         self.logged.remove(&item);
         self.sizes.remove(&item);
@@ -112,7 +113,7 @@ impl Tracked {
     }
 
     /// Progress rows for files whose bytes moved since they were last logged.
-    fn progress_rows(&mut self) -> Vec<(&'static str, Option<i64>, Option<i64>, String)> {
+    fn progress_rows(&mut self) -> Vec<(&'static str, Option<LinkId>, Option<ItemId>, String)> {
         let mut rows = Vec::new();
         for flight in self.in_flight.values() {
             if self.logged.get(&flight.item) == Some(&flight.bytes) {
@@ -226,7 +227,7 @@ fn write(
     store: &mut Store,
     process: ProcessId,
     status: Option<Published>,
-    rows: &[(&'static str, Option<i64>, Option<i64>, String)],
+    rows: &[(&'static str, Option<LinkId>, Option<ItemId>, String)],
 ) {
     let at_ms = now_ms();
     let outcome = store.transaction_relaxed(|tx| -> rusqlite::Result<()> {

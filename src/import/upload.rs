@@ -7,6 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use crate::library::ids::ItemId;
 use crate::library::local_source::{LocalUpload, SkipReason, UploadOptions, link_skip};
 use crate::library::permissions::Actor;
 use crate::library::policy::ErrorKind;
@@ -177,8 +178,8 @@ pub fn preview(paths: &[PathBuf]) -> Result<UploadPreview, CollectError> {
 /// Upload files are numbered below zero so their rows never meet a Dropbox import item's.
 static NEXT_UPLOAD: AtomicI64 = AtomicI64::new(-1);
 
-fn next_upload_id() -> i64 {
-    NEXT_UPLOAD.fetch_sub(1, Ordering::Relaxed)
+fn next_upload_id() -> ItemId {
+    ItemId(NEXT_UPLOAD.fetch_sub(1, Ordering::Relaxed))
 }
 
 /// How an upload ended.
@@ -306,6 +307,6 @@ mod tests {
     #[test]
     fn upload_ids_are_negative_and_never_repeat() {
         let (a, b) = (next_upload_id(), next_upload_id());
-        assert!(a < 0 && b < a);
+        assert!(a < ItemId(0) && b < a);
     }
 }

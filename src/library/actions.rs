@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::library::blobs::BlobStore;
 use crate::library::error::{LibraryError, Result};
-use crate::library::model::{Account, Admin, AuditEntry, Membership, Role};
+use crate::library::model::{Account, AccountId, Admin, AdminId, AuditEntry, Membership, Role};
 use crate::library::names::{validate_email, validate_name};
 use crate::library::permissions::{Actor, Right};
 use crate::library::policy::{Plan, PlanCatalog, Usage};
@@ -205,7 +205,7 @@ impl Library {
             )));
         }
         let at = now().unix_timestamp();
-        let id = self.store.transaction(|tx| -> Result<i64> {
+        let id = self.store.transaction(|tx| -> Result<AdminId> {
             let new = NewAdmin {
                 email: &email,
                 name: &name,
@@ -230,7 +230,7 @@ impl Library {
         self.admin_by_id(id)
     }
 
-    fn admin_by_id(&self, id: i64) -> Result<Admin> {
+    fn admin_by_id(&self, id: AdminId) -> Result<Admin> {
         people::admin_by_id(self.store.connection(), id)?
             .ok_or_else(|| LibraryError::NotFound(format!("admin #{id} does not exist")))
     }
@@ -285,7 +285,7 @@ impl Library {
         let name = validate_name("account name", name)?;
         let plan = self.plan(plan)?.name.clone();
         let at = now().unix_timestamp();
-        let id = self.store.transaction(|tx| -> Result<i64> {
+        let id = self.store.transaction(|tx| -> Result<AccountId> {
             let id = people::insert_account(tx, &name, &plan, at).map_err(|e| {
                 if is_unique_violation(&e) {
                     LibraryError::AlreadyExists(format!(
@@ -456,7 +456,7 @@ impl Library {
             None => None,
         };
         let at = now().unix_timestamp();
-        let id = self.store.transaction(|tx| -> Result<i64> {
+        let id = self.store.transaction(|tx| -> Result<AdminId> {
             let existing = people::admin_by_email(tx, &email)?;
             let id = match existing {
                 Some(admin) => {
@@ -574,7 +574,7 @@ impl Library {
         if actor.is_operator() {
             return Ok(audit::list(c, None, limit)?);
         }
-        let owned: Vec<i64> = actor
+        let owned: Vec<AccountId> = actor
             .memberships
             .iter()
             .filter(|m| m.role == Role::Owner)
@@ -595,7 +595,7 @@ pub(crate) fn event<'a>(
     actor: &'a Actor,
     at: i64,
     action: &'a str,
-    account: Option<i64>,
+    account: Option<AccountId>,
     target: &'a str,
     detail: Option<&'a str>,
 ) -> AuditEvent<'a> {

@@ -1,6 +1,7 @@
 //! All Files for the console: pages, counts and one file's details, scoped to the accounts the
 //! admin may see — the same rules `files list` follows.
 
+use crate::library::ids::AccountId;
 use std::sync::Arc;
 
 use crate::library::actions::Library;
@@ -91,7 +92,7 @@ impl Library {
     }
 
     /// The collections of the account with this id, by name.
-    pub fn collections_of(&self, actor: &Actor, account: i64) -> Result<Vec<Collection>> {
+    pub fn collections_of(&self, actor: &Actor, account: AccountId) -> Result<Vec<Collection>> {
         let c = self.store.connection();
         let account = people::account_by_id(c, account)?
             .ok_or_else(|| LibraryError::NotFound(format!("there is no account #{account}")))?;

@@ -250,13 +250,14 @@ impl Library {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::library::ids::ProcessId;
     use crate::library::store::engine_status::{InFlight, Published, STALE_AFTER_MS};
 
     const NOW: i64 = 1_000_000;
 
     fn row(updated_ms: i64, alive_here: Option<bool>) -> EngineRow {
         EngineRow {
-            process: 1,
+            process: ProcessId(1),
             host: "h".into(),
             pid: 42,
             os_user: "u".into(),
@@ -265,15 +266,15 @@ mod tests {
             published: Published {
                 mode: "watch".into(),
                 state: "running".into(),
-                links: vec![1, 2],
+                links: vec![LinkId(1), LinkId(2)],
                 in_flight: vec![
                     InFlight {
-                        item: 10,
+                        item: ItemId(10),
                         bytes: 5,
                         total: 20,
                     },
                     InFlight {
-                        item: 20,
+                        item: ItemId(20),
                         bytes: 1,
                         total: 2,
                     },
@@ -289,10 +290,10 @@ mod tests {
             .into_iter()
             .map(|(link, id, name)| {
                 let owner = LinkOwner {
-                    account_id: id,
+                    account_id: AccountId(id),
                     account: name.into(),
                 };
-                (link, owner)
+                (LinkId(link), owner)
             })
             .collect()
     }
@@ -302,10 +303,10 @@ mod tests {
             .into_iter()
             .map(|(item, link, path)| {
                 let place = ItemPlace {
-                    link,
+                    link: LinkId(link),
                     path: path.into(),
                 };
-                (item, place)
+                (ItemId(item), place)
             })
             .collect()
     }
@@ -326,11 +327,17 @@ mod tests {
 
     #[test]
     fn an_admin_sees_only_the_links_and_files_of_their_accounts() {
-        let view = shape_engine(&row(NOW, None), &owners(), &items(), Some(&[100]), NOW);
+        let view = shape_engine(
+            &row(NOW, None),
+            &owners(),
+            &items(),
+            Some(&[AccountId(100)]),
+            NOW,
+        );
         assert_eq!(
             view.links,
             [LinkView {
-                id: 1,
+                id: LinkId(1),
                 account: "Acme".into()
             }]
         );
@@ -340,7 +347,7 @@ mod tests {
             &row(NOW, None),
             &HashMap::new(),
             &items(),
-            Some(&[100]),
+            Some(&[AccountId(100)]),
             NOW,
         );
         assert!(unknown.links.is_empty() && unknown.in_flight.is_empty());
@@ -388,13 +395,16 @@ mod tests {
             state: "pending".into(),
             outcome: None,
         };
-        let seen: Vec<(i64, Option<String>)> =
-            [command(1, None), command(2, Some(1)), command(3, Some(2))]
-                .into_iter()
-                .filter_map(|c| shape_command(c, &owners(), Some(&[100])))
-                .map(|v| (v.id, v.account))
-                .collect();
+        let seen: Vec<(i64, Option<String>)> = [
+            command(1, None),
+            command(2, Some(LinkId(1))),
+            command(3, Some(LinkId(2))),
+        ]
+        .into_iter()
+        .filter_map(|c| shape_command(c, &owners(), Some(&[AccountId(100)])))
+        .map(|v| (v.id, v.account))
+        .collect();
         assert_eq!(seen, [(1, None), (2, Some("Acme".into()))]);
-        assert!(shape_command(command(3, Some(2)), &owners(), None).is_some());
+        assert!(shape_command(command(3, Some(LinkId(2))), &owners(), None).is_some());
     }
 }

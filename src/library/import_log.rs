@@ -3,6 +3,7 @@
 //! next automatic try, and files an admin queued for a retry — from any process: the retry is
 //! written to the journal, and the engine that runs takes it at its next tick.
 
+use crate::library::ids::{ItemId, LinkId};
 use crate::library::store::cached::CachedStatements;
 use serde::Serialize;
 
@@ -16,7 +17,7 @@ use crate::library::store::links;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct FailureEntry {
-    pub id: i64,
+    pub id: ItemId,
     pub account: String,
     pub path: String,
     pub size: u64,
@@ -104,7 +105,7 @@ impl Library {
         &mut self,
         actor: &Actor,
         account: Option<&str>,
-        items: &[i64],
+        items: &[ItemId],
     ) -> Result<usize> {
         let visible = self.import_failures(actor, account)?;
         let chosen: Vec<&FailureEntry> = if items.is_empty() {
@@ -131,12 +132,12 @@ impl Library {
         for name in accounts {
             let account = self.account(name)?;
             actor.check(Right::Organise(&account))?;
-            let ids: Vec<i64> = chosen
+            let ids: Vec<ItemId> = chosen
                 .iter()
                 .filter(|f| f.account == name)
                 .map(|f| f.id)
                 .collect();
-            let link_ids: Vec<i64> = links::live_links(self.store.connection())?
+            let link_ids: Vec<LinkId> = links::live_links(self.store.connection())?
                 .into_iter()
                 .filter(|l| l.account == account.id)
                 .map(|l| l.id)

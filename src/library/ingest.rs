@@ -3,6 +3,7 @@
 //! engine and direct uploads share `commit_file`; nothing is committed before its blob is
 //! durable.
 
+use crate::library::ids::{BatchId, LinkId, ReservationId};
 use std::path::{Path, PathBuf};
 
 use crate::library::actions::{Library, event, now};
@@ -117,7 +118,7 @@ impl Library {
         plan: &Plan,
         paths: &[PathBuf],
         options: UploadOptions,
-        import_batch: &mut Option<i64>,
+        import_batch: &mut Option<BatchId>,
         each: &mut impl FnMut(&Path, Result<LocalUpload>),
     ) -> Result<usize> {
         // Read what each file is (only its head, or all of it when it may be a duplicate); a
@@ -209,7 +210,7 @@ impl Library {
             Err(e) => return Err(e),
         };
         // One durable transaction: every row, its audit row and released reservation.
-        let rows: Vec<(NewFile, Detection, i64)> = written
+        let rows: Vec<(NewFile, Detection, ReservationId)> = written
             .iter()
             .zip(&blobs)
             .map(|((_, name, detection, reservation), blob)| {
@@ -241,7 +242,7 @@ impl Library {
         };
         let (landed, opened) =
             self.store
-                .transaction(|tx| -> Result<(Vec<Landed>, Option<i64>)> {
+                .transaction(|tx| -> Result<(Vec<Landed>, Option<BatchId>)> {
                     for reservation in &released {
                         quota::release(tx, *reservation)?;
                     }
@@ -385,7 +386,7 @@ impl Library {
         Ok(pending)
     }
 
-    fn release_all(&mut self, reservations: &[i64]) -> Result<()> {
+    fn release_all(&mut self, reservations: &[ReservationId]) -> Result<()> {
         self.store.transaction(|tx| -> rusqlite::Result<()> {
             for reservation in reservations {
                 quota::release(tx, *reservation)?;
@@ -414,7 +415,7 @@ impl Library {
         actor: Option<&Actor>,
         new: &NewFile,
         detection: &Detection,
-        reservation: i64,
+        reservation: ReservationId,
         also: impl FnOnce(&rusqlite::Transaction<'_>, FileId) -> Result<()>,
     ) -> Result<FileId> {
         self.store.transaction(|tx| -> Result<FileId> {
@@ -433,12 +434,12 @@ impl Library {
     pub fn commit_files_with(
         &mut self,
         origin: &BatchOrigin,
-        batch: Option<i64>,
+        batch: Option<BatchId>,
         skip_duplicates: bool,
-        rows: &[(NewFile, Detection, i64)],
+        rows: &[(NewFile, Detection, ReservationId)],
         mut also: impl FnMut(&rusqlite::Transaction<'_>, usize, Committed) -> Result<()>,
-    ) -> Result<(Vec<Committed>, Option<i64>)> {
-        self.store.transaction(|tx| -> Result<(Vec<Committed>, Option<i64>)> {
+    ) -> Result<(Vec<Committed>, Option<BatchId>)> {
+        self.store.transaction(|tx| -> Result<(Vec<Committed>, Option<BatchId>)> {
             let mut opened = batch;
             let mut out = Vec::with_capacity(rows.len());
             for (index, (new, detection, reservation)) in rows.iter().enumerate() {
@@ -489,7 +490,7 @@ impl Library {
     }
 
     /// Give back quota held for a file that will not be committed.
-    pub fn release(&mut self, reservation: i64) -> Result<()> {
+    pub fn release(&mut self, reservation: ReservationId) -> Result<()> {
         self.store
             .transaction(|tx| quota::release(tx, reservation).map(|_| ()))?;
         Ok(())
@@ -537,7 +538,7 @@ impl Committed {
 pub struct BatchOrigin {
     pub account: AccountId,
     pub source: Source,
-    pub link: Option<i64>,
+    pub link: Option<LinkId>,
     pub by: Option<AdminId>,
 }
 
@@ -546,9 +547,9 @@ impl BatchOrigin {
     fn batch(
         &self,
         tx: &rusqlite::Transaction<'_>,
-        opened: &mut Option<i64>,
+        opened: &mut Option<BatchId>,
         at: i64,
-    ) -> rusqlite::Result<i64> {
+    ) -> rusqlite::Result<BatchId> {
         if let Some(id) = *opened {
             return Ok(id);
         }
@@ -605,7 +606,7 @@ fn insert_committed(
     actor: Option<&Actor>,
     new: &NewFile,
     detection: &Detection,
-    reservation: i64,
+    reservation: ReservationId,
 ) -> Result<FileId> {
     let at = new.imported_at;
     let month = detection.is_video().then(|| {

@@ -14,6 +14,7 @@ pub mod engine_view;
 pub mod error;
 pub mod file_info;
 pub mod formats;
+pub mod ids;
 pub mod import_log;
 pub mod ingest;
 pub mod linking;

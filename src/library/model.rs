@@ -2,10 +2,7 @@
 
 use serde::Serialize;
 
-pub type AccountId = i64;
-pub type AdminId = i64;
-pub type FileId = i64;
-pub type CollectionId = i64;
+pub use super::ids::{AccountId, AdminId, BatchId, CollectionId, FileId, LinkId};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Account {
@@ -97,7 +94,7 @@ impl Source {
 /// Where a Dropbox upload came from; kept with the file for good.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DropboxOrigin {
-    pub link: i64,
+    pub link: LinkId,
     pub path: String,
     pub id: String,
     pub rev: String,
@@ -118,7 +115,7 @@ pub struct NewFile {
     pub imported_at: i64,
     pub dropbox: Option<DropboxOrigin>,
     /// The import pass or upload that brought it in (`import history`, `import undo`).
-    pub batch: Option<i64>,
+    pub batch: Option<BatchId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -143,7 +140,7 @@ pub struct FileRecord {
     /// file: this one is a duplicate of it (`store::files::DUPLICATE_OF`).
     pub duplicate_of: Option<FileId>,
     /// The import pass or upload that brought it in, if it came after batches existed.
-    pub batch: Option<i64>,
+    pub batch: Option<BatchId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::library::actions::{Library, event, now};
 use crate::library::error::{LibraryError, Result};
-use crate::library::model::{Account, Collection, FileId, FileRecord, Source};
+use crate::library::model::{Account, AccountId, Collection, FileId, FileRecord, Source};
 use crate::library::names::validate_name;
 use crate::library::permissions::{Actor, Right};
 use crate::library::store::audit;
@@ -128,7 +128,7 @@ impl Library {
             None => actor.visible_accounts(),
         };
         let c = self.store.connection();
-        let names: std::collections::HashMap<i64, String> =
+        let names: std::collections::HashMap<AccountId, String> =
             crate::library::store::people::list_accounts(c)?
                 .into_iter()
                 .map(|a| (a.id, a.name))

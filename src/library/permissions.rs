@@ -163,6 +163,7 @@ impl Actor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::library::ids::AdminId;
 
     fn account(id: AccountId) -> Account {
         Account {
@@ -176,7 +177,7 @@ mod tests {
     fn actor(operator: bool, roles: &[(AccountId, Role, bool)]) -> Actor {
         Actor {
             admin: Admin {
-                id: 7,
+                id: AdminId(7),
                 email: "ann@example.com".into(),
                 name: "Ann".into(),
                 os_user: None,
@@ -187,7 +188,7 @@ mod tests {
                 .map(|&(account, role, delegated)| Membership {
                     account,
                     account_name: format!("Account {account}"),
-                    admin: 7,
+                    admin: AdminId(7),
                     admin_email: "ann@example.com".into(),
                     role,
                     delegated,
@@ -200,29 +201,29 @@ mod tests {
     fn only_operators_manage_accounts_and_admins() {
         assert!(actor(true, &[]).may(Right::ManageAccounts));
         assert!(actor(true, &[]).may(Right::ManageAdmins));
-        let owner = actor(false, &[(1, Role::Owner, false)]);
+        let owner = actor(false, &[(AccountId(1), Role::Owner, false)]);
         assert!(!owner.may(Right::ManageAccounts));
         assert!(!owner.may(Right::ManageAdmins));
     }
 
     #[test]
     fn owners_link_and_delegate_their_own_account_only() {
-        let owner = actor(false, &[(1, Role::Owner, false)]);
-        assert!(owner.may(Right::LinkDropbox(&account(1))));
-        assert!(owner.may(Right::Delegate(&account(1))));
-        assert!(!owner.may(Right::LinkDropbox(&account(2))));
-        assert!(!owner.may(Right::Delegate(&account(2))));
+        let owner = actor(false, &[(AccountId(1), Role::Owner, false)]);
+        assert!(owner.may(Right::LinkDropbox(&account(AccountId(1)))));
+        assert!(owner.may(Right::Delegate(&account(AccountId(1)))));
+        assert!(!owner.may(Right::LinkDropbox(&account(AccountId(2)))));
+        assert!(!owner.may(Right::Delegate(&account(AccountId(2)))));
     }
 
     #[test]
     fn plain_admins_may_not_link_until_delegated() {
-        let plain = actor(false, &[(1, Role::Admin, false)]);
-        assert!(!plain.may(Right::LinkDropbox(&account(1))));
-        assert!(plain.may(Right::Organise(&account(1))));
-        let delegated = actor(false, &[(1, Role::Admin, true)]);
-        assert!(delegated.may(Right::LinkDropbox(&account(1))));
+        let plain = actor(false, &[(AccountId(1), Role::Admin, false)]);
+        assert!(!plain.may(Right::LinkDropbox(&account(AccountId(1)))));
+        assert!(plain.may(Right::Organise(&account(AccountId(1)))));
+        let delegated = actor(false, &[(AccountId(1), Role::Admin, true)]);
+        assert!(delegated.may(Right::LinkDropbox(&account(AccountId(1)))));
         assert!(
-            !delegated.may(Right::Delegate(&account(1))),
+            !delegated.may(Right::Delegate(&account(AccountId(1)))),
             "a delegate cannot delegate further"
         );
     }
@@ -230,26 +231,40 @@ mod tests {
     #[test]
     fn operators_do_not_link_or_delegate_without_ownership() {
         let op = actor(true, &[]);
-        assert!(!op.may(Right::LinkDropbox(&account(1))));
-        assert!(!op.may(Right::Delegate(&account(1))));
-        assert!(op.may(Right::ViewAccount(&account(1))));
+        assert!(!op.may(Right::LinkDropbox(&account(AccountId(1)))));
+        assert!(!op.may(Right::Delegate(&account(AccountId(1)))));
+        assert!(op.may(Right::ViewAccount(&account(AccountId(1)))));
     }
 
     #[test]
     fn members_trash_and_restore_owners_and_operators_purge() {
-        let owner = actor(false, &[(1, Role::Owner, false)]);
-        let plain = actor(false, &[(1, Role::Admin, false)]);
+        let owner = actor(false, &[(AccountId(1), Role::Owner, false)]);
+        let plain = actor(false, &[(AccountId(1), Role::Admin, false)]);
         let op = actor(true, &[]);
-        assert!(owner.may(Right::Trash(&account(1))) && owner.may(Right::Purge(&account(1))));
-        assert!(plain.may(Right::Trash(&account(1))) && !plain.may(Right::Purge(&account(1))));
-        assert!(!op.may(Right::Trash(&account(1))) && op.may(Right::Purge(&account(1))));
-        assert!(!owner.may(Right::Trash(&account(2))) && !owner.may(Right::Purge(&account(2))));
+        assert!(
+            owner.may(Right::Trash(&account(AccountId(1))))
+                && owner.may(Right::Purge(&account(AccountId(1))))
+        );
+        assert!(
+            plain.may(Right::Trash(&account(AccountId(1))))
+                && !plain.may(Right::Purge(&account(AccountId(1))))
+        );
+        assert!(
+            !op.may(Right::Trash(&account(AccountId(1))))
+                && op.may(Right::Purge(&account(AccountId(1))))
+        );
+        assert!(
+            !owner.may(Right::Trash(&account(AccountId(2))))
+                && !owner.may(Right::Purge(&account(AccountId(2))))
+        );
     }
 
     #[test]
     fn denial_names_the_missing_right() {
-        let plain = actor(false, &[(1, Role::Admin, false)]);
-        let err = plain.check(Right::LinkDropbox(&account(1))).unwrap_err();
+        let plain = actor(false, &[(AccountId(1), Role::Admin, false)]);
+        let err = plain
+            .check(Right::LinkDropbox(&account(AccountId(1))))
+            .unwrap_err();
         assert!(matches!(err, LibraryError::PermissionDenied(_)));
         let text = err.to_string();
         assert!(

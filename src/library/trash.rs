@@ -6,6 +6,7 @@
 //! blob in the blob table, and garbage collection deletes the blob later (`custody.rs`).
 //! Trashed files still count against storage until then.
 
+use crate::library::ids::BatchId;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -400,7 +401,7 @@ impl Library {
     pub fn undo_import(
         &mut self,
         actor: &Actor,
-        batch: i64,
+        batch: BatchId,
         dry_run: bool,
     ) -> Result<TrashOutcome> {
         let summary = batches::summary(self.store.connection(), batch)?.ok_or_else(|| {
@@ -458,7 +459,7 @@ fn id_detail(ids: &[FileId]) -> String {
     format!(
         ": #{}",
         ids.iter()
-            .map(i64::to_string)
+            .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(", #")
     )

@@ -210,7 +210,7 @@ mod tests {
     fn item(id: ItemId, account: &str) -> ItemRef {
         ItemRef {
             item: id,
-            link: 7,
+            link: LinkId(7),
             account: account.into(),
             path: format!("/{account}/{id}.jpg"),
             size: 100,
@@ -221,13 +221,16 @@ mod tests {
     fn finished_rows_go_first_when_the_queue_is_full() {
         let mut q = DropboxQueue::default();
         let now = Instant::now();
-        q.discovered(item(0, "Acme"));
-        q.imported(0, 100, now);
-        for id in 1..=QUEUE_CAPACITY as ItemId {
-            q.discovered(item(id, "Acme"));
+        q.discovered(item(ItemId(0), "Acme"));
+        q.imported(ItemId(0), 100, now);
+        for id in 1..=QUEUE_CAPACITY as i64 {
+            q.discovered(item(ItemId(id), "Acme"));
         }
         assert_eq!(q.rows.len(), QUEUE_CAPACITY);
-        assert!(q.rows.iter().all(|r| r.item != 0), "the finished one went");
+        assert!(
+            q.rows.iter().all(|r| r.item != ItemId(0)),
+            "the finished one went"
+        );
         assert_eq!(q.in_flight(Some("Acme")), QUEUE_CAPACITY);
         assert_eq!(q.in_flight(Some("Bakery")), 0);
     }
@@ -236,11 +239,11 @@ mod tests {
     fn a_wait_counts_down_and_ends_with_the_pass() {
         let mut q = DropboxQueue::default();
         let now = Instant::now();
-        q.rate_limited(7, "Acme".into(), now + Duration::from_secs(5));
-        let limit = q.rate_limits[&7].clone();
+        q.rate_limited(LinkId(7), "Acme".into(), now + Duration::from_secs(5));
+        let limit = q.rate_limits[&LinkId(7)].clone();
         assert_eq!(DropboxQueue::seconds_left(&limit, now), 5);
         assert!(q.tick(now));
-        assert!(q.pass_finished(7));
+        assert!(q.pass_finished(LinkId(7)));
         assert!(!q.tick(now));
     }
 }

@@ -134,11 +134,12 @@ fn clock(unix: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::library::ids::ProcessId;
     use crate::library::store::engine_status::Published;
 
     fn row(mode: &str, updated_ms: i64, alive_here: Option<bool>) -> EngineRow {
         EngineRow {
-            process: 1,
+            process: ProcessId(1),
             host: "box".into(),
             pid: 42,
             os_user: "ann".into(),

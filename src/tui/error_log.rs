@@ -220,7 +220,7 @@ mod tests {
             size: 1,
             kind: ErrorKind::UnsupportedFormat.as_str().into(),
             detail: String::new(),
-            at: item,
+            at: item.get(),
             retrying: false,
             state: ItemState::Failed,
             next_attempt_at: None,
@@ -232,12 +232,16 @@ mod tests {
     #[test]
     fn a_read_keeps_live_refusals_and_fresh_failures_and_drops_the_rest() {
         let mut log = ErrorLog::default();
-        log.upload_refused(row(1, "Acme", true));
-        log.failed(row(2, "Acme", false));
-        log.rows.push(row(3, "Bakery", false)); // seen before, fixed since
+        log.upload_refused(row(ItemId(1), "Acme", true));
+        log.failed(row(ItemId(2), "Acme", false));
+        log.rows.push(row(ItemId(3), "Bakery", false)); // seen before, fixed since
         log.apply_read(&[]);
         let items: Vec<ItemId> = log.rows.iter().map(|r| r.item).collect();
-        assert_eq!(items, [2, 1], "newest first; the fixed one is gone");
+        assert_eq!(
+            items,
+            [ItemId(2), ItemId(1)],
+            "newest first; the fixed one is gone"
+        );
         // The next read is newer than the failure: a row it lacks is gone.
         log.apply_read(&[]);
         assert_eq!(log.rows.len(), 1);
@@ -248,15 +252,15 @@ mod tests {
     fn scope_cursor_and_retry_marks() {
         let mut log = ErrorLog::default();
         for (i, a) in [(1, "Acme"), (2, "Bakery"), (3, "Acme")] {
-            log.failed(row(i, a, false));
+            log.failed(row(ItemId(i), a, false));
         }
         assert_eq!(log.in_scope(Some("Acme")).len(), 2);
         log.cursor = 5;
         log.clamp(Some("Acme"));
-        assert_eq!(log.selected(Some("Acme")).map(|r| r.item), Some(1));
-        log.mark_retrying("Acme", Some(3));
-        assert!(log.rows.iter().any(|r| r.item == 3 && r.retrying));
-        assert!(!log.rows.iter().any(|r| r.item == 1 && r.retrying));
+        assert_eq!(log.selected(Some("Acme")).map(|r| r.item), Some(ItemId(1)));
+        log.mark_retrying("Acme", Some(ItemId(3)));
+        assert!(log.rows.iter().any(|r| r.item == ItemId(3) && r.retrying));
+        assert!(!log.rows.iter().any(|r| r.item == ItemId(1) && r.retrying));
         log.retry_refused("Acme");
         assert!(log.rows.iter().all(|r| !r.retrying));
         log.report_written("Acme", "/Acme/report.txt");

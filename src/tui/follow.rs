@@ -288,6 +288,7 @@ pub fn spawn(
 mod tests {
     use super::*;
     use crate::library::actions::AdminGrant;
+    use crate::library::ids::{ItemId, LinkId};
     use crate::library::store::Store;
     use crate::library::store::engine_commands::CommandKind;
     use crate::library::store::engine_status::Published;
@@ -346,7 +347,7 @@ mod tests {
             .execute(
                 "INSERT INTO import_items(id, link, dropbox_id, rev, path, size, state, created_at, updated_at)
                  VALUES (?1, ?2, ?3, 'r1', ?4, 10, 'discovered', 0, 0)",
-                rusqlite::params![id, link, format!("id:{id}"), path],
+                rusqlite::params![ItemId(id), LinkId(link), format!("id:{id}"), path],
             )
             .unwrap();
     }
@@ -386,7 +387,7 @@ mod tests {
         let seen = events(&out);
         assert!(
             matches!(&seen[..], [EngineEvent::Discovered(a), EngineEvent::Failed { item: b, .. }]
-                if a.path == "/acme/new.png" && b.item == 2),
+                if a.path == "/acme/new.png" && b.item == ItemId(2)),
             "{seen:?}"
         );
         assert!(out.contains(&Followed::Changed), "{out:?}");

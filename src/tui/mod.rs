@@ -36,6 +36,7 @@ use std::path::PathBuf;
 use crate::dropbox::sending::SendSettings;
 use crate::import::engine::EngineSettings;
 use crate::library::Library;
+use crate::library::ids::LinkId;
 use crate::library::policy::PlanCatalog;
 use crate::library::store::{engine_events, links};
 
@@ -77,7 +78,7 @@ pub fn load_view(options: &ConsoleOptions) -> Result<LibraryView, String> {
         .import_failures(&actor, None)
         .map_err(|e| e.to_string())?;
     // An operator sees every link's (relinked ones too); others their accounts' links.
-    let visible: Option<Vec<i64>> = actor
+    let visible: Option<Vec<LinkId>> = actor
         .visible_accounts()
         .map(|_| link_ids.values().copied().collect());
     let today = engine_events::today(

@@ -70,14 +70,14 @@ mod tests {
     fn the_rate_is_bytes_over_the_recent_window() {
         let mut t = Throughput::default();
         let start = Instant::now();
-        t.record(1, start, 0);
-        t.record(1, start + Duration::from_secs(1), 1_000);
-        t.record(1, start + Duration::from_secs(2), 1_000);
-        let rate = t.rate(1, start + Duration::from_secs(2)).unwrap();
+        t.record(LinkId(1), start, 0);
+        t.record(LinkId(1), start + Duration::from_secs(1), 1_000);
+        t.record(LinkId(1), start + Duration::from_secs(2), 1_000);
+        let rate = t.rate(LinkId(1), start + Duration::from_secs(2)).unwrap();
         assert!((rate - 1_000.0).abs() < 1.0, "{rate}");
-        assert!(t.rate(2, start).is_none());
+        assert!(t.rate(LinkId(2), start).is_none());
         assert!(
-            t.rate(1, start + Duration::from_secs(60)).is_none(),
+            t.rate(LinkId(1), start + Duration::from_secs(60)).is_none(),
             "an idle link has no rate"
         );
     }

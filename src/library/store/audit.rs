@@ -43,7 +43,10 @@ pub fn list(
         None => String::new(),
         Some(ids) => format!(
             "WHERE au.account IN ({})",
-            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+            ids.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
         ),
     };
     let mut stmt = c.prepare(&format!(

@@ -5,12 +5,13 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
+use crate::library::ids::{BatchId, LinkId};
 use crate::library::model::{AccountId, AdminId, FileId, Source};
 
 /// A batch as `import history` shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct BatchSummary {
-    pub batch: i64,
+    pub batch: BatchId,
     pub account_id: AccountId,
     pub account: String,
     /// `dropbox` or `upload`.
@@ -30,16 +31,16 @@ pub fn open(
     tx: &Transaction<'_>,
     account: AccountId,
     source: Source,
-    link: Option<i64>,
+    link: Option<LinkId>,
     by: Option<AdminId>,
     at: i64,
-) -> rusqlite::Result<i64> {
+) -> rusqlite::Result<BatchId> {
     tx.prepare_cached(
         "INSERT INTO import_batches(account, source, link, started_by, started_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![account, source.as_str(), link, by, at])?;
-    Ok(tx.last_insert_rowid())
+    Ok(BatchId(tx.last_insert_rowid()))
 }
 
 const SUMMARY_SELECT: &str = "SELECT b.id, b.account, a.name, b.source, b.started_at, ad.email,
@@ -74,7 +75,10 @@ pub fn history(
         None => String::new(),
         Some(ids) => format!(
             "WHERE b.account IN ({})",
-            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+            ids.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
         ),
     };
     let mut stmt = c.prepare(&format!(
@@ -83,7 +87,7 @@ pub fn history(
     stmt.query_map([limit], summary_from_row)?.collect()
 }
 
-pub fn summary(c: &Connection, batch: i64) -> rusqlite::Result<Option<BatchSummary>> {
+pub fn summary(c: &Connection, batch: BatchId) -> rusqlite::Result<Option<BatchSummary>> {
     c.query_row(
         &format!("{SUMMARY_SELECT} WHERE b.id = ?1"),
         [batch],
@@ -93,7 +97,7 @@ pub fn summary(c: &Connection, batch: i64) -> rusqlite::Result<Option<BatchSumma
 }
 
 /// The batch's files outside the trash (`files_by_batch`).
-pub fn live_files(c: &Connection, batch: i64) -> rusqlite::Result<Vec<FileId>> {
+pub fn live_files(c: &Connection, batch: BatchId) -> rusqlite::Result<Vec<FileId>> {
     let mut stmt = c.prepare_cached(
         "SELECT id FROM files WHERE batch = ?1 AND trashed_at IS NULL ORDER BY id",
     )?;

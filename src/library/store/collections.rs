@@ -31,7 +31,7 @@ pub fn create_collection(
         "INSERT INTO collections(account, name, created_by, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![account, name, by, now],
     )?;
-    Ok(c.last_insert_rowid())
+    Ok(CollectionId(c.last_insert_rowid()))
 }
 
 pub fn collection_by_name(
@@ -55,7 +55,10 @@ pub fn list_collections(
         None => String::new(),
         Some(ids) => format!(
             "WHERE c.account IN ({})",
-            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+            ids.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
         ),
     };
     let mut stmt = c.prepare(&format!(

@@ -3,6 +3,7 @@
 //! the pending ones at its next tick (about a second) and records how each ended; a command a
 //! dead engine took goes back to pending.
 
+use crate::library::ids::LinkId;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
@@ -50,7 +51,7 @@ pub struct Command {
     pub at_ms: i64,
     pub actor: String,
     pub kind: CommandKind,
-    pub link: Option<i64>,
+    pub link: Option<LinkId>,
     /// `pending`, `taken`, `done` or `failed`.
     pub state: String,
     pub outcome: Option<String>,
@@ -64,7 +65,7 @@ pub fn submit(
     c: &Connection,
     actor: &str,
     kind: CommandKind,
-    link: Option<i64>,
+    link: Option<LinkId>,
     now_ms: i64,
 ) -> rusqlite::Result<i64> {
     c.execute(

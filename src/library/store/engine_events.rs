@@ -3,6 +3,7 @@
 //! appends what changes no state (progress, a rate limit, a link problem, a pass that ended).
 //! Consoles tail it by sequence number; it keeps the newest 200,000 rows.
 
+use crate::library::ids::{AccountId, FileId, ItemId, LinkId};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::library::store::cached::CachedStatements;
@@ -15,16 +16,16 @@ pub struct EventRow {
     /// `item:<journal state>`, `link:<link state>`, `report:written`, `report:removed`, or an
     /// engine's own kind (`progress`, `rate_limited`, `link_error`, `pass_finished`, …).
     pub kind: String,
-    pub link: Option<i64>,
-    pub account_id: Option<i64>,
+    pub link: Option<LinkId>,
+    pub account_id: Option<AccountId>,
     pub account: Option<String>,
     /// The journal item (for `item:*` and `progress`) or the report (for `report:*`).
-    pub item: Option<i64>,
+    pub item: Option<ItemId>,
     pub path: Option<String>,
     pub size: Option<u64>,
     pub error_kind: Option<String>,
     pub next_attempt_at: Option<i64>,
-    pub file: Option<i64>,
+    pub file: Option<FileId>,
     /// Error detail, link state detail, report path, or an engine's JSON.
     pub detail: Option<String>,
 }
@@ -37,8 +38,8 @@ pub fn append(
     c: &Connection,
     at_ms: i64,
     kind: &str,
-    link: Option<i64>,
-    item: Option<i64>,
+    link: Option<LinkId>,
+    item: Option<ItemId>,
     detail: Option<&str>,
 ) -> rusqlite::Result<i64> {
     c.execute_cached(
@@ -120,12 +121,12 @@ pub struct DayTotals {
 }
 
 /// Today's (UTC) totals over the given links (`None`: all).
-pub fn today(c: &Connection, links: Option<&[i64]>, now: i64) -> rusqlite::Result<DayTotals> {
+pub fn today(c: &Connection, links: Option<&[LinkId]>, now: i64) -> rusqlite::Result<DayTotals> {
     let mut stmt =
         c.prepare_cached("SELECT link, state, files, bytes FROM import_days WHERE day = ?1")?;
     let rows = stmt.query_map([now.div_euclid(86_400)], |r| {
         Ok((
-            r.get::<_, i64>(0)?,
+            r.get::<_, LinkId>(0)?,
             r.get::<_, String>(1)?,
             r.get::<_, i64>(2)?.max(0) as u64,
             r.get::<_, i64>(3)?.max(0) as u64,
@@ -193,7 +194,7 @@ mod tests {
         assert_eq!(rows[0].path.as_deref(), Some("/acme/a.jpg"));
         assert_eq!(rows[3].detail.as_deref(), Some("by bob"));
         // Progress that lands after the download ended is stale: not read back.
-        append(c, 0, PROGRESS, None, Some(5), Some("{}")).unwrap();
+        append(c, 0, PROGRESS, None, Some(ItemId(5)), Some("{}")).unwrap();
         assert_eq!(since(c, rows[3].seq, 10).unwrap(), []);
         // Appended for the item alone while it downloads: read back as its link's and account's.
         c.execute(
@@ -202,17 +203,20 @@ mod tests {
         )
         .unwrap();
         let admitted = last_seq(c).unwrap();
-        append(c, 0, PROGRESS, None, Some(5), Some("{}")).unwrap();
+        append(c, 0, PROGRESS, None, Some(ItemId(5)), Some("{}")).unwrap();
         let progress = since(c, admitted, 10).unwrap();
         assert_eq!(progress.len(), 1);
-        assert_eq!(progress[0].link, Some(7));
+        assert_eq!(progress[0].link, Some(LinkId(7)));
         assert_eq!(progress[0].account.as_deref(), Some("acme"));
         assert!(rows.windows(2).all(|w| w[0].seq < w[1].seq));
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let totals = today(c, None, now).unwrap();
         assert_eq!((totals.discovered, totals.imported), (1, 1));
         assert_eq!(totals.imported_bytes, 100);
-        assert_eq!(today(c, Some(&[8]), now).unwrap(), DayTotals::default());
+        assert_eq!(
+            today(c, Some(&[LinkId(8)]), now).unwrap(),
+            DayTotals::default()
+        );
         assert_eq!(today(c, None, now + 86_400).unwrap(), DayTotals::default());
     }
 

@@ -2,6 +2,7 @@
 //! processes (migration V9): consoles and `smartimage status` read it to say whose engine runs,
 //! what is in flight and how fast, and see a stale heartbeat when an engine dies or hangs.
 
+use crate::library::ids::{ItemId, LinkId};
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 
@@ -14,7 +15,7 @@ pub const STALE_AFTER_MS: i64 = 5_000;
 /// A file in flight, as the status row lists it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InFlight {
-    pub item: i64,
+    pub item: ItemId,
     pub bytes: u64,
     pub total: u64,
 }
@@ -27,7 +28,7 @@ pub struct Published {
     /// `running`, `standby` (waiting for the library), `stopping`.
     pub state: String,
     /// The links it holds (on one machine: every live link).
-    pub links: Vec<i64>,
+    pub links: Vec<LinkId>,
     pub in_flight: Vec<InFlight>,
     /// Bytes per second downloaded, over the last few seconds.
     pub rate_bps: u64,
@@ -150,9 +151,9 @@ mod tests {
         let status = Published {
             mode: "serve".into(),
             state: "running".into(),
-            links: vec![3, 4],
+            links: vec![LinkId(3), LinkId(4)],
             in_flight: vec![InFlight {
-                item: 9,
+                item: ItemId(9),
                 bytes: 10,
                 total: 20,
             }],

@@ -16,7 +16,7 @@ use rusqlite::{Connection, Row};
 use super::files::{FILE_SELECT, FileQuery, SortKey, Term, TrashFilter, file_from_row};
 use super::name_index::NameHits;
 use super::name_match;
-use crate::library::model::{FileId, FileRecord};
+use crate::library::model::{CollectionId, FileId, FileRecord};
 
 /// Index rows an ordered scan reads before it asks whether a driver would be cheaper.
 pub const SCAN_CHUNK: u32 = 4096;
@@ -161,7 +161,7 @@ pub fn page_with(
 /// The candidates a driver reads instead of the sort index.
 enum Driver {
     Trigrams(String),
-    Collection(i64),
+    Collection(CollectionId),
     /// The name index's hits, and every file added since it was read.
     Hits(std::sync::Arc<NameHits>),
     /// The files in the trash (`files_trashed`).
@@ -413,7 +413,7 @@ fn hits_source(hits: &NameHits, values: &mut Vec<Box<dyn ToSql>>) -> String {
         "[{}]",
         hits.ids
             .iter()
-            .map(i64::to_string)
+            .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(",")
     );
@@ -441,7 +441,11 @@ fn records(c: &Connection, ids: &[FileId]) -> rusqlite::Result<Vec<FileRecord>> 
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let list = ids
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
     let mut stmt = c.prepare(&format!("{} WHERE f.id IN ({list})", *FILE_SELECT))?;
     let mut found: std::collections::HashMap<FileId, FileRecord> = stmt
         .query_map([], file_from_row)?

@@ -1,6 +1,7 @@
 //! File rows: insert (with the Dropbox origin) and filtered, sorted listings.
 
 use super::cached::CachedStatements;
+use crate::library::ids::LinkId;
 use rusqlite::types::ToSql;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -118,7 +119,7 @@ impl FileQuery {
                     many => format!(
                         "f.account IN ({})",
                         many.iter()
-                            .map(i64::to_string)
+                            .map(ToString::to_string)
                             .collect::<Vec<_>>()
                             .join(",")
                     ),
@@ -159,7 +160,7 @@ impl FileQuery {
                     "f.id NOT IN ({})",
                     self.exclude
                         .iter()
-                        .map(i64::to_string)
+                        .map(ToString::to_string)
                         .collect::<Vec<_>>()
                         .join(",")
                 ),
@@ -219,7 +220,7 @@ pub fn insert_file(
         origin.map(|o| o.content_hash.as_str()),
         f.batch,
     ])?;
-    let id = c.last_insert_rowid();
+    let id = FileId(c.last_insert_rowid());
     // What insert triggers used to do (migration V4 says why they are gone): the running
     // totals admission reads, and the row's place in the list for the trigram index.
     c.execute_cached(
@@ -325,7 +326,7 @@ pub fn is_referenced(c: &Connection, sha256: &str) -> rusqlite::Result<bool> {
 /// The row of an imported Dropbox revision, if it is in the library.
 pub fn file_by_dropbox_revision(
     c: &Connection,
-    link: i64,
+    link: LinkId,
     dropbox_id: &str,
     rev: &str,
 ) -> rusqlite::Result<Option<FileId>> {

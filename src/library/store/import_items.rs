@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::links::LinkId;
 use crate::library::model::{AccountId, FileId};
 
-pub type ItemId = i64;
+pub use crate::library::ids::ItemId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -176,7 +176,7 @@ pub fn record_sighting(
                    AND state IN ('discovered', 'failed', 'retrying', 'queued_for_retry')",
                 params![s.link, s.dropbox_id, s.rev, now],
             )?;
-            Ok(Some(c.last_insert_rowid()))
+            Ok(Some(ItemId(c.last_insert_rowid())))
         }
         Some(item) => match item.state {
             ItemState::Discovered | ItemState::Downloading => Ok(Some(item.id)),
@@ -409,13 +409,16 @@ pub fn retry(
 ) -> rusqlite::Result<usize> {
     let link_list = links
         .iter()
-        .map(i64::to_string)
+        .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(",");
     let id_filter = match ids {
         Some(ids) => format!(
             "AND id IN ({})",
-            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+            ids.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
         ),
         None => String::new(),
     };
@@ -446,7 +449,10 @@ pub fn failures(
     let filter = match accounts {
         Some(ids) => format!(
             "AND l.account IN ({})",
-            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+            ids.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
         ),
         None => String::new(),
     };

@@ -2,6 +2,7 @@
 //! `library::adopt`): integrity, every file's blob, what a dead process left. Slow by nature
 //! (they visit every row); never on an import's path.
 
+use crate::library::ids::AccountId;
 use rusqlite::{Connection, Row};
 
 use super::blob_table;
@@ -112,7 +113,7 @@ pub fn pinned_blobs(c: &Connection) -> rusqlite::Result<Vec<String>> {
 }
 
 /// The names of an account's collections.
-pub fn collection_names(c: &Connection, account: i64) -> rusqlite::Result<Vec<String>> {
+pub fn collection_names(c: &Connection, account: AccountId) -> rusqlite::Result<Vec<String>> {
     let mut stmt = c.prepare("SELECT name FROM collections WHERE account = ?1")?;
     stmt.query_map([account], |r| r.get(0))?.collect()
 }

@@ -6,8 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::library::model::{AccountId, AdminId};
 
-pub type ConnectionId = i64;
-pub type LinkId = i64;
+pub use crate::library::ids::{ConnectionId, LinkId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -136,7 +135,7 @@ pub fn insert_link(
          VALUES (?1, ?2, ?3, ?4, 'active', ?5)",
         params![account, connection, folder_path, by, now],
     )?;
-    Ok(c.last_insert_rowid())
+    Ok(LinkId(c.last_insert_rowid()))
 }
 
 const LINK_SELECT: &str = "SELECT l.id, l.account, a.name, l.connection, dc.backend, dc.dropbox_account_id,

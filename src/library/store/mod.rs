@@ -15,6 +15,7 @@ pub mod file_metadata;
 pub mod file_pages;
 pub mod files;
 pub mod identity;
+pub mod ids;
 pub mod import_items;
 pub mod inspection;
 pub mod links;

@@ -165,7 +165,7 @@ impl NameIndex {
 
     /// List `id` under every piece of `name`. `folded` is scratch space.
     fn push(&mut self, id: FileId, name: &str, folded: &mut Vec<u8>) -> bool {
-        let Ok(id) = u32::try_from(id) else {
+        let Ok(id) = u32::try_from(id.get()) else {
             return false;
         };
         folded.clear();
@@ -247,7 +247,7 @@ impl NameIndex {
                 }
             }
         }
-        let mut ids: Vec<FileId> = rarest?.iter().map(|&id| FileId::from(id)).collect();
+        let mut ids: Vec<FileId> = rarest?.iter().map(|&id| FileId(i64::from(id))).collect();
         ids.sort_unstable();
         Some(NameHits {
             ids,
@@ -267,7 +267,7 @@ impl NameIndex {
         let mut ids: Vec<FileId> = match self.pieces.get(&key) {
             None => vec![],
             Some(None) => return None,
-            Some(Some(ids)) => ids.iter().map(|&id| FileId::from(id)).collect(),
+            Some(Some(ids)) => ids.iter().map(|&id| FileId(i64::from(id))).collect(),
         };
         ids.sort_unstable();
         Some(NameHits {
@@ -280,6 +280,7 @@ impl NameIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::library::ids::AccountId;
     use crate::library::model::{NewFile, Source};
     use crate::library::store::{Store, files, people};
 
@@ -295,7 +296,11 @@ mod tests {
         (dir, store, ids)
     }
 
-    fn insert(c: &rusqlite::Transaction<'_>, account: i64, name: &str) -> rusqlite::Result<FileId> {
+    fn insert(
+        c: &rusqlite::Transaction<'_>,
+        account: AccountId,
+        name: &str,
+    ) -> rusqlite::Result<FileId> {
         files::insert_file(
             c,
             &NewFile {
@@ -411,7 +416,9 @@ mod tests {
     fn new_rows_are_above_the_high_water_mark_until_appended() {
         let (_dir, mut store, ids) = library(&["one.png", "two.png"]);
         let mut index = NameIndex::build(store.connection()).unwrap().unwrap();
-        let added = store.transaction(|tx| insert(tx, 1, "hxnew.png")).unwrap();
+        let added = store
+            .transaction(|tx| insert(tx, AccountId(1), "hxnew.png"))
+            .unwrap();
         let hits = index.hits("hx").unwrap();
         assert_eq!((hits.ids, hits.above), (vec![], ids[1]));
         assert!(added > hits.above, "a new row has the largest id");
@@ -452,26 +459,26 @@ mod tests {
         let (_dir, store, _) = library(&[]);
         let index = NameIndex::build(store.connection()).unwrap().unwrap();
         assert!(index.is_empty());
-        assert_eq!(index.high_water(), 0);
+        assert_eq!(index.high_water(), FileId(0));
         assert_eq!(index.hits("a").unwrap().ids, Vec::<FileId>::new());
     }
 
     #[test]
     fn gives_up_rather_than_grow_past_its_budget() {
-        let mut index = NameIndex::empty(0);
+        let mut index = NameIndex::empty(FileId(0));
         // Every pair of a few thousand letters, as CJK names would have them.
         let letters: Vec<char> = ('\u{4e00}'..'\u{5a00}').collect();
         let rows: Vec<(FileId, String)> = letters
             .chunks(2)
             .enumerate()
-            .map(|(i, pair)| (i as FileId + 1, pair.iter().collect()))
+            .map(|(i, pair)| (FileId(i as i64 + 1), pair.iter().collect()))
             .collect();
         assert!(index.append(&rows[..10]));
         let many: Vec<(FileId, String)> = (0..400_000)
             .map(|i: usize| {
                 let a = letters[i % letters.len()];
                 let b = letters[(i / letters.len()) % letters.len()];
-                (i as FileId + 100, format!("{a}{b}"))
+                (FileId(i as i64 + 100), format!("{a}{b}"))
             })
             .collect();
         assert!(!index.append(&many), "past the budget");

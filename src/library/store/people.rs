@@ -25,7 +25,7 @@ pub fn insert_account(
         "INSERT INTO accounts(name, plan, created_at) VALUES (?1, ?2, ?3)",
         params![name, plan, now],
     )?;
-    let id = c.last_insert_rowid();
+    let id = AccountId(c.last_insert_rowid());
     c.execute(
         "INSERT INTO storage_usage(account, bytes) VALUES (?1, 0)",
         [id],
@@ -90,7 +90,7 @@ pub fn insert_admin(c: &Connection, admin: &NewAdmin<'_>, now: i64) -> rusqlite:
         "INSERT INTO admins(email, name, os_user, is_operator, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![admin.email, admin.name, admin.os_user, admin.is_operator, now],
     )?;
-    Ok(c.last_insert_rowid())
+    Ok(AdminId(c.last_insert_rowid()))
 }
 
 pub fn admin_by_email(c: &Connection, email: &str) -> rusqlite::Result<Option<Admin>> {

@@ -8,7 +8,7 @@ use rusqlite::{Connection, Transaction, params};
 
 use crate::library::liveness::{self, ProcessIdentity};
 
-pub type ProcessId = i64;
+pub use crate::library::ids::ProcessId;
 
 /// A process on another host whose heartbeat is older than this is dead.
 pub const HEARTBEAT_TTL_SECS: i64 = 120;
@@ -25,7 +25,7 @@ pub fn register(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
         params![me.host, me.boot_id, me.pid, me.started as i64, role, os_user, now],
     )?;
-    Ok(tx.last_insert_rowid())
+    Ok(ProcessId(tx.last_insert_rowid()))
 }
 
 /// A process that ends normally takes its row (and any reservation it still holds) away.

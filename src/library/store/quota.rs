@@ -10,7 +10,7 @@ use crate::library::formats::Detection;
 use crate::library::model::AccountId;
 use crate::library::policy::{self, Admission, AdmitError, ErrorKind, Plan, Usage};
 
-pub type ReservationId = i64;
+pub use crate::library::ids::ReservationId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Reservation {
@@ -111,7 +111,7 @@ pub fn reserve(
         ],
     )?;
     Ok(Reservation {
-        id: c.last_insert_rowid(),
+        id: ReservationId(c.last_insert_rowid()),
         account,
         admission,
     })

@@ -1,3 +1,4 @@
+use crate::library::ids::{AccountId, FileId, LinkId};
 use std::sync::{Arc, Barrier};
 
 use time::macros::datetime;
@@ -30,13 +31,13 @@ fn detection(kind: FileKind) -> Detection {
     }
 }
 
-fn account(store: &mut Store, name: &str) -> i64 {
+fn account(store: &mut Store, name: &str) -> AccountId {
     store
         .transaction(|tx| people::insert_account(tx, name, "tiny", 0))
         .unwrap()
 }
 
-fn new_file(account: i64, size: u64, imported_at: i64) -> NewFile {
+fn new_file(account: AccountId, size: u64, imported_at: i64) -> NewFile {
     NewFile {
         batch: None,
         account,
@@ -218,7 +219,7 @@ fn reservations_count_until_released() {
 /// every way a reservation comes and goes.
 #[test]
 fn reserved_totals_follow_every_way_a_reservation_goes() {
-    fn check(store: &Store, acct: i64, now: time::OffsetDateTime) {
+    fn check(store: &Store, acct: AccountId, now: time::OffsetDateTime) {
         let month = quota::video_month_key(now);
         let (storage, video): (i64, i64) = store
             .connection()
@@ -243,7 +244,7 @@ fn reserved_totals_follow_every_way_a_reservation_goes() {
     let plan = tiny_plan();
     let november = datetime!(2026-11-30 23:00 UTC);
     let december = datetime!(2026-12-01 01:00 UTC);
-    let reserve = |store: &mut Store, who: i64, kind: FileKind, size: u64, now, purpose| {
+    let reserve = |store: &mut Store, who: AccountId, kind: FileKind, size: u64, now, purpose| {
         store
             .reserve(who, &plan, "f", size, &detection(kind), now, purpose, None)
             .unwrap()
@@ -353,7 +354,7 @@ fn a_replayed_dropbox_revision_cannot_create_a_second_row() {
     let mut f = new_file(acct, 10, 0);
     f.source = Source::Dropbox;
     f.dropbox = Some(DropboxOrigin {
-        link: 1,
+        link: LinkId(1),
         path: "/acme/a.jpg".into(),
         id: "id:abc".into(),
         rev: "015f1a2b3c".into(),
@@ -464,7 +465,7 @@ fn abandoned_reservations_are_released_by_age_and_fresh_ones_kept() {
 }
 
 /// Ids the trigram index answers for a substring (through FTS5 alone, not the files table).
-fn trigram_hits(store: &Store, needle: &str) -> Vec<i64> {
+fn trigram_hits(store: &Store, needle: &str) -> Vec<FileId> {
     let mut stmt = store
         .connection()
         .prepare("SELECT rowid FROM file_names(?1) ORDER BY rowid")
@@ -546,7 +547,7 @@ fn a_duplicate_is_the_same_bytes_in_the_same_account_found_through_the_hash_inde
     let (acme, other) = (account(&mut store, "Acme"), account(&mut store, "Other"));
     let same = "5".repeat(64);
     let (first, second) = store
-        .transaction(|tx| -> rusqlite::Result<(i64, i64)> {
+        .transaction(|tx| -> rusqlite::Result<(FileId, FileId)> {
             let mut file = new_file(acme, 300, 0);
             file.sha256 = same.clone();
             let first = files::insert_file(tx, &file, None)?;

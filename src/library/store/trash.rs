@@ -17,8 +17,11 @@ pub struct Moved {
     pub bytes: u64,
 }
 
-fn id_list(ids: &[FileId]) -> String {
-    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+fn id_list<T: ToString>(ids: &[T]) -> String {
+    ids.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// `(account, files, bytes)` of the given rows, grouped by account (for confirmations and the

@@ -2,13 +2,14 @@
 //! helpers; what they do to the console is `App`'s (`app/files.rs`), which routes to
 //! [`AllFiles`]. Pure.
 
+use crate::library::ids::FileId;
 use std::collections::BTreeSet;
 
 use super::{AllFiles, Marked};
 
 pub use crate::tui::keymap::FilesAction;
 
-pub(crate) fn toggle(marked: &mut Marked, id: i64) {
+pub(crate) fn toggle(marked: &mut Marked, id: FileId) {
     match marked {
         Marked::Nothing => *marked = Marked::Ids(BTreeSet::from([id])),
         Marked::Ids(ids) => {
@@ -24,7 +25,7 @@ pub(crate) fn toggle(marked: &mut Marked, id: i64) {
     }
 }
 
-pub(crate) fn mark_all(marked: &mut Marked, ids: &[i64]) {
+pub(crate) fn mark_all(marked: &mut Marked, ids: &[FileId]) {
     match marked {
         Marked::Nothing => *marked = Marked::Ids(ids.iter().copied().collect()),
         Marked::Ids(set) => set.extend(ids),

@@ -19,7 +19,7 @@ use tui_input::Input;
 
 use crate::library::browse::FileOrder;
 use crate::library::collection_edit::CollectionEdit;
-use crate::library::model::{Collection, FileId, FileRecord, Source};
+use crate::library::model::{Collection, CollectionId, FileId, FileRecord, Source};
 use crate::library::organise::{BatchAddOutcome, FileFilter, FileSelection};
 use crate::library::store::SortKey;
 use crate::library::store::file_pages::Cursor;
@@ -78,7 +78,7 @@ pub enum FilesRequest {
     },
     SaveEdit {
         file: FileId,
-        keep: Vec<i64>,
+        keep: Vec<CollectionId>,
         create: Vec<String>,
     },
     BatchAdd {

@@ -151,14 +151,14 @@ mod tests {
 
     #[test]
     fn short_substrings_and_fuzzy_names_use_the_index() {
-        let slot: NameSlot = RwLock::new(Some(NameIndex::empty(7)));
+        let slot: NameSlot = RwLock::new(Some(NameIndex::empty(FileId(7))));
         let filter = |text: &str, fuzzy: bool| FileFilter {
             name_contains: Some(text.into()),
             name_fuzzy: fuzzy,
             ..FileFilter::default()
         };
         let hits = hits_for(Some(&slot), &filter("hX", false)).expect("served");
-        assert_eq!((hits.ids.len(), hits.above), (0, 7));
+        assert_eq!((hits.ids.len(), hits.above), (0, FileId(7)));
         assert!(hits_for(Some(&slot), &filter("Ж", false)).is_some());
         assert!(
             hits_for(Some(&slot), &filter("hxq", false)).is_none(),

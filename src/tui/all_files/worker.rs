@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::InterruptHandle;
 
 use crate::library::browse::FileOrder;
+use crate::library::ids::FileId;
 use crate::library::organise::FileFilter;
 use crate::library::permissions::Actor;
 use crate::library::policy::PlanCatalog;
@@ -506,7 +507,7 @@ struct List<'a> {
 }
 
 impl List<'_> {
-    fn walk_to(&self, from: Cursor, to: &Cursor) -> Result<Vec<i64>, String> {
+    fn walk_to(&self, from: Cursor, to: &Cursor) -> Result<Vec<FileId>, String> {
         let (library, actor, filter, order) = (self.library, self.actor, self.filter, self.order);
         let mut ids = Vec::new();
         let mut start = PageStart::At(from);

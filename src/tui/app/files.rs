@@ -3,6 +3,7 @@
 //! outcomes. Pure — every read or write goes out as an [`Effect::Files`]. `AllFiles` (in
 //! `all_files/`) is the pane's state; this is `App` routing to it.
 
+use crate::library::ids::FileId;
 use std::collections::BTreeSet;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
@@ -259,7 +260,7 @@ impl App {
         let b = f.cursor;
         if let Some(a) = a {
             // Both ends are in the window: no read needed.
-            let ids: Vec<i64> = f.rows[a.min(b)..=a.max(b)].iter().map(|r| r.id).collect();
+            let ids: Vec<FileId> = f.rows[a.min(b)..=a.max(b)].iter().map(|r| r.id).collect();
             mark_all(&mut f.marked, &ids);
             return self.marked_recount();
         }

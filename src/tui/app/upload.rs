@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use crate::import::events::EngineEvent;
 use crate::import::upload::UploadPreview;
+use crate::library::ids::LinkId;
 use crate::library::permissions::Right;
 
 use crate::tui::app::{App, Effect, ErrorRow, QueueRow, QueueState};
@@ -73,7 +74,7 @@ impl App {
                 self.queue.push(QueueRow {
                     item: upload.upload,
                     // No Dropbox link: the queue groups uploads by account instead.
-                    link: 0,
+                    link: LinkId(0),
                     account: upload.account,
                     path: upload.path,
                     size: upload.size,

@@ -188,7 +188,7 @@ impl EditDialog {
         self.picker
             .collections
             .iter()
-            .filter(|c| c.id < 0 && self.checked.contains(&c.id))
+            .filter(|c| c.id.get() < 0 && self.checked.contains(&c.id))
             .map(|c| c.name.clone())
             .collect()
     }
@@ -215,7 +215,7 @@ impl EditDialog {
                 // An existing name is ticked, not created twice; a new one joins the list
                 // (ticked, with a negative id) so it can be seen, moved to and unticked.
                 let id = known.unwrap_or_else(|| {
-                    let id = -(self.picker.collections.len() as i64) - 1;
+                    let id = CollectionId(-(self.picker.collections.len() as i64) - 1);
                     self.picker.collections.push(Collection {
                         id,
                         account: self.data.file.account,
@@ -248,7 +248,12 @@ impl EditDialog {
     fn save(&mut self) -> CollectionsOutcome {
         self.saving = true;
         CollectionsOutcome::SaveEdit {
-            keep: self.checked.iter().copied().filter(|id| *id >= 0).collect(),
+            keep: self
+                .checked
+                .iter()
+                .copied()
+                .filter(|id| id.get() >= 0)
+                .collect(),
             create: self.new_names(),
         }
     }

@@ -9,6 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::collections::{BatchDialog, CollectionPicker, EditDialog};
 use super::draw::popup;
 use super::keys::{self, hint};
+use crate::library::ids::CollectionId;
 use crate::tui::text::{bytes, clean, fit, fit_middle, thousands, time_utc};
 use crate::tui::theme::Theme;
 
@@ -117,7 +118,7 @@ fn draw_picker(
     area: Rect,
     p: &CollectionPicker,
     extra: Vec<Line<'static>>,
-    checked: impl Fn(i64) -> bool,
+    checked: impl Fn(CollectionId) -> bool,
     theme: Theme,
 ) {
     let width = area.width as usize;
@@ -144,7 +145,7 @@ fn draw_picker(
             Span::styled(mark, style),
             Span::styled(fit(&c.name, name_width), style),
             Span::styled(
-                if c.id < 0 {
+                if c.id.get() < 0 {
                     " (new)".to_owned()
                 } else {
                     format!(" ({})", thousands(c.file_count))

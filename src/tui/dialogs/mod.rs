@@ -13,6 +13,7 @@ pub mod keys;
 pub mod send;
 pub mod upload;
 
+use crate::library::ids::FileId;
 use std::path::PathBuf;
 
 use crossterm::event::{Event, KeyCode, KeyEvent};
@@ -92,7 +93,7 @@ pub enum DialogOutcome {
     /// Save the pencil: the file is in these collections, and in these new ones. The dialog
     /// stays (saving) until the answer.
     SaveEdit {
-        file: i64,
+        file: FileId,
         keep: Vec<CollectionId>,
         create: Vec<String>,
     },

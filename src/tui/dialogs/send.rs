@@ -171,6 +171,7 @@ impl ShareDialog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::library::ids::FileId;
     use crossterm::event::KeyModifiers;
 
     fn key(code: KeyCode) -> KeyEvent {
@@ -188,7 +189,7 @@ mod tests {
 
     #[test]
     fn a_typed_subfolder_is_where_the_files_go_and_enter_sends_there() {
-        let mut d = dialog(OutgoingSelection::Ids(vec![1, 2]));
+        let mut d = dialog(OutgoingSelection::Ids(vec![FileId(1), FileId(2)]));
         assert_eq!(d.destination(), "/Acme (from Smartimage)");
         for c in "Picks/../x".chars() {
             assert_eq!(d.handle_key(key(KeyCode::Char(c))), SendOutcome::Stay);
@@ -199,7 +200,7 @@ mod tests {
             d.handle_key(key(KeyCode::Enter)),
             SendOutcome::Run(SendJob::Export(ExportRequest {
                 account: "Acme".into(),
-                selection: OutgoingSelection::Ids(vec![1, 2]),
+                selection: OutgoingSelection::Ids(vec![FileId(1), FileId(2)]),
                 subfolder: Some("Picks/../xq".into()),
             }))
         );
@@ -215,7 +216,7 @@ mod tests {
 
     #[test]
     fn esc_cancels_with_nothing_sent() {
-        let mut d = dialog(OutgoingSelection::Ids(vec![1]));
+        let mut d = dialog(OutgoingSelection::Ids(vec![FileId(1)]));
         assert_eq!(d.handle_key(key(KeyCode::Esc)), SendOutcome::Close);
     }
 

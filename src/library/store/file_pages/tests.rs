@@ -2,6 +2,8 @@
 //! page by page across the whole result, must give exactly the model's list — no row skipped,
 //! none repeated — whichever way (ordered scan, chunked scan, driver) the pages were read.
 
+use crate::library::ids::AdminId;
+use crate::library::ids::{AccountId, CollectionId, FileId};
 use std::cmp::Ordering;
 
 use proptest::prelude::*;
@@ -152,11 +154,11 @@ fn model_order(files: &[ModelFile], q: &ModelQuery) -> Vec<usize> {
 struct Built {
     _dir: tempfile::TempDir,
     store: Store,
-    accounts: Vec<i64>,
+    accounts: Vec<AccountId>,
     /// collections[account][n]
-    collections: Vec<Vec<i64>>,
+    collections: Vec<Vec<CollectionId>>,
     /// File id of model file `i`.
-    ids: Vec<i64>,
+    ids: Vec<FileId>,
 }
 
 fn build(files: &[ModelFile]) -> Built {
@@ -216,9 +218,9 @@ fn build_split(files: &[ModelFile], split: usize) -> (Built, NameIndex) {
 fn insert_model(
     tx: &rusqlite::Transaction<'_>,
     f: &ModelFile,
-    accounts: &[i64],
-    cols: &[Vec<i64>],
-) -> rusqlite::Result<i64> {
+    accounts: &[AccountId],
+    cols: &[Vec<CollectionId>],
+) -> rusqlite::Result<FileId> {
     let row = NewFile {
         batch: None,
         account: accounts[f.account],
@@ -236,7 +238,7 @@ fn insert_model(
     let id = files::insert_file(tx, &row, None)?;
     for &c in &f.collections {
         // The admin inserted first.
-        collections::add_files(tx, cols[f.account][c], &[id], 1, 0)?;
+        collections::add_files(tx, cols[f.account][c], &[id], AdminId(1), 0)?;
     }
     if f.trashed {
         crate::library::store::trash::trash(tx, &[id], None, 7)?;
@@ -266,7 +268,7 @@ fn store_query(b: &Built, q: &ModelQuery) -> FileQuery {
     }
 }
 
-fn read_forward(b: &Built, q: &FileQuery, page_size: u32, plan: Plan) -> Vec<i64> {
+fn read_forward(b: &Built, q: &FileQuery, page_size: u32, plan: Plan) -> Vec<FileId> {
     let c = b.store.connection();
     let mut out = vec![];
     let mut start = PageStart::First;
@@ -281,9 +283,9 @@ fn read_forward(b: &Built, q: &FileQuery, page_size: u32, plan: Plan) -> Vec<i64
     out
 }
 
-fn read_backward(b: &Built, q: &FileQuery, page_size: u32, plan: Plan) -> Vec<i64> {
+fn read_backward(b: &Built, q: &FileQuery, page_size: u32, plan: Plan) -> Vec<FileId> {
     let c = b.store.connection();
-    let mut out: Vec<i64> = vec![];
+    let mut out: Vec<FileId> = vec![];
     let mut start = PageStart::Last;
     loop {
         let rows = page_with(c, q, &start, page_size, plan).unwrap();
@@ -321,7 +323,7 @@ proptest! {
     ) {
         let b = build(&files);
         for mq in &queries {
-            let expected: Vec<i64> = model_order(&files, mq).iter().map(|&i| b.ids[i]).collect();
+            let expected: Vec<FileId> = model_order(&files, mq).iter().map(|&i| b.ids[i]).collect();
             let q = store_query(&b, mq);
             for plan in PLANS {
                 prop_assert_eq!(&read_forward(&b, &q, page_size, plan), &expected, "forward {:?} {:?}", mq, plan);
@@ -357,7 +359,7 @@ proptest! {
             b.ids.retain(|_| *k.next().unwrap());
         }
         for mq in &queries {
-            let expected: Vec<i64> = model_order(&files, mq).iter().map(|&i| b.ids[i]).collect();
+            let expected: Vec<FileId> = model_order(&files, mq).iter().map(|&i| b.ids[i]).collect();
             let mut q = store_query(&b, mq);
             q.name_hits = q.name_contains.as_deref()
                 .map(name_match::fold)
@@ -377,7 +379,7 @@ proptest! {
 }
 
 /// A page at a row starts with that row.
-fn check_at_middle(b: &Built, q: &FileQuery, expected: &[i64]) -> Result<(), TestCaseError> {
+fn check_at_middle(b: &Built, q: &FileQuery, expected: &[FileId]) -> Result<(), TestCaseError> {
     if let Some(&middle) = expected.get(expected.len() / 2) {
         let record = files::file_by_id(b.store.connection(), middle)
             .unwrap()
@@ -396,10 +398,14 @@ fn check_at_middle(b: &Built, q: &FileQuery, expected: &[i64]) -> Result<(), Tes
 
 fn every_combination() -> Vec<FileQuery> {
     let mut out = vec![];
-    for accounts in [None, Some(vec![1]), Some(vec![1, 2])] {
+    for accounts in [
+        None,
+        Some(vec![AccountId(1)]),
+        Some(vec![AccountId(1), AccountId(2)]),
+    ] {
         for source in [None, Some(Source::Dropbox)] {
             for kind in [None, Some("image".to_owned())] {
-                for collection in [None, Some(1)] {
+                for collection in [None, Some(CollectionId(1))] {
                     for name in [None, Some("hero".to_owned())] {
                         for sort in SortKey::ALL {
                             for descending in [false, true] {
@@ -432,11 +438,11 @@ fn every_filter_and_sort_reads_its_page_off_an_index_in_order() {
     let c = b.store.connection();
     let number = Cursor {
         key: rusqlite::types::Value::Integer(5),
-        id: 9,
+        id: FileId(9),
     };
     let text = Cursor {
         key: rusqlite::types::Value::Text("hero.png".into()),
-        id: 9,
+        id: FileId(9),
     };
     for q in every_combination() {
         let cursor = match q.sort {
@@ -625,7 +631,7 @@ fn name_index_hits_agree_with_the_sql_check_and_stale_rows_drop_out() {
         q.name_hits = Some(std::sync::Arc::new(
             index.hits(&name_match::fold(needle)).unwrap(),
         ));
-        let rows: Vec<i64> = page(c, &q, &PageStart::First, 100)
+        let rows: Vec<FileId> = page(c, &q, &PageStart::First, 100)
             .unwrap()
             .iter()
             .map(|f| f.id)
@@ -637,14 +643,14 @@ fn name_index_hits_agree_with_the_sql_check_and_stale_rows_drop_out() {
         "σ", "Σ", "ς", "i", "İ", "k", "K", "ß", "ss", "hx", "HX", "日", "本", "b", "qz",
     ] {
         let folded = name_match::fold(needle);
-        let mut expected: Vec<(Vec<u8>, i64)> = names
+        let mut expected: Vec<(Vec<u8>, FileId)> = names
             .iter()
             .zip(&b.ids)
             .filter(|(n, _)| name_match::matches(n, &folded, false))
             .map(|(n, id)| (nocase(n), *id))
             .collect();
         expected.sort();
-        let expected: Vec<i64> = expected.into_iter().map(|(_, id)| id).collect();
+        let expected: Vec<FileId> = expected.into_iter().map(|(_, id)| id).collect();
         assert_eq!(read(needle), expected, "{needle:?}");
     }
     c.execute(
@@ -654,6 +660,6 @@ fn name_index_hits_agree_with_the_sql_check_and_stale_rows_drop_out() {
     .unwrap();
     c.execute("DELETE FROM files WHERE name = 'HX-2.png'", [])
         .unwrap();
-    assert_eq!(read("hx"), Vec::<i64>::new());
-    assert_eq!(read("x"), Vec::<i64>::new());
+    assert_eq!(read("hx"), Vec::<FileId>::new());
+    assert_eq!(read("x"), Vec::<FileId>::new());
 }

@@ -1,6 +1,7 @@
 //! The trash in the store: what a trashed row still holds (quota, blob, collections), what a
 //! purge gives back, and the one definition of a duplicate.
 
+use crate::library::ids::{AccountId, CollectionId, FileId};
 use time::macros::datetime;
 
 use super::*;
@@ -9,7 +10,7 @@ use crate::library::store::blob_table::{self, BlobState};
 use crate::library::store::files::{self, TrashFilter};
 use crate::library::store::{Store, collections, people, quota};
 
-fn file(account: i64, sha: char, size: u64) -> NewFile {
+fn file(account: AccountId, sha: char, size: u64) -> NewFile {
     NewFile {
         account,
         name: format!("{sha}.jpg"),
@@ -29,8 +30,8 @@ fn file(account: i64, sha: char, size: u64) -> NewFile {
 struct Lib {
     _dir: tempfile::TempDir,
     store: Store,
-    acme: i64,
-    other: i64,
+    acme: AccountId,
+    other: AccountId,
 }
 
 fn lib() -> Lib {
@@ -63,7 +64,7 @@ fn add(l: &mut Lib, f: &NewFile) -> FileId {
         .unwrap()
 }
 
-fn storage(l: &Lib, account: i64) -> u64 {
+fn storage(l: &Lib, account: AccountId) -> u64 {
     quota::usage(
         l.store.connection(),
         account,
@@ -87,7 +88,7 @@ fn a_trashed_file_keeps_its_quota_blob_and_collections_until_purged() {
     let b = add(&mut l, &file(acme, 'b', 200));
     let col = l
         .store
-        .transaction(|tx| -> rusqlite::Result<i64> {
+        .transaction(|tx| -> rusqlite::Result<CollectionId> {
             let admin = people::NewAdmin {
                 email: "ann@example.com",
                 name: "Ann",
@@ -207,7 +208,7 @@ fn a_purge_keeps_a_blob_another_row_still_holds_and_clears_the_journal_reference
         Some(BlobState::Live),
         "the copy still holds it"
     );
-    let item_file: Option<i64> = l
+    let item_file: Option<FileId> = l
         .store
         .connection()
         .query_row("SELECT file FROM import_items", [], |r| r.get(0))
@@ -308,7 +309,9 @@ fn a_v11_library_gets_the_trash_columns_and_keeps_its_files() {
         tx.commit().unwrap();
     }
     let store = Store::open(&path).unwrap();
-    let old = files::file_by_id(store.connection(), 1).unwrap().unwrap();
+    let old = files::file_by_id(store.connection(), FileId(1))
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (old.trashed_at, old.duplicate_of, old.batch),
         (None, None, None)
