@@ -83,7 +83,7 @@ fn busy_console() -> App {
                 account: account.into(),
                 path: format!("/{account}/old/archive-{i:05}.zip"),
                 size: 12_345_678,
-                kind: "unsupported_format".into(),
+                kind: ErrorKind::UnsupportedFormat,
                 detail: "Smartimage does not accept ZIP archives (archive). Unpack it and drop the files inside, then retry.".into(),
                 at: 1_795_000_000 - i,
                 retrying: false,

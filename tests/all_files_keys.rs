@@ -155,7 +155,10 @@ fn d_t_and_the_title_show_the_filters_and_the_count() {
     let effects = app.handle_key(ch('d'));
     assert_eq!(window_filter(&effects).source, Some(Source::Dropbox));
     let effects = app.handle_key(ch('t'));
-    assert_eq!(window_filter(&effects).kind.as_deref(), Some("image"));
+    assert_eq!(
+        window_filter(&effects).kind,
+        Some(smartimage::library::formats::FileKind::Image)
+    );
     let count = deliver(&mut app, &effects, vec![file(1, "a.png")]);
     let seq = requests(&count)
         .iter()

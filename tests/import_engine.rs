@@ -488,7 +488,7 @@ async fn a_name_that_is_not_text_is_one_failure_and_the_file_stays_untouched() {
     };
     assert_eq!(failures.len(), 2, "{failures:?}");
     for failure in &failures {
-        assert_eq!(failure.kind, "invalid_name");
+        assert_eq!(failure.kind, ErrorKind::InvalidName);
         assert!(failure.detail.contains("\\xNN"), "{}", failure.detail);
         assert!(failure.reported, "in the TXT report");
     }

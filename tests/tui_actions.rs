@@ -13,7 +13,7 @@ use smartimage::import::events::EngineEvent;
 use smartimage::library::Library;
 use smartimage::library::ids::ItemId;
 use smartimage::library::model::AuditEntry;
-use smartimage::library::policy::PlanCatalog;
+use smartimage::library::policy::{ErrorKind, PlanCatalog};
 use smartimage::library::store::links::LinkState;
 use smartimage::tui::actions::{self, ApiLinkSessions, ConsoleAction, Secret};
 use smartimage::tui::app::{App, Effect, PaneId};
@@ -945,7 +945,7 @@ fn upload_from_the_keys_counts_the_files_stores_them_and_reports_each_as_a_row()
     let errors = app.error_rows();
     assert_eq!(errors.len(), 1);
     assert!(errors[0].upload && errors[0].path.ends_with("fake.jpg"));
-    assert_eq!(errors[0].kind, "unsupported_format");
+    assert_eq!(errors[0].kind, ErrorKind::UnsupportedFormat);
     // A refused upload is not sent back to an engine: it says to upload again.
     app.focus = PaneId::Errors;
     assert_eq!(app.handle_key(key('r')), vec![]);

@@ -36,7 +36,7 @@ fn error(item: i64, account: &str, at: i64) -> ErrorRow {
         account: account.into(),
         path: format!("{account}/file{item}.exe"),
         size: 300,
-        kind: "unsupported_format".into(),
+        kind: ErrorKind::UnsupportedFormat,
         detail: "not a supported format".into(),
         at,
         retrying: false,
@@ -603,7 +603,7 @@ fn a_server_error_shows_in_the_error_log_as_waiting_for_its_retry_not_as_failed(
         QueueState::Retrying("server_error".into())
     );
     let row = &app.errors.rows[0];
-    assert_eq!(row.kind, "server_error");
+    assert_eq!(row.kind, ErrorKind::ServerError);
     assert_eq!(
         row.state,
         smartimage::library::store::import_items::ItemState::Retrying
@@ -851,7 +851,7 @@ fn failure_entry(id: i64, path: &str) -> smartimage::library::import_log::Failur
         account: "Acme".into(),
         path: path.into(),
         size: 300,
-        kind: "unsupported_format".into(),
+        kind: ErrorKind::UnsupportedFormat,
         detail: "not a supported format".into(),
         format: None,
         attempts: 1,

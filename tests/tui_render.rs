@@ -18,7 +18,7 @@ use smartimage::import::events::EngineEvent;
 use smartimage::import::linking;
 use smartimage::library::Library;
 use smartimage::library::actions::AdminGrant;
-use smartimage::library::policy::{PlanCatalog, PlanOverride};
+use smartimage::library::policy::{ErrorKind, PlanCatalog, PlanOverride};
 use smartimage::tui::app::serve_now;
 use smartimage::tui::app::{App, Effect, EngineStatus, ErrorRow, PaneId};
 use smartimage::tui::theme::Theme;
@@ -359,7 +359,7 @@ fn hostile_names_are_shown_escaped_never_sent_to_the_terminal() {
         account: "Acme".into(),
         path: "/Acme/\u{1b}]52;c;cGF3bmVk\u{7}evil\u{202e}gnp.exe".into(),
         size: 10,
-        kind: "unsupported_format".into(),
+        kind: ErrorKind::UnsupportedFormat,
         detail: "\u{1b}[2J wiped".into(),
         at: FIXED_TIME,
         retrying: false,
@@ -833,7 +833,7 @@ fn a_refused_upload_s_detail_tells_the_truth_at_every_size() {
                 account: "Acme".into(),
                 path: "/srv/shoots/2026/autumn campaign/batch50/selects/img_0042.exe".into(),
                 size: 300,
-                kind: "unsupported_format".into(),
+                kind: ErrorKind::UnsupportedFormat,
                 detail: "not an image, video, audio or document format we keep".into(),
                 at: FIXED_TIME,
                 retrying: false,

@@ -645,7 +645,7 @@ pub fn errors(
             account: &f.account,
             path: &f.path,
             size: f.size,
-            kind: &f.kind,
+            kind: f.kind.as_str(),
             format: f.format.as_deref(),
             detail: &f.detail,
             attempts: f.attempts,

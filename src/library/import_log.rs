@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::library::actions::{Library, event, now};
 use crate::library::error::{LibraryError, Result};
 use crate::library::permissions::{Actor, Right};
+use crate::library::policy::ErrorKind;
 use crate::library::store::audit;
 use crate::library::store::engine_commands::{self, CommandKind};
 use crate::library::store::import_items::{self as journal, ImportItem, ItemState};
@@ -21,7 +22,7 @@ pub struct FailureEntry {
     pub account: String,
     pub path: String,
     pub size: u64,
-    pub kind: String,
+    pub kind: ErrorKind,
     pub detail: String,
     pub format: Option<String>,
     pub attempts: u32,
@@ -42,7 +43,11 @@ impl FailureEntry {
             account,
             path: item.path,
             size: item.size,
-            kind: item.error_kind.unwrap_or_else(|| "unknown".into()),
+            kind: item
+                .error_kind
+                .as_deref()
+                .and_then(ErrorKind::parse)
+                .unwrap_or(ErrorKind::Unknown),
             detail: item.error_detail.unwrap_or_default(),
             format: item.format,
             attempts: item.attempts,

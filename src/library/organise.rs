@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::library::actions::{Library, event, now};
 use crate::library::error::{LibraryError, Result};
+use crate::library::formats::FileKind;
 use crate::library::model::{Account, AccountId, Collection, FileId, FileRecord, Source};
 use crate::library::names::validate_name;
 use crate::library::permissions::{Actor, Right};
@@ -18,7 +19,7 @@ pub struct FileFilter {
     pub account: Option<String>,
     pub source: Option<Source>,
     pub collection: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<FileKind>,
     pub name_contains: Option<String>,
     /// Match `name_contains` fuzzily (its characters in order) instead of as a substring.
     pub name_fuzzy: bool,
@@ -68,7 +69,7 @@ impl Library {
         let mut query = FileQuery {
             accounts: actor.visible_accounts(),
             source: filter.source,
-            kind: filter.kind.clone(),
+            kind: filter.kind,
             name_contains: filter.name_contains.clone(),
             name_fuzzy: filter.name_fuzzy,
             ..FileQuery::default()

@@ -109,8 +109,8 @@ pub(crate) fn describe(filter: &FileFilter) -> String {
             format!("{name:?}")
         });
     }
-    if let Some(kind) = &filter.kind {
-        parts.push(format!("kind {kind}"));
+    if let Some(kind) = filter.kind {
+        parts.push(format!("kind {}", kind.as_str()));
     }
     if filter.source.is_some() {
         parts.push("Dropbox uploads".into());
@@ -173,12 +173,13 @@ pub(crate) fn sent_dialog(summary: &ExportSummary, shareable: bool) -> SentDialo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::library::formats::FileKind;
 
     #[test]
     fn a_filter_reads_as_a_person_says_it() {
         let filter = FileFilter {
             name_contains: Some("hero".into()),
-            kind: Some("image".into()),
+            kind: Some(FileKind::Image),
             collection: Some("Summer".into()),
             ..FileFilter::default()
         };

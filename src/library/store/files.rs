@@ -6,6 +6,7 @@ use rusqlite::types::ToSql;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::name_match;
+use crate::library::formats::FileKind;
 use crate::library::model::{AccountId, CollectionId, FileId, FileRecord, NewFile, Source};
 
 /// Separates collection names inside one SQL `group_concat` (a character no name may hold).
@@ -62,7 +63,7 @@ pub struct FileQuery {
     pub accounts: Option<Vec<AccountId>>,
     pub source: Option<Source>,
     pub collection: Option<CollectionId>,
-    pub kind: Option<String>,
+    pub kind: Option<FileKind>,
     /// Case-insensitive (Unicode) name filter: a substring, or a subsequence with `name_fuzzy`.
     pub name_contains: Option<String>,
     pub name_fuzzy: bool,
@@ -137,8 +138,8 @@ impl FileQuery {
                 values.len()
             )));
         }
-        if let Some(kind) = &self.kind {
-            values.push(Box::new(kind.clone()));
+        if let Some(kind) = self.kind {
+            values.push(Box::new(kind.as_str()));
             terms.push((Term::Kind, format!("f.kind = ?{}", values.len())));
         }
         if let Some(text) = self.name_contains.as_deref().filter(|t| !t.is_empty()) {

@@ -19,6 +19,7 @@ use tui_input::Input;
 
 use crate::library::browse::FileOrder;
 use crate::library::collection_edit::CollectionEdit;
+use crate::library::formats::FileKind;
 use crate::library::model::{Collection, CollectionId, FileId, FileRecord, Source};
 use crate::library::organise::{BatchAddOutcome, FileFilter, FileSelection};
 use crate::library::store::SortKey;
@@ -31,7 +32,7 @@ pub const SCREENS_AROUND: usize = 2;
 /// Visible rows assumed before the first frame tells the real number.
 pub const DEFAULT_VIEWPORT: usize = 20;
 /// The kinds `t` cycles through (as the format table names them).
-pub const KINDS: [&str; 5] = ["image", "video", "audio", "document", "design"];
+pub const KINDS: [FileKind; 5] = FileKind::ALL;
 
 /// Where a window read is anchored.
 #[derive(Clone, Debug, PartialEq)]
@@ -188,7 +189,7 @@ pub struct AllFiles {
     /// Keys go to the name field.
     pub typing: bool,
     pub dropbox_only: bool,
-    pub kind: Option<&'static str>,
+    pub kind: Option<FileKind>,
     pub collection: Option<String>,
     /// The name matched nothing as a substring; the rows are fuzzy matches.
     pub fuzzy: bool,
@@ -281,7 +282,7 @@ impl AllFiles {
             account: self.scope.clone(),
             source: self.dropbox_only.then_some(Source::Dropbox),
             collection: self.collection.clone(),
-            kind: self.kind.map(str::to_owned),
+            kind: self.kind,
             name_contains: (!name.is_empty()).then(|| name.to_owned()),
             name_fuzzy: false,
         }

@@ -105,7 +105,7 @@ impl App {
                     account: upload.account,
                     path: upload.path,
                     size: upload.size,
-                    kind: kind.as_str().into(),
+                    kind,
                     detail,
                     at: time::OffsetDateTime::now_utc().unix_timestamp(),
                     retrying: false,

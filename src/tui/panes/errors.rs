@@ -59,10 +59,7 @@ pub fn draw(frame: &mut Frame, area: Rect, log: &ErrorLog, cx: &Context) {
             ]),
             Line::from(vec![
                 Span::styled("Kind     ", theme.key()),
-                Span::styled(
-                    ErrorKind::parse(&e.kind).map_or_else(|| e.kind.clone(), |k| k.title().into()),
-                    theme.error(),
-                ),
+                Span::styled(e.kind.title(), theme.error()),
             ]),
             Line::from(vec![
                 Span::styled("Report   ", theme.key()),
@@ -74,7 +71,7 @@ pub fn draw(frame: &mut Frame, area: Rect, log: &ErrorLog, cx: &Context) {
                     (None, ItemState::Failed) => {
                         "not written yet (after the pass, in the account's Dropbox folder)".into()
                     }
-                    (None, _) if e.kind == ErrorKind::ServerError.as_str() => {
+                    (None, _) if e.kind == ErrorKind::ServerError => {
                         "none: a server error is ours, never told to the customer".into()
                     }
                     (None, _) => "none yet: the customer is told only if it keeps failing".into(),
@@ -141,7 +138,7 @@ pub fn draw(frame: &mut Frame, area: Rect, log: &ErrorLog, cx: &Context) {
             match e.state {
                 // Until the engine that runs takes it (about a second when one runs).
                 ItemState::QueuedForRetry => RETRY_PENDING.to_owned(),
-                _ => ErrorKind::label_of(&e.kind).to_owned(),
+                _ => e.kind.label().to_owned(),
             }
         };
         // Where a file that is not failed for the customer stands comes first in its detail.
@@ -193,7 +190,7 @@ fn state_sentence(e: &ErrorRow) -> Option<String> {
         ItemState::Retrying => format!(
             "waiting in Dropbox; tried again automatically from {} UTC{}",
             e.next_attempt_at.map(time_utc).unwrap_or_default(),
-            if e.kind == ErrorKind::ServerError.as_str() {
+            if e.kind == ErrorKind::ServerError {
                 " (a server error: ours, never reported to the customer)"
             } else {
                 ""

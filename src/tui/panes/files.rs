@@ -35,7 +35,7 @@ pub fn title(f: &AllFiles) -> String {
         parts.push("Dropbox uploads".into());
     }
     if let Some(kind) = f.kind {
-        parts.push(format!("kind {kind}"));
+        parts.push(format!("kind {}", kind.as_str()));
     }
     if let Some(c) = &f.collection {
         parts.push(format!("in {}", fit(c, 24)));

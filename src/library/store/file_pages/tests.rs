@@ -2,8 +2,8 @@
 //! page by page across the whole result, must give exactly the model's list — no row skipped,
 //! none repeated — whichever way (ordered scan, chunked scan, driver) the pages were read.
 
-use crate::library::ids::AdminId;
-use crate::library::ids::{AccountId, CollectionId, FileId};
+use crate::library::formats::FileKind;
+use crate::library::ids::{AccountId, AdminId, CollectionId, FileId};
 use std::cmp::Ordering;
 
 use proptest::prelude::*;
@@ -253,7 +253,7 @@ fn store_query(b: &Built, q: &ModelQuery) -> FileQuery {
             .as_ref()
             .map(|a| a.iter().map(|&i| b.accounts[i]).collect()),
         source: q.source,
-        kind: q.kind.map(str::to_owned),
+        kind: q.kind.and_then(FileKind::parse),
         collection: q.collection.map(|(a, c)| b.collections[a][c]),
         name_contains: q.name.clone(),
         name_fuzzy: q.fuzzy,
@@ -404,7 +404,7 @@ fn every_combination() -> Vec<FileQuery> {
         Some(vec![AccountId(1), AccountId(2)]),
     ] {
         for source in [None, Some(Source::Dropbox)] {
-            for kind in [None, Some("image".to_owned())] {
+            for kind in [None, Some(FileKind::Image)] {
                 for collection in [None, Some(CollectionId(1))] {
                     for name in [None, Some("hero".to_owned())] {
                         for sort in SortKey::ALL {
@@ -413,7 +413,7 @@ fn every_combination() -> Vec<FileQuery> {
                                     out.push(FileQuery {
                                         accounts: accounts.clone(),
                                         source,
-                                        kind: kind.clone(),
+                                        kind,
                                         collection,
                                         name_contains: name.clone(),
                                         sort,
