@@ -445,7 +445,7 @@ fn queue_rows_follow_engine_events_newest_first() {
     assert_eq!(app.queue.rows[1].state, QueueState::Imported);
     assert_eq!(
         app.queue.rows[0].state,
-        QueueState::Failed("unsupported_format".into())
+        QueueState::Failed(ErrorKind::UnsupportedFormat)
     );
     assert_eq!(app.totals.imported, 1);
     assert_eq!(
@@ -600,7 +600,7 @@ fn a_server_error_shows_in_the_error_log_as_waiting_for_its_retry_not_as_failed(
     assert_eq!(app.totals.retrying, 1);
     assert_eq!(
         app.queue.rows[0].state,
-        QueueState::Retrying("server_error".into())
+        QueueState::Retrying(ErrorKind::ServerError)
     );
     let row = &app.errors.rows[0];
     assert_eq!(row.kind, ErrorKind::ServerError);
@@ -802,7 +802,7 @@ fn upload_events_become_queue_rows_and_a_refusal_an_error_row_marked_as_uploads(
             .clone()
     };
     assert_eq!(state(1), QueueState::Imported);
-    assert_eq!(state(2), QueueState::Failed("storage_limit".into()));
+    assert_eq!(state(2), QueueState::Failed(ErrorKind::StorageLimit));
     assert_eq!(app.totals.imported, 1);
     let errors = app.error_rows();
     assert_eq!(errors.len(), 1);

@@ -7,6 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::import::events::ItemRef;
+use crate::library::policy::ErrorKind;
 use crate::library::store::import_items::ItemId;
 use crate::library::store::links::LinkId;
 
@@ -26,9 +27,9 @@ pub enum QueueState {
     Imported,
     Deleted,
     KeptChanged,
-    Failed(String),
+    Failed(ErrorKind),
     /// A try failed for a reason that may pass (kind); the engine tries it again later.
-    Retrying(String),
+    Retrying(ErrorKind),
     /// An upload left it out (`SkipReason::as_str`: a duplicate, a link).
     Skipped(&'static str),
 }

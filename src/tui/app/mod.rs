@@ -607,8 +607,7 @@ impl App {
             }
             EngineEvent::Failed { item, kind, detail } => {
                 self.totals.failed += 1;
-                self.queue
-                    .stopped(item.item, QueueState::Failed(kind.as_str().into()));
+                self.queue.stopped(item.item, QueueState::Failed(kind));
                 self.errors.failed(ErrorRow::from_engine(
                     item,
                     kind,
@@ -625,8 +624,7 @@ impl App {
             } => {
                 // Not the customer's: no report, no failure count; the admin sees why and when.
                 self.totals.retrying += 1;
-                self.queue
-                    .stopped(item.item, QueueState::Retrying(kind.as_str().into()));
+                self.queue.stopped(item.item, QueueState::Retrying(kind));
                 self.errors.retrying(ErrorRow::from_engine(
                     item,
                     kind,

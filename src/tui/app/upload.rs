@@ -99,7 +99,7 @@ impl App {
             } => {
                 self.totals.failed += 1;
                 self.queue
-                    .set_state(upload.upload, QueueState::Failed(kind.as_str().into()));
+                    .set_state(upload.upload, QueueState::Failed(kind));
                 self.errors.upload_refused(ErrorRow {
                     item: upload.upload,
                     account: upload.account,

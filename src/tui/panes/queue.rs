@@ -6,7 +6,6 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState};
 
-use crate::library::policy::ErrorKind;
 use crate::library::store::links::LinkId;
 use std::time::Instant;
 
@@ -241,13 +240,13 @@ fn state_label(
                 (true, true) => "refused:",
                 (true, false) => "failed:",
             };
-            (format!("{word} {}", ErrorKind::label_of(kind)), t.error())
+            (format!("{word} {}", kind.label()), t.error())
         }
         QueueState::Retrying(kind) => (
             format!(
                 "{} {}",
                 if wide { "retry later:" } else { "↻" },
-                ErrorKind::label_of(kind)
+                kind.label()
             ),
             t.warning(),
         ),
