@@ -249,7 +249,7 @@ impl Library {
             &filter,
             ListScope {
                 trash: TrashFilter::Trashed,
-                duplicates_only: false,
+                ..ListScope::default()
             },
         )
     }

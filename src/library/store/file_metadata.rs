@@ -40,6 +40,16 @@ pub fn record(
             m.pages,
         ],
     )?;
+    // What All Files sorts and filters by lives on the files row (migration V13); the sort key
+    // falls back to the import time when the file says nothing.
+    c.execute(
+        &format!(
+            "UPDATE files SET taken = ?2, camera = ?3, taken_sort = coalesce(?2, {})
+              WHERE id = ?1",
+            super::files::imported_sort_key("imported_at")
+        ),
+        params![file, m.capture_time(), m.camera()],
+    )?;
     Ok(())
 }
 

@@ -284,6 +284,7 @@ impl AllFiles {
             kind: self.kind.map(str::to_owned),
             name_contains: (!name.is_empty()).then(|| name.to_owned()),
             name_fuzzy: false,
+            ..FileFilter::default()
         }
     }
 
