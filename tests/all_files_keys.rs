@@ -39,6 +39,9 @@ fn file(id: i64, name: &str) -> FileRecord {
         trashed_at: None,
         duplicate_of: None,
         batch: None,
+        taken: None,
+        camera: None,
+        taken_sort: "2026-11-18T08:26:40".into(),
     }
 }
 
@@ -118,7 +121,12 @@ fn s_cycles_the_sort_and_capital_s_reverses_it_each_reading_from_the_top() {
     ));
     app.handle_key(ch('S'));
     assert!(app.files.order.descending);
-    for expected in [SortKey::Size, SortKey::Kind, SortKey::Imported] {
+    for expected in [
+        SortKey::Size,
+        SortKey::Kind,
+        SortKey::Taken,
+        SortKey::Imported,
+    ] {
         app.handle_key(ch('s'));
         assert_eq!(app.files.order.sort, expected);
     }

@@ -286,3 +286,108 @@ fn write_fuzz_seeds() {
         std::fs::write(dir.join(name), bytes).unwrap();
     }
 }
+
+/// Issue #22: All Files sorts by capture time and filters by camera and by a range of days,
+/// in the CLI as in the console (the same `FileFilter`).
+#[test]
+fn files_list_sorts_by_capture_time_and_filters_by_camera_and_day() {
+    let lib = Lib::new();
+    let shot = |name: &str, make, model, taken| {
+        lib.source(
+            name,
+            &fixtures::jpeg_with_exif(&fixtures::shot_exif(make, model, taken, false, vec![])),
+        )
+    };
+    let early = shot(
+        "r5-12th.jpg",
+        "Canon",
+        "Canon EOS R5",
+        "2024:05:12 09:00:00",
+    );
+    let late = shot(
+        "r5-13th.jpg",
+        "Canon",
+        "Canon EOS R5",
+        "2024:05:13 18:30:00",
+    );
+    let fuji = shot("xt5-12th.jpg", "FUJIFILM", "X-T5", "2024:05:12 23:59:59");
+    let notes = lib.source("notes.txt", b"no capture time here\n");
+    lib.upload(&[&early, &late, &fuji, &notes], false);
+
+    let names = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["files", "list", "--json"];
+        all.extend_from_slice(args);
+        let list: Value = serde_json::from_str(&lib.run(OPERATOR, &all)).unwrap();
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Newest capture first; a file that says nothing is placed by its import time (now).
+    assert_eq!(
+        names(&["--sort", "taken"]),
+        ["notes.txt", "r5-13th.jpg", "xt5-12th.jpg", "r5-12th.jpg"]
+    );
+    let mut canon = names(&["--camera", "canon eos r5"]);
+    canon.sort();
+    assert_eq!(canon, ["r5-12th.jpg", "r5-13th.jpg"]);
+    assert_eq!(names(&["--camera", "FUJIFILM X-T5"]), ["xt5-12th.jpg"]);
+    // The 12th is the camera's 12th, to its last second.
+    assert_eq!(
+        names(&[
+            "--taken-from",
+            "2024-05-12",
+            "--taken-to",
+            "2024-05-12",
+            "--sort",
+            "taken"
+        ]),
+        ["xt5-12th.jpg", "r5-12th.jpg"]
+    );
+    assert_eq!(names(&["--taken-from", "2024-05-13"]), ["r5-13th.jpg"]);
+    assert_eq!(
+        names(&["--taken-to", "2024-05-12", "--camera", "Canon EOS R5"]),
+        ["r5-12th.jpg"]
+    );
+
+    let listed: Value = serde_json::from_str(&lib.run(
+        OPERATOR,
+        &["files", "list", "--json", "--camera", "FUJIFILM X-T5"],
+    ))
+    .unwrap();
+    assert_eq!(listed[0]["taken_at"], "2024-05-12T23:59:59");
+    assert_eq!(listed[0]["camera"], "FUJIFILM X-T5");
+    let table = lib.run(OPERATOR, &["files", "list", "--sort", "taken"]);
+    assert!(
+        table.contains("TAKEN") && table.contains("2024-05-13 18:30:00"),
+        "{table}"
+    );
+
+    // A day that is not one is refused with a clear line.
+    let refused = lib
+        .cmd(OPERATOR, &["files", "list", "--taken-from", "12/05/2024"])
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("not a day like 2024-05-12"), "{said}");
+    let backwards = lib
+        .cmd(
+            OPERATOR,
+            &[
+                "files",
+                "list",
+                "--taken-from",
+                "2024-05-13",
+                "--taken-to",
+                "2024-05-12",
+            ],
+        )
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    assert!(String::from_utf8_lossy(&backwards.stderr).contains("is after --taken-to"));
+}

@@ -7,6 +7,7 @@ use smartimage::library::ids::{BatchId, CollectionId, FileId};
 use smartimage::library::model::{FileRecord, Source};
 use smartimage::library::organise::{FileFilter, FileSelection, ListScope};
 use smartimage::library::store::TrashFilter;
+use smartimage::library::store::files::SortKey;
 
 use super::output::{bytes, json, table, timestamp};
 use super::trashing::{self, DeleteArgs};
@@ -29,6 +30,31 @@ impl From<SourceArg> for Source {
     }
 }
 
+/// The order of `files list`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SortArg {
+    /// Newest import first (the default)
+    Imported,
+    /// Newest capture time first (a file without one by its import time)
+    Taken,
+    Name,
+    /// Biggest first
+    Size,
+    Kind,
+}
+
+impl From<SortArg> for SortKey {
+    fn from(s: SortArg) -> SortKey {
+        match s {
+            SortArg::Imported => SortKey::Imported,
+            SortArg::Taken => SortKey::Taken,
+            SortArg::Name => SortKey::Name,
+            SortArg::Size => SortKey::Size,
+            SortArg::Kind => SortKey::Kind,
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum FilesCommand {
     /// Files in All Files, newest first
@@ -46,6 +72,17 @@ pub enum FilesCommand {
         /// Only duplicates: files whose bytes an older file of their account has
         #[arg(long)]
         duplicates: bool,
+        /// Only files from this camera: make and model as `files show` prints it, any case
+        #[arg(long, value_name = "CAMERA")]
+        camera: Option<String>,
+        /// Only files taken on or after this day (YYYY-MM-DD, the camera's clock)
+        #[arg(long, value_name = "DAY")]
+        taken_from: Option<String>,
+        /// Only files taken on or before this day (YYYY-MM-DD, the camera's clock)
+        #[arg(long, value_name = "DAY")]
+        taken_to: Option<String>,
+        #[arg(long, value_enum, default_value = "imported")]
+        sort: SortArg,
         #[arg(long)]
         json: bool,
     },
@@ -141,6 +178,10 @@ pub struct FileJson<'a> {
     pub duplicate_of: Option<FileId>,
     /// The import batch that brought it in (`import history`), or `null`.
     pub batch: Option<BatchId>,
+    /// When it was taken (`YYYY-MM-DDTHH:MM:SS`, the camera's clock), or `null`.
+    pub taken_at: Option<&'a str>,
+    /// Camera make and model, or `null`.
+    pub camera: Option<&'a str>,
 }
 
 impl<'a> From<&'a FileRecord> for FileJson<'a> {
@@ -162,6 +203,8 @@ impl<'a> From<&'a FileRecord> for FileJson<'a> {
             trashed_at: f.trashed_at.map(timestamp),
             duplicate_of: f.duplicate_of,
             batch: f.batch,
+            taken_at: f.taken.as_deref(),
+            camera: f.camera.as_deref(),
         }
     }
 }
@@ -313,15 +356,39 @@ fn show_file(cx: &mut Context, id: FileId, as_json: bool) -> Outcome {
 }
 
 pub fn files(cx: &mut Context, command: FilesCommand) -> Outcome {
-    let (account, source, collection, trashed, duplicates, as_json) = match command {
+    let (filter, scope, as_json) = match command {
         FilesCommand::List {
             account,
             source,
             collection,
             trashed,
             duplicates,
+            camera,
+            taken_from,
+            taken_to,
+            sort,
             json,
-        } => (account, source, collection, trashed, duplicates, json),
+        } => (
+            FileFilter {
+                account,
+                source: source.map(Source::from),
+                collection,
+                camera,
+                taken_from,
+                taken_to,
+                ..FileFilter::default()
+            },
+            ListScope {
+                trash: if trashed {
+                    TrashFilter::Trashed
+                } else {
+                    TrashFilter::Live
+                },
+                duplicates_only: duplicates,
+                sort: sort.into(),
+            },
+            json,
+        ),
         FilesCommand::Show { id, json } => return show_file(cx, id, json),
         FilesCommand::Delete {
             ids,
@@ -348,30 +415,25 @@ pub fn files(cx: &mut Context, command: FilesCommand) -> Outcome {
         }
     };
     let actor = cx.actor()?;
-    let filter = FileFilter {
-        account,
-        source: source.map(Source::from),
-        collection,
-        ..FileFilter::default()
-    };
-    let scope = ListScope {
-        trash: if trashed {
-            TrashFilter::Trashed
-        } else {
-            TrashFilter::Live
-        },
-        duplicates_only: duplicates,
-    };
     let files = cx.library.list_files_in(&actor, &filter, scope)?;
     if as_json {
         return json(&files.iter().map(FileJson::from).collect::<Vec<_>>());
     }
-    print_files(&files, trashed);
+    let taken = scope.sort == SortKey::Taken
+        || filter.camera.is_some()
+        || filter.taken_from.is_some()
+        || filter.taken_to.is_some();
+    print_files_with(&files, scope.trash == TrashFilter::Trashed, taken);
     Ok(())
 }
 
 /// The table of `files list` (and `trash list`, with the time each went to the trash).
 pub fn print_files(files: &[FileRecord], trashed: bool) {
+    print_files_with(files, trashed, false);
+}
+
+/// `taken`: with the capture time and camera (when sorting or filtering by them).
+fn print_files_with(files: &[FileRecord], trashed: bool, taken: bool) {
     let rows: Vec<Vec<String>> = files
         .iter()
         .map(|f| {
@@ -392,6 +454,10 @@ pub fn print_files(files: &[FileRecord], trashed: bool) {
             if trashed {
                 row.push(f.trashed_at.map(timestamp).unwrap_or_default());
             }
+            if taken {
+                row.push(f.taken.as_deref().unwrap_or("—").replacen('T', " ", 1));
+                row.push(f.camera.clone().unwrap_or_default());
+            }
             row
         })
         .collect();
@@ -407,6 +473,10 @@ pub fn print_files(files: &[FileRecord], trashed: bool) {
     ];
     if trashed {
         headers.push("TRASHED (UTC)");
+    }
+    if taken {
+        headers.push("TAKEN");
+        headers.push("CAMERA");
     }
     table(&headers, &rows);
 }

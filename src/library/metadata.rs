@@ -77,6 +77,31 @@ impl FileMetadata {
         *self == FileMetadata::default()
     }
 
+    /// When it was taken as the camera's clock says, `YYYY-MM-DDTHH:MM:SS` without the zone:
+    /// what All Files sorts and filters by (a photographer's "the 12th" is their local 12th).
+    pub fn capture_time(&self) -> Option<&str> {
+        self.taken_at.as_deref()?.get(..19)
+    }
+
+    /// Make and model as one name (`Canon EOS R5`, not `Canon Canon EOS R5`): the camera
+    /// filter's value.
+    pub fn camera(&self) -> Option<String> {
+        let make = self.camera_make.as_deref().map(str::trim).unwrap_or("");
+        let model = self.camera_model.as_deref().map(str::trim).unwrap_or("");
+        let name = if make.is_empty()
+            || model
+                .get(..make.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(make))
+        {
+            model.to_owned()
+        } else if model.is_empty() {
+            make.to_owned()
+        } else {
+            format!("{make} {model}")
+        };
+        (!name.is_empty()).then_some(name)
+    }
+
     /// `landscape`, `portrait` or `square` from the displayed size.
     pub fn shape(&self) -> Option<&'static str> {
         let (w, h) = (self.width?, self.height?);

@@ -141,6 +141,12 @@ pub struct FileRecord {
     pub duplicate_of: Option<FileId>,
     /// The import pass or upload that brought it in, if it came after batches existed.
     pub batch: Option<BatchId>,
+    /// When it was taken, as the camera's clock says (`YYYY-MM-DDTHH:MM:SS`), if it says.
+    pub taken: Option<String>,
+    /// Camera make and model, if the file says.
+    pub camera: Option<String>,
+    /// Its place in a capture-time sort: `taken`, or the import time (UTC) without one.
+    pub taken_sort: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

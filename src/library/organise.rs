@@ -10,7 +10,7 @@ use crate::library::names::validate_name;
 use crate::library::permissions::{Actor, Right};
 use crate::library::store::audit;
 use crate::library::store::collections as coll;
-use crate::library::store::files::{self, FileQuery, TrashFilter};
+use crate::library::store::files::{self, FileQuery, SortKey, TrashFilter};
 use crate::library::store::is_unique_violation;
 
 /// Filters for `files list`, by name as people type them.
@@ -23,6 +23,28 @@ pub struct FileFilter {
     pub name_contains: Option<String>,
     /// Match `name_contains` fuzzily (its characters in order) instead of as a substring.
     pub name_fuzzy: bool,
+    /// Only files from this camera (make and model, any case).
+    pub camera: Option<String>,
+    /// Only files taken on or after this day, and on or before `taken_to` (`YYYY-MM-DD`, the
+    /// camera's clock). A file without a capture time is in no date range.
+    pub taken_from: Option<String>,
+    pub taken_to: Option<String>,
+}
+
+/// A day as `YYYY-MM-DD`, checked; `next` gives the day after (the exclusive end of a range).
+fn day_bound(text: &str, what: &str, next: bool) -> Result<String> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let day = time::Date::parse(text.trim(), &format).map_err(|_| {
+        LibraryError::InvalidInput(format!("{what} {text:?} is not a day like 2024-05-12"))
+    })?;
+    let day = if next {
+        day.next_day().ok_or_else(|| {
+            LibraryError::InvalidInput(format!("{what} {text:?} is past the last day there is"))
+        })?
+    } else {
+        day
+    };
+    Ok(day.format(&format).unwrap_or_default())
 }
 
 /// Which side of the trash a listing shows, and whether only duplicates.
@@ -32,6 +54,9 @@ pub struct ListScope {
     /// Only files that are duplicates of an older file of their account
     /// (`store::files::DUPLICATE_OF`).
     pub duplicates_only: bool,
+    /// The order (newest first); capture time and import time list newest first, the
+    /// others A to Z and smallest first.
+    pub sort: SortKey,
 }
 
 /// Which files a batch add takes.
@@ -72,8 +97,33 @@ impl Library {
             kind: filter.kind,
             name_contains: filter.name_contains.clone(),
             name_fuzzy: filter.name_fuzzy,
+            camera: filter
+                .camera
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned),
+            taken_from: filter
+                .taken_from
+                .as_deref()
+                .map(|d| day_bound(d, "--taken-from", false))
+                .transpose()?,
+            taken_before: filter
+                .taken_to
+                .as_deref()
+                .map(|d| day_bound(d, "--taken-to", true))
+                .transpose()?,
             ..FileQuery::default()
         };
+        if let (Some(from), Some(before)) = (&query.taken_from, &query.taken_before)
+            && from >= before
+        {
+            return Err(LibraryError::InvalidInput(format!(
+                "--taken-from {} is after --taken-to {}",
+                filter.taken_from.as_deref().unwrap_or_default(),
+                filter.taken_to.as_deref().unwrap_or_default()
+            )));
+        }
         if let Some(name) = &filter.account {
             query.accounts = Some(vec![self.visible_account(actor, name)?.id]);
         }
@@ -113,7 +163,11 @@ impl Library {
         scope: ListScope,
     ) -> Result<Vec<FileRecord>> {
         let mut query = self.file_query(actor, filter)?;
-        query.descending = true;
+        query.sort = scope.sort;
+        query.descending = matches!(
+            scope.sort,
+            SortKey::Imported | SortKey::Taken | SortKey::Size
+        );
         query.trash = scope.trash;
         query.duplicates_only = scope.duplicates_only;
         Ok(files::list_files(self.store.connection(), &query)?)

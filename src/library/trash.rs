@@ -250,7 +250,7 @@ impl Library {
             &filter,
             ListScope {
                 trash: TrashFilter::Trashed,
-                duplicates_only: false,
+                ..ListScope::default()
             },
         )
     }

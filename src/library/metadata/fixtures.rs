@@ -91,14 +91,32 @@ pub fn tiff(ifd0: &[(u16, V<'_>)], exif: &[(u16, V<'_>)], gps: &[(u16, V<'_>)]) 
 /// The camera's tags: Canon EOS R5, RF lens, taken 2024-05-12 14:03:22 +02:00, rotated a
 /// quarter turn (6), at 48°51'29.6"N 2°17'40.2"E when `with_gps`.
 pub fn camera_exif(with_gps: bool, extra_ifd0: Vec<(u16, V<'static>)>) -> Vec<u8> {
+    shot_exif(
+        "Canon",
+        "Canon EOS R5",
+        "2024:05:12 14:03:22",
+        with_gps,
+        extra_ifd0,
+    )
+}
+
+/// [`camera_exif`] from another camera (`make`, `model`) at another time (`taken`, EXIF's
+/// `YYYY:MM:DD HH:MM:SS`, at +02:00).
+pub fn shot_exif(
+    make: &'static str,
+    model: &'static str,
+    taken: &'static str,
+    with_gps: bool,
+    extra_ifd0: Vec<(u16, V<'static>)>,
+) -> Vec<u8> {
     let mut ifd0 = vec![
-        (0x010f, V::Ascii("Canon")),
-        (0x0110, V::Ascii("Canon EOS R5")),
+        (0x010f, V::Ascii(make)),
+        (0x0110, V::Ascii(model)),
         (0x0112, V::Short(6)),
     ];
     ifd0.extend(extra_ifd0);
     let exif = [
-        (0x9003, V::Ascii("2024:05:12 14:03:22")),
+        (0x9003, V::Ascii(taken)),
         (0x9011, V::Ascii("+02:00")),
         (0xa434, V::Ascii("RF24-105mm F4 L IS USM")),
     ];

@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::library::metadata::{Extracted, FileMetadata, Outcome};
 use crate::library::model::FileId;
+use crate::library::store::cached::CachedStatements;
 
 /// Record what was read from `file` (again: a later read replaces it). A file deleted
 /// meanwhile gets no row.
@@ -15,7 +16,8 @@ pub fn record(
     at: i64,
 ) -> rusqlite::Result<()> {
     let m = &extracted.metadata;
-    c.execute(
+    // Cached: a batch of thousands of files records one row each.
+    c.execute_cached(
         "INSERT OR REPLACE INTO file_metadata(file, outcome, extracted_at, width, height,
              orientation, taken_at, camera_make, camera_model, lens, has_gps, gps_lat, gps_lon,
              duration_ms, video_codec, pages)
@@ -40,8 +42,20 @@ pub fn record(
             m.pages,
         ],
     )?;
+    // What All Files sorts and filters by lives on the files row (migration V13); the sort key
+    // falls back to the import time when the file says nothing. A row that already says this
+    // (most files: nothing) is not written, so its sort indexes are not touched.
+    c.execute_cached(&SET_ON_FILE, params![file, m.capture_time(), m.camera()])?;
     Ok(())
 }
+
+static SET_ON_FILE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "UPDATE files SET taken = ?2, camera = ?3, taken_sort = coalesce(?2, {})
+          WHERE id = ?1 AND (taken IS NOT ?2 OR camera IS NOT ?3)",
+        super::files::imported_sort_key("imported_at")
+    )
+});
 
 /// What was read from `file`, if it was read.
 pub fn get(c: &Connection, file: FileId) -> rusqlite::Result<Option<Extracted>> {

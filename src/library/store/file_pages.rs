@@ -36,6 +36,7 @@ impl Cursor {
             SortKey::Name => Value::Text(file.name.clone()),
             SortKey::Size => Value::Integer(file.size as i64),
             SortKey::Kind => Value::Text(file.kind.clone()),
+            SortKey::Taken => Value::Text(file.taken_sort.clone()),
         };
         Cursor { key, id: file.id }
     }
@@ -166,6 +167,10 @@ enum Driver {
     Hits(std::sync::Arc<NameHits>),
     /// The files in the trash (`files_trashed`).
     Trash,
+    /// The files from one camera (`files_by_camera`, `files_all_by_camera`).
+    Camera,
+    /// The files taken in a date range (the capture-time sort index).
+    Taken,
 }
 
 struct Walk<'a> {
@@ -220,6 +225,7 @@ impl Walk<'_> {
             SortKey::Name => "name",
             SortKey::Size => "size",
             SortKey::Kind => "kind",
+            SortKey::Taken => "taken",
         };
         // Every sort index holds the files outside the trash only (V12): it serves that term.
         let mut served = vec![Term::Trash];
@@ -238,6 +244,10 @@ impl Walk<'_> {
         if q.sort == SortKey::Kind && q.kind.is_some() {
             // kind = ? then (kind, id) in order: still one range of the same index.
             served.push(Term::Kind);
+        }
+        if q.sort == SortKey::Taken {
+            // A date range is a range of the capture-time index itself.
+            served.push(Term::Taken);
         }
         (name, served)
     }
@@ -267,7 +277,8 @@ impl Walk<'_> {
         let hit = if residual.is_empty() {
             "1".to_owned()
         } else {
-            residual.join(" AND ")
+            // NULL (a camera compared on a file without one) is no match.
+            format!("coalesce({}, 0)", residual.join(" AND "))
         };
         let sql = format!(
             "SELECT f.id, {key}, {hit} FROM files f INDEXED BY {index} {filter} {order} LIMIT {chunk}",
@@ -368,7 +379,23 @@ impl Walk<'_> {
         {
             return Some(Driver::Trigrams(fts));
         }
-        q.collection.map(Driver::Collection)
+        if let Some(collection) = q.collection {
+            return Some(Driver::Collection(collection));
+        }
+        if q.camera.is_some() {
+            return Some(Driver::Camera);
+        }
+        (q.sort != SortKey::Taken && (q.taken_from.is_some() || q.taken_before.is_some()))
+            .then_some(Driver::Taken)
+    }
+
+    /// The index a camera or date-range driver reads (one account's, or every account's).
+    fn driver_index(&self, by_account: &str, all: &str) -> String {
+        let one_account = matches!(self.query.accounts.as_deref(), Some([_]));
+        format!(
+            "files f INDEXED BY {}",
+            if one_account { by_account } else { all }
+        )
     }
 
     /// Matching ids from the driver's candidates, sorted (only the candidates are sorted).
@@ -398,6 +425,8 @@ impl Walk<'_> {
             }
             Driver::Hits(hits) => hits_source(hits, &mut values),
             Driver::Trash => TRASH_SOURCE.to_owned(),
+            Driver::Camera => self.driver_index("files_by_camera", "files_all_by_camera"),
+            Driver::Taken => self.driver_index("files_by_taken", "files_all_by_taken"),
         };
         self.ids_from(c, &from, values, cursor, inclusive, limit)
     }

@@ -19,14 +19,17 @@ pub enum SortKey {
     Name,
     Size,
     Kind,
+    /// When it was taken (the import time for a file that does not say; migration V13).
+    Taken,
 }
 
 impl SortKey {
-    pub const ALL: [SortKey; 4] = [
+    pub const ALL: [SortKey; 5] = [
         SortKey::Imported,
         SortKey::Name,
         SortKey::Size,
         SortKey::Kind,
+        SortKey::Taken,
     ];
 
     pub(crate) fn column(self) -> &'static str {
@@ -35,6 +38,7 @@ impl SortKey {
             SortKey::Name => "f.name COLLATE NOCASE",
             SortKey::Size => "f.size",
             SortKey::Kind => "f.kind",
+            SortKey::Taken => "f.taken_sort",
         }
     }
 }
@@ -73,6 +77,13 @@ pub struct FileQuery {
     pub trash: TrashFilter,
     /// Only duplicates (see [`DUPLICATE_OF`]).
     pub duplicates_only: bool,
+    /// Only files from this camera (make and model, case-insensitive; migration V13).
+    pub camera: Option<String>,
+    /// Only files taken in this range of capture times (`YYYY-MM-DD…` text, the camera's
+    /// clock): from (inclusive) and before (exclusive). A file without a capture time is
+    /// outside every range.
+    pub taken_from: Option<String>,
+    pub taken_before: Option<String>,
     /// A planner hint for `name_contains`: the only files whose names can match it, as a
     /// substring or fuzzily as `name_fuzzy` says (from the in-memory [`super::name_index`]).
     /// Every row is still checked in SQL.
@@ -94,6 +105,8 @@ pub(crate) enum Term {
     Exclude,
     Trash,
     Duplicate,
+    Camera,
+    Taken,
 }
 
 impl FileQuery {
@@ -154,6 +167,27 @@ impl FileQuery {
                 ),
             ));
         }
+        if let Some(camera) = &self.camera {
+            values.push(Box::new(camera.clone()));
+            terms.push((
+                Term::Camera,
+                format!("f.camera = ?{} COLLATE NOCASE", values.len()),
+            ));
+        }
+        if self.taken_from.is_some() || self.taken_before.is_some() {
+            // On the sort key, so a capture-time sort seeks the range; `taken_sort` is `taken`
+            // whenever there is a capture time (V13), and files without one are left out.
+            let mut sql = vec!["f.taken IS NOT NULL".to_owned()];
+            if let Some(from) = &self.taken_from {
+                values.push(Box::new(from.clone()));
+                sql.push(format!("f.taken_sort >= ?{}", values.len()));
+            }
+            if let Some(before) = &self.taken_before {
+                values.push(Box::new(before.clone()));
+                sql.push(format!("f.taken_sort < ?{}", values.len()));
+            }
+            terms.push((Term::Taken, sql.join(" AND ")));
+        }
         if !self.exclude.is_empty() {
             terms.push((
                 Term::Exclude,
@@ -187,6 +221,22 @@ impl FileQuery {
     }
 }
 
+/// The capture-time sort key of a file with no capture time: its import time (unix seconds in
+/// `imported_at`), as UTC text in the capture time's format (migration V13).
+pub(crate) fn imported_sort_key(imported_at: &str) -> String {
+    format!("strftime('%Y-%m-%dT%H:%M:%S', {imported_at}, 'unixepoch')")
+}
+
+static INSERT_FILE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO files(account, name, size, kind, format, mime, sha256, source, uploaded_by,
+                           imported_at, video_month, dropbox_link, dropbox_path, dropbox_id,
+                           dropbox_rev, content_hash, batch, taken_sort)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, {})",
+        imported_sort_key("?10")
+    )
+});
+
 /// Inserts a file row with its bookkeeping (running totals, trigram-index list); takes a
 /// transaction so the row and its totals land together or not at all.
 pub fn insert_file(
@@ -196,13 +246,7 @@ pub fn insert_file(
 ) -> rusqlite::Result<FileId> {
     let origin = f.dropbox.as_ref();
     // Cached: bulk imports insert thousands of rows per transaction.
-    c.prepare_cached(
-        "INSERT INTO files(account, name, size, kind, format, mime, sha256, source, uploaded_by,
-                           imported_at, video_month, dropbox_link, dropbox_path, dropbox_id,
-                           dropbox_rev, content_hash, batch)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-    )?
-    .execute(params![
+    c.prepare_cached(&INSERT_FILE)?.execute(params![
         f.account,
         f.name,
         f.size as i64,
@@ -245,7 +289,7 @@ pub(crate) static FILE_SELECT: std::sync::LazyLock<String> = std::sync::LazyLock
         f.sha256, f.source, ad.email, f.imported_at, f.dropbox_path,
         (SELECT group_concat(c.name, char(31)) FROM collection_files cf
            JOIN collections c ON c.id = cf.collection WHERE cf.file = f.id),
-        f.trashed_at, {DUPLICATE_OF}, f.batch
+        f.trashed_at, {DUPLICATE_OF}, f.batch, f.taken, f.camera, f.taken_sort
     FROM files f
     JOIN accounts a ON a.id = f.account
     LEFT JOIN admins ad ON ad.id = f.uploaded_by"
@@ -277,6 +321,9 @@ pub(crate) fn file_from_row(r: &Row<'_>) -> rusqlite::Result<FileRecord> {
         trashed_at: r.get(14)?,
         duplicate_of: r.get(15)?,
         batch: r.get(16)?,
+        taken: r.get(17)?,
+        camera: r.get(18)?,
+        taken_sort: r.get(19)?,
     })
 }
 

@@ -285,6 +285,7 @@ impl AllFiles {
             kind: self.kind,
             name_contains: (!name.is_empty()).then(|| name.to_owned()),
             name_fuzzy: false,
+            ..FileFilter::default()
         }
     }
 

@@ -116,7 +116,10 @@ impl App {
                     .unwrap_or(0);
                 f.order.sort = SortKey::ALL[(i + 1) % SortKey::ALL.len()];
                 // Newest, biggest first; names and kinds A to Z.
-                f.order.descending = matches!(f.order.sort, SortKey::Imported | SortKey::Size);
+                f.order.descending = matches!(
+                    f.order.sort,
+                    SortKey::Imported | SortKey::Size | SortKey::Taken
+                );
                 effects(f.restart())
             }
             FilesAction::ReverseSort => {

@@ -110,7 +110,7 @@ impl From<SendOutcome> for DialogOutcome {
         match outcome {
             SendOutcome::Stay => DialogOutcome::Stay,
             SendOutcome::Close => DialogOutcome::Close,
-            SendOutcome::Run(job) => DialogOutcome::Send(job),
+            SendOutcome::Run(job) => DialogOutcome::Send(*job),
         }
     }
 }

@@ -41,7 +41,8 @@ pub struct SendDialog {
 pub enum SendOutcome {
     Stay,
     Close,
-    Run(SendJob),
+    /// Boxed: a job carries a whole file filter.
+    Run(Box<SendJob>),
 }
 
 impl SendDialog {
@@ -88,7 +89,7 @@ impl SendDialog {
     pub fn handle_key(&mut self, key: KeyEvent) -> SendOutcome {
         match key.code {
             KeyCode::Esc => SendOutcome::Close,
-            KeyCode::Enter => SendOutcome::Run(SendJob::Export(self.request())),
+            KeyCode::Enter => SendOutcome::Run(Box::new(SendJob::Export(self.request()))),
             _ => {
                 if let Some(request) = to_input_request(&Event::Key(key)) {
                     self.subfolder.handle(request);
@@ -123,7 +124,7 @@ impl SentDialog {
                 SendOutcome::Close
             }
             KeyCode::Char(SHARE_FOLDER_KEY) => match &self.share {
-                Some(request) => SendOutcome::Run(SendJob::Share(request.clone())),
+                Some(request) => SendOutcome::Run(Box::new(SendJob::Share(request.clone()))),
                 None => SendOutcome::Stay,
             },
             _ => SendOutcome::Stay,
@@ -198,11 +199,11 @@ mod tests {
         assert_eq!(d.destination(), "/Acme (from Smartimage)/Picks/xq");
         assert_eq!(
             d.handle_key(key(KeyCode::Enter)),
-            SendOutcome::Run(SendJob::Export(ExportRequest {
+            SendOutcome::Run(Box::new(SendJob::Export(ExportRequest {
                 account: "Acme".into(),
                 selection: OutgoingSelection::Ids(vec![FileId(1), FileId(2)]),
                 subfolder: Some("Picks/../xq".into()),
-            }))
+            })))
         );
     }
 
@@ -233,7 +234,7 @@ mod tests {
         };
         assert!(matches!(
             sent.handle_key(key(KeyCode::Char(SHARE_FOLDER_KEY))),
-            SendOutcome::Run(SendJob::Share(_))
+            SendOutcome::Run(job) if matches!(*job, SendJob::Share(_))
         ));
         assert_eq!(sent.handle_key(key(KeyCode::Esc)), SendOutcome::Close);
     }

@@ -62,6 +62,7 @@ fn sort_label(sort: SortKey) -> &'static str {
         SortKey::Name => "name",
         SortKey::Size => "size",
         SortKey::Kind => "kind",
+        SortKey::Taken => "capture time",
     }
 }
 

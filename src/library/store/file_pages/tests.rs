@@ -24,9 +24,28 @@ struct ModelFile {
     imported_at: i64,
     collections: Vec<usize>,
     trashed: bool,
+    /// Index into TAKEN: when it was taken, if the file says.
+    taken: Option<usize>,
+    camera: Option<&'static str>,
 }
 
 const KINDS: [&str; 3] = ["image", "video", "document"];
+/// Capture times: some before, some among and some after the import times (0..4 s after the
+/// epoch, as sort keys `1970-01-01T00:00:0N`), two on one day.
+const TAKEN: [&str; 4] = [
+    "1970-01-01T00:00:01",
+    "1970-01-01T00:00:02",
+    "2024-05-12T10:00:00",
+    "2024-05-12T23:59:59",
+];
+/// Camera names as files give them (the filter ignores case).
+const CAMERAS: [&str; 3] = ["Canon EOS R5", "canon eos r5", "FUJIFILM X-T5"];
+/// Date ranges (from, before) a query may ask for.
+const RANGES: [(Option<&str>, Option<&str>); 3] = [
+    (Some("2024-05-12"), Some("2024-05-13")),
+    (None, Some("1970-01-01T00:00:02")),
+    (Some("1970-01-01T00:00:02"), None),
+];
 /// Letters whose case folding SQLite's trigram index and Rust agree on, with wide and
 /// non-ASCII ones among them.
 const LETTERS: &[&str] = &["a", "A", "b", "é", "É", "ж", "Ж", "日", ".", "_", "%"];
@@ -45,9 +64,23 @@ fn file_strategy() -> impl Strategy<Value = ModelFile> {
         0..4i64,
         prop::collection::vec(0..2usize, 0..3),
         prop::bool::weighted(0.25),
+        (
+            prop::option::of(0..TAKEN.len()),
+            prop::option::of(prop::sample::select(&CAMERAS[..])),
+        ),
     )
         .prop_map(
-            |(account, name, size, kind, dropbox, imported_at, collections, trashed)| ModelFile {
+            |(
+                account,
+                name,
+                size,
+                kind,
+                dropbox,
+                imported_at,
+                collections,
+                trashed,
+                (taken, camera),
+            )| ModelFile {
                 account,
                 name,
                 size,
@@ -60,6 +93,8 @@ fn file_strategy() -> impl Strategy<Value = ModelFile> {
                 imported_at,
                 collections,
                 trashed,
+                taken,
+                camera,
             },
         )
 }
@@ -75,6 +110,8 @@ struct ModelQuery {
     sort: SortKey,
     descending: bool,
     trashed: bool,
+    camera: Option<&'static str>,
+    range: Option<usize>,
 }
 
 fn query_strategy() -> impl Strategy<Value = ModelQuery> {
@@ -90,9 +127,24 @@ fn query_strategy() -> impl Strategy<Value = ModelQuery> {
         prop::sample::select(SortKey::ALL.to_vec()),
         any::<bool>(),
         prop::bool::weighted(0.3),
+        (
+            prop::option::of(prop::sample::select(&CAMERAS[..])),
+            prop::option::of(0..RANGES.len()),
+        ),
     )
         .prop_map(
-            |(accounts, source, kind, collection, name, fuzzy, sort, descending, trashed)| {
+            |(
+                accounts,
+                source,
+                kind,
+                collection,
+                name,
+                fuzzy,
+                sort,
+                descending,
+                trashed,
+                (camera, range),
+            )| {
                 ModelQuery {
                     accounts,
                     source,
@@ -103,6 +155,8 @@ fn query_strategy() -> impl Strategy<Value = ModelQuery> {
                     sort,
                     descending,
                     trashed,
+                    camera,
+                    range,
                 }
             },
         )
@@ -130,7 +184,24 @@ fn model_matches(f: &ModelFile, q: &ModelQuery) -> bool {
         && q.collection
             .is_none_or(|(acc, col)| f.account == acc && f.collections.contains(&col))
         && f.trashed == q.trashed
+        && q.camera
+            .is_none_or(|c| f.camera.is_some_and(|fc| fc.eq_ignore_ascii_case(c)))
+        && q.range.is_none_or(|r| {
+            let (from, before) = RANGES[r];
+            f.taken.is_some_and(|t| {
+                let t = TAKEN[t];
+                from.is_none_or(|from| t >= from) && before.is_none_or(|before| t < before)
+            })
+        })
         && name_ok
+}
+
+/// The capture-time sort key: the capture time, else the import time in the same format.
+fn taken_sort(f: &ModelFile) -> String {
+    match f.taken {
+        Some(t) => TAKEN[t].to_owned(),
+        None => format!("1970-01-01T00:00:0{}", f.imported_at),
+    }
 }
 
 fn model_order(files: &[ModelFile], q: &ModelQuery) -> Vec<usize> {
@@ -144,6 +215,7 @@ fn model_order(files: &[ModelFile], q: &ModelQuery) -> Vec<usize> {
             SortKey::Name => nocase(&fa.name).cmp(&nocase(&fb.name)),
             SortKey::Size => fa.size.cmp(&fb.size),
             SortKey::Kind => fa.kind.cmp(fb.kind),
+            SortKey::Taken => taken_sort(fa).cmp(&taken_sort(fb)),
         };
         let order: Ordering = by_key.then(a.cmp(&b));
         if q.descending { order.reverse() } else { order }
@@ -236,6 +308,18 @@ fn insert_model(
         dropbox: None,
     };
     let id = files::insert_file(tx, &row, None)?;
+    if f.taken.is_some() || f.camera.is_some() {
+        let extracted = crate::library::metadata::Extracted {
+            outcome: crate::library::metadata::Outcome::Read,
+            metadata: crate::library::metadata::FileMetadata {
+                // As a file gives it: with its zone, which the sort leaves out.
+                taken_at: f.taken.map(|t| format!("{}+02:00", TAKEN[t])),
+                camera_model: f.camera.map(str::to_owned),
+                ..Default::default()
+            },
+        };
+        crate::library::store::file_metadata::record(tx, id, &extracted, 0)?;
+    }
     for &c in &f.collections {
         // The admin inserted first.
         collections::add_files(tx, cols[f.account][c], &[id], AdminId(1), 0)?;
@@ -264,6 +348,9 @@ fn store_query(b: &Built, q: &ModelQuery) -> FileQuery {
         } else {
             TrashFilter::Live
         },
+        camera: q.camera.map(str::to_owned),
+        taken_from: q.range.and_then(|r| RANGES[r].0).map(str::to_owned),
+        taken_before: q.range.and_then(|r| RANGES[r].1).map(str::to_owned),
         ..FileQuery::default()
     }
 }
@@ -429,6 +516,31 @@ fn every_combination() -> Vec<FileQuery> {
             }
         }
     }
+    // The camera and date filters (V13), with the scopes and sorts they meet.
+    for accounts in [
+        None,
+        Some(vec![AccountId(1)]),
+        Some(vec![AccountId(1), AccountId(2)]),
+    ] {
+        for source in [None, Some(Source::Dropbox)] {
+            for sort in SortKey::ALL {
+                for descending in [false, true] {
+                    for (camera, range) in [(true, false), (false, true), (true, true)] {
+                        out.push(FileQuery {
+                            accounts: accounts.clone(),
+                            source,
+                            camera: camera.then(|| "Canon EOS R5".to_owned()),
+                            taken_from: range.then(|| "2024-05-12".to_owned()),
+                            taken_before: range.then(|| "2024-05-13".to_owned()),
+                            sort,
+                            descending,
+                            ..FileQuery::default()
+                        });
+                    }
+                }
+            }
+        }
+    }
     out
 }
 
@@ -446,7 +558,7 @@ fn every_filter_and_sort_reads_its_page_off_an_index_in_order() {
     };
     for q in every_combination() {
         let cursor = match q.sort {
-            SortKey::Name | SortKey::Kind => &text,
+            SortKey::Name | SortKey::Kind | SortKey::Taken => &text,
             SortKey::Imported | SortKey::Size => &number,
         };
         for from in [None, Some(cursor)] {
@@ -468,6 +580,10 @@ fn every_filter_and_sort_reads_its_page_off_an_index_in_order() {
             // no row (SQLite drops the term the partial index implies; the table cursor's
             // seek stays deferred, never made, when no other filter needs a row's column).
             let residual = q.collection.is_some()
+                || q.camera.is_some()
+                // A date range seeks the capture-time index but still asks each row whether
+                // it has a capture time at all.
+                || q.taken_from.is_some()
                 || q.name_contains.is_some()
                 || q.accounts.as_ref().is_some_and(|a| a.len() > 1)
                 || (q.kind.is_some() && q.sort != SortKey::Kind);
@@ -539,6 +655,131 @@ fn a_substring_driver_is_the_trigram_index() {
     };
     assert!(walk.driver().is_none(), "fuzzy matching has no index");
     drop(b);
+}
+
+/// A camera or a date range that the sort index cannot narrow drives the page from its own
+/// index (one account's or every account's), and only those candidates are sorted.
+#[test]
+fn camera_and_date_drivers_read_their_own_index() {
+    let b = build(&[]);
+    let c = b.store.connection();
+    for accounts in [
+        None,
+        Some(vec![AccountId(1)]),
+        Some(vec![AccountId(1), AccountId(2)]),
+    ] {
+        for (camera, range, index) in [(true, false, "camera"), (false, true, "taken")] {
+            let q = FileQuery {
+                accounts: accounts.clone(),
+                camera: camera.then(|| "Canon EOS R5".to_owned()),
+                taken_from: range.then(|| "2024-05-12".to_owned()),
+                taken_before: range.then(|| "2024-05-13".to_owned()),
+                sort: SortKey::Name,
+                ..FileQuery::default()
+            };
+            let walk = Walk {
+                query: &q,
+                descending: false,
+            };
+            let driver = walk.driver().expect("a driver");
+            let from = match driver {
+                Driver::Camera => walk.driver_index("files_by_camera", "files_all_by_camera"),
+                Driver::Taken => walk.driver_index("files_by_taken", "files_all_by_taken"),
+                _ => panic!("{q:?}: not the camera or date driver"),
+            };
+            let (sql, values) = walk.ids_sql(&from, Vec::new(), None, false, 100);
+            let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let params: Vec<&dyn rusqlite::ToSql> = values.iter().map(|v| v.as_ref()).collect();
+            let plan: Vec<String> = stmt
+                .query_map(params.as_slice(), |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            let plan = plan.join("\n");
+            assert!(
+                plan.starts_with("SEARCH") && plan.contains(&format!("by_{index}")),
+                "{q:?} does not seek its index:\n{plan}"
+            );
+        }
+    }
+    // Sorted by capture time, a date range is a range of the sort index: no driver.
+    let q = FileQuery {
+        taken_from: Some("2024-05-12".into()),
+        sort: SortKey::Taken,
+        ..FileQuery::default()
+    };
+    let walk = Walk {
+        query: &q,
+        descending: true,
+    };
+    assert!(walk.driver().is_none());
+    let plan = scan_plan(c, &q, None).unwrap();
+    assert!(
+        plan.starts_with("SEARCH") && plan.contains("files_all_by_taken"),
+        "{plan}"
+    );
+}
+
+/// V13 gives files already in a library (and their metadata, read before V13) their capture
+/// time, camera and sort key.
+#[test]
+fn a_v12_library_gets_capture_times_and_cameras_from_its_metadata() {
+    use crate::library::store::migrations;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("library.sqlite3");
+    {
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        for step in &migrations::MIGRATIONS[..12] {
+            raw.execute_batch(step).unwrap();
+        }
+        raw.pragma_update(None, "user_version", 12).unwrap();
+        raw.pragma_update(None, "application_id", migrations::APPLICATION_ID)
+            .unwrap();
+        raw.execute_batch(
+            "INSERT INTO accounts(name, plan, created_at) VALUES ('Old', 'team', 0);
+             INSERT INTO files(account, name, size, kind, format, mime, sha256, source, imported_at)
+                 VALUES (1, 'shot.jpg', 1, 'image', 'JPEG', 'image/jpeg', 'x', 'upload', 86400);
+             INSERT INTO files(account, name, size, kind, format, mime, sha256, source, imported_at)
+                 VALUES (1, 'scan.pdf', 1, 'document', 'PDF', 'application/pdf', 'y', 'upload', 90061);
+             INSERT INTO file_metadata(file, outcome, extracted_at, taken_at, camera_make, camera_model)
+                 VALUES (1, 'read', 0, '2024-05-12T14:03:22+02:00', 'Canon', 'Canon EOS R5');
+             INSERT INTO file_metadata(file, outcome, extracted_at, camera_make)
+                 VALUES (2, 'read', 0, 'FUJIFILM');",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let c = store.connection();
+    let rows: Vec<(Option<String>, Option<String>, String)> = c
+        .prepare("SELECT taken, camera, taken_sort FROM files ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        [
+            (
+                Some("2024-05-12T14:03:22".to_owned()),
+                Some("Canon EOS R5".to_owned()),
+                "2024-05-12T14:03:22".to_owned()
+            ),
+            (
+                None,
+                Some("FUJIFILM".to_owned()),
+                "1970-01-02T01:01:01".to_owned()
+            ),
+        ]
+    );
+    let q = FileQuery {
+        camera: Some("canon eos r5".into()),
+        taken_from: Some("2024-05-12".into()),
+        taken_before: Some("2024-05-13".into()),
+        ..FileQuery::default()
+    };
+    let hits = page(c, &q, &PageStart::First, 10).unwrap();
+    assert_eq!(hits.iter().map(|f| f.id).collect::<Vec<_>>(), [FileId(1)]);
 }
 
 #[test]
@@ -618,6 +859,8 @@ fn name_index_hits_agree_with_the_sql_check_and_stale_rows_drop_out() {
             imported_at: 0,
             collections: vec![],
             trashed: false,
+            taken: None,
+            camera: None,
         })
         .collect();
     let (b, index) = build_split(&files, 7);
