@@ -297,6 +297,8 @@ fn e_opens_the_pencil_and_esc_cancels_without_a_write() {
     app.apply_files(FilesReply::EditOpened(Box::new(EditData {
         file: file(1, "f001.png"),
         dimensions: Some((64, 32)),
+        metadata: None,
+        location_shown: false,
         collections: vec![],
     })));
     assert!(matches!(app.dialog, Some(Dialog::Edit(_))));
@@ -329,6 +331,8 @@ fn the_pencil_saves_the_ticked_and_new_collections_on_enter() {
     app.apply_files(FilesReply::EditOpened(Box::new(EditData {
         file: file(1, "f001.png"),
         dimensions: None,
+        metadata: None,
+        location_shown: false,
         collections: vec![collection],
     })));
     // Space ticks Press without saving; Enter on a typed new name adds it and saves both.
@@ -365,6 +369,8 @@ fn open_pencil(collections: Vec<smartimage::library::model::Collection>) -> App 
     app.apply_files(FilesReply::EditOpened(Box::new(EditData {
         file: file(1, "f001.png"),
         dimensions: None,
+        metadata: None,
+        location_shown: false,
         collections,
     })));
     app
@@ -434,6 +440,8 @@ fn space_then_enter_on_the_same_collection_saves_the_untick() {
     app.apply_files(FilesReply::EditOpened(Box::new(EditData {
         file: file_in_press,
         dimensions: None,
+        metadata: None,
+        location_shown: false,
         collections: vec![press()],
     })));
     app.handle_key(ch(' '));
@@ -558,6 +566,8 @@ fn ctrl_c_quits_even_from_the_name_field_and_dialogs() {
     app.apply_files(FilesReply::EditOpened(Box::new(EditData {
         file: file(1, "f001.png"),
         dimensions: None,
+        metadata: None,
+        location_shown: false,
         collections: vec![],
     })));
     assert_eq!(

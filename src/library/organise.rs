@@ -22,6 +22,10 @@ pub struct FileFilter {
     pub name_contains: Option<String>,
     /// Match `name_contains` fuzzily (its characters in order) instead of as a substring.
     pub name_fuzzy: bool,
+    /// The library (default) or the trash (the console's Trash view).
+    pub trash: TrashFilter,
+    /// Only duplicates (`store::files::DUPLICATE_OF`).
+    pub duplicates_only: bool,
 }
 
 /// Which side of the trash a listing shows, and whether only duplicates.
@@ -71,6 +75,8 @@ impl Library {
             kind: filter.kind.clone(),
             name_contains: filter.name_contains.clone(),
             name_fuzzy: filter.name_fuzzy,
+            trash: filter.trash,
+            duplicates_only: filter.duplicates_only,
             ..FileQuery::default()
         };
         if let Some(name) = &filter.account {
