@@ -258,7 +258,7 @@ pub static BINDINGS: &[Binding] = &[
     Binding {
         keys: &[key('U')],
         label: "U",
-        help: "undo the row's import batch",
+        help: "undo the import batch (asks)",
         hint: "undo import",
         action: Action::UndoBatch,
         scope: Scope::Pane(PaneId::Queue),
@@ -440,7 +440,7 @@ pub static BINDINGS: &[Binding] = &[
     Binding {
         keys: &[key('D'), code(KeyCode::Delete)],
         label: "D/Del",
-        help: "delete: marked (or this) to the trash",
+        help: "delete to the trash (asks)",
         hint: "delete",
         action: Action::Files(FilesAction::Delete),
         scope: Scope::Pane(PaneId::Files),

@@ -86,18 +86,15 @@ pub(super) fn draw_edit(frame: &mut Frame, area: Rect, d: &EditDialog, theme: Th
     if let Some(at) = file.trashed_at {
         lines.push(field("Trashed", format!("{} UTC", time_utc(at)), theme));
     }
+    lines.push(field(
+        "Imported",
+        format!("{} UTC", time_utc(file.imported_at)),
+        theme,
+    ));
+    if let Some(batch) = file.batch {
+        lines.push(field("Import batch", batch.to_string(), theme));
+    }
     lines.extend([
-        field(
-            "Imported",
-            format!(
-                "{} UTC{}",
-                time_utc(file.imported_at),
-                file.batch
-                    .map(|b| format!(", batch {b}"))
-                    .unwrap_or_default()
-            ),
-            theme,
-        ),
         field("Source", file.source.label().to_owned(), theme),
         field(
             "Dropbox path",

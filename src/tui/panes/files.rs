@@ -110,7 +110,11 @@ fn draw_status(frame: &mut Frame, area: Rect, f: &AllFiles, theme: Theme) {
             Span::styled(marked, theme.good()),
             Span::styled(
                 fit(
-                    " · c add to a collection · X send · Esc clear",
+                    if f.trash {
+                        " · R restore · Esc clear"
+                    } else {
+                        " · c add to a collection · X send · Esc clear"
+                    },
                     width.saturating_sub(12),
                 ),
                 theme.dim(),

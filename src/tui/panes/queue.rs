@@ -92,8 +92,9 @@ pub fn draw(frame: &mut Frame, area: Rect, q: &DropboxQueue, cx: &Context) {
     let wide = body.width as usize >= WIDE_STATE + 40;
     let state_width = if wide { WIDE_STATE } else { NARROW_STATE };
     let account_width = (body.width as usize / 6).clamp(6, 24);
-    // The import batch (what `U` undoes), where it fits.
-    let batch_width = if body.width as usize >= BATCH_FROM {
+    // The import batch (what `U` undoes), where it fits and some row has one.
+    let batch_width = if body.width as usize >= BATCH_FROM && rows.iter().any(|r| r.batch.is_some())
+    {
         BATCH_W
     } else {
         0
