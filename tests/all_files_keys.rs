@@ -2,14 +2,20 @@
 //! state and which reads or writes it asks for.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use smartimage::library::ids::BatchId;
 use smartimage::library::ids::{AccountId, CollectionId, FileId, ItemId, LinkId};
 use smartimage::library::model::{FileRecord, Source};
 use smartimage::library::organise::{BatchAddOutcome, FileFilter, FileSelection};
 use smartimage::library::store::SortKey;
-use smartimage::tui::all_files::{Anchor, CountPurpose, FilesReply, FilesRequest, Marked};
+use smartimage::library::store::files::TrashFilter;
+use smartimage::library::trash::{TrashOutcome, TrashSelection};
+use smartimage::tui::all_files::{
+    Anchor, CountPurpose, FilesReply, FilesRequest, Marked, RestoreSelection, TrashJob,
+};
 use smartimage::tui::app::{App, Effect, PaneId};
 use smartimage::tui::dialogs::Dialog;
 use smartimage::tui::dialogs::collections::EditData;
+use smartimage::tui::panes::files::title as files_title;
 use smartimage::tui::theme::Theme;
 
 fn key(code: KeyCode) -> KeyEvent {
@@ -315,6 +321,8 @@ fn e_opens_the_pencil_and_esc_cancels_without_a_write() {
     app.apply_files(FilesReply::EditOpened(Box::new(EditData {
         file: file(1, "f001.png"),
         dimensions: Some((64, 32)),
+        metadata: None,
+        location_shown: false,
         collections: vec![],
     })));
     assert!(matches!(app.dialog, Some(Dialog::Edit(_))));
@@ -347,6 +355,8 @@ fn the_pencil_saves_the_ticked_and_new_collections_on_enter() {
     app.apply_files(FilesReply::EditOpened(Box::new(EditData {
         file: file(1, "f001.png"),
         dimensions: None,
+        metadata: None,
+        location_shown: false,
         collections: vec![collection],
     })));
     // Space ticks Press without saving; Enter on a typed new name adds it and saves both.
@@ -383,6 +393,8 @@ fn open_pencil(collections: Vec<smartimage::library::model::Collection>) -> App 
     app.apply_files(FilesReply::EditOpened(Box::new(EditData {
         file: file(1, "f001.png"),
         dimensions: None,
+        metadata: None,
+        location_shown: false,
         collections,
     })));
     app
@@ -452,6 +464,8 @@ fn space_then_enter_on_the_same_collection_saves_the_untick() {
     app.apply_files(FilesReply::EditOpened(Box::new(EditData {
         file: file_in_press,
         dimensions: None,
+        metadata: None,
+        location_shown: false,
         collections: vec![press()],
     })));
     app.handle_key(ch(' '));
@@ -576,6 +590,8 @@ fn ctrl_c_quits_even_from_the_name_field_and_dialogs() {
     app.apply_files(FilesReply::EditOpened(Box::new(EditData {
         file: file(1, "f001.png"),
         dimensions: None,
+        metadata: None,
+        location_shown: false,
         collections: vec![],
     })));
     assert_eq!(
@@ -706,4 +722,217 @@ fn with_the_pencil_open_a_paste_opens_nothing_underneath() {
         "q is the dialog's, not quit"
     );
     assert!(matches!(app.dialog, Some(Dialog::Edit(_))));
+}
+
+// Issue #22: the Trash view, delete, restore, duplicates, undo an import batch.
+
+fn trash_previews(effects: &[Effect]) -> Vec<TrashJob> {
+    requests(effects)
+        .iter()
+        .filter_map(|r| match r {
+            FilesRequest::TrashPreview(job) => Some(job.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn outcome(files: u64) -> TrashOutcome {
+    TrashOutcome {
+        dry_run: true,
+        files,
+        bytes: files * 100,
+        ..TrashOutcome::default()
+    }
+}
+
+#[test]
+fn capital_t_shows_the_trash_and_back_marks_dropped_and_equals_shows_duplicates_only() {
+    let mut app = app_with(3);
+    app.handle_key(ch(' '));
+    let effects = app.handle_key(ch('T'));
+    assert_eq!(window_filter(&effects).trash, TrashFilter::Trashed);
+    assert!(app.files.marked.is_empty(), "marks were of the library");
+    assert!(files_title(&app.files).contains("Trash"));
+    let effects = app.handle_key(ch('T'));
+    assert_eq!(window_filter(&effects).trash, TrashFilter::Live);
+    assert!(!files_title(&app.files).contains("Trash"));
+
+    let effects = app.handle_key(ch('='));
+    assert!(window_filter(&effects).duplicates_only);
+    assert!(files_title(&app.files).contains("duplicates"));
+    let effects = app.handle_key(ch('='));
+    assert!(!window_filter(&effects).duplicates_only);
+}
+
+#[test]
+fn delete_takes_the_marked_files_or_the_highlighted_one_and_asks_the_library_first() {
+    let mut app = app_with(3);
+    // Nothing marked: the highlighted file.
+    let effects = app.handle_key(ch('D'));
+    assert_eq!(
+        trash_previews(&effects),
+        vec![TrashJob::Delete(TrashSelection::Ids(vec![FileId(1)]))]
+    );
+    // Marked ones, by id (Del does the same as D).
+    app.handle_key(ch(' '));
+    app.handle_key(ch(' '));
+    let effects = app.handle_key(key(KeyCode::Delete));
+    assert_eq!(
+        trash_previews(&effects),
+        vec![TrashJob::Delete(TrashSelection::Ids(vec![
+            FileId(1),
+            FileId(2)
+        ]))]
+    );
+    // Everything matching, less one unticked.
+    app.handle_key(key(KeyCode::Esc));
+    app.handle_key(ch('*'));
+    app.handle_key(ch(' '));
+    let effects = app.handle_key(ch('D'));
+    let jobs = trash_previews(&effects);
+    let [TrashJob::Delete(TrashSelection::MatchingExcept(filter, exclude))] = jobs.as_slice()
+    else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(filter.trash, TrashFilter::Live);
+    assert_eq!(exclude, &vec![FileId(3)]);
+    assert!(
+        app.dialog.is_none(),
+        "no dialog before the library's answer"
+    );
+}
+
+#[test]
+fn the_confirmation_says_what_the_library_answered_enter_does_it_esc_does_not() {
+    let mut app = app_with(3);
+    let job = TrashJob::Delete(TrashSelection::Ids(vec![FileId(1)]));
+    app.apply_files(FilesReply::TrashPreviewed {
+        job: job.clone(),
+        outcome: outcome(1),
+    });
+    assert!(matches!(app.dialog, Some(Dialog::Trash(_))));
+    assert_eq!(app.handle_key(key(KeyCode::Esc)), vec![]);
+    assert!(app.dialog.is_none(), "Esc cancels, nothing is written");
+
+    app.apply_files(FilesReply::TrashPreviewed {
+        job: job.clone(),
+        outcome: outcome(1),
+    });
+    let effects = app.handle_key(key(KeyCode::Enter));
+    assert_eq!(
+        effects,
+        vec![Effect::Files(FilesRequest::Trash(job.clone()))]
+    );
+    assert!(app.dialog.is_none());
+
+    // Done: marks go, the window and the library view are read again.
+    app.handle_key(ch(' '));
+    let effects = app.apply_files(FilesReply::Trashed {
+        job,
+        outcome: outcome(1),
+    });
+    assert!(app.files.marked.is_empty());
+    assert!(effects.contains(&Effect::Refresh));
+    assert!(
+        requests(&effects)
+            .iter()
+            .any(|r| matches!(r, FilesRequest::Window { .. }))
+    );
+    assert!(
+        app.files
+            .notice
+            .as_deref()
+            .unwrap()
+            .contains("moved 1 file")
+    );
+
+    // Nothing to move: no dialog, a notice says why.
+    app.apply_files(FilesReply::TrashPreviewed {
+        job: TrashJob::Delete(TrashSelection::Ids(vec![FileId(2)])),
+        outcome: outcome(0),
+    });
+    assert!(app.dialog.is_none());
+    assert!(
+        app.files
+            .notice
+            .as_deref()
+            .unwrap()
+            .contains("in the trash already")
+    );
+
+    // A refusal names the action refused.
+    app.apply_files(FilesReply::TrashRefused {
+        verb: "restore".into(),
+        why: "ann@example.com is not an owner or admin of \"Acme\"".into(),
+    });
+    let Some(Dialog::Notice { text, .. }) = &app.dialog else {
+        panic!("no notice");
+    };
+    assert!(text.starts_with("Could not restore:"), "{text}");
+}
+
+#[test]
+fn restore_is_for_the_trash_view_and_delete_is_not() {
+    let mut app = app_with(3);
+    assert_eq!(app.handle_key(ch('R')), vec![]);
+    assert!(app.files.notice.as_deref().unwrap().contains("Trash view"));
+    let effects = app.handle_key(ch('T'));
+    deliver(&mut app, &effects, vec![file(7, "gone.png")]);
+    assert_eq!(app.handle_key(ch('D')), vec![]);
+    assert!(app.files.notice.as_deref().unwrap().contains("R restores"));
+    let effects = app.handle_key(ch('R'));
+    assert_eq!(
+        trash_previews(&effects),
+        vec![TrashJob::Restore(RestoreSelection::Ids(vec![FileId(7)]))]
+    );
+    app.handle_key(ch('*'));
+    let effects = app.handle_key(ch('R'));
+    let jobs = trash_previews(&effects);
+    let [TrashJob::Restore(RestoreSelection::Matching { filter, exclude })] = jobs.as_slice()
+    else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(filter.trash, TrashFilter::Trashed);
+    assert!(exclude.is_empty());
+}
+
+#[test]
+fn the_queue_reads_an_imported_rows_batch_and_capital_u_undoes_it() {
+    use smartimage::import::events::{EngineEvent, ItemRef};
+    let mut app = app_with(1);
+    let item = ItemRef {
+        item: ItemId(9),
+        link: LinkId(1),
+        account: "Acme".into(),
+        path: "/Acme/a.png".into(),
+        size: 100,
+    };
+    app.apply_engine(EngineEvent::Discovered(item.clone()));
+    app.focus = PaneId::Queue;
+    assert_eq!(app.handle_key(ch('U')), vec![]);
+    assert!(
+        app.last_problem
+            .as_deref()
+            .unwrap()
+            .contains("no import to undo")
+    );
+
+    let effects = app.apply_engine(EngineEvent::Imported {
+        item,
+        file: FileId(55),
+    });
+    assert!(effects.contains(&Effect::Files(FilesRequest::Batches(vec![FileId(55)]))));
+    // One read at a time.
+    assert!(
+        !app.apply_engine(EngineEvent::Verifying { item: ItemId(9) })
+            .iter()
+            .any(|e| matches!(e, Effect::Files(FilesRequest::Batches(_))))
+    );
+    app.apply_files(FilesReply::Batches {
+        asked: vec![FileId(55)],
+        found: vec![(FileId(55), BatchId(4))],
+    });
+    assert_eq!(app.queue.rows[0].batch, Some(BatchId(4)));
+    let effects = app.handle_key(ch('U'));
+    assert_eq!(trash_previews(&effects), vec![TrashJob::Undo(BatchId(4))]);
 }

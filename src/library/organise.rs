@@ -29,6 +29,10 @@ pub struct FileFilter {
     /// camera's clock). A file without a capture time is in no date range.
     pub taken_from: Option<String>,
     pub taken_to: Option<String>,
+    /// The library (default) or the trash (the console's Trash view).
+    pub trash: TrashFilter,
+    /// Only duplicates (`store::files::DUPLICATE_OF`).
+    pub duplicates_only: bool,
 }
 
 /// A day as `YYYY-MM-DD`, checked; `next` gives the day after (the exclusive end of a range).
@@ -113,6 +117,8 @@ impl Library {
                 .as_deref()
                 .map(|d| day_bound(d, "--taken-to", true))
                 .transpose()?,
+            trash: filter.trash,
+            duplicates_only: filter.duplicates_only,
             ..FileQuery::default()
         };
         if let (Some(from), Some(before)) = (&query.taken_from, &query.taken_before)

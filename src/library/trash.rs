@@ -34,6 +34,9 @@ pub enum TrashSelection {
     Ids(Vec<FileId>),
     /// Every file outside the trash matching a filter (`--account`, `--source`, `--collection`).
     Matching(FileFilter),
+    /// Every file outside the trash matching a filter, less some (the console's "select all"
+    /// with files unticked).
+    MatchingExcept(FileFilter, Vec<FileId>),
 }
 
 /// What a trash action did (or, with `dry_run`, would do), per account.
@@ -148,8 +151,12 @@ impl Library {
                 let asked = named.len() as u64;
                 (named.into_iter().map(|f| f.id).collect::<Vec<_>>(), asked)
             }
-            TrashSelection::Matching(filter) => {
-                let query = self.file_query(actor, filter)?;
+            TrashSelection::Matching(filter) | TrashSelection::MatchingExcept(filter, _) => {
+                let mut query = self.file_query(actor, filter)?;
+                query.trash = TrashFilter::Live;
+                if let TrashSelection::MatchingExcept(_, exclude) = selection {
+                    query.exclude = exclude.clone();
+                }
                 let ids = trash::matching_ids(self.store.connection(), &query)?;
                 let asked = ids.len() as u64;
                 (ids, asked)

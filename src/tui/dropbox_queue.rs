@@ -7,6 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::import::events::ItemRef;
+use crate::library::ids::{BatchId, FileId};
 use crate::library::policy::ErrorKind;
 use crate::library::store::import_items::ItemId;
 use crate::library::store::links::LinkId;
@@ -58,6 +59,11 @@ pub struct QueueRow {
     pub state: QueueState,
     /// A direct upload from the server's disk, not a Dropbox import.
     pub upload: bool,
+    /// The library file it became, once imported.
+    pub file: Option<FileId>,
+    /// The import batch that file came in with (read from the library after the import;
+    /// `U` undoes it).
+    pub batch: Option<BatchId>,
 }
 
 /// A wait Dropbox asked for.
@@ -79,6 +85,8 @@ pub struct DropboxQueue {
     pub throughput: Throughput,
     /// When each file in flight started downloading, for its own rate.
     pub download_started: HashMap<ItemId, Instant>,
+    /// A read of imported files' batches is out (one at a time).
+    pub batch_lookup: bool,
 }
 
 fn in_scope(row: &QueueRow, scope: Option<&str>) -> bool {
@@ -116,7 +124,49 @@ impl DropboxQueue {
             size: item.size,
             state: QueueState::Waiting,
             upload: false,
+            file: None,
+            batch: None,
         });
+    }
+
+    /// The row's file is in the library as `file`.
+    pub fn set_file(&mut self, item: ItemId, file: FileId) {
+        if let Some(row) = self.rows.iter_mut().find(|r| r.item == item) {
+            row.file = Some(file);
+        }
+    }
+
+    /// The files whose batch is to be read: imported, batch unknown — when no read is out.
+    /// Marks the read as out.
+    pub fn batches_to_read(&mut self) -> Option<Vec<FileId>> {
+        if self.batch_lookup {
+            return None;
+        }
+        let files: Vec<FileId> = self
+            .rows
+            .iter()
+            .filter(|r| r.batch.is_none())
+            .filter_map(|r| r.file)
+            .collect();
+        if files.is_empty() {
+            return None;
+        }
+        self.batch_lookup = true;
+        Some(files)
+    }
+
+    /// The batches read back. A file with none (purged since) is not asked for again.
+    pub fn batches_read(&mut self, asked: &[FileId], found: &[(FileId, BatchId)]) {
+        self.batch_lookup = false;
+        for row in self.rows.iter_mut() {
+            let Some(file) = row.file else { continue };
+            if let Some((_, batch)) = found.iter().find(|(f, _)| *f == file) {
+                row.batch = Some(*batch);
+            } else if asked.contains(&file) {
+                // Nothing to undo through this row.
+                row.file = None;
+            }
+        }
     }
 
     /// Bytes of a download arrived (at `now`).

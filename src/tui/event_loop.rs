@@ -89,6 +89,7 @@ pub async fn run(options: ConsoleOptions, welcome: Option<(String, String)>) -> 
     let label = options.data_dir.display().to_string();
     let mut app = App::new(label, options.admin_label.clone(), Theme::from_env());
     app.keymap = options.keymap.clone();
+    app.files.purge_after_days = options.engine.purge_after_days;
     if let Some((title, text)) = welcome {
         app.dialog = Some(super::dialogs::Dialog::notice(&title, text));
     }

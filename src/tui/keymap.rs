@@ -25,6 +25,14 @@ pub enum FilesAction {
     Send,
     /// A Dropbox shared link to the highlighted file (or the `*`-marked collection).
     Share,
+    /// Show the trash instead of the library, or the library again (issue #22).
+    ToggleTrash,
+    /// Only files that are duplicates of an older file of their account.
+    ToggleDuplicates,
+    /// Move the marked files (or the highlighted one) to the trash, after a confirmation.
+    Delete,
+    /// In the Trash view: bring the marked files (or the highlighted one) back.
+    Restore,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +71,8 @@ pub enum Action {
     /// In the Dropbox authorize dialog: copy the authorize page's address to the clipboard
     /// (OSC 52, through SSH too).
     CopyLink,
+    /// Dropbox queue: move the files of the selected row's import batch to the trash.
+    UndoBatch,
     /// All Files keys.
     Files(FilesAction),
 }
@@ -246,6 +256,15 @@ pub static BINDINGS: &[Binding] = &[
         footer: true,
     },
     Binding {
+        keys: &[key('U')],
+        label: "U",
+        help: "undo the import batch (asks)",
+        hint: "undo import",
+        action: Action::UndoBatch,
+        scope: Scope::Pane(PaneId::Queue),
+        footer: true,
+    },
+    Binding {
         keys: &[code(KeyCode::Enter)],
         label: "Enter",
         help: "error details on/off",
@@ -399,6 +418,42 @@ pub static BINDINGS: &[Binding] = &[
         action: Action::Files(FilesAction::Share),
         scope: Scope::Pane(PaneId::Files),
         footer: false,
+    },
+    Binding {
+        keys: &[key('T')],
+        label: "T",
+        help: "Trash view on/off",
+        hint: "trash",
+        action: Action::Files(FilesAction::ToggleTrash),
+        scope: Scope::Pane(PaneId::Files),
+        footer: true,
+    },
+    Binding {
+        keys: &[key('=')],
+        label: "=",
+        help: "duplicates only",
+        hint: "duplicates",
+        action: Action::Files(FilesAction::ToggleDuplicates),
+        scope: Scope::Pane(PaneId::Files),
+        footer: false,
+    },
+    Binding {
+        keys: &[key('D'), code(KeyCode::Delete)],
+        label: "D/Del",
+        help: "delete to the trash (asks)",
+        hint: "delete",
+        action: Action::Files(FilesAction::Delete),
+        scope: Scope::Pane(PaneId::Files),
+        footer: true,
+    },
+    Binding {
+        keys: &[key('R')],
+        label: "R",
+        help: "restore from the trash",
+        hint: "restore",
+        action: Action::Files(FilesAction::Restore),
+        scope: Scope::Pane(PaneId::Files),
+        footer: true,
     },
     Binding {
         keys: &[key('p')],

@@ -20,10 +20,12 @@ use tui_input::Input;
 use crate::library::browse::FileOrder;
 use crate::library::collection_edit::CollectionEdit;
 use crate::library::formats::FileKind;
-use crate::library::model::{Collection, CollectionId, FileId, FileRecord, Source};
+use crate::library::model::{BatchId, Collection, CollectionId, FileId, FileRecord, Source};
 use crate::library::organise::{BatchAddOutcome, FileFilter, FileSelection};
 use crate::library::store::SortKey;
 use crate::library::store::file_pages::Cursor;
+use crate::library::store::files::TrashFilter;
+use crate::library::trash::{DEFAULT_PURGE_AFTER_DAYS, TrashOutcome, TrashSelection};
 
 use preview::PreviewCache;
 
@@ -93,6 +95,44 @@ pub enum FilesRequest {
         account: String,
     },
     Preview(preview::PreviewRequest),
+    /// What a trash job would do (a dry run through the library), for its confirmation.
+    TrashPreview(TrashJob),
+    /// Do the confirmed trash job.
+    Trash(TrashJob),
+    /// The import batch of each of these files (the Dropbox queue shows it).
+    Batches(Vec<FileId>),
+}
+
+/// A move into or out of the trash, as the library does it (`files delete`, `files restore`,
+/// `import undo`): the same rights, the same audit rows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrashJob {
+    Delete(TrashSelection),
+    Restore(RestoreSelection),
+    /// Every file of this import batch still in the library (`import undo BATCH`).
+    Undo(BatchId),
+}
+
+/// Which trashed files to bring back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RestoreSelection {
+    Ids(Vec<FileId>),
+    /// Every trashed file matching the filter, less some (`*` in the Trash view).
+    Matching {
+        filter: FileFilter,
+        exclude: Vec<FileId>,
+    },
+}
+
+impl TrashJob {
+    /// The verb, for confirmations, outcomes and refusals ("delete", "restore", …).
+    pub fn verb(&self) -> String {
+        match self {
+            TrashJob::Delete(_) => "delete".into(),
+            TrashJob::Restore(_) => "restore".into(),
+            TrashJob::Undo(batch) => format!("undo import batch {batch}"),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,6 +182,26 @@ pub enum FilesReply {
         collections: Vec<Collection>,
     },
     Preview(preview::PreviewReply),
+    /// What a trash job would do: its confirmation opens.
+    TrashPreviewed {
+        job: TrashJob,
+        outcome: TrashOutcome,
+    },
+    /// A trash job was done.
+    Trashed {
+        job: TrashJob,
+        outcome: TrashOutcome,
+    },
+    /// The library refused or failed a trash job (`verb` names it).
+    TrashRefused {
+        verb: String,
+        why: String,
+    },
+    /// `found`: `(file, batch)` for the files `asked` about that have one.
+    Batches {
+        asked: Vec<FileId>,
+        found: Vec<(FileId, BatchId)>,
+    },
     Failed(String),
 }
 
@@ -191,6 +251,12 @@ pub struct AllFiles {
     pub dropbox_only: bool,
     pub kind: Option<FileKind>,
     pub collection: Option<String>,
+    /// The Trash view: the rows are the files in the trash (`T`).
+    pub trash: bool,
+    /// Only duplicates (`=`).
+    pub duplicates_only: bool,
+    /// `[trash] purge_after_days`, for what the delete confirmation says.
+    pub purge_after_days: u64,
     /// The name matched nothing as a substring; the rows are fuzzy matches.
     pub fuzzy: bool,
     /// Nothing contains the typed text; the fuzzy matches are being looked for.
@@ -247,6 +313,9 @@ impl Default for AllFiles {
             dropbox_only: false,
             kind: None,
             collection: None,
+            trash: false,
+            duplicates_only: false,
+            purge_after_days: DEFAULT_PURGE_AFTER_DAYS,
             fuzzy: false,
             seeking_fuzzy: false,
             rows: Vec::new(),
@@ -285,6 +354,12 @@ impl AllFiles {
             kind: self.kind,
             name_contains: (!name.is_empty()).then(|| name.to_owned()),
             name_fuzzy: false,
+            trash: if self.trash {
+                TrashFilter::Trashed
+            } else {
+                TrashFilter::Live
+            },
+            duplicates_only: self.duplicates_only,
             ..FileFilter::default()
         }
     }
@@ -296,6 +371,7 @@ impl AllFiles {
             || f.kind.is_some()
             || f.collection.is_some()
             || f.name_contains.is_some()
+            || f.duplicates_only
     }
 
     /// The filter the rows on screen match (fuzzy if the substring found nothing).

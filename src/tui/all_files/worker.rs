@@ -20,7 +20,7 @@ use crate::library::{Library, LibraryError};
 
 use super::names::{self, NameSlot};
 use super::preview::{self, PreviewReply};
-use super::{Anchor, CountPurpose, FilesReply, FilesRequest};
+use super::{Anchor, CountPurpose, FilesReply, FilesRequest, RestoreSelection, TrashJob};
 use crate::tui::dialogs::collections::EditData;
 
 /// Who reads: the library, and the admin the console acts as.
@@ -321,8 +321,9 @@ pub fn serve_among(
             range(library, actor, &filter, hits, order, from, &to)
         }
         FilesRequest::OpenEdit { file } => library
-            .file_record(actor, file)
-            .and_then(|file| {
+            .file_details(actor, file)
+            .and_then(|details| {
+                let file = details.record;
                 let collections = library.collections_of(actor, file.account)?;
                 let dimensions = preview::previewable(&file)
                     .then(|| library.blobs().path_of(&file.sha256))
@@ -331,6 +332,8 @@ pub fn serve_among(
                 Ok(FilesReply::EditOpened(Box::new(EditData {
                     file,
                     dimensions,
+                    metadata: details.metadata.map(|m| m.metadata),
+                    location_shown: details.location_shown,
                     collections,
                 })))
             })
@@ -370,6 +373,34 @@ pub fn serve_among(
             .add_to_collection(actor, &account, &collection, create, &selection)
             .map(FilesReply::BatchAdded)
             .map_err(|e| e.to_string()),
+        FilesRequest::TrashPreview(job) => {
+            return Some(match trash_job(library, actor, &job, true) {
+                Ok(outcome) => FilesReply::TrashPreviewed { job, outcome },
+                Err(why) => FilesReply::TrashRefused {
+                    verb: job.verb(),
+                    why,
+                },
+            });
+        }
+        FilesRequest::Trash(job) => {
+            return Some(match trash_job(library, actor, &job, false) {
+                Ok(outcome) => FilesReply::Trashed { job, outcome },
+                Err(why) => FilesReply::TrashRefused {
+                    verb: job.verb(),
+                    why,
+                },
+            });
+        }
+        FilesRequest::Batches(asked) => {
+            let found = asked
+                .iter()
+                .filter_map(|id| {
+                    let file = library.file_record(actor, *id).ok()?;
+                    Some((*id, file.batch?))
+                })
+                .collect();
+            Ok(FilesReply::Batches { asked, found })
+        }
         FilesRequest::Preview(request) => {
             let image =
                 preview::decode_blob(library.blobs(), &request.sha256, request.size).map(Arc::new);
@@ -380,6 +411,38 @@ pub fn serve_among(
         }
     };
     Some(outcome.unwrap_or_else(FilesReply::Failed))
+}
+
+/// Run (or with `dry_run`, only measure) a trash job through the library's checked, audited
+/// actions — what `files delete`, `files restore` and `import undo` call.
+fn trash_job(
+    library: &mut Library,
+    actor: &Actor,
+    job: &TrashJob,
+    dry_run: bool,
+) -> Result<crate::library::trash::TrashOutcome, String> {
+    let outcome = match job {
+        TrashJob::Delete(selection) => library.trash_files(actor, selection, dry_run),
+        TrashJob::Restore(RestoreSelection::Ids(ids)) => library.restore_files(actor, ids, dry_run),
+        TrashJob::Restore(RestoreSelection::Matching { filter, exclude }) => {
+            let scope = crate::library::organise::ListScope {
+                trash: crate::library::store::files::TrashFilter::Trashed,
+                ..Default::default()
+            };
+            library
+                .list_files_in(actor, filter, scope)
+                .and_then(|files| {
+                    let ids: Vec<FileId> = files
+                        .iter()
+                        .map(|f| f.id)
+                        .filter(|id| !exclude.contains(id))
+                        .collect();
+                    library.restore_files(actor, &ids, dry_run)
+                })
+        }
+        TrashJob::Undo(batch) => library.undo_import(actor, *batch, dry_run),
+    };
+    outcome.map_err(|e| e.to_string())
 }
 
 /// A newer request cancelled this one (see [`FilesWorker::send`]): nobody waits for it.

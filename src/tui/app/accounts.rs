@@ -142,9 +142,17 @@ impl App {
     /// account, or on any when *All accounts* is selected) and it applies to the account's
     /// link as it is. Unknown rights (the library not read yet) offer everything.
     pub fn offers(&self, action: Action) -> bool {
-        let Some(actor) = &self.view.actor else {
-            return true;
+        let in_view = match action {
+            Action::Files(FilesAction::Delete) => !self.files.trash,
+            Action::Files(FilesAction::Restore) => self.files.trash,
+            _ => true,
         };
+        let Some(actor) = &self.view.actor else {
+            return in_view;
+        };
+        if !in_view {
+            return false;
+        }
         let may = |a: &crate::library::actions::AccountSummary| match action {
             Action::LinkApi | Action::LinkFolder | Action::Unlink | Action::PauseResume => {
                 actor.may(Right::LinkDropbox(&a.account))
@@ -152,6 +160,9 @@ impl App {
             Action::Delegate | Action::Revoke => actor.may(Right::Delegate(&a.account)),
             Action::Files(FilesAction::Send | FilesAction::Share) => {
                 actor.may(Right::SendToDropbox(&a.account))
+            }
+            Action::Files(FilesAction::Delete | FilesAction::Restore) | Action::UndoBatch => {
+                actor.may(Right::Trash(&a.account))
             }
             _ => true,
         };

@@ -14,10 +14,14 @@ use crate::library::organise::FileSelection;
 use crate::library::permissions::Actor;
 use crate::library::store::SortKey;
 use crate::library::store::file_pages::Cursor;
+use crate::library::trash::TrashSelection;
 use crate::tui::all_files::keys::{FilesAction, mark_all, toggle};
-use crate::tui::all_files::{CountPurpose, FilesReply, FilesRequest, KINDS, Marked, worker};
+use crate::tui::all_files::{
+    CountPurpose, FilesReply, FilesRequest, KINDS, Marked, RestoreSelection, TrashJob, worker,
+};
 use crate::tui::dialogs::Dialog;
 use crate::tui::dialogs::collections::{BatchDialog, EditDialog};
+use crate::tui::dialogs::trash::{TrashConfirm, files_and_bytes};
 
 use super::{App, Effect};
 
@@ -204,14 +208,146 @@ impl App {
                 Some(file) => vec![Effect::Files(FilesRequest::OpenEdit { file: file.id })],
                 None => vec![],
             },
-            FilesAction::BatchAdd => self.open_batch(),
             FilesAction::Preview => {
                 f.preview_open = !f.preview_open;
                 self.files_preview_effects()
             }
+            FilesAction::Send
+            | FilesAction::Share
+            | FilesAction::BatchAdd
+            | FilesAction::Delete
+                if f.trash =>
+            {
+                f.notice = Some(
+                    "these files are in the trash: R restores them first (T back to the library)"
+                        .into(),
+                );
+                vec![]
+            }
+            FilesAction::BatchAdd => self.open_batch(),
             FilesAction::Send => self.open_send(),
             FilesAction::Share => self.open_share(),
+            FilesAction::ToggleTrash => {
+                f.trash = !f.trash;
+                // Marks were of the other side.
+                f.marked = Marked::Nothing;
+                effects(f.restart())
+            }
+            FilesAction::ToggleDuplicates => {
+                f.duplicates_only = !f.duplicates_only;
+                effects(f.restart())
+            }
+            FilesAction::Delete => match self.trash_selection() {
+                Some((ids, filter, exclude)) => {
+                    let selection = match (ids, filter) {
+                        (Some(ids), _) => TrashSelection::Ids(ids),
+                        (None, Some(filter)) if exclude.is_empty() => {
+                            TrashSelection::Matching(filter)
+                        }
+                        (None, Some(filter)) => TrashSelection::MatchingExcept(filter, exclude),
+                        (None, None) => return vec![],
+                    };
+                    self.trash_preview(TrashJob::Delete(selection))
+                }
+                None => vec![],
+            },
+            FilesAction::Restore if !f.trash => {
+                f.notice = Some("R restores in the Trash view: T shows the trash".into());
+                vec![]
+            }
+            FilesAction::Restore => match self.trash_selection() {
+                Some((Some(ids), _, _)) => {
+                    self.trash_preview(TrashJob::Restore(RestoreSelection::Ids(ids)))
+                }
+                Some((None, Some(filter), exclude)) => {
+                    self.trash_preview(TrashJob::Restore(RestoreSelection::Matching {
+                        filter,
+                        exclude,
+                    }))
+                }
+                _ => vec![],
+            },
         }
+    }
+
+    /// What a delete or restore takes: the marked files (by id, or a filter less some), else
+    /// the highlighted one. `None` (with a notice) when there is nothing.
+    #[allow(clippy::type_complexity)]
+    fn trash_selection(
+        &mut self,
+    ) -> Option<(
+        Option<Vec<FileId>>,
+        Option<crate::library::organise::FileFilter>,
+        Vec<FileId>,
+    )> {
+        let f = &mut self.files;
+        match &f.marked {
+            Marked::Ids(ids) if !ids.is_empty() => {
+                Some((Some(ids.iter().copied().collect()), None, vec![]))
+            }
+            Marked::Matching {
+                filter, exclude, ..
+            } => Some((
+                None,
+                Some(filter.clone()),
+                exclude.iter().copied().collect(),
+            )),
+            _ => match f.selected() {
+                Some(file) => Some((Some(vec![file.id]), None, vec![])),
+                None => {
+                    f.notice = Some("no file here".into());
+                    None
+                }
+            },
+        }
+    }
+
+    /// Ask the library what `job` would do; its confirmation opens with the answer.
+    fn trash_preview(&mut self, job: TrashJob) -> Vec<Effect> {
+        self.status = Some(format!("counting what {} takes…", job.verb()));
+        vec![Effect::Files(FilesRequest::TrashPreview(job))]
+    }
+
+    /// The confirmation said yes.
+    pub(crate) fn trash_confirmed(&mut self, job: TrashJob) -> Vec<Effect> {
+        self.dialog = None;
+        self.status = Some(match &job {
+            TrashJob::Restore(_) => "restoring…".to_owned(),
+            _ => "moving to the trash…".to_owned(),
+        });
+        vec![Effect::Files(FilesRequest::Trash(job))]
+    }
+
+    /// `U` in the Dropbox queue: undo the selected row's import batch (`import undo BATCH`).
+    pub(crate) fn undo_batch(&mut self) -> Vec<Effect> {
+        self.dirty = true;
+        let row = self
+            .queue_rows()
+            .get(self.queue.cursor)
+            .map(|r| (r.batch, r.file));
+        match row {
+            Some((Some(batch), _)) => self.trash_preview(TrashJob::Undo(batch)),
+            Some((None, Some(_))) => {
+                self.last_problem =
+                    Some("still reading this file's import batch; try again in a moment".into());
+                self.queue_batches()
+            }
+            Some((None, None)) => {
+                self.last_problem = Some(
+                    "this row brought no file into the library: there is no import to undo".into(),
+                );
+                vec![]
+            }
+            None => vec![],
+        }
+    }
+
+    /// Read the import batch of imported queue rows (one read out at a time).
+    pub(crate) fn queue_batches(&mut self) -> Vec<Effect> {
+        self.queue
+            .batches_to_read()
+            .map(|files| vec![Effect::Files(FilesRequest::Batches(files))])
+            .unwrap_or_default()
     }
 
     fn files_preview_effects(&mut self) -> Vec<Effect> {
@@ -443,6 +579,55 @@ impl App {
             FilesReply::Preview(reply) => {
                 f.previews.insert(reply);
                 vec![]
+            }
+            FilesReply::TrashPreviewed { job, outcome } => {
+                self.status = None;
+                if outcome.files == 0 {
+                    f.notice = Some(
+                        match job {
+                            TrashJob::Restore(_) => {
+                                "nothing to restore: none of these is in the trash"
+                            }
+                            _ => "nothing to move: these files are in the trash already",
+                        }
+                        .into(),
+                    );
+                    self.last_problem = f.notice.clone();
+                    return vec![];
+                }
+                self.dialog = Some(Dialog::Trash(Box::new(TrashConfirm {
+                    job,
+                    outcome,
+                    purge_after_days: f.purge_after_days,
+                })));
+                vec![]
+            }
+            FilesReply::Trashed { job, outcome } => {
+                let what = files_and_bytes(outcome.files, outcome.bytes);
+                let done = match &job {
+                    TrashJob::Delete(_) => format!("moved {what} to the trash (T shows it)"),
+                    TrashJob::Restore(_) => format!("restored {what}"),
+                    TrashJob::Undo(batch) => {
+                        format!("import batch {batch} undone: {what} moved to the trash")
+                    }
+                };
+                f.marked = Marked::Nothing;
+                f.range_from = None;
+                f.notice = Some(done.clone());
+                self.status = Some(done);
+                self.files_after_write()
+            }
+            FilesReply::TrashRefused { verb, why } => {
+                self.status = None;
+                self.dialog = Some(Dialog::notice(
+                    "Not done",
+                    format!("Could not {verb}: {why}"),
+                ));
+                vec![]
+            }
+            FilesReply::Batches { asked, found } => {
+                self.queue.batches_read(&asked, &found);
+                self.queue_batches()
             }
             FilesReply::Failed(why) => {
                 // A dialog that was saving may be tried again.

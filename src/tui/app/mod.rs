@@ -352,6 +352,7 @@ impl App {
             | Action::Delegate
             | Action::Revoke => return self.account_action(action),
             Action::Upload => return self.open_upload(vec![]),
+            Action::UndoBatch => return self.undo_batch(),
             Action::ToggleMouse => {
                 self.mouse = !self.mouse;
                 self.status = Some(if self.mouse {
@@ -418,6 +419,7 @@ impl App {
                 self.dialog = None;
                 self.start_send(job)
             }
+            DialogOutcome::Trash(job) => self.trash_confirmed(job),
         }
     }
 
@@ -588,8 +590,10 @@ impl App {
                 self.queue.progress(item, bytes, total, self.now)
             }
             EngineEvent::Verifying { item } => self.queue.set_state(item, QueueState::Verifying),
-            EngineEvent::Imported { item, .. } => {
+            EngineEvent::Imported { item, file } => {
                 self.queue.imported(item.item, item.size, self.now);
+                self.queue.set_file(item.item, file);
+                effects.extend(self.queue_batches());
                 // New files appear where the admin is looking, selection kept.
                 effects.extend(self.files_reload());
                 // A file that waited for a retry is no longer an error.
@@ -686,11 +690,15 @@ impl App {
             | EngineEvent::Uploaded { .. }
             | EngineEvent::UploadRefused { .. }
             | EngineEvent::UploadSkipped { .. }) => {
-                if matches!(upload, EngineEvent::Uploaded { .. }) {
+                let uploaded = matches!(upload, EngineEvent::Uploaded { .. });
+                if uploaded {
                     // Like an import: the new file shows in All Files, selection kept.
                     effects.extend(self.files_reload());
                 }
-                self.apply_upload(upload)
+                self.apply_upload(upload);
+                if uploaded {
+                    effects.extend(self.queue_batches());
+                }
             }
         }
         self.dirty |= visible;

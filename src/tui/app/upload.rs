@@ -80,9 +80,12 @@ impl App {
                     size: upload.size,
                     state: QueueState::Waiting,
                     upload: true,
+                    file: None,
+                    batch: None,
                 });
             }
-            EngineEvent::Uploaded { upload, .. } => {
+            EngineEvent::Uploaded { upload, file } => {
+                self.queue.set_file(upload.upload, file);
                 self.totals.imported += 1;
                 self.totals.imported_bytes += upload.size;
                 self.queue.set_state(upload.upload, QueueState::Imported);

@@ -15,11 +15,16 @@ use crate::library::store::name_match;
 use super::keys::DialogKey;
 
 /// Details the edit dialog shows next to its picker.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EditData {
     pub file: FileRecord,
     /// Width and height, for images whose header could be read.
     pub dimensions: Option<(u32, u32)>,
+    /// What the file says about itself, once read (`Library::file_details`: its GPS position
+    /// only for the account's owners and operators).
+    pub metadata: Option<crate::library::metadata::FileMetadata>,
+    /// Whether the admin may see where it was taken (`Right::ViewLocation`).
+    pub location_shown: bool,
     pub collections: Vec<Collection>,
 }
 

@@ -130,6 +130,7 @@ pub fn draw(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: Theme, copy_k
         Dialog::Share(share) => super::draw_send::share(frame, area, theme, share),
         Dialog::Edit(d) => super::draw_collections::draw_edit(frame, area, d, theme),
         Dialog::Batch(d) => super::draw_collections::draw_batch(frame, area, d, theme),
+        Dialog::Trash(d) => d.draw(frame, area, theme),
     }
 }
 

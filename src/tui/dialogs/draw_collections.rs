@@ -10,6 +10,7 @@ use super::collections::{BatchDialog, CollectionPicker, EditDialog};
 use super::draw::popup;
 use super::keys::{self, hint};
 use crate::library::ids::CollectionId;
+use crate::library::metadata::FileMetadata;
 use crate::tui::text::{bytes, clean, fit, fit_middle, thousands, time_utc};
 use crate::tui::theme::Theme;
 
@@ -30,7 +31,7 @@ fn field<'a>(label: &'a str, value: String, theme: Theme) -> Line<'a> {
 pub(super) fn draw_edit(frame: &mut Frame, area: Rect, d: &EditDialog, theme: Theme) {
     let file = &d.data.file;
     let width = MAX_WIDTH.min(area.width.saturating_sub(2));
-    let height = 20u16.min(area.height.saturating_sub(2));
+    let height = 22u16.min(area.height.saturating_sub(2));
     let inner = popup(
         frame,
         area,
@@ -67,11 +68,34 @@ pub(super) fn draw_edit(frame: &mut Frame, area: Rect, d: &EditDialog, theme: Th
             theme,
         ),
     ];
-    if let Some((w, h)) = d.data.dimensions {
-        lines.push(field("Dimensions", format!("{w} × {h} px"), theme));
+    let mut about_file = match &d.data.metadata {
+        Some(m) => metadata_fields(m, d.data.location_shown),
+        None => vec![],
+    };
+    // The preview's header read, for a file whose metadata is not read yet.
+    if !about_file.iter().any(|(label, _)| *label == "Dimensions")
+        && let Some((w, h)) = d.data.dimensions
+    {
+        about_file.insert(0, ("Dimensions", format!("{w} × {h} px")));
+    }
+    for (label, value) in about_file {
+        lines.push(field(label, fit(&clean(&value), value_width), theme));
+    }
+    if let Some(of) = file.duplicate_of {
+        lines.push(field("Duplicate", format!("of #{of} (same bytes)"), theme));
+    }
+    if let Some(at) = file.trashed_at {
+        lines.push(field("Trashed", format!("{} UTC", time_utc(at)), theme));
+    }
+    lines.push(field(
+        "Imported",
+        format!("{} UTC", time_utc(file.imported_at)),
+        theme,
+    ));
+    if let Some(batch) = file.batch {
+        lines.push(field("Import batch", batch.to_string(), theme));
     }
     lines.extend([
-        field("SHA-256", fit(&file.sha256, value_width), theme),
         field("Source", file.source.label().to_owned(), theme),
         field(
             "Dropbox path",
@@ -83,11 +107,7 @@ pub(super) fn draw_edit(frame: &mut Frame, area: Rect, d: &EditDialog, theme: Th
             fit(file.uploaded_by.as_deref().unwrap_or("-"), value_width),
             theme,
         ),
-        field(
-            "Imported",
-            format!("{} UTC", time_utc(file.imported_at)),
-            theme,
-        ),
+        field("SHA-256", fit(&file.sha256, value_width), theme),
     ]);
     frame.render_widget(Paragraph::new(lines), about);
     draw_picker(
@@ -110,6 +130,71 @@ pub(super) fn draw_edit(frame: &mut Frame, area: Rect, d: &EditDialog, theme: Th
         )),
         keys_area,
     );
+}
+
+/// The file's own metadata as label and value, in the order the pencil shows them; what the
+/// file does not say is left out. The position only when `location_shown` (the library has
+/// already cleared it for everyone else; this says why it is missing).
+pub(crate) fn metadata_fields(
+    m: &FileMetadata,
+    location_shown: bool,
+) -> Vec<(&'static str, String)> {
+    let mut out = vec![];
+    if let (Some(w), Some(h)) = (m.width, m.height) {
+        out.push(("Dimensions", format!("{w} × {h} px")));
+    }
+    let turned = m.orientation.filter(|o| *o != 1);
+    match (m.shape(), turned) {
+        (Some(shape), Some(o)) => out.push(("Orientation", format!("{shape} (EXIF {o})"))),
+        (Some(shape), None) => out.push(("Orientation", shape.to_owned())),
+        (None, Some(o)) => out.push(("Orientation", format!("EXIF {o}"))),
+        (None, None) => {}
+    }
+    if let Some(taken) = &m.taken_at {
+        out.push(("Taken", taken.replacen('T', " ", 1)));
+    }
+    let camera = match (&m.camera_make, &m.camera_model) {
+        (Some(make), Some(model)) if model.to_lowercase().starts_with(&make.to_lowercase()) => {
+            Some(model.clone())
+        }
+        (Some(make), Some(model)) => Some(format!("{make} {model}")),
+        (Some(one), None) | (None, Some(one)) => Some(one.clone()),
+        (None, None) => None,
+    };
+    if let Some(camera) = camera {
+        out.push(("Camera", camera));
+    }
+    if let Some(lens) = &m.lens {
+        out.push(("Lens", lens.clone()));
+    }
+    match (m.has_gps, m.gps) {
+        (Some(true), Some((lat, lon))) if location_shown => {
+            out.push(("GPS", format!("{lat:.5}, {lon:.5}")))
+        }
+        (Some(true), _) => out.push(("GPS", "yes (the position is for owners)".into())),
+        (Some(false), _) => out.push(("GPS", "no".into())),
+        (None, _) => {}
+    }
+    if let Some(ms) = m.duration_ms {
+        out.push(("Duration", duration(ms)));
+    }
+    if let Some(codec) = &m.video_codec {
+        out.push(("Codec", codec.clone()));
+    }
+    if let Some(pages) = m.pages {
+        out.push(("Pages", thousands(pages.into())));
+    }
+    out
+}
+
+/// "1:02:03", "4:05", "12.3 s".
+fn duration(ms: u64) -> String {
+    let secs = ms / 1000;
+    match secs {
+        0..60 => format!("{:.1} s", ms as f64 / 1000.0),
+        60..3600 => format!("{}:{:02}", secs / 60, secs % 60),
+        _ => format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60),
+    }
 }
 
 /// The picker: filter field, the collections (checkbox or pointer), *New collection…*.
@@ -237,4 +322,87 @@ pub(super) fn draw_batch(frame: &mut Frame, area: Rect, d: &BatchDialog, theme: 
         )),
         keys_area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_photo_says_is_shown_and_what_it_does_not_is_left_out() {
+        let m = FileMetadata {
+            width: Some(4000),
+            height: Some(3000),
+            orientation: Some(6),
+            taken_at: Some("2026-06-12T14:03:22+02:00".into()),
+            camera_make: Some("Canon".into()),
+            camera_model: Some("Canon EOS R6".into()),
+            lens: Some("RF24-105mm F4 L IS USM".into()),
+            has_gps: Some(true),
+            gps: Some((48.858_37, 2.294_481)),
+            ..FileMetadata::default()
+        };
+        let fields = metadata_fields(&m, true);
+        let labels: Vec<&str> = fields.iter().map(|(l, _)| *l).collect();
+        assert_eq!(
+            labels,
+            [
+                "Dimensions",
+                "Orientation",
+                "Taken",
+                "Camera",
+                "Lens",
+                "GPS"
+            ]
+        );
+        assert_eq!(fields[1].1, "landscape (EXIF 6)");
+        assert_eq!(fields[2].1, "2026-06-12 14:03:22+02:00");
+        assert_eq!(fields[3].1, "Canon EOS R6", "the make is not said twice");
+        assert_eq!(fields[5].1, "48.85837, 2.29448");
+    }
+
+    #[test]
+    fn the_position_is_only_for_those_who_may_see_it() {
+        let m = FileMetadata {
+            has_gps: Some(true),
+            gps: Some((48.8, 2.3)),
+            ..FileMetadata::default()
+        };
+        let fields = metadata_fields(&m, false);
+        assert_eq!(
+            fields,
+            [("GPS", "yes (the position is for owners)".to_owned())]
+        );
+        let none = FileMetadata {
+            has_gps: Some(false),
+            ..FileMetadata::default()
+        };
+        assert_eq!(metadata_fields(&none, true), [("GPS", "no".to_owned())]);
+    }
+
+    #[test]
+    fn video_and_documents_say_their_length() {
+        let video = FileMetadata {
+            duration_ms: Some(3_723_000),
+            video_codec: Some("hevc".into()),
+            ..FileMetadata::default()
+        };
+        assert_eq!(
+            metadata_fields(&video, false),
+            [
+                ("Duration", "1:02:03".to_owned()),
+                ("Codec", "hevc".to_owned())
+            ]
+        );
+        assert_eq!(duration(245_000), "4:05");
+        assert_eq!(duration(12_340), "12.3 s");
+        let pdf = FileMetadata {
+            pages: Some(1200),
+            ..FileMetadata::default()
+        };
+        assert_eq!(
+            metadata_fields(&pdf, false),
+            [("Pages", "1,200".to_owned())]
+        );
+    }
 }

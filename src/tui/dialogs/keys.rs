@@ -37,6 +37,8 @@ pub const BATCH_PICK: &[DialogKey] = &[
 /// Batch add, confirming.
 pub const BATCH_CONFIRM: &[DialogKey] = &[k("Enter/y", "add"), k("Esc/n", "back")];
 pub const CONFIRM: &[DialogKey] = &[k("y/Enter", "yes"), k("n/Esc", "no")];
+/// Delete, restore, undo an import.
+pub const TRASH_CONFIRM: &[DialogKey] = &[k("Enter/y", "confirm"), k("Esc/n", "cancel")];
 pub const NOTICE: &[DialogKey] = &[k("Enter/Esc", "close")];
 pub const LINK_FOLDER: &[DialogKey] =
     &[k("Enter", "link"), k("Tab", "complete"), k("Esc", "cancel")];
@@ -64,6 +66,7 @@ pub const ALL: &[(&str, &[DialogKey])] = &[
     ("Add to a collection", BATCH_PICK),
     ("Confirm adding", BATCH_CONFIRM),
     ("Questions", CONFIRM),
+    ("Delete, restore, undo import", TRASH_CONFIRM),
     ("Notices", NOTICE),
     ("Link a synced folder", LINK_FOLDER),
     ("Link through the API", API_LINK),

@@ -11,6 +11,7 @@ mod draw_collections;
 mod draw_send;
 pub mod keys;
 pub mod send;
+pub mod trash;
 pub mod upload;
 
 use crate::library::ids::FileId;
@@ -25,6 +26,7 @@ use crate::library::model::CollectionId;
 use crate::library::store::links::LinkState;
 use collections::{BatchDialog, CollectionsOutcome, EditDialog};
 use send::{SendDialog, SendJob, SendOutcome, SentDialog, ShareDialog};
+use trash::{TrashConfirm, TrashKey};
 use upload::{UploadDialog, UploadOutcome};
 
 pub enum Dialog {
@@ -73,6 +75,8 @@ pub enum Dialog {
     Edit(Box<EditDialog>),
     /// All Files' batch add: the marked files to one collection.
     Batch(Box<BatchDialog>),
+    /// Delete, restore or undo an import: how many files, how big; Enter confirms.
+    Trash(Box<TrashConfirm>),
 }
 
 /// What a key did to the open dialog.
@@ -103,6 +107,8 @@ pub enum DialogOutcome {
         collection: String,
         create: bool,
     },
+    /// Do the confirmed delete, restore or undo.
+    Trash(crate::tui::all_files::TrashJob),
 }
 
 impl From<SendOutcome> for DialogOutcome {
@@ -196,6 +202,7 @@ impl Dialog {
             Dialog::Sent(sent) if sent.share.is_some() => keys::SENT_SHARE,
             Dialog::Sent(_) => keys::SENT,
             Dialog::Share(_) => keys::SHARE,
+            Dialog::Trash(_) => keys::TRASH_CONFIRM,
         }
     }
 
@@ -229,6 +236,13 @@ impl Dialog {
                             create,
                         }
                     }
+                };
+            }
+            Dialog::Trash(d) => {
+                return match d.key(key) {
+                    TrashKey::Stay => DialogOutcome::Stay,
+                    TrashKey::Cancel => DialogOutcome::Close,
+                    TrashKey::Confirm(job) => DialogOutcome::Trash(job),
                 };
             }
             _ => {}
@@ -323,7 +337,7 @@ impl Dialog {
             Dialog::Send(send) => send.handle_key(key).into(),
             Dialog::Sent(sent) => sent.handle_key(key).into(),
             Dialog::Share(share) => share.handle_key(key).into(),
-            Dialog::Edit(_) | Dialog::Batch(_) => DialogOutcome::Stay,
+            Dialog::Edit(_) | Dialog::Batch(_) | Dialog::Trash(_) => DialogOutcome::Stay,
         }
     }
 

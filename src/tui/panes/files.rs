@@ -26,13 +26,20 @@ const PREVIEW_MIN: u16 = 40;
 
 /// The pane's title: what is shown, how it is filtered and sorted, how many match and are marked.
 pub fn title(f: &AllFiles) -> String {
-    let mut parts = vec![PaneId::Files.title().to_owned()];
+    let mut parts = vec![if f.trash {
+        format!("{} · Trash", PaneId::Files.title())
+    } else {
+        PaneId::Files.title().to_owned()
+    }];
     parts.push(match f.count {
         Some(n) => format!("{} {}", thousands(n), if n == 1 { "file" } else { "files" }),
         None => "counting…".into(),
     });
     if f.dropbox_only {
         parts.push("Dropbox uploads".into());
+    }
+    if f.duplicates_only {
+        parts.push("duplicates".into());
     }
     if let Some(kind) = f.kind {
         parts.push(format!("kind {}", kind.as_str()));
@@ -104,7 +111,11 @@ fn draw_status(frame: &mut Frame, area: Rect, f: &AllFiles, theme: Theme) {
             Span::styled(marked, theme.good()),
             Span::styled(
                 fit(
-                    " · c add to a collection · X send · Esc clear",
+                    if f.trash {
+                        " · R restore · Esc clear"
+                    } else {
+                        " · c add to a collection · X send · Esc clear"
+                    },
                     width.saturating_sub(12),
                 ),
                 theme.dim(),
@@ -112,6 +123,14 @@ fn draw_status(frame: &mut Frame, area: Rect, f: &AllFiles, theme: Theme) {
         ])
     } else if let Some(notice) = &f.notice {
         Line::from(Span::styled(fit(notice, width), theme.good()))
+    } else if f.trash {
+        Line::from(Span::styled(
+            fit(
+                "Trash: R restores · Space/v/* mark · T back to the library · still counts against storage until purged",
+                width,
+            ),
+            theme.warning(),
+        ))
     } else if f.fuzzy {
         Line::from(Span::styled(
             fit(
@@ -137,6 +156,8 @@ fn draw_status(frame: &mut Frame, area: Rect, f: &AllFiles, theme: Theme) {
 struct Columns {
     medium: bool,
     wide: bool,
+    /// The Trash view: when each file was trashed instead of its source.
+    trash: bool,
 }
 
 fn draw_table(frame: &mut Frame, area: Rect, f: &AllFiles, focused: bool, theme: Theme) {
@@ -150,6 +171,8 @@ fn draw_table(frame: &mut Frame, area: Rect, f: &AllFiles, focused: bool, theme:
             "Reading…"
         } else if f.filtered() {
             "No file matches these filters."
+        } else if f.trash {
+            "The trash is empty."
         } else {
             "No files yet."
         };
@@ -162,6 +185,7 @@ fn draw_table(frame: &mut Frame, area: Rect, f: &AllFiles, focused: bool, theme:
     let cols = Columns {
         medium: area.width >= MEDIUM,
         wide: area.width >= WIDE,
+        trash: f.trash,
     };
     let widths = widths(cols);
     let name_width = name_width(area.width, cols);
@@ -173,12 +197,19 @@ fn draw_table(frame: &mut Frame, area: Rect, f: &AllFiles, focused: bool, theme:
     if cols.medium {
         header.push("Kind");
     }
-    header.extend(["Size", "Source"]);
+    header.extend([
+        "Size",
+        if cols.trash {
+            "Trashed (UTC)"
+        } else {
+            "Source"
+        },
+    ]);
     if cols.medium {
         header.push("Collections");
     }
     if cols.wide {
-        header.extend(["Imported (UTC)", "Uploaded by"]);
+        header.extend(["Imported (UTC)", "Duplicate", "Uploaded by"]);
     }
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.title()))
@@ -197,36 +228,51 @@ const KIND_W: u16 = 8;
 const SIZE_W: u16 = 10;
 const SOURCE_W: u16 = 9;
 const WHEN_W: u16 = 16;
+/// "of #1234567".
+const DUPLICATE_W: u16 = 11;
+/// Narrowest name cell that says "≡#N" after the name (below it, only "≡").
+const DUPLICATE_IN_NAME: usize = 24;
+
+fn source_w(cols: Columns) -> u16 {
+    if cols.trash { WHEN_W } else { SOURCE_W }
+}
 
 fn widths(cols: Columns) -> Vec<Constraint> {
     let mut w = vec![Constraint::Length(1), Constraint::Fill(3)];
     if cols.medium {
         w.push(Constraint::Length(KIND_W));
     }
-    w.extend([Constraint::Length(SIZE_W), Constraint::Length(SOURCE_W)]);
+    w.extend([
+        Constraint::Length(SIZE_W),
+        Constraint::Length(source_w(cols)),
+    ]);
     if cols.medium {
         w.push(Constraint::Fill(2));
     }
     if cols.wide {
-        w.extend([Constraint::Length(WHEN_W), Constraint::Fill(2)]);
+        w.extend([
+            Constraint::Length(WHEN_W),
+            Constraint::Length(DUPLICATE_W),
+            Constraint::Fill(2),
+        ]);
     }
     w
 }
 
 /// Roughly the name column's width (text is cut to it; the layout gives it the same share).
 fn name_width(total: u16, cols: Columns) -> usize {
-    let mut fixed = 1 + SIZE_W + SOURCE_W;
+    let mut fixed = 1 + SIZE_W + source_w(cols);
     let mut shares = 3u16;
     if cols.medium {
         fixed += KIND_W;
         shares += 2;
     }
     if cols.wide {
-        fixed += WHEN_W;
+        fixed += WHEN_W + DUPLICATE_W;
         shares += 2;
     }
     let gaps = if cols.wide {
-        7
+        8
     } else if cols.medium {
         5
     } else {
@@ -253,15 +299,31 @@ fn row<'a>(
         Source::Upload => Span::styled("upload", theme.dim()),
         Source::Recovered => Span::styled("recovered", theme.warning()),
     };
-    let mut cells = vec![
-        Line::from(Span::styled(mark, theme.good())),
-        Line::from(fit_middle(&file.name, name_w)),
-    ];
+    // A duplicate has its own column when wide; else a marker after its name.
+    let name = match file.duplicate_of.filter(|_| !cols.wide) {
+        Some(of) => {
+            let marker = if name_w >= DUPLICATE_IN_NAME {
+                format!(" ≡#{of}")
+            } else {
+                " ≡".to_owned()
+            };
+            let room = name_w.saturating_sub(marker.chars().count());
+            Line::from(vec![
+                Span::raw(fit_middle(&file.name, room)),
+                Span::styled(marker, theme.warning()),
+            ])
+        }
+        None => Line::from(fit_middle(&file.name, name_w)),
+    };
+    let mut cells = vec![Line::from(Span::styled(mark, theme.good())), name];
     if cols.medium {
         cells.push(Line::from(fit(&file.kind, KIND_W as usize)));
     }
     cells.push(Line::from(bytes(file.size)));
-    cells.push(Line::from(badge));
+    cells.push(match file.trashed_at.filter(|_| cols.trash) {
+        Some(at) => Line::from(Span::styled(time_utc(at), theme.warning())),
+        None => Line::from(badge),
+    });
     if cols.medium {
         cells.push(Line::from(Span::styled(
             fit(&file.collections.join(", "), name_w),
@@ -272,6 +334,12 @@ fn row<'a>(
         cells.push(Line::from(Span::styled(
             time_utc(file.imported_at),
             theme.dim(),
+        )));
+        cells.push(Line::from(Span::styled(
+            file.duplicate_of
+                .map(|of| format!("of #{of}"))
+                .unwrap_or_default(),
+            theme.warning(),
         )));
         cells.push(Line::from(fit(
             file.uploaded_by.as_deref().unwrap_or("-"),

@@ -18,6 +18,9 @@ use crate::tui::throughput::{duration_label, eta_seconds};
 /// Width of the state column when the pane is wide enough for a bar and a rate.
 const WIDE_STATE: usize = 44;
 const NARROW_STATE: usize = 22;
+/// The batch column ("batch 12345"), from this pane width on.
+const BATCH_W: usize = 11;
+const BATCH_FROM: usize = 70;
 /// Cells of a row's progress bar, in a wide and a narrow state column.
 const WIDE_BAR: usize = 8;
 const NARROW_BAR: usize = 4;
@@ -88,29 +91,45 @@ pub fn draw(frame: &mut Frame, area: Rect, q: &DropboxQueue, cx: &Context) {
     let wide = body.width as usize >= WIDE_STATE + 40;
     let state_width = if wide { WIDE_STATE } else { NARROW_STATE };
     let account_width = (body.width as usize / 6).clamp(6, 24);
-    let file_width = (body.width as usize).saturating_sub(state_width + account_width + 2);
+    // The import batch (what `U` undoes), where it fits and some row has one.
+    let batch_width = if body.width as usize >= BATCH_FROM && rows.iter().any(|r| r.batch.is_some())
+    {
+        BATCH_W
+    } else {
+        0
+    };
+    let file_width = (body.width as usize).saturating_sub(
+        state_width + account_width + batch_width + 2 + usize::from(batch_width > 0),
+    );
     let shown = super::visible_rows(q.cursor, rows.len(), body.height as usize);
     let selected = q.cursor.saturating_sub(shown.start);
     let table_rows = rows[shown].iter().map(|r| {
         let (label, style) = state_label(r, q, cx, wide);
-        Row::new(vec![
+        let mut cells = vec![
             Span::styled(fit(&label, state_width), style),
             Span::raw(fit(&r.account, account_width)),
-            Span::raw(fit_middle(
-                &super::source_marked(&r.path, r.upload),
-                file_width,
-            )),
-        ])
+        ];
+        if batch_width > 0 {
+            cells.push(Span::styled(
+                r.batch.map(|b| format!("batch {b}")).unwrap_or_default(),
+                cx.theme.dim(),
+            ));
+        }
+        cells.push(Span::raw(fit_middle(
+            &super::source_marked(&r.path, r.upload),
+            file_width,
+        )));
+        Row::new(cells)
     });
-    let table = Table::new(
-        table_rows,
-        [
-            Constraint::Length(state_width as u16),
-            Constraint::Length(account_width as u16),
-            Constraint::Min(4),
-        ],
-    )
-    .row_highlight_style(if cx.focused {
+    let mut widths = vec![
+        Constraint::Length(state_width as u16),
+        Constraint::Length(account_width as u16),
+    ];
+    if batch_width > 0 {
+        widths.push(Constraint::Length(batch_width as u16));
+    }
+    widths.push(Constraint::Min(4));
+    let table = Table::new(table_rows, widths).row_highlight_style(if cx.focused {
         theme.selected()
     } else {
         ratatui::style::Style::new()
