@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 use smartimage::library::engine_view::{EngineOverview, EngineView, Health, PendingView};
+use smartimage::library::ids::CommandId;
 use smartimage::library::store::engine_events::DayTotals;
 use smartimage::terminal_text::escape_for_terminal;
 
@@ -43,7 +44,7 @@ struct EngineJson<'a> {
 
 #[derive(Serialize)]
 struct CommandJson<'a> {
-    id: i64,
+    id: CommandId,
     kind: &'a str,
     by: &'a str,
     given_at: String,
@@ -246,7 +247,7 @@ mod tests {
             engines,
             today: DayTotals::default(),
             pending_commands: vec![PendingView {
-                id: 3,
+                id: CommandId(3),
                 kind: CommandKind::Scan,
                 by: "bob@x".into(),
                 given_at_ms: 1_000,

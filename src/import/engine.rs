@@ -2,6 +2,7 @@
 //! every active link — once (`import --once`) or continuously, woken by Dropbox changes and by
 //! commands (`import --watch`, the console).
 
+use crate::library::ids::CommandId;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -142,7 +143,7 @@ struct Publishing {
 /// A pass another process asked for (a `pass` command): done when every link it covers has
 /// finished a pass that started after it was asked.
 struct AskedPass {
-    command: i64,
+    command: CommandId,
     asked: std::time::Instant,
     waiting_for: HashSet<LinkId>,
     summary: PassSummary,
@@ -688,7 +689,7 @@ impl ImportEngine {
         keep_going
     }
 
-    async fn finish_command(&self, id: i64, ok: bool, outcome: String) {
+    async fn finish_command(&self, id: CommandId, ok: bool, outcome: String) {
         let finished = self
             .cx
             .db(move |lib| {
@@ -702,7 +703,7 @@ impl ImportEngine {
             })
             .await;
         if let Err(error) = finished {
-            tracing::warn!(%error, command = id, "could not record how a command ended");
+            tracing::warn!(%error, command = id.get(), "could not record how a command ended");
         }
     }
 
@@ -819,7 +820,7 @@ impl ImportEngine {
         }
     }
 
-    fn record_pass_outcome(&self, command: i64, ok: bool, outcome: &PassOutcome) {
+    fn record_pass_outcome(&self, command: CommandId, ok: bool, outcome: &PassOutcome) {
         let text = serde_json::to_string(outcome).unwrap_or_default();
         if let Ok(lib) = self.cx.library.lock() {
             let _ = engine_commands::finish(lib.store().connection(), command, ok, &text, now_ms());

@@ -3,6 +3,7 @@
 
 use crate::library::actions::{Library, event, now};
 use crate::library::error::{LibraryError, Result};
+use crate::library::ids::CommandId;
 use crate::library::permissions::{Actor, Right};
 use crate::library::store::audit;
 use crate::library::store::engine_commands::{self, Command, CommandKind};
@@ -17,7 +18,7 @@ impl Library {
         actor: &Actor,
         kind: CommandKind,
         account: Option<&str>,
-    ) -> Result<i64> {
+    ) -> Result<CommandId> {
         let account = account.map(|name| self.account(name)).transpose()?;
         match (&account, kind) {
             (_, CommandKind::Stop) => actor.check(Right::StopEngine)?,
@@ -41,7 +42,7 @@ impl Library {
         let at_ms = (at.unix_timestamp_nanos() / 1_000_000) as i64;
         let action = format!("engine.{}", kind.as_str());
         let target = account.as_ref().map_or("all accounts", |a| a.name.as_str());
-        self.store.transaction(|tx| -> Result<i64> {
+        self.store.transaction(|tx| -> Result<CommandId> {
             let id = engine_commands::submit(tx, &actor.admin.email, kind, link, at_ms)?;
             audit::record(
                 tx,
@@ -59,7 +60,7 @@ impl Library {
     }
 
     /// A command as it stands now (its state and outcome).
-    pub fn engine_command(&self, id: i64) -> Result<Option<Command>> {
+    pub fn engine_command(&self, id: CommandId) -> Result<Option<Command>> {
         Ok(engine_commands::get(self.store.connection(), id)?)
     }
 

@@ -4,6 +4,7 @@
 //! and commands of the accounts they may view; the engines themselves (host, pid, heartbeat)
 //! are shown to every admin, since whether importing runs at all concerns them all.
 
+use crate::library::ids::CommandId;
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -63,7 +64,7 @@ pub struct EngineView {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PendingView {
-    pub id: i64,
+    pub id: CommandId,
     pub kind: CommandKind,
     pub by: String,
     /// Unix milliseconds.
@@ -387,7 +388,7 @@ mod tests {
     #[test]
     fn commands_for_other_accounts_are_left_out() {
         let command = |id, link| Command {
-            id,
+            id: CommandId(id),
             at_ms: 5,
             actor: "bob@x".into(),
             kind: CommandKind::Scan,
@@ -395,7 +396,7 @@ mod tests {
             state: "pending".into(),
             outcome: None,
         };
-        let seen: Vec<(i64, Option<String>)> = [
+        let seen: Vec<(CommandId, Option<String>)> = [
             command(1, None),
             command(2, Some(LinkId(1))),
             command(3, Some(LinkId(2))),
@@ -404,7 +405,10 @@ mod tests {
         .filter_map(|c| shape_command(c, &owners(), Some(&[AccountId(100)])))
         .map(|v| (v.id, v.account))
         .collect();
-        assert_eq!(seen, [(1, None), (2, Some("Acme".into()))]);
+        assert_eq!(
+            seen,
+            [(CommandId(1), None), (CommandId(2), Some("Acme".into()))]
+        );
         assert!(shape_command(command(3, Some(LinkId(2))), &owners(), None).is_some());
     }
 }

@@ -101,3 +101,7 @@ id_type!(
     /// An import pass or upload (`import_batches.id`).
     BatchId
 );
+id_type!(
+    /// A command given to whichever engine runs (`engine_commands.id`).
+    CommandId
+);

@@ -3,6 +3,7 @@
 //! the pending ones at its next tick (about a second) and records how each ended; a command a
 //! dead engine took goes back to pending.
 
+use crate::library::ids::CommandId;
 use crate::library::ids::LinkId;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -47,7 +48,7 @@ impl CommandKind {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Command {
-    pub id: i64,
+    pub id: CommandId,
     pub at_ms: i64,
     pub actor: String,
     pub kind: CommandKind,
@@ -67,7 +68,7 @@ pub fn submit(
     kind: CommandKind,
     link: Option<LinkId>,
     now_ms: i64,
-) -> rusqlite::Result<i64> {
+) -> rusqlite::Result<CommandId> {
     c.execute(
         "DELETE FROM engine_commands WHERE state IN ('done', 'failed') AND done_ms < ?1",
         [now_ms - KEEP_DONE_MS],
@@ -76,7 +77,7 @@ pub fn submit(
         "INSERT INTO engine_commands(at_ms, actor, kind, link) VALUES (?1, ?2, ?3, ?4)",
         params![now_ms, actor, kind.as_str(), link],
     )?;
-    Ok(c.last_insert_rowid())
+    Ok(CommandId(c.last_insert_rowid()))
 }
 
 /// Take every pending command (and any a process no longer registered took), oldest first.
@@ -100,7 +101,7 @@ pub fn take_pending(c: &Connection, taker: ProcessId) -> rusqlite::Result<Vec<Co
 /// Record how a command ended (`ok`: done, else failed) and what to tell its giver.
 pub fn finish(
     c: &Connection,
-    id: i64,
+    id: CommandId,
     ok: bool,
     outcome: &str,
     now_ms: i64,
@@ -112,7 +113,7 @@ pub fn finish(
     Ok(())
 }
 
-pub fn get(c: &Connection, id: i64) -> rusqlite::Result<Option<Command>> {
+pub fn get(c: &Connection, id: CommandId) -> rusqlite::Result<Option<Command>> {
     Ok(c.query_row(
         "SELECT id, at_ms, actor, kind, link, state, outcome FROM engine_commands WHERE id = ?1",
         [id],

@@ -3,8 +3,8 @@
 use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 use crate::library::ids::{
-    AccountId, AdminId, BatchId, CollectionId, ConnectionId, FileId, ItemId, LinkId, ProcessId,
-    ReservationId,
+    AccountId, AdminId, BatchId, CollectionId, CommandId, ConnectionId, FileId, ItemId, LinkId,
+    ProcessId, ReservationId,
 };
 
 macro_rules! sql_id {
@@ -34,4 +34,5 @@ sql_id!(
     ProcessId,
     ReservationId,
     BatchId,
+    CommandId,
 );
