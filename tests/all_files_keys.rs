@@ -936,3 +936,64 @@ fn the_queue_reads_an_imported_rows_batch_and_capital_u_undoes_it() {
     let effects = app.handle_key(ch('U'));
     assert_eq!(trash_previews(&effects), vec![TrashJob::Undo(BatchId(4))]);
 }
+
+/// Issue #22: `C` keeps the highlighted file's camera, `w` its capture day, then its month,
+/// its year, then any time; a file that does not say is told so, and nothing is filtered.
+#[test]
+fn c_filters_by_this_files_camera_and_w_widens_its_capture_day_to_month_and_year() {
+    let mut app = App::new(
+        "lib".into(),
+        "ann@example.com".into(),
+        Theme { color: true },
+    );
+    app.focus = PaneId::Files;
+    app.files.viewport.set(5);
+    let effects = app.files_start();
+    let mut shot = file(1, "shot.jpg");
+    shot.camera = Some("Canon EOS R5".into());
+    shot.taken = Some("2024-02-29T23:59:59".into());
+    let rows = vec![shot, file(2, "notes.txt")];
+    deliver(&mut app, &effects, rows.clone());
+
+    let on = app.handle_key(ch('C'));
+    assert_eq!(window_filter(&on).camera.as_deref(), Some("Canon EOS R5"));
+    let title = smartimage::tui::panes::files::title(&app.files);
+    assert!(title.contains("camera Canon EOS R5"), "{title}");
+    let off = app.handle_key(ch('C'));
+    assert_eq!(window_filter(&off).camera, None);
+    deliver(&mut app, &off, rows.clone());
+
+    let mut spans = vec![];
+    let mut last = vec![];
+    for _ in 0..4 {
+        last = app.handle_key(ch('w'));
+        let f = window_filter(&last);
+        spans.push((f.taken_from, f.taken_to));
+    }
+    deliver(&mut app, &last, rows);
+    let day = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        spans,
+        [
+            (day("2024-02-29"), day("2024-02-29")),
+            (day("2024-02-01"), day("2024-02-29")),
+            (day("2024-01-01"), day("2024-12-31")),
+            (None, None),
+        ]
+    );
+
+    // The second file says nothing of either.
+    app.handle_key(ch('j'));
+    assert!(requests(&app.handle_key(ch('C'))).is_empty());
+    assert!(
+        app.files
+            .notice
+            .as_deref()
+            .is_some_and(|n| n.contains("which camera")),
+        "{:?}",
+        app.files.notice
+    );
+    assert!(requests(&app.handle_key(ch('w'))).is_empty());
+    assert_eq!(app.files.camera, None);
+    assert_eq!(app.files.taken, None);
+}

@@ -29,6 +29,10 @@ pub enum FilesAction {
     ToggleTrash,
     /// Only files that are duplicates of an older file of their account.
     ToggleDuplicates,
+    /// Only files from the highlighted file's camera, or every camera again.
+    FilterCamera,
+    /// Only files taken on the highlighted file's day, then its month, its year, then any time.
+    CycleTaken,
     /// Move the marked files (or the highlighted one) to the trash, after a confirmation.
     Delete,
     /// In the Trash view: bring the marked files (or the highlighted one) back.
@@ -331,7 +335,7 @@ pub static BINDINGS: &[Binding] = &[
     Binding {
         keys: &[key('s')],
         label: "s",
-        help: "sort: date/name/size/kind",
+        help: "sort: date/name/size/kind/taken",
         hint: "sort",
         action: Action::Files(FilesAction::CycleSort),
         scope: Scope::Pane(PaneId::Files),
@@ -434,6 +438,24 @@ pub static BINDINGS: &[Binding] = &[
         help: "duplicates only",
         hint: "duplicates",
         action: Action::Files(FilesAction::ToggleDuplicates),
+        scope: Scope::Pane(PaneId::Files),
+        footer: false,
+    },
+    Binding {
+        keys: &[key('C')],
+        label: "C",
+        help: "this file's camera only",
+        hint: "camera",
+        action: Action::Files(FilesAction::FilterCamera),
+        scope: Scope::Pane(PaneId::Files),
+        footer: false,
+    },
+    Binding {
+        keys: &[key('w')],
+        label: "w",
+        help: "taken: its day/month/year",
+        hint: "when taken",
+        action: Action::Files(FilesAction::CycleTaken),
         scope: Scope::Pane(PaneId::Files),
         footer: false,
     },

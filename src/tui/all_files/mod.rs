@@ -103,6 +103,72 @@ pub enum FilesRequest {
     Batches(Vec<FileId>),
 }
 
+/// A range of capture days the `w` filter keeps: the day, month or year of one file's capture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TakenSpan {
+    Day(time::Date),
+    Month(time::Date),
+    Year(time::Date),
+}
+
+impl TakenSpan {
+    /// The day of a capture time (`YYYY-MM-DDTHH:MM:SS`).
+    pub fn day_of(taken: &str) -> Option<TakenSpan> {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        time::Date::parse(taken.get(..10)?, &format)
+            .ok()
+            .map(TakenSpan::Day)
+    }
+
+    /// `w` again: the day widens to its month, the month to its year, the year to any time.
+    pub fn wider(self) -> Option<TakenSpan> {
+        match self {
+            TakenSpan::Day(d) => Some(TakenSpan::Month(d)),
+            TakenSpan::Month(d) => Some(TakenSpan::Year(d)),
+            TakenSpan::Year(_) => None,
+        }
+    }
+
+    fn bounds(self) -> (time::Date, time::Date) {
+        use time::{Date, Month};
+        match self {
+            TakenSpan::Day(d) => (d, d),
+            TakenSpan::Month(d) => (
+                d.replace_day(1).unwrap_or(d),
+                d.replace_day(d.month().length(d.year())).unwrap_or(d),
+            ),
+            TakenSpan::Year(d) => (
+                Date::from_calendar_date(d.year(), Month::January, 1).unwrap_or(d),
+                Date::from_calendar_date(d.year(), Month::December, 31).unwrap_or(d),
+            ),
+        }
+    }
+
+    fn day_text(day: time::Date) -> String {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        day.format(&format).unwrap_or_default()
+    }
+
+    /// The first and last day (`YYYY-MM-DD`) the library's filter takes.
+    pub fn first_day(self) -> String {
+        Self::day_text(self.bounds().0)
+    }
+
+    pub fn last_day(self) -> String {
+        Self::day_text(self.bounds().1)
+    }
+
+    /// As the title shows it: `2024-05-12`, `2024-05`, `2024`.
+    pub fn label(self) -> String {
+        let day = self.first_day();
+        match self {
+            TakenSpan::Day(_) => day,
+            TakenSpan::Month(_) => day[..7].to_owned(),
+            TakenSpan::Year(_) => day[..4].to_owned(),
+        }
+    }
+}
+
 /// A move into or out of the trash, as the library does it (`files delete`, `files restore`,
 /// `import undo`): the same rights, the same audit rows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -255,6 +321,10 @@ pub struct AllFiles {
     pub trash: bool,
     /// Only duplicates (`=`).
     pub duplicates_only: bool,
+    /// Only this camera's files (`C`, from the highlighted file).
+    pub camera: Option<String>,
+    /// Only files taken in this span (`w`, from the highlighted file's capture time).
+    pub taken: Option<TakenSpan>,
     /// `[trash] purge_after_days`, for what the delete confirmation says.
     pub purge_after_days: u64,
     /// The name matched nothing as a substring; the rows are fuzzy matches.
@@ -315,6 +385,8 @@ impl Default for AllFiles {
             collection: None,
             trash: false,
             duplicates_only: false,
+            camera: None,
+            taken: None,
             purge_after_days: DEFAULT_PURGE_AFTER_DAYS,
             fuzzy: false,
             seeking_fuzzy: false,
@@ -360,7 +432,9 @@ impl AllFiles {
                 TrashFilter::Live
             },
             duplicates_only: self.duplicates_only,
-            ..FileFilter::default()
+            camera: self.camera.clone(),
+            taken_from: self.taken.map(|t| t.first_day()),
+            taken_to: self.taken.map(|t| t.last_day()),
         }
     }
 
@@ -372,6 +446,8 @@ impl AllFiles {
             || f.collection.is_some()
             || f.name_contains.is_some()
             || f.duplicates_only
+            || f.camera.is_some()
+            || f.taken_from.is_some()
     }
 
     /// The filter the rows on screen match (fuzzy if the substring found nothing).

@@ -15,6 +15,7 @@ use crate::library::permissions::Actor;
 use crate::library::store::SortKey;
 use crate::library::store::file_pages::Cursor;
 use crate::library::trash::TrashSelection;
+use crate::tui::all_files::TakenSpan;
 use crate::tui::all_files::keys::{FilesAction, mark_all, toggle};
 use crate::tui::all_files::{
     CountPurpose, FilesReply, FilesRequest, KINDS, Marked, RestoreSelection, TrashJob, worker,
@@ -235,6 +236,33 @@ impl App {
             }
             FilesAction::ToggleDuplicates => {
                 f.duplicates_only = !f.duplicates_only;
+                effects(f.restart())
+            }
+            FilesAction::FilterCamera => {
+                if f.camera.take().is_none() {
+                    match f.selected().map(|file| file.camera.clone()) {
+                        Some(Some(camera)) => f.camera = Some(camera),
+                        Some(None) => {
+                            f.notice = Some("this file does not say which camera took it".into());
+                            return vec![];
+                        }
+                        None => return vec![],
+                    }
+                }
+                effects(f.restart())
+            }
+            FilesAction::CycleTaken => {
+                f.taken = match f.taken {
+                    Some(span) => span.wider(),
+                    None => match f.selected().map(|file| file.taken.clone()) {
+                        Some(Some(taken)) => TakenSpan::day_of(&taken),
+                        Some(None) => {
+                            f.notice = Some("this file does not say when it was taken".into());
+                            return vec![];
+                        }
+                        None => return vec![],
+                    },
+                };
                 effects(f.restart())
             }
             FilesAction::Delete => match self.trash_selection() {

@@ -47,6 +47,12 @@ pub fn title(f: &AllFiles) -> String {
     if let Some(c) = &f.collection {
         parts.push(format!("in {}", fit(c, 24)));
     }
+    if let Some(camera) = &f.camera {
+        parts.push(format!("camera {}", fit(camera, 20)));
+    }
+    if let Some(span) = f.taken {
+        parts.push(format!("taken {}", span.label()));
+    }
     let name = f.name.value().trim();
     if !name.is_empty() {
         let how = if f.fuzzy { "≈" } else { "∋" };
