@@ -105,3 +105,26 @@ id_type!(
     /// A command given to whichever engine runs (`engine_commands.id`).
     CommandId
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_is_its_bare_number_in_json_text_and_arguments() {
+        assert_eq!(serde_json::to_string(&FileId(42)).unwrap(), "42");
+        assert_eq!(
+            serde_json::to_string(&Some(LinkId(-3))).unwrap(),
+            "-3",
+            "upload rows use negative ids"
+        );
+        assert_eq!(
+            serde_json::from_str::<AccountId>("7").unwrap(),
+            AccountId(7)
+        );
+        assert_eq!(format!("file {}", FileId(9)), "file 9");
+        assert_eq!(" 12 ".parse::<BatchId>().unwrap(), BatchId(12));
+        assert!("12a".parse::<ItemId>().is_err());
+        assert!("".parse::<CommandId>().is_err());
+    }
+}
