@@ -250,7 +250,7 @@ impl<'a> From<&'a BatchSummary> for BatchJson<'a> {
         BatchJson {
             batch: b.batch,
             account: &b.account,
-            source: &b.source,
+            source: b.source.as_str(),
             started_at: timestamp(b.started_at),
             started_by: b.started_by.as_deref(),
             files: b.files,
@@ -280,7 +280,7 @@ pub fn import_action(cx: &mut Context, action: ImportAction) -> Outcome {
                     vec![
                         b.batch.to_string(),
                         b.account.clone(),
-                        b.source.clone(),
+                        b.source.as_str().to_owned(),
                         timestamp(b.started_at),
                         b.files.to_string(),
                         bytes(b.bytes),

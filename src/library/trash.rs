@@ -431,7 +431,9 @@ impl Library {
             trash::trash(tx, &ids, Some(actor.admin.id), at)?;
             let detail = format!(
                 "batch {batch} ({}): {} file(s), {} bytes to the trash",
-                summary.source, outcome.files, outcome.bytes
+                summary.source.as_str(),
+                outcome.files,
+                outcome.bytes
             );
             audit::record(
                 tx,

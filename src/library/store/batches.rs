@@ -14,8 +14,8 @@ pub struct BatchSummary {
     pub batch: BatchId,
     pub account_id: AccountId,
     pub account: String,
-    /// `dropbox` or `upload`.
-    pub source: String,
+    /// Dropbox (an import pass) or an upload.
+    pub source: Source,
     pub started_at: i64,
     /// Who started it: the admin of an upload, the admin who authorized the link of a pass.
     pub started_by: Option<String>,
@@ -56,7 +56,7 @@ fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BatchSummary> {
         batch: r.get(0)?,
         account_id: r.get(1)?,
         account: r.get(2)?,
-        source: r.get(3)?,
+        source: Source::parse(&r.get::<_, String>(3)?).unwrap_or(Source::Upload),
         started_at: r.get(4)?,
         started_by: r.get(5)?,
         files: r.get::<_, i64>(6)? as u64,
