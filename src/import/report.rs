@@ -67,11 +67,21 @@ pub fn is_current_report_name(name: &str) -> bool {
 /// it carries the signature, or it starts as the reports of earlier versions did.
 pub fn is_report_content(head: &[u8]) -> bool {
     let head = &head[..head.len().min(SIGNATURE_WINDOW)];
-    let text = String::from_utf8_lossy(head);
-    if text.contains(REPORT_SIGNATURE) {
+    // On the bytes: every downloaded file is checked, nearly all are photos, and decoding them
+    // as text cost more than the check (the signature is ASCII, which decoding keeps as is).
+    let signature = REPORT_SIGNATURE.as_bytes();
+    if head.windows(signature.len()).any(|w| w == signature) {
         return true;
     }
-    let text = text.trim_start_matches('\u{feff}').replace("\r\n", "\n");
+    let mut start = head;
+    while let Some(rest) = start.strip_prefix("\u{feff}".as_bytes()) {
+        start = rest;
+    }
+    if !start.starts_with(TITLE.as_bytes()) {
+        return false;
+    }
+    let text = String::from_utf8_lossy(start);
+    let text = text.replace("\r\n", "\n");
     text.starts_with(&format!("{TITLE}\n===")) && LEGACY_MARKS.iter().all(|m| text.contains(m))
 }
 
@@ -253,6 +263,20 @@ mod tests {
                       untouched; nothing was uploaded for it.\n";
         assert!(is_report_content(legacy.as_bytes()));
         assert!(is_report_content(legacy.replace('\n', "\r\n").as_bytes()));
+        let with_bom = format!("\u{feff}{legacy}");
+        assert!(is_report_content(with_bom.as_bytes()));
+        // The title somewhere inside is not the start of a report.
+        assert!(!is_report_content(format!("x{legacy}").as_bytes()));
+    }
+
+    #[test]
+    fn the_signature_is_found_among_bytes_that_are_not_text() {
+        let mut bytes = vec![0xff, 0xd8, 0xe2, 0x82];
+        bytes.extend_from_slice(REPORT_SIGNATURE.as_bytes());
+        bytes.extend_from_slice(&[0x80, 0x00]);
+        assert!(is_report_content(&bytes));
+        let photo: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 251) as u8).collect();
+        assert!(!is_report_content(&photo));
     }
 
     #[test]
