@@ -37,7 +37,6 @@ use crate::dropbox::sending::SendSettings;
 use crate::import::engine::EngineSettings;
 use crate::library::Library;
 use crate::library::policy::PlanCatalog;
-use crate::library::store::{engine_events, links};
 
 use app::LibraryView;
 
@@ -69,7 +68,7 @@ pub fn load_view(options: &ConsoleOptions) -> Result<LibraryView, String> {
         .map_err(|e| e.to_string())?;
     let mut link_ids = HashMap::new();
     for a in &accounts {
-        if let Ok(Some(link)) = links::live_link_of(library.store().connection(), a.account.id) {
+        if let Ok(Some(link)) = library.live_link_of(a.account.id) {
             link_ids.insert(a.account.name.clone(), link.id);
         }
     }
@@ -80,12 +79,12 @@ pub fn load_view(options: &ConsoleOptions) -> Result<LibraryView, String> {
     let visible: Option<Vec<i64>> = actor
         .visible_accounts()
         .map(|_| link_ids.values().copied().collect());
-    let today = engine_events::today(
-        library.store().connection(),
-        visible.as_deref(),
-        time::OffsetDateTime::now_utc().unix_timestamp(),
-    )
-    .map_err(|e| e.to_string())?;
+    let today = library
+        .today_totals(
+            visible.as_deref(),
+            time::OffsetDateTime::now_utc().unix_timestamp(),
+        )
+        .map_err(|e| e.to_string())?;
     Ok(LibraryView {
         accounts,
         links: link_ids,
