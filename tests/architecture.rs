@@ -1170,3 +1170,188 @@ fn the_store_boundary_checkers_catch_sql_rusqlite_and_store_access() {
     let stale = [("src/a.rs", 3, "x"), ("src/b.rs", 1, "y")];
     assert_eq!(against_allowlist(&found, &stale, "bad").len(), 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Comments cite documents that are in the repository, by sections that exist.
+
+/// The text of a file's comments only (code and literals blanked, newlines kept); for a
+/// script or Python file, the whole text.
+fn comments_only(file: &str, source: &str) -> String {
+    if !file.ends_with(".rs") {
+        return source.to_owned();
+    }
+    let chars: Vec<char> = source.chars().collect();
+    let (code, strings) = lex(source);
+    let mut in_string = vec![false; chars.len()];
+    for (start, end) in strings {
+        for flag in in_string.iter_mut().take(end).skip(start) {
+            *flag = true;
+        }
+    }
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            if c == '\n' || (code[i] != c && !in_string[i]) {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect()
+}
+
+/// The documents at the repository's root a comment may cite, by section title.
+const REPO_DOCS: &[&str] = &[
+    "ARCHITECTURE.md",
+    "RELIABILITY.md",
+    "README.md",
+    "BENCHMARKS.md",
+];
+
+/// What is wrong with the citations in one file's comments: a section mark (U+00A7, the mark
+/// of documents that are not here; an RFC's is fine), a design document or a shared folder
+/// beside the repository, or a repository document cited by a section title that is not one of
+/// its headings.
+fn bad_citations(file: &str, source: &str, headings: &dyn Fn(&str) -> Vec<String>) -> Vec<String> {
+    let text = comments_only(file, source);
+    let mut found = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let at = format!("{file}:{}", index + 1);
+        for (pos, _) in line.match_indices('\u{a7}') {
+            let before = line[..pos].trim_end();
+            let rfc = before
+                .rsplit(' ')
+                .next()
+                .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()) && !n.is_empty())
+                && before
+                    .rsplit(' ')
+                    .nth(1)
+                    .is_some_and(|w| w.ends_with("RFC"));
+            if !rfc {
+                found.push(format!(
+                    "{at}: a section-mark citation of a document outside the repository"
+                ));
+            }
+        }
+        for outside in ["DESIGN.md", "DESIGN §", "../shared"] {
+            if line.contains(outside) {
+                found.push(format!(
+                    "{at}: cites `{outside}`, which is not in the repository"
+                ));
+            }
+        }
+        for doc in REPO_DOCS {
+            let stem = doc.trim_end_matches(".md");
+            for (pos, _) in line.match_indices(stem) {
+                let rest = line[pos + stem.len()..]
+                    .trim_start_matches(".md")
+                    .trim_start_matches(',')
+                    .trim_start();
+                let Some(title) = rest.strip_prefix('"').and_then(|r| r.split('"').next()) else {
+                    continue;
+                };
+                let title = title.to_lowercase();
+                if !headings(doc)
+                    .iter()
+                    .any(|h| h.to_lowercase().contains(&title))
+                {
+                    found.push(format!("{at}: {doc} has no section \"{title}\""));
+                }
+            }
+        }
+    }
+    found
+}
+
+fn doc_headings(doc: &str) -> Vec<String> {
+    fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(doc))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with('#'))
+        .map(|l| l.trim_start_matches('#').trim().to_owned())
+        .collect()
+}
+
+#[test]
+fn comments_cite_only_documents_in_the_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["src", "tests", "benches", "examples"] {
+        let mut all = Vec::new();
+        collect_files(&root.join(dir), &mut all);
+        files.extend(all);
+    }
+    let mut found = Vec::new();
+    for path in files {
+        let file = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if file.starts_with("tests/snapshots/") || file.contains("/fixtures/") {
+            continue;
+        }
+        let Ok(source) = fs::read_to_string(&path) else {
+            continue;
+        };
+        found.extend(bad_citations(&file, &source, &doc_headings));
+    }
+    assert!(
+        found.is_empty(),
+        "comments cite documents that are not in the repository, or sections that do not exist; \
+         cite ARCHITECTURE.md, RELIABILITY.md, README.md or BENCHMARKS.md by a heading, or say \
+         the point plainly:\n  {}\n",
+        found.join("\n  ")
+    );
+}
+
+/// `.rs`, `.sh` and `.py` files under `dir`.
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            collect_files(&path, out);
+        } else if path
+            .extension()
+            .is_some_and(|ext| ext == "rs" || ext == "sh" || ext == "py")
+        {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn the_citation_checker_catches_outside_documents_and_missing_sections() {
+    let headings = |doc: &str| -> Vec<String> {
+        match doc {
+            "ARCHITECTURE.md" => vec!["The store boundary".to_owned()],
+            _ => vec![],
+        }
+    };
+    let check = |file: &str, source: &str| bad_citations(file, source, &headings).len();
+    assert_eq!(
+        check(
+            "src/a.rs",
+            "/// The content hash (reference \u{a7}4.1).\nfn f() {}\n"
+        ),
+        1
+    );
+    assert_eq!(check("src/a.rs", "// see DESIGN \u{a7}6\n"), 2);
+    assert_eq!(check("src/a.rs", "//! From ../shared/notes.md\n"), 1);
+    assert_eq!(check("src/a.rs", "/// RFC 7636 \u{a7}4.1 bounds.\n"), 0);
+    assert_eq!(
+        check("src/a.rs", "const S: &str = \"reference \u{a7}4\";\n"),
+        0
+    );
+    assert_eq!(
+        check("src/a.rs", "// (ARCHITECTURE.md, \"The store boundary\")\n"),
+        0
+    );
+    assert_eq!(check("src/a.rs", "// (ARCHITECTURE.md, \"Nowhere\")\n"), 1);
+    assert_eq!(check("benches/x.sh", "# reference \u{a7}10\n"), 1);
+}
