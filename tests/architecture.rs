@@ -738,6 +738,15 @@ fn the_console_modules_use_each_other_in_no_new_circle() {
         !panes_use.contains("app"),
         "a pane uses tui::app; draw it from its component instead: {panes_use:?}"
     );
+    // The components own their state and know nothing of the `App` that routes to them.
+    for component in ["account_list", "dropbox_queue", "error_log", "all_files"] {
+        let component_uses = uses.get(component).cloned().unwrap_or_default();
+        assert!(
+            !component_uses.contains("app"),
+            "the component tui::{component} uses tui::app; App routes to components, not back: \
+             {component_uses:?}"
+        );
+    }
     let known: Vec<Vec<String>> = KNOWN_CONSOLE_CYCLES
         .iter()
         .map(|c| c.iter().map(|m| m.to_string()).collect())

@@ -139,7 +139,7 @@ fn movement_stays_inside_the_list() {
 #[test]
 fn with_no_accounts_the_cursor_stays_on_all_accounts() {
     let mut app = app_with_errors();
-    app.view.accounts = vec![];
+    app.accounts.rows = vec![];
     app.focus = PaneId::Accounts;
     assert_eq!(app.handle_key(ch('j')), vec![], "no accounts to move to");
     assert_eq!(app.scoped_account(), None);

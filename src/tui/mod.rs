@@ -1,6 +1,7 @@
 //! The interactive console (ratatui). It drives the import engine only through its command
 //! channel and renders the engine's events; library reads run off the UI task.
 
+pub mod account_list;
 pub mod actions;
 pub mod all_files;
 pub mod app;
