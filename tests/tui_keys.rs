@@ -624,7 +624,12 @@ fn a_refused_retry_opens_a_notice_and_the_rows_are_no_longer_marked() {
         account: "Acme".into(),
         items: vec![],
     };
-    app.action_finished(&action, Err("ann is not an admin of \"Acme\"".into()));
+    app.action_finished(
+        &action,
+        Err(smartimage::tui::error::ConsoleError::Refused(
+            "ann is not an admin of \"Acme\"".into(),
+        )),
+    );
     assert!(!app.errors.rows[0].retrying);
     assert!(app.dialog.is_some());
     app.handle_key(key(KeyCode::Esc));

@@ -10,6 +10,7 @@ pub mod dialogs;
 pub mod dropbox_queue;
 pub mod engine_state;
 pub mod engines;
+pub mod error;
 pub mod error_log;
 pub mod event_loop;
 pub mod follow;
@@ -58,15 +59,16 @@ pub struct ConsoleOptions {
 }
 
 /// Read what the panes show (blocking: run it with `spawn_blocking`).
-pub fn load_view(options: &ConsoleOptions) -> Result<LibraryView, String> {
+pub fn load_view(options: &ConsoleOptions) -> Result<LibraryView, error::ConsoleError> {
+    use error::ConsoleError;
     let library = Library::open_existing(&options.data_dir, options.plans.clone())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ConsoleError::OpenLibrary(e.to_string()))?;
     let actor = library
         .actor(options.as_admin.as_deref(), options.os_user.as_deref())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ConsoleError::UnknownAdmin(e.to_string()))?;
     let accounts = library
         .account_summaries(&actor)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ConsoleError::Read(e.to_string()))?;
     let mut link_ids = HashMap::new();
     for a in &accounts {
         if let Ok(Some(link)) = library.live_link_of(a.account.id) {
@@ -75,7 +77,7 @@ pub fn load_view(options: &ConsoleOptions) -> Result<LibraryView, String> {
     }
     let failures = library
         .import_failures(&actor, None)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ConsoleError::Read(e.to_string()))?;
     // An operator sees every link's (relinked ones too); others their accounts' links.
     let visible: Option<Vec<i64>> = actor
         .visible_accounts()
@@ -85,7 +87,7 @@ pub fn load_view(options: &ConsoleOptions) -> Result<LibraryView, String> {
             visible.as_deref(),
             time::OffsetDateTime::now_utc().unix_timestamp(),
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ConsoleError::Read(e.to_string()))?;
     Ok(LibraryView {
         accounts,
         links: link_ids,

@@ -33,6 +33,7 @@ use super::dialogs::send::SendJob;
 use super::dialogs::{Dialog, DialogOutcome};
 use super::dropbox_queue::DropboxQueue;
 pub use super::engine_state::EngineStatus;
+pub use super::error::ConsoleError;
 use super::error_log::ErrorLog;
 use super::keymap::Action;
 use super::keymap_config::Keymap;
@@ -483,7 +484,7 @@ impl App {
     pub fn action_finished(
         &mut self,
         action: &ConsoleAction,
-        outcome: Result<String, String>,
+        outcome: Result<String, ConsoleError>,
     ) -> Vec<Effect> {
         self.dirty = true;
         let api_dialog = matches!(action, ConsoleAction::FinishApiLink { .. })
@@ -500,7 +501,7 @@ impl App {
                     }) = self.dialog.as_mut()
                     {
                         *checking = false;
-                        *error = Some(why.clone());
+                        *error = Some(why.sentence());
                         field.reset();
                     }
                     self.status = None;
@@ -533,19 +534,19 @@ impl App {
                 if let ConsoleAction::Retry { account, .. } = action {
                     self.errors.retry_refused(account);
                 }
-                self.dialog = Some(Dialog::notice("Not done", why));
+                self.dialog = Some(Dialog::notice("Not done", why.sentence()));
                 vec![Effect::Refresh]
             }
         }
     }
 
     /// The API link of `account` has its authorize page: show it, its QR code and the field.
-    pub fn api_link_started(&mut self, account: &str, url: Result<String, String>) {
+    pub fn api_link_started(&mut self, account: &str, url: Result<String, ConsoleError>) {
         self.dirty = true;
         self.status = None;
         self.dialog = Some(match url {
             Ok(url) => Dialog::api_link(account, url),
-            Err(why) => Dialog::notice("Cannot link through the Dropbox API", why),
+            Err(why) => Dialog::notice("Cannot link through the Dropbox API", why.sentence()),
         });
     }
 
