@@ -31,7 +31,7 @@ pub struct Config {
     /// Email and webhook notifications (README.md, "Notifications").
     #[serde(default)]
     pub notify: NotifyConfig,
-    /// The trash (README.md, "Trash and undo").
+    /// The trash (README.md, "Trash, undo and duplicates").
     #[serde(default)]
     pub trash: TrashConfig,
 }

@@ -97,8 +97,15 @@ fn module_path(relative: &str) -> Vec<String> {
 /// The source with comments, string and char literals replaced by spaces (newlines kept), so
 /// positions still map to lines and only code is searched.
 fn code_only(source: &str) -> Vec<char> {
+    lex(source).0
+}
+
+/// `code_only`, and the spans (start, end) of the string literals it blanked, in the source's
+/// chars.
+fn lex(source: &str) -> (Vec<char>, Vec<(usize, usize)>) {
     let chars: Vec<char> = source.chars().collect();
     let mut out = chars.clone();
+    let mut strings = Vec::new();
     let blank = |out: &mut Vec<char>, from: usize, to: usize| {
         for c in out.iter_mut().take(to.min(chars.len())).skip(from) {
             if *c != '\n' {
@@ -158,6 +165,7 @@ fn code_only(source: &str) -> Vec<char> {
                 j += 1;
             }
             blank(&mut out, i, j);
+            strings.push((i, j.min(chars.len())));
             i = j;
         } else if c == '"' {
             let mut j = i + 1;
@@ -165,6 +173,7 @@ fn code_only(source: &str) -> Vec<char> {
                 j += if chars[j] == '\\' { 2 } else { 1 };
             }
             blank(&mut out, i, j + 1);
+            strings.push((i, (j + 1).min(chars.len())));
             i = j + 1;
         } else if c == '\'' {
             // A char literal ('x', '\n', '\u{1b}'), or a lifetime ('a), which stays.
@@ -185,7 +194,7 @@ fn code_only(source: &str) -> Vec<char> {
             i += 1;
         }
     }
-    out
+    (out, strings)
 }
 
 /// A path in code, relative to the crate root, with where it starts.
@@ -729,6 +738,15 @@ fn the_console_modules_use_each_other_in_no_new_circle() {
         !panes_use.contains("app"),
         "a pane uses tui::app; draw it from its component instead: {panes_use:?}"
     );
+    // The components own their state and know nothing of the `App` that routes to them.
+    for component in ["account_list", "dropbox_queue", "error_log", "all_files"] {
+        let component_uses = uses.get(component).cloned().unwrap_or_default();
+        assert!(
+            !component_uses.contains("app"),
+            "the component tui::{component} uses tui::app; App routes to components, not back: \
+             {component_uses:?}"
+        );
+    }
     let known: Vec<Vec<String>> = KNOWN_CONSOLE_CYCLES
         .iter()
         .map(|c| c.iter().map(|m| m.to_string()).collect())
@@ -738,4 +756,611 @@ fn the_console_modules_use_each_other_in_no_new_circle() {
         "console modules that use each other in a circle (found, then KNOWN_CONSOLE_CYCLES); \
          uses: {uses:#?}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The store boundary: SQLite is spoken in `src/library/store/` only, and the console reaches the
+// store only through `Library`. Both start from an allowlist of the violations the code had
+// when the check was written (file → count, each with why); a file above its count, a file not
+// listed, and a file below its count (the entry is stale: lower it) all fail.
+
+/// Files outside `src/library/store/` with lines that name a rusqlite item (`rusqlite::…`, or a
+/// name `use rusqlite::…` brought in) or hold a string literal of SQL text: (file, lines, why).
+const SQL_OUTSIDE_STORE: &[(&str, usize, &str)] = &[
+    (
+        "src/import/engine.rs",
+        2,
+        "start-up recovery and the purge run their store calls in one `rusqlite` transaction closure",
+    ),
+    (
+        "src/import/pass.rs",
+        5,
+        "a batch commits file rows, reservations and journal in one transaction closure the pass writes",
+    ),
+    (
+        "src/import/publish.rs",
+        1,
+        "the status row and the progress events are written in one relaxed transaction closure",
+    ),
+    (
+        "src/library/actions.rs",
+        5,
+        "renaming an account moves its links' folder paths in raw UPDATEs",
+    ),
+    (
+        "src/library/adopt.rs",
+        2,
+        "adopting a blob reads its row through a `rusqlite::Connection` helper",
+    ),
+    (
+        "src/library/backup.rs",
+        9,
+        "backup copies the database with SQLite's online backup API and checks the copy",
+    ),
+    (
+        "src/library/custody.rs",
+        2,
+        "identity and epoch move in a transaction closure typed `rusqlite::Result`",
+    ),
+    (
+        "src/library/error.rs",
+        2,
+        "`LibraryError` converts `rusqlite::Error`",
+    ),
+    (
+        "src/library/file_info.rs",
+        1,
+        "metadata rows are written in a relaxed transaction closure typed `rusqlite::Result`",
+    ),
+    (
+        "src/library/import_log.rs",
+        3,
+        "the report path of a failure is read with a query helper of its own",
+    ),
+    (
+        "src/library/ingest.rs",
+        7,
+        "committing a file takes the caller's `rusqlite::Transaction` so import and upload share it",
+    ),
+    (
+        "src/library/notifications.rs",
+        20,
+        "notices are queued inside the caller's transaction, with the recipients' queries",
+    ),
+    (
+        "src/notify/sender.rs",
+        1,
+        "the sender runs store calls on the writer thread through a closure typed `rusqlite::Result`",
+    ),
+    (
+        "src/tui/all_files/names.rs",
+        4,
+        "the name index builder keeps a read connection of its own to follow new rows",
+    ),
+    (
+        "src/tui/all_files/worker.rs",
+        4,
+        "All Files' reads can be interrupted: the worker keeps the connection's `InterruptHandle`",
+    ),
+    (
+        "src/tui/follow.rs",
+        6,
+        "the store follower polls `data_version` and tails events on a read connection of its own",
+    ),
+];
+
+/// Files under `src/tui/` with lines that open or reach into the store themselves
+/// (`Store::open…`, `.store()`, `.store_mut()`, `.connection()`, `.transaction(…)`):
+/// (file, lines, why).
+const TUI_OPENS_STORE: &[(&str, usize, &str)] = &[
+    (
+        "src/tui/all_files/names.rs",
+        1,
+        "the name index builder reads the whole name index on a connection of its own",
+    ),
+    (
+        "src/tui/all_files/worker.rs",
+        3,
+        "each All Files lane sizes its page cache and keeps an interrupt handle",
+    ),
+    (
+        "src/tui/follow.rs",
+        1,
+        "the store follower's read connection (`data_version`, event tail)",
+    ),
+];
+
+/// The source with `#[cfg(test)]` modules blanked (their fixtures may set a store up by hand),
+/// as code (comments and literals blanked) and as the string literal spans outside them.
+fn non_test(source: &str) -> (Vec<char>, Vec<(usize, usize)>) {
+    let (mut code, strings) = lex(source);
+    let text: String = code.iter().collect();
+    let mut cut: Vec<(usize, usize)> = Vec::new();
+    let mut from = 0;
+    while let Some(found) = text[from..].find("#[cfg(test)]") {
+        let at = from + found;
+        from = at + 1;
+        let rest = text[at + "#[cfg(test)]".len()..].trim_start();
+        if !rest.starts_with("mod ") {
+            continue;
+        }
+        let Some(open) = text[at..].find(['{', ';']).map(|p| at + p) else {
+            continue;
+        };
+        if &text[open..open + 1] == ";" {
+            continue;
+        }
+        // `text` holds ASCII blanks for literals, so byte and char positions agree only if the
+        // code itself is ASCII; count in chars to be safe.
+        let start = text[..at].chars().count();
+        let chars: Vec<char> = text.chars().collect();
+        let mut depth = 0usize;
+        let mut end = chars.len();
+        for (i, c) in chars.iter().enumerate().skip(text[..open].chars().count()) {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        cut.push((start, end));
+    }
+    for &(start, end) in &cut {
+        for c in code.iter_mut().take(end).skip(start) {
+            if *c != '\n' {
+                *c = ' ';
+            }
+        }
+    }
+    let strings = strings
+        .into_iter()
+        .filter(|(s, _)| !cut.iter().any(|(a, b)| a <= s && s < b))
+        .collect();
+    (code, strings)
+}
+
+fn line_at(chars: &[char], at: usize) -> usize {
+    1 + chars[..at].iter().filter(|&&c| c == '\n').count()
+}
+
+fn is_word_at(chars: &[char], at: usize, word: &str) -> bool {
+    let is_ident = |c: &char| c.is_alphanumeric() || *c == '_';
+    let w: Vec<char> = word.chars().collect();
+    chars.get(at..at + w.len()) == Some(&w[..])
+        && (at == 0 || !is_ident(&chars[at - 1]))
+        && chars.get(at + w.len()).is_none_or(|c| !is_ident(c))
+}
+
+/// Uppercase SQL words that a Rust string of prose never holds as a whole word.
+const SQL_WORDS: &[&str] = &[
+    "SELECT", "INSERT", "UPDATE", "DELETE", "FROM", "WHERE", "PRAGMA", "CREATE", "DROP", "JOIN",
+    "VALUES", "ALTER",
+];
+
+fn is_sql(literal: &str) -> bool {
+    let words: Vec<&str> = literal
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .collect();
+    SQL_WORDS.iter().any(|w| words.contains(w))
+}
+
+/// The lines of one file that speak SQLite: name a rusqlite item or hold SQL text.
+fn sql_lines(source: &str) -> BTreeSet<usize> {
+    let (code, strings) = non_test(source);
+    let chars: Vec<char> = source.chars().collect();
+    let mut names: Vec<String> = vec!["rusqlite".to_owned()];
+    let text: String = code.iter().collect();
+    let mut from = 0;
+    while let Some(found) = text[from..].find("use rusqlite::") {
+        let at = from + found + "use rusqlite::".len();
+        from = at;
+        let end = text[at..].find(';').map_or(text.len(), |p| at + p);
+        for part in text[at..end].split([',', '{', '}']) {
+            let part = part.trim();
+            let name = part.rsplit([' ', ':']).next().unwrap_or("");
+            if !name.is_empty() && name != "self" && name != "*" {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    let mut lines = BTreeSet::new();
+    for at in 0..code.len() {
+        if names.iter().any(|n| is_word_at(&code, at, n)) {
+            lines.insert(line_at(&code, at));
+        }
+    }
+    for (start, end) in strings {
+        let literal: String = chars[start..end].iter().collect();
+        if is_sql(&literal) {
+            lines.insert(line_at(&chars, start));
+        }
+    }
+    lines
+}
+
+/// The lines of one console file that reach into the store themselves.
+fn store_opening_lines(source: &str) -> BTreeSet<usize> {
+    let (code, _) = non_test(source);
+    let text: String = code.iter().collect();
+    let mut lines = BTreeSet::new();
+    for pattern in [
+        "Store::open",
+        ".store()",
+        ".store_mut()",
+        ".connection()",
+        ".transaction(",
+        ".transaction_relaxed(",
+    ] {
+        for (at, _) in text.match_indices(pattern) {
+            // `BlobStore::open` is the blob store, not the metadata store.
+            if pattern == "Store::open" && text[..at].ends_with("Blob") {
+                continue;
+            }
+            lines.insert(1 + text[..at].matches('\n').count());
+        }
+    }
+    lines
+}
+
+/// Compares what was found (file → lines) with an allowlist; returns the complaints.
+fn against_allowlist(
+    found: &std::collections::BTreeMap<String, BTreeSet<usize>>,
+    allowed: &[(&str, usize, &str)],
+    what: &str,
+) -> Vec<String> {
+    let mut complaints = Vec::new();
+    for (file, lines) in found {
+        let listing = lines
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        match allowed.iter().find(|(f, _, _)| f == file) {
+            None => complaints.push(format!(
+                "{file}: {} line(s) {what} (lines {listing}); none are allowed here",
+                lines.len()
+            )),
+            Some((_, count, _)) if lines.len() > *count => complaints.push(format!(
+                "{file}: {} line(s) {what} (lines {listing}), {count} allowed",
+                lines.len()
+            )),
+            Some((_, count, _)) if lines.len() < *count => complaints.push(format!(
+                "{file}: only {} line(s) {what} (lines {listing}), the allowlist says {count}: \
+                 lower it",
+                lines.len()
+            )),
+            Some(_) => {}
+        }
+    }
+    for (file, count, _) in allowed {
+        if !found.contains_key(*file) {
+            complaints.push(format!(
+                "{file}: the allowlist says {count} line(s) {what}, there are none: remove it"
+            ));
+        }
+    }
+    complaints
+}
+
+fn files_under(relative: &str) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    rust_files(&src_dir().join(relative), &mut files);
+    files
+        .into_iter()
+        .map(|path| {
+            let name = path
+                .strip_prefix(src_dir())
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            (format!("src/{name}"), fs::read_to_string(&path).unwrap())
+        })
+        .collect()
+}
+
+/// Test-only files (`tests.rs`, declared `#[cfg(test)] mod tests;`) may set a store up by hand.
+fn is_test_file(file: &str) -> bool {
+    file.ends_with("/tests.rs")
+}
+
+#[test]
+fn sqlite_is_spoken_only_in_the_store() {
+    let mut found = std::collections::BTreeMap::new();
+    for (file, source) in files_under("") {
+        if file.starts_with("src/library/store/") || is_test_file(&file) {
+            continue;
+        }
+        let lines = sql_lines(&source);
+        if !lines.is_empty() {
+            found.insert(file, lines);
+        }
+    }
+    let doc =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md")).unwrap();
+    for (file, count, _) in SQL_OUTSIDE_STORE {
+        assert!(
+            doc.contains(&format!("| `{file}` | {count} |")),
+            "ARCHITECTURE.md (\"The store boundary\") does not list `{file}` with {count} line(s)"
+        );
+    }
+    for (file, count, _) in TUI_OPENS_STORE {
+        assert!(
+            doc.contains(&format!("| `{file}` | {count} |")),
+            "ARCHITECTURE.md (\"The store boundary\") does not list `{file}` with {count} line(s)"
+        );
+    }
+    let complaints = against_allowlist(
+        &found,
+        SQL_OUTSIDE_STORE,
+        "that speak SQLite outside src/library/store/",
+    );
+    assert!(
+        complaints.is_empty(),
+        "SQL and rusqlite belong in src/library/store/ (ARCHITECTURE.md, \"The store \
+         boundary\"); SQL_OUTSIDE_STORE in tests/architecture.rs:\n  {}\n",
+        complaints.join("\n  ")
+    );
+}
+
+#[test]
+fn the_console_reaches_the_store_only_through_the_library() {
+    let mut found = std::collections::BTreeMap::new();
+    for (file, source) in files_under("tui") {
+        let lines = store_opening_lines(&source);
+        if !lines.is_empty() {
+            found.insert(file, lines);
+        }
+    }
+    let complaints = against_allowlist(&found, TUI_OPENS_STORE, "that open the store");
+    assert!(
+        complaints.is_empty(),
+        "the console uses the store through `Library` (ARCHITECTURE.md, \"The store \
+         boundary\"); TUI_OPENS_STORE in tests/architecture.rs:\n  {}\n",
+        complaints.join("\n  ")
+    );
+}
+
+/// The boundary checkers on made-up files.
+#[test]
+fn the_store_boundary_checkers_catch_sql_rusqlite_and_store_access() {
+    let sql = |s: &str| sql_lines(s).into_iter().collect::<Vec<_>>();
+    assert_eq!(
+        sql("use rusqlite::Connection;\nfn f(c: &Connection) {}\n"),
+        [1, 2]
+    );
+    assert_eq!(
+        sql("use rusqlite::{params, OptionalExtension as _};\nfn f() { params![1]; }\n"),
+        [1, 2]
+    );
+    assert_eq!(sql("fn f() -> rusqlite::Result<()> { Ok(()) }\n"), [1]);
+    assert_eq!(sql("const Q: &str = \"SELECT id FROM files\";\n"), [1]);
+    assert_eq!(
+        sql("fn f() {\n    run(\"UPDATE links \\\n     SET state = 'x'\");\n}\n"),
+        [2]
+    );
+    assert_eq!(
+        sql("const T: &str = \"Select a file from the list\";\n"),
+        Vec::<usize>::new()
+    );
+    assert_eq!(
+        sql("// SELECT * FROM files; rusqlite\nfn f() {}\n"),
+        Vec::<usize>::new()
+    );
+    assert_eq!(
+        sql("#[cfg(test)]\nmod tests {\n    fn f() { c.execute(\"DELETE FROM x\"); }\n}\n"),
+        Vec::<usize>::new()
+    );
+    let opens = |s: &str| store_opening_lines(s).into_iter().collect::<Vec<_>>();
+    assert_eq!(
+        opens(
+            "fn f(l: &Library) {\n    let c = l.store().connection();\n    Store::open_existing(p);\n}\n"
+        ),
+        [2, 3]
+    );
+    assert_eq!(
+        opens("fn f() { BlobStore::open(p); }\n"),
+        Vec::<usize>::new()
+    );
+    let found = std::collections::BTreeMap::from([
+        ("src/a.rs".to_owned(), BTreeSet::from([1, 2])),
+        ("src/b.rs".to_owned(), BTreeSet::from([3])),
+    ]);
+    let allowed = [("src/a.rs", 1, "x"), ("src/c.rs", 2, "y")];
+    let complaints = against_allowlist(&found, &allowed, "bad");
+    assert_eq!(complaints.len(), 3, "{complaints:#?}");
+    let exact = [("src/a.rs", 2, "x"), ("src/b.rs", 1, "y")];
+    assert!(against_allowlist(&found, &exact, "bad").is_empty());
+    let stale = [("src/a.rs", 3, "x"), ("src/b.rs", 1, "y")];
+    assert_eq!(against_allowlist(&found, &stale, "bad").len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Comments cite documents that are in the repository, by sections that exist.
+
+/// The text of a file's comments only (code and literals blanked, newlines kept); for a
+/// script or Python file, the whole text.
+fn comments_only(file: &str, source: &str) -> String {
+    if !file.ends_with(".rs") {
+        return source.to_owned();
+    }
+    let chars: Vec<char> = source.chars().collect();
+    let (code, strings) = lex(source);
+    let mut in_string = vec![false; chars.len()];
+    for (start, end) in strings {
+        for flag in in_string.iter_mut().take(end).skip(start) {
+            *flag = true;
+        }
+    }
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            if c == '\n' || (code[i] != c && !in_string[i]) {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect()
+}
+
+/// The documents at the repository's root a comment may cite, by section title.
+const REPO_DOCS: &[&str] = &[
+    "ARCHITECTURE.md",
+    "RELIABILITY.md",
+    "README.md",
+    "BENCHMARKS.md",
+];
+
+/// What is wrong with the citations in one file's comments: a section mark (U+00A7, the mark
+/// of documents that are not here; an RFC's is fine), a design document or a shared folder
+/// beside the repository, or a repository document cited by a section title that is not one of
+/// its headings.
+fn bad_citations(file: &str, source: &str, headings: &dyn Fn(&str) -> Vec<String>) -> Vec<String> {
+    let text = comments_only(file, source);
+    let mut found = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let at = format!("{file}:{}", index + 1);
+        for (pos, _) in line.match_indices('\u{a7}') {
+            let before = line[..pos].trim_end();
+            let rfc = before
+                .rsplit(' ')
+                .next()
+                .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()) && !n.is_empty())
+                && before
+                    .rsplit(' ')
+                    .nth(1)
+                    .is_some_and(|w| w.ends_with("RFC"));
+            if !rfc {
+                found.push(format!(
+                    "{at}: a section-mark citation of a document outside the repository"
+                ));
+            }
+        }
+        for outside in ["DESIGN.md", "DESIGN §", "../shared"] {
+            if line.contains(outside) {
+                found.push(format!(
+                    "{at}: cites `{outside}`, which is not in the repository"
+                ));
+            }
+        }
+        for doc in REPO_DOCS {
+            let stem = doc.trim_end_matches(".md");
+            for (pos, _) in line.match_indices(stem) {
+                let rest = line[pos + stem.len()..]
+                    .trim_start_matches(".md")
+                    .trim_start_matches(',')
+                    .trim_start();
+                let Some(title) = rest.strip_prefix('"').and_then(|r| r.split('"').next()) else {
+                    continue;
+                };
+                let title = title.to_lowercase();
+                if !headings(doc)
+                    .iter()
+                    .any(|h| h.to_lowercase().contains(&title))
+                {
+                    found.push(format!("{at}: {doc} has no section \"{title}\""));
+                }
+            }
+        }
+    }
+    found
+}
+
+fn doc_headings(doc: &str) -> Vec<String> {
+    fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(doc))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with('#'))
+        .map(|l| l.trim_start_matches('#').trim().to_owned())
+        .collect()
+}
+
+#[test]
+fn comments_cite_only_documents_in_the_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["src", "tests", "benches", "examples"] {
+        let mut all = Vec::new();
+        collect_files(&root.join(dir), &mut all);
+        files.extend(all);
+    }
+    let mut found = Vec::new();
+    for path in files {
+        let file = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if file.starts_with("tests/snapshots/") || file.contains("/fixtures/") {
+            continue;
+        }
+        let Ok(source) = fs::read_to_string(&path) else {
+            continue;
+        };
+        found.extend(bad_citations(&file, &source, &doc_headings));
+    }
+    assert!(
+        found.is_empty(),
+        "comments cite documents that are not in the repository, or sections that do not exist; \
+         cite ARCHITECTURE.md, RELIABILITY.md, README.md or BENCHMARKS.md by a heading, or say \
+         the point plainly:\n  {}\n",
+        found.join("\n  ")
+    );
+}
+
+/// `.rs`, `.sh` and `.py` files under `dir`.
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            collect_files(&path, out);
+        } else if path
+            .extension()
+            .is_some_and(|ext| ext == "rs" || ext == "sh" || ext == "py")
+        {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn the_citation_checker_catches_outside_documents_and_missing_sections() {
+    let headings = |doc: &str| -> Vec<String> {
+        match doc {
+            "ARCHITECTURE.md" => vec!["The store boundary".to_owned()],
+            _ => vec![],
+        }
+    };
+    let check = |file: &str, source: &str| bad_citations(file, source, &headings).len();
+    assert_eq!(
+        check(
+            "src/a.rs",
+            "/// The content hash (reference \u{a7}4.1).\nfn f() {}\n"
+        ),
+        1
+    );
+    assert_eq!(check("src/a.rs", "// see DESIGN \u{a7}6\n"), 2);
+    assert_eq!(check("src/a.rs", "//! From ../shared/notes.md\n"), 1);
+    assert_eq!(check("src/a.rs", "/// RFC 7636 \u{a7}4.1 bounds.\n"), 0);
+    assert_eq!(
+        check("src/a.rs", "const S: &str = \"reference \u{a7}4\";\n"),
+        0
+    );
+    assert_eq!(
+        check("src/a.rs", "// (ARCHITECTURE.md, \"The store boundary\")\n"),
+        0
+    );
+    assert_eq!(check("src/a.rs", "// (ARCHITECTURE.md, \"Nowhere\")\n"), 1);
+    assert_eq!(check("benches/x.sh", "# reference \u{a7}10\n"), 1);
 }

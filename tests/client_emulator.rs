@@ -1363,7 +1363,7 @@ async fn hostile_names_dropped_on_disk_are_listed_and_downloaded_as_they_are() {
     }
 }
 
-/// Dropbox never stores desktop junk (reference §1.4): uploading it is refused outright, never
+/// Dropbox never stores desktop junk: uploading it is refused outright, never
 /// accepted and then silently missing from listings.
 #[tokio::test]
 async fn desktop_junk_names_are_refused_as_disallowed() {

@@ -18,6 +18,7 @@ use smartimage::library::store::links::LinkState;
 use smartimage::tui::actions::{self, ApiLinkSessions, ConsoleAction, Secret};
 use smartimage::tui::app::{App, Effect, PaneId};
 use smartimage::tui::dialogs::Dialog;
+use smartimage::tui::error::ConsoleError;
 use smartimage::tui::keymap::Action;
 use smartimage::tui::theme::Theme;
 use smartimage::tui::{ConsoleOptions, load_view};
@@ -97,7 +98,7 @@ impl Lib {
     }
 
     /// Run `action` as the console runs it (off the UI task, on a blocking thread).
-    fn run(&self, who: &str, action: ConsoleAction) -> Result<String, String> {
+    fn run(&self, who: &str, action: ConsoleAction) -> Result<String, ConsoleError> {
         self.run_with(&self.options(who), &ApiLinkSessions::default(), action)
     }
 
@@ -106,7 +107,7 @@ impl Lib {
         options: &ConsoleOptions,
         sessions: &ApiLinkSessions,
         action: ConsoleAction,
-    ) -> Result<String, String> {
+    ) -> Result<String, ConsoleError> {
         actions::run(options, sessions, self.rt.handle(), action, &|_| {})
     }
 
@@ -115,7 +116,7 @@ impl Lib {
         &self,
         who: &str,
         action: ConsoleAction,
-    ) -> (Result<String, String>, Vec<EngineEvent>) {
+    ) -> (Result<String, ConsoleError>, Vec<EngineEvent>) {
         let events = std::sync::Mutex::new(Vec::new());
         let report = |event| events.lock().unwrap().push(event);
         let outcome = actions::run(
@@ -256,7 +257,8 @@ fn a_plain_admin_is_refused_before_any_dialog_with_the_clis_own_sentence() {
                 root: lib.dropbox.clone(),
             },
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(&refused, text);
     // Delegation is for owners: the same for d.
     app.dialog = None;
@@ -566,7 +568,7 @@ fn the_api_link_flow_finishes_with_the_pasted_code_against_the_emulator() {
     else {
         panic!("the dialog closed on a wrong code")
     };
-    let refused = refused.unwrap_err();
+    let refused = refused.unwrap_err().to_string();
     assert_eq!(shown, &refused);
     assert!(refused.contains("did not accept that code"), "{refused}");
     assert!(
@@ -626,7 +628,8 @@ fn the_api_link_flow_finishes_with_the_pasted_code_against_the_emulator() {
                 code: Secret::new("pasted-code-1"),
             },
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(again.contains("start it again"), "{again}");
 }
 
@@ -634,7 +637,8 @@ fn the_api_link_flow_finishes_with_the_pasted_code_against_the_emulator() {
 fn without_an_app_key_the_api_link_says_how_to_set_one() {
     let lib = Lib::new();
     let why = actions::start_api_link(&lib.options(OWNER), &ApiLinkSessions::default(), ACME)
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(why.contains("SMARTIMAGE_DROPBOX_APP_KEY"), "{why}");
 }
 
@@ -812,7 +816,10 @@ fn every_console_action_as_every_role_is_allowed_and_refused_exactly_as_the_cli_
                         Some(3),
                         "{who} {action:?}: the console refused ({text}), the CLI did not: {stderr}"
                     );
-                    assert!(stderr.contains(text.as_str()), "{stderr}\nvs\n{text}");
+                    assert!(
+                        stderr.contains(text.to_string().as_str()),
+                        "{stderr}\nvs\n{text}"
+                    );
                     assert!(console_rows.is_empty(), "{console_rows:?}");
                     // A refusal writes nothing: every table as it was, on both copies.
                     tables::assert_unchanged(

@@ -140,7 +140,7 @@ fn movement_stays_inside_the_list() {
 #[test]
 fn with_no_accounts_the_cursor_stays_on_all_accounts() {
     let mut app = app_with_errors();
-    app.view.accounts = vec![];
+    app.accounts.rows = vec![];
     app.focus = PaneId::Accounts;
     assert_eq!(app.handle_key(ch('j')), vec![], "no accounts to move to");
     assert_eq!(app.scoped_account(), None);
@@ -626,7 +626,12 @@ fn a_refused_retry_opens_a_notice_and_the_rows_are_no_longer_marked() {
         account: "Acme".into(),
         items: vec![],
     };
-    app.action_finished(&action, Err("ann is not an admin of \"Acme\"".into()));
+    app.action_finished(
+        &action,
+        Err(smartimage::tui::error::ConsoleError::Refused(
+            "ann is not an admin of \"Acme\"".into(),
+        )),
+    );
     assert!(!app.errors.rows[0].retrying);
     assert!(app.dialog.is_some());
     app.handle_key(key(KeyCode::Esc));

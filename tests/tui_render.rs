@@ -474,7 +474,9 @@ fn account_dialogs_at_both_sizes_in_colour_and_without() {
             };
             app.action_finished(
                 finish,
-                Err("Dropbox refused the code: it is wrong or was used already".into()),
+                Err(smartimage::tui::error::ConsoleError::Link(
+                    "Dropbox refused the code: it is wrong or was used already".into(),
+                )),
             );
         }),
         ("link_folder_matches", OWNER, |app| {

@@ -1,4 +1,4 @@
-//! JSON in HTTP headers: `Dropbox-API-Arg` must be "HTTP header safe" (reference §6), so every
+//! JSON in HTTP headers: `Dropbox-API-Arg` must be "HTTP header safe", so every
 //! character outside printable ASCII is sent as a `\uXXXX` escape per UTF-16 code unit.
 //! `Dropbox-API-Result` comes back in the same form and is read with the ordinary JSON decoder.
 
@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 /// Serialize `arg` as JSON that is safe to put into a `Dropbox-API-Arg` header.
 ///
 /// serde_json already escapes `"`, `\` and control characters but leaves DEL and non-ASCII as
-/// they are; `http::HeaderValue` would then send raw UTF-8 without complaint (§6), which Dropbox
+/// they are; `http::HeaderValue` would then send raw UTF-8 without complaint, which Dropbox
 /// does not document as accepted.
 pub fn encode_api_arg<T: Serialize>(arg: &T) -> Result<String, serde_json::Error> {
     let json = serde_json::to_string(arg)?;
@@ -22,7 +22,7 @@ pub fn decode_api_result<T: DeserializeOwned>(header: &str) -> Result<T, serde_j
 }
 
 /// Escapes per UTF-16 code unit, so astral characters become surrogate pairs. Writing the
-/// whole code point (`\u1f600`) is the bug the Rust SDK 0.21 ships (§6).
+/// whole code point (`\u1f600`) is the bug the Rust SDK 0.21 ships.
 fn escape_to_printable_ascii(json: &str) -> String {
     const UTF16_UNITS_PER_CHAR: usize = 2;
     let mut escaped = String::with_capacity(json.len());
@@ -39,7 +39,7 @@ fn escape_to_printable_ascii(json: &str) -> String {
     escaped
 }
 
-/// Printable ASCII, space through tilde; DEL (0x7F) is excluded explicitly by §6.
+/// Printable ASCII, space through tilde; DEL (0x7F) is excluded explicitly, as Dropbox asks.
 fn is_header_safe(c: char) -> bool {
     (' '..='~').contains(&c)
 }

@@ -1,4 +1,4 @@
-//! OAuth 2 for the Dropbox link (reference §2): the PKCE no-redirect code flow (the admin opens
+//! OAuth 2 for the Dropbox link: the PKCE no-redirect code flow (the admin opens
 //! the authorize URL and pastes the code back), refresh tokens, and the [`TokenSource`] every
 //! API call asks for a bearer token. Secrets never show in `Debug`, `Display` or errors.
 
@@ -17,9 +17,9 @@ use crate::dropbox::backend::BackendError;
 use crate::dropbox::token_file;
 use crate::dropbox::wire::{OAuthError, TokenResponse};
 
-/// Where the admin's browser authorizes the app (§2.1).
+/// Where the admin's browser authorizes the app.
 pub const DROPBOX_AUTHORIZE_URL: &str = "https://www.dropbox.com/oauth2/authorize";
-/// Refresh this long before the access token expires, as the Python SDK does (§2.3).
+/// Refresh this long before the access token expires, as the Python SDK does.
 pub const PROACTIVE_REFRESH_WINDOW: Duration = Duration::from_secs(300);
 /// RFC 7636 §4.1 bounds of a code verifier.
 pub const PKCE_VERIFIER_MIN_LEN: usize = 43;
@@ -99,7 +99,7 @@ impl Tokens {
         }
     }
 
-    /// Take a refresh answer; Dropbox sends no new refresh token, so the old one stays (§2.3).
+    /// Take a refresh answer; Dropbox sends no new refresh token, so the old one stays.
     pub fn apply_refresh(&mut self, response: TokenResponse, now: OffsetDateTime) {
         self.access_token = Secret(response.access_token);
         self.expires_at = now + Duration::from_secs(response.expires_in);
@@ -117,7 +117,7 @@ impl Tokens {
     }
 }
 
-/// A PKCE pair (§2.1): the verifier stays with us, the challenge goes into the authorize URL.
+/// A PKCE pair: the verifier stays with us, the challenge goes into the authorize URL.
 #[derive(Clone, Debug)]
 pub struct Pkce {
     verifier: Secret,
@@ -179,7 +179,7 @@ pub fn code_challenge(verifier: &str) -> String {
 }
 
 /// The page the admin opens to link Dropbox. Without `redirect_uri` Dropbox shows the code on the
-/// page for the admin to paste back (§2.1).
+/// page for the admin to paste back.
 pub fn authorize_url(app_key: &str, challenge: &str, state: Option<&str>) -> String {
     authorize_url_at(DROPBOX_AUTHORIZE_URL, app_key, challenge, state)
 }
@@ -235,7 +235,7 @@ impl From<TokenError> for BackendError {
     }
 }
 
-/// Talks to `<oauth>/oauth2/token` as a PKCE app: form posts, no client secret (§2.2, §2.3).
+/// Talks to `<oauth>/oauth2/token` as a PKCE app: form posts, no client secret.
 #[derive(Clone)]
 pub struct OAuthClient {
     http: reqwest::Client,
@@ -338,7 +338,7 @@ impl OAuthClient {
     }
 }
 
-/// A 4xx from the token endpoint; OAuth-style JSON, not Stone (§2.3).
+/// A 4xx from the token endpoint; OAuth-style JSON, not Stone.
 fn token_endpoint_refusal(status: u16, body: &str) -> TokenError {
     match serde_json::from_str::<OAuthError>(body) {
         Ok(oauth) => {

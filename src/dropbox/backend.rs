@@ -89,7 +89,7 @@ impl BackendError {
 pub type BackendResult<T> = Result<T, BackendError>;
 
 /// Everything the import engine asks of Dropbox. Paths are relative to the app folder
-/// (`""` is its root), as Dropbox itself has them (reference §7.1).
+/// (`""` is its root), as Dropbox itself has them.
 pub trait DropboxBackend: Send + Sync {
     fn current_account(&self) -> impl Future<Output = BackendResult<AccountInfo>> + Send;
 

@@ -1,10 +1,10 @@
-//! The Dropbox `content_hash` (reference §4): SHA-256 over the concatenated SHA-256 digests of
+//! The Dropbox `content_hash`: SHA-256 over the concatenated SHA-256 digests of
 //! 4 MiB blocks, as lower-case hex. Streaming, so downloads can be verified on the fly without
 //! buffering a file (ARCHITECTURE.md, "engines").
 
 use sha2::{Digest, Sha256};
 
-/// Dropbox hashes content in blocks of exactly 4 MiB; only the last block may be shorter (§4.1).
+/// Dropbox hashes content in blocks of exactly 4 MiB; only the last block may be shorter.
 const BLOCK_SIZE: usize = 4 * 1024 * 1024;
 
 /// Length of a finished hash: 32 digest bytes as two hex digits each.
@@ -55,7 +55,7 @@ impl<const BLOCK: usize> BlockHasher<BLOCK> {
             self.block_len += take;
             data = &data[take..];
             // Flush eagerly (as rclone's dbhash does): a full block is final, and an input of
-            // exactly N blocks must not grow an empty trailing block (§4.1).
+            // exactly N blocks must not grow an empty trailing block.
             if self.block_len == BLOCK {
                 self.flush_block();
             }
@@ -72,7 +72,7 @@ impl<const BLOCK: usize> BlockHasher<BLOCK> {
         if self.block_len > 0 {
             self.flush_block();
         }
-        // Empty input means zero blocks, i.e. SHA-256 of the empty string (§4.1).
+        // Empty input means zero blocks, i.e. SHA-256 of the empty string.
         lower_hex(self.overall.finalize().as_slice())
     }
 }
@@ -99,7 +99,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The definition of §4.1 written as plainly as possible, to check the streaming code against.
+    /// The definition (4 MiB blocks, the last one shorter, none for empty input) written as
+    /// plainly as possible, to check the streaming code against.
     fn reference_hash(data: &[u8], block: usize) -> String {
         let mut concatenated = Vec::new();
         for chunk in data.chunks(block) {
@@ -125,7 +126,7 @@ mod tests {
 
     #[test]
     fn matches_every_reference_vector_of_repeated_a() {
-        // Reference §4.3 (rclone dbhash_test.go, re-checked with Python).
+        // Known answers from rclone's dbhash_test.go, re-checked with Python.
         let vectors = [
             (
                 0,

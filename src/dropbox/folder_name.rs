@@ -2,7 +2,7 @@
 //! desktop clients that sync it to Windows and macOS) cannot hold some characters in names, so
 //! those become `_`; the result is never empty, `.` or `..`, and fits Dropbox's 255-byte limit.
 
-/// Longest name component Dropbox accepts, in bytes (reference §1.4).
+/// Longest name component Dropbox accepts, in bytes.
 pub const MAX_NAME_BYTES: usize = 255;
 const REPLACEMENT: char = '_';
 

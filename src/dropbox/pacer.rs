@@ -1,9 +1,9 @@
-//! One rate gate per Dropbox account, rclone style (reference §5.3, §5.4): every call on the
+//! One rate gate per Dropbox account, rclone style: every call on the
 //! account waits its turn, state-changing calls keep a minimum gap, and when any call is told to
 //! slow down (429, `too_many_*`) the whole account holds until Dropbox's `Retry-After` has passed.
 //!
 //! Reads (listing, metadata, downloads) keep their own, much smaller gap (none by default):
-//! Dropbox's guidance is that reads parallelise fine and only writes contend (§10), and the
+//! Dropbox's guidance is that reads parallelise fine and only writes contend, and the
 //! caller already bounds how many run at once (the download workers). Spacing every read 10 ms
 //! apart capped an account at 100 calls a second and queued downloads behind one another.
 //!
@@ -26,7 +26,7 @@ pub struct Pacer {
     min_gap: Duration,
     read_gap: Duration,
     state: Mutex<PacerState>,
-    /// One state-changing call (or delete batch) in flight per account (§10).
+    /// One state-changing call (or delete batch) in flight per account.
     write_gate: tokio::sync::Mutex<()>,
 }
 
@@ -122,7 +122,7 @@ impl Pacer {
 
     /// Wait until no other write runs on this account, and keep the turn while the guard lives.
     /// Writes contend for Dropbox's namespace lock (`too_many_write_operations`) however they
-    /// are spaced, so they go one at a time; reads do not need this (§10).
+    /// are spaced, so they go one at a time; reads do not need this.
     pub async fn write_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.write_gate.lock().await
     }

@@ -3,7 +3,7 @@
 //! The API client uploads (`files/upload` up to a threshold, upload sessions above it, and
 //! `finish_batch_v2` for many files); the synced folder copies atomically. Either way a clash
 //! is renamed (`name (1).ext`), never overwritten, and identical content already at the target
-//! is left as it is, as Dropbox's `add` mode does (reference §3.8). A file sent with a sha256
+//! is left as it is, as Dropbox's `add` mode does. A file sent with a sha256
 //! has the bytes actually read checked against it before anything is committed: a damaged
 //! copy is refused ([`BackendError::DamagedSource`]), never sent.
 

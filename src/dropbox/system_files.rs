@@ -1,4 +1,4 @@
-//! Names Dropbox never stores (reference §1.4, rclone's ignore list): system files of the
+//! Names Dropbox never stores (rclone's ignore list): system files of the
 //! desktop platforms and the Dropbox client's own. Everything that scans a Dropbox folder —
 //! the synced-folder backend, the emulator, the import engine — skips them by this one list.
 

@@ -1,6 +1,7 @@
 //! Typed Dropbox API v2 wire shapes shared by our client and our emulator: both sides serialize
-//! and deserialize these, following the Stone JSON conventions of reference §1.3. Transport-free;
-//! the exact examples of the crib (§11) are pinned in `crib_tests`.
+//! and deserialize these, following Dropbox's Stone JSON conventions (ARCHITECTURE.md, "domain":
+//! unions tagged by `.tag`, unknown tags tolerated, Void as the bare tag). Transport-free; the
+//! request and response examples of Dropbox's documentation are pinned in `crib_tests`.
 
 pub mod account;
 pub mod errors;

@@ -1,5 +1,5 @@
 //! Files the scanner passes over silently: system and sync-client files that are not the
-//! admin's content (reference §1.4; rclone's ignore list), and our own error reports.
+//! admin's content (rclone's ignore list), and our own error reports.
 
 use crate::dropbox::system_files::is_never_stored;
 use crate::import::report::is_report_name;

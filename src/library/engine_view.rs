@@ -194,6 +194,21 @@ pub fn shape_command(
 }
 
 impl Library {
+    /// The link of `account` that is not unlinked, if any (read-only, for the console's panes).
+    pub fn live_link_of(&self, account: AccountId) -> Result<Option<links::LinkRecord>> {
+        Ok(links::live_link_of(self.store.connection(), account)?)
+    }
+
+    /// Today's import totals over `links` (every link when `None`), as of `now` (unix seconds).
+    pub fn today_totals(&self, links: Option<&[LinkId]>, now: i64) -> Result<DayTotals> {
+        Ok(engine_events::today(self.store.connection(), links, now)?)
+    }
+
+    /// The engine status rows, stale ones too (read-only).
+    pub fn engine_rows(&self) -> Result<Vec<EngineRow>> {
+        Ok(engine_status::engines(self.store.connection())?)
+    }
+
     /// What runs on this library, as `actor` may see it. Read-only: any admin may ask.
     pub fn engine_overview(&self, actor: &Actor) -> Result<EngineOverview> {
         let c = self.store.connection();

@@ -16,6 +16,7 @@ use crate::library::store::import_items::ItemId;
 use crate::library::store::links::{LinkRecord, LinkState};
 
 use super::ConsoleOptions;
+use super::error::ConsoleError;
 
 /// Text that must never reach a log or a debug print (the Dropbox authorization code).
 #[derive(Clone, PartialEq, Eq)]
@@ -136,7 +137,7 @@ pub fn run(
     runtime: &tokio::runtime::Handle,
     action: ConsoleAction,
     events: &dyn Fn(EngineEvent),
-) -> Result<String, String> {
+) -> Result<String, ConsoleError> {
     tracing::info!(?action, "console action");
     let outcome = run_unlogged(options, sessions, runtime, action, events);
     match &outcome {
@@ -152,12 +153,12 @@ fn run_unlogged(
     runtime: &tokio::runtime::Handle,
     action: ConsoleAction,
     events: &dyn Fn(EngineEvent),
-) -> Result<String, String> {
+) -> Result<String, ConsoleError> {
     let mut library = Library::open_existing(&options.data_dir, options.plans.clone())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ConsoleError::OpenLibrary(e.to_string()))?;
     let actor = library
         .actor(options.as_admin.as_deref(), options.os_user.as_deref())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ConsoleError::UnknownAdmin(e.to_string()))?;
     match action {
         ConsoleAction::LinkFolder { account, root } => {
             let link = runtime
@@ -168,20 +169,20 @@ fn run_unlogged(
                     &root,
                     options.engine.backends.local,
                 ))
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| ConsoleError::Link(e.to_string()))?;
             Ok(describe(&link))
         }
         ConsoleAction::FinishApiLink { account, code } => {
-            let start = sessions.take(&account).ok_or_else(|| {
-                format!(
-                    "the Dropbox link of {account} was not started in this console; start it again"
-                )
-            })?;
+            let start = sessions
+                .take(&account)
+                .ok_or_else(|| ConsoleError::LinkNotStarted {
+                    account: account.clone(),
+                })?;
             let settings = &options.engine.backends;
             let app_key = settings
                 .app_key
                 .clone()
-                .ok_or_else(|| missing_app_key().to_owned())?;
+                .ok_or(ConsoleError::MissingAppKey)?;
             let link = runtime.block_on(linking::finish_api_link(
                 &mut library,
                 &actor,
@@ -196,14 +197,14 @@ fn run_unlogged(
                 Err(e) => {
                     // A wrong or mistyped code: the same page takes another one.
                     sessions.insert(&account, start);
-                    Err(code_refused(&e).unwrap_or_else(|| e.to_string()))
+                    Err(code_refused(&e).unwrap_or_else(|| ConsoleError::Link(e.to_string())))
                 }
             }
         }
         ConsoleAction::SetLinkState { account, state } => {
             let link = library
                 .set_link_state(&actor, &account, state)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| ConsoleError::Refused(e.to_string()))?;
             Ok(match state {
                 LinkState::Unlinked => format!(
                     "{} is unlinked; its files stay in All Files, nothing in Dropbox was touched",
@@ -223,7 +224,7 @@ fn run_unlogged(
         } => {
             let changed = library
                 .delegate(&actor, &email, &account, revoke)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| ConsoleError::Refused(e.to_string()))?;
             Ok(match (revoke, changed) {
                 (false, true) => format!("{email} may now link Dropbox for {account}"),
                 (false, false) => format!("{email} was already delegated for {account}"),
@@ -234,7 +235,7 @@ fn run_unlogged(
         ConsoleAction::Retry { account, items } => {
             let n = library
                 .retry_failures(&actor, Some(&account), &items)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| ConsoleError::Refused(e.to_string()))?;
             Ok(format!("{n} failed import(s) of {account} queued again"))
         }
         ConsoleAction::Upload { account, paths } => {
@@ -246,7 +247,8 @@ fn run_unlogged(
                 &paths,
                 UploadOptions::default(),
                 events,
-            )?;
+            )
+            .map_err(ConsoleError::Upload)?;
             Ok(format!(
                 "uploaded {} file(s) ({}) to {account}; {} skipped (already in the library, or links), {} rejected, {} failed (see the error log); the source files were not changed",
                 done.uploaded,
@@ -262,22 +264,18 @@ fn run_unlogged(
 /// What to tell an admin whose authorization code Dropbox refused, in one sentence: the
 /// library's error says the link must be authorized again, which is not what happened (the
 /// full error goes to the log). `None` for any other failure.
-fn code_refused(error: &linking::LinkError) -> Option<String> {
+fn code_refused(error: &linking::LinkError) -> Option<ConsoleError> {
     use crate::dropbox::backend::BackendError;
     let linking::LinkError::Dropbox(BackendError::NeedsReauth { .. }) = error else {
         return None;
     };
     tracing::warn!(%error, "Dropbox refused the authorization code");
-    Some(
-        "Dropbox did not accept that code: it is mistyped, expired (a code lasts a few \
-         minutes) or used already. Copy the code the page shows and paste it again."
-            .into(),
-    )
+    Some(ConsoleError::CodeRefused)
 }
 
 /// Without an app key there is no API link to start.
-pub fn missing_app_key() -> &'static str {
-    "linking through the Dropbox API needs the app key: set SMARTIMAGE_DROPBOX_APP_KEY or [dropbox] app_key in the config file, then open the console again"
+pub fn missing_app_key() -> String {
+    ConsoleError::MissingAppKey.to_string()
 }
 
 fn describe(link: &LinkRecord) -> String {
@@ -294,15 +292,15 @@ pub fn start_api_link(
     options: &ConsoleOptions,
     sessions: &ApiLinkSessions,
     account: &str,
-) -> Result<String, String> {
+) -> Result<String, ConsoleError> {
     let app_key = options
         .engine
         .backends
         .app_key
         .as_deref()
-        .ok_or_else(|| missing_app_key().to_owned())?;
+        .ok_or(ConsoleError::MissingAppKey)?;
     let start = linking::start_api_link(app_key, crate::dropbox::auth::DROPBOX_AUTHORIZE_URL)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ConsoleError::Link(e.to_string()))?;
     let url = start.url.clone();
     sessions.insert(account, start);
     Ok(url)

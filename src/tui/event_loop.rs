@@ -21,6 +21,7 @@ use super::all_files::FilesReply;
 use super::all_files::worker::{FilesWorker, WorkerOptions};
 use super::app::{App, Effect, EngineStatus, LibraryView};
 use super::engines::CommandUpdate;
+use super::error::ConsoleError;
 use super::follow::{self, FollowOptions, Followed};
 use super::host::{HostEvent, Hosted};
 use super::sending::{self, SendDone, SendJob};
@@ -46,7 +47,7 @@ pub enum AppEvent {
     Followed(Followed),
     /// A command given to the engine through the store moved on.
     Command(CommandUpdate),
-    Refreshed(Result<LibraryView, String>),
+    Refreshed(Result<LibraryView, ConsoleError>),
     Tick,
     /// The link-folder field's Tab completion.
     PathCompleted {
@@ -58,12 +59,12 @@ pub enum AppEvent {
     /// An account action or retry finished.
     ActionDone {
         action: ConsoleAction,
-        outcome: Result<String, String>,
+        outcome: Result<String, ConsoleError>,
     },
     /// The authorize page of an API link is ready (or why not).
     ApiLinkStarted {
         account: String,
-        url: Result<String, String>,
+        url: Result<String, ConsoleError>,
     },
     /// All Files' worker answered.
     Files(FilesReply),
@@ -595,7 +596,7 @@ impl Refresher {
         tokio::spawn(async move {
             let view = tokio::task::spawn_blocking(move || load_view(&options))
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| ConsoleError::Read(e.to_string()))
                 .and_then(|r| r);
             let _ = tx.send(AppEvent::Refreshed(view));
         });

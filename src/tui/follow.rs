@@ -98,8 +98,10 @@ impl Follower {
             notices_read: None,
         };
         follower.read_rights();
-        follower.data_version = data_version(follower.conn()).map_err(|e| e.to_string())?;
-        follower.fingerprint = fingerprint(follower.conn()).map_err(|e| e.to_string())?;
+        follower.data_version =
+            engine_events::data_version(follower.conn()).map_err(|e| e.to_string())?;
+        follower.fingerprint =
+            engine_events::fingerprint(follower.conn()).map_err(|e| e.to_string())?;
         Ok(follower)
     }
 
@@ -160,11 +162,11 @@ impl Follower {
     /// One look at the store: what to tell the console now.
     pub fn poll(&mut self, now: Instant) -> rusqlite::Result<Vec<Followed>> {
         let mut out = vec![];
-        let version = data_version(self.conn())?;
+        let version = engine_events::data_version(self.conn())?;
         let committed = version != self.data_version;
         if committed {
             self.data_version = version;
-            let print = fingerprint(self.conn())?;
+            let print = engine_events::fingerprint(self.conn())?;
             if print != self.fingerprint {
                 if print.1 != self.fingerprint.1 {
                     self.read_rights();
@@ -227,21 +229,6 @@ impl Follower {
             now_ms,
         })
     }
-}
-
-/// Changes when another connection commits; free to ask.
-fn data_version(c: &Connection) -> rusqlite::Result<i64> {
-    c.query_row("PRAGMA data_version", [], |r| r.get(0))
-}
-
-fn fingerprint(c: &Connection) -> rusqlite::Result<(i64, i64, i64)> {
-    c.query_row(
-        "SELECT (SELECT coalesce(max(seq), 0) FROM engine_events),
-                (SELECT coalesce(max(id), 0) FROM audit),
-                (SELECT coalesce(max(id), 0) FROM files)",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )
 }
 
 /// Follow on a thread of its own until `tell` says the console is gone. The history goes

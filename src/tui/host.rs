@@ -12,7 +12,6 @@ use crate::import::engine::{EngineError, ImportEngine};
 use crate::import::events::EngineCommand;
 use crate::import::lock::LockError;
 use crate::library::Library;
-use crate::library::store::engine_status;
 
 use super::ConsoleOptions;
 
@@ -140,7 +139,8 @@ fn standby_waits(options: &ConsoleOptions) -> bool {
         return false;
     };
     let now = crate::import::publish::now_ms();
-    engine_status::engines(library.store().connection())
+    library
+        .engine_rows()
         .map(|rows| {
             rows.iter()
                 .any(|row| row.published.state == "standby" && row.is_fresh(now))

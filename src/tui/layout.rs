@@ -121,14 +121,7 @@ fn draw_pane(frame: &mut Frame, area: Rect, app: &App, pane: PaneId) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     match pane {
-        PaneId::Accounts => panes::accounts::draw(
-            frame,
-            inner,
-            &app.view.accounts,
-            app.selection.accounts,
-            focused,
-            app.theme,
-        ),
+        PaneId::Accounts => panes::accounts::draw(frame, inner, &app.accounts, focused, app.theme),
         PaneId::Queue => panes::queue::draw(
             frame,
             inner,
@@ -204,7 +197,7 @@ fn engine_style(app: &App) -> Style {
 fn tab_labels(app: &App, width: u16) -> Vec<(PaneId, String)> {
     let count = |pane: PaneId| -> Option<String> {
         match pane {
-            PaneId::Accounts => Some(app.view.accounts.len().to_string()),
+            PaneId::Accounts => Some(app.accounts.rows.len().to_string()),
             PaneId::Queue => Some(app.queue_in_flight().to_string()),
             PaneId::Files => app.files.count.map(super::text::thousands),
             PaneId::Errors => Some(app.error_rows().len().to_string()),

@@ -1,6 +1,7 @@
 //! The interactive console (ratatui). It drives the import engine only through its command
 //! channel and renders the engine's events; library reads run off the UI task.
 
+pub mod account_list;
 pub mod actions;
 pub mod all_files;
 pub mod app;
@@ -9,6 +10,7 @@ pub mod dialogs;
 pub mod dropbox_queue;
 pub mod engine_state;
 pub mod engines;
+pub mod error;
 pub mod error_log;
 pub mod event_loop;
 pub mod follow;
@@ -38,7 +40,6 @@ use crate::import::engine::EngineSettings;
 use crate::library::Library;
 use crate::library::ids::LinkId;
 use crate::library::policy::PlanCatalog;
-use crate::library::store::{engine_events, links};
 
 use app::LibraryView;
 
@@ -59,34 +60,35 @@ pub struct ConsoleOptions {
 }
 
 /// Read what the panes show (blocking: run it with `spawn_blocking`).
-pub fn load_view(options: &ConsoleOptions) -> Result<LibraryView, String> {
+pub fn load_view(options: &ConsoleOptions) -> Result<LibraryView, error::ConsoleError> {
+    use error::ConsoleError;
     let library = Library::open_existing(&options.data_dir, options.plans.clone())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ConsoleError::OpenLibrary(e.to_string()))?;
     let actor = library
         .actor(options.as_admin.as_deref(), options.os_user.as_deref())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ConsoleError::UnknownAdmin(e.to_string()))?;
     let accounts = library
         .account_summaries(&actor)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ConsoleError::Read(e.to_string()))?;
     let mut link_ids = HashMap::new();
     for a in &accounts {
-        if let Ok(Some(link)) = links::live_link_of(library.store().connection(), a.account.id) {
+        if let Ok(Some(link)) = library.live_link_of(a.account.id) {
             link_ids.insert(a.account.name.clone(), link.id);
         }
     }
     let failures = library
         .import_failures(&actor, None)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ConsoleError::Read(e.to_string()))?;
     // An operator sees every link's (relinked ones too); others their accounts' links.
     let visible: Option<Vec<LinkId>> = actor
         .visible_accounts()
         .map(|_| link_ids.values().copied().collect());
-    let today = engine_events::today(
-        library.store().connection(),
-        visible.as_deref(),
-        time::OffsetDateTime::now_utc().unix_timestamp(),
-    )
-    .map_err(|e| e.to_string())?;
+    let today = library
+        .today_totals(
+            visible.as_deref(),
+            time::OffsetDateTime::now_utc().unix_timestamp(),
+        )
+        .map_err(|e| ConsoleError::Read(e.to_string()))?;
     Ok(LibraryView {
         accounts,
         links: link_ids,

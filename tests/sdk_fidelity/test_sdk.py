@@ -1,7 +1,6 @@
 """Fidelity test: the official Dropbox Python SDK (dropbox==12.2.4) against our emulator.
 
-The SDK only speaks HTTPS and reads its hosts from the environment at import time (reference
-§8.1), so this module starts `dropbox-emulator` with a certificate from a throwaway CA made by
+The SDK only speaks HTTPS and reads its hosts from the environment at import time, so this module starts `dropbox-emulator` with a certificate from a throwaway CA made by
 `trustme`, points DROPBOX_API_HOST, DROPBOX_API_CONTENT_HOST and DROPBOX_API_NOTIFY_HOST at it,
 and only then imports `dropbox`. Every call must deserialize into the SDK's typed results and
 errors; the assertions check the values.
@@ -69,7 +68,7 @@ def watch_strict_decoding():
 
 
 def dropbox_content_hash(data):
-    """Reference §4.1, written out independently of the SDK's own hasher."""
+    """Dropbox's content hash (4 MiB blocks), written out independently of the SDK's own hasher."""
     digests = b"".join(
         hashlib.sha256(data[start : start + BLOCK]).digest()
         for start in range(0, len(data), BLOCK)

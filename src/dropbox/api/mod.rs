@@ -1,4 +1,4 @@
-//! The Dropbox HTTP API v2 client (reference §8.4: a thin typed client over reqwest + rustls).
+//! The Dropbox HTTP API v2 client (a thin typed client over reqwest + rustls).
 //! `transport` sends one call with pacing, auth and retries; `routes` implements the
 //! [`DropboxBackend`](crate::dropbox::backend::DropboxBackend) routes on top of it.
 
@@ -17,15 +17,15 @@ use crate::dropbox::auth::TokenSource;
 use crate::dropbox::pacer::Pacer;
 use crate::dropbox::wire::LONGPOLL_JITTER_MAX_SECS;
 
-/// Dropbox's hosts (§1.1).
+/// Dropbox's hosts.
 pub const DROPBOX_API_BASE: &str = "https://api.dropboxapi.com";
 pub const DROPBOX_CONTENT_BASE: &str = "https://content.dropboxapi.com";
 pub const DROPBOX_NOTIFY_BASE: &str = "https://notify.dropboxapi.com";
 pub const DROPBOX_OAUTH_BASE: &str = "https://api.dropboxapi.com";
-/// Python SDK's default socket timeout (§5.2): no byte for this long means the call failed.
+/// Python SDK's default socket timeout: no byte for this long means the call failed.
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(100);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Extra time on top of the longpoll timeout and Dropbox's up to 90 s jitter (§3.5).
+/// Extra time on top of the longpoll timeout and Dropbox's up to 90 s jitter.
 const LONGPOLL_GRACE: Duration = Duration::from_secs(15);
 
 /// Base URLs (scheme and host, optionally a port, no trailing `/2/`) of each Dropbox host.
@@ -150,7 +150,7 @@ impl ApiClient {
 }
 
 /// The whole-request limit of a longpoll with `timeout_secs`: the server may answer up to 90 s
-/// after the timeout (§3.5).
+/// after the timeout.
 pub fn longpoll_request_timeout(timeout_secs: u64) -> Duration {
     Duration::from_secs(timeout_secs + LONGPOLL_JITTER_MAX_SECS) + LONGPOLL_GRACE
 }

@@ -1,10 +1,10 @@
-//! How long to wait before trying again (reference §5.4): capped full-jitter exponential backoff
+//! How long to wait before trying again: capped full-jitter exponential backoff
 //! for server trouble, `Retry-After` (or a doubling fallback) for rate limits, and the gentle
-//! poll schedule of `delete_batch/check` (§3.11). All limits are configurable so tests run fast.
+//! poll schedule of `delete_batch/check`. All limits are configurable so tests run fast.
 
 use std::time::Duration;
 
-/// Every knob of the retry policy, with the defaults of reference §5.4.
+/// Every knob of the retry policy; the defaults follow the Python SDK and rclone.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts (not retries) for 5xx, resets, timeouts and truncated bodies.

@@ -1,5 +1,5 @@
-//! The routes the importer uses (reference §3), each with its 409 errors mapped to what the
-//! engine should do about them (§5.4).
+//! The routes the importer uses, each with its 409 errors mapped to what the
+//! engine should do about them.
 
 use std::io;
 use std::time::Duration;
@@ -81,7 +81,7 @@ impl ApiClient {
         &self,
         entries: &[DeleteArg],
     ) -> BackendResult<Vec<BackendResult<Metadata>>> {
-        // One batch in flight per account, from launch to its last poll (§10).
+        // One batch in flight per account, from launch to its last poll.
         let _write = self.pacer.write_turn().await;
         let arg = DeleteBatchArg {
             entries: entries.to_vec(),
@@ -158,7 +158,7 @@ impl ApiClient {
             .zip(results)
             .map(|(arg, result)| self.batch_entry(arg, result))
             .collect();
-        // Namespace contention is the account's, not the entry's: every call backs off (§5.4).
+        // Namespace contention is the account's, not the entry's: every call backs off.
         if let Some(wait) = mapped.iter().find_map(|result| match result {
             Err(BackendError::RateLimited { retry_after }) => Some(*retry_after),
             _ => None,
@@ -191,7 +191,7 @@ impl ApiClient {
             } => BackendError::NotFound {
                 path: arg.path.clone(),
             },
-            // A `parent_rev` that no longer matches lands here (§3.10).
+            // A `parent_rev` that no longer matches lands here.
             DeleteError::PathWrite { path_write } => {
                 write_error(path_write, summary, rate_limit_wait)
             }
@@ -281,7 +281,7 @@ impl DropboxBackend for ApiClient {
             Err(CallError::Endpoint(endpoint)) => endpoint,
         };
         match endpoint.typed::<CreateFolderError>() {
-            // Already there (perhaps in another case): read it back for its id (§3.9).
+            // Already there (perhaps in another case): read it back for its id.
             Some(CreateFolderError::Path {
                 path:
                     WriteError::Conflict {
@@ -368,7 +368,7 @@ impl DropboxBackend for ApiClient {
                 endpoint_or(error, |endpoint| {
                     match endpoint.typed::<ListFolderContinueError>() {
                         Some(ListFolderContinueError::Reset) => BackendError::CursorReset,
-                        // The listed folder itself is gone (§3.3).
+                        // The listed folder itself is gone.
                         Some(ListFolderContinueError::Path { path: lookup }) => {
                             lookup_error(&lookup, "(the listed folder)", &endpoint)
                         }

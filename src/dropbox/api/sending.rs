@@ -1,4 +1,4 @@
-//! Sending files into Dropbox over the API (reference §3.8, §10): one small file by
+//! Sending files into Dropbox over the API: one small file by
 //! `files/upload` streamed from disk; a big one through an upload session (`start`,
 //! `append_v2`, `finish`); many at once through sessions filled in parallel and committed by
 //! `finish_batch_v2`, one commit in flight per account. Every commit is `add` + `autorename`,
@@ -76,7 +76,7 @@ fn backend_or(
 }
 
 /// Session data calls change nothing in the namespace until the commit, so they are not paced
-/// as writes (no gap, no write gate: they run in parallel, reference §10); the commit is.
+/// as writes (no gap, no write gate: they run in parallel); the commit is.
 fn session_data_call(mut spec: CallSpec) -> CallSpec {
     spec.write = false;
     spec
@@ -329,7 +329,7 @@ impl ApiClient {
                     })
                     .collect(),
             };
-            // One batch commit in flight per account (reference §10).
+            // One batch commit in flight per account.
             let answered: Result<UploadSessionFinishBatchResult, CallError> = {
                 let _write = self.pacer.write_turn().await;
                 self.rpc(CallSpec::rpc("files/upload_session/finish_batch_v2", Some(&arg))?.write())

@@ -1,4 +1,4 @@
-//! One HTTP exchange with Dropbox, with everything reference §5.4 asks around it: the account's
+//! One HTTP exchange with Dropbox, with everything Dropbox asks of a client around it: the account's
 //! pacer, a bearer token (refreshed once on `expired_access_token`), waits on rate limits that
 //! hold the whole account, jittered retries of server trouble, and errors sorted into
 //! [`BackendError`]s. Route-specific 409 bodies are handed back for the route to interpret.
@@ -22,9 +22,9 @@ pub(super) const API_ARG_HEADER: &str = "Dropbox-API-Arg";
 pub(super) const API_RESULT_HEADER: &str = "Dropbox-API-Result";
 const JSON: &str = "application/json";
 const OCTET_STREAM: &str = "application/octet-stream";
-/// A Void argument goes as JSON `null`, like the Python and Rust SDKs send it (§1.2).
+/// A Void argument goes as JSON `null`, like the Python and Rust SDKs send it.
 const VOID_BODY: &[u8] = b"null";
-/// Tags that mean "slow down" wherever they appear in an error (§5.1).
+/// Tags that mean "slow down" wherever they appear in an error.
 const RATE_LIMIT_TAGS: [&str; 2] = ["too_many_requests", "too_many_write_operations"];
 /// The `status` of a `Refused` for a request that was never sent (it could not be encoded).
 pub(super) const NOT_SENT_STATUS: u16 = 0;
@@ -53,7 +53,7 @@ impl EndpointError {
         serde_json::from_value(self.error.clone()).ok()
     }
 
-    /// Anything the route does not single out: refused, summary verbatim (§5.4).
+    /// Anything the route does not single out: refused, summary verbatim.
     pub fn refused(&self) -> BackendError {
         BackendError::Refused {
             status: ENDPOINT_ERROR_STATUS,
@@ -117,7 +117,7 @@ impl CallSpec {
         })
     }
 
-    /// Marks the call as state-changing (paced like a write, §10).
+    /// Marks the call as state-changing (paced like a write).
     pub fn write(mut self) -> Self {
         self.write = true;
         self
@@ -348,7 +348,7 @@ fn file_stream(file: &FileBody) -> std::io::Result<reqwest::Body> {
     Ok(reqwest::Body::wrap_stream(stream))
 }
 
-/// Sorts a non-2xx answer (reference §5.1, §5.4).
+/// Sorts a non-2xx answer.
 async fn classify(route: &'static str, response: Response) -> Verdict {
     let status = response.status();
     let headers = response.headers().clone();
@@ -420,7 +420,7 @@ async fn classify(route: &'static str, response: Response) -> Verdict {
     }
 }
 
-/// `Retry-After` header first, then the JSON `retry_after` (§5.4).
+/// `Retry-After` header first, then the JSON `retry_after`.
 fn named_wait(headers: &HeaderMap, json: Option<&ApiErrorBody>) -> Option<Duration> {
     let from_header = header_text(headers, RETRY_AFTER.as_str())
         .and_then(|text| text.trim().parse::<f64>().ok())
@@ -433,7 +433,7 @@ fn named_wait(headers: &HeaderMap, json: Option<&ApiErrorBody>) -> Option<Durati
     })
 }
 
-/// Whether any union tag in the error says "too many …" (the summary is never parsed, §5.1).
+/// Whether any union tag in the error says "too many …" (the summary is never parsed).
 fn mentions_rate_limit(error: &Value) -> bool {
     match error {
         Value::Object(object) => object.iter().any(|(key, value)| {

@@ -1,5 +1,5 @@
 //! Credentials: bearer tokens per account, expiring access tokens, refresh tokens and
-//! authorization codes with optional PKCE (reference §2.2–§2.3, §5.1 401s).
+//! authorization codes with optional PKCE.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ use crate::dropbox::wire::{AuthError, OAuthError, TokenResponse};
 const ACCESS_TOKEN_PREFIX: &str = "sl.emu-";
 const REFRESH_TOKEN_PREFIX: &str = "emu-refresh-";
 const TOKEN_TYPE: &str = "bearer";
-/// The scopes our app asks for (reference §2.3).
+/// The scopes our app asks for.
 const GRANTED_SCOPES: &str =
     "account_info.read files.content.read files.content.write files.metadata.read";
 
@@ -188,7 +188,7 @@ impl Tokens {
                         oauth_error("invalid_grant", "refresh token is malformed")
                     })?;
                 let (access_token, expires_in) = self.issue(&account);
-                // No new refresh token: clients keep theirs (§2.3).
+                // No new refresh token: clients keep theirs.
                 Ok(TokenResponse {
                     access_token,
                     token_type: TOKEN_TYPE.to_owned(),
@@ -211,7 +211,7 @@ impl Tokens {
     }
 }
 
-/// S256: base64url without padding of SHA-256 over the verifier's ASCII (§2.1).
+/// S256: base64url without padding of SHA-256 over the verifier's ASCII.
 pub fn pkce_challenge(verifier: &str) -> String {
     base64url_no_pad(&Sha256::digest(verifier.as_bytes()))
 }

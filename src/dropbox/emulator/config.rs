@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::faults::FaultConfig;
 
-/// Dropbox issues four-hour access tokens today (reference §2.2); tests usually shorten this.
+/// Dropbox issues four-hour access tokens today; tests usually shorten this.
 pub const DEFAULT_TOKEN_TTL_SECS: u64 = 4 * 60 * 60;
 
 /// How many `delete_batch/check` polls answer `in_progress` before `complete`, so clients
@@ -35,7 +35,7 @@ pub struct EmulatorConfig {
     /// Multiplies every longpoll wait: 1.0 is real time, 0.001 turns 30 s into 30 ms.
     #[serde(default = "default_time_scale")]
     pub longpoll_time_scale: f64,
-    /// Adds Dropbox's random 0–90 s to longpoll waits (reference §3.5). Off for tests.
+    /// Adds Dropbox's random 0–90 s to longpoll waits. Off for tests.
     #[serde(default)]
     pub longpoll_jitter: bool,
     /// `backoff` to put into every longpoll result, if any.
@@ -55,7 +55,7 @@ pub struct EmulatorConfig {
     #[serde(default)]
     pub faults: FaultConfig,
     /// Serve HTTPS with this certificate instead of plain HTTP (SDKs that force `https://`,
-    /// reference §8.1).
+    /// such as the official Python SDK).
     #[serde(default)]
     pub tls: Option<TlsConfig>,
 }
@@ -198,7 +198,7 @@ impl AccountConfig {
     }
 }
 
-/// An authorization code as the browser page would have shown it (reference §2.1–2.2).
+/// An authorization code as the browser page would have shown it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthCodeConfig {

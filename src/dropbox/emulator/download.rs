@@ -1,4 +1,4 @@
-//! `files/download` (reference §3.7): the file's metadata in `Dropbox-API-Result` (ASCII-safe),
+//! `files/download`: the file's metadata in `Dropbox-API-Result` (ASCII-safe),
 //! the bytes streamed from disk in chunks, HTTP Range → 206, and the download faults (broken
 //! connection, short body, wrong announced hash).
 
@@ -33,7 +33,7 @@ struct ByteRange {
     len: u64,
 }
 
-/// Parses `bytes=a-b`, `bytes=a-` and `bytes=-n` (the three forms clients send, §3.7).
+/// Parses `bytes=a-b`, `bytes=a-` and `bytes=-n` (the three forms clients send).
 /// `Ok(None)`: no usable Range header (serve everything); `Err(())`: unsatisfiable.
 fn parse_range(value: &str, size: u64) -> Result<Option<ByteRange>, ()> {
     let Some(spec) = value.trim().strip_prefix("bytes=") else {

@@ -1,4 +1,4 @@
-//! Fault injection: the failures a real Dropbox produces now and then (reference §5, §9), on a
+//! Fault injection: the failures a real Dropbox produces now and then, on a
 //! deterministic every-Nth-call schedule so tests can assert on them. Set from the config or at
 //! run time with `POST /__emulator/faults` (which replaces the plan and restarts the counts).
 //! What was actually served is tallied in [`FaultsServed`], which a new plan does not reset: a
@@ -21,7 +21,7 @@ pub struct FaultConfig {
     pub rate_limit_every: Option<u64>,
     #[serde(default = "default_retry_after")]
     pub rate_limit_retry_after_secs: u64,
-    /// 429 body as plain text instead of the JSON `RateLimitError` (both occur, §5.1).
+    /// 429 body as plain text instead of the JSON `RateLimitError` (both occur).
     #[serde(default)]
     pub rate_limit_plain_text: bool,
     /// `too_many_requests` unless set to write contention.
@@ -33,7 +33,7 @@ pub struct FaultConfig {
     #[serde(default = "default_server_error_status")]
     pub server_error_status: u16,
     /// Every Nth write call (upload, create_folder_v2, delete_v2, delete_batch) fails with
-    /// the route's 409 `too_many_write_operations` (namespace lock contention, §10); for a
+    /// the route's 409 `too_many_write_operations` (namespace lock contention); for a
     /// batch, every entry fails that way and nothing is deleted.
     #[serde(default)]
     pub write_contention_every: Option<u64>,

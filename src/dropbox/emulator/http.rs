@@ -1,4 +1,4 @@
-//! How requests are read and answered the way Dropbox does (reference §1.2, §5.1, §6): JSON
+//! How requests are read and answered the way Dropbox does: JSON
 //! or header arguments with their Content-Type rules, 400 plain text for malformed calls, 401
 //! JSON `AuthError`s and 409 JSON route errors with an `error_summary`.
 
@@ -141,7 +141,7 @@ pub fn rpc_arg<T: DeserializeOwned>(
     })
 }
 
-/// A route whose argument is Stone `Void`: no body at all, or JSON `null` (§1.2).
+/// A route whose argument is Stone `Void`: no body at all, or JSON `null`.
 pub fn void_arg(route: &str, headers: &HeaderMap, body: &Bytes) -> Result<(), Response> {
     match media_type(headers) {
         None if body.is_empty() => Ok(()),

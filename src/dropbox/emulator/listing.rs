@@ -1,4 +1,4 @@
-//! `list_folder`, `list_folder/continue` and the longpoll check (reference §3.2–§3.5). A cursor
+//! `list_folder`, `list_folder/continue` and the longpoll check. A cursor
 //! names a folder scope, a position in the account's change journal and, while a listing is
 //! being paged, the rest of that page set. Cursors are immutable: every answer mints a new one,
 //! so a client may replay an older cursor and get the same deltas again.

@@ -1,5 +1,4 @@
-//! A Dropbox API v2 emulator for tests and benchmarks (ARCHITECTURE.md, "Tests"; reference
-//! §9): one HTTP (or, with `EmulatorConfig::tls`, HTTPS) listener serving the api, content and
+//! A Dropbox API v2 emulator for tests and benchmarks (ARCHITECTURE.md, "Tests"): one HTTP (or, with `EmulatorConfig::tls`, HTTPS) listener serving the api, content and
 //! notify hosts plus `/oauth2/token` by path, with several accounts whose app folders are real
 //! directories, and deterministic fault injection.
 //!
@@ -12,7 +11,7 @@
 //! status and fault (`calls`), a tally of the faults fired (`faults_served`) and every token
 //! ever issued (`issued_tokens`).
 //!
-//! Choices where Dropbox is undocumented (reference §3.7, §3.10): a `parent_rev` mismatch is
+//! Choices where Dropbox is undocumented: a `parent_rev` mismatch is
 //! `path_write/conflict/file`; an unsatisfiable Range is 416 with `Content-Range: bytes */N`.
 //!
 //! Checked against the official Python SDK (`dropbox==12.2.4`) over HTTPS by

@@ -1,8 +1,8 @@
-//! Request paths as Dropbox reads them (reference §1.4): `""` is the app-folder root, `/a/b` a
+//! Request paths as Dropbox reads them: `""` is the app-folder root, `/a/b` a
 //! case-insensitive path, `id:…` a stable id and `rev:…` one revision of a file. Names are kept
 //! byte for byte (no Unicode normalisation: NFC and NFD spellings are different names here).
 
-/// Linux's NAME_MAX, which is also the component limit rclone assumes for Dropbox (§1.4).
+/// Linux's NAME_MAX, which is also the component limit rclone assumes for Dropbox.
 pub const MAX_NAME_BYTES: usize = 255;
 
 const ID_PREFIX: &str = "id:";
@@ -117,7 +117,7 @@ pub fn is_rev(text: &str) -> bool {
     text.len() >= MIN_REV_LEN && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-/// Names the Dropbox desktop client never uploads (reference §1.4); the scanner skips them.
+/// Names the Dropbox desktop client never uploads; the scanner skips them.
 pub fn is_ignored_name(name: &str) -> bool {
     crate::dropbox::system_files::is_never_stored(name)
 }

@@ -239,7 +239,7 @@ async fn cursor_has_changes(shared: &Shared, cursor: &str) -> Result<(String, bo
         .map_err(route_error)
 }
 
-/// Dropbox adds up to 90 s at random (§3.5); the clock's nanoseconds are random enough.
+/// Dropbox adds up to 90 s at random; the clock's nanoseconds are random enough.
 fn jitter_secs(enabled: bool) -> f64 {
     if !enabled {
         return 0.0;

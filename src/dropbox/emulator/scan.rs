@@ -68,7 +68,7 @@ impl Namespace {
                 self.insert(lower, entry);
                 continue;
             };
-            // A case-only rename on disk: Dropbox does not report those (§7.2).
+            // A case-only rename on disk: Dropbox does not report those.
             entry.display = disk.display;
             let same_inode = std::mem::replace(&mut entry.inode, disk.inode) == disk.inode;
             let Some(file) = entry.file.as_mut() else {

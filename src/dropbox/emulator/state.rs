@@ -254,7 +254,7 @@ impl Namespace {
 
     /// The path a write to `path` lands on: existing ancestors keep their display casing, and
     /// an ancestor that is a file is a `file_ancestor` conflict. Desktop junk names are
-    /// `disallowed_name`: Dropbox never stores them (reference §1.4), and the scanner would
+    /// `disallowed_name`: Dropbox never stores them, and the scanner would
     /// drop them from the index on the next listing, so accepting them would lose the write.
     pub fn write_path(&self, path: &ApiPath) -> Result<ApiPath, WriteError> {
         if path

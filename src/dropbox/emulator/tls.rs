@@ -1,5 +1,4 @@
-//! HTTPS for the emulator, so SDKs that force `https://` (the official Python SDK, reference
-//! §8.1) can be pointed at it. rustls with the aws-lc-rs provider that reqwest already brings,
+//! HTTPS for the emulator, so SDKs that force `https://` (the official Python SDK) can be pointed at it. rustls with the aws-lc-rs provider that reqwest already brings,
 //! chosen explicitly so no process-wide default provider is needed.
 //!
 //! TLS handshakes run in their own tasks and only finished connections reach axum, so one slow

@@ -1,4 +1,4 @@
-//! The writing routes (reference §3.8–§3.11): upload with its write modes, folder creation,
+//! The writing routes: upload with its write modes, folder creation,
 //! conditional delete and the batch delete job. Every write replaces files by rename, so an open
 //! download keeps its revision, and the replaced bytes move into the revisions directory so
 //! `rev:` downloads of older revisions keep working.
@@ -115,7 +115,7 @@ impl Store {
     }
 
     /// Puts bytes already written to `written.temp` at `request.path` following the write
-    /// mode (§3.8): shared by `files/upload` and the upload-session finishes.
+    /// mode: shared by `files/upload` and the upload-session finishes.
     pub fn commit_written(
         &mut self,
         account_id: &str,
@@ -300,7 +300,7 @@ impl Store {
     /// Deletes a file or a folder tree. With `parent_rev`, only that exact revision of a file
     /// is deleted; a mismatch (or `parent_rev` on a folder) is refused as
     /// `path_write/conflict/file` (or `…/folder`). Dropbox does not document the tag it uses
-    /// (reference §3.10), so clients must treat any 409 as "not deleted".
+    ///, so clients must treat any 409 as "not deleted".
     pub fn delete(&mut self, account_id: &str, arg: &DeleteArg) -> Outcome<Metadata, DeleteError> {
         let (namespace, _) = self.namespace(account_id);
         let lookup = |path_lookup| Refusal::Route(DeleteError::PathLookup { path_lookup });

@@ -53,7 +53,7 @@ pub fn escape_name(bytes: &[u8]) -> String {
     out
 }
 
-/// A parsed read or write path (reference §1.4).
+/// A parsed read or write path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
     /// `""` (the root) or `/a/b`: the components, not yet matched against the disk.

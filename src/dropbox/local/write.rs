@@ -161,7 +161,7 @@ pub(super) fn folder_to_write_in<'a>(
     Ok((name, dir, folder))
 }
 
-/// Dropbox's `files/upload` write modes (reference §3.8): absent target ⇒ written; folder ⇒
+/// Dropbox's `files/upload` write modes: absent target ⇒ written; folder ⇒
 /// conflict; identical content ⇒ nothing written; otherwise by `mode` and `autorename`.
 pub fn upload(
     root: &Root,

@@ -1,4 +1,4 @@
-//! `users/get_current_account` (reference §3.1) and the OAuth token endpoint (§2.2, §2.3).
+//! `users/get_current_account` and the OAuth token endpoint.
 //! `FullAccount` has every field users.stone requires, so the Python SDK accepts what the
 //! emulator sends.
 
@@ -57,7 +57,7 @@ pub enum AccountType {
 }
 
 /// common.stone `RootInfo`, a struct with enumerated subtypes declared as the parent, so it
-/// carries `.tag` (§1.3).
+/// carries `.tag`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = ".tag", rename_all = "snake_case")]
 pub enum RootInfo {
@@ -76,7 +76,7 @@ pub enum RootInfo {
 }
 
 /// `POST /oauth2/token` success. A refresh answer has no `refresh_token`: keep the old one
-/// (§2.3). `expires_in` is seconds; never assume its value.
+///. `expires_in` is seconds; never assume its value.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,
@@ -93,7 +93,7 @@ pub struct TokenResponse {
     pub account_id: Option<String>,
 }
 
-/// The 400 body of the token endpoint, OAuth style rather than Stone (§2.3). `invalid_grant`
+/// The 400 body of the token endpoint, OAuth style rather than Stone. `invalid_grant`
 /// means the link must be authorized again.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OAuthError {

@@ -1,6 +1,7 @@
-//! The request/response crib of reference §11, pinned: requests we build must equal the crib's
-//! JSON, responses in the crib must parse and (where we also emit them) re-serialize unchanged.
-//! Elided values (`…`) are filled in with concrete ones; everything else is the crib's text.
+//! The request and response examples of Dropbox's API documentation (the "crib", copied here),
+//! pinned: requests we build must equal the crib's JSON, responses in the crib must parse and
+//! (where we also emit them) re-serialize unchanged. Elided values (`…`) are filled in with
+//! concrete ones; everything else is the crib's text.
 
 use serde_json::{Value, json};
 use time::macros::datetime;

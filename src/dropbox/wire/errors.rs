@@ -1,4 +1,4 @@
-//! Error bodies (reference §5.1) and the typed route errors inside them, as Stone unions (§1.3):
+//! Error bodies and the typed route errors inside them, as Stone unions:
 //! a union-typed member is nested under its own name, a struct-typed member is inlined, and
 //! open unions end in a catch-all `Other` for tags added after this was written.
 
@@ -8,7 +8,7 @@ use serde_json::Value;
 /// The JSON body of a 409 (route error), 401 (`AuthError`) or JSON 429 (`RateLimitError`).
 ///
 /// `E` defaults to raw JSON; pass the route's error type to parse it in one go.
-/// `error_summary` is for logs and the per-file error detail only — switch on `error` (§5.1).
+/// `error_summary` is for logs and the per-file error detail only — switch on `error`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiErrorBody<E = Value> {
     pub error_summary: String,
@@ -41,10 +41,10 @@ const TAG_KEY: &str = ".tag";
 
 /// The `error_summary` Dropbox puts next to `error`: the chain of union tags joined by `/`, then
 /// `/..` — e.g. `path/not_found/..`, `path/conflict/folder/..`, and for a `RateLimitError`
-/// struct the tag of its `reason`: `too_many_write_operations/..` (§11).
+/// struct the tag of its `reason`: `too_many_write_operations/..`.
 ///
 /// Works on the serialized form so every error type here (and raw JSON) gets the same rule.
-/// Dropbox's own suffix varies (§11); clients must never parse it.
+/// Dropbox's own suffix varies; clients must never parse it.
 pub fn error_summary<E: Serialize + ?Sized>(error: &E) -> String {
     let mut parts: Vec<String> = Vec::new();
     // The error types here are plain enums and structs of strings, which always serialize.
@@ -90,7 +90,7 @@ pub enum LookupError {
     NotFound,
     NotFile,
     NotFolder,
-    /// Blocked (e.g. copyright); never retry (§3.7).
+    /// Blocked (e.g. copyright); never retry.
     RestrictedContent,
     UnsupportedContentType,
     Locked,
@@ -110,12 +110,12 @@ pub enum WriteError {
         conflict: WriteConflictError,
     },
     NoWritePermission,
-    /// Stops all writes for the account (§5.4).
+    /// Stops all writes for the account.
     InsufficientSpace,
     DisallowedName,
     TeamFolder,
     OperationSuppressed,
-    /// Namespace lock contention: back off and retry, like a 429 (§5.1).
+    /// Namespace lock contention: back off and retry, like a 429.
     TooManyWriteOperations,
     AccessRestricted,
     #[serde(other)]
@@ -144,7 +144,7 @@ pub enum ListFolderError {
 }
 
 /// `files/list_folder/continue`: `path` means the listed folder itself is gone, `reset` that the
-/// cursor expired — both mean list again from scratch (§3.3).
+/// cursor expired — both mean list again from scratch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = ".tag", rename_all = "snake_case")]
 pub enum ListFolderContinueError {
@@ -198,7 +198,7 @@ pub enum UploadError {
 }
 
 /// A closed union in files.stone, so no catch-all. `path/conflict/folder` on an account folder
-/// means it already exists (§3.9).
+/// means it already exists.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = ".tag", rename_all = "snake_case")]
 pub enum CreateFolderError {
@@ -206,7 +206,7 @@ pub enum CreateFolderError {
 }
 
 /// `files/delete_v2` and failed `delete_batch` entries. Which tag a `parent_rev` mismatch gets is
-/// undocumented (§3.10): treat any of them as "not deleted" and re-check with `get_metadata`.
+/// undocumented: treat any of them as "not deleted" and re-check with `get_metadata`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = ".tag", rename_all = "snake_case")]
 pub enum DeleteError {
@@ -249,7 +249,7 @@ fn default_retry_after() -> u64 {
 }
 
 /// The JSON body of a 429 (a struct, so no `.tag` of its own). The `Retry-After` header, when
-/// present, is the better source (§5.4).
+/// present, is the better source.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RateLimitError {
     pub reason: RateLimitReason,
@@ -267,7 +267,7 @@ pub enum RateLimitReason {
 }
 
 /// The body of a 401. Only `expired_access_token` is healed by a refresh; the others need the
-/// admin to re-link (§5.1).
+/// admin to re-link.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = ".tag", rename_all = "snake_case")]
 pub enum AuthError {

@@ -1,6 +1,6 @@
-//! Arguments and results of the `files/*` routes the importer uses (reference §3.2–§3.11).
+//! Arguments and results of the `files/*` routes the importer uses.
 //! Defaults follow files.stone so the emulator accepts minimal requests; fields still at their
-//! Stone default are left out when serializing, except where the crib (§11) sends them.
+//! Stone default are left out when serializing, except where Dropbox's examples (`crib_tests`) send them.
 
 use serde::de::{self, MapAccess, Visitor, value::MapAccessDeserializer};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -8,17 +8,17 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::errors::DeleteError;
 use super::metadata::{FolderMetadata, Metadata};
 
-/// `list_folder` `limit` is a UInt32 in 1..=2000, and only approximate (§3.2).
+/// `list_folder` `limit` is a UInt32 in 1..=2000, and only approximate.
 pub const LIST_FOLDER_LIMIT_MAX: u32 = 2000;
-/// Bounds and default of `list_folder/longpoll` `timeout`, in seconds (§3.5).
+/// Bounds and default of `list_folder/longpoll` `timeout`, in seconds.
 pub const LONGPOLL_TIMEOUT_MIN_SECS: u64 = 30;
 pub const LONGPOLL_TIMEOUT_MAX_SECS: u64 = 480;
 pub const LONGPOLL_TIMEOUT_DEFAULT_SECS: u64 = 30;
 /// The server may hold a longpoll this long past `timeout`; client read timeouts must allow it.
 pub const LONGPOLL_JITTER_MAX_SECS: u64 = 90;
-/// `delete_batch` takes at most this many entries (§3.11).
+/// `delete_batch` takes at most this many entries.
 pub const DELETE_BATCH_MAX_ENTRIES: usize = 1000;
-/// `files/upload` bodies above this need upload sessions (§3.8).
+/// `files/upload` bodies above this need upload sessions.
 pub const UPLOAD_MAX_BYTES: u64 = 150 * 1024 * 1024;
 
 fn is_false(flag: &bool) -> bool {
@@ -42,7 +42,7 @@ pub struct ListFolderArg {
     #[serde(default, skip_serializing_if = "is_false")]
     pub include_deleted: bool,
     /// Stone default `true`; the importer sets `false` so Google/Paper docs, which cannot be
-    /// downloaded, never reach it (§3.2).
+    /// downloaded, never reach it.
     #[serde(default = "stone_default_true", skip_serializing_if = "is_true")]
     pub include_non_downloadable_files: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -65,7 +65,7 @@ impl ListFolderArg {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListFolderResult {
     pub entries: Vec<Metadata>,
-    /// Store the newest cursor even when `entries` is empty (§3.3).
+    /// Store the newest cursor even when `entries` is empty.
     pub cursor: String,
     pub has_more: bool,
 }
@@ -75,7 +75,7 @@ pub struct ListFolderContinueArg {
     pub cursor: String,
 }
 
-/// Sent to the notify host without an `Authorization` header (§3.5).
+/// Sent to the notify host without an `Authorization` header.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListFolderLongpollArg {
     pub cursor: String,
@@ -88,7 +88,7 @@ fn default_longpoll_timeout() -> u64 {
 }
 
 impl ListFolderLongpollArg {
-    /// Clamps `timeout_secs` into the range the server accepts, as rclone does (§3.5).
+    /// Clamps `timeout_secs` into the range the server accepts, as rclone does.
     pub fn new(cursor: impl Into<String>, timeout_secs: u64) -> Self {
         Self {
             cursor: cursor.into(),
@@ -100,12 +100,12 @@ impl ListFolderLongpollArg {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListFolderLongpollResult {
     pub changes: bool,
-    /// Seconds to wait before the next longpoll, whether or not there were changes (§3.5).
+    /// Seconds to wait before the next longpoll, whether or not there were changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backoff: Option<u64>,
 }
 
-/// `files/get_metadata`; `include_deleted` turns `not_found` into a `deleted` entry (§3.6).
+/// `files/get_metadata`; `include_deleted` turns `not_found` into a `deleted` entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GetMetadataArg {
     pub path: String,
@@ -113,13 +113,13 @@ pub struct GetMetadataArg {
     pub include_deleted: bool,
 }
 
-/// `files/download`; to pin a revision use `path: "rev:<rev>"`, not the deprecated `rev` (§3.7).
+/// `files/download`; to pin a revision use `path: "rev:<rev>"`, not the deprecated `rev`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DownloadArg {
     pub path: String,
 }
 
-/// `files/upload` (the TXT error report, §3.8). The response body is a
+/// `files/upload` (the TXT error report). The response body is a
 /// [`FileMetadata`](super::metadata::FileMetadata).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadArg {
@@ -143,7 +143,7 @@ pub struct UploadArg {
 /// What happens when the upload target exists (files.stone `WriteMode`, a closed union).
 ///
 /// Void members are written as the bare tag (`"add"`) as Dropbox's own examples and the crib
-/// (§11) do; on input both that shorthand and `{".tag":"add"}` are accepted (§1.3).
+/// do; on input both that shorthand and `{".tag":"add"}` are accepted.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum WriteMode {
     /// Never overwrite; `autorename` appends ` (1)` etc.
@@ -154,7 +154,7 @@ pub enum WriteMode {
     Update(String),
 }
 
-/// The object form of [`WriteMode`]; `update` is a primitive member, so nested by name (§1.3).
+/// The object form of [`WriteMode`]; `update` is a primitive member, so nested by name.
 #[derive(Serialize, Deserialize)]
 #[serde(tag = ".tag", rename_all = "snake_case")]
 enum TaggedWriteMode {
@@ -213,7 +213,7 @@ impl<'de> Deserialize<'de> for WriteMode {
     }
 }
 
-/// `files/create_folder_v2`. `autorename` is always sent, as in the crib (§11).
+/// `files/create_folder_v2`. `autorename` is always sent, as in Dropbox's examples (`crib_tests`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateFolderArg {
     pub path: String,
@@ -221,14 +221,14 @@ pub struct CreateFolderArg {
     pub autorename: bool,
 }
 
-/// The metadata is declared `FolderMetadata`, so it carries no `.tag` (§1.3, §3.9).
+/// The metadata is declared `FolderMetadata`, so it carries no `.tag`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateFolderResult {
     pub metadata: FolderMetadata,
 }
 
 /// `files/delete_v2` and each `delete_batch` entry. `parent_rev` makes the delete conditional on
-/// the revision we committed (§3.10, §7.4); folders do not support it.
+/// the revision we committed; folders do not support it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeleteArg {
     pub path: String,
@@ -236,7 +236,7 @@ pub struct DeleteArg {
     pub parent_rev: Option<String>,
 }
 
-/// The state at deletion: `file` or `folder`, never `deleted` (§3.10).
+/// The state at deletion: `file` or `folder`, never `deleted`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeleteResult {
     pub metadata: Metadata,
@@ -248,7 +248,7 @@ pub struct DeleteBatchArg {
     pub entries: Vec<DeleteArg>,
 }
 
-/// `delete_batch` usually answers with a job id, but may finish synchronously (§3.11).
+/// `delete_batch` usually answers with a job id, but may finish synchronously.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = ".tag", rename_all = "snake_case")]
 pub enum DeleteBatchLaunch {

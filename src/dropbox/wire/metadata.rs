@@ -1,5 +1,5 @@
-//! File, folder and deleted-entry metadata (reference §3.12) — the Stone "struct with enumerated
-//! subtypes" `Metadata`, tagged by `.tag` only where the declared type is the parent (§1.3).
+//! File, folder and deleted-entry metadata — the Stone "struct with enumerated
+//! subtypes" `Metadata`, tagged by `.tag` only where the declared type is the parent.
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -10,8 +10,8 @@ use super::timestamp;
 /// A listing entry or any other value declared as `Metadata`: `{".tag": "file", …fields}`.
 ///
 /// Dropbox may add subtypes; an unknown `.tag` becomes [`Metadata::Unknown`] (keeping its tag
-/// and paths for logging) instead of failing the whole listing (§1.3 "unknown tags must be
-/// tolerated"). `serde(other)` cannot do that, as it only fits unit variants.
+/// and paths for logging) instead of failing the whole listing (Stone: unknown tags must be
+/// tolerated). `serde(other)` cannot do that, as it only fits unit variants.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Metadata {
     File(FileMetadata),
@@ -35,7 +35,7 @@ impl Metadata {
         }
     }
 
-    /// The lower-cased path, the key to use for an entry (§3.12); absent if unmounted.
+    /// The lower-cased path, the key to use for an entry; absent if unmounted.
     pub fn path_lower(&self) -> Option<&str> {
         match self {
             Metadata::File(file) => file.path_lower.as_deref(),
@@ -57,15 +57,15 @@ pub struct FileMetadata {
     pub path_lower: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_display: Option<String>,
-    /// Changes on every content change; what a conditional delete names (§7.4).
+    /// Changes on every content change; what a conditional delete names.
     pub rev: String,
     pub size: u64,
-    /// Client-supplied; for display only, never for change detection (§3.12).
+    /// Client-supplied; for display only, never for change detection.
     #[serde(with = "timestamp")]
     pub client_modified: OffsetDateTime,
     #[serde(with = "timestamp")]
     pub server_modified: OffsetDateTime,
-    /// Optional in the schema "just in case" (§3.12); see `content_hash::ContentHasher`.
+    /// Optional in the schema "just in case"; see `content_hash::ContentHasher`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_hash: Option<String>,
     /// `false` for Google/Paper documents that need an export instead of a download.
@@ -82,7 +82,7 @@ fn stone_default_is_downloadable() -> bool {
     true
 }
 
-/// Stands without `.tag` in `CreateFolderResult.metadata` (§3.9).
+/// Stands without `.tag` in `CreateFolderResult.metadata`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FolderMetadata {
     pub name: String,
@@ -93,7 +93,7 @@ pub struct FolderMetadata {
     pub path_display: Option<String>,
 }
 
-/// A change-feed entry for a removed path: drop it and everything below it (§3.2).
+/// A change-feed entry for a removed path: drop it and everything below it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeletedMetadata {
     pub name: String,

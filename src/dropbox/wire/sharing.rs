@@ -1,6 +1,6 @@
 //! The `sharing/*` routes used to share what was sent to Dropbox (sharing.stone):
 //! `create_shared_link_with_settings` and `list_shared_links`. A link's metadata is a struct
-//! with enumerated subtypes, tagged `file` or `folder` (§1.3).
+//! with enumerated subtypes, tagged `file` or `folder`.
 
 use serde::{Deserialize, Serialize};
 

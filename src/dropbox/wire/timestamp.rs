@@ -1,4 +1,4 @@
-//! `common.DropboxTimestamp` (reference §1.3): UTC, whole seconds, `%Y-%m-%dT%H:%M:%SZ`.
+//! `common.DropboxTimestamp`: UTC, whole seconds, `%Y-%m-%dT%H:%M:%SZ`.
 //! Use as `#[serde(with = "timestamp")]` on `time::OffsetDateTime` fields.
 
 use serde::{Deserialize, Deserializer, Serializer};

@@ -65,7 +65,7 @@ pub struct CommitInfo {
 }
 
 impl CommitInfo {
-    /// Never overwrite: a clash gets the next free `name (n).ext` (§3.8).
+    /// Never overwrite: a clash gets the next free `name (n).ext`.
     pub fn add_renaming(path: impl Into<String>) -> Self {
         CommitInfo {
             path: path.into(),
@@ -99,7 +99,7 @@ pub struct UploadSessionFinishBatchResult {
     pub entries: Vec<UploadSessionFinishBatchResultEntry>,
 }
 
-/// `success` is a `FileMetadata` struct, so its fields sit next to `.tag` (§1.3).
+/// `success` is a `FileMetadata` struct, so its fields sit next to `.tag`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = ".tag", rename_all = "snake_case")]
 pub enum UploadSessionFinishBatchResultEntry {

@@ -153,6 +153,23 @@ pub fn today(c: &Connection, links: Option<&[LinkId]>, now: i64) -> rusqlite::Re
     Ok(totals)
 }
 
+/// SQLite's `data_version`: changes when another connection commits; free to ask.
+pub fn data_version(c: &Connection) -> rusqlite::Result<i64> {
+    c.query_row("PRAGMA data_version", [], |r| r.get(0))
+}
+
+/// The newest event, audit row and file: a console that saw the same three has nothing to
+/// re-read.
+pub fn fingerprint(c: &Connection) -> rusqlite::Result<(i64, i64, i64)> {
+    c.query_row(
+        "SELECT (SELECT coalesce(max(seq), 0) FROM engine_events),
+                (SELECT coalesce(max(id), 0) FROM audit),
+                (SELECT coalesce(max(id), 0) FROM files)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,7 +53,7 @@ pub enum TrashFilter {
     Trashed,
 }
 
-/// The one definition of a duplicate (README, "Duplicates"): a file not in the trash whose
+/// The one definition of a duplicate (README.md, "Trash, undo and duplicates"): a file not in the trash whose
 /// account holds an older file with the same bytes (sha256), also not in the trash. Its value
 /// is that older file's id — the account's oldest copy, which is what an upload or an import
 /// with `duplicates = "skip"` finds first ([`file_with_sha256`]). Served by `files_by_sha256`.

@@ -277,6 +277,11 @@ impl NameIndex {
     }
 }
 
+/// The highest file id (0 for none): below an index's high water, rows at the top were deleted.
+pub fn top_file_id(c: &Connection) -> rusqlite::Result<FileId> {
+    c.query_row("SELECT coalesce(max(id), 0) FROM files", [], |r| r.get(0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

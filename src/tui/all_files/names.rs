@@ -11,7 +11,8 @@ use rusqlite::Connection;
 
 use crate::library::model::FileId;
 use crate::library::organise::FileFilter;
-use crate::library::store::name_index::{NameHits, NameIndex};
+use crate::library::store::engine_events;
+use crate::library::store::name_index::{self, NameHits, NameIndex};
 use crate::library::store::name_match;
 
 use super::worker::WorkerOptions;
@@ -111,8 +112,7 @@ fn refresh(c: &Connection, slot: &NameSlot) -> bool {
     else {
         return false;
     };
-    let top: FileId = match c.query_row("SELECT coalesce(max(id), 0) FROM files", [], |r| r.get(0))
-    {
+    let top: FileId = match name_index::top_file_id(c) {
         Ok(top) => top,
         Err(_) => return true,
     };
@@ -141,8 +141,7 @@ fn refresh(c: &Connection, slot: &NameSlot) -> bool {
 }
 
 fn data_version(c: &Connection) -> i64 {
-    c.query_row("PRAGMA data_version", [], |r| r.get(0))
-        .unwrap_or(-1)
+    engine_events::data_version(c).unwrap_or(-1)
 }
 
 #[cfg(test)]

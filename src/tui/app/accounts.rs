@@ -176,14 +176,14 @@ impl App {
                 };
                 fits && may(a)
             }
-            None => self.view.accounts.is_empty() || self.view.accounts.iter().any(may),
+            None => self.accounts.rows.is_empty() || self.accounts.rows.iter().any(may),
         }
     }
 
     /// A synced folder another account already uses: most installations have one.
     fn known_synced_folder(&self) -> Option<&str> {
-        self.view
-            .accounts
+        self.accounts
+            .rows
             .iter()
             .filter_map(|a| a.dropbox.as_ref())
             .find(|d| d.backend == BackendKind::Local)

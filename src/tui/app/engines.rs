@@ -138,8 +138,8 @@ impl App {
     }
 
     fn active_links(&self) -> usize {
-        self.view
-            .accounts
+        self.accounts
+            .rows
             .iter()
             .filter(|a| {
                 a.dropbox

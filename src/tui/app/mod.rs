@@ -26,12 +26,14 @@ pub use super::error_log::ErrorRow;
 pub use super::pane_id::PaneId;
 pub use files::serve_now;
 
+use super::account_list::{AccountList, AccountsOutcome};
 use super::actions::ConsoleAction;
 use super::all_files::{AllFiles, FilesRequest};
 use super::dialogs::send::SendJob;
 use super::dialogs::{Dialog, DialogOutcome};
 use super::dropbox_queue::DropboxQueue;
 pub use super::engine_state::EngineStatus;
+pub use super::error::ConsoleError;
 use super::error_log::ErrorLog;
 use super::keymap::Action;
 use super::keymap_config::Keymap;
@@ -83,6 +85,8 @@ pub enum Effect {
 /// What a refresh reads from the library.
 #[derive(Clone, Debug, Default)]
 pub struct LibraryView {
+    /// The accounts the admin may see; `App::apply_view` moves them into the Accounts pane's
+    /// component (`App::accounts`), so `App::view` holds none.
     pub accounts: Vec<AccountSummary>,
     /// The live Dropbox link of each linked account, by account name (retries need it).
     pub links: HashMap<String, LinkId>,
@@ -93,11 +97,6 @@ pub struct LibraryView {
     /// Today's (UTC) import totals over the admin's links, from the store: every engine's
     /// work, and the same after the console is reopened.
     pub today: DayTotals,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Selection {
-    pub accounts: usize,
 }
 
 /// How long the footer's outcome and problem lines, and All Files' notice, stay.
@@ -112,7 +111,10 @@ pub struct App {
     pub help: bool,
     /// First help line shown (the overlay scrolls when the keys do not fit the terminal).
     pub help_scroll: usize,
-    pub selection: Selection,
+    /// The Accounts pane: its rows (the accounts of the last read) and cursor, which scopes
+    /// the other panes.
+    pub accounts: AccountList,
+    /// The last library read, less its accounts (`accounts` holds them).
     pub view: LibraryView,
     /// The Dropbox queue: its rows, cursor, rate-limit waits and download rates.
     pub queue: DropboxQueue,
@@ -159,7 +161,7 @@ impl App {
             focus: PaneId::Accounts,
             help: false,
             help_scroll: 0,
-            selection: Selection::default(),
+            accounts: AccountList::default(),
             view: LibraryView::default(),
             queue: DropboxQueue::default(),
             totals: PassSummary::default(),
@@ -182,22 +184,12 @@ impl App {
 
     /// The summary of the selected account (`None` on *All accounts*).
     pub fn selected_account(&self) -> Option<&AccountSummary> {
-        match self.selection.accounts {
-            0 => None,
-            i => self.view.accounts.get(i - 1),
-        }
+        self.accounts.selected()
     }
 
     /// The account the other panes are scoped to (`None` = all accounts).
     pub fn scoped_account(&self) -> Option<&str> {
-        match self.selection.accounts {
-            0 => None,
-            i => self
-                .view
-                .accounts
-                .get(i - 1)
-                .map(|a| a.account.name.as_str()),
-        }
+        self.accounts.scope()
     }
 
     pub fn queue_rows(&self) -> Vec<&QueueRow> {
@@ -220,7 +212,7 @@ impl App {
     /// Rows of a pane with a cursor of its own (All Files keeps its cursor in its window).
     fn rows_in(&self, pane: PaneId) -> usize {
         match pane {
-            PaneId::Accounts => self.view.accounts.len() + 1,
+            PaneId::Accounts => self.accounts.len(),
             PaneId::Queue => self.queue_rows().len(),
             PaneId::Files => 0,
             PaneId::Errors => self.error_rows().len(),
@@ -229,7 +221,7 @@ impl App {
 
     fn cursor(&mut self, pane: PaneId) -> Option<&mut usize> {
         match pane {
-            PaneId::Accounts => Some(&mut self.selection.accounts),
+            PaneId::Accounts => Some(&mut self.accounts.cursor),
             PaneId::Queue => Some(&mut self.queue.cursor),
             PaneId::Files => None,
             PaneId::Errors => Some(&mut self.errors.cursor),
@@ -241,6 +233,13 @@ impl App {
         if pane == PaneId::Files {
             return self.files_move(to);
         }
+        if pane == PaneId::Accounts {
+            return if self.accounts.move_cursor(to) {
+                self.rescoped()
+            } else {
+                vec![]
+            };
+        }
         let len = self.rows_in(pane);
         let Some(cursor) = self.cursor(pane) else {
             return vec![];
@@ -251,21 +250,21 @@ impl App {
         } else {
             to(before, len).min(len - 1)
         };
-        let moved = *cursor != before;
-        if !moved {
-            return vec![];
-        }
-        self.dirty = true;
-        if pane == PaneId::Accounts {
-            // The other panes follow the account.
-            self.queue.cursor = 0;
-            self.errors.rescoped();
-            // All Files reads the new account's files; answers for the old one are dropped.
-            let mut effects = vec![Effect::Refresh];
-            effects.extend(self.files_start());
-            return effects;
+        if *cursor != before {
+            self.dirty = true;
         }
         vec![]
+    }
+
+    /// The Accounts cursor moved: the other panes follow the account.
+    fn rescoped(&mut self) -> Vec<Effect> {
+        self.dirty = true;
+        self.queue.cursor = 0;
+        self.errors.rescoped();
+        // All Files reads the new account's files; answers for the old one are dropped.
+        let mut effects = vec![Effect::Refresh];
+        effects.extend(self.files_start());
+        effects
     }
 
     /// Apply a key press. Returns what the event loop must do.
@@ -297,6 +296,13 @@ impl App {
             }
             self.dirty = true;
             return vec![];
+        }
+        if self.focus == PaneId::Accounts {
+            match self.accounts.on_action(action, PAGE_ROWS) {
+                AccountsOutcome::Rescoped => return self.rescoped(),
+                AccountsOutcome::Act(a) => return self.account_action(a),
+                AccountsOutcome::Stay => {}
+            }
         }
         if self.focus == PaneId::Files {
             match action {
@@ -480,7 +486,7 @@ impl App {
     pub fn action_finished(
         &mut self,
         action: &ConsoleAction,
-        outcome: Result<String, String>,
+        outcome: Result<String, ConsoleError>,
     ) -> Vec<Effect> {
         self.dirty = true;
         let api_dialog = matches!(action, ConsoleAction::FinishApiLink { .. })
@@ -497,7 +503,7 @@ impl App {
                     }) = self.dialog.as_mut()
                     {
                         *checking = false;
-                        *error = Some(why.clone());
+                        *error = Some(why.sentence());
                         field.reset();
                     }
                     self.status = None;
@@ -530,19 +536,19 @@ impl App {
                 if let ConsoleAction::Retry { account, .. } = action {
                     self.errors.retry_refused(account);
                 }
-                self.dialog = Some(Dialog::notice("Not done", why));
+                self.dialog = Some(Dialog::notice("Not done", why.sentence()));
                 vec![Effect::Refresh]
             }
         }
     }
 
     /// The API link of `account` has its authorize page: show it, its QR code and the field.
-    pub fn api_link_started(&mut self, account: &str, url: Result<String, String>) {
+    pub fn api_link_started(&mut self, account: &str, url: Result<String, ConsoleError>) {
         self.dirty = true;
         self.status = None;
         self.dialog = Some(match url {
             Ok(url) => Dialog::api_link(account, url),
-            Err(why) => Dialog::notice("Cannot link through the Dropbox API", why),
+            Err(why) => Dialog::notice("Cannot link through the Dropbox API", why.sentence()),
         });
     }
 
@@ -653,6 +659,7 @@ impl App {
                 detail,
                 ..
             } => {
+                self.accounts.link_state(&account, state, detail.as_deref());
                 self.last_problem = Some(format!(
                     "{account}: Dropbox link is {}{}",
                     state.as_str(),
@@ -706,18 +713,9 @@ impl App {
     }
 
     /// New library contents arrived (All Files reads its own rows, see `all_files`).
-    pub fn apply_view(&mut self, view: LibraryView) -> Vec<Effect> {
-        let scoped = self.scoped_account().map(str::to_owned);
+    pub fn apply_view(&mut self, mut view: LibraryView) -> Vec<Effect> {
+        self.accounts.apply_read(std::mem::take(&mut view.accounts));
         self.view = view;
-        // Keep the same account selected even if the list changed.
-        self.selection.accounts = scoped
-            .and_then(|name| {
-                self.view
-                    .accounts
-                    .iter()
-                    .position(|a| a.account.name == name)
-            })
-            .map_or(0, |i| i + 1);
         self.errors.apply_read(&self.view.failures);
         for pane in [PaneId::Errors, PaneId::Queue] {
             let len = self.rows_in(pane);

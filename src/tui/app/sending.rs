@@ -87,8 +87,8 @@ impl App {
             return None;
         };
         let Some(summary) = self
-            .view
             .accounts
+            .rows
             .iter()
             .find(|a| a.account.name == account)
             .cloned()
@@ -226,8 +226,8 @@ impl App {
             )),
             (_, Ok(SendDone::Exported(summary))) => {
                 let shareable = self
-                    .view
                     .accounts
+                    .rows
                     .iter()
                     .find(|a| a.account.name == summary.account)
                     .is_some_and(can_share);

@@ -8,6 +8,7 @@ use ratatui::widgets::{List, ListItem, ListState};
 
 use crate::library::actions::AccountSummary;
 use crate::library::store::links::BackendKind;
+use crate::tui::account_list::AccountList;
 use crate::tui::text::{bytes, fit, fit_middle, fit_start, gauge};
 use crate::tui::theme::Theme;
 use unicode_width::UnicodeWidthStr;
@@ -16,15 +17,9 @@ use unicode_width::UnicodeWidthStr;
 pub const WARN_PERCENT: u64 = 75;
 const GAUGE_WIDTH: usize = 10;
 
-/// `cursor`: 0 is *All accounts*, then the accounts in order.
-pub fn draw(
-    frame: &mut Frame,
-    area: Rect,
-    accounts: &[AccountSummary],
-    cursor: usize,
-    focused: bool,
-    theme: Theme,
-) {
+/// *All accounts* first, then the accounts in order, the cursor's line highlighted.
+pub fn draw(frame: &mut Frame, area: Rect, list: &AccountList, focused: bool, theme: Theme) {
+    let (accounts, cursor) = (&list.rows, list.cursor);
     let width = area.width as usize;
     let mut items = vec![ListItem::new(Line::from(fit(
         &format!("All accounts ({})", accounts.len()),

@@ -1,6 +1,6 @@
-//! One file per pane, drawing it from its own state (the components `error_log`,
-//! `dropbox_queue`, `all_files`, the accounts of the library view) and a few words of
-//! context — never from `App`, so panes know nothing of the console around them.
+//! One file per pane, drawing it from its component (`account_list`, `dropbox_queue`,
+//! `all_files`, `error_log`) and a few words of context — never from `App`, so panes know
+//! nothing of the console around them.
 
 pub mod accounts;
 pub mod errors;
