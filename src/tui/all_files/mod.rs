@@ -24,7 +24,8 @@ use crate::library::organise::{BatchAddOutcome, FileFilter, FileSelection};
 use crate::library::store::SortKey;
 use crate::library::store::file_pages::Cursor;
 use crate::library::store::files::TrashFilter;
-use crate::library::trash::{DEFAULT_PURGE_AFTER_DAYS, TrashOutcome, TrashSelection};
+use crate::library::trash::{DEFAULT_PURGE_AFTER_DAYS, TrashOutcome};
+pub use crate::tui::dialogs::trash::{RestoreSelection, TrashJob};
 
 use preview::PreviewCache;
 
@@ -100,38 +101,6 @@ pub enum FilesRequest {
     Trash(TrashJob),
     /// The import batch of each of these files (the Dropbox queue shows it).
     Batches(Vec<FileId>),
-}
-
-/// A move into or out of the trash, as the library does it (`files delete`, `files restore`,
-/// `import undo`): the same rights, the same audit rows.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TrashJob {
-    Delete(TrashSelection),
-    Restore(RestoreSelection),
-    /// Every file of this import batch still in the library (`import undo BATCH`).
-    Undo(i64),
-}
-
-/// Which trashed files to bring back.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RestoreSelection {
-    Ids(Vec<FileId>),
-    /// Every trashed file matching the filter, less some (`*` in the Trash view).
-    Matching {
-        filter: FileFilter,
-        exclude: Vec<FileId>,
-    },
-}
-
-impl TrashJob {
-    /// The verb, for confirmations, outcomes and refusals ("delete", "restore", …).
-    pub fn verb(&self) -> String {
-        match self {
-            TrashJob::Delete(_) => "delete".into(),
-            TrashJob::Restore(_) => "restore".into(),
-            TrashJob::Undo(batch) => format!("undo import batch {batch}"),
-        }
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
