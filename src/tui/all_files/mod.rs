@@ -25,7 +25,8 @@ use crate::library::organise::{BatchAddOutcome, FileFilter, FileSelection};
 use crate::library::store::SortKey;
 use crate::library::store::file_pages::Cursor;
 use crate::library::store::files::TrashFilter;
-use crate::library::trash::{DEFAULT_PURGE_AFTER_DAYS, TrashOutcome, TrashSelection};
+use crate::library::trash::{DEFAULT_PURGE_AFTER_DAYS, TrashOutcome};
+pub use crate::tui::dialogs::trash::{RestoreSelection, TrashJob};
 
 use preview::PreviewCache;
 
@@ -165,38 +166,6 @@ impl TakenSpan {
             TakenSpan::Day(_) => day,
             TakenSpan::Month(_) => day[..7].to_owned(),
             TakenSpan::Year(_) => day[..4].to_owned(),
-        }
-    }
-}
-
-/// A move into or out of the trash, as the library does it (`files delete`, `files restore`,
-/// `import undo`): the same rights, the same audit rows.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TrashJob {
-    Delete(TrashSelection),
-    Restore(RestoreSelection),
-    /// Every file of this import batch still in the library (`import undo BATCH`).
-    Undo(BatchId),
-}
-
-/// Which trashed files to bring back.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RestoreSelection {
-    Ids(Vec<FileId>),
-    /// Every trashed file matching the filter, less some (`*` in the Trash view).
-    Matching {
-        filter: FileFilter,
-        exclude: Vec<FileId>,
-    },
-}
-
-impl TrashJob {
-    /// The verb, for confirmations, outcomes and refusals ("delete", "restore", …).
-    pub fn verb(&self) -> String {
-        match self {
-            TrashJob::Delete(_) => "delete".into(),
-            TrashJob::Restore(_) => "restore".into(),
-            TrashJob::Undo(batch) => format!("undo import batch {batch}"),
         }
     }
 }

@@ -108,7 +108,7 @@ pub enum DialogOutcome {
         create: bool,
     },
     /// Do the confirmed delete, restore or undo.
-    Trash(crate::tui::all_files::TrashJob),
+    Trash(trash::TrashJob),
 }
 
 impl From<SendOutcome> for DialogOutcome {

@@ -10,10 +10,43 @@ use ratatui::text::{Line, Span};
 
 use super::draw::text_box;
 use super::keys;
-use crate::library::trash::TrashOutcome;
-use crate::tui::all_files::TrashJob;
+use crate::library::ids::{BatchId, FileId};
+use crate::library::organise::FileFilter;
+use crate::library::trash::{TrashOutcome, TrashSelection};
 use crate::tui::text::{bytes, clean, thousands};
 use crate::tui::theme::Theme;
+
+/// A move into or out of the trash, as the library does it (`files delete`, `files restore`,
+/// `import undo`): the same rights, the same audit rows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrashJob {
+    Delete(TrashSelection),
+    Restore(RestoreSelection),
+    /// Every file of this import batch still in the library (`import undo BATCH`).
+    Undo(BatchId),
+}
+
+/// Which trashed files to bring back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RestoreSelection {
+    Ids(Vec<FileId>),
+    /// Every trashed file matching the filter, less some (`*` in the Trash view).
+    Matching {
+        filter: FileFilter,
+        exclude: Vec<FileId>,
+    },
+}
+
+impl TrashJob {
+    /// The verb, for confirmations, outcomes and refusals ("delete", "restore", …).
+    pub fn verb(&self) -> String {
+        match self {
+            TrashJob::Delete(_) => "delete".into(),
+            TrashJob::Restore(_) => "restore".into(),
+            TrashJob::Undo(batch) => format!("undo import batch {batch}"),
+        }
+    }
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrashConfirm {
@@ -133,7 +166,7 @@ impl TrashConfirm {
 mod tests {
     use super::*;
     use crate::library::ids::{BatchId, FileId};
-    use crate::library::trash::{AccountTotals, TrashSelection};
+    use crate::library::trash::AccountTotals;
     use crossterm::event::KeyModifiers;
 
     fn confirm(job: TrashJob) -> TrashConfirm {
@@ -189,10 +222,7 @@ mod tests {
         let undo = confirm(TrashJob::Undo(BatchId(12))).text();
         assert!(undo[0].contains("import batch 12"), "{undo:?}");
         assert!(undo.iter().any(|l| l.contains("count against storage")));
-        let restore = confirm(TrashJob::Restore(
-            crate::tui::all_files::RestoreSelection::Ids(vec![FileId(1)]),
-        ))
-        .text();
+        let restore = confirm(TrashJob::Restore(RestoreSelection::Ids(vec![FileId(1)]))).text();
         assert!(restore[0].starts_with("Bring 3 files"), "{restore:?}");
         assert!(!restore.iter().any(|l| l.contains("storage")));
     }
