@@ -1,5 +1,5 @@
-//! What the console draws, on a `TestBackend`: each pane and the help overlay at 80x24 and
-//! 120x40, with colour and with `NO_COLOR`, from a small library that went through one real
+//! What the console draws, on a `TestBackend`: each pane, dialog and the help overlay at 80x24,
+//! 120x40 and 200x60, with colour and with `NO_COLOR`, from a small library that went through one real
 //! import pass (a synced folder, three plans, imports and failures).
 
 use smartimage::library::ids::{FileId, ItemId};
@@ -33,6 +33,8 @@ const FIXED_TIME: i64 = 1_795_000_000;
 const SMALL: (u16, u16) = (80, 24);
 const LARGE: (u16, u16) = (120, 40);
 const HUGE: (u16, u16) = (200, 60);
+/// Issue 18: every pane and dialog is shot at these three sizes, in colour and without.
+const SIZES: [(u16, u16); 3] = [SMALL, LARGE, HUGE];
 
 fn plans() -> PlanCatalog {
     let mut overrides = BTreeMap::new();
@@ -236,36 +238,44 @@ fn no_colour_anywhere(buffer: &Buffer) {
     }
 }
 
-/// Every pane at 80x24 (one at a time under the tab strip) and all four at 120x40.
-#[test]
-fn panes_at_both_sizes_in_colour_and_without() {
-    let demo = demo_like();
-    for (mode, theme) in themes() {
-        let mut app = app(&demo, theme);
-        let terminal = render(&app, LARGE);
-        insta::assert_snapshot!(format!("grid_120x40_{mode}"), terminal.backend());
+/// Snapshots `app` at 80x24, 120x40 and 200x60 as `{name}_{w}x{h}_{theme}`; without colour,
+/// checks that none is drawn.
+fn snapshot_at_every_size(app: &App, name: &str, theme: Theme) {
+    for (w, h) in SIZES {
+        let terminal = render(app, (w, h));
+        insta::assert_snapshot!(
+            format!("{name}_{w}x{h}_{}", theme_name(theme)),
+            terminal.backend()
+        );
         if !theme.color {
             no_colour_anywhere(terminal.backend().buffer());
         }
+    }
+}
+
+/// The console as it opens (`grid`) and with each pane focused, at every size: at 80x24 the
+/// focused pane alone under the tab strip, from 120x40 all four with the focused one marked.
+#[test]
+fn panes_at_every_size_in_colour_and_without() {
+    let demo = demo_like();
+    for (_, theme) in themes() {
+        let mut app = app(&demo, theme);
+        snapshot_at_every_size(&app, "grid", theme);
         for pane in PaneId::ALL {
             app.focus = pane;
-            let terminal = render(&app, SMALL);
             let name = pane.title().to_lowercase().replace(' ', "_");
-            insta::assert_snapshot!(format!("{name}_80x24_{mode}"), terminal.backend());
-            if !theme.color {
-                no_colour_anywhere(terminal.backend().buffer());
-            }
+            snapshot_at_every_size(&app, &name, theme);
         }
     }
 }
 
 #[test]
-fn help_overlay_lists_every_binding_at_both_sizes() {
+fn help_overlay_lists_every_binding_at_every_size() {
     let demo = demo_like();
     for (mode, theme) in themes() {
         let mut app = app(&demo, theme);
         press(&mut app, KeyCode::Char('?'));
-        for size in [SMALL, LARGE] {
+        for size in SIZES {
             // Every binding is on some page of the overlay (it scrolls where they do not fit).
             let mut seen = String::new();
             for _ in 0..20 {
@@ -281,6 +291,9 @@ fn help_overlay_lists_every_binding_at_both_sizes() {
                 format!("help_{}x{}_{mode}", size.0, size.1),
                 terminal.backend()
             );
+            if !theme.color {
+                no_colour_anywhere(terminal.backend().buffer());
+            }
         }
     }
 }
@@ -288,11 +301,13 @@ fn help_overlay_lists_every_binding_at_both_sizes() {
 #[test]
 fn enter_shows_the_selected_error_in_full() {
     let demo = demo_like();
-    let mut app = app(&demo, Theme { color: false });
-    app.focus = PaneId::Errors;
-    press(&mut app, KeyCode::Enter);
-    let terminal = render(&app, SMALL);
-    insta::assert_snapshot!("error_detail_80x24", terminal.backend());
+    for (_, theme) in themes() {
+        let mut app = app(&demo, theme);
+        app.focus = PaneId::Errors;
+        press(&mut app, KeyCode::Enter);
+        assert!(app.errors.detail);
+        snapshot_at_every_size(&app, "error_detail", theme);
+    }
 }
 
 #[test]
@@ -413,10 +428,10 @@ fn select(app: &mut App, account: &str) {
     }
 }
 
-/// The Accounts pane's dialogs, the API link's QR code and a denial, at both sizes, with
+/// The Accounts pane's dialogs, the API link's QR code and a denial, at every size, with
 /// colour and without.
 #[test]
-fn account_dialogs_at_both_sizes_in_colour_and_without() {
+fn account_dialogs_at_every_size_in_colour_and_without() {
     use smartimage::library::store::links::LinkState;
     use smartimage::tui::dialogs::Dialog;
     let demo = demo_like();
@@ -499,21 +514,12 @@ fn account_dialogs_at_both_sizes_in_colour_and_without() {
             press(app, KeyCode::Char('f'));
         }),
     ];
-    for (mode, theme) in themes() {
+    for (_, theme) in themes() {
         for (name, who, open) in cases {
             let mut app = app_as(&demo, theme, who);
             open(&mut app);
             assert!(app.dialog.is_some(), "{name}: no dialog");
-            for size in [SMALL, LARGE, HUGE] {
-                let terminal = render(&app, size);
-                insta::assert_snapshot!(
-                    format!("dialog_{name}_{}x{}_{mode}", size.0, size.1),
-                    terminal.backend()
-                );
-                if !theme.color {
-                    no_colour_anywhere(terminal.backend().buffer());
-                }
-            }
+            snapshot_at_every_size(&app, &format!("dialog_{name}"), theme);
         }
     }
 }
@@ -537,10 +543,10 @@ fn every_colour_drawn_is_one_of_the_16_ansi_colours() {
     }
 }
 
-/// Upload… in All Files: what a pasted folder holds, Tab's matches, and *All accounts*, at both
-/// sizes, with colour and without.
+/// Upload… in All Files: what a pasted folder holds, Tab's matches, and *All accounts*, at every
+/// size, with colour and without.
 #[test]
-fn upload_dialog_at_both_sizes_in_colour_and_without() {
+fn upload_dialog_at_every_size_in_colour_and_without() {
     use smartimage::import::upload::UploadPreview;
     use smartimage::tui::app::Effect;
     use smartimage::tui::dialogs::Dialog;
@@ -614,7 +620,7 @@ fn upload_dialog_at_both_sizes_in_colour_and_without() {
             }
         }),
     ];
-    for (mode, theme) in themes() {
+    for (_, theme) in themes() {
         for (name, open) in cases {
             let mut app = app(&demo, theme);
             open(&mut app);
@@ -622,16 +628,7 @@ fn upload_dialog_at_both_sizes_in_colour_and_without() {
                 matches!(app.dialog, Some(Dialog::Upload(_))),
                 "{name}: no dialog"
             );
-            for size in [SMALL, LARGE] {
-                let terminal = render(&app, size);
-                insta::assert_snapshot!(
-                    format!("dialog_{name}_{}x{}_{mode}", size.0, size.1),
-                    terminal.backend()
-                );
-                if !theme.color {
-                    no_colour_anywhere(terminal.backend().buffer());
-                }
-            }
+            snapshot_at_every_size(&app, &format!("dialog_{name}"), theme);
         }
     }
 }
@@ -640,9 +637,9 @@ fn upload_dialog_at_both_sizes_in_colour_and_without() {
 const FIXED_SHARE_URL: &str = "https://www.dropbox.com/scl/fi/k3j9x2m4p7q8r1s5t6u0v/hero.png?rlkey=a1b2c3d4e5f6g7h8i9j0k1l2m&dl=0";
 
 /// All Files' Send to Dropbox (two marked files, a subfolder typed), what a send did (one file
-/// failed) and a shared link with its QR code, at both sizes, with colour and without.
+/// failed) and a shared link with its QR code, at every size, with colour and without.
 #[test]
-fn send_and_share_dialogs_at_both_sizes_in_colour_and_without() {
+fn send_and_share_dialogs_at_every_size_in_colour_and_without() {
     use smartimage::dropbox::sending::{SentVia, SharedLink};
     use smartimage::export::ShareOutcome;
     use smartimage::export::engine::{ExportSummary, FailedSummary, SentSummary};
@@ -723,7 +720,7 @@ fn send_and_share_dialogs_at_both_sizes_in_colour_and_without() {
             app.send_finished(&job, Ok(SendDone::Shared(shared)));
         }),
     ];
-    for (mode, theme) in themes() {
+    for (_, theme) in themes() {
         for (name, open) in cases {
             let mut app = app_as(&demo, theme, OWNER);
             open(&mut app, &demo.data);
@@ -734,16 +731,7 @@ fn send_and_share_dialogs_at_both_sizes_in_colour_and_without() {
                 ),
                 "{name}: no dialog"
             );
-            for size in [SMALL, LARGE] {
-                let terminal = render(&app, size);
-                insta::assert_snapshot!(
-                    format!("dialog_{name}_{}x{}_{mode}", size.0, size.1),
-                    terminal.backend()
-                );
-                if !theme.color {
-                    no_colour_anywhere(terminal.backend().buffer());
-                }
-            }
+            snapshot_at_every_size(&app, &format!("dialog_{name}"), theme);
         }
     }
 }
@@ -768,10 +756,13 @@ fn the_title_bar_says_whose_engine_runs_never_cut_at_80_columns() {
         ("silent", EngineStatus::Silent(who, 12)),
         ("none", EngineStatus::NoEngine),
     ];
-    for (name, status) in states {
-        let mut app = app(&demo, Theme { color: false });
+    for ((name, status), (mode, theme)) in states
+        .into_iter()
+        .flat_map(|state| themes().map(|theme| (state.clone(), theme)))
+    {
+        let mut app = app(&demo, theme);
         app.engine = status;
-        for size in [SMALL, LARGE] {
+        for size in SIZES {
             let terminal = render(&app, size);
             let screen = terminal.backend().to_string();
             let title = screen.lines().next().unwrap();
@@ -786,9 +777,12 @@ fn the_title_bar_says_whose_engine_runs_never_cut_at_80_columns() {
                 "{footer}"
             );
             insta::assert_snapshot!(
-                format!("engine_{name}_{}x{}", size.0, size.1),
+                format!("engine_{name}_{}x{}_{mode}", size.0, size.1),
                 terminal.backend()
             );
+            if !theme.color {
+                no_colour_anywhere(terminal.backend().buffer());
+            }
         }
     }
 }
@@ -920,10 +914,8 @@ fn the_grid_uses_a_wide_terminal() {
             "{text}"
         );
         assert!(text.contains("unsupported format"), "{text}");
-        insta::assert_snapshot!(
-            format!("grid_200x60_{}", theme_name(theme)),
-            terminal.backend()
-        );
+        // Its snapshot (`grid_200x60_*`) is taken with the other sizes' by
+        // `panes_at_every_size_in_colour_and_without`.
     }
 }
 

@@ -335,7 +335,7 @@ pub static BINDINGS: &[Binding] = &[
     Binding {
         keys: &[key('s')],
         label: "s",
-        help: "sort: date/name/size/kind/taken",
+        help: "sort date/name/size/kind/taken",
         hint: "sort",
         action: Action::Files(FilesAction::CycleSort),
         scope: Scope::Pane(PaneId::Files),
